@@ -1,0 +1,56 @@
+# CSG — top-level commands. `make help` lists them.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+JOBS ?= $(shell nproc)
+export CSG_BUILD_DIR := $(abspath $(BUILD_DIR))
+export CSG_ASAN_BUILD_DIR := $(abspath $(ASAN_BUILD_DIR))
+
+.PHONY: help bootstrap build build-asan test sanitize fuzz test-faults up down status demo bench clean
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+bootstrap: ## install what this machine lacks (Debian packages, Python venv)
+	@scripts/bootstrap
+
+build: ## build all C code into build/bin and build/lib/csg
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build-asan: ## build with ASan+UBSan into build-asan/
+	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCSG_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+test: bootstrap build build-asan ## build and run every test suite (unit, integration, e2e, sanitizers)
+	@tests/run
+
+sanitize: bootstrap build build-asan ## run the whole suite under ASan+UBSan
+	@CSG_SANITIZE_ALL=1 tests/run
+
+fuzz: bootstrap ## time-bounded libFuzzer runs (FUZZ_SECONDS=60 per target)
+	@CC=clang cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCSG_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS)
+	@tests/fuzz/run $(FUZZ_BUILD_DIR)
+
+test-faults: bootstrap build ## the long fault scenarios
+	@CSG_FAULTS_LONG=1 tests/run faults
+
+up: bootstrap build ## start the whole stack (idempotent) and print its URLs
+	@scripts/stack up
+
+down: ## stop everything `make up` started
+	@scripts/stack down
+
+status: ## show which parts of the stack are running
+	@scripts/stack status
+
+demo: up ## replay the hold-out rows as live traffic and post their outcomes
+	@scripts/demo
+
+bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration)
+	@bench/run $(if $(QUICK),--quick,)
+
+clean: ## remove build outputs
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -1,0 +1,351 @@
+/*
+ * csg/plugin.h — the public plugin ABI of csg-gateway.
+ *
+ * This is the only header a transport plugin or a model adapter includes from
+ * the gateway. Every plugin is a shared object exporting one function,
+ *
+ *     const csg_plugin_header *csg_plugin_entry(void);
+ *
+ * which returns a pointer to a static, constant descriptor: a
+ * csg_transport_plugin or a csg_model_adapter. Both begin with
+ * csg_plugin_header, which the loader checks in this order before it reads
+ * anything else: magic, struct_size (at least the size of the header), ABI
+ * major (must equal the gateway's), ABI minor (may be older than the
+ * gateway's: fields added later are then treated as absent), kind.
+ *
+ * Compatibility rules:
+ *  - Any incompatible change to a struct in this file bumps CSG_ABI_MAJOR.
+ *  - Fields are only ever appended at the end of a struct; that bumps
+ *    CSG_ABI_MINOR. Structs carry their own size so both sides can tell
+ *    which fields the other one knows.
+ *
+ * Threads: the gateway runs N worker threads, each with its own libevent
+ * event_base. Unless a comment says otherwise, a function pointer is called
+ * on a worker thread and must never block (no DNS, no sleep, no synchronous
+ * socket or file I/O).
+ */
+#ifndef CSG_PLUGIN_H
+#define CSG_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base; /* libevent */
+
+#define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
+#define CSG_ABI_MAJOR 1
+#define CSG_ABI_MINOR 0
+#define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
+
+typedef enum csg_plugin_kind {
+    CSG_PLUGIN_TRANSPORT = 1,
+    CSG_PLUGIN_MODEL_ADAPTER = 2,
+} csg_plugin_kind;
+
+/* Start of every descriptor. struct_size = sizeof the whole descriptor. */
+typedef struct csg_plugin_header {
+    uint32_t magic;       /* CSG_PLUGIN_MAGIC */
+    uint16_t abi_major;   /* CSG_ABI_MAJOR the plugin was built against */
+    uint16_t abi_minor;   /* CSG_ABI_MINOR the plugin was built against */
+    uint32_t struct_size; /* sizeof(csg_transport_plugin) or sizeof(csg_model_adapter) */
+    uint32_t kind;        /* csg_plugin_kind */
+    const char *name;     /* e.g. "http", "rest"; static storage */
+    const char *version;  /* plugin's own version, e.g. "1.0.0"; static storage */
+} csg_plugin_header;
+
+typedef const csg_plugin_header *(*csg_plugin_entry_fn)(void);
+
+/* Fill a header in a descriptor initialiser. */
+#define CSG_PLUGIN_HEADER(kind_, type_, name_, version_)                                 \
+    {                                                                                     \
+        .magic = CSG_PLUGIN_MAGIC, .abi_major = CSG_ABI_MAJOR, .abi_minor = CSG_ABI_MINOR, \
+        .struct_size = (uint32_t)sizeof(type_), .kind = (kind_), .name = (name_),         \
+        .version = (version_)                                                             \
+    }
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+enum {
+    CSG_OK = 0,
+    CSG_EINVAL = 1,  /* bad argument or configuration */
+    CSG_ENOMEM = 2,  /* allocation failed */
+    CSG_EIO = 3,     /* system call failed */
+    CSG_EPLUGIN = 4, /* plugin-specific failure */
+};
+
+/* Functions that can fail return 0 or -CSG_E… and fill *err (if non-NULL)
+ * with a human-readable message. Never print from library code. */
+typedef struct csg_error {
+    char message[512];
+} csg_error;
+
+/* ------------------------------------------------------------------------ */
+/* Plugin options                                                            */
+/*
+ * A plugin declares its YAML keys in a table terminated by a row with
+ * name == NULL. The core validates the plugin's YAML block against it (unknown
+ * keys, missing required keys, types, ranges — with file:line) before calling
+ * create, so `csg-gateway --check-config` covers plugin options too. Keys the
+ * core itself owns (plugin/adapter, listen, name, weight, timeout_ms) are never
+ * passed to the table.
+ *
+ * The plugin receives an array of csg_option_value in the same order as its
+ * table: values[i] is the value of table[i] (its default when the key was
+ * absent; .is_set tells which).
+ */
+typedef enum csg_option_type {
+    CSG_OPT_STRING = 1,
+    CSG_OPT_INT = 2,    /* 64-bit integer, range [min, max] */
+    CSG_OPT_DOUBLE = 3, /* finite double, range [min, max] */
+    CSG_OPT_BOOL = 4,   /* true/false */
+    CSG_OPT_URL = 5,    /* http://host:port/path (string, checked by the core) */
+} csg_option_type;
+
+typedef struct csg_option {
+    csg_option_type type;
+    const char *name;
+    const char *default_value; /* textual default, NULL = none */
+    bool required;
+    double min, max;           /* for INT and DOUBLE; min > max means unbounded */
+    const char *description;   /* one line, shown by --help-plugin */
+} csg_option;
+
+typedef struct csg_option_value {
+    bool is_set;     /* given in the YAML (false: default or absent) */
+    const char *str; /* STRING, URL: NUL-terminated, owned by the core, valid until destroy */
+    int64_t i;       /* INT; also BOOL as 0/1 */
+    double d;        /* DOUBLE; INT converted */
+    bool b;          /* BOOL */
+} csg_option_value;
+
+/* ------------------------------------------------------------------------ */
+/* Requests and replies                                                      */
+
+#define CSG_APPLICANT_ID_MAX 64
+#define CSG_REQUEST_ID_MAX 64
+
+/* A validated loan application (DESIGN §5). */
+typedef struct csg_application {
+    char applicant_id[CSG_APPLICANT_ID_MAX + 1]; /* 1–64 chars, NUL-terminated */
+    double income;                               /* finite, >= 0 */
+    double loan_amount;                          /* finite, > 0 */
+    int64_t credit_history;                      /* >= 0 */
+} csg_application;
+
+typedef enum csg_decision {
+    CSG_DECISION_NONE = 0,
+    CSG_DECISION_APPROVE = 1,
+    CSG_DECISION_DECLINE = 2,
+    CSG_DECISION_REVIEW = 3, /* only as a configured champion fallback */
+} csg_decision;
+
+/* What a transport hands to core_api->submit. */
+typedef struct csg_request {
+    csg_application app;
+    char request_id[CSG_REQUEST_ID_MAX + 1]; /* "" = let the core generate a UUIDv4 */
+    const char *transport;                   /* "http", "tcp", "grpc": static storage */
+    int64_t deadline_ms;                     /* client deadline, CLOCK_MONOTONIC ms; 0 = none */
+} csg_request;
+
+typedef enum csg_reply_status {
+    CSG_REPLY_OK = 0,               /* score/decision from the champion (or its fallback) */
+    CSG_REPLY_CHAMPION_ERROR = 1,   /* HTTP 502, gRPC UNAVAILABLE */
+    CSG_REPLY_CHAMPION_TIMEOUT = 2, /* HTTP 504, gRPC DEADLINE_EXCEEDED */
+    CSG_REPLY_OVERLOADED = 3,       /* HTTP 503 overloaded, gRPC RESOURCE_EXHAUSTED */
+    CSG_REPLY_NOT_READY = 4,        /* HTTP 503 not_ready, gRPC UNAVAILABLE */
+    CSG_REPLY_DEADLINE = 5,         /* client deadline passed; gRPC DEADLINE_EXCEEDED */
+} csg_reply_status;
+
+/* Handed to the transport's reply callback; valid only during the callback. */
+typedef struct csg_reply {
+    csg_reply_status status;
+    const char *applicant_id;
+    double score;                  /* full double precision, unchanged from the model */
+    csg_decision decision;
+    bool is_fallback;              /* decision is champion.fallback_decision */
+    const char *model;             /* champion model name */
+    const char *experiment_id;
+    const char *request_id;        /* always set (client's or generated) */
+    const char *error_message;     /* for status != OK */
+} csg_reply;
+
+/* Called exactly once per submitted request, always later from the same
+ * worker's event loop, never from inside submit itself. */
+typedef void (*csg_reply_cb)(void *ctx, const csg_reply *reply);
+
+/* Result of parsing a JSON application (HTTP body, TCP line). */
+typedef enum csg_parse_status {
+    CSG_PARSE_OK = 0,
+    CSG_PARSE_INVALID_JSON = 1,  /* error code "invalid_json" */
+    CSG_PARSE_INVALID_FIELD = 2, /* error code "invalid_field", field named */
+} csg_parse_status;
+
+typedef struct csg_parse_error {
+    csg_parse_status status;
+    char field[32];     /* for INVALID_FIELD: "applicant_id", "income", … or "request_id" */
+    char message[160];  /* human-readable, e.g. "income must be a finite number >= 0" */
+} csg_parse_error;
+
+/* ------------------------------------------------------------------------ */
+/* What the core gives plugins                                               */
+
+typedef struct csg_worker csg_worker; /* opaque: one per worker thread */
+
+typedef enum csg_log_level {
+    CSG_LOG_ERROR = 0,
+    CSG_LOG_WARN = 1,
+    CSG_LOG_INFO = 2,
+    CSG_LOG_DEBUG = 3,
+} csg_log_level;
+
+/*
+ * The table of core functions handed to every plugin. It carries its own
+ * size and only ever grows at the end: before using a field added after
+ * ABI 1.0, check `api->size > offsetof(csg_core_api, field)`.
+ * All functions are thread-safe unless noted.
+ */
+typedef struct csg_core_api {
+    uint32_t size; /* sizeof(csg_core_api) of the running gateway */
+    uint16_t abi_major, abi_minor;
+
+    /* Structured JSON log line to stderr. component = plugin name. */
+    void (*log)(csg_log_level level, const char *component, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* Worker accessors (any thread). */
+    struct event_base *(*worker_base)(csg_worker *w);
+    unsigned (*worker_index)(csg_worker *w);
+    unsigned (*worker_count)(void);
+
+    /* Submit a validated request on worker w (call on w's thread only).
+     * The core copies *req. on_reply(ctx, reply) is called exactly once,
+     * later, on the same thread. */
+    void (*submit)(csg_worker *w, const csg_request *req, csg_reply_cb on_reply, void *ctx);
+
+    /* Parse and validate a JSON application (DESIGN §5). On success fills
+     * *app and, when the object has a "request_id" string (TCP lines),
+     * request_id (else ""). request_id must hold CSG_REQUEST_ID_MAX + 1. */
+    csg_parse_status (*parse_application)(const char *json, size_t len, csg_application *app,
+                                          char *request_id, csg_parse_error *err);
+
+    /* Validate a client-provided request id (1–64 printable ASCII). */
+    bool (*valid_request_id)(const char *id, size_t len);
+
+    /* Write the JSON reply object (no newline) into buf; returns the length
+     * it needs (snprintf semantics). */
+    size_t (*format_reply)(const csg_reply *reply, char *buf, size_t cap);
+
+    /* Write {"error":{"code","message"[,"field"]}} (no newline) into buf;
+     * field may be NULL. snprintf semantics. */
+    size_t (*format_error)(const char *code, const char *message, const char *field, char *buf,
+                           size_t cap);
+
+    /* Count one finished transport request for csg_requests_total{transport,status}.
+     * status is a short label: "200", "400", "OK", "INVALID_ARGUMENT", … */
+    void (*count_request)(csg_worker *w, const char *transport, const char *status);
+
+    /* Render every csg_ metric in Prometheus text format into a malloc'd
+     * string (caller frees). */
+    char *(*render_metrics)(size_t *len);
+
+    /* True when the champion model answered its last health probe. */
+    bool (*is_ready)(void);
+
+    /* Gateway-wide limits from `limits:` in the config. */
+    size_t max_body_bytes;
+    size_t max_line_bytes;
+    unsigned max_connections;
+    unsigned idle_timeout_ms;
+} csg_core_api;
+
+/* ------------------------------------------------------------------------ */
+/* Transport plugins (http.so, tcp.so, grpc.so)                              */
+
+typedef struct csg_transport_config {
+    uint32_t size;                   /* sizeof(csg_transport_config) */
+    const char *listen;              /* "host:port", "[v6]:port" */
+    const csg_option_value *options; /* one per row of the plugin's option table */
+    const char *config_file;         /* for messages */
+} csg_transport_config;
+
+typedef struct csg_transport_plugin {
+    csg_plugin_header header; /* kind = CSG_PLUGIN_TRANSPORT */
+    const csg_option *options; /* NULL-name terminated; may be NULL */
+
+    /* Main thread, before workers start. Bind listening sockets here so a
+     * bad address fails the start, but do not add events yet. */
+    int (*create)(const csg_transport_config *cfg, const csg_core_api *api, void **instance,
+                  csg_error *err);
+    /* On worker w's thread, before its loop runs: add listeners/events. */
+    int (*start_worker)(void *instance, csg_worker *w, csg_error *err);
+    /* Main thread, after every start_worker succeeded (e.g. start the gRPC
+     * completion-queue thread). May be NULL. */
+    int (*start)(void *instance, csg_error *err);
+    /* Main thread: stop accepting new connections/calls (SIGTERM). In-flight
+     * requests still get their replies. May be NULL. */
+    void (*stop)(void *instance);
+    /* On worker w's thread during drain: close listeners, finish what is
+     * in flight; return the number of requests still pending on w (the core
+     * calls again until it returns 0 or the drain deadline passes). */
+    unsigned (*drain_worker)(void *instance, csg_worker *w);
+    /* Main thread, after all workers have exited. Frees everything. */
+    void (*destroy)(void *instance);
+} csg_transport_plugin;
+
+/* ------------------------------------------------------------------------ */
+/* Model adapters (rest.so, challenger-scorecard.so, …)                      */
+
+typedef enum csg_score_status {
+    CSG_SCORE_OK = 0,
+    CSG_SCORE_ERROR = 1,   /* model unreachable, 5xx, malformed reply, … */
+    CSG_SCORE_TIMEOUT = 2, /* adapter gave up at timeout_ms */
+} csg_score_status;
+
+typedef struct csg_score_result {
+    csg_score_status status;
+    double score;          /* [0,1], valid when OK */
+    csg_decision decision; /* APPROVE/DECLINE, valid when OK */
+    const char *error;     /* short reason when not OK; valid during the callback */
+} csg_score_result;
+
+/* Called exactly once per score_async, on the worker thread that called it,
+ * never from inside score_async itself. */
+typedef void (*csg_score_cb)(void *ctx, const csg_score_result *result);
+
+typedef struct csg_adapter_config {
+    uint32_t size;                   /* sizeof(csg_adapter_config) */
+    const char *model_name;          /* `name:` from the YAML */
+    unsigned timeout_ms;             /* `timeout_ms:`; the adapter must call back by then */
+    const csg_option_value *options; /* one per row of the adapter's option table */
+    const char *config_file;
+} csg_adapter_config;
+
+typedef struct csg_model_adapter {
+    csg_plugin_header header; /* kind = CSG_PLUGIN_MODEL_ADAPTER */
+    const csg_option *options;
+
+    /* One instance per worker and model. Called on the main thread (at start
+     * and on SIGHUP reload) while the worker's loop may be running: allocate
+     * and validate only; do not add events to base until the first
+     * score_async (which runs on the worker thread). */
+    int (*create)(const csg_adapter_config *cfg, const csg_core_api *api, struct event_base *base,
+                  void **instance, csg_error *err);
+    /* Worker thread. Score app; call cb exactly once (see csg_score_cb),
+     * with CSG_SCORE_TIMEOUT no later than about timeout_ms from now.
+     * app is valid only during this call: copy what you need. */
+    void (*score_async)(void *instance, const csg_application *app, csg_score_cb cb, void *ctx);
+    /* Worker thread, when no score_async is outstanding on this instance. */
+    void (*destroy)(void *instance);
+} csg_model_adapter;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CSG_PLUGIN_H */

@@ -1,0 +1,64 @@
+# Shell helpers shared by scripts/ and tests/ (source, do not run).
+# Daemons keep pid files in $CSG_RUN_DIR and logs in $CSG_LOG_DIR.
+CSG_ROOT="${CSG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+CSG_BUILD_DIR="${CSG_BUILD_DIR:-$CSG_ROOT/build}"
+CSG_RUN_DIR="${CSG_RUN_DIR:-$CSG_ROOT/var/run}"
+CSG_LOG_DIR="${CSG_LOG_DIR:-$CSG_ROOT/var/log}"
+
+log() { printf '%s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# wait_until SECONDS CMD... — poll CMD every 0.1 s until it succeeds or the deadline passes.
+wait_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# pid_alive NAME — the daemon NAME has a pid file and that process lives.
+pid_alive() {
+  local f="$CSG_RUN_DIR/$1.pid"
+  [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# start_daemon NAME CMD... — start CMD in the background (setsid), pid file + log.
+start_daemon() {
+  local name=$1; shift
+  mkdir -p "$CSG_RUN_DIR" "$CSG_LOG_DIR"
+  setsid "$@" >>"$CSG_LOG_DIR/$name.log" 2>&1 < /dev/null &
+  echo $! > "$CSG_RUN_DIR/$name.pid"
+}
+
+# stop_daemon NAME [SECONDS] — SIGTERM, wait, then SIGKILL; removes the pid file.
+stop_daemon() {
+  local name=$1 grace=${2:-15} f="$CSG_RUN_DIR/$1.pid" pid
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_until "$grace" bash -c "! kill -0 $pid"; then
+      log "$name: did not stop in ${grace}s, killing"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$f"
+}
+
+# http_ok URL — true when URL answers 2xx.
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+# free_port — an unused loopback TCP port below the ephemeral range.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); s.close(); print(p); break
+    except OSError:
+        s.close()
+PY
+}
