@@ -1,0 +1,68 @@
+"""Latency trends: avg and p95 per model over time; the bucket follows the time span shown."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import data
+from common import Context, plot_layout
+from sidebar import parse_ts
+
+TITLE = "Latency trends"
+# (largest span, bucket): keeps a chart between a few dozen and a few hundred points.
+BUCKETS = ((timedelta(minutes=45), "10s"), (timedelta(hours=8), "1m"),
+           (timedelta(days=2), "5m"))
+
+
+def choose_bucket(span: timedelta) -> str:
+    for limit, bucket in BUCKETS:
+        if span <= limit:
+            return bucket
+    return "1h"
+
+
+def data_span(f: data.Filters) -> tuple[datetime, datetime] | None:
+    """First and last timestamps of the filtered events (events come newest id first)."""
+    newest = data.events(f, 1, 0)
+    total = int(newest.get("total") or 0)
+    if total == 0 or not newest.get("events"):
+        return None
+    oldest = data.events(f, 1, total - 1) if total > 1 else newest
+    a = parse_ts(oldest["events"][0]["timestamp"])
+    b = parse_ts(newest["events"][0]["timestamp"])
+    return (a, b) if a <= b else (b, a)
+
+
+def render(ctx: Context) -> None:
+    st.header(TITLE)
+    span = data_span(ctx.filters)
+    if span is None:
+        st.info("No events match the filters yet.")
+        return
+    bucket = choose_bucket(span[1] - span[0])
+    log_y = st.toggle("Logarithmic latency axis", key="lat_log",
+                      help="Timeouts (hundreds of ms) dwarf normal calls (a few ms).")
+    d = data.latency(ctx.filters, bucket)
+    fig = go.Figure()
+    for s in d.get("series", []):
+        name, pts = s.get("model", "?"), s.get("points") or []
+        xs = [p.get("t") for p in pts]
+        colour = ctx.colour(name)
+        fig.add_scatter(x=xs, y=[p.get("avg") for p in pts], name=f"{name} avg",
+                        mode="lines+markers", line={"color": colour, "width": 2},
+                        marker={"size": 4}, legendgroup=name,
+                        hovertemplate="%{x}<br>avg %{y:.2f} ms<extra>" + name + "</extra>")
+        fig.add_scatter(x=xs, y=[p.get("p95") for p in pts], name=f"{name} p95",
+                        mode="lines", line={"color": colour, "width": 1.5, "dash": "dash"},
+                        legendgroup=name,
+                        hovertemplate="%{x}<br>p95 %{y:.2f} ms<extra>" + name + "</extra>")
+    plot_layout(fig, height=360, title=f"Latency per model (bucket {d.get('bucket', bucket)})",
+                xaxis_title="time (UTC)", yaxis_title="latency (ms)")
+    if log_y:
+        fig.update_yaxes(type="log")
+    st.plotly_chart(fig, key="latency")
+    st.caption(f"Solid: average, dashed: p95, per {d.get('bucket', bucket)} bucket. "
+               "Timeouts count at the time the gateway gave up.")

@@ -1,0 +1,128 @@
+"""Segments: divergence and approval rate per model by income, credit-history and loan-amount
+bands; accuracy columns (AUC, bad rate) once outcomes exist."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import data
+from common import Context, plot_layout
+
+TITLE = "Segments"
+DIMENSIONS = (("income", "Income"), ("credit_history", "Credit history"),
+              ("loan_amount", "Loan amount"))
+FALLBACK_BANDS = {"income": "0,20000,40000,60000,100000", "credit_history": "0,1,3,6,10",
+                  "loan_amount": "0,5000,10000,20000,40000"}
+NO_OUTCOMES = ("No outcomes yet: accuracy columns (AUC, bad rate per model and band) appear "
+               "once loan outcomes are posted to the API's /outcomes.")
+
+
+def nice(v: float) -> float:
+    """Round to two significant digits so band edges read well."""
+    if v <= 0:
+        return 0.0
+    mag = 10 ** (math.floor(math.log10(v)) - 1)
+    return float(round(v / mag) * mag)
+
+
+def default_bands(by: str, sample: list[dict[str, Any]]) -> str:
+    """Edges at the quintiles of a recent sample of events, starting at 0."""
+    values = sorted(float(e[by]) for e in sample if isinstance(e.get(by), (int, float)))
+    if len(values) < 10:
+        return FALLBACK_BANDS[by]
+    qs = [values[int(len(values) * q)] for q in (0.2, 0.4, 0.6, 0.8)]
+    edges = {0.0}
+    for q in qs:
+        edges.add(float(math.ceil(q)) if by == "credit_history" else nice(q))
+    out = sorted(edges)
+    return ",".join(str(int(e)) if e.is_integer() else f"{e:g}" for e in out)
+
+
+def valid_bands(text: str) -> bool:
+    try:
+        edges = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        return False
+    return len(edges) >= 1 and all(a < b for a, b in pairwise(edges))
+
+
+def table(seg: dict[str, Any]) -> tuple[pd.DataFrame, bool]:
+    rows, has_outcomes = [], False
+    for s in seg.get("segments", []):
+        row: dict[str, Any] = {"band": s.get("band"), "requests": s.get("count"),
+                               "divergence rate %": _pct(s.get("divergence_rate"))}
+        for m in s.get("models", []):
+            name = m.get("model", "?")
+            row[f"approval % · {name}"] = _pct(m.get("approval_rate"))
+            for key, label in (("auc", "AUC"), ("bad_rate", "bad rate %")):
+                if m.get(key) is not None:
+                    has_outcomes = True
+                    row[f"{label} · {name}"] = (_pct(m[key]) if key == "bad_rate"
+                                                else round(float(m[key]), 4))
+        rows.append(row)
+    return pd.DataFrame(rows), has_outcomes
+
+
+def _pct(v: Any) -> float | None:
+    return None if v is None else round(100.0 * float(v), 2)
+
+
+def chart(ctx: Context, seg: dict[str, Any], label: str) -> go.Figure:
+    segs = seg.get("segments", [])
+    bands = [s.get("band") for s in segs]
+    models: list[str] = []
+    for s in segs:
+        for m in s.get("models", []):
+            if m.get("model") not in models:
+                models.append(m.get("model"))
+    fig = go.Figure()
+    for name in models:
+        y = []
+        for s in segs:
+            rate = next((m.get("approval_rate") for m in s.get("models", [])
+                         if m.get("model") == name), None)
+            y.append(_pct(rate))
+        fig.add_bar(x=bands, y=y, name=f"approval · {name}", marker_color=ctx.colour(name),
+                    hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>")
+    fig.add_scatter(x=bands, y=[_pct(s.get("divergence_rate")) for s in segs],
+                    name="divergence rate", mode="lines+markers",
+                    line={"color": "#333333", "width": 2},
+                    hovertemplate="%{x}: %{y:.1f}% divergent<extra></extra>")
+    plot_layout(fig, height=340, barmode="group", title=f"By {label.lower()}",
+                xaxis_title=f"{label.lower()} band", yaxis_title="rate (%)")
+    fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+def render(ctx: Context, sample: list[dict[str, Any]]) -> None:
+    st.header(TITLE)
+    if not ctx.models():
+        st.info("No events match the filters yet.")
+        return
+    any_outcomes = False
+    tabs = st.tabs([label for _, label in DIMENSIONS])
+    for tab, (by, label) in zip(tabs, DIMENSIONS, strict=True):
+        with tab:
+            key = f"bands_{by}"
+            if key not in st.session_state:
+                st.session_state[key] = default_bands(by, sample)
+            bands = st.text_input(f"{label} band edges (comma-separated, lower bounds)", key=key)
+            if not valid_bands(bands):
+                st.warning("Band edges must be increasing numbers, e.g. 0,20000,50000.")
+                continue
+            seg = data.segments(ctx.filters, by, bands.replace(" ", ""))
+            if not seg.get("segments"):
+                st.info("No events in these bands.")
+                continue
+            st.plotly_chart(chart(ctx, seg, label), key=f"seg-{by}")
+            df, has_outcomes = table(seg)
+            any_outcomes = any_outcomes or has_outcomes
+            st.dataframe(df, hide_index=True, key=f"segtab-{by}")
+    if not any_outcomes:
+        st.info(NO_OUTCOMES)

@@ -1,0 +1,121 @@
+"""Independent reference numbers computed from the fixture events themselves (plain Python),
+to compare with what the dashboard shows. Semantics follow DESIGN §6–§7."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+FIXTURE = Path(__file__).resolve().parent / "testdata" / "events.ndjson"
+
+
+def load(path: Path = FIXTURE) -> list[dict[str, Any]]:
+    with path.open() as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def ts(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class F:
+    """Filters as the API applies them: from ≤ t < to, income within [min, max]."""
+
+    from_ts: str | None = None
+    to_ts: str | None = None
+    experiment_id: str | None = None
+    challenger_model: str | None = None
+    applicant_id: str | None = None
+    min_income: float | None = None
+    max_income: float | None = None
+
+
+def select(events: list[dict[str, Any]], f: F) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        t = ts(e["timestamp"])
+        if f.from_ts and t < ts(f.from_ts):
+            continue
+        if f.to_ts and t >= ts(f.to_ts):
+            continue
+        if f.experiment_id and e["experiment_id"] != f.experiment_id:
+            continue
+        if f.challenger_model and e["challenger_model"] != f.challenger_model:
+            continue
+        if f.applicant_id and e["applicant_id"] != f.applicant_id:
+            continue
+        if f.min_income is not None and e["income"] < f.min_income:
+            continue
+        if f.max_income is not None and e["income"] > f.max_income:
+            continue
+        out.append(e)
+    return out
+
+
+def percentile_cont(values: list[float], q: float) -> float | None:
+    """PostgreSQL percentile_cont: linear interpolation between the closest ranks."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summary(events: list[dict[str, Any]]) -> dict[str, Any]:
+    total = len(events)
+    with_ch = [e for e in events if e["challenger_model"] is not None]
+    paired = [e for e in with_ch
+              if e["challenger_decision"] is not None and e["champion_decision"] is not None]
+    diffs = [e["decision_diff"] for e in events if e["decision_diff"] is not None]
+    status: dict[str, int] = {}
+    for e in events:
+        status[e["status"]] = status.get(e["status"], 0) + 1
+    models: dict[str, dict[str, Any]] = {}
+    for e in events:
+        for role in ("champion", "challenger"):
+            name = e[f"{role}_model"]
+            if name is None:
+                continue
+            m = models.setdefault(name, {"model": name, "role": role, "lat": [], "dec": []})
+            if e[f"latency_{role}_ms"] is not None:
+                m["lat"].append(e[f"latency_{role}_ms"])
+            if e[f"{role}_decision"] is not None:
+                m["dec"].append(e[f"{role}_decision"])
+    out_models = []
+    for m in models.values():
+        out_models.append({
+            "model": m["model"], "role": m["role"], "count": len(m["lat"]),
+            "latency_ms": {"avg": mean(m["lat"]), "p50": percentile_cont(m["lat"], 0.5),
+                           "p95": percentile_cont(m["lat"], 0.95),
+                           "p99": percentile_cont(m["lat"], 0.99)},
+            "approval_rate": (sum(d == "approve" for d in m["dec"]) / len(m["dec"])
+                              if m["dec"] else None),
+        })
+    dec = {"both_approve": 0, "both_decline": 0, "champion_only_approve": 0,
+           "challenger_only_approve": 0}
+    for e in paired:
+        a, b = e["champion_decision"] == "approve", e["challenger_decision"] == "approve"
+        key = ("both_approve" if a and b else "both_decline" if not a and not b
+               else "champion_only_approve" if a else "challenger_only_approve")
+        dec[key] += 1
+    return {
+        "total": total,
+        "with_challenger": len(with_ch),
+        "challenger_share": len(with_ch) / total if total else None,
+        "models": out_models,
+        "avg_decision_diff": mean(diffs),
+        "divergence_rate": (sum(e["champion_decision"] != e["challenger_decision"]
+                                for e in paired) / len(paired) if paired else None),
+        "decisions": dec,
+        "status": status,
+    }
