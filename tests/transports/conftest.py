@@ -1,0 +1,128 @@
+"""Fixtures for transport tests: a csg-transport-stub running tcp.so / grpc.so.
+
+The stub answers every request itself (see tests/transports/csg_stub_gateway.c),
+so these tests check the transports' framing, ordering and flow control alone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
+VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test"))
+STUB = BUILD / "tests" / "csg-transport-stub"
+PLUGINS = BUILD / "lib" / "csg"
+UNDER_SANITIZER = os.environ.get("CSG_UNDER_SANITIZER") == "1"
+
+
+def free_port() -> int:
+    """An unused loopback port below the ephemeral range."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_port(port: int, deadline_s: float = 10.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} not listening after {deadline_s}s")
+
+
+@dataclass
+class Stub:
+    proc: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    counts_path: Path
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for line in self.counts_path.read_text().splitlines():
+            t, s, n = line.split()
+            out[(t, s)] = out.get((t, s), 0) + int(n)
+        return out
+
+    def wait_submitted(self, applicant_id: str, deadline_s: float = 10.0) -> None:
+        """Wait until the stub core received applicant_id (needs --trace)."""
+        want = f"stub: submit {applicant_id}\n"
+        end = time.monotonic() + deadline_s
+        while want not in self.log_path.read_text():
+            if time.monotonic() > end:
+                raise TimeoutError(f"{applicant_id} never reached the core")
+            time.sleep(0.01)
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+
+def start_stub(
+    transports: list[str], args: list[str] | None = None, name: str = "stub"
+) -> Stub:
+    """Start the stub with the named plugins (tcp, grpc) on free ports."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    ports = {t: free_port() for t in transports}
+    counts = VAR / f"{name}-{os.getpid()}-{ports[transports[0]]}.counts"
+    log = VAR / f"{name}-{os.getpid()}-{ports[transports[0]]}.log"
+    cmd = [str(STUB), "--counts", str(counts)]
+    for t in transports:
+        cmd += ["--transport", f"{PLUGINS / (t + '.so')}=127.0.0.1:{ports[t]}"]
+    cmd += args or []
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=logf)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "READY" once every worker runs; EOF on failure
+    if line.strip() != b"READY":
+        proc.wait(timeout=5)
+        raise RuntimeError(f"stub did not start: {log.read_text()}")
+    return Stub(proc, ports, counts, log)
+
+
+@pytest.fixture
+def stub_factory() -> Iterator[object]:
+    started: list[Stub] = []
+
+    def make(transports: list[str], args: list[str] | None = None) -> Stub:
+        s = start_stub(transports, args)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        if s.proc.poll() is None:
+            rc = s.terminate()
+            assert rc == 0, f"stub exited {rc}: {s.log_path.read_text()[-2000:]}"
+        if UNDER_SANITIZER:
+            text = s.log_path.read_text()
+            assert "ERROR: AddressSanitizer" not in text, text[-4000:]
+            assert "runtime error:" not in text, text[-4000:]

@@ -1,0 +1,174 @@
+"""grpc.so against csg-stub-gateway: statuses, validation, deadlines, health, drain."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import protogen
+import pytest
+from conftest import Stub
+
+pb, health_pb = protogen.load()
+# One connection per channel, never shared between channels in this process.
+CHANNEL_OPTS = [("grpc.use_local_subchannel_pool", 1)]
+
+
+def req(aid: str = "g1", **kw: Any) -> Any:
+    fields: dict[str, Any] = {"applicant_id": aid, "income": 50000.0, "loan_amount": 1000.0,
+                              "credit_history": 2}
+    fields.update(kw)
+    return pb.ScoreRequest(**fields)
+
+
+@pytest.fixture
+def grpc_stub(stub_factory: Any) -> Stub:
+    return stub_factory(["grpc"])
+
+
+def channel(s: Stub) -> grpc.Channel:
+    return grpc.insecure_channel(f"127.0.0.1:{s.ports['grpc']}", options=CHANNEL_OPTS)
+
+
+def test_score_ok_and_request_id(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        r = score(req("g1"), timeout=10, metadata=[("x-request-id", "rid-g1")])
+        assert r.applicant_id == "g1" and r.request_id == "rid-g1"
+        assert r.decision in ("approve", "decline") and 0 <= r.score <= 1
+        assert r.model == "stub-champion" and r.experiment_id == "exp-stub"
+        r2 = score(req("g2", income=0.0, credit_history=0), timeout=10)  # zeros are valid
+        assert r2.applicant_id == "g2" and r2.request_id
+
+
+BAD = [
+    (req(""), "applicant_id"),
+    (req("x" * 65), "applicant_id"),
+    (req("a\x01b"), "applicant_id"),
+    (req(loan_amount=0.0), "loan_amount"),
+    (req(loan_amount=-5.0), "loan_amount"),
+    (req(loan_amount=math.inf), "loan_amount"),
+    (req(loan_amount=math.nan), "loan_amount"),
+    (req(income=-1.0), "income"),
+    (req(income=math.nan), "income"),
+    (req(income=math.inf), "income"),
+    (req(credit_history=-1), "credit_history"),
+]
+
+
+@pytest.mark.parametrize("bad,field", BAD, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD)])
+def test_invalid_argument_names_the_field(grpc_stub: Stub, bad: Any, field: str) -> None:
+    with channel(grpc_stub) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            protogen.score_callable(ch, pb)(bad, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details().startswith(field + ":"), e.value.details()
+
+
+def test_bad_request_id_and_malformed_message(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            protogen.score_callable(ch, pb)(req(), timeout=10, metadata=[("x-request-id", "a b")])
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "x-request-id" in e.value.details()
+        raw = ch.unary_unary(protogen.SCORE_METHOD)  # bytes in, bytes out
+        with pytest.raises(grpc.RpcError) as e:
+            raw(b"\xff\xff\xff", timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_champion_failures_map_to_statuses(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        for aid, code in (("fail-error-1", grpc.StatusCode.UNAVAILABLE),
+                          ("fail-timeout-1", grpc.StatusCode.DEADLINE_EXCEEDED)):
+            with pytest.raises(grpc.RpcError) as e:
+                score(req(aid), timeout=10)
+            assert e.value.code() == code
+
+
+def test_client_deadline_is_honoured_and_counted(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        with pytest.raises(grpc.RpcError) as e:
+            score(req("slow-deadline"), timeout=0.1)  # the stub answers after 300 ms
+        assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert score(req("after"), timeout=10).applicant_id == "after"
+    # The stub core got the deadline and answers CSG_REPLY_DEADLINE at 300 ms;
+    # SIGTERM drains until that reply was sent and counted.
+    assert grpc_stub.terminate() == 0
+    assert grpc_stub.counts()[("grpc", "DEADLINE_EXCEEDED")] == 1
+
+
+def test_unknown_method_is_unimplemented_at_once(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as e:
+            ch.unary_unary("/csg.v1.CreditScoring/Nope")(b"", timeout=10)
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert time.monotonic() - t0 < 2
+        with pytest.raises(grpc.RpcError) as e:
+            ch.unary_unary("/other.Service/Method")(b"", timeout=10)
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_health_check(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        check = protogen.health_callable(ch, health_pb)
+        serving = health_pb.HealthCheckResponse.SERVING
+        assert check(health_pb.HealthCheckRequest(service=""), timeout=10).status == serving
+        r = check(health_pb.HealthCheckRequest(service="csg.v1.CreditScoring"), timeout=10)
+        assert r.status == serving
+        with pytest.raises(grpc.RpcError) as e:
+            check(health_pb.HealthCheckRequest(service="nope"), timeout=10)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_sigterm_finishes_in_flight_calls(stub_factory: Any) -> None:
+    grpc_stub = stub_factory(["grpc"], ["--trace"])
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        assert score(req("warm"), timeout=10).applicant_id == "warm"
+        fut = score.future(req("slow-drain"), timeout=10)
+        grpc_stub.wait_submitted("slow-drain")
+        grpc_stub.proc.send_signal(15)
+        assert fut.result(timeout=10).applicant_id == "slow-drain"
+    assert grpc_stub.proc.wait(timeout=15) == 0
+
+
+def test_second_server_on_same_port_fails(grpc_stub: Stub, stub_factory: Any) -> None:
+    import subprocess
+
+    from conftest import PLUGINS, STUB
+
+    port = grpc_stub.ports["grpc"]
+    p = subprocess.run([str(STUB), "--transport", f"{PLUGINS / 'grpc.so'}=127.0.0.1:{port}"],
+                       check=False, capture_output=True, timeout=20)
+    assert p.returncode != 0 and b"cannot listen" in p.stderr
+
+
+def test_200_concurrent_connections_no_mixups(grpc_stub: Stub) -> None:
+    chans = [channel(grpc_stub) for _ in range(200)]
+    try:
+        calls = [protogen.score_callable(c, pb) for c in chans]
+
+        def one(k: int) -> list[str]:
+            errs = []
+            futs = [(j, calls[k].future(req(f"c{k}-{j}"), timeout=30,
+                                        metadata=[("x-request-id", f"rid-{k}-{j}")]))
+                    for j in range(5)]
+            for j, f in futs:
+                r = f.result()
+                if r.applicant_id != f"c{k}-{j}" or r.request_id != f"rid-{k}-{j}":
+                    errs.append(f"c{k}-{j} got {r.applicant_id}/{r.request_id}")
+            return errs
+
+        with ThreadPoolExecutor(max_workers=50) as ex:
+            errors = [e for errs in ex.map(one, range(200)) for e in errs]
+        assert not errors, errors[:5]
+    finally:
+        for c in chans:
+            c.close()
