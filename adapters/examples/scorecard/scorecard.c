@@ -1,0 +1,141 @@
+/*
+ * scorecard.c — challenger-scorecard.so, an example in-process model
+ * adapter: a points scorecard over income, loan_amount and credit_history,
+ * scored inside the gateway with no network hop.
+ *
+ * It is the smallest complete model adapter, meant to be copied (see
+ * docs/plugins.md): it includes only csg/plugin.h and libevent, declares its
+ * options in a table the gateway validates, and answers through a deferred
+ * callback (the ABI forbids calling back from inside score_async).
+ *
+ * Scorecard: points = base_points
+ *                   + history_points   (credit_history > 0, i.e. no adverse records)
+ *                   + ratio band points (loan_amount / income, lower is safer)
+ * and the probability of repayment follows the usual "points to double the
+ * odds" scaling: score = 1 / (1 + 2^(-(points - even_odds_points) / pdo)).
+ * decision = approve when score >= cutoff.
+ */
+#include <event2/event.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "csg/plugin.h"
+
+enum { OPT_CUTOFF, OPT_BASE, OPT_EVEN, OPT_PDO, OPT_HISTORY };
+
+static const csg_option scorecard_options[] = {
+    {CSG_OPT_DOUBLE, "cutoff", "0.5", false, 0, 1, "approve when score >= cutoff"},
+    {CSG_OPT_DOUBLE, "base_points", "600", false, 0, 10000, "points every applicant starts with"},
+    {CSG_OPT_DOUBLE, "even_odds_points", "600", false, 0, 10000,
+     "total points at which repay:default odds are 1:1 (score 0.5)"},
+    {CSG_OPT_DOUBLE, "pdo", "20", false, 1, 1000, "points that double the odds of repayment"},
+    {CSG_OPT_DOUBLE, "history_points", "40", false, 0, 1000,
+     "added for credit_history > 0, subtracted for 0"},
+    {0, NULL, NULL, false, 0, 0, NULL},
+};
+
+typedef struct scorecard {
+    struct event_base *base;
+    double cutoff, base_points, even, pdo, history;
+} scorecard;
+
+/* One deferred answer: allocated in score_async, freed after the callback. */
+typedef struct pending {
+    csg_score_cb cb;
+    void *ctx;
+    csg_score_result result;
+} pending;
+
+static double opt(const csg_option_value *o, int i, double dflt)
+{
+    return o && o[i].is_set ? o[i].d : dflt;
+}
+
+static int sc_create(const csg_adapter_config *cfg, const csg_core_api *api,
+                     struct event_base *base, void **instance, csg_error *err)
+{
+    (void)api;
+    scorecard *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        snprintf(err->message, sizeof err->message, "scorecard: out of memory");
+        return -CSG_ENOMEM;
+    }
+    sc->base = base;
+    sc->cutoff = opt(cfg->options, OPT_CUTOFF, 0.5);
+    sc->base_points = opt(cfg->options, OPT_BASE, 600);
+    sc->even = opt(cfg->options, OPT_EVEN, 600);
+    sc->pdo = opt(cfg->options, OPT_PDO, 20);
+    sc->history = opt(cfg->options, OPT_HISTORY, 40);
+    if (!(sc->pdo > 0)) {
+        snprintf(err->message, sizeof err->message, "scorecard: pdo must be > 0");
+        free(sc);
+        return -CSG_EINVAL;
+    }
+    *instance = sc;
+    return 0;
+}
+
+static double ratio_points(double income, double loan)
+{
+    if (!(income > 0))
+        return -50;
+    double r = loan / income;
+    if (r <= 1)
+        return 40;
+    if (r <= 3)
+        return 20;
+    if (r <= 6)
+        return 0;
+    if (r <= 12)
+        return -20;
+    return -50;
+}
+
+static void deliver(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pending *p = arg;
+    p->cb(p->ctx, &p->result);
+    free(p);
+}
+
+static void sc_score_async(void *instance, const csg_application *app, csg_score_cb cb, void *ctx)
+{
+    scorecard *sc = instance;
+    pending *p = malloc(sizeof *p);
+    if (!p)
+        return; /* nothing can be deferred without memory; the gateway's timeout answers */
+    p->cb = cb;
+    p->ctx = ctx;
+    double points = sc->base_points + (app->credit_history > 0 ? sc->history : -sc->history) +
+                    ratio_points(app->income, app->loan_amount);
+    double score = 1.0 / (1.0 + exp2(-(points - sc->even) / sc->pdo));
+    p->result = (csg_score_result){
+        .status = CSG_SCORE_OK,
+        .score = score,
+        .decision = score >= sc->cutoff ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE,
+        .error = NULL,
+    };
+    /* A zero timeout runs on the next loop turn: never inside this call. */
+    struct timeval zero = {0, 0};
+    if (event_base_once(sc->base, -1, EV_TIMEOUT, deliver, p, &zero) != 0)
+        free(p);
+}
+
+static void sc_destroy(void *instance) { free(instance); }
+
+static const csg_model_adapter scorecard_adapter = {
+    .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_MODEL_ADAPTER, csg_model_adapter, "challenger-scorecard",
+                                "1.0.0"),
+    .options = scorecard_options,
+    .create = sc_create,
+    .score_async = sc_score_async,
+    .destroy = sc_destroy,
+};
+
+__attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)
+{
+    return &scorecard_adapter.header;
+}

@@ -1,0 +1,1038 @@
+/*
+ * config.c — experiments.yaml: libyaml document → validated csg_config.
+ *
+ * Every section is walked with the same few helpers; each check that fails
+ * adds "<file>:<line>: <message>" to the error list and validation goes on,
+ * so one run of --check-config shows every problem.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define CSG_CONFIG_MAX_BYTES (1u << 20)
+
+static bool g_load_plugins = true;
+
+void csg_config_set_plugin_loading(bool enabled)
+{
+    g_load_plugins = enabled;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error list                                                                */
+
+void csg_errlist_add(csg_errlist *el, const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (el->count == el->cap) {
+        size_t ncap = el->cap ? el->cap * 2 : 8;
+        char **n = realloc(el->items, ncap * sizeof *n);
+        if (!n)
+            return;
+        el->items = n;
+        el->cap = ncap;
+    }
+    char *s = strdup(buf);
+    if (s)
+        el->items[el->count++] = s;
+}
+
+void csg_errlist_free(csg_errlist *el)
+{
+    for (size_t i = 0; i < el->count; i++)
+        free(el->items[i]);
+    free(el->items);
+    memset(el, 0, sizeof *el);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Walking the document                                                      */
+
+typedef struct vctx {
+    const char *file;
+    yaml_document_t *doc;
+    csg_errlist *errs;
+    csg_config *c;
+} vctx;
+
+static int line_of(const yaml_node_t *n)
+{
+    return n ? (int)n->start_mark.line + 1 : 1;
+}
+
+static void err_at(vctx *x, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void err_at(vctx *x, const yaml_node_t *n, const char *fmt, ...)
+{
+    char buf[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    csg_errlist_add(x->errs, "%s:%d: %s", x->file, line_of(n), buf);
+}
+
+static yaml_node_t *node(vctx *x, int id)
+{
+    return yaml_document_get_node(x->doc, id);
+}
+
+static bool is_scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE;
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+/* A plain (unquoted) YAML null: "~", "null", or nothing. */
+static bool is_null(const yaml_node_t *n)
+{
+    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = sval(n);
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    default:
+        return is_null(n) ? "null" : "a scalar";
+    }
+}
+
+/* One key of a mapping section: name and whether it was seen. */
+typedef struct keyspec {
+    const char *name;
+    yaml_node_t *key;   /* key node once seen */
+    yaml_node_t *value; /* value node once seen */
+} keyspec;
+
+/* Collect the keys of mapping n into specs (NULL-name terminated). Keys not
+ * in specs go to extra (up to max_extra) when extra != NULL, otherwise they
+ * are reported as unknown with the list of allowed keys. */
+static void collect(vctx *x, yaml_node_t *n, const char *where, keyspec *specs,
+                    yaml_node_pair_t **extra, size_t *n_extra, size_t max_extra)
+{
+    if (n_extra)
+        *n_extra = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(x, p->key), *v = node(x, p->value);
+        if (!is_scalar(k)) {
+            err_at(x, k, "keys in %s must be plain names", where);
+            continue;
+        }
+        /* Duplicates: an earlier pair with the same key. */
+        bool dup = false;
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *kq = node(x, q->key);
+            if (is_scalar(kq) && !strcmp(sval(kq), sval(k))) {
+                err_at(x, k, "duplicate key \"%s\" in %s (first at line %d)", sval(k), where,
+                       line_of(kq));
+                dup = true;
+                break;
+            }
+        }
+        if (dup)
+            continue;
+        keyspec *s = specs;
+        for (; s->name; s++)
+            if (!strcmp(s->name, sval(k)))
+                break;
+        if (s->name) {
+            s->key = k;
+            s->value = v;
+        } else if (extra) {
+            if (*n_extra < max_extra)
+                extra[(*n_extra)++] = p;
+        } else {
+            char allowed[400];
+            size_t pos = 0;
+            allowed[0] = '\0';
+            for (keyspec *t = specs; t->name && pos < sizeof allowed; t++)
+                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
+                                        t == specs ? "" : ", ", t->name);
+            err_at(x, k, "unknown key \"%s\" in %s (allowed: %s)", sval(k), where, allowed);
+        }
+    }
+}
+
+static keyspec *spec(keyspec *specs, const char *name)
+{
+    for (keyspec *s = specs; s->name; s++)
+        if (!strcmp(s->name, name))
+            return s;
+    return NULL;
+}
+
+static bool parse_int_text(const char *s, int64_t *out)
+{
+    if (!*s)
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double_text(const char *s, double *out)
+{
+    if (!*s)
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v))
+        return false;
+    /* strtod accepts "nan", "inf", hex; YAML users mean decimal numbers. */
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789+-.eE", *p))
+            return false;
+    *out = v;
+    return true;
+}
+
+static void fmt_range(char *buf, size_t cap, double min, double max)
+{
+    snprintf(buf, cap, "[%.15g, %.15g]", min, max);
+}
+
+/* Integer key: plain scalar, within [min, max]. */
+static bool get_int(vctx *x, keyspec *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!s->value)
+        return false;
+    int64_t v;
+    if (!is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+        !parse_int_text(sval(s->value), &v)) {
+        err_at(x, s->value, "\"%s\" must be an integer", s->name);
+        return false;
+    }
+    if (v < min || v > max) {
+        err_at(x, s->value, "\"%s\" must be within [%lld, %lld]", s->name, (long long)min,
+               (long long)max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool get_double(vctx *x, keyspec *s, double min, double max, double *out)
+{
+    if (!s->value)
+        return false;
+    double v;
+    if (!is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+        !parse_double_text(sval(s->value), &v)) {
+        err_at(x, s->value, "\"%s\" must be a number", s->name);
+        return false;
+    }
+    if (v < min || v > max) {
+        char r[80];
+        fmt_range(r, sizeof r, min, max);
+        err_at(x, s->value, "\"%s\" must be within %s", s->name, r);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* String key: any scalar that is not null, length within [minlen, maxlen]. */
+static bool get_str(vctx *x, keyspec *s, size_t minlen, size_t maxlen, char **out)
+{
+    if (!s->value)
+        return false;
+    if (!is_scalar(s->value) || is_null(s->value)) {
+        err_at(x, s->value, "\"%s\" must be a string, not %s", s->name, type_name(s->value));
+        return false;
+    }
+    size_t len = s->value->data.scalar.length;
+    if (len < minlen || len > maxlen || strlen(sval(s->value)) != len) {
+        err_at(x, s->value, "\"%s\" must be %zu to %zu characters long", s->name, minlen, maxlen);
+        return false;
+    }
+    char *d = strdup(sval(s->value));
+    if (!d)
+        return false;
+    free(*out);
+    *out = d;
+    return true;
+}
+
+/* A name that goes into JSON events and metric labels: printable ASCII. */
+static bool get_name(vctx *x, keyspec *s, size_t maxlen, char **out)
+{
+    if (!get_str(x, s, 1, maxlen, out))
+        return false;
+    for (const char *p = *out; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\') {
+            err_at(x, s->value,
+                   "\"%s\" must be printable ASCII without spaces, quotes or backslashes",
+                   s->name);
+            free(*out);
+            *out = NULL;
+            return false;
+        }
+    return true;
+}
+
+static int get_enum(vctx *x, keyspec *s, const char *const *names, int dflt)
+{
+    if (!s->value)
+        return dflt;
+    if (is_scalar(s->value))
+        for (int i = 0; names[i]; i++)
+            if (!strcmp(sval(s->value), names[i]))
+                return i;
+    char allowed[200];
+    size_t pos = 0;
+    for (int i = 0; names[i] && pos < sizeof allowed; i++)
+        pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s", i ? " | " : "",
+                                names[i]);
+    err_at(x, s->value, "\"%s\" must be one of %s", s->name, allowed);
+    return dflt;
+}
+
+static bool require(vctx *x, keyspec *s, const yaml_node_t *parent, const char *where)
+{
+    if (s->value)
+        return true;
+    err_at(x, parent, "\"%s\" is required in %s", s->name, where);
+    return false;
+}
+
+static bool want_mapping(vctx *x, yaml_node_t *n, const char *where)
+{
+    if (n && n->type == YAML_MAPPING_NODE)
+        return true;
+    err_at(x, n, "%s must be a mapping of keys, not %s", where, n ? type_name(n) : "nothing");
+    return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values checked by the core                                                */
+
+/* http://host[:port][/path] — what rest.so can connect to without DNS games. */
+static bool valid_url(const char *u, const char **why)
+{
+    if (strncmp(u, "http://", 7) != 0) {
+        *why = "must start with http://";
+        return false;
+    }
+    const char *h = u + 7, *p = h;
+    if (*p == '[') {
+        const char *e = strchr(p, ']');
+        if (!e) {
+            *why = "has an unterminated [IPv6] host";
+            return false;
+        }
+        char v6[64];
+        size_t n = (size_t)(e - p - 1);
+        if (n >= sizeof v6) {
+            *why = "has an invalid IPv6 host";
+            return false;
+        }
+        memcpy(v6, p + 1, n);
+        v6[n] = '\0';
+        struct in6_addr a;
+        if (inet_pton(AF_INET6, v6, &a) != 1) {
+            *why = "has an invalid IPv6 host";
+            return false;
+        }
+        p = e + 1;
+    } else {
+        while (*p && *p != ':' && *p != '/') {
+            if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
+                *why = "has an invalid host name";
+                return false;
+            }
+            p++;
+        }
+        if (p == h) {
+            *why = "has no host";
+            return false;
+        }
+    }
+    if (*p == ':') {
+        p++;
+        long port = 0;
+        const char *d = p;
+        while (*p >= '0' && *p <= '9' && port <= 65535)
+            port = port * 10 + (*p++ - '0');
+        if (p == d || port < 1 || port > 65535 || (*p && *p != '/')) {
+            *why = "has an invalid port (1-65535)";
+            return false;
+        }
+    }
+    if (*p && *p != '/') {
+        *why = "has an invalid path (must start with /)";
+        return false;
+    }
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            *why = "contains spaces or non-ASCII characters";
+            return false;
+        }
+    return true;
+}
+
+/* host:port with a numeric IPv4 host or [IPv6]; the lock file and bind use it as is. */
+static bool valid_listen(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return false;
+    char host[64];
+    size_t hl = (size_t)(colon - s);
+    if (hl >= sizeof host)
+        return false;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    int64_t port;
+    if (!parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
+        colon[1] == '-')
+        return false;
+    unsigned char buf[16];
+    if (host[0] == '[') {
+        if (hl < 3 || host[hl - 1] != ']')
+            return false;
+        host[hl - 1] = '\0';
+        return inet_pton(AF_INET6, host + 1, buf) == 1;
+    }
+    return inet_pton(AF_INET, host, buf) == 1;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    if (strchr(name, '/'))
+        return strdup(name);
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Plugin option blocks                                                      */
+
+static bool parse_option_text(const csg_option *o, const char *text, csg_option_value *v,
+                              const char **why)
+{
+    switch (o->type) {
+    case CSG_OPT_STRING:
+    case CSG_OPT_URL:
+        if (o->type == CSG_OPT_URL && !valid_url(text, why))
+            return false;
+        free((char *)v->str);
+        v->str = strdup(text);
+        return v->str != NULL;
+    case CSG_OPT_INT: {
+        int64_t i;
+        if (!parse_int_text(text, &i)) {
+            *why = "must be an integer";
+            return false;
+        }
+        if (o->min <= o->max && ((double)i < o->min || (double)i > o->max)) {
+            *why = "range";
+            return false;
+        }
+        v->i = i;
+        v->d = (double)i;
+        return true;
+    }
+    case CSG_OPT_DOUBLE: {
+        double d;
+        if (!parse_double_text(text, &d)) {
+            *why = "must be a number";
+            return false;
+        }
+        if (o->min <= o->max && (d < o->min || d > o->max)) {
+            *why = "range";
+            return false;
+        }
+        v->d = d;
+        return true;
+    }
+    case CSG_OPT_BOOL:
+        if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on"))
+            v->b = true;
+        else if (!strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "off"))
+            v->b = false;
+        else {
+            *why = "must be true or false";
+            return false;
+        }
+        v->i = v->b;
+        return true;
+    }
+    *why = "has an unknown option type (plugin bug)";
+    return false;
+}
+
+static size_t count_options(const csg_option *opts)
+{
+    size_t n = 0;
+    if (opts)
+        while (opts[n].name)
+            n++;
+    return n;
+}
+
+/* Validate the keys of a plugin block that the core does not own against
+ * the plugin's option table; fill *values (one per row). */
+static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, const char *what,
+                           keyspec *core_keys, yaml_node_pair_t **extra, size_t n_extra,
+                           csg_option_value **values_out, size_t *n_out)
+{
+    const csg_option *opts = pl->options;
+    size_t n = count_options(opts);
+    csg_option_value *values = calloc(n ? n : 1, sizeof *values);
+    if (!values)
+        return;
+    *values_out = values;
+    *n_out = n;
+
+    for (size_t e = 0; e < n_extra; e++) {
+        yaml_node_t *k = node(x, extra[e]->key), *v = node(x, extra[e]->value);
+        size_t i = 0;
+        for (; i < n; i++)
+            if (!strcmp(opts[i].name, sval(k)))
+                break;
+        if (i == n) {
+            char allowed[400];
+            size_t pos = 0;
+            allowed[0] = '\0';
+            for (keyspec *t = core_keys; t->name && pos < sizeof allowed; t++)
+                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
+                                        pos ? ", " : "", t->name);
+            for (size_t j = 0; j < n && pos < sizeof allowed; j++)
+                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
+                                        pos ? ", " : "", opts[j].name);
+            err_at(x, k, "unknown key \"%s\" for %s %s (allowed: %s)", sval(k), what,
+                   pl->header->name ? pl->header->name : pl->path, allowed);
+            continue;
+        }
+        const csg_option *o = &opts[i];
+        bool plain = is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        const char *why = NULL;
+        if (!is_scalar(v) || is_null(v)) {
+            err_at(x, v, "\"%s\" must be %s, not %s", o->name,
+                   o->type == CSG_OPT_INT      ? "an integer"
+                   : o->type == CSG_OPT_DOUBLE ? "a number"
+                   : o->type == CSG_OPT_BOOL   ? "true or false"
+                   : o->type == CSG_OPT_URL    ? "a URL"
+                                               : "a string",
+                   type_name(v));
+            continue;
+        }
+        if ((o->type == CSG_OPT_INT || o->type == CSG_OPT_DOUBLE || o->type == CSG_OPT_BOOL) &&
+            !plain) {
+            err_at(x, v, "\"%s\" must be %s, not a quoted string", o->name,
+                   o->type == CSG_OPT_INT      ? "an integer"
+                   : o->type == CSG_OPT_DOUBLE ? "a number"
+                                               : "true or false");
+            continue;
+        }
+        if (!parse_option_text(o, sval(v), &values[i], &why)) {
+            if (why && !strcmp(why, "range")) {
+                char r[80];
+                fmt_range(r, sizeof r, o->min, o->max);
+                err_at(x, v, "\"%s\" must be within %s", o->name, r);
+            } else if (o->type == CSG_OPT_URL) {
+                err_at(x, v, "\"%s\" %s: \"%s\" (expected http://host:port/path)", o->name,
+                       why ? why : "is invalid", sval(v));
+            } else {
+                err_at(x, v, "\"%s\" %s", o->name, why ? why : "is invalid");
+            }
+            continue;
+        }
+        values[i].is_set = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (values[i].is_set)
+            continue;
+        if (opts[i].required) {
+            err_at(x, block, "\"%s\" is required for %s %s", opts[i].name, what,
+                   pl->header->name ? pl->header->name : pl->path);
+            continue;
+        }
+        if (opts[i].default_value) {
+            const char *why = NULL;
+            if (!parse_option_text(&opts[i], opts[i].default_value, &values[i], &why))
+                err_at(x, block, "%s: the default of \"%s\" (\"%s\") is invalid (plugin bug)",
+                       pl->path, opts[i].name, opts[i].default_value);
+        }
+    }
+}
+
+static void free_options(csg_option_value *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free((char *)v[i].str);
+    free(v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sections                                                                  */
+
+static void sec_gateway(vctx *x, yaml_node_t *n)
+{
+    csg_config *c = x->c;
+    keyspec ks[] = {{.name = "workers"}, {.name = "plugin_dir"}, {.name = "drain_timeout_ms"}, {.name = "lock_dir"}, {.name = NULL}};
+    if (!n)
+        return;
+    if (!want_mapping(x, n, "\"gateway\""))
+        return;
+    collect(x, n, "gateway", ks, NULL, NULL, 0);
+    int64_t v;
+    if (get_int(x, spec(ks, "workers"), 1, 256, &v))
+        c->workers = (unsigned)v;
+    get_str(x, spec(ks, "plugin_dir"), 1, 4000, &c->plugin_dir);
+    if (get_int(x, spec(ks, "drain_timeout_ms"), 0, 600000, &v))
+        c->drain_timeout_ms = (unsigned)v;
+    get_str(x, spec(ks, "lock_dir"), 1, 4000, &c->lock_dir);
+}
+
+static void sec_transports(vctx *x, yaml_node_t *n, yaml_node_t *root)
+{
+    csg_config *c = x->c;
+    if (!n) {
+        err_at(x, root, "\"transports\" is required (at least one transport)");
+        return;
+    }
+    if (n->type != YAML_SEQUENCE_NODE) {
+        err_at(x, n, "\"transports\" must be a list, not %s", type_name(n));
+        return;
+    }
+    int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count == 0)
+        err_at(x, n, "\"transports\" must list at least one transport");
+    if (count > CSG_MAX_TRANSPORTS) {
+        err_at(x, n, "at most %d transports are supported", CSG_MAX_TRANSPORTS);
+        return;
+    }
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *t = node(x, *it);
+        if (!want_mapping(x, t, "a transport"))
+            continue;
+        keyspec ks[] = {{.name = "plugin"}, {.name = "listen"}, {.name = NULL}};
+        yaml_node_pair_t *extra[64];
+        size_t n_extra;
+        collect(x, t, "a transport", ks, extra, &n_extra, 64);
+        csg_cfg_transport *tr = &c->transports[c->n_transports++];
+        tr->line = line_of(t);
+        require(x, spec(ks, "plugin"), t, "a transport");
+        require(x, spec(ks, "listen"), t, "a transport");
+        if (get_str(x, spec(ks, "listen"), 1, 200, &tr->listen)) {
+            if (!valid_listen(tr->listen)) {
+                err_at(x, spec(ks, "listen")->value,
+                       "\"listen\" must be IPv4:port or [IPv6]:port with a numeric address and a "
+                       "port in 1-65535, got \"%s\"",
+                       tr->listen);
+            } else {
+                for (size_t j = 0; j + 1 < c->n_transports; j++)
+                    if (c->transports[j].listen && !strcmp(c->transports[j].listen, tr->listen))
+                        err_at(x, spec(ks, "listen")->value,
+                               "listen address %s is already used by the transport at line %d",
+                               tr->listen, c->transports[j].line);
+            }
+        }
+        if (!get_str(x, spec(ks, "plugin"), 1, 4000, &tr->plugin_name))
+            continue;
+        tr->plugin_path = join_path(c->plugin_dir, tr->plugin_name);
+        if (!g_load_plugins)
+            continue;
+        csg_error e;
+        if (!tr->plugin_path ||
+            csg_plugin_load(tr->plugin_path, CSG_PLUGIN_TRANSPORT, &tr->plugin, &e) != 0) {
+            err_at(x, spec(ks, "plugin")->value, "%s", e.message);
+            continue;
+        }
+        plugin_options(x, t, tr->plugin, "transport", ks, extra, n_extra, &tr->options,
+                       &tr->n_options);
+    }
+}
+
+static void sec_experiment(vctx *x, yaml_node_t *n, yaml_node_t *root)
+{
+    csg_config *c = x->c;
+    if (!n) {
+        err_at(x, root, "\"experiment\" is required");
+        return;
+    }
+    if (!want_mapping(x, n, "\"experiment\""))
+        return;
+    keyspec ks[] = {{.name = "id"}, {.name = "salt"}, {.name = "assignment"}, {.name = "reply"}, {.name = NULL}};
+    collect(x, n, "experiment", ks, NULL, NULL, 0);
+    if (require(x, spec(ks, "id"), n, "experiment"))
+        get_name(x, spec(ks, "id"), CSG_EXPERIMENT_ID_MAX, &c->experiment_id);
+    get_str(x, spec(ks, "salt"), 0, 256, &c->salt);
+    static const char *const assign[] = {"hash", "random", NULL};
+    static const char *const reply[] = {"after_champion", "after_all", NULL};
+    c->assignment = (csg_assignment)get_enum(x, spec(ks, "assignment"), assign, 0);
+    c->reply = (csg_reply_mode)get_enum(x, spec(ks, "reply"), reply, 0);
+}
+
+/* One model block (champion or challenger). */
+static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion)
+{
+    csg_config *c = x->c;
+    const char *where = champion ? "champion" : "a challenger";
+    keyspec ks_champ[] = {{.name = "name"}, {.name = "adapter"}, {.name = "timeout_ms"}, {.name = "fallback_decision"}, {.name = NULL}};
+    keyspec ks_chal[] = {{.name = "name"}, {.name = "adapter"}, {.name = "weight"}, {.name = "timeout_ms"}, {.name = NULL}};
+    keyspec *ks = champion ? ks_champ : ks_chal;
+    yaml_node_pair_t *extra[64];
+    size_t n_extra;
+    m->line = line_of(n);
+    m->timeout_ms = 1000;
+    collect(x, n, where, ks, extra, &n_extra, 64);
+
+    if (require(x, spec(ks, "name"), n, where))
+        get_name(x, spec(ks, "name"), CSG_MODEL_NAME_MAX, &m->name);
+    int64_t v;
+    if (get_int(x, spec(ks, "timeout_ms"), 1, 600000, &v))
+        m->timeout_ms = (unsigned)v;
+    if (champion) {
+        keyspec *fd = spec(ks, "fallback_decision");
+        static const char *const decisions[] = {"approve", "decline", "review", NULL};
+        if (fd->value)
+            c->fallback_decision = (csg_decision)(get_enum(x, fd, decisions, -1) + 1);
+    } else if (require(x, spec(ks, "weight"), n, where)) {
+        get_double(x, spec(ks, "weight"), 0, 1, &m->weight);
+    }
+    /* Say why rather than "unknown key" for the likely mix-ups. */
+    size_t kept = 0;
+    for (size_t e = 0; e < n_extra; e++) {
+        yaml_node_t *k = node(x, extra[e]->key);
+        if (champion && !strcmp(sval(k), "weight")) {
+            err_at(x, k, "\"weight\" is not allowed for the champion (it scores every request)");
+            continue;
+        }
+        if (!champion && !strcmp(sval(k), "fallback_decision")) {
+            err_at(x, k, "\"fallback_decision\" is only allowed for the champion");
+            continue;
+        }
+        extra[kept++] = extra[e];
+    }
+    if (!require(x, spec(ks, "adapter"), n, where))
+        return;
+    if (!get_str(x, spec(ks, "adapter"), 1, 4000, &m->adapter_name))
+        return;
+    m->adapter_path = join_path(c->plugin_dir, m->adapter_name);
+    if (!g_load_plugins)
+        return;
+    csg_error e;
+    if (!m->adapter_path ||
+        csg_plugin_load(m->adapter_path, CSG_PLUGIN_MODEL_ADAPTER, &m->plugin, &e) != 0) {
+        err_at(x, spec(ks, "adapter")->value, "%s", e.message);
+        return;
+    }
+    plugin_options(x, n, m->plugin, "adapter", ks, extra, kept, &m->options, &m->n_options);
+}
+
+static void sec_champion(vctx *x, yaml_node_t *n, yaml_node_t *root)
+{
+    if (!n) {
+        err_at(x, root, "\"champion\" is required");
+        return;
+    }
+    if (!want_mapping(x, n, "\"champion\""))
+        return;
+    model_block(x, n, &x->c->champion, true);
+}
+
+static void sec_challengers(vctx *x, yaml_node_t *n)
+{
+    csg_config *c = x->c;
+    if (!n || is_null(n))
+        return;
+    if (n->type != YAML_SEQUENCE_NODE) {
+        err_at(x, n, "\"challengers\" must be a list, not %s", type_name(n));
+        return;
+    }
+    int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count > CSG_MAX_CHALLENGERS) {
+        err_at(x, n, "at most %d challengers are supported", CSG_MAX_CHALLENGERS);
+        return;
+    }
+    double sum = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *m = node(x, *it);
+        if (!want_mapping(x, m, "a challenger"))
+            continue;
+        csg_cfg_model *cm = &c->challengers[c->n_challengers++];
+        model_block(x, m, cm, false);
+        sum += cm->weight;
+    }
+    /* A little slack so 0.1 + 0.2 + 0.7 is accepted. */
+    if (sum > 1.0 + 1e-9)
+        err_at(x, n, "challenger weights sum to %.15g, must be at most 1", sum);
+    /* Names are the key of every metric and event: they must be unique. */
+    for (size_t i = 0; i < c->n_challengers; i++) {
+        const csg_cfg_model *a = &c->challengers[i];
+        if (!a->name)
+            continue;
+        if (c->champion.name && !strcmp(a->name, c->champion.name)) {
+            csg_errlist_add(x->errs, "%s:%d: duplicate model name \"%s\" (also the champion at line %d)",
+                            x->file, a->line, a->name, c->champion.line);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (c->challengers[j].name && !strcmp(a->name, c->challengers[j].name)) {
+                csg_errlist_add(x->errs, "%s:%d: duplicate model name \"%s\" (first at line %d)",
+                                x->file, a->line, a->name, c->challengers[j].line);
+                break;
+            }
+    }
+}
+
+static void sec_events(vctx *x, yaml_node_t *n)
+{
+    csg_config *c = x->c;
+    if (!n)
+        return;
+    if (!want_mapping(x, n, "\"events\""))
+        return;
+    keyspec ks[] = {{.name = "sink"},           {.name = "kafka_brokers"},   {.name = "topic"}, {.name = "queue_capacity"},
+                    {.name = "spool_dir"},      {.name = "spool_max_bytes"}, {.name = NULL}};
+    collect(x, n, "events", ks, NULL, NULL, 0);
+    if (get_str(x, spec(ks, "sink"), 1, 4000, &c->sink)) {
+        if (strcmp(c->sink, "kafka") != 0 && !(strncmp(c->sink, "file:", 5) == 0 && c->sink[5]))
+            err_at(x, spec(ks, "sink")->value, "\"sink\" must be kafka or file:PATH, got \"%s\"",
+                   c->sink);
+    }
+    get_str(x, spec(ks, "kafka_brokers"), 1, 1000, &c->kafka_brokers);
+    get_str(x, spec(ks, "topic"), 1, 249, &c->topic);
+    int64_t v;
+    if (get_int(x, spec(ks, "queue_capacity"), 16, 1 << 24, &v))
+        c->queue_capacity = (uint64_t)v;
+    get_str(x, spec(ks, "spool_dir"), 1, 4000, &c->spool_dir);
+    if (get_int(x, spec(ks, "spool_max_bytes"), 0, (int64_t)1 << 50, &v))
+        c->spool_max_bytes = (uint64_t)v;
+}
+
+static void sec_limits(vctx *x, yaml_node_t *n)
+{
+    csg_config *c = x->c;
+    if (!n)
+        return;
+    if (!want_mapping(x, n, "\"limits\""))
+        return;
+    keyspec ks[] = {{.name = "max_body_bytes"}, {.name = "max_line_bytes"}, {.name = "max_connections"},
+                    {.name = "idle_timeout_ms"}, {.name = NULL}};
+    collect(x, n, "limits", ks, NULL, NULL, 0);
+    int64_t v;
+    if (get_int(x, spec(ks, "max_body_bytes"), 64, 64 << 20, &v))
+        c->max_body_bytes = (uint64_t)v;
+    if (get_int(x, spec(ks, "max_line_bytes"), 64, 64 << 20, &v))
+        c->max_line_bytes = (uint64_t)v;
+    if (get_int(x, spec(ks, "max_connections"), 1, 1000000, &v))
+        c->max_connections = (uint64_t)v;
+    if (get_int(x, spec(ks, "idle_timeout_ms"), 100, 86400000, &v))
+        c->idle_timeout_ms = (uint64_t)v;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static csg_config *config_new(const char *file)
+{
+    csg_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    c->file = strdup(file);
+    c->workers = ncpu > 0 ? (unsigned)(ncpu > 256 ? 256 : ncpu) : 1;
+    c->plugin_dir = strdup("build/lib/csg");
+    c->drain_timeout_ms = 10000;
+    c->lock_dir = strdup("/tmp");
+    c->salt = strdup("");
+    c->sink = strdup("kafka");
+    c->kafka_brokers = strdup("127.0.0.1:9092");
+    c->topic = strdup("credit_score_metrics");
+    c->queue_capacity = 65536;
+    c->spool_dir = strdup("var/spool");
+    c->spool_max_bytes = 1ull << 30;
+    c->max_body_bytes = 65536;
+    c->max_line_bytes = 16384;
+    c->max_connections = 20000;
+    c->idle_timeout_ms = 60000;
+    if (!c->file || !c->plugin_dir || !c->lock_dir || !c->salt || !c->sink || !c->kafka_brokers ||
+        !c->topic || !c->spool_dir) {
+        csg_config_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void free_model(csg_cfg_model *m)
+{
+    free(m->name);
+    free(m->adapter_name);
+    free(m->adapter_path);
+    free_options(m->options, m->n_options);
+    csg_plugin_unload(m->plugin);
+}
+
+static void config_free(csg_config *c)
+{
+    for (size_t i = 0; i < c->n_transports; i++) {
+        csg_cfg_transport *t = &c->transports[i];
+        free(t->plugin_name);
+        free(t->plugin_path);
+        free(t->listen);
+        free_options(t->options, t->n_options);
+        csg_plugin_unload(t->plugin);
+    }
+    free_model(&c->champion);
+    for (size_t i = 0; i < c->n_challengers; i++)
+        free_model(&c->challengers[i]);
+    free(c->file);
+    free(c->plugin_dir);
+    free(c->lock_dir);
+    free(c->experiment_id);
+    free(c->salt);
+    free(c->sink);
+    free(c->kafka_brokers);
+    free(c->topic);
+    free(c->spool_dir);
+    free(c);
+}
+
+csg_config *csg_config_ref(csg_config *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
+void csg_config_unref(csg_config *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        config_free(c);
+}
+
+int csg_config_load_string(const char *file, const char *text, size_t len, csg_config **out,
+                           csg_errlist *errs)
+{
+    *out = NULL;
+    size_t errs_before = errs->count;
+    csg_config *c = config_new(file);
+    if (!c) {
+        csg_errlist_add(errs, "%s: out of memory", file);
+        return -CSG_ENOMEM;
+    }
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    bool have_doc = false;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        csg_errlist_add(errs, "%s:%d: YAML syntax error: %s%s%s", file,
+                        (int)parser.problem_mark.line + 1,
+                        parser.problem ? parser.problem : "unknown problem",
+                        parser.context ? " " : "", parser.context ? parser.context : "");
+        goto done;
+    }
+    have_doc = true;
+    vctx x = {.file = file, .doc = &doc, .errs = errs, .c = c};
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        csg_errlist_add(errs, "%s:1: the file is empty", file);
+        goto done;
+    }
+    if (!want_mapping(&x, root, "the top level"))
+        goto done;
+    keyspec ks[] = {{.name = "gateway"}, {.name = "transports"}, {.name = "experiment"}, {.name = "champion"},
+                    {.name = "challengers"}, {.name = "events"}, {.name = "limits"}, {.name = NULL}};
+    collect(&x, root, "the top level", ks, NULL, NULL, 0);
+    sec_gateway(&x, spec(ks, "gateway")->value);
+    sec_transports(&x, spec(ks, "transports")->value, root);
+    sec_experiment(&x, spec(ks, "experiment")->value, root);
+    sec_champion(&x, spec(ks, "champion")->value, root);
+    sec_challengers(&x, spec(ks, "challengers")->value);
+    sec_events(&x, spec(ks, "events")->value);
+    sec_limits(&x, spec(ks, "limits")->value);
+done:
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    if (errs->count != errs_before) {
+        csg_config_unref(c);
+        return -CSG_EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+int csg_config_load(const char *path, csg_config **out, csg_errlist *errs)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        csg_errlist_add(errs, "%s: cannot read the configuration: %s", path, strerror(errno));
+        return -CSG_EIO;
+    }
+    char *buf = malloc(CSG_CONFIG_MAX_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        csg_errlist_add(errs, "%s: out of memory", path);
+        return -CSG_ENOMEM;
+    }
+    size_t n = fread(buf, 1, CSG_CONFIG_MAX_BYTES + 1, f);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || n > CSG_CONFIG_MAX_BYTES) {
+        csg_errlist_add(errs, "%s: %s", path,
+                        bad ? "read error" : "the configuration is larger than 1 MiB");
+        free(buf);
+        return -CSG_EINVAL;
+    }
+    buf[n] = '\0';
+    int rc = csg_config_load_string(path, buf, n, out, errs);
+    free(buf);
+    return rc;
+}
+
+const char *csg_decision_name(csg_decision d)
+{
+    switch (d) {
+    case CSG_DECISION_APPROVE:
+        return "approve";
+    case CSG_DECISION_DECLINE:
+        return "decline";
+    case CSG_DECISION_REVIEW:
+        return "review";
+    default:
+        return NULL;
+    }
+}

@@ -1,0 +1,121 @@
+/*
+ * config.h — experiments.yaml: parsing (libyaml), full validation and the
+ * resulting immutable configuration.
+ *
+ * Validation reports every problem, not only the first, each as
+ * "<file>:<line>: <message>" (nginx style). Plugins named in the file are
+ * loaded (csg_plugin_load) so their option blocks can be checked against
+ * their csg_option tables; a loaded config therefore owns dlopen handles.
+ * A csg_config is immutable once loaded and reference-counted: the gateway,
+ * the transports and each routing snapshot hold references.
+ */
+#ifndef CSG_CONFIG_H
+#define CSG_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csg/plugin.h"
+#include "plugin_loader.h"
+
+#define CSG_MODEL_NAME_MAX 64
+#define CSG_EXPERIMENT_ID_MAX 64
+#define CSG_MAX_CHALLENGERS 16
+#define CSG_MAX_TRANSPORTS 16
+
+typedef enum csg_assignment { CSG_ASSIGN_HASH = 0, CSG_ASSIGN_RANDOM = 1 } csg_assignment;
+typedef enum csg_reply_mode { CSG_REPLY_AFTER_CHAMPION = 0, CSG_REPLY_AFTER_ALL = 1 } csg_reply_mode;
+
+/* A list of validation errors, each "<file>:<line>: <message>". */
+typedef struct csg_errlist {
+    char **items;
+    size_t count, cap;
+} csg_errlist;
+
+void csg_errlist_free(csg_errlist *el);
+/* Append a formatted message (no file/line prefix added). */
+void csg_errlist_add(csg_errlist *el, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct csg_cfg_transport {
+    char *plugin_name; /* as written, e.g. "http.so" */
+    char *plugin_path; /* resolved, e.g. "build/lib/csg/http.so" */
+    char *listen;
+    int line;
+    csg_plugin *plugin;
+    csg_option_value *options; /* one per row of plugin->options */
+    size_t n_options;
+} csg_cfg_transport;
+
+typedef struct csg_cfg_model {
+    char *name;
+    char *adapter_name;
+    char *adapter_path;
+    double weight;       /* challengers */
+    unsigned timeout_ms;
+    int line;
+    csg_plugin *plugin;
+    csg_option_value *options;
+    size_t n_options;
+} csg_cfg_model;
+
+typedef struct csg_config {
+    _Atomic int refs;
+    char *file;
+
+    /* gateway: */
+    unsigned workers;
+    char *plugin_dir;
+    unsigned drain_timeout_ms;
+    char *lock_dir;
+
+    csg_cfg_transport transports[CSG_MAX_TRANSPORTS];
+    size_t n_transports;
+
+    /* experiment: */
+    char *experiment_id;
+    char *salt;
+    csg_assignment assignment;
+    csg_reply_mode reply;
+
+    csg_cfg_model champion;
+    csg_decision fallback_decision; /* NONE = reply with an error */
+    csg_cfg_model challengers[CSG_MAX_CHALLENGERS];
+    size_t n_challengers;
+
+    /* events: */
+    char *sink; /* "kafka" or "file:PATH" */
+    char *kafka_brokers;
+    char *topic;
+    uint64_t queue_capacity;
+    char *spool_dir;
+    uint64_t spool_max_bytes;
+
+    /* limits: */
+    uint64_t max_body_bytes;
+    uint64_t max_line_bytes;
+    uint64_t max_connections;
+    uint64_t idle_timeout_ms;
+} csg_config;
+
+/* Parse and validate path. On success returns 0 and *out (refs = 1) and
+ * adds nothing to errs. On failure returns -CSG_E… and appends every
+ * problem found to errs (the caller frees it with csg_errlist_free). */
+int csg_config_load(const char *path, csg_config **out, csg_errlist *errs);
+
+/* Same, from a string (file is used for messages only). */
+int csg_config_load_string(const char *file, const char *text, size_t len, csg_config **out,
+                           csg_errlist *errs);
+
+/* Fuzzing only: when false, plugins named in a file are neither loaded nor
+ * their option blocks checked (a fuzzer must not dlopen arbitrary paths).
+ * Default true. Not thread-safe; set once at start. */
+void csg_config_set_plugin_loading(bool enabled);
+
+csg_config *csg_config_ref(csg_config *c);
+void csg_config_unref(csg_config *c);
+
+const char *csg_decision_name(csg_decision d); /* "approve", …; NULL for NONE */
+
+#endif /* CSG_CONFIG_H */

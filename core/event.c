@@ -1,0 +1,88 @@
+/*
+ * event.c — MetricEvent serialisation with the small buffer writer: the
+ * publisher thread turns ~100k events/s into JSON, where jansson's
+ * serialiser alone would cost ~2 µs each.
+ */
+#include "event.h"
+
+#include <math.h>
+
+#include "config.h"
+#include "jsonw.h"
+#include "util.h"
+
+const char *csg_event_status_name(csg_event_status s)
+{
+    switch (s) {
+    case CSG_EVENT_OK:
+        return "OK";
+    case CSG_EVENT_CHALLENGER_TIMEOUT:
+        return "CHALLENGER_TIMEOUT";
+    case CSG_EVENT_CHALLENGER_ERROR:
+        return "CHALLENGER_ERROR";
+    case CSG_EVENT_CHAMPION_TIMEOUT:
+        return "CHAMPION_TIMEOUT";
+    case CSG_EVENT_CHAMPION_ERROR:
+        return "CHAMPION_ERROR";
+    }
+    return "OK";
+}
+
+/* Latencies keep microsecond resolution: the clock difference's float noise
+ * (1.8399999999) says nothing and costs bytes in every row. */
+static double latency(double ms)
+{
+    return round(ms * 1000.0) / 1000.0;
+}
+
+size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
+{
+    csg_jsonw w = {buf, cap, 0};
+    bool chal = e->challenger_model[0] != '\0';
+    bool both = e->champion_ok && chal && e->challenger_ok;
+    char ts[25];
+    csg_format_rfc3339_ms(e->timestamp_ms, ts);
+
+    csg_jsonw_lit(&w, "{\"event_id\":");
+    csg_jsonw_str(&w, e->event_id);
+    csg_jsonw_lit(&w, ",\"experiment_id\":");
+    csg_jsonw_str(&w, e->experiment_id);
+    csg_jsonw_lit(&w, ",\"applicant_id\":");
+    csg_jsonw_str(&w, e->applicant_id);
+    csg_jsonw_lit(&w, ",\"transport\":");
+    csg_jsonw_str(&w, e->transport);
+    csg_jsonw_lit(&w, ",\"champion_model\":");
+    csg_jsonw_str(&w, e->champion_model);
+    csg_jsonw_lit(&w, ",\"challenger_model\":");
+    csg_jsonw_str(&w, chal ? e->challenger_model : NULL);
+    csg_jsonw_lit(&w, ",\"champion_score\":");
+    csg_jsonw_double(&w, e->champion_ok ? e->champion_score : NAN);
+    csg_jsonw_lit(&w, ",\"challenger_score\":");
+    csg_jsonw_double(&w, chal && e->challenger_ok ? e->challenger_score : NAN);
+    csg_jsonw_lit(&w, ",\"champion_decision\":");
+    csg_jsonw_str(&w, e->champion_ok ? csg_decision_name(e->champion_decision) : NULL);
+    csg_jsonw_lit(&w, ",\"challenger_decision\":");
+    csg_jsonw_str(&w, chal && e->challenger_ok ? csg_decision_name(e->challenger_decision) : NULL);
+    csg_jsonw_lit(&w, ",\"decision_match\":");
+    csg_jsonw_lit(&w, !both ? "null"
+                            : e->champion_decision == e->challenger_decision ? "true"
+                                                                             : "false");
+    csg_jsonw_lit(&w, ",\"latency_champion_ms\":");
+    csg_jsonw_double(&w, latency(e->latency_champion_ms));
+    csg_jsonw_lit(&w, ",\"latency_challenger_ms\":");
+    csg_jsonw_double(&w, chal ? latency(e->latency_challenger_ms) : NAN);
+    csg_jsonw_lit(&w, ",\"decision_diff\":");
+    csg_jsonw_double(&w, both ? fabs(e->champion_score - e->challenger_score) : NAN);
+    csg_jsonw_lit(&w, ",\"income\":");
+    csg_jsonw_double(&w, e->income);
+    csg_jsonw_lit(&w, ",\"loan_amount\":");
+    csg_jsonw_double(&w, e->loan_amount);
+    csg_jsonw_lit(&w, ",\"credit_history\":");
+    csg_jsonw_int(&w, e->credit_history);
+    csg_jsonw_lit(&w, ",\"timestamp\":\"");
+    csg_jsonw_lit(&w, ts);
+    csg_jsonw_lit(&w, "\",\"status\":\"");
+    csg_jsonw_lit(&w, csg_event_status_name(e->status));
+    csg_jsonw_lit(&w, "\"}");
+    return csg_jsonw_finish(&w);
+}

@@ -1,0 +1,54 @@
+/*
+ * event.h — the MetricEvent (DESIGN §6) and its compact JSON form.
+ *
+ * A csg_event is self-contained (names are copied, not pointed to) because
+ * it outlives the request and possibly the routing snapshot and plugin that
+ * produced it: the publisher thread serialises it later.
+ */
+#ifndef CSG_EVENT_H
+#define CSG_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csg/plugin.h"
+
+typedef enum csg_event_status {
+    CSG_EVENT_OK = 0,
+    CSG_EVENT_CHALLENGER_TIMEOUT = 1,
+    CSG_EVENT_CHALLENGER_ERROR = 2,
+    CSG_EVENT_CHAMPION_TIMEOUT = 3,
+    CSG_EVENT_CHAMPION_ERROR = 4,
+} csg_event_status;
+
+typedef struct csg_event {
+    char event_id[CSG_REQUEST_ID_MAX + 1];
+    char experiment_id[65];
+    char applicant_id[CSG_APPLICANT_ID_MAX + 1];
+    char transport[16];
+    char champion_model[65];
+    char challenger_model[65]; /* "" = no challenger chosen → null */
+    bool champion_ok;          /* champion_score/decision valid */
+    double champion_score;
+    csg_decision champion_decision;
+    bool challenger_ok; /* challenger_score/decision valid */
+    double challenger_score;
+    csg_decision challenger_decision;
+    double latency_champion_ms;
+    double latency_challenger_ms; /* ignored without a challenger */
+    double income;
+    double loan_amount;
+    int64_t credit_history;
+    int64_t timestamp_ms; /* wall clock at arrival */
+    csg_event_status status;
+} csg_event;
+
+const char *csg_event_status_name(csg_event_status s);
+
+/* Write the event's compact JSON (no newline) into buf; returns the length
+ * needed (snprintf semantics). Every key is always present; see DESIGN §6
+ * for which are null when. 1 KiB always suffices for valid events. */
+size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap);
+
+#endif /* CSG_EVENT_H */

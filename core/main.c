@@ -1,0 +1,154 @@
+/*
+ * main.c — csg-gateway command line: run, --check-config, --help.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "log.h"
+#include "plugin_loader.h"
+
+#define DEFAULT_CONFIG "config/experiments.yaml"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: csg-gateway [--config FILE] [--log-level LEVEL]\n"
+            "       csg-gateway --check-config FILE\n"
+            "       csg-gateway --help-plugin PLUGIN.so\n"
+            "\n"
+            "Credit Score Gateway: scores every loan application with the champion model\n"
+            "and a weighted share with challenger models, replies with the champion's\n"
+            "answer and publishes one MetricEvent per request.\n"
+            "\n"
+            "  -c, --config FILE        configuration (default " DEFAULT_CONFIG ");\n"
+            "                           relative paths in it are resolved against the\n"
+            "                           current directory\n"
+            "  -t, --check-config FILE  validate FILE (plugins included), print every\n"
+            "                           error with its line, exit 1 on errors\n"
+            "      --help-plugin FILE   list a plugin's configuration keys\n"
+            "  -l, --log-level LEVEL    error | warn | info (default) | debug\n"
+            "  -h, --help               this text\n"
+            "\n"
+            "Signals: SIGHUP reloads the configuration (a bad file is rejected and the\n"
+            "running one stays); SIGTERM/SIGINT stop accepting, finish in-flight requests,\n"
+            "flush the event queue and exit 0.\n");
+}
+
+static int help_plugin(const char *path)
+{
+    csg_plugin *p = NULL;
+    csg_error err;
+    if (csg_plugin_load(path, CSG_PLUGIN_TRANSPORT, &p, &err) != 0 &&
+        csg_plugin_load(path, CSG_PLUGIN_MODEL_ADAPTER, &p, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    printf("%s %s (%s, ABI %u.%u)\n", p->header->name, p->header->version,
+           csg_plugin_kind_name(p->kind), p->header->abi_major, p->header->abi_minor);
+    static const char *types[] = {"?", "string", "integer", "number", "bool", "url"};
+    for (const csg_option *o = p->options; o && o->name; o++) {
+        printf("  %-20s %-8s %s%s%s%s\n", o->name, types[o->type <= 5 ? o->type : 0],
+               o->required ? "(required) " : "", o->default_value ? "default " : "",
+               o->default_value ? o->default_value : "", o->description ? "" : "");
+        if (o->description)
+            printf("  %-20s          %s\n", "", o->description);
+    }
+    csg_plugin_unload(p);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = DEFAULT_CONFIG;
+    const char *check = NULL;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", required_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help-plugin", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:t:l:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 't':
+            check = optarg;
+            break;
+        case 'l': {
+            csg_log_level lvl;
+            if (!csg_log_parse_level(optarg, &lvl)) {
+                fprintf(stderr, "csg-gateway: --log-level must be error, warn, info or debug\n");
+                return 2;
+            }
+            csg_log_set_level(lvl);
+            break;
+        }
+        case 'P':
+            return help_plugin(optarg);
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "csg-gateway: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    csg_errlist errs = {0};
+    csg_config *cfg = NULL;
+    if (check) {
+        int rc = csg_config_load(check, &cfg, &errs);
+        for (size_t i = 0; i < errs.count; i++)
+            fprintf(stderr, "%s\n", errs.items[i]);
+        if (rc == 0)
+            printf("%s: configuration OK\n", check);
+        else
+            fprintf(stderr, "%s: %zu error(s); configuration test failed\n", check, errs.count);
+        csg_errlist_free(&errs);
+        csg_config_unref(cfg);
+        return rc == 0 ? 0 : 1;
+    }
+
+    if (csg_config_load(config, &cfg, &errs) != 0) {
+        for (size_t i = 0; i < errs.count; i++)
+            csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
+        csg_log(CSG_LOG_ERROR, "core", "%s: %zu error(s); not starting", config, errs.count);
+        csg_errlist_free(&errs);
+        return 1;
+    }
+    csg_errlist_free(&errs);
+
+    /* Before any thread exists: only the main loop takes these signals, and
+     * every thread (workers, transports' own) inherits the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    csg_gateway *gw = NULL;
+    csg_error err = {{0}};
+    if (csg_gateway_start(cfg, config, &gw, &err) != 0) {
+        csg_log(CSG_LOG_ERROR, "core", "cannot start: %s", err.message);
+        csg_config_unref(cfg);
+        return 1;
+    }
+    csg_config_unref(cfg);
+    return csg_gateway_run(gw);
+}

@@ -1,0 +1,183 @@
+/*
+ * plugin_loader.c — loading and checking plugin shared objects.
+ */
+#include "plugin_loader.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int fail(csg_error *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(csg_error *err, const char *path, const char *fmt, ...)
+{
+    if (err) {
+        int n = snprintf(err->message, sizeof err->message, "%s: ", path);
+        if (n < 0 || (size_t)n >= sizeof err->message)
+            n = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -CSG_EPLUGIN;
+}
+
+const char *csg_plugin_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case CSG_PLUGIN_TRANSPORT:
+        return "a transport plugin";
+    case CSG_PLUGIN_MODEL_ADAPTER:
+        return "a model adapter";
+    default:
+        return "an unknown kind";
+    }
+}
+
+/* Code that anyone else may rewrite runs inside the gateway: refuse it. */
+static int check_permissions(const char *path, const char *real, csg_error *err)
+{
+    struct stat st;
+    if (stat(real, &st) != 0)
+        return fail(err, path, "cannot open: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(err, path, "cannot open: not a regular file");
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(err, path,
+                    "refusing to load: the file is group/world-writable (mode %04o); "
+                    "chmod go-w it",
+                    (unsigned)(st.st_mode & 07777));
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", real);
+    const char *d = dirname(dir);
+    if (stat(d, &st) != 0)
+        return fail(err, path, "cannot open: %s: %s", d, strerror(errno));
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(err, path,
+                    "refusing to load: its directory %s is group/world-writable (mode %04o); "
+                    "chmod go-w it",
+                    d, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out, csg_error *err)
+{
+    *out = NULL;
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        if (errno == ENOENT)
+            return fail(err, path, "cannot open: no such file");
+        return fail(err, path, "cannot open: %s", strerror(errno));
+    }
+    int rc = check_permissions(path, real, err);
+    if (rc)
+        return rc;
+
+    dlerror();
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        return fail(err, path, "cannot open: %s", e ? e : "dlopen failed");
+    }
+    dlerror();
+    void *sym = dlsym(h, CSG_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        const char *e = dlerror();
+        fail(err, path, "no entry point: the plugin does not export %s() (%s)",
+             CSG_PLUGIN_ENTRY_SYMBOL, e ? e : "symbol is NULL");
+        goto fail;
+    }
+    csg_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry); /* object → function pointer, as POSIX allows */
+    const csg_plugin_header *hd = entry();
+    if (!hd) {
+        fail(err, path, "init failed: %s() returned NULL", CSG_PLUGIN_ENTRY_SYMBOL);
+        goto fail;
+    }
+    if (hd->magic != CSG_PLUGIN_MAGIC) {
+        fail(err, path, "bad magic: 0x%08x, expected 0x%08x (\"CSG1\"); not a CSG plugin", hd->magic,
+             CSG_PLUGIN_MAGIC);
+        goto fail;
+    }
+    if (hd->struct_size < sizeof(csg_plugin_header)) {
+        fail(err, path, "descriptor size %u is smaller than the plugin header (%zu bytes)",
+             hd->struct_size, sizeof(csg_plugin_header));
+        goto fail;
+    }
+    if (hd->abi_major != CSG_ABI_MAJOR || hd->abi_minor > CSG_ABI_MINOR) {
+        fail(err, path, "ABI mismatch: gateway ABI %d.%d, plugin ABI %u.%u%s", CSG_ABI_MAJOR,
+             CSG_ABI_MINOR, hd->abi_major, hd->abi_minor,
+             hd->abi_major == CSG_ABI_MAJOR ? " (plugin is newer; rebuild it or upgrade the gateway)"
+                                             : "; rebuild the plugin against this gateway's csg/plugin.h");
+        goto fail;
+    }
+    if (hd->kind != (uint32_t)expected) {
+        fail(err, path, "wrong kind: expected %s, found %s \"%s\"", csg_plugin_kind_name(expected),
+             csg_plugin_kind_name(hd->kind), hd->name ? hd->name : "?");
+        goto fail;
+    }
+    /* ABI 1.0 is the baseline: every field of the 1.0 descriptor must be there. */
+    size_t need = expected == CSG_PLUGIN_TRANSPORT ? sizeof(csg_transport_plugin)
+                                                    : sizeof(csg_model_adapter);
+    if (hd->struct_size < need) {
+        fail(err, path, "descriptor size %u is smaller than ABI %d.0 requires (%zu bytes)",
+             hd->struct_size, CSG_ABI_MAJOR, need);
+        goto fail;
+    }
+
+    csg_plugin *p = calloc(1, sizeof *p);
+    if (!p) {
+        fail(err, path, "out of memory");
+        goto fail;
+    }
+    p->header = hd;
+    p->kind = expected;
+    if (expected == CSG_PLUGIN_TRANSPORT) {
+        p->transport = (const csg_transport_plugin *)hd;
+        p->options = p->transport->options;
+        if (!p->transport->create || !p->transport->start_worker || !p->transport->destroy ||
+            !p->transport->drain_worker) {
+            free(p);
+            fail(err, path, "invalid descriptor: create, start_worker, drain_worker and destroy "
+                            "are required");
+            goto fail;
+        }
+    } else {
+        p->adapter = (const csg_model_adapter *)hd;
+        p->options = p->adapter->options;
+        if (!p->adapter->create || !p->adapter->score_async || !p->adapter->destroy) {
+            free(p);
+            fail(err, path, "invalid descriptor: create, score_async and destroy are required");
+            goto fail;
+        }
+    }
+    p->path = strdup(path);
+    p->handle = h;
+    if (!p->path) {
+        free(p);
+        fail(err, path, "out of memory");
+        goto fail;
+    }
+    *out = p;
+    return 0;
+fail:
+    dlclose(h);
+    return -CSG_EPLUGIN;
+}
+
+void csg_plugin_unload(csg_plugin *p)
+{
+    if (!p)
+        return;
+    if (p->handle)
+        dlclose(p->handle);
+    free(p->path);
+    free(p);
+}

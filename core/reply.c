@@ -1,0 +1,54 @@
+/*
+ * reply.c — see reply.h.
+ */
+#include "reply.h"
+
+#include <math.h>
+
+#include "application.h"
+#include "config.h"
+#include "jsonw.h"
+
+const char *csg_reply_status_code(csg_reply_status s)
+{
+    switch (s) {
+    case CSG_REPLY_OK:
+        return "ok";
+    case CSG_REPLY_CHAMPION_ERROR:
+        return "champion_error";
+    case CSG_REPLY_CHAMPION_TIMEOUT:
+        return "champion_timeout";
+    case CSG_REPLY_OVERLOADED:
+        return "overloaded";
+    case CSG_REPLY_NOT_READY:
+        return "not_ready";
+    case CSG_REPLY_DEADLINE:
+        return "deadline_exceeded";
+    }
+    return "champion_error";
+}
+
+size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
+{
+    if (r->status != CSG_REPLY_OK)
+        return csg_format_error(csg_reply_status_code(r->status),
+                                r->error_message ? r->error_message : "request failed", NULL, buf,
+                                cap);
+    csg_jsonw w = {buf, cap, 0};
+    csg_jsonw_lit(&w, "{\"applicant_id\":");
+    csg_jsonw_str(&w, r->applicant_id);
+    csg_jsonw_lit(&w, ",\"score\":");
+    csg_jsonw_double(&w, r->is_fallback ? NAN : r->score);
+    csg_jsonw_lit(&w, ",\"decision\":");
+    csg_jsonw_str(&w, csg_decision_name(r->decision));
+    csg_jsonw_lit(&w, ",\"model\":");
+    csg_jsonw_str(&w, r->model);
+    csg_jsonw_lit(&w, ",\"experiment_id\":");
+    csg_jsonw_str(&w, r->experiment_id);
+    csg_jsonw_lit(&w, ",\"request_id\":");
+    csg_jsonw_str(&w, r->request_id);
+    if (r->is_fallback)
+        csg_jsonw_lit(&w, ",\"fallback\":true");
+    csg_jsonw_lit(&w, "}");
+    return csg_jsonw_finish(&w);
+}

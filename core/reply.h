@@ -1,0 +1,22 @@
+/*
+ * reply.h — the client-facing JSON reply (DESIGN §5), shared by every
+ * transport through csg_core_api.format_reply.
+ */
+#ifndef CSG_REPLY_H
+#define CSG_REPLY_H
+
+#include <stddef.h>
+
+#include "csg/plugin.h"
+
+/* OK: {"applicant_id","score","decision","model","experiment_id","request_id"}
+ * (a fallback decision adds "fallback":true and has "score":null).
+ * Otherwise: {"error":{"code","message"}} with code champion_error,
+ * champion_timeout, overloaded, not_ready or deadline_exceeded.
+ * No newline; snprintf semantics. */
+size_t csg_format_reply(const csg_reply *reply, char *buf, size_t cap);
+
+/* The error code for a non-OK reply status ("champion_error", …). */
+const char *csg_reply_status_code(csg_reply_status s);
+
+#endif /* CSG_REPLY_H */

@@ -1,0 +1,1217 @@
+/*
+ * http.c — the HTTP/1.1 transport plugin (http.so), DESIGN §5 "HTTP".
+ *
+ * Owns: one SO_REUSEPORT listening socket per worker, the client
+ * connections accepted on it, request parsing (llhttp, strict and
+ * incremental), routing of the six endpoints, and the replies.
+ *
+ * Why it looks like this (DESIGN §3 "Hot path HTTP"): evhttp measured 0.59×
+ * nginx here because of bufferevent watch toggling and one request per
+ * upstream connection. So each socket is read directly from the worker's
+ * event loop with a permanently armed read event; replies produced in one
+ * loop turn are written with one send() per connection (csg_wq); the write
+ * watch is only armed when the kernel buffer is full. Keep-alive and
+ * pipelining are supported: replies leave in request order through a small
+ * per-connection ring of slots, and reading pauses while the ring is full.
+ *
+ * Threads: create/start/stop/destroy on the main thread; start_worker,
+ * drain_worker and every event callback on the worker that owns the
+ * connection. Nothing here is shared between workers except the
+ * connection counter (atomic) and read-only configuration.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <llhttp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "csg/plugin.h"
+#include "csg_buf.h"
+#include "csg_net.h"
+#include "csg_wq.h"
+
+#define HTTP_VERSION "1.0.0"
+#define HTTP_MAX_PIPELINE 16      /* requests in flight per connection before reading pauses */
+#define HTTP_URL_MAX 512          /* longer URLs are answered 404 */
+#define HTTP_READ_CHUNK 65536     /* one recv per readable event */
+#define HTTP_OUT_MAX (8u << 20)   /* unsent bytes per connection before we give up on it */
+#define HTTP_STASH_MAX (1u << 20) /* unparsed pipelined bytes kept while paused */
+#define HTTP_LINGER_MS 2000       /* read-and-discard after our last reply, before close */
+#define HTTP_LINGER_BYTES (1u << 20)
+#define HTTP_ACCEPT_BATCH 64
+#define HTTP_SCRATCH 4096
+#define HTTP_HEADER_MAX 32768     /* request line + headers; more is answered 431 */
+
+enum route { R_NONE, R_SCORE, R_HEALTHZ, R_READYZ, R_METRICS };
+enum hdr { H_OTHER, H_CTYPE, H_RID, H_EXPECT };
+
+typedef struct http_inst http_inst;
+typedef struct http_worker http_worker;
+typedef struct http_conn http_conn;
+
+typedef struct http_slot {
+    http_conn *conn;
+    bool ready;       /* reply stored in buf (finished out of order) */
+    bool submitted;   /* waiting for the core's reply callback */
+    bool close_after; /* last reply on this connection */
+    csg_buf buf;
+} http_slot;
+
+struct http_conn {
+    http_worker *wk;
+    int fd;
+    struct event *rev;
+    csg_wq wq;
+    llhttp_t parser;
+    http_conn *prev, *next; /* worker's list, for the idle sweep and drain */
+    uint64_t last_ms;
+    unsigned pending; /* submitted requests not yet answered by the core */
+
+    /* The request being parsed. */
+    char url[HTTP_URL_MAX];
+    size_t url_len;
+    bool url_overflow;
+    char hname[32];
+    size_t hname_len;
+    enum hdr hkind;
+    char ctype[128];
+    size_t ctype_len;
+    char rid[CSG_REQUEST_ID_MAX + 1];
+    size_t rid_len; /* full length seen, may exceed what rid holds */
+    bool rid_seen;
+    bool expect_continue;
+    char expect[16]; /* Expect value, gathered across reads */
+    size_t expect_len;
+    enum route route;
+    int early; /* 404/405/415 decided from the headers; answered once the body is read */
+    bool body_over;
+    size_t head_bytes; /* request line + headers seen so far */
+    csg_buf body;
+
+    /* Replies in request order. */
+    http_slot slots[HTTP_MAX_PIPELINE];
+    unsigned head, count;
+    csg_buf stash; /* bytes after a pause point, parsed on resume */
+
+    bool paused;      /* parser paused: ring full */
+    bool reading;     /* rev armed */
+    bool closing;     /* no more requests: close once every reply is written */
+    bool lingering;   /* write side shut, discarding input until EOF */
+    bool read_eof;
+    bool closed;      /* socket gone; struct lives until pending == 0 */
+    unsigned busy;    /* callbacks on the stack that still use this struct */
+    size_t discarded;
+};
+
+struct http_worker {
+    http_inst *inst;
+    csg_worker *w;
+    struct event_base *base;
+    int lfd;
+    struct event *accept_ev;
+    struct event *sweep_ev;
+    struct event *resume_ev; /* re-arms accept after EMFILE */
+    csg_flusher *flusher;
+    http_conn *conns;
+    unsigned nconns;
+    unsigned pending; /* for drain_worker */
+    bool draining;
+    bool started;
+    char rbuf[HTTP_READ_CHUNK];
+    char scratch[HTTP_SCRATCH];
+};
+
+struct http_inst {
+    const csg_core_api *api;
+    csg_sockaddr addr;
+    char listen[300];
+    unsigned nworkers;
+    int *lfds;
+    http_worker **workers;
+    atomic_uint nconns;
+    size_t max_body;
+    unsigned max_conns;
+    unsigned idle_ms;
+};
+
+static const char *reason_phrase(int code)
+{
+    switch (code) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+static uint64_t now_ms(struct event_base *base)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(base, &tv);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection lifetime                                                       */
+
+static void conn_free(http_conn *c)
+{
+    for (unsigned i = 0; i < HTTP_MAX_PIPELINE; i++)
+        csg_buf_free(&c->slots[i].buf);
+    csg_buf_free(&c->body);
+    csg_buf_free(&c->stash);
+    free(c);
+}
+
+/* Close the socket now. The struct stays until the core has answered every
+ * submitted request (their callbacks point into it). */
+static void conn_close(http_conn *c)
+{
+    if (c->closed)
+        return;
+    http_worker *wk = c->wk;
+    c->closed = true;
+    csg_wq_done(&c->wq);
+    if (c->rev)
+        event_free(c->rev);
+    c->rev = NULL;
+    close(c->fd);
+    c->fd = -1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        wk->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    wk->nconns--;
+    atomic_fetch_sub(&wk->inst->nconns, 1);
+    if (c->pending == 0 && c->busy == 0)
+        conn_free(c);
+}
+
+/* Keep c alive across code that may close it. */
+static void conn_hold(http_conn *c) { c->busy++; }
+static void conn_unhold(http_conn *c)
+{
+    if (--c->busy == 0 && c->closed && c->pending == 0)
+        conn_free(c);
+}
+
+static void stop_reading(http_conn *c)
+{
+    if (c->reading) {
+        event_del(c->rev);
+        c->reading = false;
+    }
+}
+
+static void start_reading(http_conn *c)
+{
+    if (!c->reading && !c->closed) {
+        if (event_add(c->rev, NULL) == 0)
+            c->reading = true;
+    }
+}
+
+/* Everything for this connection has been written: close, or shut our side
+ * and discard what the client still sends so the kernel does not answer its
+ * unread bytes with a RST that would destroy our last reply in flight. */
+static void finish_close(http_conn *c)
+{
+    if (c->read_eof) {
+        conn_close(c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->last_ms = now_ms(c->wk->base);
+    start_reading(c);
+}
+
+static void maybe_finish(http_conn *c)
+{
+    if (c->closed || c->lingering)
+        return;
+    if ((c->closing || c->read_eof || c->wk->draining) && c->count == 0 && csg_wq_idle(&c->wq)) {
+        if (c->closing || c->wk->draining)
+            finish_close(c);
+        else
+            conn_close(c); /* client half-closed and got every reply */
+    }
+}
+
+static void on_wq(csg_wq *q, int what, int err)
+{
+    (void)err;
+    http_conn *c = q->owner;
+    if (what == CSG_WQ_ERROR) {
+        conn_close(c);
+        return;
+    }
+    maybe_finish(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                   */
+
+static void resume_parsing(http_conn *c);
+
+static char *put_str(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+#define PUT_LIT(w, lit) put_str((w), (lit), sizeof(lit) - 1)
+
+/* Serialise one complete response into b. Built with memcpy rather than
+ * printf: this runs once per request and printf showed up in profiles. */
+static int put_response(csg_buf *b, int code, const char *ctype, const char *body, size_t blen,
+                        const char *rid, const char *extra, bool close)
+{
+    const char *reason = reason_phrase(code);
+    size_t rlen = strlen(reason), clen = strlen(ctype), idlen = rid ? strlen(rid) : 0;
+    size_t xlen = extra ? strlen(extra) : 0;
+    char *w0 = csg_buf_reserve(b, blen + rlen + clen + idlen + xlen + 160);
+    if (!w0)
+        return -1;
+    char *w = PUT_LIT(w0, "HTTP/1.1 ");
+    *w++ = (char)('0' + code / 100);
+    *w++ = (char)('0' + code / 10 % 10);
+    *w++ = (char)('0' + code % 10);
+    *w++ = ' ';
+    w = put_str(w, reason, rlen);
+    w = PUT_LIT(w, "\r\nContent-Type: ");
+    w = put_str(w, ctype, clen);
+    w = PUT_LIT(w, "\r\nContent-Length: ");
+    char num[24];
+    size_t nl = 0;
+    size_t v = blen;
+    do {
+        num[sizeof num - 1 - nl++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    w = put_str(w, num + sizeof num - nl, nl);
+    w = PUT_LIT(w, "\r\n");
+    if (rid) {
+        w = PUT_LIT(w, "X-Request-Id: ");
+        w = put_str(w, rid, idlen);
+        w = PUT_LIT(w, "\r\n");
+    }
+    if (extra)
+        w = put_str(w, extra, xlen);
+    if (close)
+        w = PUT_LIT(w, "Connection: close\r\n");
+    w = PUT_LIT(w, "\r\n");
+    w = put_str(w, body, blen);
+    csg_buf_commit(b, (size_t)(w - w0));
+    return 0;
+}
+
+/* Pop every finished slot at the head of the ring into the out buffer. */
+static void emit_ready(http_conn *c)
+{
+    while (c->count > 0) {
+        http_slot *s = &c->slots[c->head];
+        if (!s->ready)
+            break;
+        if (csg_buf_append(&c->wq.out, csg_buf_ptr(&s->buf), csg_buf_size(&s->buf)) != 0) {
+            conn_close(c);
+            return;
+        }
+        csg_buf_free(&s->buf);
+        s->ready = false;
+        if (s->close_after)
+            c->closing = true;
+        c->head = (c->head + 1) % HTTP_MAX_PIPELINE;
+        c->count--;
+    }
+}
+
+/* Deliver the response for slot s (any position in the ring). */
+static void respond(http_conn *c, http_slot *s, int code, const char *ctype, const char *body,
+                    size_t blen, const char *rid, const char *extra)
+{
+    http_worker *wk = c->wk;
+    char st[8];
+    snprintf(st, sizeof st, "%d", code);
+    wk->inst->api->count_request(wk->w, "http", st);
+    if (c->closed)
+        return;
+    if (wk->draining)
+        s->close_after = true;
+    bool at_head = s == &c->slots[c->head];
+    csg_buf *dst = at_head ? &c->wq.out : &s->buf;
+    if (put_response(dst, code, ctype, body, blen, rid, extra, s->close_after) != 0) {
+        wk->inst->api->log(CSG_LOG_WARN, "http", "reply dropped: output buffer full or no memory");
+        conn_close(c);
+        return;
+    }
+    if (at_head) {
+        if (s->close_after)
+            c->closing = true;
+        c->head = (c->head + 1) % HTTP_MAX_PIPELINE;
+        c->count--;
+        emit_ready(c);
+        if (c->closed)
+            return;
+        c->wq.notify_drained = c->closing || c->read_eof || wk->draining;
+        csg_wq_mark(&c->wq);
+        if (c->closing) {
+            stop_reading(c);
+        } else if (c->paused && c->count <= HTTP_MAX_PIPELINE / 2) {
+            resume_parsing(c);
+        }
+    } else {
+        s->ready = true;
+    }
+}
+
+static void respond_error(http_conn *c, http_slot *s, int code, const char *ecode,
+                          const char *msg, const char *field, const char *rid, const char *extra)
+{
+    const csg_core_api *api = c->wk->inst->api;
+    char *buf = c->wk->scratch;
+    size_t n = api->format_error(ecode, msg, field, buf, HTTP_SCRATCH);
+    if (n >= HTTP_SCRATCH)
+        n = HTTP_SCRATCH - 1;
+    respond(c, s, code, "application/json", buf, n, rid, extra);
+}
+
+static http_slot *new_slot(http_conn *c)
+{
+    http_slot *s = &c->slots[(c->head + c->count) % HTTP_MAX_PIPELINE];
+    c->count++;
+    s->conn = c;
+    s->ready = false;
+    s->submitted = false;
+    s->close_after = false;
+    return s;
+}
+
+static void reply_to(http_conn *c, http_slot *s, const csg_reply *r);
+
+/* The core's answer to a submitted score request. */
+static void on_core_reply(void *ctx, const csg_reply *r)
+{
+    http_slot *s = ctx;
+    http_conn *c = s->conn;
+    http_worker *wk = c->wk;
+    s->submitted = false;
+    c->pending--;
+    wk->pending--;
+    if (c->closed) {
+        wk->inst->api->count_request(wk->w, "http", "499"); /* client went away */
+        if (c->pending == 0 && c->busy == 0)
+            conn_free(c);
+        return;
+    }
+    conn_hold(c);
+    reply_to(c, s, r);
+    conn_unhold(c);
+}
+
+static void reply_to(http_conn *c, http_slot *s, const csg_reply *r)
+{
+    http_worker *wk = c->wk;
+    const csg_core_api *api = wk->inst->api;
+    int code;
+    switch (r->status) {
+    case CSG_REPLY_OK: code = 200; break;
+    case CSG_REPLY_CHAMPION_ERROR: code = 502; break;
+    case CSG_REPLY_CHAMPION_TIMEOUT: code = 504; break;
+    case CSG_REPLY_OVERLOADED: code = 503; break;
+    case CSG_REPLY_NOT_READY: code = 503; break;
+    case CSG_REPLY_DEADLINE: code = 504; break;
+    default: code = 502; break;
+    }
+    /* The core writes the body for every status (the error codes of DESIGN
+     * §5 included), so all transports agree on it. */
+    char *buf = wk->scratch;
+    size_t n = api->format_reply(r, buf, HTTP_SCRATCH);
+    if (n >= HTTP_SCRATCH) {
+        /* Only if names were absurdly long; still answer correctly. */
+        char *big = malloc(n + 1);
+        if (!big) {
+            respond_error(c, s, 500, "internal", "out of memory", NULL, r->request_id, NULL);
+            return;
+        }
+        api->format_reply(r, big, n + 1);
+        respond(c, s, code, "application/json", big, n, r->request_id, NULL);
+        free(big);
+        return;
+    }
+    respond(c, s, code, "application/json", buf, n, r->request_id, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parsing                                                                   */
+
+static bool is_json_type(const char *v, size_t n)
+{
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    size_t m = 0;
+    while (m < n && v[m] != ';' && v[m] != ' ' && v[m] != '\t')
+        m++;
+    return m == 16 && strncasecmp(v, "application/json", 16) == 0;
+}
+
+static int cb_message_begin(llhttp_t *p)
+{
+    http_conn *c = p->data;
+    c->url_len = 0;
+    c->url_overflow = false;
+    c->hname_len = 0;
+    c->hkind = H_OTHER;
+    c->ctype_len = 0;
+    c->rid_len = 0;
+    c->rid_seen = false;
+    c->expect_continue = false;
+    c->route = R_NONE;
+    c->early = 0;
+    c->body_over = false;
+    c->head_bytes = 0;
+    csg_buf_clear(&c->body);
+    return 0;
+}
+
+/* Headers are streamed, not buffered, but an endless header section would
+ * still tie up the connection: cap it. */
+static int count_head(http_conn *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes <= HTTP_HEADER_MAX)
+        return 0;
+    http_slot *s = new_slot(c);
+    s->close_after = true;
+    respond_error(c, s, 431, "headers_too_large", "request line and headers exceed 32768 bytes",
+                  NULL, NULL, NULL);
+    c->closing = true;
+    return HPE_USER;
+}
+
+static int cb_url(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (count_head(c, n))
+        return HPE_USER;
+    if (c->url_len + n >= HTTP_URL_MAX) {
+        c->url_overflow = true;
+        return 0;
+    }
+    memcpy(c->url + c->url_len, at, n);
+    c->url_len += n;
+    return 0;
+}
+
+static int cb_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (count_head(c, n))
+        return HPE_USER;
+    if (c->hname_len + n < sizeof c->hname)
+        memcpy(c->hname + c->hname_len, at, n);
+    c->hname_len += n;
+    return 0;
+}
+
+static int cb_header_field_complete(llhttp_t *p)
+{
+    http_conn *c = p->data;
+    size_t n = c->hname_len;
+    c->hkind = H_OTHER;
+    if (n == 12 && strncasecmp(c->hname, "content-type", 12) == 0) {
+        c->hkind = H_CTYPE;
+        c->ctype_len = 0;
+    } else if (n == 12 && strncasecmp(c->hname, "x-request-id", 12) == 0) {
+        c->hkind = H_RID;
+        c->rid_len = 0;
+        c->rid_seen = true;
+    } else if (n == 6 && strncasecmp(c->hname, "expect", 6) == 0) {
+        c->hkind = H_EXPECT;
+        c->expect_len = 0;
+    }
+    c->hname_len = 0;
+    return 0;
+}
+
+static int cb_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (count_head(c, n))
+        return HPE_USER;
+    switch (c->hkind) {
+    case H_CTYPE:
+        if (c->ctype_len + n < sizeof c->ctype)
+            memcpy(c->ctype + c->ctype_len, at, n);
+        c->ctype_len += n;
+        break;
+    case H_RID:
+        if (c->rid_len + n <= CSG_REQUEST_ID_MAX)
+            memcpy(c->rid + c->rid_len, at, n);
+        c->rid_len += n;
+        break;
+    case H_EXPECT:
+        /* The value may arrive in pieces (one per read): judge it whole, in
+         * cb_header_value_complete. */
+        if (c->expect_len + n <= sizeof c->expect)
+            memcpy(c->expect + c->expect_len, at, n);
+        c->expect_len += n;
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+static int cb_header_value_complete(llhttp_t *p)
+{
+    http_conn *c = p->data;
+    if (c->hkind == H_EXPECT && c->expect_len == 12 &&
+        strncasecmp(c->expect, "100-continue", 12) == 0)
+        c->expect_continue = true;
+    c->hkind = H_OTHER;
+    return 0;
+}
+
+static void route_request(http_conn *c, uint8_t method)
+{
+    size_t plen = 0;
+    while (plen < c->url_len && c->url[plen] != '?')
+        plen++;
+    const char *u = c->url;
+    enum route r = R_NONE;
+    if (!c->url_overflow) {
+        if ((plen == 9 && memcmp(u, "/v1/score", 9) == 0) || (plen == 6 && memcmp(u, "/score", 6) == 0))
+            r = R_SCORE;
+        else if (plen == 8 && memcmp(u, "/healthz", 8) == 0)
+            r = R_HEALTHZ;
+        else if (plen == 7 && memcmp(u, "/readyz", 7) == 0)
+            r = R_READYZ;
+        else if (plen == 8 && memcmp(u, "/metrics", 8) == 0)
+            r = R_METRICS;
+    }
+    c->route = r;
+    if (r == R_NONE)
+        c->early = 404;
+    else if (r == R_SCORE && method != HTTP_POST)
+        c->early = 405;
+    else if (r != R_SCORE && method != HTTP_GET)
+        c->early = 405;
+    else if (r == R_SCORE && !(c->ctype_len > 0 && c->ctype_len < sizeof c->ctype &&
+                               is_json_type(c->ctype, c->ctype_len)))
+        c->early = 415;
+}
+
+static void handle_request(http_conn *c, http_slot *s);
+
+static int cb_headers_complete(llhttp_t *p)
+{
+    http_conn *c = p->data;
+    http_inst *in = c->wk->inst;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > in->max_body) {
+        /* Answer from the header, before reading the body, then close:
+         * the unread body makes the connection unusable. */
+        http_slot *s = new_slot(c);
+        s->close_after = true;
+        char msg[96];
+        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
+        respond_error(c, s, 413, "payload_too_large", msg, NULL, NULL, NULL);
+        c->closing = true;
+        return -1;
+    }
+    route_request(c, llhttp_get_method(p));
+    if (c->early && c->expect_continue) {
+        /* The client waits for "100 Continue" before sending the body: answer
+         * the error now instead, and close, since it may send the body anyway. */
+        http_slot *s = new_slot(c);
+        s->close_after = true;
+        handle_request(c, s);
+        c->closing = true;
+        return -1;
+    }
+    if (c->route == R_SCORE && c->early == 0 && c->expect_continue && c->count == 0 &&
+        !c->closed) {
+        /* Only when nothing is queued before it: an interim response must not
+         * overtake earlier replies. */
+        if (csg_buf_append(&c->wq.out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
+            csg_wq_mark(&c->wq);
+    }
+    return 0;
+}
+
+static int cb_body(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (c->route != R_SCORE || c->early)
+        return 0; /* consumed and dropped */
+    http_inst *in = c->wk->inst;
+    if (csg_buf_size(&c->body) + n > in->max_body) {
+        /* Chunked body grew past the limit. */
+        http_slot *s = new_slot(c);
+        s->close_after = true;
+        char msg[96];
+        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
+        respond_error(c, s, 413, "payload_too_large", msg, NULL, NULL, NULL);
+        c->closing = true;
+        return HPE_USER;
+    }
+    if (csg_buf_append(&c->body, at, n) != 0) {
+        c->body_over = true;
+        return HPE_USER;
+    }
+    return 0;
+}
+
+static void handle_request(http_conn *c, http_slot *s)
+{
+    http_worker *wk = c->wk;
+    const csg_core_api *api = wk->inst->api;
+    const char *rid = NULL;
+    if (c->rid_seen && c->rid_len <= CSG_REQUEST_ID_MAX) {
+        c->rid[c->rid_len] = '\0';
+        if (api->valid_request_id(c->rid, c->rid_len))
+            rid = c->rid;
+    }
+    switch (c->early) {
+    case 404:
+        respond_error(c, s, 404, "not_found", "no such endpoint", NULL, rid, NULL);
+        return;
+    case 405:
+        respond_error(c, s, 405, "method_not_allowed",
+                      c->route == R_SCORE ? "use POST" : "use GET", NULL, rid,
+                      c->route == R_SCORE ? "Allow: POST\r\n" : "Allow: GET\r\n");
+        return;
+    case 415:
+        respond_error(c, s, 415, "unsupported_media_type",
+                      "Content-Type must be application/json", NULL, rid, NULL);
+        return;
+    default: break;
+    }
+    switch (c->route) {
+    case R_HEALTHZ:
+        respond(c, s, 200, "application/json", "{\"status\":\"ok\"}", 15, rid, NULL);
+        return;
+    case R_READYZ:
+        if (api->is_ready())
+            respond(c, s, 200, "application/json", "{\"status\":\"ready\"}", 18, rid, NULL);
+        else
+            respond_error(c, s, 503, "not_ready", "the champion model is not reachable", NULL,
+                          rid, NULL);
+        return;
+    case R_METRICS: {
+        size_t len = 0;
+        char *text = api->render_metrics(&len);
+        if (!text) {
+            respond_error(c, s, 500, "internal", "metrics unavailable", NULL, rid, NULL);
+            return;
+        }
+        respond(c, s, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, rid, NULL);
+        free(text);
+        return;
+    }
+    default: break;
+    }
+
+    /* POST /v1/score */
+    if (c->rid_seen && !rid) {
+        respond_error(c, s, 400, "invalid_field",
+                      "X-Request-Id must be 1-64 printable ASCII characters", "request_id", NULL,
+                      NULL);
+        return;
+    }
+    csg_request req;
+    char body_rid[CSG_REQUEST_ID_MAX + 1];
+    csg_parse_error perr;
+    memset(&perr, 0, sizeof perr);
+    csg_parse_status ps = api->parse_application(csg_buf_size(&c->body) ? csg_buf_ptr(&c->body) : "",
+                                                 csg_buf_size(&c->body), &req.app, body_rid, &perr);
+    if (ps != CSG_PARSE_OK) {
+        bool field = ps == CSG_PARSE_INVALID_FIELD;
+        respond_error(c, s, 400, field ? "invalid_field" : "invalid_json",
+                      perr.message[0] ? perr.message : "invalid application",
+                      field && perr.field[0] ? perr.field : NULL, rid, NULL);
+        return;
+    }
+    if (rid)
+        memcpy(req.request_id, rid, c->rid_len + 1);
+    else
+        req.request_id[0] = '\0';
+    req.transport = "http";
+    req.deadline_ms = 0;
+    s->submitted = true;
+    c->pending++;
+    wk->pending++;
+    api->submit(wk->w, &req, on_core_reply, s);
+}
+
+static int cb_message_complete(llhttp_t *p)
+{
+    http_conn *c = p->data;
+    if (c->body_over)
+        return HPE_USER;
+    http_slot *s = new_slot(c);
+    if (!llhttp_should_keep_alive(p) || c->wk->draining)
+        s->close_after = true;
+    bool last = s->close_after;
+    handle_request(c, s);
+    if (c->closed)
+        return HPE_USER;
+    if (last) {
+        c->closing = true;
+        return HPE_PAUSED; /* ignore anything after a Connection: close request */
+    }
+    if (c->count >= HTTP_MAX_PIPELINE)
+        return HPE_PAUSED;
+    return 0;
+}
+
+static const llhttp_settings_t parser_settings = {
+    .on_message_begin = cb_message_begin,
+    .on_url = cb_url,
+    .on_header_field = cb_header_field,
+    .on_header_field_complete = cb_header_field_complete,
+    .on_header_value = cb_header_value,
+    .on_header_value_complete = cb_header_value_complete,
+    .on_headers_complete = cb_headers_complete,
+    .on_body = cb_body,
+    .on_message_complete = cb_message_complete,
+};
+
+/* Parse data; handles pauses and protocol errors. */
+static void feed(http_conn *c, const char *data, size_t len)
+{
+    llhttp_errno_t e = llhttp_execute(&c->parser, data, len);
+    if (c->closed)
+        return;
+    if (e == HPE_OK)
+        return;
+    if (e == HPE_PAUSED) {
+        if (c->closing) {
+            stop_reading(c);
+            maybe_finish(c);
+            return;
+        }
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = pos ? (size_t)(pos - data) : len;
+        if (used < len && csg_buf_append(&c->stash, data + used, len - used) != 0) {
+            conn_close(c);
+            return;
+        }
+        c->paused = true;
+        stop_reading(c);
+        if (c->count <= HTTP_MAX_PIPELINE / 2) /* every reply was immediate */
+            resume_parsing(c);
+        return;
+    }
+    if (e == HPE_PAUSED_UPGRADE) {
+        /* Upgrade/CONNECT: answered like any request (404/405), and no
+         * protocol switch follows, so nothing after it can be parsed. */
+        c->closing = true;
+        stop_reading(c);
+        maybe_finish(c);
+        return;
+    }
+    /* Protocol error, or a callback stopped parsing (413 already queued). */
+    if (!c->closing) {
+        http_slot *s = new_slot(c);
+        s->close_after = true;
+        char msg[160];
+        snprintf(msg, sizeof msg, "malformed HTTP request: %s",
+                 llhttp_get_error_reason(&c->parser) ? llhttp_get_error_reason(&c->parser)
+                                                     : llhttp_errno_name(e));
+        respond_error(c, s, 400, "bad_request", msg, NULL, NULL, NULL);
+        if (c->closed)
+            return;
+        c->closing = true;
+    }
+    stop_reading(c);
+    maybe_finish(c);
+}
+
+static void resume_parsing(http_conn *c)
+{
+    if (!c->paused || c->closed)
+        return;
+    conn_hold(c);
+    c->paused = false;
+    llhttp_resume(&c->parser);
+    csg_buf data = c->stash; /* feed may stash again */
+    csg_buf_init(&c->stash, HTTP_STASH_MAX);
+    if (csg_buf_size(&data) > 0)
+        feed(c, csg_buf_ptr(&data), csg_buf_size(&data));
+    csg_buf_free(&data);
+    if (!c->closed && !c->paused && !c->closing && !c->read_eof)
+        start_reading(c);
+    conn_unhold(c);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    http_conn *c = arg;
+    http_worker *wk = c->wk;
+    ssize_t n = recv(fd, wk->rbuf, sizeof wk->rbuf, 0);
+    if (n > 0) {
+        c->last_ms = now_ms(wk->base);
+        if (c->lingering || c->closing) {
+            c->discarded += (size_t)n;
+            if (c->discarded > HTTP_LINGER_BYTES && c->lingering)
+                conn_close(c);
+            return;
+        }
+        conn_hold(c);
+        feed(c, wk->rbuf, (size_t)n);
+        conn_unhold(c);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n == 0 && !c->lingering && c->count > 0) {
+        /* Half-close: the client may still want the replies it asked for. */
+        c->read_eof = true;
+        stop_reading(c);
+        c->wq.notify_drained = true;
+        return;
+    }
+    conn_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accepting                                                                 */
+
+#define OVERLOADED_BODY \
+    "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many connections, retry later\"}}"
+static const char overloaded_body[] = OVERLOADED_BODY;
+static char overloaded_reply[256]; /* built once: header + body */
+static size_t overloaded_len;
+
+static void build_overloaded_reply(void)
+{
+    int n = snprintf(overloaded_reply, sizeof overloaded_reply,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof overloaded_body - 1, overloaded_body);
+    overloaded_len = n > 0 && (size_t)n < sizeof overloaded_reply ? (size_t)n : 0;
+}
+
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_worker *wk = arg;
+    if (!wk->draining && wk->accept_ev)
+        event_add(wk->accept_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    http_worker *wk = arg;
+    http_inst *in = wk->inst;
+    for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Level-triggered accept would spin; back off 100 ms. */
+                in->api->log(CSG_LOG_WARN, "http", "accept: %s; pausing accepts for 100 ms",
+                             strerror(errno));
+                event_del(wk->accept_ev);
+                struct timeval tv = {0, 100000};
+                event_add(wk->resume_ev, &tv);
+            }
+            return;
+        }
+        if (atomic_fetch_add(&in->nconns, 1) >= in->max_conns) {
+            atomic_fetch_sub(&in->nconns, 1);
+            /* Refuse politely: one best-effort write of a canned 503. */
+            ssize_t ignored = send(fd, overloaded_reply, overloaded_len, MSG_NOSIGNAL);
+            (void)ignored;
+            in->api->count_request(wk->w, "http", "503");
+            close(fd);
+            continue;
+        }
+        csg_net_nodelay(fd);
+        http_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            atomic_fetch_sub(&in->nconns, 1);
+            close(fd);
+            continue;
+        }
+        c->wk = wk;
+        c->fd = fd;
+        csg_wq_init(&c->wq, wk->flusher, fd, HTTP_OUT_MAX, on_wq, c);
+        csg_buf_init(&c->body, in->max_body + 1);
+        csg_buf_init(&c->stash, HTTP_STASH_MAX);
+        for (unsigned k = 0; k < HTTP_MAX_PIPELINE; k++)
+            csg_buf_init(&c->slots[k].buf, HTTP_OUT_MAX);
+        llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+        c->parser.data = c;
+        c->rev = event_new(wk->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+        if (!c->rev || event_add(c->rev, NULL) != 0) {
+            if (c->rev)
+                event_free(c->rev);
+            csg_wq_done(&c->wq);
+            free(c);
+            close(fd);
+            atomic_fetch_sub(&in->nconns, 1);
+            continue;
+        }
+        c->reading = true;
+        c->last_ms = now_ms(wk->base);
+        c->next = wk->conns;
+        if (wk->conns)
+            wk->conns->prev = c;
+        wk->conns = c;
+        wk->nconns++;
+    }
+}
+
+/* Idle connections (no request in flight) are closed after idle_timeout_ms;
+ * lingering ones after HTTP_LINGER_MS. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_worker *wk = arg;
+    uint64_t now = now_ms(wk->base);
+    http_conn *c = wk->conns;
+    while (c) {
+        http_conn *next = c->next;
+        uint64_t idle = now - c->last_ms;
+        if (c->lingering ? idle >= HTTP_LINGER_MS
+                         : (c->count == 0 && csg_wq_idle(&c->wq) && idle >= wk->inst->idle_ms))
+            conn_close(c);
+        c = next;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Plugin entry points                                                       */
+
+static void inst_free(http_inst *in)
+{
+    if (!in)
+        return;
+    if (in->lfds) {
+        for (unsigned i = 0; i < in->nworkers; i++)
+            if (in->lfds[i] >= 0)
+                close(in->lfds[i]);
+        free(in->lfds);
+    }
+    free(in->workers);
+    free(in);
+}
+
+static int http_create(const csg_transport_config *cfg, const csg_core_api *api, void **instance,
+                       csg_error *err)
+{
+    char msg[300];
+    http_inst *in = calloc(1, sizeof *in);
+    if (!in) {
+        snprintf(err->message, sizeof err->message, "http: out of memory");
+        return -CSG_ENOMEM;
+    }
+    in->api = api;
+    build_overloaded_reply();
+    snprintf(in->listen, sizeof in->listen, "%s", cfg->listen ? cfg->listen : "");
+    in->max_body = api->max_body_bytes ? api->max_body_bytes : 65536;
+    in->max_conns = api->max_connections ? api->max_connections : 20000;
+    in->idle_ms = api->idle_timeout_ms ? api->idle_timeout_ms : 60000;
+    in->nworkers = api->worker_count();
+    if (in->nworkers == 0)
+        in->nworkers = 1;
+    if (csg_net_resolve(in->listen, &in->addr, msg, sizeof msg) != 0) {
+        snprintf(err->message, sizeof err->message, "http: bad listen address %.480s", msg);
+        goto fail;
+    }
+    in->lfds = malloc(in->nworkers * sizeof *in->lfds);
+    in->workers = calloc(in->nworkers, sizeof *in->workers);
+    if (!in->lfds || !in->workers) {
+        snprintf(err->message, sizeof err->message, "http: out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < in->nworkers; i++)
+        in->lfds[i] = -1;
+    for (unsigned i = 0; i < in->nworkers; i++) {
+        in->lfds[i] = csg_net_listen(&in->addr, true, 1024, msg, sizeof msg);
+        if (in->lfds[i] < 0) {
+            snprintf(err->message, sizeof err->message, "http: cannot listen on %.200s: %.250s",
+                     in->listen, msg);
+            goto fail;
+        }
+        if (i == 0) {
+            /* Port 0: every worker's socket must share the port the kernel picked. */
+            unsigned port = csg_net_local_port(in->lfds[0]);
+            csg_net_set_port(&in->addr, port);
+        }
+    }
+    *instance = in;
+    return 0;
+fail:
+    inst_free(in);
+    return -CSG_EINVAL;
+}
+
+static int http_start_worker(void *instance, csg_worker *w, csg_error *err)
+{
+    http_inst *in = instance;
+    unsigned idx = in->api->worker_index(w);
+    if (idx >= in->nworkers) {
+        snprintf(err->message, sizeof err->message,
+                 "http: worker %u started but only %u were announced at create", idx,
+                 in->nworkers);
+        return -CSG_EINVAL;
+    }
+    http_worker *wk = calloc(1, sizeof *wk);
+    if (!wk)
+        goto nomem;
+    wk->inst = in;
+    wk->w = w;
+    wk->base = in->api->worker_base(w);
+    wk->lfd = in->lfds[idx];
+    wk->flusher = csg_flusher_new(wk->base);
+    wk->accept_ev = event_new(wk->base, wk->lfd, EV_READ | EV_PERSIST, on_accept, wk);
+    wk->sweep_ev = event_new(wk->base, -1, EV_PERSIST, on_sweep, wk);
+    wk->resume_ev = evtimer_new(wk->base, on_resume_accept, wk);
+    if (!wk->flusher || !wk->accept_ev || !wk->sweep_ev || !wk->resume_ev)
+        goto nomem;
+    unsigned every = in->idle_ms / 2;
+    if (every > 1000)
+        every = 1000;
+    if (every < 20)
+        every = 20;
+    struct timeval tv = {every / 1000, (every % 1000) * 1000};
+    if (event_add(wk->accept_ev, NULL) != 0 || event_add(wk->sweep_ev, &tv) != 0) {
+        snprintf(err->message, sizeof err->message, "http: event_add failed");
+        goto fail;
+    }
+    in->lfds[idx] = -1; /* owned by the worker now */
+    wk->started = true;
+    in->workers[idx] = wk;
+    return 0;
+nomem:
+    snprintf(err->message, sizeof err->message, "http: out of memory");
+fail:
+    if (wk) {
+        if (wk->accept_ev)
+            event_free(wk->accept_ev);
+        if (wk->sweep_ev)
+            event_free(wk->sweep_ev);
+        if (wk->resume_ev)
+            event_free(wk->resume_ev);
+        csg_flusher_free(wk->flusher);
+        free(wk);
+    }
+    return -CSG_ENOMEM;
+}
+
+static void http_stop(void *instance) { (void)instance; }
+
+static void worker_close_listener(http_worker *wk)
+{
+    if (wk->accept_ev) {
+        event_free(wk->accept_ev);
+        wk->accept_ev = NULL;
+    }
+    if (wk->resume_ev) {
+        event_free(wk->resume_ev);
+        wk->resume_ev = NULL;
+    }
+    if (wk->lfd >= 0) {
+        close(wk->lfd);
+        wk->lfd = -1;
+    }
+}
+
+static void worker_free(http_worker *wk)
+{
+    worker_close_listener(wk);
+    while (wk->conns)
+        conn_close(wk->conns);
+    if (wk->sweep_ev)
+        event_free(wk->sweep_ev);
+    wk->sweep_ev = NULL;
+    csg_flusher_free(wk->flusher);
+    wk->flusher = NULL;
+    free(wk);
+}
+
+static unsigned http_drain_worker(void *instance, csg_worker *w)
+{
+    http_inst *in = instance;
+    unsigned idx = in->api->worker_index(w);
+    http_worker *wk = idx < in->nworkers ? in->workers[idx] : NULL;
+    if (!wk)
+        return 0;
+    if (!wk->draining) {
+        wk->draining = true;
+        worker_close_listener(wk);
+        /* Idle keep-alive connections go now; busy ones after their last reply. */
+        http_conn *c = wk->conns;
+        while (c) {
+            http_conn *next = c->next;
+            if (c->count == 0 && csg_wq_idle(&c->wq))
+                conn_close(c);
+            else
+                c->wq.notify_drained = true;
+            c = next;
+        }
+    }
+    if (wk->pending > 0)
+        return wk->pending;
+    /* Every request is answered; replies still in output buffers count as
+     * pending until written (bounded by the core's drain deadline). */
+    for (http_conn *c = wk->conns; c; c = c->next)
+        if (!csg_wq_idle(&c->wq))
+            return 1;
+    in->workers[idx] = NULL;
+    worker_free(wk);
+    return 0;
+}
+
+static void http_destroy(void *instance)
+{
+    http_inst *in = instance;
+    if (!in)
+        return;
+    /* Workers that were never drained: their loops have exited, but their
+     * event_bases still exist (the core frees them after transports). */
+    for (unsigned i = 0; i < in->nworkers; i++)
+        if (in->workers[i]) {
+            worker_free(in->workers[i]);
+            in->workers[i] = NULL;
+        }
+    inst_free(in);
+}
+
+static const csg_transport_plugin http_plugin = {
+    .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_TRANSPORT, csg_transport_plugin, "http", HTTP_VERSION),
+    .options = NULL,
+    .create = http_create,
+    .start_worker = http_start_worker,
+    .start = NULL,
+    .stop = http_stop,
+    .drain_worker = http_drain_worker,
+    .destroy = http_destroy,
+};
+
+__attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)
+{
+    return &http_plugin.header;
+}

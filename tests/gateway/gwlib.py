@@ -1,0 +1,298 @@
+"""Helpers for the gateway integration tests: ports, processes, a raw HTTP/1.1 client.
+
+The client is deliberately raw (one socket, explicit writes and reads) so tests can
+pipeline, send malformed or partial requests and see exactly when the server closes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(os.environ.get("CSG_ROOT", Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
+MODEL_BIN = Path(os.environ.get("CSG_MODEL_BIN", BUILD / "bin" / "csg-model"))
+GATEWAY_BIN = Path(os.environ.get("CSG_GATEWAY_BIN", BUILD / "bin" / "csg-gateway"))
+STUB_BIN = BUILD / "tests" / "csg-stub-gateway"
+PLUGIN_DIR = BUILD / "lib" / "csg"
+VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "gateway"
+UNDER_SANITIZER = bool(os.environ.get("CSG_UNDER_SANITIZER"))
+# Timeouts scale when the binaries run under ASan+UBSan (several times slower).
+SLOW = 4.0 if UNDER_SANITIZER else 1.0
+
+_used_ports: set[int] = set()
+
+
+def free_port() -> int:
+    """An unused loopback port below the ephemeral range, never handed out twice."""
+    for _ in range(500):
+        p = random.randint(20000, 32000)
+        if p in _used_ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _used_ports.add(p)
+        return p
+    raise RuntimeError("no free port")
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll pred until it is true or timeout seconds pass."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        try:
+            if pred():
+                return True
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def applications(n: int, seed: int = 7) -> list[dict]:
+    """n distinct applications: the hold-out rows first, then seeded synthetic ones."""
+    rows: list[dict] = []
+    with open(ROOT / "models" / "holdout.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            rows.append(
+                {
+                    "applicant_id": r["applicant_id"],
+                    "income": float(r["income"]),
+                    "loan_amount": float(r["loan_amount"]),
+                    "credit_history": int(r["credit_history"]),
+                }
+            )
+    rng = random.Random(seed)
+    i = 0
+    while len(rows) < n:
+        rows.append(
+            {
+                "applicant_id": f"syn-{seed}-{i}",
+                "income": round(rng.uniform(0, 400), 2),
+                "loan_amount": round(rng.uniform(100, 5000), 2),
+                "credit_history": rng.randint(0, 1),
+            }
+        )
+        i += 1
+    return rows[:n]
+
+
+class Proc:
+    """A child process with its output in a log file; stop() sends SIGTERM."""
+
+    def __init__(self, name: str, argv: list[str], cwd: Path = ROOT) -> None:
+        VAR.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log_path = VAR / f"{name}-{os.getpid()}-{free_port()}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.p = subprocess.Popen(
+            argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+    def alive(self) -> bool:
+        return self.p.poll() is None
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.p.send_signal(sig)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.alive():
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(10)
+        self._log.close()
+        return self.p.returncode
+
+
+def http_get_ok(port: int, path: str) -> bool:
+    try:
+        c = HttpConn(port, timeout=1)
+        try:
+            return c.request("GET", path).status == 200
+        finally:
+            c.close()
+    except (OSError, ConnectionClosed):
+        return False
+
+
+def start_model(kind: str, port: int, *extra: str) -> Proc:
+    """csg-model serving models/<kind>.json on port, ready when it returns."""
+    p = Proc(
+        f"model-{kind}",
+        [str(MODEL_BIN), "--model", str(ROOT / "models" / f"{kind}.json"), "--port", str(port),
+         *extra],
+    )
+    if not wait_until(lambda: http_get_ok(port, "/healthz"), 15):
+        p.stop()
+        raise RuntimeError(f"csg-model {kind} did not start:\n{p.log()}")
+    return p
+
+
+class ConnectionClosed(Exception):
+    """The server closed the connection."""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class HttpConn:
+    """One client connection: explicit writes, responses read one at a time."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        self.port = port
+        self.s = socket.create_connection((host, port), timeout=timeout * SLOW)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self) -> None:
+        self.s.close()
+
+    def send(self, data: bytes) -> None:
+        self.s.sendall(data)
+
+    @staticmethod
+    def build(method: str, path: str, body: bytes | None = None,
+              headers: dict[str, str | None] | None = None) -> bytes:
+        h: dict[str, str | None] = {"Host": "127.0.0.1"}
+        if body is not None:
+            h["Content-Type"] = "application/json"
+            h["Content-Length"] = str(len(body))
+        h.update(headers or {})
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in h.items() if v is not None
+        )
+        return head.encode() + b"\r\n" + (body or b"")
+
+    def _fill(self) -> None:
+        chunk = self.s.recv(65536)
+        if not chunk:
+            raise ConnectionClosed()
+        self.buf += chunk
+
+    def read_response(self) -> Response:
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        if status == 100:
+            return self.read_response()
+        return Response(status, headers, body)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str | None] | None = None) -> Response:
+        self.send(self.build(method, path, body, headers))
+        return self.read_response()
+
+    def score(self, app: dict | bytes, path: str = "/v1/score",
+              headers: dict[str, str | None] | None = None) -> Response:
+        body = app if isinstance(app, bytes) else json.dumps(app).encode()
+        return self.request("POST", path, body, headers)
+
+    def is_closed_by_peer(self, timeout: float = 5.0) -> bool:
+        """True when the server closes (EOF or reset) within timeout seconds."""
+        self.s.settimeout(timeout * SLOW)
+        try:
+            while True:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return True
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+
+
+def percentile(xs: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (like numpy's default)."""
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+# Every bad input of DESIGN §5: (name, body bytes, headers, status, code, field).
+BAD_INPUTS: list[tuple[str, bytes, dict[str, str | None] | None, int, str, str | None]] = []
+
+
+def _bad(name: str, body: bytes | dict, status: int, code: str, fld: str | None,
+         headers: dict[str, str | None] | None = None) -> None:
+    b = body if isinstance(body, bytes) else json.dumps(body).encode()
+    BAD_INPUTS.append((name, b, headers, status, code, fld))
+
+
+_GOOD = {"applicant_id": "bad-1", "income": 100.0, "loan_amount": 1000.0, "credit_history": 1}
+_bad("invalid json", b'{"applicant_id": "x",', 400, "invalid_json", None)
+_bad("empty body", b"", 400, "invalid_json", None)
+_bad("not an object", b"[1,2]", 400, "invalid_json", None)
+_bad("number too large", b'{"applicant_id":"x","income":1e999,"loan_amount":1,"credit_history":1}',
+     400, "invalid_json", None)
+for _f in ("applicant_id", "income", "loan_amount", "credit_history"):
+    _bad(f"{_f} missing", {k: v for k, v in _GOOD.items() if k != _f}, 400, "invalid_field", _f)
+    _bad(f"{_f} wrong type", {**_GOOD, _f: [1]}, 400, "invalid_field", _f)
+_bad("applicant_id empty", {**_GOOD, "applicant_id": ""}, 400, "invalid_field", "applicant_id")
+_bad("applicant_id too long", {**_GOOD, "applicant_id": "x" * 65}, 400, "invalid_field",
+     "applicant_id")
+_bad("income negative", {**_GOOD, "income": -1}, 400, "invalid_field", "income")
+_bad("income string", {**_GOOD, "income": "100"}, 400, "invalid_field", "income")
+_bad("loan_amount zero", {**_GOOD, "loan_amount": 0}, 400, "invalid_field", "loan_amount")
+_bad("loan_amount negative", {**_GOOD, "loan_amount": -5}, 400, "invalid_field", "loan_amount")
+_bad("credit_history negative", {**_GOOD, "credit_history": -1}, 400, "invalid_field",
+     "credit_history")
+_bad("credit_history fractional", {**_GOOD, "credit_history": 1.5}, 400, "invalid_field",
+     "credit_history")
+_bad("credit_history bool", {**_GOOD, "credit_history": True}, 400, "invalid_field",
+     "credit_history")
+_bad("request id too long", _GOOD, 400, "invalid_field", "request_id",
+     {"X-Request-Id": "r" * 65})
+_bad("request id with a space", _GOOD, 400, "invalid_field", "request_id",
+     {"X-Request-Id": "a b"})
+_bad("form post", b"applicant_id=x", 415, "unsupported_media_type", None,
+     {"Content-Type": "application/x-www-form-urlencoded"})
+_bad("text/plain", json.dumps(_GOOD).encode(), 415, "unsupported_media_type", None,
+     {"Content-Type": "text/plain"})
+_bad("no content type", json.dumps(_GOOD).encode(), 415, "unsupported_media_type", None,
+     {"Content-Type": None})
+GOOD_APP = _GOOD

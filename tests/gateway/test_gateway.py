@@ -1,0 +1,406 @@
+"""Integration tests of the real csg-gateway (core + http.so + rest.so) in front of both
+real csg-model services, on free loopback ports, each gateway with its own generated
+YAML, plugin_dir, lock_dir and events file (events.sink: file:PATH)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import checks
+import pytest
+from gwlib import (
+    GATEWAY_BIN,
+    GOOD_APP,
+    PLUGIN_DIR,
+    SLOW,
+    VAR,
+    HttpConn,
+    Proc,
+    applications,
+    free_port,
+    http_get_ok,
+    percentile,
+    start_model,
+    wait_until,
+)
+
+MAX_BODY = 4096
+EXPERIMENT = "exp-gw-test"
+EVENT_KEYS = {
+    "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
+    "challenger_model", "champion_score", "challenger_score", "champion_decision",
+    "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
+    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
+}
+
+
+class Gateway:
+    """csg-gateway with a generated config in a private directory."""
+
+    def __init__(self, champion_port: int, challengers: list[dict] | None = None,
+                 champion_timeout_ms: int = 1000, fallback: str | None = None,
+                 reply: str = "after_champion", workers: int = 2,
+                 expect_ready: bool = True) -> None:
+        VAR.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix="gw-", dir=VAR))
+        self.plugin_dir = self.dir / "plugins"
+        self.plugin_dir.mkdir()
+        for so in ("http.so", "rest.so"):
+            shutil.copy(PLUGIN_DIR / so, self.plugin_dir / so)
+        self.events = self.dir / "events.ndjson"
+        self.port = free_port()
+        self.champion_port = champion_port
+        self.champion_timeout_ms = champion_timeout_ms
+        self.fallback = fallback
+        self.reply = reply
+        self.workers = workers
+        self.config = self.dir / "experiments.yaml"
+        self.write_config(challengers or [])
+        self.proc = Proc("gateway", [str(GATEWAY_BIN), "--config", str(self.config)])
+        # /readyz once the champion answered its health probe; /healthz when it is down.
+        ready_path = "/readyz" if expect_ready else "/healthz"
+        if not wait_until(lambda: http_get_ok(self.port, ready_path), 20):
+            self.proc.stop()
+            raise RuntimeError(f"csg-gateway did not start:\n{self.proc.log()}")
+
+    def write_config(self, challengers: list[dict]) -> None:
+        lines = [
+            "gateway:",
+            f"  workers: {self.workers}",
+            f"  plugin_dir: {self.plugin_dir}",
+            f"  lock_dir: {self.dir}",
+            "  drain_timeout_ms: 5000",
+            "transports:",
+            f'  - {{ plugin: http.so, listen: "127.0.0.1:{self.port}" }}',
+            "experiment:",
+            f"  id: {EXPERIMENT}",
+            '  salt: "gw-test-salt"',
+            "  assignment: hash",
+            f"  reply: {self.reply}",
+            "champion:",
+            "  name: champion-lr-v1",
+            "  adapter: rest.so",
+            f"  url: http://127.0.0.1:{self.champion_port}/score",
+            f"  timeout_ms: {self.champion_timeout_ms}",
+        ]
+        if self.fallback:
+            lines.append(f"  fallback_decision: {self.fallback}")
+        if challengers:
+            lines.append("challengers:")
+            for ch in challengers:
+                lines.append(f"  - name: {ch['name']}")
+                for k, v in ch.items():
+                    if k != "name":
+                        lines.append(f"    {k}: {v}")
+        lines += [
+            "events:",
+            f"  sink: file:{self.events}",
+            "  queue_capacity: 65536",
+            "limits:",
+            f"  max_body_bytes: {MAX_BODY}",
+            "  max_connections: 1000",
+            "  idle_timeout_ms: 60000",
+        ]
+        tmp = self.config.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, self.config)  # a reload never sees half a file
+
+    def read_events(self) -> list[dict]:
+        if not self.events.exists():
+            return []
+        out = []
+        for line in self.events.read_text().splitlines():
+            if line.strip():
+                out.append(json.loads(line))
+        return out
+
+    def wait_events(self, n: int, timeout: float = 20) -> list[dict]:
+        assert wait_until(lambda: len(self.read_events()) >= n, timeout), (
+            len(self.read_events()), self.proc.log()[-2000:])
+        return self.read_events()
+
+    def stop(self) -> int:
+        return self.proc.stop()
+
+
+@pytest.fixture(scope="module")
+def models() -> Iterator[tuple[int, int]]:
+    cp, hp = free_port(), free_port()
+    c = start_model("champion", cp)
+    h = start_model("challenger", hp)
+    yield cp, hp
+    c.stop()
+    h.stop()
+
+
+def rest_challenger(port: int, weight: float, name: str = "challenger-gbm-v1",
+                    timeout_ms: int = 1000) -> dict:
+    return {"name": name, "adapter": "rest.so", "url": f"http://127.0.0.1:{port}/score",
+            "weight": weight, "timeout_ms": timeout_ms}
+
+
+@pytest.fixture(scope="module")
+def gw(models: tuple[int, int]) -> Iterator[Gateway]:
+    cp, hp = models
+    g = Gateway(cp, [rest_challenger(hp, 0.2)])
+    yield g
+    assert g.proc.alive(), g.proc.log()
+    assert g.stop() == 0, g.proc.log()
+
+
+def share_bounds(n: int, w: float) -> tuple[float, float]:
+    """±4 standard deviations of a binomial share: a correct router fails this with
+    probability < 1e-4 (hash assignment is fixed per id, so the test is deterministic)."""
+    sd = math.sqrt(w * (1 - w) / n)
+    return w - 4 * sd, w + 4 * sd
+
+
+def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int, int],
+                                                 record_property) -> None:
+    cp, _ = models
+    apps = applications(1000)
+    direct_lat, want = checks.sequential_latencies(cp, "/score", apps)
+    before = len(gw.read_events())
+    gw_lat, got = checks.sequential_latencies(gw.port, "/v1/score", apps)
+    for a, w, g in zip(apps, want, got):
+        assert g["applicant_id"] == a["applicant_id"]
+        assert g["score"] == w["score"] and g["decision"] == w["decision"], (a, w, g)
+        assert g["model"] == "champion-lr-v1" and g["experiment_id"] == EXPERIMENT
+    events = gw.wait_events(before + 1000)[before:]
+    assert len(events) == 1000
+    by_id = {e["event_id"]: e for e in events}
+    assert len(by_id) == 1000
+    challenged = 0
+    for g, a in zip(got, apps):
+        e = by_id[g["request_id"]]
+        assert set(e) == EVENT_KEYS, set(e) ^ EVENT_KEYS
+        assert e["applicant_id"] == a["applicant_id"] and e["transport"] == "http"
+        assert e["champion_score"] == g["score"] and e["status"] == "OK", e
+        assert e["income"] == a["income"] and e["credit_history"] == a["credit_history"]
+        if e["challenger_model"] is not None:
+            challenged += 1
+            assert e["challenger_model"] == "challenger-gbm-v1"
+            assert e["challenger_score"] is not None and e["latency_challenger_ms"] > 0
+            assert e["decision_diff"] == pytest.approx(abs(e["champion_score"] -
+                                                           e["challenger_score"]))
+        else:
+            for k in ("challenger_score", "challenger_decision", "decision_match",
+                      "latency_challenger_ms", "decision_diff"):
+                assert e[k] is None, (k, e)
+    lo, hi = share_bounds(1000, 0.2)
+    assert lo <= challenged / 1000 <= hi, challenged
+    # The closing-note figures: sequential, one keep-alive connection each, same run.
+    ms = {k: round(v * 1000, 3) for k, v in {
+        "gateway_p50": percentile(gw_lat, 0.5), "gateway_p99": percentile(gw_lat, 0.99),
+        "direct_p50": percentile(direct_lat, 0.5), "direct_p99": percentile(direct_lat, 0.99),
+    }.items()}
+    ms["challenger_share"] = challenged / 1000
+    print(f"\nLATENCY 1000 sequential requests (ms): {json.dumps(ms)}")
+    (VAR / "latency.json").write_text(json.dumps(ms) + "\n")
+    record_property("latency_ms", ms)
+
+
+def test_bad_inputs(gw: Gateway) -> None:
+    checks.check_bad_inputs(gw.port)
+
+
+def test_routes(gw: Gateway) -> None:
+    checks.check_routes(gw.port)
+
+
+def test_oversize(gw: Gateway) -> None:
+    checks.check_oversize(gw.port, MAX_BODY)
+
+
+def test_request_id(gw: Gateway) -> None:
+    checks.check_request_id(gw.port)
+
+
+def test_keepalive_pipelining(gw: Gateway, models: tuple[int, int]) -> None:
+    checks.check_keepalive_pipelining(gw.port, models[0])
+
+
+def test_chunked_and_close(gw: Gateway) -> None:
+    checks.check_chunked(gw.port, MAX_BODY)
+    checks.check_connection_close(gw.port)
+    checks.check_malformed(gw.port)
+    checks.check_expect_continue(gw.port)
+
+
+def test_metrics_names(gw: Gateway) -> None:
+    c = HttpConn(gw.port)
+    assert c.score(GOOD_APP).status == 200
+    c.close()
+    text = checks.check_metrics_text(gw.port)
+    for name in ("csg_requests_total", "csg_model_latency_seconds_bucket",
+                 "csg_model_latency_seconds_count", "csg_challenger_assignments_total",
+                 "csg_events_total", "csg_event_queue_depth", "csg_events_unacked",
+                 "csg_spool_bytes", "csg_config_reloads_total"):
+        assert f"\n{name}" in "\n" + text, name
+    assert 'csg_model_latency_seconds_count{model="champion-lr-v1"}' in text
+    assert 'csg_events_total{outcome="queued"}' in text
+
+
+def test_slow_challenger_does_not_delay_replies(models: tuple[int, int]) -> None:
+    """A challenger that takes 500 ms, chosen for ~50% of requests: the gateway's reply
+    latency distribution stays the champion's, while the events show the challenger's
+    500 ms. If replies waited for the challenger, about half would exceed 500 ms."""
+    cp, _ = models
+    sp = free_port()
+    slow = start_model("challenger", sp, "--latency-ms", "500")
+    try:
+        g = Gateway(cp, [rest_challenger(sp, 0.5, timeout_ms=2000) | {"pool_size": 64}])
+    except BaseException:
+        slow.stop()
+        raise
+    try:
+        apps = applications(120, seed=21)
+        direct, _ = checks.sequential_latencies(cp, "/score", apps)
+        via, _ = checks.sequential_latencies(g.port, "/v1/score", apps)
+        # Threshold from the champion's own distribution (10x its p99, at least 50 ms),
+        # capped at half the challenger's delay: waiting for the challenger would put
+        # ~50% of replies above it; noise on a shared machine puts a few percent at most.
+        threshold = min(max(10 * percentile(direct, 0.99), 0.05), 0.25)
+        slow_replies = sum(1 for x in via if x > threshold)
+        assert slow_replies <= 6, (slow_replies, threshold, sorted(via)[-8:])
+        events = g.wait_events(120, timeout=30)
+        chal = [e for e in events if e["challenger_model"]]
+        lo, hi = share_bounds(120, 0.5)
+        assert lo <= len(chal) / 120 <= hi
+        assert all(e["latency_challenger_ms"] >= 495 for e in chal), chal[:3]
+        assert all(e["status"] == "OK" for e in chal)
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        slow.stop()
+
+
+def test_champion_down_502_and_fallback() -> None:
+    dead = free_port()
+    g = Gateway(dead, champion_timeout_ms=2000, expect_ready=False)
+    try:
+        c = HttpConn(g.port)
+        r = c.score(GOOD_APP)
+        assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+        assert c.request("GET", "/healthz").status == 200
+        assert c.request("GET", "/readyz").status == 503
+        e = g.wait_events(1)[-1]
+        assert e["status"] == "CHAMPION_ERROR" and e["champion_score"] is None
+    finally:
+        assert g.stop() == 0, g.proc.log()
+    g = Gateway(dead, champion_timeout_ms=2000, fallback="review", expect_ready=False)
+    try:
+        c = HttpConn(g.port)
+        r = c.score(GOOD_APP)
+        assert r.status == 200, r.body
+        assert r.json()["decision"] == "review"
+    finally:
+        assert g.stop() == 0, g.proc.log()
+
+
+def test_champion_slow_504() -> None:
+    mp = free_port()
+    m = start_model("champion", mp, "--latency-ms", "600")
+    try:
+        # Its health probe may time out too, so wait for /healthz, not /readyz.
+        g = Gateway(mp, champion_timeout_ms=150, expect_ready=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(g.port)
+        r = c.score(GOOD_APP)
+        assert r.status == 504 and r.json()["error"]["code"] == "champion_timeout", r.body
+        assert c.score(b"{").status == 400  # the connection stays usable
+        e = g.wait_events(1)[-1]
+        assert e["status"] == "CHAMPION_TIMEOUT"
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        m.stop()
+
+
+def test_drop_in_scorecard_with_sighup_under_load(models: tuple[int, int]) -> None:
+    """Copy challenger-scorecard.so into plugin_dir, add it to the YAML, SIGHUP: it gets
+    its share, nothing is rebuilt, and no request fails while load runs across the reload."""
+    cp, hp = models
+    g = Gateway(cp, [rest_challenger(hp, 0.2)])
+    stop = threading.Event()
+    results: list[tuple[float, int, str]] = []  # (time, status, request_id)
+    errors: list[str] = []
+    apps = applications(3000, seed=9)
+
+    def load(part: list[dict]) -> None:
+        try:
+            c = HttpConn(g.port)
+            i = 0
+            while not stop.is_set():
+                r = c.score(part[i % len(part)])
+                results.append((time.monotonic(), r.status, r.json().get("request_id", "")))
+                i += 1
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=load, args=(apps[k::2],)) for k in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        assert wait_until(lambda: len(results) >= 200, 20)
+        shutil.copy(PLUGIN_DIR / "challenger-scorecard.so",
+                    g.plugin_dir / "challenger-scorecard.so")
+        g.write_config([rest_challenger(hp, 0.2),
+                        {"name": "challenger-scorecard", "adapter": "challenger-scorecard.so",
+                         "weight": 0.3, "timeout_ms": 100, "cutoff": 0.5}])
+        t_reload = time.monotonic()
+        g.proc.signal(signal.SIGHUP)
+
+        def reloaded() -> bool:
+            return 'csg_config_reloads_total{result="ok"} 1' in checks.check_metrics_text(g.port)
+
+        assert wait_until(reloaded, 20), g.proc.log()[-3000:]
+        n_at_reload = len(results)
+        t_reloaded = time.monotonic()
+        assert wait_until(lambda: len(results) >= n_at_reload + 1500, 60)
+    except BaseException:
+        stop.set()
+        g.stop()
+        raise
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30 * SLOW)
+    try:
+        assert not errors, errors
+        bad = [r for r in results if r[1] != 200]
+        assert not bad, bad[:5]
+        # requests sent after every worker had the new table (reload counter seen)
+        after = {rid for (_, _, rid) in results[n_at_reload:]}
+        during = sum(1 for (t, _, _) in results if t_reload <= t <= t_reloaded)
+        events = g.wait_events(len(results), timeout=30)
+        post = [e for e in events if e["event_id"] in after]
+        assert len(post) >= 1000, (len(after), len(events), events[-1], results[-1])
+        sc = sum(1 for e in post if e["challenger_model"] == "challenger-scorecard")
+        gbm = sum(1 for e in post if e["challenger_model"] == "challenger-gbm-v1")
+        # the load cycles over a fixed set of applicants: shares over distinct ids
+        ids = {e["applicant_id"]: e["challenger_model"] for e in post}
+        n = len(ids)
+        sc_share = sum(1 for v in ids.values() if v == "challenger-scorecard") / n
+        lo, hi = share_bounds(n, 0.3)
+        assert lo <= sc_share <= hi, (sc_share, n, sc, gbm)
+        for e in post:
+            if e["challenger_model"] == "challenger-scorecard":
+                assert e["status"] == "OK" and 0 <= e["challenger_score"] <= 1
+                assert e["challenger_decision"] in ("approve", "decline")
+        print(f"\nRELOAD under load: {len(results)} requests ({during} between SIGHUP and the "
+              "reload counter), 0 failed, "
+              f"scorecard share after reload {sc_share:.3f} over {n} applicants")
+    finally:
+        assert g.stop() == 0, g.proc.log()

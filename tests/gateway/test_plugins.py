@@ -1,0 +1,360 @@
+"""Plugin-level tests: http.so, rest.so and challenger-scorecard.so loaded by the stub
+host (tests/gateway/stub_gateway.c) in front of real csg-model services.
+
+They pin the transport and adapter behaviour independently of csg-gateway's router and
+event pipeline (test_gateway.py covers the whole gateway)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import checks
+import pytest
+from gwlib import (
+    GOOD_APP,
+    PLUGIN_DIR,
+    SLOW,
+    STUB_BIN,
+    ConnectionClosed,
+    HttpConn,
+    Proc,
+    applications,
+    free_port,
+    http_get_ok,
+    start_model,
+    wait_until,
+)
+
+MAX_BODY = 4096
+
+
+def start_stub(url: str, *extra: str, challenger: bool = True) -> tuple[Proc, int]:
+    port = free_port()
+    argv = [
+        str(STUB_BIN), "--http", str(PLUGIN_DIR / "http.so"), "--listen", f"127.0.0.1:{port}",
+        "--champion", str(PLUGIN_DIR / "rest.so"), "--url", url, "--workers", "2",
+        "--max-body", str(MAX_BODY), *extra,
+    ]
+    if challenger:
+        argv += ["--challenger", str(PLUGIN_DIR / "challenger-scorecard.so")]
+    p = Proc("stub-gateway", argv)
+    if not wait_until(lambda: http_get_ok(port, "/healthz"), 15):
+        p.stop()
+        raise RuntimeError(f"stub gateway did not start:\n{p.log()}")
+    return p, port
+
+
+@pytest.fixture(scope="module")
+def champion() -> Iterator[int]:
+    port = free_port()
+    m = start_model("champion", port)
+    yield port
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def stub(champion: int) -> Iterator[int]:
+    p, port = start_stub(f"http://127.0.0.1:{champion}/score")
+    yield port
+    assert p.alive(), p.log()
+    assert p.stop() == 0, p.log()
+
+
+def test_replies_equal_champion(stub: int, champion: int) -> None:
+    apps = applications(200)
+    want = checks.direct_answers(champion, apps)
+    _, got = checks.sequential_latencies(stub, "/v1/score", apps)
+    for a, w, g in zip(apps, want, got):
+        assert g["applicant_id"] == a["applicant_id"]
+        assert g["score"] == w["score"], (a, w, g)  # full precision, unchanged
+        assert g["decision"] == w["decision"]
+        assert set(g) == {"applicant_id", "score", "decision", "model", "experiment_id",
+                          "request_id"}
+
+
+def test_bad_inputs(stub: int) -> None:
+    checks.check_bad_inputs(stub)
+
+
+def test_routes(stub: int) -> None:
+    checks.check_routes(stub)
+
+
+def test_oversize(stub: int) -> None:
+    checks.check_oversize(stub, MAX_BODY)
+
+
+def test_request_id(stub: int) -> None:
+    checks.check_request_id(stub)
+
+
+def test_keepalive_pipelining(stub: int, champion: int) -> None:
+    checks.check_keepalive_pipelining(stub, champion)
+
+
+def test_chunked(stub: int) -> None:
+    checks.check_chunked(stub, MAX_BODY)
+
+
+def test_connection_close(stub: int) -> None:
+    checks.check_connection_close(stub)
+
+
+def test_malformed(stub: int) -> None:
+    checks.check_malformed(stub)
+
+
+def test_expect_continue(stub: int) -> None:
+    checks.check_expect_continue(stub)
+
+
+def test_metrics_and_challenger(stub: int) -> None:
+    text = checks.check_metrics_text(stub)
+    # the in-process scorecard answered (deferred callback) for the requests so far
+    assert wait_until(lambda: "csg_stub_challenger_answers_total 0\n" not in
+                      checks.check_metrics_text(stub), 5), text
+
+
+def test_many_concurrent_clients(stub: int, champion: int) -> None:
+    """16 clients, 40 requests each, through 2 workers and 4-connection pools."""
+    apps = applications(640, seed=3)
+    want = {a["applicant_id"]: w for a, w in zip(apps, checks.direct_answers(champion, apps))}
+    errors: list[str] = []
+
+    def client(part: list[dict]) -> None:
+        try:
+            c = HttpConn(stub)
+            for a in part:
+                g = c.score(a).json()
+                if g.get("score") != want[a["applicant_id"]]["score"]:
+                    errors.append(f"{a} -> {g}")
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(apps[i::16],)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60 * SLOW)
+    assert not errors, errors[:5]
+
+
+def test_max_connections_refused_politely(champion: int) -> None:
+    p, port = start_stub(f"http://127.0.0.1:{champion}/score", "--max-conns", "2", "--workers",
+                         "1")
+    try:
+        a, b = HttpConn(port), HttpConn(port)
+        assert a.score(GOOD_APP).status == 200 and b.score(GOOD_APP).status == 200
+        c = HttpConn(port)
+        r = c.read_response()  # sent unprompted, then closed
+        assert r.status == 503 and r.json()["error"]["code"] == "overloaded"
+        assert c.is_closed_by_peer(5)
+        a.close()
+        # a slot frees up once a connection goes
+        assert wait_until(lambda: HttpConn(port).score(GOOD_APP).status == 200, 5)
+        b.close()
+    finally:
+        assert p.stop() == 0, p.log()
+
+
+def test_idle_timeout(champion: int) -> None:
+    p, port = start_stub(f"http://127.0.0.1:{champion}/score", "--idle-ms", "300")
+    try:
+        c = HttpConn(port)
+        assert c.score(GOOD_APP).status == 200
+        t0 = time.monotonic()
+        assert c.is_closed_by_peer(10)
+        assert time.monotonic() - t0 >= 0.25  # not before the idle timeout
+    finally:
+        assert p.stop() == 0, p.log()
+
+
+def test_champion_down_502() -> None:
+    dead = free_port()  # nothing listens there
+    p, port = start_stub(f"http://127.0.0.1:{dead}/score", "--timeout-ms", "2000")
+    try:
+        c = HttpConn(port)
+        for _ in range(20):  # connect failures, then fast failures while backing off
+            t0 = time.monotonic()
+            r = c.score(GOOD_APP)
+            assert r.status == 502, r.body
+            assert r.json()["error"]["code"] == "champion_error"
+            assert time.monotonic() - t0 < 1.0 * SLOW  # never waits for the 2 s timeout
+    finally:
+        assert p.stop() == 0, p.log()
+
+
+def test_champion_recovers_after_restart() -> None:
+    mport = free_port()
+    p, port = start_stub(f"http://127.0.0.1:{mport}/score")
+    m = None
+    try:
+        c = HttpConn(port)
+        assert c.score(GOOD_APP).status == 502
+        m = start_model("champion", mport)
+        # reconnect with back-off (<= 2 s) picks the model up
+        assert wait_until(lambda: c.score(GOOD_APP).status == 200, 10)
+        m.stop()
+        m = None
+        assert wait_until(lambda: c.score(GOOD_APP).status == 502, 10)
+    finally:
+        if m:
+            m.stop()
+        assert p.stop() == 0, p.log()
+
+
+def test_champion_slow_504() -> None:
+    mport = free_port()
+    m = start_model("champion", mport, "--latency-ms", "600")
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{mport}/score", "--timeout-ms", "150")
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(port)
+        t0 = time.monotonic()
+        r = c.score(GOOD_APP)
+        dt = time.monotonic() - t0
+        assert r.status == 504 and r.json()["error"]["code"] == "champion_timeout", r.body
+        assert 0.14 <= dt < 0.6 * SLOW, dt
+        # the connection and the gateway stay usable
+        assert c.request("GET", "/healthz").status == 200
+    finally:
+        p.stop()
+        m.stop()
+
+
+def test_model_errors_are_502() -> None:
+    mport = free_port()
+    m = start_model("champion", mport, "--error-rate", "1")
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{mport}/score")
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(port)
+        for _ in range(5):
+            r = c.score(GOOD_APP)
+            assert r.status == 502 and r.json()["error"]["code"] == "champion_error"
+    finally:
+        p.stop()
+        m.stop()
+
+
+def test_rest_pipeline_mode(champion: int) -> None:
+    """pipeline: true with one connection per worker: concurrent calls share it."""
+    p, port = start_stub(f"http://127.0.0.1:{champion}/score", "--pipeline", "--pool", "1",
+                         "--workers", "1")
+    try:
+        apps = applications(200, seed=5)
+        want = {a["applicant_id"]: w for a, w in zip(apps, checks.direct_answers(champion, apps))}
+        c = HttpConn(port)
+        blob = b"".join(HttpConn.build("POST", "/v1/score", json.dumps(a).encode()) for a in apps)
+        c.send(blob)
+        for a in apps:
+            r = c.read_response()
+            assert r.status == 200, r.body
+            assert r.json()["score"] == want[a["applicant_id"]]["score"]
+    finally:
+        assert p.stop() == 0, p.log()
+
+
+def test_drain_on_sigterm() -> None:
+    """SIGTERM: the listener closes, the request in flight still gets its reply."""
+    mport = free_port()
+    m = start_model("champion", mport, "--latency-ms", "400")
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{mport}/score", "--timeout-ms", "3000")
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(port)
+        c.send(HttpConn.build("POST", "/v1/score", json.dumps(GOOD_APP).encode()))
+        # SIGTERM only once the request is in flight (an idle connection would be closed)
+        assert wait_until(lambda: "csg_stub_inflight 1\n" in checks.check_metrics_text(port), 10)
+        p.signal(signal.SIGTERM)
+        r = c.read_response()
+        assert r.status == 200, r.body
+        assert r.headers.get("connection") == "close"
+        with pytest.raises((ConnectionClosed, ConnectionResetError)):
+            c.read_response()
+        assert p.p.wait(10 * SLOW) == 0, p.log()
+    finally:
+        p.stop()
+        m.stop()
+
+
+def test_bad_listen_address(champion: int) -> None:
+    for addr, why in (("127.0.0.1:99999", "port"), ("no-such-host.invalid:80", "resolve"),
+                      ("127.0.0.1", "port")):
+        p = Proc("stub-bad", [str(STUB_BIN), "--http", str(PLUGIN_DIR / "http.so"), "--listen",
+                              addr, "--champion", str(PLUGIN_DIR / "rest.so"), "--url",
+                              f"http://127.0.0.1:{champion}/score"])
+        assert p.p.wait(10 * SLOW) == 1
+        assert "bad listen address" in p.log() and why in p.log(), p.log()
+        p.stop()
+
+
+def test_mutated_requests_do_not_break_the_server(stub: int) -> None:
+    """400 seeded mutations of valid requests (byte flips, cuts, duplicated and
+    oversized headers, odd framing): every connection ends (reply or close), and the
+    server keeps answering. Under ASan+UBSan this is a small fuzz run of the parser path."""
+    import random
+    import socket
+
+    rng = random.Random(1234)
+    seeds = [
+        HttpConn.build("POST", "/v1/score", json.dumps(GOOD_APP).encode()),
+        HttpConn.build("POST", "/score", json.dumps(GOOD_APP).encode(),
+                       {"X-Request-Id": "fuzz-1", "Connection": "keep-alive"}),
+        (b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3\r\n1}\n\r\n0\r\n\r\n"),
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /healthz HTTP/1.0\r\n\r\n",
+    ]
+    for i in range(400):
+        data = bytearray(rng.choice(seeds) * rng.randint(1, 3))
+        for _ in range(rng.randint(1, 6)):
+            op = rng.randrange(6)
+            pos = rng.randrange(len(data))
+            if op == 0:
+                data[pos] = rng.randrange(256)
+            elif op == 1:
+                del data[pos:]
+                if not data:
+                    data = bytearray(b"G")
+            elif op == 2:
+                data[pos:pos] = rng.choice([b"\r\n", b"\n", b":", b" ", b"\x00", b"0" * 40])
+            elif op == 3:
+                data[pos:pos] = b"X-Big: " + b"a" * rng.randint(100, 100_000) + b"\r\n"
+            elif op == 4:
+                data[pos:pos] = b"Content-Length: " + str(rng.randint(0, 10**12)).encode() + b"\r\n"
+            else:
+                data[pos:pos] = b"Transfer-Encoding: chunked\r\n"
+        s = socket.create_connection(("127.0.0.1", stub), timeout=5 * SLOW)
+        try:
+            try:
+                s.sendall(bytes(data))
+                s.shutdown(socket.SHUT_WR)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                while s.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+            except TimeoutError:
+                raise AssertionError(f"case {i}: connection neither answered nor closed") from None
+        finally:
+            s.close()
+    c = HttpConn(stub)
+    assert c.score(GOOD_APP).status == 200
+    c.close()

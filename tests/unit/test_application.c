@@ -1,0 +1,156 @@
+/*
+ * test_application.c — core/application.c: DESIGN §5 validation, one row
+ * per input, with the field named in each error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "application.h"
+
+static const struct case_ {
+    const char *json;
+    csg_parse_status want;
+    const char *field; /* for INVALID_FIELD */
+} cases[] = {
+    {"{\"applicant_id\":\"12345\",\"income\":60000,\"loan_amount\":25000,\"credit_history\":4}",
+     CSG_PARSE_OK, NULL},
+    {"{\"applicant_id\":\"a\",\"income\":0,\"loan_amount\":0.01,\"credit_history\":0}", CSG_PARSE_OK,
+     NULL},
+    {"{\"applicant_id\":\"a\",\"income\":1.5e5,\"loan_amount\":1e3,\"credit_history\":2,"
+     "\"extra\":[1,2,{}]}",
+     CSG_PARSE_OK, NULL},
+    {"{\"applicant_id\":\"1234567890123456789012345678901234567890123456789012345678901234\","
+     "\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_OK, NULL},
+    {"{\"applicant_id\":\"12345678901234567890123456789012345678901234567890123456789012345\","
+     "\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "applicant_id"},
+    {"", CSG_PARSE_INVALID_JSON, NULL},
+    {"{", CSG_PARSE_INVALID_JSON, NULL},
+    {"[1,2]", CSG_PARSE_INVALID_JSON, NULL},
+    {"\"x\"", CSG_PARSE_INVALID_JSON, NULL},
+    {"{\"applicant_id\":\"a\",\"applicant_id\":\"b\",\"income\":1,\"loan_amount\":1,"
+     "\"credit_history\":1}",
+     CSG_PARSE_INVALID_JSON, NULL},
+    {"{\"income\":1,\"loan_amount\":1,\"credit_history\":1}", CSG_PARSE_INVALID_FIELD,
+     "applicant_id"},
+    {"{\"applicant_id\":\"\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "applicant_id"},
+    {"{\"applicant_id\":12345,\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "applicant_id"},
+    {"{\"applicant_id\":\"a\\nb\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "applicant_id"},
+    {"{\"applicant_id\":\"a\",\"loan_amount\":1,\"credit_history\":1}", CSG_PARSE_INVALID_FIELD,
+     "income"},
+    {"{\"applicant_id\":\"a\",\"income\":-1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "income"},
+    {"{\"applicant_id\":\"a\",\"income\":\"60000\",\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "income"},
+    {"{\"applicant_id\":\"a\",\"income\":null,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "income"},
+    {"{\"applicant_id\":\"a\",\"income\":true,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "income"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"credit_history\":1}", CSG_PARSE_INVALID_FIELD,
+     "loan_amount"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":0,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "loan_amount"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":-5,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "loan_amount"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1}", CSG_PARSE_INVALID_FIELD,
+     "credit_history"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1.5}",
+     CSG_PARSE_INVALID_FIELD, "credit_history"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":-1}",
+     CSG_PARSE_INVALID_FIELD, "credit_history"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":\"4\"}",
+     CSG_PARSE_INVALID_FIELD, "credit_history"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1,"
+     "\"request_id\":\"req-1\"}",
+     CSG_PARSE_OK, NULL},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1,"
+     "\"request_id\":\"has space\"}",
+     CSG_PARSE_INVALID_FIELD, "request_id"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1,"
+     "\"request_id\":7}",
+     CSG_PARSE_INVALID_FIELD, "request_id"},
+};
+
+static void test_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        csg_application app;
+        char rid[CSG_REQUEST_ID_MAX + 1];
+        csg_parse_error err;
+        memset(&err, 0, sizeof err);
+        csg_parse_status st =
+            csg_parse_application(cases[i].json, strlen(cases[i].json), &app, rid, &err);
+        if (st != cases[i].want)
+            fail_msg("case %zu (%s): status %d, want %d (%s)", i, cases[i].json, st,
+                     cases[i].want, err.message);
+        if (st == CSG_PARSE_INVALID_FIELD) {
+            assert_string_equal(err.field, cases[i].field);
+            assert_non_null(strstr(err.message, cases[i].field));
+        }
+        if (st != CSG_PARSE_OK)
+            assert_true(err.message[0] != '\0');
+    }
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    const char *j = "{\"applicant_id\":\"12345\",\"income\":60000.5,\"loan_amount\":25000,"
+                    "\"credit_history\":4,\"request_id\":\"abc\"}";
+    csg_application app;
+    char rid[CSG_REQUEST_ID_MAX + 1];
+    assert_int_equal(csg_parse_application(j, strlen(j), &app, rid, NULL), CSG_PARSE_OK);
+    assert_string_equal(app.applicant_id, "12345");
+    assert_true(app.income == 60000.5);
+    assert_true(app.loan_amount == 25000);
+    assert_int_equal(app.credit_history, 4);
+    assert_string_equal(rid, "abc");
+    const char *k = "{\"applicant_id\":\"1\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}";
+    assert_int_equal(csg_parse_application(k, strlen(k), &app, rid, NULL), CSG_PARSE_OK);
+    assert_string_equal(rid, "");
+}
+
+static void test_request_ids(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *id;
+        bool ok;
+    } ids[] = {{"a", true},      {"req-123_ABC.x", true}, {"", false},   {"has space", false},
+               {"tab\t", false}, {"\x7f", false},         {"é", false},
+               {"1234567890123456789012345678901234567890123456789012345678901234", true},
+               {"12345678901234567890123456789012345678901234567890123456789012345", false}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        assert_int_equal(csg_valid_request_id(ids[i].id, strlen(ids[i].id)), ids[i].ok);
+}
+
+static void test_format_error(void **state)
+{
+    (void)state;
+    char buf[256];
+    csg_format_error("invalid_field", "income must be a finite number >= 0", "income", buf,
+                     sizeof buf);
+    assert_string_equal(buf, "{\"error\":{\"code\":\"invalid_field\",\"message\":\"income must be a "
+                             "finite number >= 0\",\"field\":\"income\"}}");
+    csg_format_error("not_found", "no \"route\"", NULL, buf, sizeof buf);
+    assert_string_equal(buf, "{\"error\":{\"code\":\"not_found\",\"message\":\"no \\\"route\\\"\"}}");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_request_ids),
+        cmocka_unit_test(test_format_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

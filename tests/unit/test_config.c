@@ -1,0 +1,215 @@
+/*
+ * test_config.c — core/config.c over tests/config/good and bad fixtures:
+ * every good file loads; every bad file yields exactly the errors listed in
+ * its .expect file (message and line, all of them, in order).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "test_helpers.h"
+
+static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
+{
+    char *raw = slurp(path, NULL);
+    assert_non_null(raw);
+    char *text = subst_fixtures(raw);
+    int rc = csg_config_load_string(path, text, strlen(text), cfg, errs);
+    free(raw);
+    free(text);
+    return rc;
+}
+
+static int yaml_files(const char *dir, char names[][256], int max)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && !strcmp(e->d_name + l - 5, ".yaml"))
+            snprintf(names[n++], 256, "%.100s/%.150s", dir, e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_good_files(void **state)
+{
+    (void)state;
+    char names[64][256];
+    int n = yaml_files("tests/config/good", names, 64);
+    assert_true(n >= 3);
+    for (int i = 0; i < n; i++) {
+        csg_config *cfg = NULL;
+        csg_errlist errs = {0};
+        int rc = load_fixture(names[i], &cfg, &errs);
+        for (size_t k = 0; k < errs.count; k++)
+            print_error("%s: unexpected: %s\n", names[i], errs.items[k]);
+        assert_int_equal(rc, 0);
+        assert_int_equal(errs.count, 0);
+        assert_non_null(cfg);
+        csg_config_unref(cfg);
+        csg_errlist_free(&errs);
+    }
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    char names[64][256];
+    int n = yaml_files("tests/config/bad", names, 64);
+    assert_true(n >= 10);
+    int failures = 0;
+    for (int i = 0; i < n; i++) {
+        char expect_path[300];
+        snprintf(expect_path, sizeof expect_path, "%.*s.expect", (int)(strlen(names[i]) - 5),
+                 names[i]);
+        char *raw = slurp(expect_path, NULL);
+        if (!raw) {
+            print_error("%s: missing %s\n", names[i], expect_path);
+            failures++;
+            continue;
+        }
+        char *expect = subst_fixtures(raw);
+        free(raw);
+        csg_config *cfg = NULL;
+        csg_errlist errs = {0};
+        int rc = load_fixture(names[i], &cfg, &errs);
+        if (rc == 0 || cfg) {
+            print_error("%s: loaded, expected errors\n", names[i]);
+            failures++;
+        }
+        size_t k = 0;
+        for (char *line = strtok(expect, "\n"); line; line = strtok(NULL, "\n"), k++) {
+            if (k >= errs.count) {
+                print_error("%s: missing error: %s\n", names[i], line);
+                failures++;
+                continue;
+            }
+            if (!strstr(errs.items[k], line)) {
+                print_error("%s: error %zu\n   got: %s\n  want: %s\n", names[i], k,
+                            errs.items[k], line);
+                failures++;
+            }
+        }
+        for (; k < errs.count; k++) {
+            print_error("%s: unexpected extra error: %s\n", names[i], errs.items[k]);
+            failures++;
+        }
+        csg_errlist_free(&errs);
+        csg_config_unref(cfg);
+        free(expect);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The values of good/full.yaml, key by key. */
+static void test_full_values(void **state)
+{
+    (void)state;
+    csg_config *c = NULL;
+    csg_errlist errs = {0};
+    assert_int_equal(load_fixture("tests/config/good/full.yaml", &c, &errs), 0);
+    assert_int_equal(c->workers, 3);
+    assert_int_equal(c->drain_timeout_ms, 2500);
+    assert_string_equal(c->lock_dir, "/tmp");
+    assert_int_equal(c->n_transports, 2);
+    assert_string_equal(c->transports[0].listen, "127.0.0.1:20002");
+    assert_string_equal(c->transports[1].listen, "[::1]:20003");
+    /* option values in table order: banner, backlog, verbose, upstream */
+    const csg_option_value *tv = c->transports[0].options;
+    assert_string_equal(tv[0].str, "hello");
+    assert_int_equal(tv[1].i, 32);
+    assert_true(tv[1].is_set);
+    assert_true(tv[2].b);
+    assert_string_equal(tv[3].str, "http://127.0.0.1:9/x");
+    const csg_option_value *t2 = c->transports[1].options;
+    assert_int_equal(t2[1].i, 16); /* default */
+    assert_false(t2[1].is_set);
+    assert_false(t2[2].b);
+    assert_null(t2[3].str);
+    assert_string_equal(c->experiment_id, "exp-full");
+    assert_string_equal(c->salt, "2026-q4");
+    assert_int_equal(c->assignment, CSG_ASSIGN_RANDOM);
+    assert_int_equal(c->reply, CSG_REPLY_AFTER_ALL);
+    assert_string_equal(c->champion.name, "champion-lr-v1");
+    assert_int_equal(c->champion.timeout_ms, 150);
+    assert_int_equal(c->fallback_decision, CSG_DECISION_REVIEW);
+    assert_true(c->champion.options[0].d == 0.25);
+    assert_string_equal(c->champion.options[1].str, "decline");
+    assert_int_equal(c->n_challengers, 3);
+    static const struct {
+        const char *name;
+        double weight;
+        unsigned timeout;
+    } chal[] = {{"challenger-a", 0.2, 300}, {"challenger-b", 0.7, 1000}, {"challenger-c", 0.1, 1000}};
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(c->challengers[i].name, chal[i].name);
+        assert_true(c->challengers[i].weight == chal[i].weight);
+        assert_int_equal(c->challengers[i].timeout_ms, chal[i].timeout);
+    }
+    assert_true(c->challengers[1].options[3].b);
+    assert_string_equal(c->challengers[1].options[4].str, "http://[::1]:8082/score");
+    assert_string_equal(c->sink, "file:var/test/events.ndjson");
+    assert_string_equal(c->kafka_brokers, "127.0.0.1:19092");
+    assert_string_equal(c->topic, "t1");
+    assert_int_equal(c->queue_capacity, 1024);
+    assert_string_equal(c->spool_dir, "var/test/spool");
+    assert_int_equal(c->spool_max_bytes, 1048576);
+    assert_int_equal(c->max_body_bytes, 4096);
+    assert_int_equal(c->max_line_bytes, 2048);
+    assert_int_equal(c->max_connections, 100);
+    assert_int_equal(c->idle_timeout_ms, 5000);
+    csg_config_unref(c);
+    csg_errlist_free(&errs);
+}
+
+/* Defaults when a section is absent. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    csg_config *c = NULL;
+    csg_errlist errs = {0};
+    assert_int_equal(load_fixture("tests/config/good/minimal.yaml", &c, &errs), 0);
+    assert_true(c->workers >= 1);
+    assert_int_equal(c->assignment, CSG_ASSIGN_HASH);
+    assert_int_equal(c->reply, CSG_REPLY_AFTER_CHAMPION);
+    assert_string_equal(c->salt, "");
+    assert_int_equal(c->champion.timeout_ms, 1000);
+    assert_int_equal(c->fallback_decision, CSG_DECISION_NONE);
+    assert_int_equal(c->n_challengers, 0);
+    assert_string_equal(c->sink, "kafka");
+    assert_string_equal(c->topic, "credit_score_metrics");
+    assert_int_equal(c->queue_capacity, 65536);
+    assert_int_equal(c->max_body_bytes, 65536);
+    assert_int_equal(c->max_line_bytes, 16384);
+    csg_config_unref(c);
+    csg_errlist_free(&errs);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    csg_config *c = NULL;
+    csg_errlist errs = {0};
+    assert_int_not_equal(csg_config_load("tests/config/does-not-exist.yaml", &c, &errs), 0);
+    assert_null(c);
+    assert_int_equal(errs.count, 1);
+    assert_non_null(strstr(errs.items[0], "does-not-exist.yaml: cannot read the configuration"));
+    csg_errlist_free(&errs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_files),  cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_full_values), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,523 @@
+/*
+ * test_gateway.c — dispatch through core/gateway.c with the fixture
+ * in-process adapter (tests/fixtures good_adapter.so): reply timing in
+ * after_champion vs after_all, model timeouts and errors, the fallback
+ * decision, client deadlines, request ids, the MetricEvent written by the
+ * file sink, and a routing-table swap.
+ *
+ * Requests are submitted on a worker thread (event_base_once on its base),
+ * as a transport would; the test thread waits on a condition variable with
+ * a deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "lockfile.h"
+#include "test_helpers.h"
+#include "util.h"
+
+static char tmpdir[64];
+static char events_path[128];
+
+typedef struct model_spec {
+    int delay_ms;
+    int timeout_ms;
+    bool fail;
+    double score;
+    const char *decision;
+} model_spec;
+
+typedef struct gw_spec {
+    const char *reply;    /* after_champion | after_all */
+    const char *fallback; /* NULL or a decision */
+    model_spec champ;
+    double weight; /* < 0: no challenger */
+    model_spec chal;
+} gw_spec;
+
+static csg_config *make_config(const gw_spec *s)
+{
+    char yaml[4096];
+    int n = snprintf(yaml, sizeof yaml,
+                     "gateway: { workers: 2, plugin_dir: \"%s\", lock_dir: \"%s\", "
+                     "drain_timeout_ms: 3000 }\n"
+                     "transports:\n  - { plugin: good_transport.so, listen: \"127.0.0.1:21%03d\", "
+                     "banner: t }\n"
+                     "experiment: { id: exp-test, salt: s, reply: %s }\n"
+                     "champion:\n  name: champ\n  adapter: good_adapter.so\n  timeout_ms: %d\n"
+                     "  delay_ms: %d\n  fail: %s\n  score: %.17g\n  decision: %s\n%s%s%s"
+                     "events: { sink: \"file:%s\", queue_capacity: 64 }\n",
+                     fixture_dir(), tmpdir, (int)(getpid() % 1000), s->reply, s->champ.timeout_ms,
+                     s->champ.delay_ms, s->champ.fail ? "true" : "false", s->champ.score,
+                     s->champ.decision, s->fallback ? "  fallback_decision: " : "",
+                     s->fallback ? s->fallback : "", s->fallback ? "\n" : "", events_path);
+    if (s->weight >= 0)
+        n += snprintf(yaml + n, sizeof yaml - (size_t)n,
+                      "challengers:\n  - name: chal\n    adapter: good_adapter.so\n"
+                      "    weight: %g\n    timeout_ms: %d\n    delay_ms: %d\n    fail: %s\n"
+                      "    score: %.17g\n    decision: %s\n",
+                      s->weight, s->chal.timeout_ms, s->chal.delay_ms,
+                      s->chal.fail ? "true" : "false", s->chal.score, s->chal.decision);
+    csg_config *cfg = NULL;
+    csg_errlist errs = {0};
+    int rc = csg_config_load_string("test.yaml", yaml, (size_t)n, &cfg, &errs);
+    for (size_t i = 0; i < errs.count; i++)
+        print_error("config: %s\n", errs.items[i]);
+    csg_errlist_free(&errs);
+    assert_int_equal(rc, 0);
+    return cfg;
+}
+
+static csg_gateway *start(const gw_spec *s)
+{
+    unlink(events_path);
+    csg_config *cfg = make_config(s);
+    csg_gateway *gw = NULL;
+    csg_error err = {{0}};
+    int rc = csg_gateway_start(cfg, "test.yaml", &gw, &err);
+    if (rc != 0)
+        fail_msg("start: %s", err.message);
+    csg_config_unref(cfg);
+    return gw;
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+typedef struct job {
+    csg_worker *w;
+    csg_request req;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    bool in_submit;
+    bool reply_inside_submit;
+    double t_submit, t_reply;
+    csg_reply_status status;
+    double score;
+    csg_decision decision;
+    bool is_fallback;
+    char request_id[CSG_REQUEST_ID_MAX + 1];
+    char model[65];
+} job;
+
+static void on_reply(void *ctx, const csg_reply *r)
+{
+    job *j = ctx;
+    pthread_mutex_lock(&j->mu);
+    j->reply_inside_submit = j->in_submit;
+    j->t_reply = csg_now_ms();
+    j->status = r->status;
+    j->score = r->score;
+    j->decision = r->decision;
+    j->is_fallback = r->is_fallback;
+    snprintf(j->request_id, sizeof j->request_id, "%s", r->request_id ? r->request_id : "");
+    snprintf(j->model, sizeof j->model, "%s", r->model ? r->model : "");
+    j->done = true;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void do_submit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job *j = arg;
+    j->in_submit = true;
+    j->t_submit = csg_now_ms();
+    csg_gateway_api()->submit(j->w, &j->req, on_reply, j);
+    j->in_submit = false;
+}
+
+/* Jobs stay allocated until the gateway is gone: the worker may still be
+ * inside pthread_mutex_unlock() of a job the test thread already saw done. */
+static job *jobs[64];
+static int n_jobs;
+
+static void free_jobs(void)
+{
+    for (int i = 0; i < n_jobs; i++)
+        free(jobs[i]);
+    n_jobs = 0;
+}
+
+static void shutdown_gw(csg_gateway *gw)
+{
+    csg_gateway_shutdown(gw);
+    free_jobs();
+}
+
+static job *run_job(csg_gateway *gw, const char *applicant, const char *request_id,
+                    int deadline_in_ms)
+{
+    assert_true(n_jobs < 64);
+    job *j = calloc(1, sizeof *j);
+    jobs[n_jobs++] = j;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    j->w = csg_gateway_worker(gw, 0);
+    snprintf(j->req.app.applicant_id, sizeof j->req.app.applicant_id, "%s", applicant);
+    j->req.app.income = 60000;
+    j->req.app.loan_amount = 25000;
+    j->req.app.credit_history = 4;
+    j->req.transport = "test";
+    if (request_id)
+        snprintf(j->req.request_id, sizeof j->req.request_id, "%s", request_id);
+    if (deadline_in_ms)
+        j->req.deadline_ms = csg_now_ms_int() + deadline_in_ms;
+    struct timeval zero = {0, 0};
+    struct event_base *base = csg_gateway_api()->worker_base(j->w);
+    assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, do_submit, j, &zero), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&j->mu);
+    while (!j->done)
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0)
+            break;
+    pthread_mutex_unlock(&j->mu);
+    assert_true(j->done);
+    assert_false(j->reply_inside_submit);
+    return j;
+}
+
+/* Wait (bounded) until the events file has n lines; return line n (1-based) parsed. */
+static json_t *event_line(int n)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        char *text = slurp(events_path, NULL);
+        if (text) {
+            int count = 0;
+            char *line = text, *nl;
+            while ((nl = strchr(line, '\n'))) {
+                if (++count == n) {
+                    *nl = '\0';
+                    json_t *j = json_loads(line, 0, NULL);
+                    free(text);
+                    assert_non_null(j);
+                    return j;
+                }
+                line = nl + 1;
+            }
+            free(text);
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("events file %s never got %d line(s)", events_path, n);
+    return NULL;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static double jnum(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* ---- cases ------------------------------------------------------------ */
+
+#define FAST(score_, dec_) {0, 1000, false, score_, dec_}
+
+static const struct case_ {
+    const char *name;
+    gw_spec spec;
+    int deadline_ms;
+    csg_reply_status status;
+    csg_decision decision;
+    bool fallback;
+    double min_reply_ms, max_reply_ms; /* reply time window after submit */
+    const char *event_status;
+    bool chal_in_event, chal_score_null;
+} cases[] = {
+    {"after_champion: slow challenger does not delay the reply",
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {600, 2000, false, 0.4, "decline"}}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "OK", true, false},
+    {"after_all: the reply waits for the challenger",
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, {300, 2000, false, 0.4, "decline"}}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 290, 2000, "OK", true, false},
+    {"after_all: bounded by the challenger's timeout",
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, {2000, 100, false, 0.4, "decline"}}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 95, 1000, "CHALLENGER_TIMEOUT", true, true},
+    {"challenger timeout: event says so, reply unaffected",
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {800, 400, false, 0.4, "decline"}}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "CHALLENGER_TIMEOUT", true, true},
+    {"challenger error",
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, true, 0.4, "decline"}}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
+    {"no challenger (weight 0)",
+     {"after_champion", NULL, FAST(0.2, "decline"), 0.0, FAST(0.4, "decline")}, 0, CSG_REPLY_OK,
+     CSG_DECISION_DECLINE, false, 0, 200, "OK", false, true},
+    {"champion timeout → 504",
+     {"after_champion", NULL, {500, 50, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     CSG_REPLY_CHAMPION_TIMEOUT, CSG_DECISION_NONE, false, 45, 400, "CHAMPION_TIMEOUT", false,
+     true},
+    {"champion error → 502",
+     {"after_champion", NULL, {0, 1000, true, 0.7, "approve"}, 1.0, FAST(0.4, "decline")}, 0,
+     CSG_REPLY_CHAMPION_ERROR, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
+    {"champion error with fallback_decision",
+     {"after_champion", "review", {0, 1000, true, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_REVIEW, true, 0, 200, "CHAMPION_ERROR", false, true},
+    {"champion timeout with fallback_decision",
+     {"after_champion", "decline", {500, 50, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_DECLINE, true, 45, 400, "CHAMPION_TIMEOUT", false, true},
+    {"client deadline passes first",
+     {"after_champion", NULL, {300, 1000, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 30,
+     CSG_REPLY_DEADLINE, CSG_DECISION_NONE, false, 20, 250, "OK", false, true},
+};
+
+static void test_dispatch(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const struct case_ *k = &cases[c];
+        print_message("-- %s\n", k->name);
+        csg_gateway *gw = start(&k->spec);
+        job *j = run_job(gw, "12345", "req-1", k->deadline_ms);
+        double took = j->t_reply - j->t_submit;
+        if (j->status != k->status)
+            fail_msg("%s: status %d, want %d", k->name, j->status, k->status);
+        assert_int_equal(j->decision, k->decision);
+        assert_int_equal(j->is_fallback, k->fallback);
+        assert_string_equal(j->request_id, "req-1");
+        assert_string_equal(j->model, "champ");
+        if (k->status == CSG_REPLY_OK && !k->fallback)
+            assert_true(j->score == k->spec.champ.score);
+        if (took < k->min_reply_ms || took > k->max_reply_ms)
+            fail_msg("%s: reply after %.1f ms, want [%.0f, %.0f]", k->name, took,
+                     k->min_reply_ms, k->max_reply_ms);
+        json_t *e = event_line(1);
+        assert_string_equal(jstr(e, "status"), k->event_status);
+        assert_string_equal(jstr(e, "event_id"), "req-1");
+        assert_string_equal(jstr(e, "transport"), "test");
+        assert_string_equal(jstr(e, "experiment_id"), "exp-test");
+        assert_string_equal(jstr(e, "champion_model"), "champ");
+        if (k->chal_in_event)
+            assert_string_equal(jstr(e, "challenger_model"), "chal");
+        else
+            assert_true(json_is_null(json_object_get(e, "challenger_model")));
+        assert_int_equal(json_is_null(json_object_get(e, "challenger_score")), k->chal_score_null);
+        if (!strcmp(k->event_status, "CHALLENGER_TIMEOUT"))
+            /* the latency is the time until the gateway gave up */
+            if (!(jnum(e, "latency_challenger_ms") >= k->spec.chal.timeout_ms - 1))
+                fail_msg("%s: latency_challenger_ms %g < timeout %d", k->name,
+                         jnum(e, "latency_challenger_ms"), k->spec.chal.timeout_ms);
+        if (!strcmp(k->event_status, "CHAMPION_TIMEOUT"))
+            if (!(jnum(e, "latency_champion_ms") >= k->spec.champ.timeout_ms - 1))
+                fail_msg("%s: latency_champion_ms %g < timeout %d", k->name,
+                         jnum(e, "latency_champion_ms"), k->spec.champ.timeout_ms);
+        json_decref(e);
+        /* shutdown waits for the late adapter answers (contexts kept) */
+        shutdown_gw(gw);
+    }
+}
+
+/* Request ids: generated UUIDv4 when absent; assignment is sticky. */
+static void test_request_ids_and_stickiness(void **state)
+{
+    (void)state;
+    gw_spec s = {"after_champion", NULL, FAST(0.7, "approve"), 0.5, FAST(0.4, "decline")};
+    csg_gateway *gw = start(&s);
+    job *j = run_job(gw, "a-1", NULL, 0);
+    assert_int_equal(strlen(j->request_id), 36);
+    assert_int_equal(j->request_id[14], '4');
+    char first[40];
+    strcpy(first, j->request_id);
+    j = run_job(gw, "a-1", "", 0);
+    assert_string_not_equal(first, j->request_id);
+    /* the same applicant lands in the same arm every time */
+    json_t *e1 = event_line(1), *e2 = event_line(2);
+    assert_int_equal(json_is_null(json_object_get(e1, "challenger_model")),
+                     json_is_null(json_object_get(e2, "challenger_model")));
+    assert_string_equal(jstr(e1, "event_id"), first);
+    json_decref(e1);
+    json_decref(e2);
+    size_t len = 0;
+    char *m = csg_gateway_api()->render_metrics(&len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "csg_events_total{outcome=\"queued\"} 2\n"));
+    assert_non_null(strstr(m, "csg_model_latency_seconds_count{model=\"champ\"}"));
+    free(m);
+    shutdown_gw(gw);
+}
+
+/* A new routing table is adopted by every worker; in-flight requests finish
+ * on the old one. */
+static void test_swap(void **state)
+{
+    (void)state;
+    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {200, 1000, false, 0.4, "decline"}};
+    csg_gateway *gw = start(&s1);
+    run_job(gw, "x", "before", 0); /* challenger still running after the reply */
+    gw_spec s2 = {"after_champion", NULL, FAST(0.1, "decline"), -1, FAST(0, "approve")};
+    csg_config *c2 = make_config(&s2);
+    csg_error err;
+    assert_int_equal(csg_gateway_reload_config(gw, c2, &err), 0);
+    csg_config_unref(c2);
+    for (int i = 0; i < 500 && !csg_gateway_swapped(gw); i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(csg_gateway_swapped(gw));
+    job *j2 = run_job(gw, "x", "after", 0);
+    assert_int_equal(j2->decision, CSG_DECISION_DECLINE);
+    assert_true(j2->score == 0.1);
+    /* "after" needs no challenger, so its event may come first */
+    json_t *a = event_line(1), *b = event_line(2);
+    json_t *before = !strcmp(jstr(a, "event_id"), "before") ? a : b;
+    json_t *after = before == a ? b : a;
+    assert_string_equal(jstr(before, "challenger_model"), "chal"); /* finished on the old table */
+    assert_string_equal(jstr(before, "status"), "OK");
+    assert_true(json_is_null(json_object_get(after, "challenger_model")));
+    json_decref(a);
+    json_decref(b);
+    shutdown_gw(gw);
+}
+
+static void swap_to(csg_gateway *gw, const gw_spec *s)
+{
+    csg_config *c = make_config(s);
+    csg_error err;
+    assert_int_equal(csg_gateway_reload_config(gw, c, &err), 0);
+    csg_config_unref(c);
+    for (int i = 0; i < 500 && !csg_gateway_swapped(gw); i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(csg_gateway_swapped(gw));
+}
+
+/* Readiness: the idle probe makes a healthy champion ready; 3 failures in a
+ * row make it not ready; one good answer makes it ready again. */
+static void test_readiness(void **state)
+{
+    (void)state;
+    const csg_core_api *api = csg_gateway_api();
+    gw_spec ok = {"after_champion", NULL, FAST(0.7, "approve"), -1, FAST(0, "approve")};
+    gw_spec bad = {"after_champion", NULL, {0, 1000, true, 0.7, "approve"}, -1, FAST(0, "approve")};
+    csg_gateway *gw = start(&ok);
+    for (int i = 0; i < 300 && !api->is_ready(); i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(api->is_ready()); /* no request sent: the probe did it */
+    swap_to(gw, &bad);
+    job *j = run_job(gw, "r", NULL, 0);
+    j = run_job(gw, "r", NULL, 0);
+    assert_true(api->is_ready()); /* two failures are not enough */
+    j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
+    assert_false(api->is_ready());
+    swap_to(gw, &ok);
+    j = run_job(gw, "r", NULL, 0);
+    assert_true(api->is_ready());
+    shutdown_gw(gw);
+}
+
+/* A second gateway on the same port is refused (lock file). */
+static void test_port_lock(void **state)
+{
+    (void)state;
+    gw_spec s = {"after_champion", NULL, FAST(0.7, "approve"), -1, FAST(0, "approve")};
+    csg_gateway *gw = start(&s);
+    char listen[32];
+    snprintf(listen, sizeof listen, "127.0.0.1:21%03d", (int)(getpid() % 1000));
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* another process (flock is per open file description) */
+        csg_error err = {{0}};
+        int fd = csg_lockfile_claim(tmpdir, listen, &err);
+        _exit(fd < 0 && strstr(err.message, "another csg-gateway (pid ") &&
+                      strstr(err.message, "already listens on port")
+                  ? 0
+                  : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    shutdown_gw(gw);
+    /* released at exit: the port can be claimed again */
+    csg_error err = {{0}};
+    int fd = csg_lockfile_claim(tmpdir, listen, &err);
+    assert_true(fd >= 0);
+    csg_lockfile_release(fd);
+}
+
+/* A plugin whose create() fails stops the start with a message naming it;
+ * nothing is left behind (a normal gateway starts right after). */
+static void test_failing_init(void **state)
+{
+    (void)state;
+    char yaml[2048];
+    int n = snprintf(yaml, sizeof yaml,
+                     "gateway: { workers: 2, plugin_dir: \"%s\", lock_dir: \"%s\" }\n"
+                     "transports:\n  - { plugin: failing_init.so, listen: \"127.0.0.1:21999\", "
+                     "banner: t }\n"
+                     "experiment: { id: e }\n"
+                     "champion: { name: c, adapter: good_adapter.so }\n"
+                     "events: { sink: \"file:%s\" }\n",
+                     fixture_dir(), tmpdir, events_path);
+    csg_config *cfg = NULL;
+    csg_errlist errs = {0};
+    assert_int_equal(csg_config_load_string("t.yaml", yaml, (size_t)n, &cfg, &errs), 0);
+    csg_gateway *gw = NULL;
+    csg_error err = {{0}};
+    assert_int_not_equal(csg_gateway_start(cfg, "t.yaml", &gw, &err), 0);
+    assert_null(gw);
+    char want[1200];
+    snprintf(want, sizeof want, "%s/failing_init.so (127.0.0.1:21999): init failed: fixture: create always fails",
+             fixture_dir());
+    if (!strstr(err.message, want))
+        fail_msg("got: %s\nwant: %s", err.message, want);
+    csg_config_unref(cfg);
+    /* the port lock was released */
+    gw_spec s = {"after_champion", NULL, FAST(0.7, "approve"), -1, FAST(0, "approve")};
+    gw = start(&s);
+    shutdown_gw(gw);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/csg-gw-test-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(events_path, sizeof events_path, "%s/events.ndjson", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_request_ids_and_stickiness),
+        cmocka_unit_test(test_swap),
+        cmocka_unit_test(test_port_lock),
+        cmocka_unit_test(test_failing_init),
+        cmocka_unit_test(test_readiness),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
