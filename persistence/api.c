@@ -1,0 +1,1132 @@
+/*
+ * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
+ * /metrics/distribution, /metrics/segments, /metrics/events, /healthz, /metrics.
+ *
+ * Runs on its own thread with its own event_base (libevent evhttp, fine off the hot
+ * path) and its own database connection. Every number is computed by the database
+ * (percentiles with percentile_cont on both backends); this file only builds
+ * parameterised SQL — user input never becomes SQL text — and shapes JSON.
+ * Numbers that cannot be computed are null, with a "note" in the same object.
+ */
+#include "api.h"
+
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
+    "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
+
+int csgp_dlq_kind_index(const char *kind)
+{
+    for (int i = 0; i < CSGP_DLQ_KINDS - 1; i++)
+        if (kind && !strcmp(kind, csgp_dlq_kind_names[i]))
+            return i;
+    return CSGP_DLQ_KINDS - 1;
+}
+
+struct csgp_api {
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t thread;
+    bool started;
+    csgp_db *db;
+    char *db_url;
+    csgp_metrics *m;
+};
+
+#define TABLE "credit_score_metrics"
+#define MAX_PARAMS 16
+#define MAX_BANDS 50
+#define MAX_LATENCY_ROWS 50000
+
+/* ------------------------------------------------------------------------ */
+/* Request parameters                                                       */
+
+typedef struct qparam {
+    const char *key, *value;
+} qparam;
+
+typedef struct request {
+    struct evhttp_request *req;
+    csgp_api *api;
+    struct evkeyvalq kv;
+    qparam p[MAX_PARAMS];
+    int np;
+    /* the first parameter error: answered as 400 invalid_parameter */
+    char bad_param[64];
+    char bad_msg[256];
+} request;
+
+static void bad(request *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void bad(request *r, const char *param, const char *fmt, ...)
+{
+    if (r->bad_param[0])
+        return;
+    snprintf(r->bad_param, sizeof r->bad_param, "%s", param);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->bad_msg, sizeof r->bad_msg, fmt, ap);
+    va_end(ap);
+}
+
+/* The value of key, or NULL when absent or empty (an empty filter means "not set"). */
+static const char *param(request *r, const char *key)
+{
+    for (int i = 0; i < r->np; i++)
+        if (!strcmp(r->p[i].key, key))
+            return r->p[i].value[0] ? r->p[i].value : NULL;
+    return NULL;
+}
+
+static const char *const filter_keys[] = {"from",         "to",         "experiment_id",
+                                          "challenger_model", "applicant_id", "min_income",
+                                          "max_income", NULL};
+
+/* Parse the query string; reject unknown and repeated keys. allowed: endpoint keys. */
+static int parse_params(request *r, const char *const *allowed)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+    TAILQ_INIT(&r->kv);
+    if (!q)
+        return 0;
+    if (evhttp_parse_query_str(q, &r->kv) != 0) {
+        bad(r, "query", "the query string is malformed");
+        return -1;
+    }
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &r->kv, next)
+    {
+        bool ok = false;
+        for (int i = 0; filter_keys[i] && !ok; i++)
+            ok = !strcmp(kv->key, filter_keys[i]);
+        for (int i = 0; allowed && allowed[i] && !ok; i++)
+            ok = !strcmp(kv->key, allowed[i]);
+        if (!ok) {
+            bad(r, kv->key, "unknown parameter");
+            return -1;
+        }
+        for (int i = 0; i < r->np; i++)
+            if (!strcmp(r->p[i].key, kv->key)) {
+                bad(r, kv->key, "parameter given more than once");
+                return -1;
+            }
+        if (r->np == MAX_PARAMS) {
+            bad(r, kv->key, "too many parameters");
+            return -1;
+        }
+        if (strlen(kv->value) > 1024) {
+            bad(r, kv->key, "value too long");
+            return -1;
+        }
+        r->p[r->np++] = (qparam){kv->key, kv->value};
+    }
+    return 0;
+}
+
+typedef struct filters {
+    bool has_from, has_to, has_min, has_max;
+    char from[CSGP_TS_SIZE], to[CSGP_TS_SIZE];
+    const char *experiment_id, *challenger_model, *applicant_id;
+    double min_income, max_income;
+} filters;
+
+static int parse_filters(request *r, filters *f)
+{
+    memset(f, 0, sizeof *f);
+    int64_t from_ms = 0, to_ms = 0;
+    const char *v;
+    if ((v = param(r, "from"))) {
+        if (csgp_parse_time_param(v, &from_ms)) {
+            bad(r, "from", "must be an RFC 3339 time (2026-11-25T10:00:00Z) or epoch seconds");
+            return -1;
+        }
+        f->has_from = true;
+        csgp_format_ms(from_ms, f->from);
+    }
+    if ((v = param(r, "to"))) {
+        if (csgp_parse_time_param(v, &to_ms)) {
+            bad(r, "to", "must be an RFC 3339 time (2026-11-25T10:00:00Z) or epoch seconds");
+            return -1;
+        }
+        f->has_to = true;
+        csgp_format_ms(to_ms, f->to);
+    }
+    if (f->has_from && f->has_to && to_ms < from_ms) {
+        bad(r, "to", "must not be earlier than from");
+        return -1;
+    }
+    struct {
+        const char *key;
+        const char **dst;
+    } strs[] = {{"experiment_id", &f->experiment_id},
+                {"challenger_model", &f->challenger_model},
+                {"applicant_id", &f->applicant_id}};
+    for (size_t i = 0; i < 3; i++) {
+        if ((v = param(r, strs[i].key))) {
+            if (strlen(v) > 128) {
+                bad(r, strs[i].key, "must be at most 128 characters");
+                return -1;
+            }
+            *strs[i].dst = v;
+        }
+    }
+    if ((v = param(r, "min_income"))) {
+        if (!csgp_parse_double(v, &f->min_income)) {
+            bad(r, "min_income", "must be a finite number");
+            return -1;
+        }
+        f->has_min = true;
+    }
+    if ((v = param(r, "max_income"))) {
+        if (!csgp_parse_double(v, &f->max_income)) {
+            bad(r, "max_income", "must be a finite number");
+            return -1;
+        }
+        f->has_max = true;
+    }
+    if (f->has_min && f->has_max && f->max_income < f->min_income) {
+        bad(r, "max_income", "must not be less than min_income");
+        return -1;
+    }
+    return 0;
+}
+
+static bool parse_int_param(request *r, const char *key, int64_t def, int64_t lo, int64_t hi,
+                            int64_t *out)
+{
+    const char *v = param(r, key);
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    if (!csgp_parse_int64(v, out) || *out < lo || *out > hi) {
+        bad(r, key, "must be an integer from %lld to %lld", (long long)lo, (long long)hi);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SQL building                                                             */
+
+typedef struct qb {
+    csgp_db *db;
+    char sql[16384];
+    size_t len;
+    bool overflow;
+    csgp_param p[MAX_BANDS + 16];
+    int np;
+} qb;
+
+static void qb_init(qb *b, csgp_db *db)
+{
+    b->db = db;
+    b->len = 0;
+    b->sql[0] = 0;
+    b->overflow = false;
+    b->np = 0;
+}
+
+static void qb_add(qb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void qb_add(qb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->sql + b->len, sizeof b->sql - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof b->sql - b->len)
+        b->overflow = true;
+    else
+        b->len += (size_t)n;
+}
+
+/* Append the placeholder of an existing parameter (1-based idx). */
+static void qb_ph(qb *b, int idx, const char *pg_cast)
+{
+    char ph[32];
+    qb_add(b, "%s", csgp_db_ph(b->db, idx, pg_cast, ph, sizeof ph));
+}
+
+/* Add a parameter and append its placeholder; returns its index. */
+static int qb_param(qb *b, csgp_param p, const char *pg_cast)
+{
+    if (b->np == (int)(sizeof b->p / sizeof *b->p)) {
+        b->overflow = true;
+        return 0;
+    }
+    b->p[b->np++] = p;
+    qb_ph(b, b->np, pg_cast);
+    return b->np;
+}
+
+static int qb_text(qb *b, const char *s) { return qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = s}, NULL); }
+static int qb_real(qb *b, double d) { return qb_param(b, (csgp_param){.type = CSGP_P_REAL, .real = d}, "float8"); }
+static int qb_int(qb *b, int64_t i) { return qb_param(b, (csgp_param){.type = CSGP_P_INT, .i = i}, "bigint"); }
+
+/* " WHERE …" for the filters (always present, so callers can append " AND …"). */
+static void qb_where(qb *b, const filters *f)
+{
+    bool pg = csgp_db_kind_of(b->db) == CSGP_DB_PG;
+    qb_add(b, " WHERE 1=1");
+    if (f->has_from) {
+        qb_add(b, " AND \"timestamp\" >= ");
+        qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = f->from}, pg ? "timestamptz" : NULL);
+    }
+    if (f->has_to) {
+        qb_add(b, " AND \"timestamp\" < ");
+        qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = f->to}, pg ? "timestamptz" : NULL);
+    }
+    if (f->experiment_id) {
+        qb_add(b, " AND experiment_id = ");
+        qb_text(b, f->experiment_id);
+    }
+    if (f->challenger_model) {
+        qb_add(b, " AND challenger_model = ");
+        qb_text(b, f->challenger_model);
+    }
+    if (f->applicant_id) {
+        qb_add(b, " AND applicant_id = ");
+        qb_text(b, f->applicant_id);
+    }
+    if (f->has_min) {
+        qb_add(b, " AND income >= ");
+        qb_real(b, f->min_income);
+    }
+    if (f->has_max) {
+        qb_add(b, " AND income <= ");
+        qb_real(b, f->max_income);
+    }
+}
+
+/* percentile_cont(p) of col, in the backend's syntax (p is a constant, not input). */
+static void qb_pct(qb *b, const char *col, const char *p)
+{
+    if (csgp_db_kind_of(b->db) == CSGP_DB_PG)
+        qb_add(b, "percentile_cont(%s) WITHIN GROUP (ORDER BY %s)", p, col);
+    else
+        qb_add(b, "percentile_cont(%s, %s)", col, p);
+}
+
+static void qb_latency_stats(qb *b, const char *col)
+{
+    qb_add(b, "avg(%s), ", col);
+    qb_pct(b, col, "0.5");
+    qb_add(b, ", ");
+    qb_pct(b, col, "0.95");
+    qb_add(b, ", ");
+    qb_pct(b, col, "0.99");
+}
+
+static int qb_run(qb *b, csgp_rows **rows, csg_error *err)
+{
+    if (b->overflow)
+        return csgp_fail(err, CSG_EINVAL, "query too large");
+    return csgp_db_query(b->db, b->sql, b->p, b->np, rows, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                  */
+
+static void send_json(request *r, int code, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text) {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+    }
+    free(text);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(r->req, code,
+                      code == 200   ? "OK"
+                      : code == 400 ? "Bad Request"
+                      : code == 404 ? "Not Found"
+                      : code == 405 ? "Method Not Allowed"
+                      : code == 413 ? "Payload Too Large"
+                                    : "Service Unavailable",
+                      out);
+    evbuffer_free(out);
+    json_decref(body);
+}
+
+static void send_error(request *r, int code, const char *ecode, const char *param_name,
+                       const char *message)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(ecode));
+    if (param_name)
+        json_object_set_new(e, "parameter", json_string(param_name));
+    json_object_set_new(e, "message", json_string(message));
+    json_t *body = json_object();
+    json_object_set_new(body, "error", e);
+    send_json(r, code, body);
+}
+
+static void send_bad_param(request *r)
+{
+    send_error(r, 400, "invalid_parameter", r->bad_param, r->bad_msg);
+}
+
+static void send_db_error(request *r, const csg_error *err)
+{
+    csgp_log("warn", "api: database query failed: %s", err->message);
+    send_error(r, 503, "db_unavailable", NULL, "the database did not answer; try again");
+}
+
+/* A finite number, else null (jansson refuses NaN/inf anyway). */
+static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *jcol(csgp_rows *rows, int col)
+{
+    return csgp_rows_null(rows, col) ? json_null() : jreal(csgp_rows_real(rows, col));
+}
+static json_t *jratio(int64_t num, int64_t den) { return den > 0 ? jreal((double)num / (double)den) : json_null(); }
+
+/* Append a sentence to obj's "note" ("a; b"). */
+static void add_note(json_t *obj, const char *text)
+{
+    json_t *old = json_object_get(obj, "note");
+    if (!old) {
+        json_object_set_new(obj, "note", json_string(text));
+        return;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s; %s", json_string_value(old), text);
+    json_object_set_new(obj, "note", json_string(buf));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Endpoints                                                                */
+
+/* Decisions over events where both models decided (the challenger answered). */
+#define BOTH "champion_decision IS NOT NULL AND challenger_decision IS NOT NULL"
+
+static void h_summary(request *r)
+{
+    filters f;
+    if (parse_params(r, NULL) || parse_filters(r, &f))
+        return send_bad_param(r);
+    csgp_db *db = r->api->db;
+    csg_error err;
+    csgp_rows *rows = NULL;
+    qb b;
+    json_t *out = json_object();
+
+    qb_init(&b, db);
+    qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
+               "coalesce(sum(CASE WHEN " BOTH " THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> challenger_decision THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN champion_decision = 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN champion_decision = 'decline' AND challenger_decision = 'decline' THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
+               "FROM " TABLE);
+    qb_where(&b, &f);
+    if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+        goto dbfail;
+    int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
+    int64_t n_diff = csgp_rows_int(rows, 3), both = csgp_rows_int(rows, 4);
+    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "with_challenger", json_integer(with_ch));
+    json_object_set_new(out, "challenger_share", jratio(with_ch, total));
+    if (total == 0)
+        add_note(out, "no events match the filters");
+    json_t *models = json_array();
+    json_object_set_new(out, "models", models);
+    json_object_set_new(out, "avg_decision_diff", n_diff ? jcol(rows, 2) : json_null());
+    json_object_set_new(out, "divergence_rate", jratio(csgp_rows_int(rows, 5), both));
+    if (total > 0 && both == 0)
+        add_note(out, "no event where the challenger answered: avg_decision_diff and "
+                      "divergence_rate are null");
+    json_t *dec = json_object();
+    json_object_set_new(dec, "both_approve", json_integer(csgp_rows_int(rows, 6)));
+    json_object_set_new(dec, "both_decline", json_integer(csgp_rows_int(rows, 7)));
+    json_object_set_new(dec, "champion_only_approve", json_integer(csgp_rows_int(rows, 8)));
+    json_object_set_new(dec, "challenger_only_approve", json_integer(csgp_rows_int(rows, 9)));
+    json_object_set_new(out, "decisions", dec);
+    csgp_rows_free(rows);
+    rows = NULL;
+
+    /* Per model: champions on the champion columns, challengers on theirs. */
+    static const struct {
+        const char *role, *model, *latency, *decision;
+    } roles[] = {{"champion", "champion_model", "latency_champion_ms", "champion_decision"},
+                 {"challenger", "challenger_model", "latency_challenger_ms", "challenger_decision"}};
+    for (int k = 0; k < 2; k++) {
+        qb_init(&b, db);
+        qb_add(&b, "SELECT %s, count(*), ", roles[k].model);
+        qb_latency_stats(&b, roles[k].latency);
+        qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " TABLE,
+               roles[k].decision, roles[k].decision, roles[k].latency);
+        qb_where(&b, &f);
+        qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
+               roles[k].model);
+        if (qb_run(&b, &rows, &err))
+            goto dbfail;
+        int s;
+        while ((s = csgp_rows_next(rows)) == 1) {
+            json_t *m = json_object();
+            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 0)));
+            json_object_set_new(m, "role", json_string(roles[k].role));
+            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
+            json_t *lat = json_object();
+            json_object_set_new(lat, "avg", jcol(rows, 2));
+            json_object_set_new(lat, "p50", jcol(rows, 3));
+            json_object_set_new(lat, "p95", jcol(rows, 4));
+            json_object_set_new(lat, "p99", jcol(rows, 5));
+            json_object_set_new(m, "latency_ms", lat);
+            int64_t decided = csgp_rows_int(rows, 7);
+            json_object_set_new(m, "approval_rate", jratio(csgp_rows_int(rows, 6), decided));
+            if (decided == 0)
+                add_note(m, "no decisions from this model: approval_rate is null");
+            if (csgp_rows_int(rows, 8) == 0)
+                add_note(m, "no latencies recorded: latency_ms values are null");
+            json_array_append_new(models, m);
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+        if (s < 0)
+            goto dbfail_rows;
+    }
+
+    qb_init(&b, db);
+    qb_add(&b, "SELECT status, count(*) FROM " TABLE);
+    qb_where(&b, &f);
+    qb_add(&b, " GROUP BY status ORDER BY status");
+    if (qb_run(&b, &rows, &err))
+        goto dbfail;
+    json_t *status = json_object();
+    while (csgp_rows_next(rows) == 1)
+        json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
+    json_object_set_new(out, "status", status);
+    csgp_rows_free(rows);
+    send_json(r, 200, out);
+    return;
+dbfail_rows:
+    snprintf(err.message, sizeof err.message, "reading rows failed");
+dbfail:
+    csgp_rows_free(rows);
+    json_decref(out);
+    send_db_error(r, &err);
+}
+
+static const struct {
+    const char *name;
+    int64_t seconds;
+} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}};
+
+static void h_latency(request *r)
+{
+    static const char *const allowed[] = {"bucket", NULL};
+    filters f;
+    if (parse_params(r, allowed) || parse_filters(r, &f))
+        return send_bad_param(r);
+    const char *bname = param(r, "bucket");
+    int64_t secs = 0;
+    if (!bname)
+        bname = "1m";
+    for (size_t i = 0; i < sizeof buckets / sizeof *buckets; i++)
+        if (!strcmp(bname, buckets[i].name))
+            secs = buckets[i].seconds;
+    if (!secs) {
+        bad(r, "bucket", "must be one of 10s, 1m, 5m, 1h");
+        return send_bad_param(r);
+    }
+    csgp_db *db = r->api->db;
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    csg_error err;
+    csgp_rows *rows = NULL;
+    qb b;
+    json_t *out = json_object();
+    json_object_set_new(out, "bucket", json_string(bname));
+    json_t *series = json_array();
+    json_object_set_new(out, "series", series);
+    static const struct {
+        const char *role, *model, *latency;
+    } roles[] = {{"champion", "champion_model", "latency_champion_ms"},
+                 {"challenger", "challenger_model", "latency_challenger_ms"}};
+    size_t total_points = 0;
+    bool truncated = false;
+    for (int k = 0; k < 2; k++) {
+        qb_init(&b, db);
+        qb_add(&b, "SELECT %s, ", roles[k].model);
+        int bidx;
+        if (pg) {
+            qb_add(&b, "floor(extract(epoch FROM \"timestamp\") / ");
+            bidx = qb_int(&b, secs);
+            qb_add(&b, ")::bigint AS bucket, ");
+        } else {
+            qb_add(&b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
+            bidx = qb_int(&b, secs);
+            qb_add(&b, ") AS bucket, ");
+        }
+        (void)bidx;
+        qb_add(&b, "count(*), ");
+        qb_latency_stats(&b, roles[k].latency);
+        qb_add(&b, " FROM " TABLE);
+        qb_where(&b, &f);
+        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
+               roles[k].model, roles[k].latency, roles[k].model, roles[k].model);
+        qb_int(&b, MAX_LATENCY_ROWS + 1);
+        if (qb_run(&b, &rows, &err))
+            goto dbfail;
+        json_t *cur = NULL, *points = NULL;
+        char cur_model[256] = "";
+        while (csgp_rows_next(rows) == 1) {
+            if (++total_points > MAX_LATENCY_ROWS) {
+                truncated = true;
+                break;
+            }
+            const char *model = csgp_rows_text(rows, 0);
+            if (!cur || strcmp(model, cur_model)) {
+                cur = json_object();
+                snprintf(cur_model, sizeof cur_model, "%s", model);
+                json_object_set_new(cur, "model", json_string(model));
+                json_object_set_new(cur, "role", json_string(roles[k].role));
+                points = json_array();
+                json_object_set_new(cur, "points", points);
+                json_array_append_new(series, cur);
+            }
+            char t[CSGP_TS_SIZE];
+            csgp_format_ms(csgp_rows_int(rows, 1) * secs * 1000, t);
+            json_t *pt = json_object();
+            json_object_set_new(pt, "t", json_string(t));
+            json_object_set_new(pt, "count", json_integer(csgp_rows_int(rows, 2)));
+            json_object_set_new(pt, "avg", jcol(rows, 3));
+            json_object_set_new(pt, "p50", jcol(rows, 4));
+            json_object_set_new(pt, "p95", jcol(rows, 5));
+            json_object_set_new(pt, "p99", jcol(rows, 6));
+            json_array_append_new(points, pt);
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
+    if (truncated)
+        add_note(out, "more than 50000 points: series truncated; narrow from/to or use a "
+                      "larger bucket");
+    send_json(r, 200, out);
+    return;
+dbfail:
+    csgp_rows_free(rows);
+    json_decref(out);
+    send_db_error(r, &err);
+}
+
+static void h_distribution(request *r)
+{
+    static const char *const allowed[] = {"bins", NULL};
+    filters f;
+    int64_t bins;
+    if (parse_params(r, allowed) || parse_filters(r, &f) ||
+        !parse_int_param(r, "bins", 20, 1, 1000, &bins))
+        return send_bad_param(r);
+    csgp_db *db = r->api->db;
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    csg_error err;
+    csgp_rows *rows = NULL;
+    json_t *out = json_object();
+    json_t *edges = json_array();
+    for (int64_t i = 0; i <= bins; i++)
+        json_array_append_new(edges, json_real((double)i / (double)bins));
+    json_object_set_new(out, "edges", edges);
+    json_t *models = json_array();
+    json_object_set_new(out, "models", models);
+    static const struct {
+        const char *role, *model, *score;
+    } roles[] = {{"champion", "champion_model", "champion_score"},
+                 {"challenger", "challenger_model", "challenger_score"}};
+    for (int k = 0; k < 2; k++) {
+        qb b;
+        qb_init(&b, db);
+        /* bin i holds [i/bins, (i+1)/bins); a score of exactly 1 falls in the last bin. */
+        qb_add(&b, "SELECT %s, ", roles[k].model);
+        if (pg) {
+            qb_add(&b, "LEAST(floor(%s * ", roles[k].score);
+            int idx = qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, "int");
+            qb_add(&b, ")::int, ");
+            qb_ph(&b, idx, "int");
+            qb_add(&b, " - 1) AS bin");
+        } else {
+            qb_add(&b, "min(CAST(%s * ", roles[k].score);
+            int idx = qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, NULL);
+            qb_add(&b, " AS INTEGER), ");
+            qb_ph(&b, idx, NULL);
+            qb_add(&b, " - 1) AS bin");
+        }
+        qb_add(&b, ", count(*) FROM " TABLE);
+        qb_where(&b, &f);
+        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
+               roles[k].model, roles[k].score, roles[k].model, roles[k].model);
+        if (qb_run(&b, &rows, &err))
+            goto dbfail;
+        json_t *counts = NULL;
+        char cur_model[256] = "";
+        while (csgp_rows_next(rows) == 1) {
+            const char *model = csgp_rows_text(rows, 0);
+            if (!counts || strcmp(model, cur_model)) {
+                snprintf(cur_model, sizeof cur_model, "%s", model);
+                json_t *m = json_object();
+                json_object_set_new(m, "model", json_string(model));
+                json_object_set_new(m, "role", json_string(roles[k].role));
+                counts = json_array();
+                for (int64_t i = 0; i < bins; i++)
+                    json_array_append_new(counts, json_integer(0));
+                json_object_set_new(m, "counts", counts);
+                json_array_append_new(models, m);
+            }
+            int64_t bin = csgp_rows_int(rows, 1);
+            if (bin >= 0 && bin < bins)
+                json_array_set_new(counts, (size_t)bin, json_integer(csgp_rows_int(rows, 2)));
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
+    if (json_array_size(models) == 0)
+        add_note(out, "no scores match the filters");
+    send_json(r, 200, out);
+    return;
+dbfail:
+    csgp_rows_free(rows);
+    json_decref(out);
+    send_db_error(r, &err);
+}
+
+static void format_band_edge(double v, char *out, size_t size)
+{
+    csgp_format_double(v, out, size);
+}
+
+static void h_segments(request *r)
+{
+    static const char *const allowed[] = {"by", "bands", NULL};
+    filters f;
+    if (parse_params(r, allowed) || parse_filters(r, &f))
+        return send_bad_param(r);
+    const char *by = param(r, "by");
+    const char *col;
+    const char *def_bands;
+    if (!by)
+        by = "income";
+    if (!strcmp(by, "income")) {
+        col = "income";
+        def_bands = "0,20000,50000,100000";
+    } else if (!strcmp(by, "loan_amount")) {
+        col = "loan_amount";
+        def_bands = "0,1000,5000,10000,25000";
+    } else if (!strcmp(by, "credit_history")) {
+        col = "credit_history";
+        def_bands = "0,1,2,5,10";
+    } else {
+        bad(r, "by", "must be income, credit_history or loan_amount");
+        return send_bad_param(r);
+    }
+    const char *bands_s = param(r, "bands");
+    if (!bands_s)
+        bands_s = def_bands;
+    double edges[MAX_BANDS];
+    int nb = 0;
+    {
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s", bands_s);
+        char *save = NULL;
+        for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            double v;
+            if (nb == MAX_BANDS) {
+                bad(r, "bands", "at most %d edges", MAX_BANDS);
+                return send_bad_param(r);
+            }
+            if (!csgp_parse_double(tok, &v)) {
+                bad(r, "bands", "must be comma-separated finite numbers, e.g. 0,20000,50000");
+                return send_bad_param(r);
+            }
+            if (nb > 0 && v <= edges[nb - 1]) {
+                bad(r, "bands", "edges must be strictly increasing");
+                return send_bad_param(r);
+            }
+            edges[nb++] = v;
+        }
+        size_t commas = 0;
+        for (const char *p = bands_s; *p; p++)
+            commas += *p == ',';
+        if (nb == 0 || commas + 1 != (size_t)nb) {
+            bad(r, "bands", "must be comma-separated finite numbers, e.g. 0,20000,50000");
+            return send_bad_param(r);
+        }
+    }
+    csgp_db *db = r->api->db;
+    csg_error err;
+    csgp_rows *rows = NULL;
+    json_t *out = json_object();
+    json_object_set_new(out, "by", json_string(by));
+    json_t *segs = json_array();
+    json_object_set_new(out, "segments", segs);
+    /* Band k = [edges[k], edges[k+1]); the last band is open-ended; below edges[0]: none. */
+    json_t *seg_obj[MAX_BANDS];
+    for (int k = 0; k < nb; k++) {
+        char lo[40], hi[40], label[100];
+        format_band_edge(edges[k], lo, sizeof lo);
+        if (k + 1 < nb)
+            format_band_edge(edges[k + 1], hi, sizeof hi);
+        else
+            snprintf(hi, sizeof hi, "inf");
+        snprintf(label, sizeof label, "[%s,%s)", lo, hi);
+        json_t *s = json_object();
+        json_object_set_new(s, "band", json_string(label));
+        json_object_set_new(s, "count", json_integer(0));
+        json_object_set_new(s, "divergence_rate", json_null());
+        json_object_set_new(s, "models", json_array());
+        json_array_append_new(segs, s);
+        seg_obj[k] = s;
+    }
+
+    /* The band of each row, as a CASE over parameterised edges. */
+#define BAND_EXPR(b)                                                                           \
+    do {                                                                                       \
+        qb_add(b, "CASE");                                                                     \
+        for (int k_ = nb - 1; k_ >= 0; k_--) {                                                 \
+            qb_add(b, " WHEN %s >= ", col);                                                    \
+            qb_real(b, edges[k_]);                                                             \
+            qb_add(b, " THEN %d", k_);                                                         \
+        }                                                                                      \
+        qb_add(b, " END AS band");                                                             \
+    } while (0)
+
+    qb b;
+    qb_init(&b, db);
+    qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " BOTH " THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> challenger_decision "
+               "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
+    BAND_EXPR(&b);
+    qb_add(&b, ", champion_decision, challenger_decision FROM " TABLE);
+    qb_where(&b, &f);
+    qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
+    if (qb_run(&b, &rows, &err))
+        goto dbfail;
+    while (csgp_rows_next(rows) == 1) {
+        int64_t k = csgp_rows_int(rows, 0);
+        if (k < 0 || k >= nb)
+            continue;
+        int64_t both = csgp_rows_int(rows, 2);
+        json_object_set_new(seg_obj[k], "count", json_integer(csgp_rows_int(rows, 1)));
+        json_object_set_new(seg_obj[k], "divergence_rate", jratio(csgp_rows_int(rows, 3), both));
+    }
+    csgp_rows_free(rows);
+    rows = NULL;
+    for (int k = 0; k < nb; k++) {
+        if (json_is_null(json_object_get(seg_obj[k], "divergence_rate")))
+            add_note(seg_obj[k], json_integer_value(json_object_get(seg_obj[k], "count"))
+                                     ? "no event in this band where the challenger answered"
+                                     : "no events in this band");
+    }
+
+    static const struct {
+        const char *role, *model, *decision;
+    } roles[] = {{"champion", "champion_model", "champion_decision"},
+                 {"challenger", "challenger_model", "challenger_decision"}};
+    for (int k = 0; k < 2; k++) {
+        qb_init(&b, db);
+        qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 ELSE "
+                   "0 END), 0), count(d) FROM (SELECT ");
+        BAND_EXPR(&b);
+        qb_add(&b, ", %s AS m, %s AS d FROM " TABLE, roles[k].model, roles[k].decision);
+        qb_where(&b, &f);
+        qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY band, m",
+               roles[k].model);
+        if (qb_run(&b, &rows, &err))
+            goto dbfail;
+        while (csgp_rows_next(rows) == 1) {
+            int64_t band = csgp_rows_int(rows, 0);
+            if (band < 0 || band >= nb)
+                continue;
+            json_t *m = json_object();
+            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
+            json_object_set_new(m, "role", json_string(roles[k].role));
+            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
+            int64_t decided = csgp_rows_int(rows, 4);
+            json_object_set_new(m, "approval_rate", jratio(csgp_rows_int(rows, 3), decided));
+            if (!decided)
+                add_note(m, "no decisions from this model in this band");
+            json_array_append_new(json_object_get(seg_obj[band], "models"), m);
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
+#undef BAND_EXPR
+    send_json(r, 200, out);
+    return;
+dbfail:
+    csgp_rows_free(rows);
+    json_decref(out);
+    send_db_error(r, &err);
+}
+
+static void h_events(request *r)
+{
+    static const char *const allowed[] = {"limit", "offset", NULL};
+    filters f;
+    int64_t limit, offset;
+    if (parse_params(r, allowed) || parse_filters(r, &f) ||
+        !parse_int_param(r, "limit", 100, 1, 1000, &limit) ||
+        !parse_int_param(r, "offset", 0, 0, 1000000000, &offset))
+        return send_bad_param(r);
+    csgp_db *db = r->api->db;
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    csg_error err;
+    csgp_rows *rows = NULL;
+    json_t *out = json_object();
+    qb b;
+    qb_init(&b, db);
+    qb_add(&b, "SELECT count(*) FROM " TABLE);
+    qb_where(&b, &f);
+    if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+        goto dbfail;
+    json_object_set_new(out, "total", json_integer(csgp_rows_int(rows, 0)));
+    csgp_rows_free(rows);
+    rows = NULL;
+
+    const char *ts = pg ? "to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                        : "\"timestamp\"";
+    const char *ing = pg ? "to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                         : "ingested_at";
+    qb_init(&b, db);
+    qb_add(&b, "SELECT id, event_id, experiment_id, applicant_id, transport, champion_model, "
+               "challenger_model, champion_score, challenger_score, champion_decision, "
+               "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
+               "decision_diff, income, loan_amount, credit_history, %s, status, %s FROM " TABLE,
+           ts, ing);
+    qb_where(&b, &f);
+    qb_add(&b, " ORDER BY id DESC LIMIT ");
+    qb_int(&b, limit);
+    qb_add(&b, " OFFSET ");
+    qb_int(&b, offset);
+    if (qb_run(&b, &rows, &err))
+        goto dbfail;
+    /* column kinds: i integer, s text, r real, b bool */
+    static const char kinds[] = "issssssrrssbrrrrrisss";
+    static const char *const names[] = {
+        "id", "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
+        "challenger_model", "champion_score", "challenger_score", "champion_decision",
+        "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
+        "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
+        "ingested_at"};
+    json_t *events = json_array();
+    json_object_set_new(out, "events", events);
+    int s;
+    while ((s = csgp_rows_next(rows)) == 1) {
+        json_t *e = json_object();
+        for (int c = 0; c < 21; c++) {
+            char kind = kinds[c];
+            json_t *v;
+            if (csgp_rows_null(rows, c))
+                v = json_null();
+            else if (kind == 'i')
+                v = json_integer(csgp_rows_int(rows, c));
+            else if (kind == 'r')
+                v = jreal(csgp_rows_real(rows, c));
+            else if (kind == 'b')
+                v = json_boolean(csgp_rows_bool(rows, c) == 1);
+            else
+                v = json_string(csgp_rows_text(rows, c));
+            json_object_set_new(e, names[c], v ? v : json_null());
+        }
+        json_array_append_new(events, e);
+    }
+    csgp_rows_free(rows);
+    rows = NULL;
+    if (s < 0) {
+        snprintf(err.message, sizeof err.message, "reading rows failed");
+        goto dbfail;
+    }
+    send_json(r, 200, out);
+    return;
+dbfail:
+    csgp_rows_free(rows);
+    json_decref(out);
+    send_db_error(r, &err);
+}
+
+static void h_healthz(request *r)
+{
+    json_t *out = json_object();
+    bool db_ok = csgp_db_ping(r->api->db);
+    json_object_set_new(out, "status", json_string("ok"));
+    json_object_set_new(out, "db", json_string(db_ok ? "ok" : "unreachable"));
+    csgp_metrics *m = r->api->m;
+    json_object_set_new(out, "consumer",
+                        json_string(!atomic_load(&m->consuming) ? "off"
+                                    : atomic_load(&m->paused)   ? "paused"
+                                                                : "running"));
+    send_json(r, 200, out);
+}
+
+static void h_prometheus(request *r)
+{
+    csgp_metrics *m = r->api->m;
+    struct evbuffer *b = evbuffer_new();
+#define COUNTER(name, help, v)                                                                 \
+    evbuffer_add_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %llu\n", \
+                        (unsigned long long)(v))
+#define GAUGE(name, help, v)                                                                   \
+    evbuffer_add_printf(b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " %lld\n",  \
+                        (long long)(v))
+    COUNTER("csgp_messages_consumed_total", "Kafka messages consumed.", atomic_load(&m->consumed));
+    COUNTER("csgp_rows_inserted_total", "Rows inserted into credit_score_metrics.", atomic_load(&m->inserted));
+    COUNTER("csgp_duplicates_total", "Valid events whose event_id was already stored.", atomic_load(&m->duplicates));
+    evbuffer_add_printf(b, "# HELP csgp_dlq_total Messages sent to the dead-letter topic, by reason.\n"
+                           "# TYPE csgp_dlq_total counter\n");
+    for (int i = 0; i < CSGP_DLQ_KINDS; i++)
+        evbuffer_add_printf(b, "csgp_dlq_total{reason=\"%s\"} %llu\n", csgp_dlq_kind_names[i],
+                            (unsigned long long)atomic_load(&m->dlq[i]));
+    COUNTER("csgp_dlq_errors_total", "Failed dead-letter deliveries (retried).", atomic_load(&m->dlq_failed));
+    COUNTER("csgp_db_errors_total", "Failed batch transactions (retried with back-off).", atomic_load(&m->db_errors));
+    COUNTER("csgp_batches_total", "Batches committed to the database and Kafka.", atomic_load(&m->batches));
+    COUNTER("csgp_offset_commit_errors_total", "Failed Kafka offset commits.", atomic_load(&m->commit_errors));
+    COUNTER("csgp_rebalances_total", "Consumer group rebalances seen.", atomic_load(&m->rebalances));
+    COUNTER("csgp_http_requests_total", "REST requests served.", atomic_load(&m->http_requests));
+    GAUGE("csgp_consumer_lag", "Messages behind the high watermark on assigned partitions.", atomic_load(&m->lag));
+    GAUGE("csgp_ingest_paused", "1 while consumption is paused (database or DLQ unavailable).", atomic_load(&m->paused));
+    GAUGE("csgp_assigned_partitions", "Partitions assigned to this consumer.", atomic_load(&m->assigned));
+    GAUGE("csgp_db_up", "1 when the REST connection's database answers.", csgp_db_ping(r->api->db) ? 1 : 0);
+    evbuffer_add_printf(b, "# HELP csgp_last_batch_timestamp_seconds Wall clock of the last committed batch.\n"
+                           "# TYPE csgp_last_batch_timestamp_seconds gauge\n"
+                           "csgp_last_batch_timestamp_seconds %.3f\n",
+                        (double)atomic_load(&m->last_batch_ms) / 1000.0);
+#undef COUNTER
+#undef GAUGE
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(r->req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static const struct route {
+    const char *path;
+    void (*fn)(request *r);
+    bool post; /* POST only (otherwise GET/HEAD only); POST /outcomes comes with issue 9 */
+} routes[] = {
+    {"/metrics/summary", h_summary, false},
+    {"/metrics/latency", h_latency, false},
+    {"/metrics/distribution", h_distribution, false},
+    {"/metrics/segments", h_segments, false},
+    {"/metrics/events", h_events, false},
+    {"/healthz", h_healthz, false},
+    {"/metrics", h_prometheus, false},
+};
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    csgp_api *api = arg;
+    request r = {.req = req, .api = api};
+    TAILQ_INIT(&r.kv);
+    atomic_fetch_add(&api->m->http_requests, 1);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path || !*path)
+        path = "/";
+    const struct route *rt = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(path, routes[i].path))
+            rt = &routes[i];
+    if (!rt) {
+        send_error(&r, 404, "not_found", NULL, "no such endpoint");
+    } else if (rt->post ? evhttp_request_get_command(req) != EVHTTP_REQ_POST
+                        : (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+                           evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)) {
+        send_error(&r, 405, "method_not_allowed", NULL, rt->post ? "use POST" : "use GET");
+    } else {
+        rt->fn(&r);
+    }
+    evhttp_clear_headers(&r.kv);
+}
+
+static void *api_thread(void *arg)
+{
+    csgp_api *api = arg;
+    event_base_dispatch(api->base);
+    return NULL;
+}
+
+int csgp_api_start(const char *listen, const char *db_url, csgp_metrics *metrics,
+                   csgp_api **out, csg_error *err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+    csgp_api *api = calloc(1, sizeof *api);
+    if (!api)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    api->m = metrics;
+    int rc;
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    int64_t port;
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
+        !csgp_parse_int64(colon + 1, &port) || port < 0 || port > 65535) {
+        rc = csgp_fail(err, CSG_EINVAL, "--listen must be HOST:PORT, got \"%s\"", listen);
+        goto fail;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    if ((rc = csgp_db_open(db_url, "api", &api->db, err)))
+        goto fail;
+    api->base = event_base_new();
+    api->http = api->base ? evhttp_new(api->base) : NULL;
+    if (!api->http) {
+        rc = csgp_fail(err, CSG_ENOMEM, "cannot create the HTTP server");
+        goto fail;
+    }
+    evhttp_set_timeout(api->http, 30);
+    evhttp_set_max_headers_size(api->http, 16384);
+    evhttp_set_max_body_size(api->http, 16 << 20);
+    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(api->http, on_request, api);
+    if (!evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port)) {
+        rc = csgp_fail(err, CSG_EIO, "cannot listen on %s (in use, or not a local address)", listen);
+        goto fail;
+    }
+    if (pthread_create(&api->thread, NULL, api_thread, api) != 0) {
+        rc = csgp_fail(err, CSG_EIO, "cannot start the API thread");
+        goto fail;
+    }
+    api->started = true;
+    *out = api;
+    return 0;
+fail:
+    csgp_api_stop(api);
+    return rc;
+}
+
+void csgp_api_stop(csgp_api *api)
+{
+    if (!api)
+        return;
+    if (api->started) {
+        event_base_loopbreak(api->base);
+        pthread_join(api->thread, NULL);
+    }
+    if (api->http)
+        evhttp_free(api->http);
+    if (api->base)
+        event_base_free(api->base);
+    csgp_db_close(api->db);
+    free(api->db_url);
+    free(api);
+}

@@ -1,0 +1,796 @@
+/*
+ * db.c — PostgreSQL and SQLite behind one interface (see db.h): connections,
+ * migrations, the batch insert of the ingest path, and parameterised queries.
+ */
+#include "db.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrations.h"
+#include "stats.h"
+
+struct csgp_db {
+    csgp_db_kind kind;
+    char role[16];
+    PGconn *pg;
+    char *pg_url;
+    sqlite3 *lite;
+    sqlite3_stmt *lite_insert;
+};
+
+struct csgp_rows {
+    csgp_db *db;
+    PGresult *res;
+    int row, nrows;
+    sqlite3_stmt *st;
+    char pgbuf[32];
+};
+
+csgp_db_kind csgp_db_kind_of(const csgp_db *db) { return db->kind; }
+
+void csgp_db_redact_url(const char *url, char *out, size_t size)
+{
+    /* postgresql://user:secret@host → postgresql://user:***@host; also password=… */
+    snprintf(out, size, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (scheme) {
+        char *at = strchr(scheme + 3, '@');
+        char *colon = strchr(scheme + 3, ':');
+        if (at && colon && colon < at) {
+            size_t tail = strlen(at);
+            if ((size_t)(colon + 1 - out) + 3 + tail < size) {
+                memmove(colon + 4, at, tail + 1);
+                memcpy(colon + 1, "***", 3);
+            }
+        }
+    }
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        pw += 9;
+        char *end = pw + strcspn(pw, "& ");
+        size_t tail = strlen(end);
+        if ((size_t)(pw - out) + 3 + tail < size) {
+            memmove(pw + 3, end, tail + 1);
+            memcpy(pw, "***", 3);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* PostgreSQL                                                               */
+
+/* NOTICEs ("relation … already exists, skipping") are not worth a log line. */
+static void pg_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int pg_connect(csgp_db *db, csg_error *err)
+{
+    if (db->pg && PQstatus(db->pg) == CONNECTION_OK)
+        return 0;
+    if (db->pg) {
+        PQreset(db->pg);
+    } else {
+        /* Defaults first: keys expanded from the URL (dbname) override them. */
+        /* Keepalives notice a server that vanished without closing the socket; statement
+         * timeouts bound a hung lock wait (the ingest loop then retries the batch). */
+        const char *keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+                              "keepalives_interval", "keepalives_count", "options", "dbname",
+                              NULL};
+        const char *vals[] = {"5", "csg-persist", "10", "5", "3",
+                              !strcmp(db->role, "api") ? "-c statement_timeout=30000"
+                                                       : "-c statement_timeout=120000",
+                              db->pg_url, NULL};
+        db->pg = PQconnectdbParams(keys, vals, 1);
+        if (db->pg)
+            PQsetNoticeProcessor(db->pg, pg_notice, NULL);
+    }
+    if (!db->pg)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory connecting to PostgreSQL");
+    if (PQstatus(db->pg) != CONNECTION_OK) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->pg));
+        msg[strcspn(msg, "\n")] = 0;
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL connection failed: %s", msg);
+    }
+    return 0;
+}
+
+/* Classify a failed result: data errors (SQLSTATE class 22/23) will fail again;
+ * everything else (connection, shutdown, locks, permissions) is worth retrying. */
+static int pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(db->pg));
+    msg[strcspn(msg, "\n")] = 0;
+    int code = CSGP_EDB;
+    if (state && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2)) &&
+        PQstatus(db->pg) == CONNECTION_OK)
+        code = CSGP_EDBDATA;
+    return csgp_fail(err, code, "PostgreSQL %s failed: %s%s%s", what, msg, state ? " SQLSTATE " : "",
+                     state ? state : "");
+}
+
+static void pg_rollback(csgp_db *db)
+{
+    if (PQstatus(db->pg) == CONNECTION_OK && PQtransactionStatus(db->pg) != PQTRANS_IDLE)
+        PQclear(PQexec(db->pg, "ROLLBACK"));
+}
+
+static int pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_error *err)
+{
+    PGresult *res = PQexec(db->pg, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        int rc = pg_error(db, res, what, err);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Append a COPY text-format field. */
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static int buf_reserve(buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np)
+        return -1;
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+static int copy_text(buf *b, const char *s, char sep)
+{
+    size_t n = strlen(s);
+    if (buf_reserve(b, 2 * n + 2))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            b->p[b->len++] = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        }
+        b->p[b->len++] = c;
+    }
+    b->p[b->len++] = sep;
+    return 0;
+}
+
+static int copy_raw(buf *b, const char *s, char sep)
+{
+    size_t n = strlen(s);
+    if (buf_reserve(b, n + 2))
+        return -1;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len++] = sep;
+    return 0;
+}
+
+static int copy_real(buf *b, bool present, double v, char sep)
+{
+    char num[40];
+    if (!present)
+        return copy_raw(b, "\\N", sep);
+    /* 17 significant digits always read back as the same double; the shortest form
+     * (csgp_format_double) would cost up to three snprintf/strtod rounds per value. */
+    snprintf(num, sizeof num, "%.17g", v);
+    return copy_raw(b, num, sep);
+}
+
+#define EVENT_COLUMNS                                                                          \
+    "event_id, experiment_id, applicant_id, transport, champion_model, challenger_model, "   \
+    "champion_score, challenger_score, champion_decision, challenger_decision, "             \
+    "decision_match, latency_champion_ms, latency_challenger_ms, decision_diff, income, "    \
+    "loan_amount, credit_history, \"timestamp\", status"
+
+static int copy_event(buf *b, size_t ord, const csgp_event *e)
+{
+    char num[40];
+    const char *cd = csgp_decision_str(e->champion_decision);
+    const char *xd = csgp_decision_str(e->challenger_decision);
+    snprintf(num, sizeof num, "%zu", ord);
+    int rc = copy_raw(b, num, '\t') | copy_text(b, e->event_id, '\t') |
+             copy_text(b, e->experiment_id, '\t') | copy_text(b, e->applicant_id, '\t') |
+             copy_text(b, e->transport, '\t') | copy_text(b, e->champion_model, '\t');
+    rc |= e->has_challenger_model ? copy_text(b, e->challenger_model, '\t')
+                                  : copy_raw(b, "\\N", '\t');
+    rc |= copy_real(b, e->has_champion_score, e->champion_score, '\t') |
+          copy_real(b, e->has_challenger_score, e->challenger_score, '\t') |
+          copy_raw(b, cd ? cd : "\\N", '\t') | copy_raw(b, xd ? xd : "\\N", '\t') |
+          copy_raw(b, e->decision_match < 0 ? "\\N" : e->decision_match ? "t" : "f", '\t') |
+          copy_real(b, true, e->latency_champion_ms, '\t') |
+          copy_real(b, e->has_latency_challenger, e->latency_challenger_ms, '\t') |
+          copy_real(b, e->has_decision_diff, e->decision_diff, '\t') |
+          copy_real(b, true, e->income, '\t') | copy_real(b, true, e->loan_amount, '\t');
+    snprintf(num, sizeof num, "%lld", (long long)e->credit_history);
+    rc |= copy_raw(b, num, '\t') | copy_raw(b, e->timestamp, '\t') | copy_text(b, e->status, '\n');
+    return rc ? -1 : 0;
+}
+
+static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                     csg_error *err)
+{
+    int rc = pg_connect(db, err);
+    if (rc)
+        return rc;
+    buf b = {0};
+    for (size_t i = 0; i < n; i++)
+        if (copy_event(&b, i, &ev[i])) {
+            free(b.p);
+            return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
+        }
+    PGresult *res = NULL;
+    /* The staging table lives for this transaction only (DESIGN §7). */
+    rc = pg_exec_simple(db,
+                        "BEGIN; CREATE TEMP TABLE csg_stage (ord int, event_id text, "
+                        "experiment_id text, applicant_id text, transport text, champion_model "
+                        "text, challenger_model text, champion_score float8, challenger_score "
+                        "float8, champion_decision text, challenger_decision text, "
+                        "decision_match boolean, latency_champion_ms float8, "
+                        "latency_challenger_ms float8, decision_diff float8, income float8, "
+                        "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
+                        "status text) ON COMMIT DROP",
+                        "staging table", err);
+    if (rc)
+        goto fail;
+    res = PQexec(db->pg, "COPY csg_stage FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_error(db, res, "COPY", err);
+        goto fail;
+    }
+    PQclear(res);
+    res = NULL;
+    if (PQputCopyData(db->pg, b.p ? b.p : "", (int)b.len) != 1 || PQputCopyEnd(db->pg, NULL) != 1) {
+        rc = pg_error(db, NULL, "COPY data", err);
+        goto fail;
+    }
+    bool copy_ok = true;
+    while ((res = PQgetResult(db->pg))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && copy_ok) {
+            rc = pg_error(db, res, "COPY", err);
+            copy_ok = false;
+        }
+        PQclear(res);
+    }
+    if (!copy_ok)
+        goto fail;
+    res = PQexec(db->pg, "INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT "
+                         EVENT_COLUMNS " FROM csg_stage ORDER BY ord "
+                         "ON CONFLICT (event_id) DO NOTHING");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_error(db, res, "INSERT", err);
+        goto fail;
+    }
+    size_t ins = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    res = PQexec(db->pg, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_error(db, res, "COMMIT", err);
+        goto fail;
+    }
+    PQclear(res);
+    free(b.p);
+    *inserted = ins;
+    return 0;
+fail:
+    PQclear(res);
+    pg_rollback(db);
+    free(b.p);
+    return rc ? rc : -CSGP_EDB;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SQLite                                                                   */
+
+static int lite_error(csgp_db *db, const char *what, csg_error *err)
+{
+    int code = sqlite3_errcode(db->lite);
+    int prim = code & 0xff;
+    int cls = (prim == SQLITE_CONSTRAINT || prim == SQLITE_MISMATCH || prim == SQLITE_TOOBIG)
+                  ? CSGP_EDBDATA
+                  : CSGP_EDB;
+    return csgp_fail(err, cls, "SQLite %s failed: %s", what, sqlite3_errmsg(db->lite));
+}
+
+static int lite_open(csgp_db *db, const char *path, csg_error *err)
+{
+    if (sqlite3_open_v2(path, &db->lite,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        int rc = csgp_fail(err, CSGP_EDB, "cannot open SQLite database %s: %s", path,
+                           db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
+        return rc;
+    }
+    sqlite3_busy_timeout(db->lite, 10000);
+    /* WAL: readers (the REST thread) never block the writer. synchronous=FULL so that a
+     * committed batch survives a power cut before its Kafka offsets are committed. */
+    char *msg = NULL;
+    if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        int rc = csgp_fail(err, CSGP_EDB, "SQLite %s: %s", path, msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        return rc;
+    }
+    if (csgp_stats_register_sqlite(db->lite) != SQLITE_OK)
+        return lite_error(db, "registering percentile_cont", err);
+    return 0;
+}
+
+static int lite_exec(csgp_db *db, const char *sql, const char *what, csg_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->lite, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = lite_error(db, what, err);
+        if (msg && err)
+            snprintf(err->message, sizeof err->message, "SQLite %s failed: %s", what, msg);
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                       csg_error *err)
+{
+    if (!db->lite_insert &&
+        sqlite3_prepare_v2(db->lite,
+                           "INSERT OR IGNORE INTO credit_score_metrics (" EVENT_COLUMNS
+                           ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+                           "?17,?18,?19)",
+                           -1, &db->lite_insert, NULL) != SQLITE_OK)
+        return lite_error(db, "prepare INSERT", err);
+    int rc = lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err);
+    if (rc)
+        return rc;
+    size_t ins = 0;
+    sqlite3_stmt *st = db->lite_insert;
+    for (size_t i = 0; i < n; i++) {
+        const csgp_event *e = &ev[i];
+        const char *cd = csgp_decision_str(e->champion_decision);
+        const char *xd = csgp_decision_str(e->challenger_decision);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, e->experiment_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, e->applicant_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, e->transport, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, e->champion_model, -1, SQLITE_STATIC);
+        if (e->has_challenger_model)
+            sqlite3_bind_text(st, 6, e->challenger_model, -1, SQLITE_STATIC);
+        if (e->has_champion_score)
+            sqlite3_bind_double(st, 7, e->champion_score);
+        if (e->has_challenger_score)
+            sqlite3_bind_double(st, 8, e->challenger_score);
+        if (cd)
+            sqlite3_bind_text(st, 9, cd, -1, SQLITE_STATIC);
+        if (xd)
+            sqlite3_bind_text(st, 10, xd, -1, SQLITE_STATIC);
+        if (e->decision_match >= 0)
+            sqlite3_bind_int(st, 11, e->decision_match);
+        sqlite3_bind_double(st, 12, e->latency_champion_ms);
+        if (e->has_latency_challenger)
+            sqlite3_bind_double(st, 13, e->latency_challenger_ms);
+        if (e->has_decision_diff)
+            sqlite3_bind_double(st, 14, e->decision_diff);
+        sqlite3_bind_double(st, 15, e->income);
+        sqlite3_bind_double(st, 16, e->loan_amount);
+        sqlite3_bind_int64(st, 17, e->credit_history);
+        sqlite3_bind_text(st, 18, e->timestamp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 19, e->status, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = lite_error(db, "INSERT", err);
+            sqlite3_reset(st);
+            lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+            return rc;
+        }
+        ins += (size_t)sqlite3_changes(db->lite);
+    }
+    sqlite3_reset(st);
+    rc = lite_exec(db, "COMMIT", "COMMIT", err);
+    if (rc) {
+        lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+        return rc;
+    }
+    *inserted = ins;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Common                                                                   */
+
+int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_error *err)
+{
+    csgp_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    snprintf(db->role, sizeof db->role, "%s", role_hint ? role_hint : "");
+    int rc;
+    if (!strncmp(url, "sqlite:", 7)) {
+        db->kind = CSGP_DB_SQLITE;
+        const char *path = url + 7;
+        if (!strncmp(path, "//", 2)) /* sqlite:///abs/path */
+            path += 2;
+        if (!*path) {
+            rc = csgp_fail(err, CSG_EINVAL, "sqlite: URL needs a path (sqlite:var/csg.sqlite)");
+            goto fail;
+        }
+        rc = lite_open(db, path, err);
+        if (rc)
+            goto fail;
+    } else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
+        db->kind = CSGP_DB_PG;
+        db->pg_url = strdup(url);
+        if (!db->pg_url) {
+            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        /* A server that is down now is not fatal: every call reconnects first. */
+        csg_error ignored;
+        pg_connect(db, &ignored);
+    } else {
+        rc = csgp_fail(err, CSG_EINVAL, "--db must be postgresql://… or sqlite:PATH");
+        goto fail;
+    }
+    *out = db;
+    return 0;
+fail:
+    csgp_db_close(db);
+    return rc;
+}
+
+void csgp_db_close(csgp_db *db)
+{
+    if (!db)
+        return;
+    if (db->pg)
+        PQfinish(db->pg);
+    free(db->pg_url);
+    if (db->lite_insert)
+        sqlite3_finalize(db->lite_insert);
+    if (db->lite)
+        sqlite3_close(db->lite);
+    free(db);
+}
+
+int csgp_db_insert_events(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                          csg_error *err)
+{
+    *inserted = 0;
+    if (n == 0)
+        return 0;
+    return db->kind == CSGP_DB_PG ? pg_insert(db, ev, n, inserted, err)
+                                  : lite_insert(db, ev, n, inserted, err);
+}
+
+const char *csgp_db_ph(const csgp_db *db, int n, const char *pg_cast, char *b, size_t size)
+{
+    if (db->kind == CSGP_DB_PG)
+        snprintf(b, size, "$%d%s%s", n, pg_cast ? "::" : "", pg_cast ? pg_cast : "");
+    else
+        snprintf(b, size, "?%d", n);
+    return b;
+}
+
+int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int nparams,
+                  csgp_rows **out, csg_error *err)
+{
+    csgp_rows *r = calloc(1, sizeof *r);
+    if (!r)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    r->db = db;
+    r->row = -1;
+    int rc;
+    if (db->kind == CSGP_DB_PG) {
+        rc = pg_connect(db, err);
+        if (rc)
+            goto fail;
+        char(*vals)[40] = calloc((size_t)nparams + 1, sizeof *vals);
+        const char **pv = calloc((size_t)nparams + 1, sizeof *pv);
+        if (!vals || !pv) {
+            free(vals);
+            free(pv);
+            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < nparams; i++) {
+            if (params[i].type == CSGP_P_NULL) {
+                pv[i] = NULL;
+            } else if (params[i].type == CSGP_P_TEXT) {
+                pv[i] = params[i].text;
+            } else if (params[i].type == CSGP_P_REAL) {
+                csgp_format_double(params[i].real, vals[i], sizeof vals[i]);
+                pv[i] = vals[i];
+            } else {
+                snprintf(vals[i], sizeof vals[i], "%lld", (long long)params[i].i);
+                pv[i] = vals[i];
+            }
+        }
+        r->res = PQexecParams(db->pg, sql, nparams, NULL, pv, NULL, NULL, 0);
+        if (PQresultStatus(r->res) != PGRES_TUPLES_OK && PQstatus(db->pg) == CONNECTION_BAD &&
+            !strncmp(sql, "SELECT", 6) && pg_connect(db, NULL) == 0) {
+            /* The server restarted since our last call: a read is retried once on the new
+             * connection (writes are not: they may be inside a transaction). */
+            PQclear(r->res);
+            r->res = PQexecParams(db->pg, sql, nparams, NULL, pv, NULL, NULL, 0);
+        }
+        free(vals);
+        free(pv);
+        ExecStatusType st = PQresultStatus(r->res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            rc = pg_error(db, r->res, "query", err);
+            goto fail;
+        }
+        r->nrows = PQntuples(r->res);
+    } else {
+        if (sqlite3_prepare_v2(db->lite, sql, -1, &r->st, NULL) != SQLITE_OK) {
+            rc = lite_error(db, "prepare", err);
+            goto fail;
+        }
+        for (int i = 0; i < nparams; i++) {
+            if (params[i].type == CSGP_P_NULL)
+                sqlite3_bind_null(r->st, i + 1);
+            else if (params[i].type == CSGP_P_TEXT)
+                sqlite3_bind_text(r->st, i + 1, params[i].text, -1, SQLITE_STATIC);
+            else if (params[i].type == CSGP_P_REAL)
+                sqlite3_bind_double(r->st, i + 1, params[i].real);
+            else
+                sqlite3_bind_int64(r->st, i + 1, params[i].i);
+        }
+    }
+    *out = r;
+    return 0;
+fail:
+    csgp_rows_free(r);
+    return rc;
+}
+
+int csgp_rows_next(csgp_rows *r)
+{
+    if (r->res) {
+        if (r->row + 1 >= r->nrows)
+            return 0;
+        r->row++;
+        return 1;
+    }
+    int s = sqlite3_step(r->st);
+    if (s == SQLITE_ROW)
+        return 1;
+    if (s == SQLITE_DONE)
+        return 0;
+    return -CSGP_EDB;
+}
+
+bool csgp_rows_null(csgp_rows *r, int col)
+{
+    if (r->res)
+        return PQgetisnull(r->res, r->row, col);
+    return sqlite3_column_type(r->st, col) == SQLITE_NULL;
+}
+
+double csgp_rows_real(csgp_rows *r, int col)
+{
+    if (r->res)
+        return strtod(PQgetvalue(r->res, r->row, col), NULL);
+    return sqlite3_column_double(r->st, col);
+}
+
+int64_t csgp_rows_int(csgp_rows *r, int col)
+{
+    if (r->res)
+        return strtoll(PQgetvalue(r->res, r->row, col), NULL, 10);
+    return sqlite3_column_int64(r->st, col);
+}
+
+const char *csgp_rows_text(csgp_rows *r, int col)
+{
+    if (r->res)
+        return PQgetvalue(r->res, r->row, col);
+    const unsigned char *t = sqlite3_column_text(r->st, col);
+    return t ? (const char *)t : "";
+}
+
+int csgp_rows_bool(csgp_rows *r, int col)
+{
+    if (csgp_rows_null(r, col))
+        return -1;
+    if (r->res)
+        return PQgetvalue(r->res, r->row, col)[0] == 't';
+    return sqlite3_column_int(r->st, col) != 0;
+}
+
+void csgp_rows_free(csgp_rows *r)
+{
+    if (!r)
+        return;
+    PQclear(r->res);
+    if (r->st)
+        sqlite3_finalize(r->st);
+    free(r);
+}
+
+int csgp_db_exec(csgp_db *db, const char *sql, const csgp_param *params, int nparams,
+                 int64_t *changed, csg_error *err)
+{
+    csgp_rows *r;
+    int rc = csgp_db_query(db, sql, params, nparams, &r, err);
+    if (rc)
+        return rc;
+    int64_t n = 0;
+    if (r->res) {
+        n = strtoll(PQcmdTuples(r->res), NULL, 10);
+    } else {
+        int s;
+        while ((s = sqlite3_step(r->st)) == SQLITE_ROW)
+            ;
+        if (s != SQLITE_DONE) {
+            rc = lite_error(db, "statement", err);
+            csgp_rows_free(r);
+            return rc;
+        }
+        n = sqlite3_changes(db->lite);
+    }
+    csgp_rows_free(r);
+    if (changed)
+        *changed = n;
+    return 0;
+}
+
+bool csgp_db_ping(csgp_db *db)
+{
+    csgp_rows *r;
+    if (csgp_db_query(db, "SELECT 1", NULL, 0, &r, NULL))
+        return false;
+    bool ok = csgp_rows_next(r) == 1;
+    csgp_rows_free(r);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Migrations                                                               */
+
+static const csgp_migration *migrations(const csgp_db *db, size_t *n)
+{
+    if (db->kind == CSGP_DB_PG) {
+        *n = csgp_pg_migrations_count;
+        return csgp_pg_migrations;
+    }
+    *n = csgp_sqlite_migrations_count;
+    return csgp_sqlite_migrations;
+}
+
+int csgp_db_latest_version(const csgp_db *db)
+{
+    size_t n;
+    const csgp_migration *m = migrations(db, &n);
+    return n ? m[n - 1].version : 0;
+}
+
+static int applied_version(csgp_db *db, int version, bool *applied, csg_error *err)
+{
+    char sql[128], ph[16];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM schema_migrations WHERE version = %s",
+             csgp_db_ph(db, 1, "int", ph, sizeof ph));
+    csgp_param p = {.type = CSGP_P_INT, .i = version};
+    csgp_rows *r;
+    int rc = csgp_db_query(db, sql, &p, 1, &r, err);
+    if (rc)
+        return rc;
+    rc = csgp_rows_next(r);
+    csgp_rows_free(r);
+    if (rc < 0)
+        return csgp_fail(err, CSGP_EDB, "reading schema_migrations failed");
+    *applied = rc == 1;
+    return 0;
+}
+
+int csgp_db_migrate(csgp_db *db, int *applied_out, csg_error *err)
+{
+    int applied = 0, rc;
+    size_t n;
+    const csgp_migration *m = migrations(db, &n);
+    if (db->kind == CSGP_DB_PG) {
+        if ((rc = pg_connect(db, err)))
+            return rc;
+        /* One migrator at a time, even with several `make up`s racing. */
+        rc = pg_exec_simple(db,
+                            "SELECT pg_advisory_lock(4242001); "
+                            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer "
+                            "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL "
+                            "DEFAULT now())",
+                            "schema_migrations", err);
+    } else {
+        rc = lite_exec(db,
+                       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                       "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT "
+                       "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+                       "schema_migrations", err);
+    }
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        bool done = false;
+        if (db->kind == CSGP_DB_SQLITE && (rc = lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err)))
+            goto out;
+        if (db->kind == CSGP_DB_PG && (rc = pg_exec_simple(db, "BEGIN", "BEGIN", err)))
+            goto out;
+        if ((rc = applied_version(db, m[i].version, &done, err)))
+            goto rollback;
+        if (!done) {
+            char ph1[16], ph2[16], sql[160];
+            rc = db->kind == CSGP_DB_PG ? pg_exec_simple(db, m[i].sql, m[i].name, err)
+                                        : lite_exec(db, m[i].sql, m[i].name, err);
+            if (rc)
+                goto rollback;
+            snprintf(sql, sizeof sql, "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                     csgp_db_ph(db, 1, "int", ph1, sizeof ph1),
+                     csgp_db_ph(db, 2, NULL, ph2, sizeof ph2));
+            csgp_param p[2] = {{.type = CSGP_P_INT, .i = m[i].version},
+                               {.type = CSGP_P_TEXT, .text = m[i].name}};
+            if ((rc = csgp_db_exec(db, sql, p, 2, NULL, err)))
+                goto rollback;
+            applied++;
+        }
+        rc = db->kind == CSGP_DB_PG ? pg_exec_simple(db, "COMMIT", "COMMIT", err)
+                                    : lite_exec(db, "COMMIT", "COMMIT", err);
+        if (rc)
+            goto rollback;
+        continue;
+    rollback:
+        if (db->kind == CSGP_DB_PG)
+            pg_rollback(db);
+        else
+            lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+        goto out;
+    }
+out:
+    if (db->kind == CSGP_DB_PG && db->pg && PQstatus(db->pg) == CONNECTION_OK)
+        PQclear(PQexec(db->pg, "SELECT pg_advisory_unlock(4242001)"));
+    if (applied_out)
+        *applied_out = applied;
+    return rc;
+}
+
+int csgp_db_check_schema(csgp_db *db, csg_error *err)
+{
+    csgp_rows *r;
+    csg_error qerr;
+    int rc = csgp_db_query(db, "SELECT max(version) FROM schema_migrations", NULL, 0, &r, &qerr);
+    if (rc == -CSGP_EDB && db->kind == CSGP_DB_PG && PQstatus(db->pg) != CONNECTION_OK)
+        return csgp_fail(err, CSGP_EDB, "%s", qerr.message);
+    int want = csgp_db_latest_version(db);
+    if (rc)
+        return csgp_fail(err, CSG_EINVAL,
+                         "database schema not ready (%s): run `csg-persist migrate --db URL` as "
+                         "the schema owner",
+                         qerr.message);
+    int have = 0;
+    if (csgp_rows_next(r) == 1 && !csgp_rows_null(r, 0))
+        have = (int)csgp_rows_int(r, 0);
+    csgp_rows_free(r);
+    if (have < want)
+        return csgp_fail(err, CSG_EINVAL,
+                         "database schema is at version %d, this csg-persist needs %d: run "
+                         "`csg-persist migrate --db URL` as the schema owner",
+                         have, want);
+    return 0;
+}

@@ -1,0 +1,241 @@
+/* event.c — MetricEvent validation (see event.h for the rules). */
+#include "event.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
+{
+    if (why) {
+        why->kind = kind;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why->reason, sizeof why->reason, fmt, ap);
+        va_end(ap);
+    }
+    return -CSG_EINVAL;
+}
+
+const char *csgp_decision_str(csgp_decision d)
+{
+    switch (d) {
+    case CSGP_DEC_APPROVE: return "approve";
+    case CSGP_DEC_DECLINE: return "decline";
+    case CSGP_DEC_REVIEW: return "review";
+    default: return NULL;
+    }
+}
+
+/* Every key of DESIGN §6 must be present (null where allowed). */
+static const char *const required_keys[] = {
+    "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
+    "challenger_model", "champion_score", "challenger_score", "champion_decision",
+    "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
+    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
+};
+
+static bool no_controls(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* A non-null string of 1..max bytes without control characters, copied to out. */
+static int get_str(json_t *root, const char *key, size_t max, bool nullable, char *out,
+                   bool *present, csgp_reject *why)
+{
+    json_t *v = json_object_get(root, key);
+    if (json_is_null(v) && nullable) {
+        out[0] = 0;
+        if (present)
+            *present = false;
+        return 0;
+    }
+    if (!json_is_string(v))
+        return reject(why, "invalid_field", "field \"%s\": must be a string%s", key,
+                      nullable ? " or null" : "");
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (n < 1 || n > max || !no_controls(s, n))
+        return reject(why, "invalid_field",
+                      "field \"%s\": must be 1-%zu characters without control characters", key,
+                      max);
+    memcpy(out, s, n + 1);
+    if (present)
+        *present = true;
+    return 0;
+}
+
+static int get_num(json_t *root, const char *key, bool nullable, double lo, double hi,
+                   bool lo_open, double *out, bool *present, csgp_reject *why)
+{
+    json_t *v = json_object_get(root, key);
+    if (json_is_null(v) && nullable) {
+        *out = 0;
+        if (present)
+            *present = false;
+        return 0;
+    }
+    if (!json_is_number(v))
+        return reject(why, "invalid_field", "field \"%s\": must be a number%s", key,
+                      nullable ? " or null" : "");
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < lo || d > hi || (lo_open && d == lo))
+        return reject(why, "invalid_field", "field \"%s\": %.17g is out of range (%s%g, %g]",
+                      key, d, lo_open ? "" : "=", lo, hi);
+    *out = d;
+    if (present)
+        *present = true;
+    return 0;
+}
+
+static int get_decision(json_t *root, const char *key, bool nullable, csgp_decision *out,
+                        csgp_reject *why)
+{
+    json_t *v = json_object_get(root, key);
+    if (json_is_null(v) && nullable) {
+        *out = CSGP_DEC_NULL;
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (s && !strcmp(s, "approve"))
+        *out = CSGP_DEC_APPROVE;
+    else if (s && !strcmp(s, "decline"))
+        *out = CSGP_DEC_DECLINE;
+    else if (s && !strcmp(s, "review"))
+        *out = CSGP_DEC_REVIEW;
+    else
+        return reject(why, "invalid_field", "field \"%s\": must be \"approve\", \"decline\", "
+                      "\"review\"%s", key, nullable ? " or null" : "");
+    return 0;
+}
+
+int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
+{
+    if (len > CSGP_MAX_MESSAGE_BYTES)
+        return reject(why, "too_large", "message too large: %zu bytes (limit %d)", len,
+                      CSGP_MAX_MESSAGE_BYTES);
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return reject(why, "invalid_json", "invalid JSON at position %d: %s", jerr.position,
+                      jerr.text);
+    int rc = -CSG_EINVAL;
+    if (!json_is_object(root)) {
+        rc = reject(why, "not_object", "the event must be a JSON object");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof required_keys / sizeof *required_keys; i++) {
+        if (!json_object_get(root, required_keys[i])) {
+            rc = reject(why, "missing_field", "missing field \"%s\"", required_keys[i]);
+            goto out;
+        }
+    }
+    memset(ev, 0, sizeof *ev);
+    ev->decision_match = -1;
+
+    json_t *v = json_object_get(root, "event_id");
+    const char *s = json_string_value(v);
+    size_t n = s ? json_string_length(v) : 0;
+    bool ok = s && n >= 1 && n <= CSGP_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] >= 0x21 && s[i] <= 0x7e;
+    if (!ok) {
+        rc = reject(why, "invalid_field",
+                    "field \"event_id\": must be 1-%d printable ASCII characters", CSGP_ID_MAX);
+        goto out;
+    }
+    memcpy(ev->event_id, s, n + 1);
+
+    v = json_object_get(root, "status");
+    s = json_string_value(v);
+    static const char *const statuses[] = {"OK", "CHALLENGER_TIMEOUT", "CHALLENGER_ERROR",
+                                           "CHAMPION_TIMEOUT", "CHAMPION_ERROR"};
+    ok = false;
+    for (size_t i = 0; s && i < 5; i++)
+        ok = ok || !strcmp(s, statuses[i]);
+    if (!ok) {
+        rc = reject(why, "invalid_field", "field \"status\": must be one of OK, "
+                    "CHALLENGER_TIMEOUT, CHALLENGER_ERROR, CHAMPION_TIMEOUT, CHAMPION_ERROR");
+        goto out;
+    }
+    snprintf(ev->status, sizeof ev->status, "%s", s);
+    bool champion_failed = !strncmp(ev->status, "CHAMPION_", 9);
+
+    if (get_str(root, "experiment_id", CSGP_NAME_MAX, false, ev->experiment_id, NULL, why) ||
+        get_str(root, "applicant_id", CSGP_ID_MAX, false, ev->applicant_id, NULL, why) ||
+        get_str(root, "transport", CSGP_TRANSPORT_MAX, false, ev->transport, NULL, why) ||
+        get_str(root, "champion_model", CSGP_NAME_MAX, false, ev->champion_model, NULL, why) ||
+        get_str(root, "challenger_model", CSGP_NAME_MAX, true, ev->challenger_model,
+                &ev->has_challenger_model, why) ||
+        get_num(root, "champion_score", champion_failed, 0, 1, false, &ev->champion_score,
+                &ev->has_champion_score, why) ||
+        get_num(root, "challenger_score", true, 0, 1, false, &ev->challenger_score,
+                &ev->has_challenger_score, why) ||
+        get_decision(root, "champion_decision", champion_failed, &ev->champion_decision, why) ||
+        get_decision(root, "challenger_decision", true, &ev->challenger_decision, why) ||
+        get_num(root, "latency_champion_ms", false, 0, 1e9, false, &ev->latency_champion_ms,
+                NULL, why) ||
+        get_num(root, "latency_challenger_ms", true, 0, 1e9, false, &ev->latency_challenger_ms,
+                &ev->has_latency_challenger, why) ||
+        get_num(root, "decision_diff", true, 0, 1, false, &ev->decision_diff,
+                &ev->has_decision_diff, why) ||
+        get_num(root, "income", false, 0, 1e15, false, &ev->income, NULL, why) ||
+        get_num(root, "loan_amount", false, 0, 1e15, true, &ev->loan_amount, NULL, why))
+        goto out;
+    if (!champion_failed && !ev->has_champion_score) {
+        rc = reject(why, "invalid_field", "field \"champion_score\": null only when the "
+                    "champion failed");
+        goto out;
+    }
+
+    v = json_object_get(root, "decision_match");
+    if (json_is_boolean(v)) {
+        ev->decision_match = json_is_true(v);
+    } else if (!json_is_null(v)) {
+        rc = reject(why, "invalid_field", "field \"decision_match\": must be true, false or null");
+        goto out;
+    }
+
+    v = json_object_get(root, "credit_history");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        rc = reject(why, "invalid_field", "field \"credit_history\": must be an integer >= 0");
+        goto out;
+    }
+    ev->credit_history = json_integer_value(v);
+
+    v = json_object_get(root, "timestamp");
+    if (!json_is_string(v) ||
+        csgp_parse_rfc3339(json_string_value(v), json_string_length(v), &ev->ts_ms) != 0) {
+        rc = reject(why, "invalid_field", "field \"timestamp\": must be an RFC 3339 time "
+                    "(e.g. 2025-10-07T13:35:42.123Z)");
+        goto out;
+    }
+    csgp_format_ms(ev->ts_ms, ev->timestamp);
+
+    if (!ev->has_challenger_model) {
+        const char *bad = ev->has_challenger_score ? "challenger_score"
+                          : ev->challenger_decision ? "challenger_decision"
+                          : ev->decision_match >= 0 ? "decision_match"
+                          : ev->has_latency_challenger ? "latency_challenger_ms"
+                          : ev->has_decision_diff ? "decision_diff"
+                                                  : NULL;
+        if (bad) {
+            rc = reject(why, "invalid_field", "field \"%s\": must be null when challenger_model "
+                        "is null", bad);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,284 @@
+/*
+ * main.c — csg-persist command line: run (consume + REST API), migrate, import.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "db.h"
+#include "ingest.h"
+
+#define DEFAULT_SQLITE "var/csg.sqlite"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: csg-persist [options]              consume MetricEvents and serve the REST API\n"
+          "       csg-persist migrate --db URL        apply the schema migrations (as the owner)\n"
+          "       csg-persist import --db URL FILE    load NDJSON MetricEvents (- = stdin)\n"
+          "\n"
+          "options:\n"
+          "  --db URL                 postgresql://USER@HOST:PORT/DB (password from PGPASSFILE)\n"
+          "                           or sqlite:PATH; default sqlite:" DEFAULT_SQLITE "\n"
+          "  --brokers H:P[,H:P]      Kafka bootstrap servers (default 127.0.0.1:9092)\n"
+          "  --topic T                topic (default credit_score_metrics)\n"
+          "  --dlq-topic T            dead-letter topic (default <topic>.dlq)\n"
+          "  --group G                consumer group (default csg-persist)\n"
+          "  --listen HOST:PORT       REST API address (default 127.0.0.1:8090)\n"
+          "  --session-timeout-ms N   consumer session timeout (default 10000)\n"
+          "  --batch-max N            messages per DB transaction (default 5000)\n"
+          "  --batch-ms N             gather a batch for at most N ms (default 20)\n"
+          "  --backoff-max-ms N       longest retry wait while the DB is down (default 5000)\n"
+          "  --no-consume             REST API only\n"
+          "  --no-api                 consumer only\n"
+          "  --log-level L            debug|info|warn|error (default info)\n"
+          "  --help\n"
+          "\n"
+          "SQLite databases are migrated automatically; PostgreSQL ones by `csg-persist migrate`\n"
+          "with the owner role (csg_owner), while the service runs as csg_app.\n",
+          f);
+}
+
+static int ensure_parent_dir(const char *url)
+{
+    if (strncmp(url, "sqlite:", 7))
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", url + 7);
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    *slash = 0;
+    /* mkdir -p */
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(path, 0755);
+    return 0;
+}
+
+static int int_opt(const char *name, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || end == v || x < lo || x > hi) {
+        fprintf(stderr, "csg-persist: %s must be an integer from %d to %d\n", name, lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = "run";
+    if (argc > 1 && (!strcmp(argv[1], "migrate") || !strcmp(argv[1], "import") ||
+                     !strcmp(argv[1], "run"))) {
+        mode = argv[1];
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
+    const char *db_url = NULL, *listen = "127.0.0.1:8090";
+    char dlq_buf[300];
+    csgp_ingest_cfg cfg = {.brokers = "127.0.0.1:9092",
+                           .topic = "credit_score_metrics",
+                           .group = "csg-persist",
+                           .session_timeout_ms = 10000,
+                           .batch_max = 5000,
+                           .batch_ms = 20,
+                           .backoff_max_ms = 5000};
+    bool consume = true, api_on = true;
+    enum { O_DB = 1, O_BROKERS, O_TOPIC, O_DLQ, O_GROUP, O_LISTEN, O_SESSION, O_BMAX, O_BMS,
+           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP };
+    static const struct option opts[] = {
+        {"db", required_argument, 0, O_DB},
+        {"brokers", required_argument, 0, O_BROKERS},
+        {"topic", required_argument, 0, O_TOPIC},
+        {"dlq-topic", required_argument, 0, O_DLQ},
+        {"group", required_argument, 0, O_GROUP},
+        {"listen", required_argument, 0, O_LISTEN},
+        {"session-timeout-ms", required_argument, 0, O_SESSION},
+        {"batch-max", required_argument, 0, O_BMAX},
+        {"batch-ms", required_argument, 0, O_BMS},
+        {"backoff-max-ms", required_argument, 0, O_BACKOFF},
+        {"no-consume", no_argument, 0, O_NOCONSUME},
+        {"no-api", no_argument, 0, O_NOAPI},
+        {"log-level", required_argument, 0, O_LOG},
+        {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DB: db_url = optarg; break;
+        case O_BROKERS: cfg.brokers = optarg; break;
+        case O_TOPIC: cfg.topic = optarg; break;
+        case O_DLQ: cfg.dlq_topic = optarg; break;
+        case O_GROUP: cfg.group = optarg; break;
+        case O_LISTEN: listen = optarg; break;
+        case O_SESSION:
+            if (int_opt("--session-timeout-ms", optarg, 1000, 3600000, &cfg.session_timeout_ms))
+                return 2;
+            break;
+        case O_BMAX:
+            if (int_opt("--batch-max", optarg, 1, 100000, &cfg.batch_max))
+                return 2;
+            break;
+        case O_BMS:
+            if (int_opt("--batch-ms", optarg, 0, 60000, &cfg.batch_ms))
+                return 2;
+            break;
+        case O_BACKOFF:
+            if (int_opt("--backoff-max-ms", optarg, 100, 600000, &cfg.backoff_max_ms))
+                return 2;
+            break;
+        case O_NOCONSUME: consume = false; break;
+        case O_NOAPI: api_on = false; break;
+        case O_LOG:
+            csgp_log_set_level(!strcmp(optarg, "debug") ? 0
+                               : !strcmp(optarg, "warn") ? 2
+                               : !strcmp(optarg, "error") ? 3
+                                                           : 1);
+            break;
+        case O_HELP:
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!cfg.dlq_topic) {
+        snprintf(dlq_buf, sizeof dlq_buf, "%s.dlq", cfg.topic);
+        cfg.dlq_topic = dlq_buf;
+    }
+    if (!db_url) {
+        if (strcmp(mode, "run")) {
+            fprintf(stderr, "csg-persist %s: --db URL is required\n", mode);
+            return 2;
+        }
+        db_url = "sqlite:" DEFAULT_SQLITE;
+    }
+    char shown[512];
+    csgp_db_redact_url(db_url, shown, sizeof shown);
+    ensure_parent_dir(db_url);
+
+    csg_error err = {{0}};
+    csgp_db *db = NULL;
+    if (csgp_db_open(db_url, "ingest", &db, &err)) {
+        fprintf(stderr, "csg-persist: %s\n", err.message);
+        return 1;
+    }
+
+    if (!strcmp(mode, "migrate")) {
+        int applied = 0;
+        int rc = csgp_db_migrate(db, &applied, &err);
+        if (rc)
+            fprintf(stderr, "csg-persist migrate: %s\n", err.message);
+        else
+            printf("csg-persist migrate: %d migration(s) applied, schema at version %d (%s)\n",
+                   applied, csgp_db_latest_version(db), shown);
+        csgp_db_close(db);
+        return rc ? 1 : 0;
+    }
+
+    /* SQLite is embedded: bring its schema up to date ourselves. */
+    if (csgp_db_kind_of(db) == CSGP_DB_SQLITE && csgp_db_migrate(db, NULL, &err)) {
+        fprintf(stderr, "csg-persist: %s\n", err.message);
+        csgp_db_close(db);
+        return 1;
+    }
+
+    if (!strcmp(mode, "import")) {
+        if (optind != argc - 1) {
+            fprintf(stderr, "csg-persist import: give exactly one FILE (- for stdin)\n");
+            csgp_db_close(db);
+            return 2;
+        }
+        int rc = csgp_db_check_schema(db, &err);
+        FILE *f = NULL;
+        if (!rc) {
+            f = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
+            if (!f)
+                rc = csgp_fail(&err, CSG_EIO, "cannot open %s", argv[optind]);
+        }
+        csgp_import_stats st = {0};
+        if (!rc)
+            rc = csgp_import(db, f, &st, &err);
+        if (f && f != stdin)
+            fclose(f);
+        csgp_db_close(db);
+        if (rc) {
+            fprintf(stderr, "csg-persist import: %s\n", err.message);
+            return 1;
+        }
+        printf("{\"lines\":%zu,\"inserted\":%zu,\"duplicates\":%zu,\"rejected\":%zu}\n", st.lines,
+               st.inserted, st.duplicates, st.rejected);
+        return st.rejected ? 3 : 0;
+    }
+
+    if (optind != argc) {
+        fprintf(stderr, "csg-persist: unexpected argument %s\n", argv[optind]);
+        usage(stderr);
+        csgp_db_close(db);
+        return 2;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* The schema must be in place; wait for a database that is still starting. */
+    for (int64_t wait_ms = 100;;) {
+        int rc = csgp_db_check_schema(db, &err);
+        if (rc == 0)
+            break;
+        if (rc != -CSGP_EDB || g_stop) {
+            fprintf(stderr, "csg-persist: %s\n", err.message);
+            csgp_db_close(db);
+            return 1;
+        }
+        csgp_log("warn", "database not reachable yet (%s); retrying", err.message);
+        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
+    }
+
+    static csgp_metrics metrics;
+    csgp_api *api = NULL;
+    if (api_on && csgp_api_start(listen, db_url, &metrics, &api, &err)) {
+        fprintf(stderr, "csg-persist: %s\n", err.message);
+        csgp_db_close(db);
+        return 1;
+    }
+    csgp_log("info", "csg-persist up: db %s, api %s, consumer %s", shown,
+             api_on ? listen : "off", consume ? cfg.topic : "off");
+    int rc = 0;
+    if (consume) {
+        rc = csgp_ingest_run(db, &cfg, &metrics, &g_stop, &err);
+        if (rc)
+            csgp_log("error", "ingest: %s", err.message);
+    } else {
+        while (!g_stop)
+            pause();
+    }
+    csgp_api_stop(api);
+    csgp_db_close(db);
+    csgp_log("info", "csg-persist stopped");
+    return rc ? 1 : 0;
+}

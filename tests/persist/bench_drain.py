@@ -1,0 +1,102 @@
+"""Drain benchmark: rows/s from a pre-filled topic into PostgreSQL.
+
+    CSG_BUILD_DIR=build .venv/bin/python tests/persist/bench_drain.py [--events 200000]
+
+Starts its own PostgreSQL cluster (default durability: fsync and synchronous_commit on)
+on a free port, pre-fills a fresh 6-partition topic on the test broker
+($CSG_TEST_KAFKA_PORT) with N MetricEvents, then starts one csg-persist and measures:
+  * wall: from process start until all N rows are in the table (includes start-up,
+    group join and the first fetch);
+  * drain: N / (last batch's ingested_at − first batch's ingested_at), i.e. the steady
+    insert rate measured by the database's own clock.
+  * persist CPU: user+system seconds of the csg-persist process (JSON parsing, validation,
+    COPY encoding, librdkafka), i.e. its own cost independent of the machine's other load.
+Also checks that exactly N rows arrived. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import csgp
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--batch-max", type=int, default=5000)
+    args = ap.parse_args()
+    subprocess.run([str(csgp.ROOT / "tests/lib/need-kafka")], check=True)
+    port = csgp.free_port()
+    data = f"/var/tmp/csg/pg-bench-{port}"
+    pgs = [str(csgp.ROOT / "scripts/postgres"), "--port", str(port), "--data", data]
+    subprocess.run([pgs[0], "up", *pgs[1:]], check=True, capture_output=True)
+    p = None
+    try:
+        csgp.PASSFILE = data + ".pgpass"
+        owner = f"postgresql://csg_owner@127.0.0.1:{port}/csg"
+        csgp.run_cli("migrate", "--db", owner)
+        db = csgp.Database(
+            url=f"postgresql://csg_app@127.0.0.1:{port}/csg", owner_url=owner, kind="pg"
+        )
+        topic = csgp.unique("drain")
+        csgp.create_topics(topic, topic + ".dlq")
+        t = time.monotonic()
+        events = csgp.make_events(args.events, seed=1234, span_s=3600)
+        csgp.produce_events(topic, events)
+        fill_s = time.monotonic() - t
+        p = csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
+        t0 = time.monotonic()
+        p.start(wait=False)
+        csgp.wait_for(lambda: db.count() >= args.events, 600, "all rows", every=0.2)
+        wall = time.monotonic() - t0
+        ((lo, hi, n),) = db.query(
+            "SELECT extract(epoch FROM min(ingested_at)), extract(epoch FROM max(ingested_at)), count(*) "
+            "FROM credit_score_metrics"
+        )
+        span = float(hi) - float(lo)
+        batches = p.metric("csgp_batches_total")
+        # CPU seconds csg-persist itself used (user + system), less sensitive to the
+        # machine's other load than the wall clock.
+        assert p.proc is not None
+        fields = Path(f"/proc/{p.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        load = os.getloadavg()[0]
+        print(
+            json.dumps(
+                {
+                    "events": args.events,
+                    "rows": n,
+                    "batch_max": args.batch_max,
+                    "batches": batches,
+                    "fill_seconds": round(fill_s, 2),
+                    "wall_seconds": round(wall, 2),
+                    "rows_per_s_wall": round(n / wall),
+                    "drain_seconds": round(span, 2),
+                    "rows_per_s_drain": round(n / span) if span > 0 else None,
+                    "persist_cpu_seconds": round(cpu, 2),
+                    "rows_per_persist_cpu_s": round(n / cpu) if cpu else None,
+                    "load_average_1m": round(load, 1),
+                }
+            )
+        )
+        assert n == args.events
+        return 0
+    finally:
+        if p is not None and p.proc is not None:
+            p.stop()
+        subprocess.run([pgs[0], "down", *pgs[1:]], capture_output=True, check=False)
+        subprocess.run(
+            ["rm", "-rf", data, data + ".pgpass", data + ".initdb.log"], check=False
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""pytest fixtures for csg-persist's integration tests."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import csgp
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def services() -> Iterator[None]:
+    """The shared test PostgreSQL (and Kafka, when a test asks for it) are up; the
+    databases and topics the tests created are dropped at the end."""
+    assert csgp.BIN.exists(), f"{csgp.BIN} not built"
+    subprocess.run([str(csgp.ROOT / "tests/lib/need-postgres")], check=True)
+    yield
+    for name in csgp.CREATED_DATABASES:
+        subprocess.run(
+            [
+                str(csgp.ROOT / "scripts/postgres"),
+                "dropdb",
+                name,
+                "--port",
+                str(csgp.PG_PORT),
+            ],
+            capture_output=True,
+            check=False,
+        )
+    csgp.delete_topics(csgp.CREATED_TOPICS)
+
+
+@pytest.fixture(scope="session")
+def kafka() -> str:
+    subprocess.run([str(csgp.ROOT / "tests/lib/need-kafka")], check=True)
+    return csgp.KAFKA
+
+
+@pytest.fixture(params=["pg", "sqlite"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> csgp.Database:
+    if request.param == "pg":
+        return csgp.new_pg_database()
+    return csgp.new_sqlite_database(tmp_path)
+
+
+@pytest.fixture
+def pg_database() -> csgp.Database:
+    return csgp.new_pg_database()
+
+
+@pytest.fixture
+def procs() -> Iterator[list[csgp.Persist]]:
+    """csg-persist processes started by a test; stopped (or killed) afterwards."""
+    started: list[csgp.Persist] = []
+    yield started
+    for p in started:
+        if p.proc is not None and p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait(5)

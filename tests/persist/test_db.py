@@ -1,0 +1,191 @@
+"""Schema, migrations and roles (DESIGN §7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import csgp
+import pytest
+
+EXPECTED_COLUMNS = {
+    "id",
+    "applicant_id",
+    "champion_score",
+    "challenger_score",
+    "latency_champion_ms",
+    "latency_challenger_ms",
+    "decision_diff",
+    "timestamp",
+    "status",
+    "event_id",
+    "experiment_id",
+    "transport",
+    "champion_model",
+    "challenger_model",
+    "champion_decision",
+    "challenger_decision",
+    "decision_match",
+    "income",
+    "loan_amount",
+    "credit_history",
+    "ingested_at",
+}
+VIEW_COLUMNS = [
+    "id",
+    "applicant_id",
+    "champion_score",
+    "challenger_score",
+    "latency_champion_ms",
+    "latency_challenger_ms",
+    "decision_diff",
+    "timestamp",
+    "status",
+]
+
+
+def test_schema_columns_indexes_and_view(database: csgp.Database) -> None:
+    if database.kind == "pg":
+        cols = {
+            r[0]
+            for r in database.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'credit_score_metrics'"
+            )
+        }
+        view = [
+            r[0]
+            for r in database.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'model_metrics' "
+                "ORDER BY ordinal_position"
+            )
+        ]
+        idx = " ".join(
+            r[0]
+            for r in database.query(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'credit_score_metrics'"
+            )
+        )
+        versions = [
+            r[0]
+            for r in database.query("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
+    else:
+        cols = {r[1] for r in database.query("PRAGMA table_info(credit_score_metrics)")}
+        view = [r[1] for r in database.query("PRAGMA table_info(model_metrics)")]
+        idx = " ".join(
+            r[0] or ""
+            for r in database.query(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'credit_score_metrics'"
+            )
+        )
+        versions = [
+            r[0]
+            for r in database.query("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
+    assert cols == EXPECTED_COLUMNS
+    assert view == VIEW_COLUMNS
+    assert '("timestamp")' in idx and "(applicant_id" in idx
+    assert versions and versions == sorted(set(versions)) and versions[0] == 1
+    # Migrating again applies nothing.
+    out = csgp.run_cli("migrate", "--db", database.owner_url).stdout
+    assert "0 migration(s) applied" in out
+
+
+def test_app_role_rights(pg_database: csgp.Database) -> None:
+    import psycopg
+
+    os.environ["PGPASSFILE"] = csgp.PASSFILE
+    denied = [
+        "CREATE TABLE evil (a int)",
+        "ALTER TABLE credit_score_metrics ADD COLUMN evil int",
+        "DROP TABLE credit_score_metrics",
+        "DELETE FROM credit_score_metrics",
+        "TRUNCATE credit_score_metrics",
+        "CREATE INDEX evil ON credit_score_metrics (status)",
+        "CREATE VIEW evil AS SELECT 1",
+        "CREATE SCHEMA evil",
+        "DROP VIEW model_metrics",
+        "INSERT INTO schema_migrations (version, name) VALUES (999, 'evil')",
+    ]
+    for sql in denied:
+        with (
+            psycopg.connect(pg_database.url, autocommit=True) as con,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            con.execute(sql)
+    with psycopg.connect(pg_database.url, autocommit=True) as con:
+        assert con.execute("SELECT current_user").fetchone()[0] == "csg_app"
+        con.execute(
+            "CREATE TEMP TABLE ok_stage (a int)"
+        )  # the COPY staging table needs this
+        assert con.execute("SELECT count(*) FROM model_metrics").fetchone()[0] == 0
+        # Neither superuser nor able to create roles or databases.
+        row = con.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+        assert row == (False, False, False)
+
+
+def test_service_refuses_unmigrated_database() -> None:
+    name = csgp.unique("raw").lower()
+    csgp.pg("createdb", name)
+    csgp.CREATED_DATABASES.append(name)
+    r = csgp.run_cli(
+        "--db",
+        f"postgresql://csg_app@127.0.0.1:{csgp.PG_PORT}/{name}",
+        "--listen",
+        f"127.0.0.1:{csgp.free_port()}",
+        check=False,
+    )
+    assert r.returncode != 0 and "csg-persist migrate" in r.stderr
+    # And the app role cannot migrate it itself.
+    r = csgp.run_cli(
+        "migrate",
+        "--db",
+        f"postgresql://csg_app@127.0.0.1:{csgp.PG_PORT}/{name}",
+        check=False,
+    )
+    assert r.returncode != 0 and "permission denied" in r.stderr
+
+
+def test_import_reports_rejects(tmp_path, database: csgp.Database) -> None:
+    good = csgp.make_events(5, seed=99)
+    lines = [json.dumps(e) for e in good] + [
+        "",
+        "not json",
+        json.dumps(dict(good[0], credit_history=1.5)),
+    ]
+    f = tmp_path / "in.ndjson"
+    f.write_text("\n".join(lines) + "\n")
+    r = csgp.run_cli("import", "--db", database.url, str(f), check=False)
+    assert r.returncode == 3, r.stderr
+    assert json.loads(r.stdout) == {
+        "lines": 7,
+        "inserted": 5,
+        "duplicates": 0,
+        "rejected": 2,
+    }
+    assert (
+        "line 7:" in r.stderr and "line 8:" in r.stderr and "credit_history" in r.stderr
+    )
+    r = subprocess.run(
+        [str(csgp.BIN), "import", "--db", database.url, "-"],
+        input="\n".join(lines[:5]),
+        env=csgp.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0 and json.loads(r.stdout)["duplicates"] == 5
+    assert database.count() == 5
+
+
+def test_help() -> None:
+    r = csgp.run_cli("--help")
+    assert (
+        "migrate" in r.stdout
+        and "import" in r.stdout
+        and "--session-timeout-ms" in r.stdout
+    )

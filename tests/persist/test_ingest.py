@@ -1,0 +1,344 @@
+"""Kafka → database ingest: exactly-once rows from at-least-once delivery, the DLQ,
+kill -9 restarts (one and two group members), a PostgreSQL outage while producing.
+
+Sizes (kept small so the suite stays well under 4 minutes on 2 cores):
+  bulk: 20,000 events incl. 1,000 repeated event_ids (both backends);
+  kill -9: 12,000 events produced over ~12 s, 5 kills (single member), then 5 kills
+  alternating between two members; outage: 10,000 events over ~30 s, PostgreSQL down 20 s.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import subprocess
+import threading
+import time
+from typing import Self
+
+import csgp
+import pytest
+
+
+def unique_events(n: int, seed: int) -> list[dict]:
+    return csgp.make_events(n, seed)
+
+
+def wait_rows(db: csgp.Database, want: int, timeout: float) -> None:
+    csgp.wait_for(lambda: db.count() >= want, timeout, f"{want} rows", every=0.25)
+
+
+def assert_rows_equal(db: csgp.Database, events: list[dict]) -> None:
+    want = csgp.dedup(events)
+    rows = db.rows()
+    assert len(rows) == len(want), f"{len(rows)} rows, want {len(want)}"
+    assert db.count() == len(want), "duplicate rows"
+    bad = []
+    for eid, ev in want.items():
+        d = csgp.row_matches(ev, rows[eid], db.kind)
+        if d:
+            bad.append(f"{eid}: {d}")
+    assert not bad, "\n".join(bad[:10])
+
+
+@pytest.mark.parametrize("database", ["pg", "sqlite"], indirect=True)
+def test_bulk_with_duplicates(kafka, database: csgp.Database, procs) -> None:
+    topic = csgp.unique("bulk")
+    csgp.create_topics(topic, topic + ".dlq")
+    events = unique_events(19_000, seed=11)
+    r = random.Random(3)
+    dups = [dict(events[i]) for i in r.sample(range(len(events)), 1_000)]
+    stream = events + dups
+    r.shuffle(stream)
+    assert len(stream) == 20_000
+    csgp.produce_events(topic, stream)
+    p = csgp.Persist(database, topic).start()
+    procs.append(p)
+    csgp.wait_for(
+        lambda: p.metric("csgp_messages_consumed_total") >= 20_000,
+        90,
+        "20,000 consumed",
+    )
+    csgp.wait_for(
+        lambda: (
+            p.metric("csgp_rows_inserted_total") + p.metric("csgp_duplicates_total")
+            >= 20_000
+        ),
+        60,
+        "all batches committed",
+    )
+    assert database.count() == 19_000
+    assert p.metric("csgp_rows_inserted_total") == 19_000
+    assert p.metric("csgp_duplicates_total") == 1_000
+    assert p.metric("csgp_dlq_total") == 0
+    assert_rows_equal(database, events)
+    # A restart with the committed offsets reads nothing again.
+    assert p.stop() == 0
+    p2 = csgp.Persist(database, topic).start()
+    procs.append(p2)
+    csgp.wait_for(lambda: p2.metric("csgp_assigned_partitions") > 0, 30, "assignment")
+    assert p2.metric("csgp_messages_consumed_total") == 0
+    assert database.count() == 19_000
+
+
+def test_poison_messages_go_to_dlq(kafka, pg_database: csgp.Database, procs) -> None:
+    topic = csgp.unique("poison")
+    dlq = topic + ".dlq"
+    csgp.create_topics(topic, dlq, partitions=1)
+    good = unique_events(6, seed=21)
+    missing = dict(good[0], event_id="missing-1")
+    del missing["status"]
+    wrong_type = dict(good[1], event_id="wrong-1", income="lots")
+    wrong_range = dict(good[2], event_id="range-1", champion_score=1.5)
+    big = b'{"event_id":"big","pad":"' + b"x" * 1_000_000 + b'"}'
+    binary = b"\xff\xfe\x00garbage"
+    poison = [
+        (b"not json", b"this is { not json"),
+        (b"missing", csgp.dumps(missing)),
+        (b"wrong", csgp.dumps(wrong_type)),
+        (b"range", csgp.dumps(wrong_range)),
+        (b"array", b"[1,2,3]"),
+        (b"big", big),
+        (b"bin", binary),
+        (b"null", None),
+    ]
+    stream: list[tuple[bytes | None, bytes | None]] = []
+    for i, bad in enumerate(poison):
+        stream.append(
+            (b"k", csgp.dumps(good[i % len(good)]))
+            if i < len(good)
+            else (b"k", csgp.dumps(good[-1]))
+        )
+        stream.append(bad)
+    csgp.produce(topic, stream, **{"message.max.bytes": 2_000_000})
+    p = csgp.Persist(pg_database, topic).start()
+    procs.append(p)
+    csgp.wait_for(lambda: p.metric("csgp_dlq_total") >= len(poison), 60, "DLQ records")
+    assert_rows_equal(pg_database, good)
+    envs = [json.loads(m.value()) for m in csgp.read_topic(dlq, len(poison))]
+    assert len(envs) == len(poison)
+    by_offset = {e["offset"]: e for e in envs}
+    for e in envs:
+        assert (
+            set(e) >= {"reason", "topic", "partition", "offset", "payload"}
+            and e["reason"]
+        )
+        assert e["topic"] == topic and e["partition"] == 0
+    # Envelope offsets point at the poison messages (every second message).
+    offsets = sorted(by_offset)
+    assert offsets == [2 * i + 1 for i in range(len(poison))]
+    reasons = [by_offset[o]["reason"] for o in offsets]
+    assert "invalid JSON" in reasons[0]
+    assert 'missing field "status"' in reasons[1]
+    assert '"income"' in reasons[2]
+    assert '"champion_score"' in reasons[3]
+    assert "object" in reasons[4]
+    assert "too large" in reasons[5]
+    env_big = by_offset[offsets[5]]
+    assert env_big["payload_truncated"] is True and env_big["payload_bytes"] == len(big)
+    assert big.decode().startswith(env_big["payload"])
+    assert by_offset[offsets[1]]["payload"] == csgp.dumps(missing).decode()
+    env_bin = by_offset[offsets[6]]
+    assert (
+        env_bin["payload_encoding"] == "base64"
+        and base64.b64decode(env_bin["payload"]) == binary
+    )
+    assert "empty" in reasons[7]
+
+
+class SteadyProducer(threading.Thread):
+    """Produces events at a steady rate in the background."""
+
+    def __init__(self, topic: str, events: list[dict], seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.topic, self.events, self.seconds = topic, events, seconds
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            p = csgp.producer()
+            start = time.monotonic()
+            per = self.seconds / len(self.events)
+            for i, e in enumerate(self.events):
+                delay = start + i * per - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)  # pacing the producer, not synchronisation
+                while True:
+                    try:
+                        p.produce(
+                            self.topic,
+                            key=e["applicant_id"].encode(),
+                            value=csgp.dumps(e),
+                        )
+                        break
+                    except BufferError:
+                        p.poll(0.05)
+                p.poll(0)
+            assert p.flush(60) == 0
+        except BaseException as ex:  # noqa: BLE001 - reported by the test
+            self.error = ex
+
+
+def test_kill9_restarts(kafka, pg_database: csgp.Database, procs) -> None:
+    topic = csgp.unique("kill")
+    csgp.create_topics(topic, topic + ".dlq")
+    events = unique_events(12_000, seed=31)
+    prod = SteadyProducer(topic, events, seconds=12)
+    p = csgp.Persist(pg_database, topic).start()
+    procs.append(p)
+    prod.start()
+    for i in range(5):
+        # Kill once rows are flowing again after the previous restart.
+        before = pg_database.count()
+        csgp.wait_for(
+            lambda b=before: pg_database.count() > b or not prod.is_alive(),
+            60,
+            "progress",
+        )
+        p.kill()
+        p = csgp.Persist(pg_database, topic, port=p.port).start()
+        procs.append(p)
+    prod.join(60)
+    assert prod.error is None, prod.error
+    wait_rows(pg_database, len(events), 120)
+    assert_rows_equal(pg_database, events)
+
+
+def test_kill9_two_members(kafka, pg_database: csgp.Database, procs) -> None:
+    topic = csgp.unique("kill2")
+    csgp.create_topics(topic, topic + ".dlq")
+    events = unique_events(12_000, seed=41)
+    prod = SteadyProducer(topic, events, seconds=12)
+    members = [
+        csgp.Persist(pg_database, topic).start(),
+        csgp.Persist(pg_database, topic).start(),
+    ]
+    procs.extend(members)
+    prod.start()
+    for i in range(5):
+        before = pg_database.count()
+        csgp.wait_for(
+            lambda b=before: pg_database.count() > b or not prod.is_alive(),
+            60,
+            "progress",
+        )
+        k = i % 2
+        members[k].kill()
+        members[k] = csgp.Persist(pg_database, topic, port=members[k].port).start()
+        procs.append(members[k])
+    prod.join(60)
+    assert prod.error is None, prod.error
+    wait_rows(pg_database, len(events), 120)
+    assert_rows_equal(pg_database, events)
+    # Both members took part at the end.
+    csgp.wait_for(
+        lambda: all(m.metric("csgp_assigned_partitions") > 0 for m in members),
+        30,
+        "both members assigned",
+    )
+
+
+class OwnCluster:
+    """A PostgreSQL cluster of the test's own (so stopping it disturbs nobody else)."""
+
+    def __init__(self) -> None:
+        self.port = csgp.free_port()
+        self.data = f"/var/tmp/csg/pg-own-{self.port}"
+        self.cmd = [str(csgp.ROOT / "scripts/postgres")]
+        self.args = ["--port", str(self.port), "--data", self.data]
+
+    def run(self, cmd: str, *extra: str) -> None:
+        subprocess.run(
+            [*self.cmd, cmd, *self.args, *extra], check=True, capture_output=True
+        )
+
+    def __enter__(self) -> Self:
+        self.run("up", "--fast")
+        self.saved = csgp.PASSFILE
+        csgp.PASSFILE = self.data + ".pgpass"
+        owner = f"postgresql://csg_owner@127.0.0.1:{self.port}/csg"
+        csgp.run_cli("migrate", "--db", owner)
+        self.db = csgp.Database(
+            url=f"postgresql://csg_app@127.0.0.1:{self.port}/csg",
+            owner_url=owner,
+            kind="pg",
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        csgp.PASSFILE = self.saved
+        subprocess.run(
+            [*self.cmd, "down", *self.args], capture_output=True, check=False
+        )
+        subprocess.run(
+            ["rm", "-rf", self.data, self.data + ".pgpass", self.data + ".initdb.log"],
+            check=False,
+        )
+
+
+def test_start_while_db_down_and_stop_while_paused(kafka, procs) -> None:
+    with OwnCluster() as cluster:
+        cluster_db = cluster.db
+        topic = csgp.unique("startstop")
+        csgp.create_topics(topic, topic + ".dlq", partitions=2)
+        cluster.run("down")
+        p = csgp.Persist(cluster_db, topic)
+        p.start(wait=False)
+        procs.append(p)
+        # It waits for the database instead of exiting.
+        csgp.wait_for(
+            lambda: p.log is not None and "not reachable yet" in p.log.read_text(),
+            30,
+            "waiting log line",
+        )
+        assert p.proc is not None and p.proc.poll() is None
+        cluster.run("up", "--fast")
+        csgp.wait_for(p.healthy, 30, "healthy after the database came up")
+        events = unique_events(200, seed=61)
+        csgp.produce_events(topic, events[:100])
+        wait_rows(cluster_db, 100, 60)
+        cluster.run("down")
+        csgp.produce_events(topic, events[100:])
+        csgp.wait_for(lambda: p.metric("csgp_ingest_paused") == 1, 30, "ingest paused")
+        t = time.monotonic()
+        assert p.stop() == 0
+        assert time.monotonic() - t < 15, "SIGTERM while paused must not hang"
+        cluster.run("up", "--fast")
+        assert cluster_db.count() == 100  # nothing committed while down …
+        p2 = csgp.Persist(cluster_db, topic).start()
+        procs.append(p2)
+        wait_rows(cluster_db, 200, 60)  # … so the restart stores the rest
+        assert_rows_equal(cluster_db, events)
+
+
+def test_postgres_outage(kafka, procs) -> None:
+    with OwnCluster() as cluster:
+        db = cluster.db
+        topic = csgp.unique("outage")
+        csgp.create_topics(topic, topic + ".dlq")
+        events = unique_events(10_000, seed=51)
+        prod = SteadyProducer(topic, events, seconds=30)
+        p = csgp.Persist(db, topic).start()
+        procs.append(p)
+        prod.start()
+        csgp.wait_for(lambda: db.count() > 500, 30, "rows before the outage")
+        cluster.run("down")
+        down_at = time.monotonic()
+        csgp.wait_for(lambda: p.metric("csgp_ingest_paused") == 1, 30, "ingest paused")
+        assert p.get("/healthz").json()["db"] == "unreachable"
+        assert p.get("/metrics/summary").status_code == 503  # the API answers meanwhile
+        csgp.wait_for(
+            lambda: time.monotonic() - down_at >= 20, 25, "20 s of outage", every=0.5
+        )
+        assert p.proc is not None and p.proc.poll() is None, (
+            "csg-persist died during the outage"
+        )
+        cluster.run("up", "--fast")
+        prod.join(60)
+        assert prod.error is None, prod.error
+        wait_rows(db, len(events), 120)
+        assert_rows_equal(db, events)
+        assert p.metric("csgp_db_errors_total") > 0
+        assert p.get("/healthz").json()["db"] == "ok"
+        csgp.wait_for(lambda: p.metric("csgp_ingest_paused") == 0, 30, "ingest resumed")

@@ -1,0 +1,173 @@
+/* Unit tests for persistence/event.c, util.c (time, numbers, UTF-8) and stats.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "stats.h"
+#include "util.h"
+
+#define GOOD                                                                                   \
+    "\"event_id\":\"e1\",\"experiment_id\":\"x\",\"applicant_id\":\"a1\",\"transport\":\"http\","  \
+    "\"champion_model\":\"c\",\"challenger_model\":\"g\",\"champion_score\":0.73,"              \
+    "\"challenger_score\":0.68,\"champion_decision\":\"approve\",\"challenger_decision\":"       \
+    "\"decline\",\"decision_match\":false,\"latency_champion_ms\":1.84,"                         \
+    "\"latency_challenger_ms\":2.31,\"decision_diff\":0.05,\"income\":60000,\"loan_amount\":"    \
+    "25000,\"credit_history\":4,\"timestamp\":\"2025-10-07T13:35:42.123Z\",\"status\":\"OK\""
+
+static const struct event_case {
+    const char *json;
+    const char *kind;   /* NULL = valid */
+    const char *needle; /* expected in the reason */
+} event_cases[] = {
+    {"{" GOOD "}", NULL, NULL},
+    {"{" GOOD ",\"extra\":1}", NULL, NULL},
+    {"not json", "invalid_json", "invalid JSON"},
+    {"[1]", "not_object", "object"},
+    {"{\"event_id\":\"e1\"}", "missing_field", "experiment_id"},
+    {"{" GOOD ",\"status\":\"OK\"}", "invalid_json", "duplicate"},
+    {"{\"event_id\":\"e1\",\"experiment_id\":\"x\",\"applicant_id\":\"a1\",\"transport\":\"http\","
+     "\"champion_model\":\"c\",\"challenger_model\":null,\"champion_score\":0.5,"
+     "\"challenger_score\":0.3,\"champion_decision\":\"approve\",\"challenger_decision\":null,"
+     "\"decision_match\":null,\"latency_champion_ms\":1,\"latency_challenger_ms\":null,"
+     "\"decision_diff\":null,\"income\":0,\"loan_amount\":1,\"credit_history\":0,"
+     "\"timestamp\":\"2025-10-07T13:35:42Z\",\"status\":\"OK\"}",
+     "invalid_field", "challenger_score"},
+};
+
+static void test_event_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof event_cases / sizeof *event_cases; i++) {
+        const struct event_case *c = &event_cases[i];
+        csgp_event ev;
+        csgp_reject why = {0};
+        int rc = csgp_event_parse(c->json, strlen(c->json), &ev, &why);
+        if (!c->kind) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_not_equal(rc, 0);
+            assert_string_equal(why.kind, c->kind);
+            if (!strstr(why.reason, c->needle))
+                fail_msg("case %zu: reason \"%s\" lacks \"%s\"", i, why.reason, c->needle);
+        }
+    }
+}
+
+/* Each field replaced by a bad value must be rejected naming that field. */
+static void test_bad_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *field;
+    } subs[] = {
+        {"\"champion_score\":0.73", "\"champion_score\":1.5", "champion_score"},
+        {"\"champion_score\":0.73", "\"champion_score\":null", "champion_score"},
+        {"\"income\":60000", "\"income\":-1", "income"},
+        {"\"income\":60000", "\"income\":\"60000\"", "income"},
+        {"\"loan_amount\":25000", "\"loan_amount\":0", "loan_amount"},
+        {"\"credit_history\":4", "\"credit_history\":4.5", "credit_history"},
+        {"\"credit_history\":4", "\"credit_history\":-1", "credit_history"},
+        {"\"status\":\"OK\"", "\"status\":\"FINE\"", "status"},
+        {"\"champion_decision\":\"approve\"", "\"champion_decision\":\"yes\"", "champion_decision"},
+        {"\"decision_match\":false", "\"decision_match\":0", "decision_match"},
+        {"\"event_id\":\"e1\"", "\"event_id\":\"\"", "event_id"},
+        {"\"event_id\":\"e1\"", "\"event_id\":\"a b\"", "event_id"},
+        {"\"timestamp\":\"2025-10-07T13:35:42.123Z\"", "\"timestamp\":\"2025-10-07 13:35\"", "timestamp"},
+        {"\"timestamp\":\"2025-10-07T13:35:42.123Z\"", "\"timestamp\":\"2025-02-29T00:00:00Z\"", "timestamp"},
+        {"\"applicant_id\":\"a1\"", "\"applicant_id\":\"a\\nb\"", "applicant_id"},
+        {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":null", "latency_champion_ms"},
+    };
+    char buf[2048];
+    const char *good = "{" GOOD "}";
+    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+        const char *at = strstr(good, subs[i].from);
+        assert_non_null(at);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good, subs[i].to,
+                 at + strlen(subs[i].from));
+        csgp_event ev;
+        csgp_reject why = {0};
+        assert_int_not_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+        if (!strstr(why.reason, subs[i].field))
+            fail_msg("sub %zu: reason \"%s\" lacks \"%s\"", i, why.reason, subs[i].field);
+    }
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int64_t ms;
+        const char *canon;
+    } cases[] = {
+        {"1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00.000Z"},
+        {"2025-10-07T13:35:42.123Z", 1759844142123, "2025-10-07T13:35:42.123Z"},
+        {"2025-10-07T15:35:42.1239+02:00", 1759844142123, "2025-10-07T13:35:42.123Z"},
+        {"2024-02-29T23:59:59.999-01:30", 1709256599999, "2024-03-01T01:29:59.999Z"},
+        {"1764064800", 1764064800000, "2025-11-25T10:00:00.000Z"},
+        {"1764064800.25", 1764064800250, "2025-11-25T10:00:00.250Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t ms = -1;
+        assert_int_equal(csgp_parse_time_param(cases[i].in, &ms), 0);
+        assert_int_equal(ms, cases[i].ms);
+        char out[CSGP_TS_SIZE];
+        csgp_format_ms(ms, out);
+        assert_string_equal(out, cases[i].canon);
+    }
+    static const char *const bad[] = {"", "yesterday", "2025-13-01T00:00:00Z", "2025-10-07T24:00:00Z",
+                                      "2025-10-07T13:35:42", "2025-10-07T13:35:42.Z", "-5", "1e400",
+                                      "2025-10-07T13:35:42+0200", "nan", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t ms;
+        if (csgp_parse_time_param(bad[i], &ms) == 0)
+            fail_msg("accepted bad time \"%s\"", bad[i]);
+    }
+}
+
+static void test_percentile(void **state)
+{
+    (void)state;
+    double a[] = {4, 1, 3, 2};
+    assert_true(csgp_percentile_cont(a, 4, 0.5) == 2.5);
+    double b[] = {4, 1, 3, 2};
+    assert_true(csgp_percentile_cont(b, 4, 0.0) == 1);
+    double c[] = {4, 1, 3, 2};
+    assert_true(csgp_percentile_cont(c, 4, 1.0) == 4);
+    double d[] = {10};
+    assert_true(csgp_percentile_cont(d, 1, 0.99) == 10);
+    double e[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    /* pos = 0.95·9 = 8.55 → 9 + 0.55·(10 − 9) */
+    assert_true(csgp_percentile_cont(e, 10, 0.95) == 9 + (10 - 9) * (0.95 * 9 - 8));
+}
+
+static void test_utf8_and_base64(void **state)
+{
+    (void)state;
+    assert_true(csgp_utf8_valid("h\xc3\xa9llo", 6));
+    assert_false(csgp_utf8_valid("\xff\xfe", 2));
+    assert_false(csgp_utf8_valid("a\0b", 3));
+    assert_false(csgp_utf8_valid("\xc3", 1));
+    assert_false(csgp_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_int_equal(csgp_utf8_trim("ab\xc3\xa9", 3), 2);
+    assert_int_equal(csgp_utf8_trim("ab\xc3\xa9", 4), 4);
+    char *s = csgp_base64((const unsigned char *)"\xff\xfe\x00g", 4);
+    assert_string_equal(s, "//4AZw==");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_cases), cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
+        cmocka_unit_test(test_utf8_and_base64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# csg-persist (issue 7) against the real test PostgreSQL and Kafka broker, and SQLite:
+# schema/roles, exactly-once ingest, DLQ, kill -9 restarts, a PostgreSQL outage, and the
+# REST API checked against Python references. Drivers: tests/persist/*.py (pytest).
+# Under ASan+UBSan (90-sanitizers) only the API, schema and DLQ tests run.
+# csg-sanitize
+set -euo pipefail
+tests/lib/need-postgres
+tests/lib/need-kafka
+cd tests/persist
+select=()
+if [[ ${CSG_UNDER_SANITIZER:-0} == 1 ]]; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  select=(-k "not kill and not outage and not bulk")
+fi
+exec "$PY" -m pytest -q -p no:cacheprovider --durations=8 "${select[@]}" "$@" .
