@@ -47,7 +47,7 @@ stop_daemon() {
 }
 
 # http_ok URL — true when URL answers 2xx.
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 
 # free_port — an unused loopback TCP port below the ephemeral range.
 free_port() {
