@@ -46,8 +46,8 @@ down: ## stop everything `make up` started
 status: ## show which parts of the stack are running
 	@scripts/stack status
 
-demo: up ## replay the hold-out rows as live traffic and post their outcomes
-	@scripts/demo
+demo: up ## replay the hold-out rows as live traffic and post their outcomes (DEMO_ARGS="--rate 50")
+	@scripts/demo $(DEMO_ARGS)
 
 bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration)
 	@bench/run $(if $(QUICK),--quick,)

@@ -1,6 +1,8 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
- * /metrics/distribution, /metrics/segments, /metrics/events, /healthz, /metrics.
+ * /metrics/distribution, /metrics/segments, /metrics/events, /metrics/performance,
+ * POST /outcomes, /healthz, /metrics. Outcome-based statistics are computed in C from the
+ * rows (perf.c, analytics.c), identically on both backends (docs/analytics.md).
  *
  * Runs on its own thread with its own event_base (libevent evhttp, fine off the hot
  * path) and its own database connection. Every number is computed by the database
@@ -26,6 +28,8 @@
 #include <string.h>
 
 #include "db.h"
+#include "outcomes.h"
+#include "perf.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -869,6 +873,31 @@ static void h_segments(request *r)
         csgp_rows_free(rows);
         rows = NULL;
     }
+    /* Outcome columns: each model's labelled applicants, once each by the latest event
+     * that model scored (its band from that event); see docs/analytics.md. */
+    bool labelled = false;
+    for (int k = 0; k < 2; k++) {
+        const char *score_col = k ? "challenger_score" : "champion_score";
+        qb_init(&b, db);
+        qb_add(&b, "SELECT s.m, s.applicant_id, s.band, s.score, o.defaulted FROM (SELECT ");
+        BAND_EXPR(&b);
+        qb_add(&b, ", %s AS m, %s AS score, applicant_id, \"timestamp\" AS ts, id FROM " TABLE,
+               roles[k].model, score_col);
+        qb_where(&b, &f);
+        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL) s JOIN loan_outcomes o ON "
+                   "o.applicant_id = s.applicant_id ORDER BY s.m, s.applicant_id, s.ts DESC, "
+                   "s.id DESC",
+               roles[k].model, score_col);
+        if (qb_run(&b, &rows, &err))
+            goto dbfail;
+        int orc = csgp_segment_outcomes_from_rows(rows, roles[k].role, seg_obj, nb, &labelled, &err);
+        csgp_rows_free(rows);
+        rows = NULL;
+        if (orc)
+            goto dbfail;
+    }
+    if (labelled)
+        csgp_segment_outcomes_fill(seg_obj, nb);
 #undef BAND_EXPR
     send_json(r, 200, out);
     return;
@@ -1017,16 +1046,79 @@ static void h_prometheus(request *r)
     evbuffer_free(b);
 }
 
+/* GET /metrics/performance: champion vs each challenger on the paired population. */
+static void h_performance(request *r)
+{
+    filters f;
+    if (parse_params(r, NULL) || parse_filters(r, &f))
+        return send_bad_param(r);
+    csg_error err;
+    csgp_rows *rows = NULL;
+    qb b;
+    qb_init(&b, r->api->db);
+    qb_add(&b, "SELECT e.champion_model, e.challenger_model, e.applicant_id, e.champion_score, "
+               "e.challenger_score, e.champion_decision, e.challenger_decision, o.defaulted FROM "
+               "(SELECT id, \"timestamp\", applicant_id, champion_model, challenger_model, "
+               "champion_score, challenger_score, champion_decision, challenger_decision FROM " TABLE);
+    qb_where(&b, &f);
+    qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
+               "NULL AND challenger_score IS NOT NULL) e JOIN loan_outcomes o ON o.applicant_id = "
+               "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
+               "e.\"timestamp\" DESC, e.id DESC");
+    if (qb_run(&b, &rows, &err))
+        return send_db_error(r, &err);
+    json_t *out = NULL;
+    int rc = csgp_perf_from_rows(rows, &out, &err);
+    csgp_rows_free(rows);
+    if (rc)
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
+/* POST /outcomes: a JSON array or NDJSON of {"applicant_id","defaulted","observed_at"?}. */
+static void h_outcomes(request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    if (len > CSGP_OUTCOMES_MAX_BYTES)
+        return send_error(r, 413, "payload_too_large", NULL, "at most 16 MiB per request");
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    json_t *rejected = json_array();
+    csgp_outcome *items = NULL;
+    size_t n = 0, stored = 0;
+    csg_error err = {{0}};
+    int rc = csgp_outcomes_parse(body, len, csgp_now_ms(), &items, &n, rejected, &err);
+    if (rc) {
+        json_decref(rejected);
+        if (rc == -CSG_EINVAL)
+            return send_error(r, 400, "invalid_json", NULL, err.message);
+        return send_db_error(r, &err);
+    }
+    if (n && (rc = csgp_outcomes_store(r->api->db, items, n, &stored, &err))) {
+        free(items);
+        json_decref(rejected);
+        return send_db_error(r, &err);
+    }
+    free(items);
+    json_t *out = json_object();
+    json_object_set_new(out, "accepted", json_integer((json_int_t)n));
+    json_object_set_new(out, "stored", json_integer((json_int_t)stored));
+    json_object_set_new(out, "rejected", rejected);
+    send_json(r, 200, out);
+}
+
 static const struct route {
     const char *path;
     void (*fn)(request *r);
-    bool post; /* POST only (otherwise GET/HEAD only); POST /outcomes comes with issue 9 */
+    bool post; /* POST only (otherwise GET/HEAD only) */
 } routes[] = {
     {"/metrics/summary", h_summary, false},
     {"/metrics/latency", h_latency, false},
     {"/metrics/distribution", h_distribution, false},
     {"/metrics/segments", h_segments, false},
     {"/metrics/events", h_events, false},
+    {"/metrics/performance", h_performance, false},
+    {"/outcomes", h_outcomes, true},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},
 };

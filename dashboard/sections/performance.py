@@ -1,10 +1,10 @@
-"""Model performance on the paired population once outcomes exist (GET /metrics/performance).
+"""Model performance on the paired population once outcomes exist (GET /metrics/performance,
+docs/analytics.md).
 
-Until the API has that endpoint (404) or any labelled paired applicant, the section says
-"no outcomes yet". The rendering is deliberately tolerant of the response's exact layout:
-per-model metrics come from `models`, ROC curves from a model's `roc` (lists `fpr`/`tpr`,
-or points with those keys), a verdict from any `verdict` string, and every other list or
-record of values (swap sets, PSI, ΔAUC) is shown as a table under its key.
+For each (champion, challenger) pair: the promotion verdict (ΔAUC with its DeLong 95% CI),
+the metric table with a challenger − champion row, both ROC curves, the swap sets and the
+PSI of the challenger's scores against the champion's deciles. Until any labelled paired
+applicant exists the section says "no outcomes yet".
 """
 
 from __future__ import annotations
@@ -22,8 +22,15 @@ TITLE = "Model performance"
 NO_OUTCOMES = ("No outcomes yet: performance (AUC, KS, Gini, Brier, bad rates, swap sets, PSI) "
                "is computed on applicants scored by both models whose loan outcome is known. "
                "Post outcomes to the API's /outcomes (`make demo` does) to fill this section.")
+SELECTION_BIAS = ("In production only applicants the champion approved get a loan, so only "
+                  "their outcomes are observed: both models are measured on the champion's "
+                  "approvals, and the challenger-only approvals have no outcomes "
+                  "(docs/analytics.md).")
 METRIC_ORDER = ("count", "auc", "gini", "ks", "brier", "bad_rate", "approval_rate",
                 "bad_rate_approved")
+SWAP_LABELS = {"champion_only": "champion approves, challenger declines",
+               "challenger_only": "challenger approves, champion declines",
+               "both_approve": "both approve", "both_decline": "both decline"}
 
 
 def has_data(perf: dict[str, Any] | None) -> bool:
@@ -33,51 +40,135 @@ def has_data(perf: dict[str, Any] | None) -> bool:
     return any((m.get("count") or 0) > 0 for m in models if isinstance(m, dict))
 
 
-def _scalars(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool)) or v is None}
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _find_verdicts(obj: Any, out: list[str]) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k == "verdict" and isinstance(v, str):
-                out.append(v)
-            else:
-                _find_verdicts(v, out)
-    elif isinstance(obj, list):
-        for v in obj:
-            _find_verdicts(v, out)
+def _pairs(perf: dict[str, Any]) -> list[tuple[str, str]]:
+    """(champion, challenger) pairs, in the API's order."""
+    out: list[tuple[str, str]] = []
+    for p in perf.get("promotion") or []:
+        pair = (p.get("champion_model"), p.get("challenger_model"))
+        if all(pair) and pair not in out:
+            out.append(pair)  # type: ignore[arg-type]
+    if not out:  # an answer without promotion entries: pair models by role
+        models = [m for m in perf.get("models", []) if isinstance(m, dict)]
+        champs = [m.get("model") for m in models if m.get("role") == "champion"]
+        for m in models:
+            if m.get("role") == "challenger" and champs:
+                out.append((m.get("paired_with") or champs[0], m.get("model")))
+    return out
+
+
+def _entry(perf: dict[str, Any], key: str, pair: tuple[str, str],
+           names: tuple[str, str] = ("champion_model", "challenger_model")) -> dict[str, Any]:
+    for x in perf.get(key) or []:
+        if isinstance(x, dict) and (x.get(names[0]), x.get(names[1])) == pair:
+            return x
+    return {}
+
+
+def _model(perf: dict[str, Any], name: str, role: str, other: str) -> dict[str, Any]:
+    models = [m for m in perf.get("models", []) if isinstance(m, dict)]
+    for m in models:
+        same = (m.get("model"), m.get("role")) == (name, role)
+        if same and m.get("paired_with") in (None, other):
+            return m
+    return {}
+
+
+def metrics_table(champion: dict[str, Any], challenger: dict[str, Any]) -> pd.DataFrame:
+    """Champion, challenger and the challenger − champion difference, one row each."""
+    rows = []
+    for m in (champion, challenger):
+        if m:
+            rows.append({"model": m.get("model"), "role": m.get("role"),
+                         **{k: m.get(k) for k in METRIC_ORDER}})
+    if champion and challenger:
+        diff: dict[str, Any] = {"model": "challenger − champion", "role": "difference"}
+        for k in METRIC_ORDER:
+            a, b = _num(challenger.get(k)), _num(champion.get(k))
+            diff[k] = None if k == "count" or a is None or b is None else a - b
+        rows.append(diff)
+    return pd.DataFrame(rows, columns=["model", "role", *METRIC_ORDER])
+
+
+def swap_table(swaps: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for key, label in SWAP_LABELS.items():
+        s = swaps.get(key)
+        if isinstance(s, dict):
+            rate = _num(s.get("bad_rate"))
+            rows.append({"set": label, "applicants": s.get("count"),
+                         "defaulted": s.get("bad_count"),
+                         "bad rate %": None if rate is None else round(100 * rate, 2)})
+    return pd.DataFrame(rows, columns=["set", "applicants", "defaulted", "bad rate %"])
 
 
 def _roc_xy(roc: Any) -> tuple[list[float], list[float]] | None:
-    if isinstance(roc, dict) and "fpr" in roc and "tpr" in roc:
+    if isinstance(roc, dict) and roc.get("fpr") and roc.get("tpr"):
         return list(roc["fpr"]), list(roc["tpr"])
-    if isinstance(roc, list) and roc and isinstance(roc[0], dict):
-        return [p.get("fpr") for p in roc], [p.get("tpr") for p in roc]
-    if isinstance(roc, list) and roc and isinstance(roc[0], (list, tuple)):
-        return [p[0] for p in roc], [p[1] for p in roc]
     return None
 
 
-def metrics_table(models: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = [_scalars(m) for m in models]
-    df = pd.DataFrame(rows)
-    cols = [c for c in ("model", "role", *METRIC_ORDER) if c in df.columns]
-    cols += [c for c in df.columns if c not in cols]
-    df = df[cols]
-    champ = df[df.get("role", pd.Series(dtype=str)) == "champion"] if "role" in df else df.iloc[:0]
-    if len(champ) == 1:
-        base = champ.iloc[0]
-        for _, r in df[df["role"] != "champion"].iterrows():
-            diff: dict[str, Any] = {"model": f"{r['model']} − {base['model']}",
-                                    "role": "difference"}
-            for c in METRIC_ORDER:
-                if c in df.columns and c != "count":
-                    a, b = r.get(c), base.get(c)
-                    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                        diff[c] = a - b
-            df = pd.concat([df, pd.DataFrame([diff])], ignore_index=True)
-    return df
+def roc_figure(ctx: Context, models: list[dict[str, Any]]) -> go.Figure | None:
+    curves = [(m.get("model", "?"), _roc_xy(m.get("roc"))) for m in models]
+    if not any(xy for _, xy in curves):
+        return None
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                    line={"color": "#bbbbbb", "dash": "dot"})
+    for name, xy in curves:
+        if xy:
+            fig.add_scatter(x=xy[0], y=xy[1], mode="lines", name=name,
+                            line={"color": ctx.colour(name), "width": 2})
+    plot_layout(fig, height=380, title="ROC on the paired population (defaults as the event)",
+                xaxis_title="share of repayers declined",
+                yaxis_title="share of defaulters declined")
+    return fig
+
+
+def psi_figure(ctx: Context, psi: dict[str, Any]) -> go.Figure | None:
+    es, as_ = psi.get("expected_share"), psi.get("actual_share")
+    if not es or not as_:
+        return None
+    bins = [f"D{k + 1}" for k in range(len(es))]
+    fig = go.Figure()
+    fig.add_bar(x=bins, y=[100 * v for v in es], name=str(psi.get("reference_model")),
+                marker_color=ctx.colour(str(psi.get("reference_model"))))
+    fig.add_bar(x=bins, y=[100 * v for v in as_], name=str(psi.get("model")),
+                marker_color=ctx.colour(str(psi.get("model"))))
+    plot_layout(fig, height=300, barmode="group",
+                title="Score share per champion-score decile (PSI bins)",
+                xaxis_title="champion score decile", yaxis_title="share (%)")
+    return fig
+
+
+def verdict(promo: dict[str, Any]) -> None:
+    text = promo.get("verdict")
+    if not isinstance(text, str):
+        return
+    outcome = promo.get("outcome")
+    if outcome == "challenger_better":
+        st.success(text)
+    elif outcome == "challenger_worse":
+        st.warning(text)
+    else:
+        st.info(text)
+    ci = promo.get("ci95") or [None, None]
+    parts = []
+    d = _num(promo.get("delta_auc"))
+    if d is not None:
+        parts.append(f"ΔAUC {d:+.4f}")
+    if _num(ci[0]) is not None and _num(ci[1]) is not None:
+        parts.append(f"95% CI [{ci[0]:+.4f}, {ci[1]:+.4f}] (DeLong)")
+    if _num(promo.get("p_value")) is not None:
+        parts.append(f"p = {promo['p_value']:.3g}")
+    more = _num(promo.get("more_outcomes_needed"))
+    if more:
+        parts.append(f"≈{more:,.0f} more labelled applicants to separate them at this effect")
+    if parts:
+        st.caption(" · ".join(parts))
 
 
 def render(ctx: Context) -> None:
@@ -89,30 +180,25 @@ def render(ctx: Context) -> None:
             st.caption(str(perf["note"]))
         return
     assert perf is not None
-    verdicts: list[str] = []
-    _find_verdicts(perf, verdicts)
-    for v in verdicts:
-        st.success(v)
-    models = [m for m in perf.get("models", []) if isinstance(m, dict)]
-    st.dataframe(metrics_table(models), hide_index=True, key="perf-table")
-    rocs = [(m.get("model", "?"), _roc_xy(m.get("roc"))) for m in models]
-    if any(xy for _, xy in rocs):
-        fig = go.Figure()
-        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                        line={"color": "#bbbbbb", "dash": "dot"})
-        for name, xy in rocs:
-            if xy:
-                fig.add_scatter(x=xy[0], y=xy[1], mode="lines", name=name,
-                                line={"color": ctx.colour(name), "width": 2})
-        plot_layout(fig, height=380, title="ROC on the paired population",
-                    xaxis_title="false positive rate", yaxis_title="true positive rate")
-        st.plotly_chart(fig, key="perf-roc")
-    for key, value in perf.items():
-        if key in ("models", "note") or not isinstance(value, (list, dict)) or not value:
-            continue
-        st.subheader(key.replace("_", " "))
-        if isinstance(value, dict):
-            value = [value] if all(not isinstance(v, (list, dict)) for v in value.values()) \
-                else [{"name": k, **(v if isinstance(v, dict) else {"value": v})}
-                      for k, v in value.items()]
-        st.dataframe(pd.json_normalize(value), hide_index=True, key=f"perf-{key}")
+    for i, (champ, chall) in enumerate(_pairs(perf)):
+        st.subheader(f"{chall} vs {champ}")
+        promo = _entry(perf, "promotion", (champ, chall))
+        verdict(promo)
+        m_champ = _model(perf, champ, "champion", chall)
+        m_chall = _model(perf, chall, "challenger", champ)
+        st.dataframe(metrics_table(m_champ, m_chall), hide_index=True, key=f"perf-table-{i}")
+        fig = roc_figure(ctx, [m for m in (m_champ, m_chall) if m])
+        if fig is not None:
+            st.plotly_chart(fig, key=f"perf-roc-{i}")
+        st.markdown("**Swap sets** (where the decisions differ)")
+        st.dataframe(swap_table(_entry(perf, "swap_sets", (champ, chall))), hide_index=True,
+                     key=f"perf-swaps-{i}")
+        psi = _entry(perf, "psi", (champ, chall), ("reference_model", "model"))
+        value = _num(psi.get("psi"))
+        st.metric(f"PSI {chall} vs {champ}", "—" if value is None else f"{value:.4f}",
+                  help="< 0.1 similar score distributions, 0.1–0.25 a shift, "
+                       "> 0.25 a different scale")
+        pfig = psi_figure(ctx, psi)
+        if pfig is not None:
+            st.plotly_chart(pfig, key=f"perf-psi-{i}")
+    st.caption(SELECTION_BIAS)

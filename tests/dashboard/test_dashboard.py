@@ -214,36 +214,53 @@ def test_raw_events_paging(dashboard_env: str, events: list[dict]) -> None:
 
 def test_model_performance_renders_outcome_metrics(dashboard_env: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The section's layout once /metrics/performance has labelled data. That endpoint comes
-    with the analytics work, so its answer is stubbed here in the shape DESIGN §7 lists;
-    every other section still reads the real API."""
+    """The section's layout once /metrics/performance has labelled data, with the answer
+    stubbed in the API's shape (docs/analytics.md; tests/analytics checks the API itself
+    and the e2e demo test the real section); every other section reads the real API."""
     sys.path.insert(0, str(APP.parent))
     import data as dashboard_data  # the module object the app's sections use
 
+    def model(name: str, role: str, other: str, auc: float, fpr: list, tpr: list) -> dict:
+        return {"model": name, "role": role, "paired_with": other, "count": 120,
+                "bad_count": 24, "auc": auc, "gini": 2 * auc - 1, "ks": 0.33, "brier": 0.19,
+                "bad_rate": 0.2, "approval_rate": 0.6, "bad_rate_approved": 0.1,
+                "roc": {"fpr": fpr, "tpr": tpr}}
+
+    def swap(n: int, b: int) -> dict:
+        return {"count": n, "bad_count": b, "bad_rate": b / n}
+
+    verdict = (f"{GBM} and {CHAMPION} are not yet distinguishable: ΔAUC +0.0400 "
+               "(95% CI -0.0100 to +0.0900, DeLong, n = 120); at this effect roughly 300 "
+               "more labelled applicants would be needed")
     perf = {
-        "models": [
-            {"model": CHAMPION, "role": "champion", "count": 120, "auc": 0.71, "gini": 0.42,
-             "ks": 0.33, "brier": 0.19, "bad_rate": 0.2, "approval_rate": 0.6,
-             "bad_rate_approved": 0.1, "roc": {"fpr": [0, 0.3, 1], "tpr": [0, 0.6, 1]}},
-            {"model": GBM, "role": "challenger", "count": 120, "auc": 0.75, "gini": 0.5,
-             "ks": 0.37, "brier": 0.18, "bad_rate": 0.2, "approval_rate": 0.62,
-             "bad_rate_approved": 0.09, "roc": {"fpr": [0, 0.25, 1], "tpr": [0, 0.65, 1]}},
-        ],
-        "swap_sets": {"champion_only": {"count": 7, "bad_rate": 0.3},
-                      "challenger_only": {"count": 9, "bad_rate": 0.1}},
-        "psi": [{"model": GBM, "psi": 0.04}],
-        "delta_auc": {"model": GBM, "delta": 0.04, "ci_low": -0.01, "ci_high": 0.09,
-                      "verdict": "not yet distinguishable"},
+        "models": [model(CHAMPION, "champion", GBM, 0.71, [0, 0.3, 1], [0, 0.6, 1]),
+                   model(GBM, "challenger", CHAMPION, 0.75, [0, 0.25, 1], [0, 0.65, 1])],
+        "swap_sets": [{"champion_model": CHAMPION, "challenger_model": GBM,
+                       "champion_only": swap(10, 3), "challenger_only": swap(10, 1),
+                       "both_approve": swap(60, 5), "both_decline": swap(40, 15)}],
+        "psi": [{"model": GBM, "reference_model": CHAMPION, "count": 120, "psi": 0.04,
+                 "edges": [0.1 * k for k in range(1, 10)], "expected_share": [0.1] * 10,
+                 "actual_share": [0.05, 0.15] * 5}],
+        "promotion": [{"champion_model": CHAMPION, "challenger_model": GBM, "count": 120,
+                       "delta_auc": 0.04, "se": 0.0255, "ci95": [-0.01, 0.09], "z": 1.57,
+                       "p_value": 0.12, "more_outcomes_needed": 300.0,
+                       "outcome": "not_distinguishable", "verdict": verdict}],
     }
     monkeypatch.setattr(dashboard_data, "performance", lambda _f: perf)
     at = run_app()
+    assert not at.exception
     assert not any(i.value.startswith("No outcomes yet: performance") for i in at.info)
-    assert [s.value for s in at.success] == ["not yet distinguishable"]
+    assert verdict in [i.value for i in at.info]
     table = next(d.value for d in at.dataframe if "auc" in d.value.columns)
+    assert list(table["role"]) == ["champion", "challenger", "difference"]
     diff = table[table["role"] == "difference"].iloc[0]
-    assert diff["auc"] == pytest.approx(0.04)
+    assert diff["auc"] == pytest.approx(0.04) and diff["brier"] == pytest.approx(0.0)
+    swaps = next(d.value for d in at.dataframe if "bad rate %" in d.value.columns)
+    assert list(swaps["applicants"]) == [10, 10, 60, 40]
+    assert [m.value for m in at.metric if m.label.startswith("PSI")] == ["0.0400"]
     roc = _spec(at, "ROC")
     assert {t["name"] for t in roc["data"]} == {"chance", CHAMPION, GBM}
+    assert {t["name"] for t in _spec(at, "PSI bins")["data"]} == {CHAMPION, GBM}
 
 
 def test_refused_filter_shows_banner(dashboard_env: str) -> None:
