@@ -6,6 +6,7 @@
 #include "event.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "config.h"
 #include "jsonw.h"
@@ -35,13 +36,36 @@ static double latency(double ms)
     return round(ms * 1000.0) / 1000.0;
 }
 
+/* csg_format_rfc3339_ms with the calendar part cached per thread for the
+ * current second: gmtime_r (and its time-zone lock) once a second instead
+ * of once per event; only the milliseconds change in between. */
+static void format_timestamp(int64_t wall_ms, char ts[25])
+{
+    static _Thread_local int64_t cached_sec = -1;
+    static _Thread_local char cached[25];
+    if (wall_ms < 0) {
+        csg_format_rfc3339_ms(wall_ms, ts);
+        return;
+    }
+    int64_t sec = wall_ms / 1000;
+    if (sec != cached_sec) {
+        csg_format_rfc3339_ms(sec * 1000, cached);
+        cached_sec = sec;
+    }
+    memcpy(ts, cached, 25);
+    unsigned ms = (unsigned)(wall_ms % 1000);
+    ts[20] = (char)('0' + ms / 100);
+    ts[21] = (char)('0' + ms / 10 % 10);
+    ts[22] = (char)('0' + ms % 10);
+}
+
 size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
 {
     csg_jsonw w = {buf, cap, 0};
     bool chal = e->challenger_model[0] != '\0';
     bool both = e->champion_ok && chal && e->challenger_ok;
     char ts[25];
-    csg_format_rfc3339_ms(e->timestamp_ms, ts);
+    format_timestamp(e->timestamp_ms, ts);
 
     csg_jsonw_lit(&w, "{\"event_id\":");
     csg_jsonw_str(&w, e->event_id);

@@ -412,22 +412,30 @@ static void start_call(req_ctx *c, model_call *mc, unsigned model)
                                      mc);
 }
 
+/* snprintf(dst, cap, "%s", src) without printf: runs several times per
+ * request. Truncates the same way; cap > 0. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void fill_event(req_ctx *c, csg_event *e)
 {
     const csg_snapshot *s = c->snap;
     memset(e, 0, sizeof *e);
     memcpy(e->event_id, c->req.request_id, sizeof e->event_id);
-    snprintf(e->experiment_id, sizeof e->experiment_id, "%s", s->cfg->experiment_id);
+    copy_str(e->experiment_id, sizeof e->experiment_id, s->cfg->experiment_id);
     memcpy(e->applicant_id, c->req.app.applicant_id, sizeof e->applicant_id);
     memcpy(e->transport, c->transport, sizeof e->transport);
-    snprintf(e->champion_model, sizeof e->champion_model, "%s", s->models[0]->name);
+    copy_str(e->champion_model, sizeof e->champion_model, s->models[0]->name);
     e->champion_ok = c->champ.status == CSG_SCORE_OK;
     e->champion_score = c->champ.score;
     e->champion_decision = c->champ.decision;
     e->latency_champion_ms = c->champ.latency_ms;
     if (c->has_chal) {
-        snprintf(e->challenger_model, sizeof e->challenger_model, "%s",
-                 s->models[c->chal.model]->name);
+        copy_str(e->challenger_model, sizeof e->challenger_model, s->models[c->chal.model]->name);
         e->challenger_ok = c->chal.status == CSG_SCORE_OK;
         e->challenger_score = c->chal.score;
         e->challenger_decision = c->chal.decision;
@@ -633,7 +641,7 @@ static void core_submit(csg_worker *w, const csg_request *req, csg_reply_cb on_r
     c->req.request_id[CSG_REQUEST_ID_MAX] = '\0';
     if (!c->req.request_id[0])
         csg_uuid4(&w->rng, c->req.request_id);
-    snprintf(c->transport, sizeof c->transport, "%s", req->transport ? req->transport : "?");
+    copy_str(c->transport, sizeof c->transport, req->transport ? req->transport : "?");
     c->on_reply = on_reply;
     c->reply_ctx = ctx;
     c->in_submit = true;

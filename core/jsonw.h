@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct csg_jsonw {
     char *buf;
@@ -15,11 +16,29 @@ typedef struct csg_jsonw {
     size_t pos;
 } csg_jsonw;
 
-void csg_jsonw_raw(csg_jsonw *w, const char *s, size_t len);
-void csg_jsonw_lit(csg_jsonw *w, const char *s); /* NUL-terminated raw text */
+/* Inline: most calls append a string literal, whose strlen the compiler
+ * then folds to a constant. */
+static inline void csg_jsonw_raw(csg_jsonw *w, const char *s, size_t len)
+{
+    if (w->pos < w->cap) {
+        size_t room = w->cap - w->pos;
+        memcpy(w->buf + w->pos, s, len < room ? len : room);
+    }
+    w->pos += len;
+}
+
+static inline void csg_jsonw_lit(csg_jsonw *w, const char *s) /* NUL-terminated raw text */
+{
+    csg_jsonw_raw(w, s, strlen(s));
+}
+
 void csg_jsonw_str(csg_jsonw *w, const char *s); /* quoted + escaped; NULL → null */
 void csg_jsonw_double(csg_jsonw *w, double d);   /* shortest round-trip; non-finite → null */
 void csg_jsonw_int(csg_jsonw *w, int64_t v);
+/* Finite d as the text csg_format_double gives (shortest of %.15g/%.16g/
+ * %.17g that reads back exactly), printf-free for the common short values.
+ * NUL-terminated; returns the length. */
+int csg_jsonw_format_double(double d, char out[40]);
 /* NUL-terminate (truncating if needed) and return the full length needed. */
 size_t csg_jsonw_finish(csg_jsonw *w);
 

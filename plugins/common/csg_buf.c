@@ -138,11 +138,29 @@ int csg_buf_json_str(csg_buf *b, const char *s, size_t n)
     return 0;
 }
 
+int csg_buf_json_int(csg_buf *b, int64_t v)
+{
+    /* Digits by hand: this runs for every model call, and printf's
+     * machinery costs more than the rest of the request body. */
+    char tmp[24];
+    char *end = tmp + sizeof tmp, *p = end;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN-safe */
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return csg_buf_append(b, p, (size_t)(end - p));
+}
+
 int csg_buf_json_double(csg_buf *b, double d)
 {
     if (!isfinite(d))
         return csg_buf_append(b, "null", 4);
+    /* Whole amounts (the usual income / loan_amount) below 2^53 are exact
+     * integers, and %.17g prints them as plain digits: same text, no printf. */
+    if (d != 0 && fabs(d) < 9007199254740992.0 && d == trunc(d))
+        return csg_buf_json_int(b, (int64_t)d);
     return csg_buf_printf(b, "%.17g", d);
 }
-
-int csg_buf_json_int(csg_buf *b, int64_t v) { return csg_buf_printf(b, "%" PRId64, v); }

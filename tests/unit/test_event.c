@@ -9,9 +9,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "application.h"
 #include "event.h"
+#include "jsonw.h"
 #include "reply.h"
 #include "util.h"
 
@@ -170,6 +174,104 @@ static void test_precision(void **state)
     assert_non_null(strstr(buf, "\"latency_champion_ms\":1.84,"));
 }
 
+/* The printf-free double formatter gives byte-for-byte the text of
+ * csg_format_double (shortest of %.15g..%.17g that reads back exactly), so
+ * events and replies did not change shape when it came in. */
+static void test_fast_double(void **state)
+{
+    (void)state;
+    static const double fixed[] = {
+        0.68, 0.72, -0.68, 1.84, 0.001, 0.0001, 0.00009999, 1e-4, 1e-5, 1, 10, 100, 50000,
+        -50000, 1234567.891, 99999999999999.9, 999999999999999, 1e15, 1e15 + 2, 1e16, 0.5,
+        0.1 + 0.2, 1.0 / 3.0, 0.7234567890123456, 123456789.123456789, 5e-324, 0, -0.0,
+        0.30000000000000004, 2.5e-3, 7.0e-4, 3.14159, 0.000123456789012345, 12.000001};
+    char a[40], b[40];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        int na = csg_jsonw_format_double(fixed[i], a);
+        int nb = csg_format_double(fixed[i], b, sizeof b);
+        if (na != nb || strcmp(a, b) != 0)
+            fail_msg("%.17g: fast \"%s\" != \"%s\"", fixed[i], a, b);
+        assert_true(strtod(a, NULL) == fixed[i]);
+    }
+    /* Bounded pseudo-random sweep: short decimals at every scale (the fast
+     * path) and arbitrary bit patterns (the fallback). */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        if (i % 2) {
+            uint64_t bits = x;
+            memcpy(&d, &bits, sizeof d);
+            if (!isfinite(d))
+                continue;
+        } else {
+            static const double scale[] = {1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-9, 1e3, 1e9};
+            d = (double)(int64_t)(x % 2000000001u - 1000000000) * scale[(x >> 40) % 9];
+        }
+        int na = csg_jsonw_format_double(d, a);
+        int nb = csg_format_double(d, b, sizeof b);
+        if (na != nb || strcmp(a, b) != 0)
+            fail_msg("%.17g: fast \"%s\" != \"%s\"", d, a, b);
+    }
+}
+
+/* The per-second timestamp cache prints what csg_format_rfc3339_ms prints,
+ * across seconds, going back in time, and at the epoch. */
+static void test_timestamp_cache(void **state)
+{
+    (void)state;
+    static const int64_t stamps[] = {1759844142123, 1759844142999, 1759844143000,
+                                     1759844142001, 0,             1,
+                                     1767225599999, 1767225600000, 253402300799999};
+    for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
+        csg_event e = base_event();
+        e.timestamp_ms = stamps[i];
+        char buf[1024], want[25];
+        csg_event_to_json(&e, buf, sizeof buf);
+        csg_format_rfc3339_ms(stamps[i], want);
+        char key[64];
+        snprintf(key, sizeof key, "\"timestamp\":\"%s\"", want);
+        if (!strstr(buf, key))
+            fail_msg("%lld: want %s in %s", (long long)stamps[i], key, buf);
+    }
+}
+
+/* csg_jsonw_str's word-at-a-time scan sends every string with a byte to
+ * escape, wherever it sits, through csg_json_escape: the same text. */
+static void test_jsonw_str_matches_escape(void **state)
+{
+    (void)state;
+    static const char specials[] = {'"', '\\', '\n', 0x01, 0x1f, 0x7f, (char)0x80, (char)0xc3, ' ', '~'};
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char s[32];
+                memset(s, 'a', len);
+                s[len] = '\0';
+                s[pos] = specials[k];
+                char got[256], want[256];
+                csg_jsonw w = {got, sizeof got, 0};
+                csg_jsonw_str(&w, s);
+                csg_jsonw_finish(&w);
+                size_t wp = 0;
+                csg_json_escape(s, len, want, sizeof want, &wp);
+                want[wp] = '\0';
+                if (strcmp(got, want) != 0)
+                    fail_msg("len %zu pos %zu byte %02x: \"%s\" != \"%s\"", len, pos,
+                             (unsigned char)specials[k], got, want);
+            }
+        }
+    }
+    /* truncation keeps snprintf semantics: pos counts the full length */
+    char small[8];
+    csg_jsonw w = {small, sizeof small, 0};
+    csg_jsonw_str(&w, "abcdefghij");
+    assert_int_equal(csg_jsonw_finish(&w), 12);
+    assert_string_equal(small, "\"abcdef");
+}
+
 static void test_escaping(void **state)
 {
     (void)state;
@@ -237,6 +339,9 @@ int main(void)
         cmocka_unit_test(test_keys_and_nulls), cmocka_unit_test(test_values),
         cmocka_unit_test(test_precision),      cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_reply),          cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_fast_double),
+        cmocka_unit_test(test_timestamp_cache),
+        cmocka_unit_test(test_jsonw_str_matches_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
