@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto and fuzz_event.
+
+Seeds are committed; rerun this only to change them (it never deletes files, so
+crash fixtures kept in the same folders stay). Transport seeds start with the
+two header bytes of tests/fuzz/transport_harness.h: flags, chunk size.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+MODE_NEXT, MODE_REVERSE, MODE_DELAY, MODE_HOLD = 0, 1, 2, 3
+HALF_CLOSE, NOT_READY, READ_SLOWLY = 0x04, 0x08, 0x10
+WHOLE = 255  # chunk byte: 64 KiB per send
+
+APP = {"applicant_id": "cd-0002", "income": 131, "loan_amount": 1000, "credit_history": 1}
+
+
+def seed(kind: str, name: str, flags: int, chunk: int, body: bytes) -> None:
+    d = CORPUS / kind
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"seed-{name}").write_bytes(bytes([flags, chunk]) + body)
+
+
+def req(method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+        version: str = "HTTP/1.1") -> bytes:
+    h = {"Host": "x"}
+    if body is not None:
+        h["Content-Type"] = "application/json"
+        h["Content-Length"] = str(len(body))
+    h.update(headers or {})
+    head = f"{method} {path} {version}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in h.items() if v is not None)
+    return head.encode() + b"\r\n" + (body or b"")
+
+
+def app(i: int = 0, **kw: object) -> bytes:
+    return json.dumps({**APP, "applicant_id": f"cd-{i:04d}", **kw}).encode()
+
+
+def http_seeds() -> None:
+    seed("http", "score", MODE_NEXT, WHOLE, req("POST", "/v1/score", app()))
+    seed("http", "score-alias-rid", MODE_NEXT, 9,
+         req("POST", "/score", app(1), {"X-Request-Id": "req-1"}))
+    seed("http", "pipeline-mixed", MODE_REVERSE, 7,
+         req("POST", "/v1/score", app(2)) + req("GET", "/healthz") + req("GET", "/metrics")
+         + req("GET", "/readyz") + req("POST", "/v1/score", app(3)))
+    seed("http", "pipeline-20-hold", MODE_HOLD | READ_SLOWLY, WHOLE,
+         b"".join(req("POST", "/v1/score", app(i)) for i in range(20)))
+    seed("http", "pipeline-delay", MODE_DELAY, 33,
+         b"".join(req("POST", "/v1/score", app(i)) for i in range(6)))
+    chunked = b"5\r\n" + app(4)[:5] + b"\r\n" + f"{len(app(4)) - 5:x}".encode() + b"\r\n" \
+        + app(4)[5:] + b"\r\n0\r\n\r\n"
+    seed("http", "chunked", MODE_NEXT, 3, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + chunked)
+    big_chunk = b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n"
+    seed("http", "chunked-too-big", MODE_NEXT, WHOLE, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + big_chunk)
+    seed("http", "expect-continue", MODE_NEXT, 50, req("POST", "/v1/score", app(5), {
+        "Expect": "100-continue"}))
+    seed("http", "expect-continue-415", MODE_NEXT, WHOLE, req("POST", "/v1/score", app(5), {
+        "Expect": "100-continue", "Content-Type": "text/plain"}))
+    seed("http", "too-large", MODE_NEXT, WHOLE, req("POST", "/v1/score", b"{}", {
+        "Content-Length": "100000"}))
+    seed("http", "not-found-405-415", MODE_NEXT, 11,
+         req("GET", "/nope") + req("GET", "/v1/score") + req("POST", "/healthz", b"{}")
+         + req("POST", "/v1/score", app(6), {"Content-Type": "application/x-www-form-urlencoded"}))
+    seed("http", "bad-bodies", MODE_NEXT, WHOLE,
+         req("POST", "/v1/score", b'{"applicant_id":')
+         + req("POST", "/v1/score", b'{"applicant_id":"x","income":-1,"loan_amount":1,'
+               b'"credit_history":1}')
+         + req("POST", "/v1/score", b"")
+         + req("POST", "/v1/score", app(7), {"X-Request-Id": "a b"}))
+    seed("http", "malformed", MODE_NEXT, WHOLE, b"POST /v1/score HTTP/1.1\r\nHost x\r\n\r\n")
+    seed("http", "garbage", MODE_NEXT, 1, b"\x00\xff GET / \r\n\r\n")
+    seed("http", "close-then-more", MODE_NEXT, WHOLE,
+         req("GET", "/healthz", None, {"Connection": "close"}) + req("GET", "/healthz"))
+    seed("http", "http10", MODE_NEXT, WHOLE, req("GET", "/healthz", None, None, "HTTP/1.0"))
+    seed("http", "not-ready-half-close", NOT_READY | HALF_CLOSE, WHOLE,
+         req("GET", "/readyz") + req("POST", "/v1/score", app(8)))
+    seed("http", "headers-too-large", MODE_NEXT, WHOLE,
+         b"GET /healthz HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 33000 + b"\r\n\r\n")
+    seed("http", "long-url", MODE_NEXT, WHOLE, req("GET", "/" + "u" * 600))
+    seed("http", "upgrade", MODE_NEXT, WHOLE, req("GET", "/healthz", None, {
+        "Connection": "Upgrade", "Upgrade": "websocket"}) + b"after")
+    seed("http", "fallback-statuses", MODE_REVERSE, WHOLE,
+         b"".join(req("POST", "/v1/score", app(i * 7 + 3)) for i in range(10)))
+
+
+def tcp_seeds() -> None:
+    line = app(0) + b"\n"
+    seed("tcp", "one", MODE_NEXT, WHOLE, line)
+    seed("tcp", "rid", MODE_NEXT, 5, app(1, request_id="t-1") + b"\n")
+    seed("tcp", "pipeline-reverse", MODE_REVERSE, 13, b"".join(app(i) + b"\n" for i in range(8)))
+    seed("tcp", "pipeline-hold", MODE_HOLD | READ_SLOWLY, WHOLE,
+         b"".join(app(i) + b"\n" for i in range(40)))
+    seed("tcp", "blank-cr", MODE_DELAY, 4, b"\n\r\n" + app(2) + b"\r\n\n" + app(3) + b"\n")
+    seed("tcp", "overlong-resync", MODE_NEXT, 64, b"{" + b"x" * 600 + b"\n" + app(4) + b"\n")
+    seed("tcp", "bad-lines", MODE_NEXT, WHOLE,
+         b'{"applicant_id":\n[1]\n{"applicant_id":"x","income":1,"loan_amount":0,'
+         b'"credit_history":1}\n' + app(5, request_id="a b") + b"\n" + b"\x00\xff\n")
+    seed("tcp", "no-newline-half-close", HALF_CLOSE, WHOLE, app(6))
+    seed("tcp", "statuses", MODE_NEXT, WHOLE, b"".join(app(i * 7 + 3) + b"\n" for i in range(10)))
+
+
+def pb_str(field: int, s: bytes) -> bytes:
+    return varint(field << 3 | 2) + varint(len(s)) + s
+
+
+def pb_double(field: int, d: float) -> bytes:
+    return varint(field << 3 | 1) + struct.pack("<d", d)
+
+
+def varint(v: int) -> bytes:
+    v &= (1 << 64) - 1
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_int(field: int, v: int) -> bytes:
+    return varint(field << 3) + varint(v)
+
+
+def proto_seeds() -> None:
+    d = CORPUS / "proto"
+    d.mkdir(parents=True, exist_ok=True)
+    good = pb_str(1, b"cd-0002") + pb_double(2, 131) + pb_double(3, 1000) + pb_int(4, 1)
+    cases = {
+        "good": good,
+        "empty": b"",
+        "negative-history": pb_str(1, b"x") + pb_double(3, 1) + pb_int(4, -1),
+        "nan": pb_str(1, b"x") + pb_double(2, float("nan")) + pb_double(3, float("inf")),
+        "unknown-fields": good + pb_str(15, b"extra") + pb_int(99, 7),
+        "repeated-field": good + pb_str(1, b"second"),
+        "non-utf8": pb_str(1, b"\xff\xfe") + pb_double(3, 1),
+        "truncated": good[:-3],
+    }
+    for name, body in cases.items():
+        (d / f"seed-{name}").write_bytes(body)
+
+
+def event_seeds() -> None:
+    d = CORPUS / "event"
+    d.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(11)
+
+    def s(text: bytes) -> bytes:
+        return bytes([len(text) - 1]) + text
+
+    base = s(b"7c9e6679-7425-40de-944b-e07fc1f90ae7") + s(b"exp-champion-vs-gbm") + s(b"12345") \
+        + s(b"http") + s(b"champion-lr-v1")
+    nums = b"".join(struct.pack(">d", x) for x in (0.73, 0.68, 1.84, 2.31, 60000, 25000)) \
+        + struct.pack(">Q", 4) + struct.pack(">Q", 1759844142123)
+    (d / "seed-no-challenger").write_bytes(base + bytes([0x02 | 0x08, 0]) + nums)
+    (d / "seed-both").write_bytes(base + bytes([0x01 | 0x02 | 0x04 | 0x08]) + s(b"challenger-gbm-v1")
+                                  + bytes([0]) + nums)
+    (d / "seed-challenger-timeout").write_bytes(base + bytes([0x01 | 0x02]) + s(b"gbm")
+                                                + bytes([1]) + nums)
+    (d / "seed-escapes").write_bytes(s(b'q"\\\x01\t') + s("é€😀".encode()) + s(b"\x7f")
+                                     + s(b"tcp") + s(b"m") + bytes([0x21, 4]) + nums)
+    (d / "seed-random").write_bytes(bytes(rng.randrange(256) for _ in range(400)))
+
+
+if __name__ == "__main__":
+    http_seeds()
+    tcp_seeds()
+    proto_seeds()
+    event_seeds()

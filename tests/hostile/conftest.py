@@ -1,0 +1,16 @@
+"""pytest setup for tests/hostile: reuse the gateway test helpers (tests/gateway/gwlib.py)
+with this suite's own var/test/hostile directory."""
+
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "gateway"))
+
+import gwlib
+
+gwlib.VAR = gwlib.VAR.parent / "hostile"
+shutil.rmtree(gwlib.VAR, ignore_errors=True)
+gwlib.VAR.mkdir(parents=True, exist_ok=True)
