@@ -74,6 +74,16 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
         goto out;
     }
 
+    /* A valid request_id is taken before the other fields are checked, so
+     * an error reply for a bad field can still carry it (TCP error lines). */
+    const json_t *rid = request_id ? json_object_get(root, "request_id") : NULL;
+    if (request_id) {
+        request_id[0] = '\0';
+        if (rid && json_is_string(rid) &&
+            csg_valid_request_id(json_string_value(rid), json_string_length(rid)))
+            memcpy(request_id, json_string_value(rid), json_string_length(rid) + 1);
+    }
+
     const json_t *v = json_object_get(root, "applicant_id");
     if (!v) {
         st = fail(err, CSG_PARSE_INVALID_FIELD, "applicant_id", "applicant_id is required");
@@ -81,7 +91,7 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
     }
     if (!json_is_string(v) || !valid_applicant_id(json_string_value(v), json_string_length(v))) {
         st = fail(err, CSG_PARSE_INVALID_FIELD, "applicant_id",
-                  "applicant_id must be a string of 1-%d printable characters",
+                  "applicant_id must be a string of 1-%d bytes (UTF-8), no control characters",
                   CSG_APPLICANT_ID_MAX);
         goto out;
     }
@@ -113,26 +123,19 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
         st = fail(err, CSG_PARSE_INVALID_FIELD, "credit_history", "credit_history is required");
         goto out;
     }
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    /* gRPC carries it as int32: the same bound here keeps every transport
+     * accepting exactly the same applications (DESIGN §5). */
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
         st = fail(err, CSG_PARSE_INVALID_FIELD, "credit_history",
-                  "credit_history must be an integer >= 0");
+                  "credit_history must be an integer in [0, 2147483647]");
         goto out;
     }
     app->credit_history = json_integer_value(v);
 
-    if (request_id) {
-        request_id[0] = '\0';
-        v = json_object_get(root, "request_id");
-        if (v) {
-            if (!json_is_string(v) ||
-                !csg_valid_request_id(json_string_value(v), json_string_length(v))) {
-                st = fail(err, CSG_PARSE_INVALID_FIELD, "request_id",
-                          "request_id must be 1-%d printable ASCII characters",
-                          CSG_REQUEST_ID_MAX);
-                goto out;
-            }
-            memcpy(request_id, json_string_value(v), json_string_length(v) + 1);
-        }
+    if (rid && !request_id[0]) { /* present but not a valid id */
+        st = fail(err, CSG_PARSE_INVALID_FIELD, "request_id",
+                  "request_id must be 1-%d printable ASCII characters", CSG_REQUEST_ID_MAX);
+        goto out;
     }
 out:
     json_decref(root);

@@ -513,8 +513,14 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
     const csg_option *opts = pl->options;
     size_t n = count_options(opts);
     csg_option_value *values = calloc(n ? n : 1, sizeof *values);
-    if (!values)
+    /* Options given in the block, valid or not: a bad value already has
+     * its own error, so "is required" would only be noise. */
+    bool *given = calloc(n ? n : 1, sizeof *given);
+    if (!values || !given) {
+        free(values);
+        free(given);
         return;
+    }
     *values_out = values;
     *n_out = n;
 
@@ -539,6 +545,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
             continue;
         }
         const csg_option *o = &opts[i];
+        given[i] = true;
         bool plain = is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         const char *why = NULL;
         if (!is_scalar(v) || is_null(v)) {
@@ -575,7 +582,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
         values[i].is_set = true;
     }
     for (size_t i = 0; i < n; i++) {
-        if (values[i].is_set)
+        if (values[i].is_set || given[i])
             continue;
         if (opts[i].required) {
             err_at(x, block, "\"%s\" is required for %s %s", opts[i].name, what,
@@ -589,6 +596,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
                        pl->path, opts[i].name, opts[i].default_value);
         }
     }
+    free(given);
 }
 
 static void free_options(csg_option_value *v, size_t n)

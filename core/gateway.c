@@ -337,7 +337,10 @@ static void call_finish(model_call *mc, csg_score_status st, double score, csg_d
     mc->decision = d;
     if (st != CSG_SCORE_OK)
         snprintf(mc->error, sizeof mc->error, "%s",
-                 error && *error ? error : st == CSG_SCORE_TIMEOUT ? "timed out" : "model error");
+                 error && *error              ? error
+                 : st == CSG_SCORE_TIMEOUT    ? "timed out"
+                 : st == CSG_SCORE_OVERLOADED ? "overloaded"
+                                              : "model error");
     if (mc->timer_set) {
         event_del(&mc->timer);
         mc->timer_set = false;
@@ -350,6 +353,9 @@ static void call_finish(model_call *mc, csg_score_status st, double score, csg_d
         if (st == CSG_SCORE_OK) {
             w->champ_fail_streak = 0;
             set_ready(w->gw, true, c->snap->models[0]->name, NULL);
+        } else if (st == CSG_SCORE_OVERLOADED) {
+            /* Load on this gateway says nothing about the champion: readiness
+             * must not flap at peak load (DESIGN §5). */
         } else if (++w->champ_fail_streak >= NOT_READY_STREAK || c->is_probe) {
             set_ready(w->gw, false, c->snap->models[0]->name, mc->error);
         }
@@ -364,6 +370,8 @@ static void on_score(void *arg, const csg_score_result *r)
     mc->outstanding = false;
     if (mc->state == CALL_PENDING) {
         csg_score_status st = r ? r->status : CSG_SCORE_ERROR;
+        if (st != CSG_SCORE_OK && st != CSG_SCORE_TIMEOUT && st != CSG_SCORE_OVERLOADED)
+            st = CSG_SCORE_ERROR; /* an unknown value from a newer adapter */
         double score = r ? r->score : 0;
         csg_decision d = r ? r->decision : CSG_DECISION_NONE;
         /* A model's word is only taken when it makes sense (DESIGN §5). */
@@ -555,6 +563,10 @@ static csg_reply_status champion_reply_status(const req_ctx *c)
 {
     if (c->champ.status == CSG_SCORE_OK)
         return CSG_REPLY_OK;
+    /* Shed load is answered as such even with a fallback configured: the
+     * client should retry, not get a "review" for a healthy champion. */
+    if (c->champ.status == CSG_SCORE_OVERLOADED)
+        return CSG_REPLY_OVERLOADED;
     if (c->snap->cfg->fallback_decision != CSG_DECISION_NONE)
         return CSG_REPLY_OK;
     return c->champ.status == CSG_SCORE_TIMEOUT ? CSG_REPLY_CHAMPION_TIMEOUT

@@ -89,8 +89,8 @@ static int get_num(json_t *root, const char *key, bool nullable, double lo, doub
                       nullable ? " or null" : "");
     double d = json_number_value(v);
     if (!isfinite(d) || d < lo || d > hi || (lo_open && d == lo))
-        return reject(why, "invalid_field", "field \"%s\": %.17g is out of range (%s%g, %g]",
-                      key, d, lo_open ? "" : "=", lo, hi);
+        return reject(why, "invalid_field", "field \"%s\": %.17g is out of range %c%g, %g]",
+                      key, d, lo_open ? '(' : '[', lo, hi);
     *out = d;
     if (present)
         *present = true;

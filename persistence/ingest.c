@@ -5,6 +5,7 @@
  */
 #include "ingest.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
@@ -645,6 +646,12 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
         }
         if (c == EOF)
             break;
+    }
+    /* EOF from a read error (EISDIR, EIO) is not the end of the data: fail
+     * rather than report a short import as a success. */
+    if (ferror(f)) {
+        rc = csgp_fail(err, CSG_EIO, "cannot read the input: %s", strerror(errno));
+        goto out;
     }
     if (n)
         rc = import_flush(db, ev, n, st, err);

@@ -213,8 +213,12 @@ int main(int argc, char **argv)
         FILE *f = NULL;
         if (!rc) {
             f = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
+            struct stat sb;
             if (!f)
                 rc = csgp_fail(&err, CSG_EIO, "cannot open %s", argv[optind]);
+            else if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode))
+                /* fopen(dir, "r") succeeds on Linux; reading then fails */
+                rc = csgp_fail(&err, CSG_EIO, "cannot read %s: is a directory", argv[optind]);
         }
         csgp_import_stats st = {0};
         if (!rc)

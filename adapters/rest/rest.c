@@ -72,6 +72,7 @@ typedef struct rest_call {
     csg_score_cb cb;
     void *ctx;
     const char *early_error;
+    csg_score_status early_status; /* ERROR, or OVERLOADED for a full queue */
     bool retried;
     size_t req_len;
     char req[REST_REQ_MAX];
@@ -166,15 +167,19 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
     in->busy++;
     switch (c->state) {
     case C_EARLY:
-        call_finish(c, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE, c->early_error);
+        call_finish(c, c->early_status, 0, CSG_DECISION_NONE, c->early_error);
         break;
     case C_QUEUED: {
         /* Still waiting for a connection: leave it in the queue (skipped when
-         * dequeued) and answer now. */
+         * dequeued) and answer now. Every connection was busy for the whole
+         * timeout: that is load on this gateway, not a champion failure
+         * (DESIGN §5: 503 overloaded). It no longer counts toward q_len. */
         csg_score_cb cb = c->cb;
         void *ctx = c->ctx;
         c->state = C_EXPIRED_QUEUED;
-        csg_score_result r = {.status = CSG_SCORE_TIMEOUT, .error = "timed out waiting for a connection"};
+        in->q_len--;
+        csg_score_result r = {.status = CSG_SCORE_OVERLOADED,
+                              .error = "timed out waiting for a free connection"};
         cb(ctx, &r);
         break;
     }
@@ -221,6 +226,7 @@ static void call_fail_soon(rest_call *c, const char *why)
     event_del(c->tev);
     c->state = C_EARLY;
     c->early_error = why;
+    c->early_status = CSG_SCORE_ERROR;
     event_active(c->tev, EV_TIMEOUT, 0);
 }
 
@@ -737,11 +743,10 @@ static void pump(rest_inst *in)
     uint64_t now = now_ms(in);
     while (in->q_head) {
         rest_call *c = in->q_head;
-        if (c->state == C_EXPIRED_QUEUED) {
+        if (c->state == C_EXPIRED_QUEUED) { /* q_len dropped when it expired */
             in->q_head = c->next;
             if (!in->q_head)
                 in->q_tail = NULL;
-            in->q_len--;
             call_release(c);
             continue;
         }
@@ -759,11 +764,12 @@ static void pump(rest_inst *in)
         while (in->q_head) {
             rest_call *c = in->q_head;
             in->q_head = c->next;
-            in->q_len--;
-            if (c->state == C_EXPIRED_QUEUED)
+            if (c->state == C_EXPIRED_QUEUED) {
                 call_release(c);
-            else
+            } else {
+                in->q_len--;
                 call_fail_soon(c, "model unreachable");
+            }
         }
         in->q_tail = NULL;
     }
@@ -871,9 +877,15 @@ static void rest_score_async(void *instance, const csg_application *app, csg_sco
     }
     if (in->q_len >= in->max_queue) {
         call_fail_soon(c, "model queue full");
+        c->early_status = CSG_SCORE_OVERLOADED; /* load, not a champion failure */
         return;
     }
-    struct timeval tv = {in->timeout_ms / 1000, (in->timeout_ms % 1000) * 1000};
+    /* 1 ms before the core's own timer (set for timeout_ms just before this
+     * call): the adapter's verdict (timeout, or overloaded while still
+     * queued) must arrive first, or the core would call every expiry a
+     * champion timeout. */
+    unsigned t_ms = in->timeout_ms > 1 ? in->timeout_ms - 1 : in->timeout_ms;
+    struct timeval tv = {t_ms / 1000, (t_ms % 1000) * 1000};
     event_add(c->tev, &tv);
     c->state = C_QUEUED;
     if (in->q_tail)

@@ -219,16 +219,33 @@ static void inflight_remove(gworker *gw, gcall *gc)
     gw->ninflight--;
 }
 
-/* Worker thread: answer the call. msg may be NULL (status only). After this,
- * gc belongs to the queue thread again. */
-static void reply(gcall *gc, const ProtobufCMessage *msg, grpc_status_code status,
-                  const char *details)
+/* Worker thread: answer the call. msg may be NULL (status only). rid: the
+ * request id to send as `x-request-id` metadata, or NULL; fallback adds
+ * `x-csg-fallback: true` (score is then 0, not a model's answer). The
+ * metadata goes out both as initial metadata and in the trailers: an error
+ * without a message may travel as trailers only. After this, gc belongs to
+ * the queue thread again. */
+static void reply_md(gcall *gc, const ProtobufCMessage *msg, grpc_status_code status,
+                     const char *details, const char *rid, bool fallback)
 {
     gserver *srv = gc->srv;
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
+    grpc_metadata md[2];
+    memset(md, 0, sizeof md);
+    size_t nmd = 0;
+    if (rid && rid[0]) {
+        md[nmd].key = grpc_slice_from_static_string("x-request-id");
+        md[nmd++].value = grpc_slice_from_copied_string(rid);
+    }
+    if (fallback) {
+        md[nmd].key = grpc_slice_from_static_string("x-csg-fallback");
+        md[nmd++].value = grpc_slice_from_static_string("true");
+    }
     size_t n = 0;
-    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = nmd;
+    ops[n++].data.send_initial_metadata.metadata = nmd ? md : NULL;
     if (msg) {
         size_t size = protobuf_c_message_get_packed_size(msg);
         grpc_slice slice = grpc_slice_malloc(size);
@@ -240,6 +257,8 @@ static void reply(gcall *gc, const ProtobufCMessage *msg, grpc_status_code statu
     }
     grpc_slice detail_slice = grpc_slice_from_copied_string(details ? details : "");
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.trailing_metadata_count = nmd;
+    ops[n].data.send_status_from_server.trailing_metadata = nmd ? md : NULL;
     ops[n].data.send_status_from_server.status = status;
     ops[n++].data.send_status_from_server.status_details = details ? &detail_slice : NULL;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -247,11 +266,19 @@ static void reply(gcall *gc, const ProtobufCMessage *msg, grpc_status_code statu
     gc->replied = true;
     grpc_call_error e = grpc_call_start_batch(gc->call, ops, n, gc, NULL);
     grpc_slice_unref(detail_slice); /* core copied what it needs */
+    for (size_t i = 0; i < nmd; i++)
+        grpc_slice_unref(md[i].value); /* keys are static */
     if (e != GRPC_CALL_OK) {
         srv->api->log(CSG_LOG_ERROR, GRPC_NAME, "grpc_call_start_batch failed: %d", (int)e);
         grpc_call_cancel(gc->call, NULL);
         call_done(gc); /* no completion will come for a batch that did not start */
     }
+}
+
+static void reply(gcall *gc, const ProtobufCMessage *msg, grpc_status_code status,
+                  const char *details)
+{
+    reply_md(gc, msg, status, details, NULL, false);
 }
 
 static const char *status_label(grpc_status_code st)
@@ -274,11 +301,14 @@ static const char *status_label(grpc_status_code st)
     }
 }
 
+/* label: the DESIGN §5 code counted in csg_requests_total{status}, the same
+ * vocabulary as HTTP and TCP ("ok", "invalid_field", "overloaded", …). */
 static void reply_counted(gworker *gw, gcall *gc, const ProtobufCMessage *msg,
-                          grpc_status_code status, const char *details)
+                          grpc_status_code status, const char *details, const char *label,
+                          const char *rid, bool fallback)
 {
-    gw->srv->api->count_request(gw->w, GRPC_NAME, status_label(status));
-    reply(gc, msg, status, details);
+    gw->srv->api->count_request(gw->w, GRPC_NAME, label);
+    reply_md(gc, msg, status, details, rid, fallback);
 }
 
 static const char *decision_text(csg_decision d)
@@ -301,33 +331,41 @@ static void on_reply(void *ctx, const csg_reply *r)
     gworker *gw = gc->gw;
     inflight_remove(gw, gc);
     if (r->status != CSG_REPLY_OK) {
-        grpc_status_code st = GRPC_STATUS_INTERNAL;
+        grpc_status_code st = GRPC_STATUS_UNAVAILABLE;
+        const char *label = "champion_error";
         switch (r->status) {
-        case CSG_REPLY_CHAMPION_ERROR:
         case CSG_REPLY_NOT_READY:
-            st = GRPC_STATUS_UNAVAILABLE;
+            label = "not_ready";
             break;
         case CSG_REPLY_CHAMPION_TIMEOUT:
+            st = GRPC_STATUS_DEADLINE_EXCEEDED;
+            label = "champion_timeout";
+            break;
         case CSG_REPLY_DEADLINE:
             st = GRPC_STATUS_DEADLINE_EXCEEDED;
+            label = "deadline_exceeded";
             break;
         case CSG_REPLY_OVERLOADED:
             st = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            label = "overloaded";
             break;
         default:
             break;
         }
-        reply_counted(gw, gc, NULL, st, r->error_message ? r->error_message : status_label(st));
+        reply_counted(gw, gc, NULL, st, r->error_message ? r->error_message : status_label(st),
+                      label, r->request_id, false);
         return;
     }
     Csg__V1__ScoreResponse resp = CSG__V1__SCORE_RESPONSE__INIT;
     resp.applicant_id = (char *)(r->applicant_id ? r->applicant_id : "");
-    resp.score = r->score;
+    /* A fallback decision has no score: proto3 doubles cannot be null, so 0
+     * plus `x-csg-fallback: true` metadata (HTTP/TCP send "score":null). */
+    resp.score = r->is_fallback ? 0.0 : r->score;
     resp.decision = (char *)decision_text(r->decision);
     resp.model = (char *)(r->model ? r->model : "");
     resp.experiment_id = (char *)(r->experiment_id ? r->experiment_id : "");
     resp.request_id = (char *)(r->request_id ? r->request_id : "");
-    reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL);
+    reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL, "ok", r->request_id, r->is_fallback);
 }
 
 /* Read a whole received message into a malloc'd buffer. */
@@ -347,6 +385,35 @@ static uint8_t *read_payload(grpc_byte_buffer *bb, size_t *len)
 }
 
 /* Same rule as JSON applications: 1–64 bytes, no control characters. */
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+ * protobuf-c does not check proto3 strings, and an invalid id would make the
+ * model request and the MetricEvent invalid JSON; the JSON transports get
+ * this check from jansson. */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 9;
+        if (n == 9 || i + n >= len + (n == 0))
+            return false;
+        if (n == 0) {
+            i++;
+            continue;
+        }
+        unsigned cp = c & (0x3fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 static bool valid_applicant_id(const char *s)
 {
     size_t len = strlen(s);
@@ -355,7 +422,7 @@ static bool valid_applicant_id(const char *s)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
-    return true;
+    return valid_utf8((const unsigned char *)s, len);
 }
 
 static void handle_score(gworker *gw, gcall *gc)
@@ -364,26 +431,46 @@ static void handle_score(gworker *gw, gcall *gc)
     csg_request req;
     memset(&req, 0, sizeof req);
     size_t len = 0;
+    /* The client's x-request-id first, so every error can echo a valid one. */
+    const char *bad = NULL;
+    const char *rid = NULL;
+    for (size_t i = 0; i < gc->md.count; i++) {
+        if (grpc_slice_str_cmp(gc->md.metadata[i].key, "x-request-id") != 0)
+            continue;
+        grpc_slice v = gc->md.metadata[i].value;
+        size_t vl = GRPC_SLICE_LENGTH(v);
+        if (!api->valid_request_id((const char *)GRPC_SLICE_START_PTR(v), vl)) {
+            bad = "x-request-id: must be 1-64 printable ASCII characters";
+            rid = NULL;
+            break;
+        }
+        memcpy(req.request_id, GRPC_SLICE_START_PTR(v), vl), req.request_id[vl] = '\0';
+        rid = req.request_id;
+    }
     uint8_t *buf = gc->payload ? read_payload(gc->payload, &len) : NULL;
     if (!buf) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "missing ScoreRequest message");
+        /* "invalid_json": the class of a body that does not decode, as on HTTP/TCP */
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "missing ScoreRequest message",
+                      "invalid_json", rid, false);
         return;
     }
     Csg__V1__ScoreRequest *m = csg__v1__score_request__unpack(NULL, len, buf);
     free(buf);
     if (!m) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "malformed ScoreRequest");
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "malformed ScoreRequest",
+                      "invalid_json", rid, false);
         return;
     }
-    const char *bad = NULL;
-    if (!valid_applicant_id(m->applicant_id))
-        bad = "applicant_id: must be 1-64 printable characters";
+    if (bad) /* the x-request-id error is reported first */
+        (void)0;
+    else if (!valid_applicant_id(m->applicant_id))
+        bad = "applicant_id: must be 1-64 bytes (UTF-8), no control characters";
     else if (!isfinite(m->income) || m->income < 0)
         bad = "income: must be a finite number >= 0";
     else if (!isfinite(m->loan_amount) || !(m->loan_amount > 0))
         bad = "loan_amount: must be a finite number > 0";
     else if (m->credit_history < 0)
-        bad = "credit_history: must be an integer >= 0";
+        bad = "credit_history: must be an integer in [0, 2147483647]";
     if (!bad) {
         memcpy(req.app.applicant_id, m->applicant_id, strlen(m->applicant_id) + 1);
         req.app.income = m->income;
@@ -391,18 +478,9 @@ static void handle_score(gworker *gw, gcall *gc)
         req.app.credit_history = m->credit_history;
     }
     csg__v1__score_request__free_unpacked(m, NULL);
-    for (size_t i = 0; !bad && i < gc->md.count; i++) {
-        if (grpc_slice_str_cmp(gc->md.metadata[i].key, "x-request-id") != 0)
-            continue;
-        grpc_slice v = gc->md.metadata[i].value;
-        size_t vl = GRPC_SLICE_LENGTH(v);
-        if (!api->valid_request_id((const char *)GRPC_SLICE_START_PTR(v), vl))
-            bad = "x-request-id: must be 1-64 printable ASCII characters";
-        else
-            memcpy(req.request_id, GRPC_SLICE_START_PTR(v), vl), req.request_id[vl] = '\0';
-    }
     if (bad) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, bad);
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, bad, "invalid_field", rid,
+                      false);
         return;
     }
     /* The client's deadline, re-expressed on CLOCK_MONOTONIC for the core. */
@@ -411,7 +489,8 @@ static void handle_score(gworker *gw, gcall *gc)
         int64_t left_ms = gpr_time_to_millis(left);
         if (left_ms <= 0) {
             reply_counted(gw, gc, NULL, GRPC_STATUS_DEADLINE_EXCEEDED,
-                          "deadline passed before the call was handled");
+                          "deadline passed before the call was handled", "deadline_exceeded",
+                          rid, false);
             return;
         }
         req.deadline_ms = mono_ms() + left_ms;
@@ -471,7 +550,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             handle_health(gw, gc);
             break;
         case KIND_GENERIC:
-            reply_counted(gw, gc, NULL, GRPC_STATUS_UNIMPLEMENTED, "method not implemented");
+            reply_counted(gw, gc, NULL, GRPC_STATUS_UNIMPLEMENTED, "method not implemented",
+                          "not_found", NULL, false);
             break;
         }
     }

@@ -40,6 +40,7 @@
 #define HTTP_URL_MAX 512          /* longer URLs are answered 404 */
 #define HTTP_READ_CHUNK 65536     /* one recv per readable event */
 #define HTTP_OUT_MAX (8u << 20)   /* unsent bytes per connection before we give up on it */
+#define HTTP_OUT_PAUSE (256u << 10) /* unsent bytes at which parsing pauses (back-pressure) */
 #define HTTP_STASH_MAX (1u << 20) /* unparsed pipelined bytes kept while paused */
 #define HTTP_LINGER_MS 2000       /* read-and-discard after our last reply, before close */
 #define HTTP_LINGER_BYTES (1u << 20)
@@ -59,6 +60,7 @@ typedef struct http_slot {
     bool ready;       /* reply stored in buf (finished out of order) */
     bool submitted;   /* waiting for the core's reply callback */
     bool close_after; /* last reply on this connection */
+    bool head;        /* answer to HEAD: headers only (RFC 9110 §9.3.2) */
     csg_buf buf;
 } http_slot;
 
@@ -89,6 +91,7 @@ struct http_conn {
     size_t expect_len;
     enum route route;
     int early; /* 404/405/415 decided from the headers; answered once the body is read */
+    bool is_head; /* the request being parsed is a HEAD */
     bool body_over;
     size_t head_bytes; /* request line + headers seen so far */
     csg_buf body;
@@ -256,6 +259,17 @@ static void maybe_finish(http_conn *c)
     }
 }
 
+static void resume_parsing(http_conn *c);
+
+/* Replies waiting in the out buffer: past HTTP_OUT_PAUSE the client is not
+ * reading, so stop parsing its pipelined requests until they are written —
+ * otherwise cheap requests (GET /healthz) pile up replies to HTTP_OUT_MAX
+ * per connection. */
+static bool out_backlog(const http_conn *c)
+{
+    return csg_buf_size(&c->wq.out) >= HTTP_OUT_PAUSE;
+}
+
 static void on_wq(csg_wq *q, int what, int err)
 {
     (void)err;
@@ -264,13 +278,16 @@ static void on_wq(csg_wq *q, int what, int err)
         conn_close(c);
         return;
     }
+    conn_hold(c);
+    /* Drained: parsing paused on the out buffer (or a full ring) may go on. */
+    if (c->paused && !c->closing && c->count <= HTTP_MAX_PIPELINE / 2)
+        resume_parsing(c);
     maybe_finish(c);
+    conn_unhold(c);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
-
-static void resume_parsing(http_conn *c);
 
 static char *put_str(char *w, const char *s, size_t n)
 {
@@ -282,7 +299,7 @@ static char *put_str(char *w, const char *s, size_t n)
 /* Serialise one complete response into b. Built with memcpy rather than
  * printf: this runs once per request and printf showed up in profiles. */
 static int put_response(csg_buf *b, int code, const char *ctype, const char *body, size_t blen,
-                        const char *rid, const char *extra, bool close)
+                        const char *rid, const char *extra, bool close, bool head)
 {
     const char *reason = reason_phrase(code);
     size_t rlen = strlen(reason), clen = strlen(ctype), idlen = rid ? strlen(rid) : 0;
@@ -318,7 +335,8 @@ static int put_response(csg_buf *b, int code, const char *ctype, const char *bod
     if (close)
         w = PUT_LIT(w, "Connection: close\r\n");
     w = PUT_LIT(w, "\r\n");
-    w = put_str(w, body, blen);
+    if (!head) /* HEAD: same headers (Content-Length of the GET body), no body */
+        w = put_str(w, body, blen);
     csg_buf_commit(b, (size_t)(w - w0));
     return 0;
 }
@@ -343,21 +361,21 @@ static void emit_ready(http_conn *c)
     }
 }
 
-/* Deliver the response for slot s (any position in the ring). */
-static void respond(http_conn *c, http_slot *s, int code, const char *ctype, const char *body,
-                    size_t blen, const char *rid, const char *extra)
+/* Deliver the response for slot s (any position in the ring). label: the
+ * DESIGN §5 code counted in csg_requests_total{status} ("ok", "not_found",
+ * …), the same vocabulary on every transport. */
+static void respond_l(http_conn *c, http_slot *s, int code, const char *label, const char *ctype,
+                      const char *body, size_t blen, const char *rid, const char *extra)
 {
     http_worker *wk = c->wk;
-    char st[8];
-    snprintf(st, sizeof st, "%d", code);
-    wk->inst->api->count_request(wk->w, "http", st);
+    wk->inst->api->count_request(wk->w, "http", label);
     if (c->closed)
         return;
     if (wk->draining)
         s->close_after = true;
     bool at_head = s == &c->slots[c->head];
     csg_buf *dst = at_head ? &c->wq.out : &s->buf;
-    if (put_response(dst, code, ctype, body, blen, rid, extra, s->close_after) != 0) {
+    if (put_response(dst, code, ctype, body, blen, rid, extra, s->close_after, s->head) != 0) {
         wk->inst->api->log(CSG_LOG_WARN, "http", "reply dropped: output buffer full or no memory");
         conn_close(c);
         return;
@@ -370,16 +388,23 @@ static void respond(http_conn *c, http_slot *s, int code, const char *ctype, con
         emit_ready(c);
         if (c->closed)
             return;
-        c->wq.notify_drained = c->closing || c->read_eof || wk->draining;
+        c->wq.notify_drained = c->closing || c->read_eof || wk->draining || c->paused;
         csg_wq_mark(&c->wq);
         if (c->closing) {
             stop_reading(c);
-        } else if (c->paused && c->count <= HTTP_MAX_PIPELINE / 2) {
+        } else if (c->paused && c->count <= HTTP_MAX_PIPELINE / 2 && !out_backlog(c)) {
             resume_parsing(c);
         }
     } else {
         s->ready = true;
     }
+}
+
+/* A successful (200) response. */
+static void respond(http_conn *c, http_slot *s, int code, const char *ctype, const char *body,
+                    size_t blen, const char *rid, const char *extra)
+{
+    respond_l(c, s, code, "ok", ctype, body, blen, rid, extra);
 }
 
 static void respond_error(http_conn *c, http_slot *s, int code, const char *ecode,
@@ -390,7 +415,7 @@ static void respond_error(http_conn *c, http_slot *s, int code, const char *ecod
     size_t n = api->format_error(ecode, msg, field, buf, HTTP_SCRATCH);
     if (n >= HTTP_SCRATCH)
         n = HTTP_SCRATCH - 1;
-    respond(c, s, code, "application/json", buf, n, rid, extra);
+    respond_l(c, s, code, ecode, "application/json", buf, n, rid, extra);
 }
 
 static http_slot *new_slot(http_conn *c)
@@ -401,6 +426,7 @@ static http_slot *new_slot(http_conn *c)
     s->ready = false;
     s->submitted = false;
     s->close_after = false;
+    s->head = c->is_head;
     return s;
 }
 
@@ -416,7 +442,7 @@ static void on_core_reply(void *ctx, const csg_reply *r)
     c->pending--;
     wk->pending--;
     if (c->closed) {
-        wk->inst->api->count_request(wk->w, "http", "499"); /* client went away */
+        wk->inst->api->count_request(wk->w, "http", "client_closed"); /* client went away */
         if (c->pending == 0 && c->busy == 0)
             conn_free(c);
         return;
@@ -431,14 +457,15 @@ static void reply_to(http_conn *c, http_slot *s, const csg_reply *r)
     http_worker *wk = c->wk;
     const csg_core_api *api = wk->inst->api;
     int code;
+    const char *label;
     switch (r->status) {
-    case CSG_REPLY_OK: code = 200; break;
-    case CSG_REPLY_CHAMPION_ERROR: code = 502; break;
-    case CSG_REPLY_CHAMPION_TIMEOUT: code = 504; break;
-    case CSG_REPLY_OVERLOADED: code = 503; break;
-    case CSG_REPLY_NOT_READY: code = 503; break;
-    case CSG_REPLY_DEADLINE: code = 504; break;
-    default: code = 502; break;
+    case CSG_REPLY_OK: code = 200; label = "ok"; break;
+    case CSG_REPLY_CHAMPION_ERROR: code = 502; label = "champion_error"; break;
+    case CSG_REPLY_CHAMPION_TIMEOUT: code = 504; label = "champion_timeout"; break;
+    case CSG_REPLY_OVERLOADED: code = 503; label = "overloaded"; break;
+    case CSG_REPLY_NOT_READY: code = 503; label = "not_ready"; break;
+    case CSG_REPLY_DEADLINE: code = 504; label = "deadline_exceeded"; break;
+    default: code = 502; label = "champion_error"; break;
     }
     /* The core writes the body for every status (the error codes of DESIGN
      * §5 included), so all transports agree on it. */
@@ -452,11 +479,11 @@ static void reply_to(http_conn *c, http_slot *s, const csg_reply *r)
             return;
         }
         api->format_reply(r, big, n + 1);
-        respond(c, s, code, "application/json", big, n, r->request_id, NULL);
+        respond_l(c, s, code, label, "application/json", big, n, r->request_id, NULL);
         free(big);
         return;
     }
-    respond(c, s, code, "application/json", buf, n, r->request_id, NULL);
+    respond_l(c, s, code, label, "application/json", buf, n, r->request_id, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -485,6 +512,7 @@ static int cb_message_begin(llhttp_t *p)
     c->expect_continue = false;
     c->route = R_NONE;
     c->early = 0;
+    c->is_head = false;
     c->body_over = false;
     c->head_bytes = 0;
     csg_buf_clear(&c->body);
@@ -591,10 +619,22 @@ static int cb_header_value_complete(llhttp_t *p)
 
 static void route_request(http_conn *c, uint8_t method)
 {
-    size_t plen = 0;
-    while (plen < c->url_len && c->url[plen] != '?')
-        plen++;
     const char *u = c->url;
+    size_t ulen = c->url_len;
+    /* absolute-form (RFC 9112 §3.2.2): "http://host:port/v1/score" routes
+     * by its path; the authority is not checked (one listener, no vhosts). */
+    size_t skip = ulen >= 7 && strncasecmp(u, "http://", 7) == 0    ? 7
+                  : ulen >= 8 && strncasecmp(u, "https://", 8) == 0 ? 8
+                                                                     : 0;
+    if (skip) {
+        while (skip < ulen && u[skip] != '/' && u[skip] != '?')
+            skip++;
+        u += skip;
+        ulen -= skip;
+    }
+    size_t plen = 0;
+    while (plen < ulen && u[plen] != '?')
+        plen++;
     enum route r = R_NONE;
     if (!c->url_overflow) {
         if ((plen == 9 && memcmp(u, "/v1/score", 9) == 0) || (plen == 6 && memcmp(u, "/score", 6) == 0))
@@ -611,7 +651,7 @@ static void route_request(http_conn *c, uint8_t method)
         c->early = 404;
     else if (r == R_SCORE && method != HTTP_POST)
         c->early = 405;
-    else if (r != R_SCORE && method != HTTP_GET)
+    else if (r != R_SCORE && method != HTTP_GET && method != HTTP_HEAD)
         c->early = 405;
     else if (r == R_SCORE && !(c->ctype_len > 0 && c->ctype_len < sizeof c->ctype &&
                                is_json_type(c->ctype, c->ctype_len)))
@@ -620,10 +660,20 @@ static void route_request(http_conn *c, uint8_t method)
 
 static void handle_request(http_conn *c, http_slot *s);
 
+/* The client's X-Request-Id when it is valid (headers complete), else NULL. */
+static const char *client_rid(http_conn *c)
+{
+    if (!c->rid_seen || c->rid_len > CSG_REQUEST_ID_MAX)
+        return NULL;
+    c->rid[c->rid_len] = '\0';
+    return c->wk->inst->api->valid_request_id(c->rid, c->rid_len) ? c->rid : NULL;
+}
+
 static int cb_headers_complete(llhttp_t *p)
 {
     http_conn *c = p->data;
     http_inst *in = c->wk->inst;
+    c->is_head = llhttp_get_method(p) == HTTP_HEAD;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > in->max_body) {
         /* Answer from the header, before reading the body, then close:
          * the unread body makes the connection unusable. */
@@ -631,7 +681,7 @@ static int cb_headers_complete(llhttp_t *p)
         s->close_after = true;
         char msg[96];
         snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, NULL, NULL);
+        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
         c->closing = true;
         return -1;
     }
@@ -667,7 +717,7 @@ static int cb_body(llhttp_t *p, const char *at, size_t n)
         s->close_after = true;
         char msg[96];
         snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, NULL, NULL);
+        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
         c->closing = true;
         return HPE_USER;
     }
@@ -682,12 +732,7 @@ static void handle_request(http_conn *c, http_slot *s)
 {
     http_worker *wk = c->wk;
     const csg_core_api *api = wk->inst->api;
-    const char *rid = NULL;
-    if (c->rid_seen && c->rid_len <= CSG_REQUEST_ID_MAX) {
-        c->rid[c->rid_len] = '\0';
-        if (api->valid_request_id(c->rid, c->rid_len))
-            rid = c->rid;
-    }
+    const char *rid = client_rid(c);
     switch (c->early) {
     case 404:
         respond_error(c, s, 404, "not_found", "no such endpoint", NULL, rid, NULL);
@@ -770,13 +815,14 @@ static int cb_message_complete(llhttp_t *p)
         s->close_after = true;
     bool last = s->close_after;
     handle_request(c, s);
+    c->is_head = false;
     if (c->closed)
         return HPE_USER;
     if (last) {
         c->closing = true;
         return HPE_PAUSED; /* ignore anything after a Connection: close request */
     }
-    if (c->count >= HTTP_MAX_PIPELINE)
+    if (c->count >= HTTP_MAX_PIPELINE || out_backlog(c))
         return HPE_PAUSED;
     return 0;
 }
@@ -814,8 +860,9 @@ static void feed(http_conn *c, const char *data, size_t len)
             return;
         }
         c->paused = true;
+        c->wq.notify_drained = true; /* on_wq resumes once the replies are written */
         stop_reading(c);
-        if (c->count <= HTTP_MAX_PIPELINE / 2) /* every reply was immediate */
+        if (c->count <= HTTP_MAX_PIPELINE / 2 && !out_backlog(c)) /* every reply was immediate */
             resume_parsing(c);
         return;
     }
@@ -942,7 +989,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             /* Refuse politely: one best-effort write of a canned 503. */
             ssize_t ignored = send(fd, overloaded_reply, overloaded_len, MSG_NOSIGNAL);
             (void)ignored;
-            in->api->count_request(wk->w, "http", "503");
+            in->api->count_request(wk->w, "http", "overloaded");
             close(fd);
             continue;
         }

@@ -248,20 +248,53 @@ static void slot_complete(tcp_conn *c, tcp_slot *s, const char *line, size_t len
     s->done = true;
 }
 
-/* Queue an error line in order (its own slot, complete at once). */
-static void conn_error(tcp_conn *c, const char *code, const char *message, const char *field)
+/* {"error":{"code","message"[,"field"][,"request_id"]}}: the core's error
+ * object with the request id spliced in before its closing braces, so a
+ * client matching replies by id can match error lines too. rid may be NULL
+ * or "". snprintf semantics. */
+static size_t format_error_rid(const csg_core_api *api, const char *code, const char *message,
+                               const char *field, const char *rid, char *buf, size_t cap)
+{
+    size_t n = api->format_error(code, message, field, buf, cap);
+    if (!rid || !rid[0] || n < 2)
+        return n;
+    /* A valid id is printable ASCII: only '"' and '\\' need escaping. */
+    char tail[2 * CSG_REQUEST_ID_MAX + 32];
+    size_t t = 0;
+    static const char key[] = ",\"request_id\":\"";
+    memcpy(tail, key, sizeof key - 1);
+    t = sizeof key - 1;
+    for (size_t i = 0; rid[i] && i < CSG_REQUEST_ID_MAX; i++) {
+        if (rid[i] == '"' || rid[i] == '\\')
+            tail[t++] = '\\';
+        tail[t++] = rid[i];
+    }
+    memcpy(tail + t, "\"}}", 3);
+    t += 3;
+    size_t total = n - 2 + t;
+    if (total < cap) {
+        memcpy(buf + n - 2, tail, t);
+        buf[total] = '\0';
+    }
+    return total;
+}
+
+/* Queue an error line in order (its own slot, complete at once). rid: the
+ * request id to echo, or NULL. */
+static void conn_error(tcp_conn *c, const char *code, const char *message, const char *field,
+                       const char *rid)
 {
     const csg_core_api *api = c->tw->srv->api;
     char stackbuf[TCP_REPLY_STACK];
     char *buf = stackbuf;
-    size_t n = api->format_error(code, message, field, stackbuf, sizeof stackbuf);
+    size_t n = format_error_rid(api, code, message, field, rid, stackbuf, sizeof stackbuf);
     if (n >= sizeof stackbuf) {
         buf = malloc(n + 1);
         if (!buf) {
             conn_close(c);
             return;
         }
-        api->format_error(code, message, field, buf, n + 1);
+        format_error_rid(api, code, message, field, rid, buf, n + 1);
     }
     api->count_request(c->tw->w, TCP_NAME, code);
     tcp_slot *s = slot_push(c);
@@ -317,9 +350,10 @@ static void on_reply(void *ctx, const csg_reply *reply)
     } else {
         label = reply_error_code(reply->status);
         const char *msg = reply->error_message ? reply->error_message : label;
-        n = api->format_error(label, msg, NULL, stackbuf, sizeof stackbuf);
+        n = format_error_rid(api, label, msg, NULL, reply->request_id, stackbuf,
+                             sizeof stackbuf);
         if (n >= sizeof stackbuf && (buf = malloc(n + 1)) != NULL)
-            api->format_error(label, msg, NULL, buf, n + 1);
+            format_error_rid(api, label, msg, NULL, reply->request_id, buf, n + 1);
     }
     api->count_request(tw->w, TCP_NAME, label);
     if (!buf) { /* the reply order cannot be kept any more: the connection must go */
@@ -351,23 +385,24 @@ static void handle_line(tcp_conn *c, char *line, size_t len)
     if (len > srv->max_line) {
         char msg[96];
         snprintf(msg, sizeof msg, "line longer than %zu bytes", srv->max_line);
-        conn_error(c, "payload_too_large", msg, NULL);
+        conn_error(c, "payload_too_large", msg, NULL, NULL);
         return;
     }
     csg_request req;
     csg_parse_error perr;
     memset(&perr, 0, sizeof perr);
-    req.request_id[0] = '\0';
+    memset(&req, 0, sizeof req);
     csg_parse_status st = api->parse_application(line, len, &req.app, req.request_id, &perr);
     if (st != CSG_PARSE_OK) {
         conn_error(c, st == CSG_PARSE_INVALID_JSON ? "invalid_json" : "invalid_field",
                    perr.message[0] ? perr.message : "invalid application",
-                   st == CSG_PARSE_INVALID_FIELD && perr.field[0] ? perr.field : NULL);
+                   st == CSG_PARSE_INVALID_FIELD && perr.field[0] ? perr.field : NULL,
+                   st == CSG_PARSE_INVALID_FIELD ? req.request_id : NULL);
         return;
     }
     if (req.request_id[0] && !api->valid_request_id(req.request_id, strlen(req.request_id))) {
         conn_error(c, "invalid_field", "request_id must be 1-64 printable ASCII characters",
-                   "request_id");
+                   "request_id", NULL);
         return;
     }
     req.transport = TCP_NAME;
@@ -427,7 +462,7 @@ static void conn_process(tcp_conn *c)
             } else if (partial > srv->max_line) {
                 char msg[96];
                 snprintf(msg, sizeof msg, "line longer than %zu bytes", srv->max_line);
-                conn_error(c, "payload_too_large", msg, NULL);
+                conn_error(c, "payload_too_large", msg, NULL, NULL);
                 c->discarding = true;
                 start = c->in_len;
             }
@@ -480,7 +515,7 @@ static void conn_on_eof(tcp_conn *c)
         if (len > c->tw->srv->max_line) {
             char msg[96];
             snprintf(msg, sizeof msg, "line longer than %zu bytes", c->tw->srv->max_line);
-            conn_error(c, "payload_too_large", msg, NULL);
+            conn_error(c, "payload_too_large", msg, NULL, NULL);
         } else {
             handle_line(c, c->in, len);
         }

@@ -71,6 +71,49 @@ def check_routes(port: int) -> None:
         for ctype in ("application/jsonx", "application/json-seq", "text/json"):
             r = c.score(GOOD_APP, headers={"Content-Type": ctype})
             assert r.status == 415, (ctype, r.body)
+        # absolute-form target (RFC 9112 §3.2.2) routes by its path
+        r = c.score(GOOD_APP, path=f"http://127.0.0.1:{port}/v1/score")
+        assert r.status == 200 and r.json()["applicant_id"] == GOOD_APP["applicant_id"], r.body
+        r = c.request("GET", f"HTTP://127.0.0.1:{port}/healthz?x=1")
+        assert r.status == 200, r.body
+        r = c.request("GET", f"http://127.0.0.1:{port}")
+        assert r.status == 404, r.body
+    finally:
+        c.close()
+    check_head(port)
+
+
+def check_head(port: int) -> None:
+    """HEAD on the GET endpoints: the GET's status and headers (Content-Length of the
+    GET body), no body, and the keep-alive connection goes on; HEAD elsewhere is a
+    bodiless 404/405."""
+    c = HttpConn(port)
+    try:
+        for path in ("/healthz", "/readyz"):
+            g = c.request("GET", path)
+            c.send(HttpConn.build("HEAD", path))
+            h = c.read_response(for_head=True)
+            assert h.status == g.status, (path, h)
+            assert h.headers["content-length"] == str(len(g.body)), (path, h.headers)
+            assert h.headers["content-type"] == g.headers["content-type"]
+            assert c.buf == b"", (path, "bytes after a HEAD response", c.buf)
+        c.send(HttpConn.build("HEAD", "/metrics"))
+        h = c.read_response(for_head=True)
+        assert h.status == 200 and int(h.headers["content-length"]) > 0
+        assert h.headers["content-type"].startswith("text/plain")
+        c.send(HttpConn.build("HEAD", "/v1/score"))
+        h = c.read_response(for_head=True)
+        assert h.status == 405 and h.headers["allow"] == "POST"
+        c.send(HttpConn.build("HEAD", "/nope"))
+        h = c.read_response(for_head=True)
+        assert h.status == 404
+        # pipelined HEAD then GET: the GET's reply is parsed right after the HEAD's headers
+        c.send(HttpConn.build("HEAD", "/healthz") + HttpConn.build("GET", "/healthz"))
+        assert c.read_response(for_head=True).status == 200
+        r = c.read_response()
+        assert r.status == 200 and r.json() == {"status": "ok"}
+        assert c.score(GOOD_APP).status == 200  # keep-alive intact
+        assert c.buf == b""
     finally:
         c.close()
 
@@ -88,7 +131,20 @@ def check_oversize(port: int, max_body: int) -> None:
         assert r.status == 413, r.body
         assert r.json()["error"]["code"] == "payload_too_large"
         assert r.headers.get("connection") == "close"
+        assert "x-request-id" not in r.headers
         assert c.is_closed_by_peer(5)
+    finally:
+        c.close()
+    # a valid X-Request-Id is echoed on the 413 too
+    c = HttpConn(port)
+    try:
+        c.send(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + b"X-Request-Id: big-1\r\n"
+            + f"Content-Length: {max_body + 1}\r\n\r\n".encode()
+        )
+        r = c.read_response()
+        assert r.status == 413 and r.headers.get("x-request-id") == "big-1", r.headers
     finally:
         c.close()
     # Exactly at the limit is accepted by the transport (it is then just bad JSON).
@@ -268,7 +324,10 @@ def check_metrics_text(port: int) -> str:
         assert r.status == 200
         assert r.headers["content-type"].startswith("text/plain")
         text = r.body.decode()
-        assert re.search(r'^csg_requests_total\{transport="http",status="200"\} \d+$', text, re.MULTILINE), text
+        # one status vocabulary for every transport: the DESIGN §5 codes
+        assert re.search(r'^csg_requests_total\{transport="http",status="ok"\} \d+$', text,
+                         re.MULTILINE), text
+        assert not re.search(r'^csg_requests_total\{[^}]*status="\d+"', text, re.MULTILINE), text
         return text
     finally:
         c.close()

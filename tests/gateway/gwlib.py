@@ -200,7 +200,8 @@ class HttpConn:
             raise ConnectionClosed()
         self.buf += chunk
 
-    def read_response(self) -> Response:
+    def read_response(self, for_head: bool = False) -> Response:
+        """for_head: the answer to a HEAD request (Content-Length given, no body follows)."""
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
@@ -210,7 +211,7 @@ class HttpConn:
         for line in lines[1:]:
             k, v = line.split(":", 1)
             headers[k.strip().lower()] = v.strip()
-        n = int(headers.get("content-length", "0"))
+        n = 0 if for_head else int(headers.get("content-length", "0"))
         while len(self.buf) < n:
             self._fill()
         body, self.buf = self.buf[:n], self.buf[n:]
@@ -283,6 +284,8 @@ _bad("credit_history negative", {**_GOOD, "credit_history": -1}, 400, "invalid_f
      "credit_history")
 _bad("credit_history fractional", {**_GOOD, "credit_history": 1.5}, 400, "invalid_field",
      "credit_history")
+_bad("credit_history above int32 (gRPC's type)", {**_GOOD, "credit_history": 2**31}, 400,
+     "invalid_field", "credit_history")
 _bad("credit_history bool", {**_GOOD, "credit_history": True}, 400, "invalid_field",
      "credit_history")
 _bad("request id too long", _GOOD, 400, "invalid_field", "request_id",

@@ -5,7 +5,7 @@
  * router, config and event pipeline.
  *
  *   csg-stub-gateway --http PLUGIN.so --listen ADDR --champion ADAPTER.so
- *                    [--url URL] [--timeout-ms N] [--workers N] [--pool N]
+ *                    [--url URL] [--timeout-ms N] [--workers N] [--pool N] [--max-queue N]
  *                    [--pipeline] [--challenger ADAPTER.so [--challenger-url URL]]
  *                    [--max-body N] [--max-conns N] [--idle-ms N] [--not-ready]
  *
@@ -45,7 +45,12 @@ static const csg_transport_plugin *http;
 static void *http_inst;
 static const csg_model_adapter *champ_ad, *chall_ad;
 static bool not_ready;
-static atomic_ulong counts[600];
+/* csg_requests_total{status}: the transport's labels ("ok", "not_found", …). */
+#define MAX_LABELS 64
+static pthread_mutex_t counts_mu = PTHREAD_MUTEX_INITIALIZER;
+static char count_labels[MAX_LABELS][40];
+static unsigned long counts[MAX_LABELS];
+static unsigned n_labels;
 static atomic_ulong challenger_answers;
 static atomic_long inflight; /* submitted, champion not answered yet */
 
@@ -105,9 +110,10 @@ static void on_champion(void *ctx, const csg_score_result *res)
 {
     job *j = ctx;
     csg_reply r = {
-        .status = res->status == CSG_SCORE_OK        ? CSG_REPLY_OK
-                  : res->status == CSG_SCORE_TIMEOUT ? CSG_REPLY_CHAMPION_TIMEOUT
-                                                     : CSG_REPLY_CHAMPION_ERROR,
+        .status = res->status == CSG_SCORE_OK           ? CSG_REPLY_OK
+                  : res->status == CSG_SCORE_TIMEOUT    ? CSG_REPLY_CHAMPION_TIMEOUT
+                  : res->status == CSG_SCORE_OVERLOADED ? CSG_REPLY_OVERLOADED
+                                                        : CSG_REPLY_CHAMPION_ERROR,
         .applicant_id = j->req.app.applicant_id,
         .score = res->score,
         .decision = res->decision,
@@ -158,9 +164,15 @@ static void stub_count(csg_worker *w, const char *transport, const char *status)
 {
     (void)w;
     (void)transport;
-    int code = atoi(status);
-    if (code > 0 && code < 600)
-        atomic_fetch_add(&counts[code], 1);
+    pthread_mutex_lock(&counts_mu);
+    unsigned i = 0;
+    while (i < n_labels && strcmp(count_labels[i], status) != 0)
+        i++;
+    if (i == n_labels && n_labels < MAX_LABELS)
+        snprintf(count_labels[n_labels++], sizeof count_labels[0], "%s", status);
+    if (i < n_labels)
+        counts[i]++;
+    pthread_mutex_unlock(&counts_mu);
 }
 
 static char *stub_render(size_t *len)
@@ -170,13 +182,14 @@ static char *stub_render(size_t *len)
     if (!s)
         return NULL;
     pos += (size_t)snprintf(s + pos, cap - pos, "# TYPE csg_requests_total counter\n");
-    for (int i = 0; i < 600; i++) {
-        unsigned long v = atomic_load(&counts[i]);
-        if (v && pos < cap - 100)
+    pthread_mutex_lock(&counts_mu);
+    for (unsigned i = 0; i < n_labels; i++) {
+        if (pos < cap - 100)
             pos += (size_t)snprintf(s + pos, cap - pos,
-                                    "csg_requests_total{transport=\"http\",status=\"%d\"} %lu\n",
-                                    i, v);
+                                    "csg_requests_total{transport=\"http\",status=\"%s\"} %lu\n",
+                                    count_labels[i], counts[i]);
     }
+    pthread_mutex_unlock(&counts_mu);
     pos += (size_t)snprintf(s + pos, cap - pos,
                             "csg_stub_challenger_answers_total %lu\ncsg_stub_inflight %ld\n",
                             atomic_load(&challenger_answers), atomic_load(&inflight));
@@ -261,6 +274,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static long max_queue; /* --max-queue: rest.so's max_queue, 0 = its default */
+
 static void *make_adapter(const csg_model_adapter *ad, const char *url, unsigned timeout_ms,
                           long pool, bool pipeline, struct event_base *base, const char *name)
 {
@@ -275,6 +290,9 @@ static void *make_adapter(const csg_model_adapter *ad, const char *url, unsigned
         vals[2].is_set = true;
         vals[2].b = pipeline;
         vals[2].i = pipeline;
+        vals[4].is_set = max_queue > 0; /* rest.so's max_queue */
+        vals[4].i = max_queue;
+        vals[4].d = (double)max_queue;
     }
     csg_adapter_config cfg = {.size = sizeof cfg, .model_name = name, .timeout_ms = timeout_ms,
                               .options = vals, .config_file = "(stub)"};
@@ -306,6 +324,7 @@ int main(int argc, char **argv)
         else if (ARG("--timeout-ms")) timeout_ms = (unsigned)atoi(v);
         else if (ARG("--workers")) nworkers = (unsigned)atoi(v);
         else if (ARG("--pool")) pool = atol(v);
+        else if (ARG("--max-queue")) max_queue = atol(v);
         else if (ARG("--max-body")) api.max_body_bytes = (size_t)atol(v);
         else if (ARG("--max-conns")) api.max_connections = (unsigned)atoi(v);
         else if (ARG("--idle-ms")) api.idle_timeout_ms = (unsigned)atoi(v);

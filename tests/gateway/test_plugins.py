@@ -248,6 +248,56 @@ def test_model_errors_are_502() -> None:
         m.stop()
 
 
+def test_rest_queue_full_and_expired_in_queue_are_overloaded() -> None:
+    """rest.so: a full queue and a call expiring while still queued answer
+    CSG_SCORE_OVERLOADED (503 overloaded); an expired call stays in the list until a
+    connection frees up but no longer counts toward max_queue, so the next call waits
+    its turn instead of being refused at once. (The stub has no health probe.)"""
+    mport = free_port()
+    m = start_model("champion", mport, "--latency-ms", "3000")
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{mport}/score", "--timeout-ms", "500",
+                             "--workers", "1", "--pool", "1", "--max-queue", "1",
+                             challenger=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        results: list[tuple[int, dict]] = []
+
+        def one(i: int) -> None:
+            r = HttpConn(port).score({**GOOD_APP, "applicant_id": f"q{i}"})
+            results.append((r.status, r.json()))
+
+        first = threading.Thread(target=one, args=(0,))
+        first.start()  # takes the one connection
+        assert wait_until(lambda: "csg_stub_inflight 1\n" in checks.check_metrics_text(port), 10)
+        t0 = time.monotonic()
+        r = HttpConn(port).score(GOOD_APP)  # queued, expires at 500 ms
+        assert r.status == 503 and r.json()["error"]["code"] == "overloaded", r.body
+        assert "waiting for a free connection" in r.json()["error"]["message"], r.body
+        assert time.monotonic() - t0 >= 0.4
+        first.join(10 * SLOW)
+        assert results and results[0][0] == 504, results  # timed out in flight
+        t0 = time.monotonic()
+        r = HttpConn(port).score(GOOD_APP)  # the expired call no longer fills the queue
+        dt = time.monotonic() - t0
+        assert r.status in (503, 504) and dt >= 0.3, (r.status, r.body, dt)
+        # queue full: the connection is still held by the abandoned first call (until it
+        # is closed as stalled), one call queued, the next refused at once
+        queued = threading.Thread(target=one, args=(1,))
+        queued.start()
+        assert wait_until(lambda: "csg_stub_inflight 1\n" in checks.check_metrics_text(port), 10)
+        t0 = time.monotonic()
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 503 and "model queue full" in r.json()["error"]["message"], r.body
+        assert time.monotonic() - t0 < 0.3
+        queued.join(10 * SLOW)
+    finally:
+        p.stop()
+        m.stop()
+
+
 def test_rest_pipeline_mode(champion: int) -> None:
     """pipeline: true with one connection per worker: concurrent calls share it."""
     p, port = start_stub(f"http://127.0.0.1:{champion}/score", "--pipeline", "--pool", "1",

@@ -182,6 +182,16 @@ def test_import_reports_rejects(tmp_path, database: csgp.Database) -> None:
     assert database.count() == 5
 
 
+def test_import_of_unreadable_input_fails(tmp_path) -> None:
+    """A directory opens fine on Linux but cannot be read: exit 1, never "lines 0"."""
+    db = f"sqlite:{tmp_path / 'x.db'}"
+    r = csgp.run_cli("import", "--db", db, str(tmp_path), check=False)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "cannot read" in r.stderr and r.stdout == "", r.stderr
+    r = csgp.run_cli("import", "--db", db, str(tmp_path / "missing.ndjson"), check=False)
+    assert r.returncode == 1 and "cannot open" in r.stderr, r.stderr
+
+
 def test_help() -> None:
     r = csgp.run_cli("--help")
     assert (

@@ -11,7 +11,9 @@
  * The stub "champion" answers on the next loop iteration with
  *   score = FNV-1a(applicant_id) / 2^64, decision approve when score >= 0.5,
  * except for applicant ids starting with: "fail-error" (CHAMPION_ERROR),
- * "fail-timeout" (CHAMPION_TIMEOUT), "slow" (answers after 300 ms),
+ * "fail-timeout" (CHAMPION_TIMEOUT), "overloaded" (OVERLOADED), "fallback" (OK
+ * with is_fallback, decision review, score NaN as the core sends it),
+ * "slow" (answers after 300 ms),
  * "hang" (after 5 s). A request whose deadline_ms passed is answered
  * CSG_REPLY_DEADLINE. At exit, count_request totals are written to --counts.
  *
@@ -21,6 +23,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -135,6 +138,13 @@ static void fire(evutil_socket_t fd, short what, void *arg)
     } else if (strncmp(id, "fail-timeout", 12) == 0) {
         r.status = CSG_REPLY_CHAMPION_TIMEOUT;
         r.error_message = "champion timed out (stub)";
+    } else if (strncmp(id, "overloaded", 10) == 0) {
+        r.status = CSG_REPLY_OVERLOADED;
+        r.error_message = "model queue full (stub)";
+    } else if (strncmp(id, "fallback", 8) == 0) {
+        r.score = NAN;
+        r.decision = CSG_DECISION_REVIEW;
+        r.is_fallback = true;
     } else {
         r.score = stub_score(id);
         r.decision = r.score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;

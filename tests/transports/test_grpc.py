@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -80,6 +81,24 @@ def test_bad_request_id_and_malformed_message(grpc_stub: Stub) -> None:
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.parametrize("aid", [b"\xff\xfeZ", b"a\xc0\xaf", b"\xed\xa0\x80", b"ab\xe2\x82"],
+                         ids=["invalid-byte", "overlong", "surrogate", "truncated"])
+def test_applicant_id_must_be_utf8(grpc_stub: Stub, aid: bytes) -> None:
+    # proto3 strings must be UTF-8 but protobuf-c does not check; hand-encode the
+    # message: field 1 (applicant_id), 2 income, 3 loan_amount, 4 credit_history.
+    msg = (b"\x0a" + bytes([len(aid)]) + aid + b"\x11" + struct.pack("<d", 100.0)
+           + b"\x19" + struct.pack("<d", 1000.0) + b"\x20\x01")
+    with channel(grpc_stub) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            ch.unary_unary(protogen.SCORE_METHOD)(msg, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details().startswith("applicant_id:"), e.value.details()
+        ok = "\u00e9t\u00e9-\U0001f600".encode()  # valid multi-byte UTF-8 is accepted
+        good = (b"\x0a" + bytes([len(ok)]) + ok + b"\x11" + struct.pack("<d", 100.0)
+                + b"\x19" + struct.pack("<d", 1000.0) + b"\x20\x01")
+        assert ch.unary_unary(protogen.SCORE_METHOD)(good, timeout=10)
+
+
 def test_champion_failures_map_to_statuses(grpc_stub: Stub) -> None:
     with channel(grpc_stub) as ch:
         score = protogen.score_callable(ch, pb)
@@ -88,6 +107,53 @@ def test_champion_failures_map_to_statuses(grpc_stub: Stub) -> None:
             with pytest.raises(grpc.RpcError) as e:
                 score(req(aid), timeout=10)
             assert e.value.code() == code
+        with pytest.raises(grpc.RpcError) as e:
+            score(req("overloaded-1"), timeout=10)
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert grpc_stub.terminate() == 0
+    counts = grpc_stub.counts()
+    assert counts[("grpc", "champion_error")] == 1 and counts[("grpc", "champion_timeout")] == 1
+    assert counts[("grpc", "overloaded")] == 1
+
+
+def _md(call: Any) -> dict[str, str]:
+    """Initial and trailing metadata of a finished call (or RpcError), merged."""
+    out: dict[str, str] = {}
+    for part in (call.initial_metadata() or (), call.trailing_metadata() or ()):
+        for k, v in part:
+            out[k] = v
+    return out
+
+
+def test_fallback_sends_score_0_and_metadata(grpc_stub: Stub) -> None:
+    """proto3 has no null: a fallback reply is score 0 + `x-csg-fallback: true`
+    (HTTP/TCP send "score":null,"fallback":true), never NaN."""
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        r, call = score.with_call(req("fallback-1"), timeout=10)
+        assert r.decision == "review" and r.score == 0.0 and not math.isnan(r.score)
+        assert _md(call).get("x-csg-fallback") == "true"
+        r, call = score.with_call(req("g1"), timeout=10)
+        assert "x-csg-fallback" not in _md(call)
+
+
+def test_request_id_metadata_on_replies_and_errors(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        _r, call = score.with_call(req("g1"), timeout=10, metadata=[("x-request-id", "rid-ok")])
+        assert _md(call)["x-request-id"] == "rid-ok"
+        for aid, rid in (("fail-error-9", "rid-e"), ("overloaded-9", "rid-o"), ("", "rid-bad")):
+            with pytest.raises(grpc.RpcError) as e:
+                score(req(aid), timeout=10, metadata=[("x-request-id", rid)])
+            assert _md(e.value)["x-request-id"] == rid, (aid, _md(e.value))
+        # accepted without an id: the generated one
+        with pytest.raises(grpc.RpcError) as e:
+            score(req("fail-error-8"), timeout=10)
+        assert _md(e.value)["x-request-id"]
+        # an invalid client id is not echoed
+        with pytest.raises(grpc.RpcError) as e:
+            score(req(), timeout=10, metadata=[("x-request-id", "a b")])
+        assert "x-request-id" not in _md(e.value)
 
 
 def test_client_deadline_is_honoured_and_counted(grpc_stub: Stub) -> None:
@@ -100,7 +166,8 @@ def test_client_deadline_is_honoured_and_counted(grpc_stub: Stub) -> None:
     # The stub core got the deadline and answers CSG_REPLY_DEADLINE at 300 ms;
     # SIGTERM drains until that reply was sent and counted.
     assert grpc_stub.terminate() == 0
-    assert grpc_stub.counts()[("grpc", "DEADLINE_EXCEEDED")] == 1
+    # the same status vocabulary as HTTP and TCP (DESIGN §5 codes)
+    assert grpc_stub.counts()[("grpc", "deadline_exceeded")] == 1
 
 
 def test_unknown_method_is_unimplemented_at_once(grpc_stub: Stub) -> None:

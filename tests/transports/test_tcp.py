@@ -81,10 +81,13 @@ def test_bad_lines_get_error_lines_and_connection_goes_on(stub_factory: Any) -> 
         (line(app("x", loan_amount=0)), "invalid_field", "loan_amount"),
         (line(app("x", credit_history=-1)), "invalid_field", "credit_history"),
         (line(app("x", credit_history=1.5)), "invalid_field", "credit_history"),
+        # gRPC's int32 bound applies to every transport
+        (line(app("x", credit_history=2**31)), "invalid_field", "credit_history"),
         (line(app("x", request_id="has space")), "invalid_field", "request_id"),
         (line(app("x", request_id="r" * 65)), "invalid_field", "request_id"),
         (line(app("fail-error-1")), "champion_error", None),
         (line(app("fail-timeout-1")), "champion_timeout", None),
+        (line(app("overloaded-1")), "overloaded", None),
     ]
     for data, code, fld in cases:
         c.send(data + line(app("ok-after")))
@@ -93,6 +96,25 @@ def test_bad_lines_get_error_lines_and_connection_goes_on(stub_factory: Any) -> 
         assert err["error"].get("field") == fld, (data, err)
         assert err["error"]["message"]
         assert c.reply()["applicant_id"] == "ok-after"
+    # request_id inside the error object: a valid client id (even when another field is
+    # bad), or the generated one once the request was accepted; none for unparsable lines.
+    c.send(line(app("x", income=-1, request_id="rid-bad-1")))
+    err = c.reply()["error"]
+    assert err["field"] == "income" and err["request_id"] == "rid-bad-1", err
+    c.send(line(app("fail-error-2", request_id="rid-fail-2")))
+    err = c.reply()["error"]
+    assert err["code"] == "champion_error" and err["request_id"] == "rid-fail-2", err
+    c.send(line(app("overloaded-2")))
+    err = c.reply()["error"]
+    assert err["code"] == "overloaded" and err["request_id"], err
+    c.send(line(app("x", request_id='q"\\')))  # printable ASCII, escaped in the error line
+    assert c.reply()["request_id"] == 'q"\\'
+    c.send(line(app("fail-error-3", request_id='q"\\')))
+    assert c.reply()["error"]["request_id"] == 'q"\\'
+    c.send(b"not json\n")
+    assert "request_id" not in c.reply()["error"]
+    c.send(line(app("x", request_id="has space")))
+    assert "request_id" not in c.reply()["error"]
     # Blank lines (and CRLF) are tolerated without a reply of their own.
     c.send(b"\n  \r\n" + line(app("crlf")).replace(b"\n", b"\r\n"))
     assert c.reply()["applicant_id"] == "crlf"

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "application.h"
@@ -65,6 +66,14 @@ static const struct case_ {
      CSG_PARSE_INVALID_FIELD, "credit_history"},
     {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":-1}",
      CSG_PARSE_INVALID_FIELD, "credit_history"},
+    /* gRPC's int32 bound, so every transport accepts the same applications */
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":2147483647}",
+     CSG_PARSE_OK, NULL},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":2147483648}",
+     CSG_PARSE_INVALID_FIELD, "credit_history"},
+    {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,"
+     "\"credit_history\":9223372036854775807}",
+     CSG_PARSE_INVALID_FIELD, "credit_history"},
     {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":\"4\"}",
      CSG_PARSE_INVALID_FIELD, "credit_history"},
     {"{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1,"
@@ -118,6 +127,38 @@ static void test_values(void **state)
     assert_string_equal(rid, "");
 }
 
+/* The messages say the real bounds: bytes for applicant_id (the ABI buffer
+ * holds 64 bytes + NUL), the int32 range for credit_history. A valid
+ * request_id is still returned when another field is bad (TCP echoes it). */
+static void test_messages(void **state)
+{
+    (void)state;
+    csg_application app;
+    char rid[CSG_REQUEST_ID_MAX + 1];
+    csg_parse_error err;
+    char j[512];
+    char id[200] = "";
+    for (int i = 0; i < 32; i++) /* 32 x "é" = 64 bytes: accepted */
+        strcat(id, "\xc3\xa9");
+    snprintf(j, sizeof j,
+             "{\"applicant_id\":\"%s\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}", id);
+    assert_int_equal(csg_parse_application(j, strlen(j), &app, rid, &err), CSG_PARSE_OK);
+    assert_int_equal(strlen(app.applicant_id), 64);
+    strcat(id, "\xc3\xa9"); /* 66 bytes, 33 characters: rejected, the message says bytes */
+    snprintf(j, sizeof j,
+             "{\"applicant_id\":\"%s\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}", id);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(csg_parse_application(j, strlen(j), &app, rid, &err), CSG_PARSE_INVALID_FIELD);
+    assert_non_null(strstr(err.message, "1-64 bytes (UTF-8)"));
+    const char *h = "{\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,"
+                    "\"credit_history\":2147483648,\"request_id\":\"r-1\"}";
+    memset(&err, 0, sizeof err);
+    assert_int_equal(csg_parse_application(h, strlen(h), &app, rid, &err), CSG_PARSE_INVALID_FIELD);
+    assert_string_equal(err.field, "credit_history");
+    assert_non_null(strstr(err.message, "[0, 2147483647]"));
+    assert_string_equal(rid, "r-1");
+}
+
 static void test_request_ids(void **state)
 {
     (void)state;
@@ -149,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_messages),
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_format_error),
     };

@@ -36,6 +36,7 @@ typedef struct model_spec {
     bool fail;
     double score;
     const char *decision;
+    bool overloaded; /* answer CSG_SCORE_OVERLOADED (load shed by the adapter) */
 } model_spec;
 
 typedef struct gw_spec {
@@ -56,19 +57,22 @@ static csg_config *make_config(const gw_spec *s)
                      "banner: t }\n"
                      "experiment: { id: exp-test, salt: s, reply: %s }\n"
                      "champion:\n  name: champ\n  adapter: good_adapter.so\n  timeout_ms: %d\n"
-                     "  delay_ms: %d\n  fail: %s\n  score: %.17g\n  decision: %s\n%s%s%s"
+                     "  delay_ms: %d\n  fail: %s\n  overloaded: %s\n  score: %.17g\n"
+                     "  decision: %s\n%s%s%s"
                      "events: { sink: \"file:%s\", queue_capacity: 64 }\n",
                      fixture_dir(), tmpdir, (int)(getpid() % 1000), s->reply, s->champ.timeout_ms,
-                     s->champ.delay_ms, s->champ.fail ? "true" : "false", s->champ.score,
+                     s->champ.delay_ms, s->champ.fail ? "true" : "false",
+                     s->champ.overloaded ? "true" : "false", s->champ.score,
                      s->champ.decision, s->fallback ? "  fallback_decision: " : "",
                      s->fallback ? s->fallback : "", s->fallback ? "\n" : "", events_path);
     if (s->weight >= 0)
         n += snprintf(yaml + n, sizeof yaml - (size_t)n,
                       "challengers:\n  - name: chal\n    adapter: good_adapter.so\n"
                       "    weight: %g\n    timeout_ms: %d\n    delay_ms: %d\n    fail: %s\n"
-                      "    score: %.17g\n    decision: %s\n",
+                      "    overloaded: %s\n    score: %.17g\n    decision: %s\n",
                       s->weight, s->chal.timeout_ms, s->chal.delay_ms,
-                      s->chal.fail ? "true" : "false", s->chal.score, s->chal.decision);
+                      s->chal.fail ? "true" : "false", s->chal.overloaded ? "true" : "false",
+                      s->chal.score, s->chal.decision);
     csg_config *cfg = NULL;
     csg_errlist errs = {0};
     int rc = csg_config_load_string("test.yaml", yaml, (size_t)n, &cfg, &errs);
@@ -232,7 +236,9 @@ static double jnum(json_t *o, const char *k)
 
 /* ---- cases ------------------------------------------------------------ */
 
-#define FAST(score_, dec_) {0, 1000, false, score_, dec_}
+#define FAST(score_, dec_) {0, 1000, false, score_, dec_, false}
+/* a model_spec that answers (not overloaded) */
+#define M(delay_, timeout_, fail_, score_, dec_) {delay_, timeout_, fail_, score_, dec_, false}
 
 static const struct case_ {
     const char *name;
@@ -246,38 +252,49 @@ static const struct case_ {
     bool chal_in_event, chal_score_null;
 } cases[] = {
     {"after_champion: slow challenger does not delay the reply",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {600, 2000, false, 0.4, "decline"}}, 0,
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(600, 2000, false, 0.4, "decline")}, 0,
      CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "OK", true, false},
     {"after_all: the reply waits for the challenger",
-     {"after_all", NULL, FAST(0.7, "approve"), 1.0, {300, 2000, false, 0.4, "decline"}}, 0,
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, M(300, 2000, false, 0.4, "decline")}, 0,
      CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 290, 2000, "OK", true, false},
     {"after_all: bounded by the challenger's timeout",
-     {"after_all", NULL, FAST(0.7, "approve"), 1.0, {2000, 100, false, 0.4, "decline"}}, 0,
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, M(2000, 100, false, 0.4, "decline")}, 0,
      CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 95, 1000, "CHALLENGER_TIMEOUT", true, true},
     {"challenger timeout: event says so, reply unaffected",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {800, 400, false, 0.4, "decline"}}, 0,
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(800, 400, false, 0.4, "decline")}, 0,
      CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "CHALLENGER_TIMEOUT", true, true},
     {"challenger error",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, true, 0.4, "decline"}}, 0,
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(0, 1000, true, 0.4, "decline")}, 0,
      CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
     {"no challenger (weight 0)",
      {"after_champion", NULL, FAST(0.2, "decline"), 0.0, FAST(0.4, "decline")}, 0, CSG_REPLY_OK,
      CSG_DECISION_DECLINE, false, 0, 200, "OK", false, true},
     {"champion timeout → 504",
-     {"after_champion", NULL, {500, 50, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     {"after_champion", NULL, M(500, 50, false, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
      CSG_REPLY_CHAMPION_TIMEOUT, CSG_DECISION_NONE, false, 45, 400, "CHAMPION_TIMEOUT", false,
      true},
     {"champion error → 502",
-     {"after_champion", NULL, {0, 1000, true, 0.7, "approve"}, 1.0, FAST(0.4, "decline")}, 0,
+     {"after_champion", NULL, M(0, 1000, true, 0.7, "approve"), 1.0, FAST(0.4, "decline")}, 0,
      CSG_REPLY_CHAMPION_ERROR, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
     {"champion error with fallback_decision",
-     {"after_champion", "review", {0, 1000, true, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     {"after_champion", "review", M(0, 1000, true, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
      CSG_REPLY_OK, CSG_DECISION_REVIEW, true, 0, 200, "CHAMPION_ERROR", false, true},
     {"champion timeout with fallback_decision",
-     {"after_champion", "decline", {500, 50, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 0,
+     {"after_champion", "decline", M(500, 50, false, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
      CSG_REPLY_OK, CSG_DECISION_DECLINE, true, 45, 400, "CHAMPION_TIMEOUT", false, true},
+    /* Load shed by the adapter (full queue): 503 overloaded, even with a
+     * fallback; the event still says CHAMPION_ERROR / CHALLENGER_ERROR. */
+    {"champion overloaded → 503 overloaded",
+     {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true}, 1.0, FAST(0.4, "decline")},
+     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
+    {"champion overloaded with fallback_decision → still 503 overloaded",
+     {"after_champion", "review", {0, 1000, false, 0.7, "approve", true}, -1, FAST(0, "approve")},
+     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", false, true},
+    {"challenger overloaded: reply unaffected",
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, false, 0.4, "decline", true}},
+     0, CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
     {"client deadline passes first",
-     {"after_champion", NULL, {300, 1000, false, 0.7, "approve"}, -1, FAST(0, "approve")}, 30,
+     {"after_champion", NULL, M(300, 1000, false, 0.7, "approve"), -1, FAST(0, "approve")}, 30,
      CSG_REPLY_DEADLINE, CSG_DECISION_NONE, false, 20, 250, "OK", false, true},
 };
 
@@ -361,7 +378,7 @@ static void test_request_ids_and_stickiness(void **state)
 static void test_swap(void **state)
 {
     (void)state;
-    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {200, 1000, false, 0.4, "decline"}};
+    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(200, 1000, false, 0.4, "decline")};
     csg_gateway *gw = start(&s1);
     run_job(gw, "x", "before", 0); /* challenger still running after the reply */
     gw_spec s2 = {"after_champion", NULL, FAST(0.1, "decline"), -1, FAST(0, "approve")};
@@ -409,7 +426,8 @@ static void test_readiness(void **state)
     (void)state;
     const csg_core_api *api = csg_gateway_api();
     gw_spec ok = {"after_champion", NULL, FAST(0.7, "approve"), -1, FAST(0, "approve")};
-    gw_spec bad = {"after_champion", NULL, {0, 1000, true, 0.7, "approve"}, -1, FAST(0, "approve")};
+    gw_spec bad = {"after_champion", NULL, M(0, 1000, true, 0.7, "approve"), -1,
+                   FAST(0, "approve")};
     csg_gateway *gw = start(&ok);
     for (int i = 0; i < 300 && !api->is_ready(); i++) {
         struct timespec ts = {0, 10000000};
@@ -426,6 +444,15 @@ static void test_readiness(void **state)
     swap_to(gw, &ok);
     j = run_job(gw, "r", NULL, 0);
     assert_true(api->is_ready());
+    /* Shed load says nothing about the champion: never not-ready (DESIGN §5). */
+    gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true}, -1,
+                    FAST(0, "approve")};
+    swap_to(gw, &shed);
+    for (int i = 0; i < 5; i++) {
+        j = run_job(gw, "r", NULL, 0);
+        assert_int_equal(j->status, CSG_REPLY_OVERLOADED);
+        assert_true(api->is_ready());
+    }
     shutdown_gw(gw);
 }
 

@@ -21,10 +21,11 @@ static const struct case_ {
     {"good_transport.so", CSG_PLUGIN_TRANSPORT, NULL},
     {"good_adapter.so", CSG_PLUGIN_MODEL_ADAPTER, NULL},
     {"failing_init.so", CSG_PLUGIN_TRANSPORT, NULL}, /* fails later, in create() */
+    {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL}, /* ABI 1.0 adapter, gateway 1.1 */
     {"wrong_abi.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI 1.0, plugin ABI 2.0; rebuild the plugin"},
+     "ABI mismatch: gateway ABI 1.1, plugin ABI 2.1; rebuild the plugin"},
     {"newer_minor.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI 1.0, plugin ABI 1.9 (plugin is newer"},
+     "ABI mismatch: gateway ABI 1.1, plugin ABI 1.9 (plugin is newer"},
     {"no_entry.so", CSG_PLUGIN_MODEL_ADAPTER,
      "no entry point: the plugin does not export csg_plugin_entry() ("},
     {"init_null.so", CSG_PLUGIN_MODEL_ADAPTER,

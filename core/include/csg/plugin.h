@@ -15,9 +15,12 @@
  *
  * Compatibility rules:
  *  - Any incompatible change to a struct in this file bumps CSG_ABI_MAJOR.
- *  - Fields are only ever appended at the end of a struct; that bumps
- *    CSG_ABI_MINOR. Structs carry their own size so both sides can tell
- *    which fields the other one knows.
+ *  - Fields are only ever appended at the end of a struct, and enum values
+ *    only at the end of an enum; that bumps CSG_ABI_MINOR. Structs carry
+ *    their own size so both sides can tell which fields the other one knows.
+ *    A value added in a minor version is only ever produced by plugins built
+ *    against it (e.g. CSG_SCORE_OVERLOADED, 1.1); the core treats a value it
+ *    does not know as CSG_SCORE_ERROR.
  *
  * Threads: the gateway runs N worker threads, each with its own libevent
  * event_base. Unless a comment says otherwise, a function pointer is called
@@ -40,7 +43,7 @@ struct event_base; /* libevent */
 
 #define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
 #define CSG_ABI_MAJOR 1
-#define CSG_ABI_MINOR 0
+#define CSG_ABI_MINOR 1 /* 1.1: CSG_SCORE_OVERLOADED */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -169,7 +172,9 @@ typedef struct csg_reply {
     const char *applicant_id;
     double score;                  /* full double precision, unchanged from the model */
     csg_decision decision;
-    bool is_fallback;              /* decision is champion.fallback_decision */
+    bool is_fallback;              /* decision is champion.fallback_decision; score is
+                                    * NaN then (no model answer): JSON sends null,
+                                    * gRPC 0 + x-csg-fallback metadata */
     const char *model;             /* champion model name */
     const char *experiment_id;
     const char *request_id;        /* always set (client's or generated) */
@@ -231,7 +236,9 @@ typedef struct csg_core_api {
 
     /* Parse and validate a JSON application (DESIGN §5). On success fills
      * *app and, when the object has a "request_id" string (TCP lines),
-     * request_id (else ""). request_id must hold CSG_REQUEST_ID_MAX + 1. */
+     * request_id (else ""). request_id must hold CSG_REQUEST_ID_MAX + 1. A
+     * valid request_id is also filled in when another field is invalid, so
+     * the error reply can echo it. */
     csg_parse_status (*parse_application)(const char *json, size_t len, csg_application *app,
                                           char *request_id, csg_parse_error *err);
 
@@ -248,7 +255,9 @@ typedef struct csg_core_api {
                            size_t cap);
 
     /* Count one finished transport request for csg_requests_total{transport,status}.
-     * status is a short label: "200", "400", "OK", "INVALID_ARGUMENT", … */
+     * status is the DESIGN §5 error code, the same for every transport:
+     * "ok", "invalid_json", "invalid_field", "champion_error", "overloaded", …
+     * (list in docs/architecture.md, metrics). */
     void (*count_request)(csg_worker *w, const char *transport, const char *status);
 
     /* Render every csg_ metric in Prometheus text format into a malloc'd
@@ -306,6 +315,13 @@ typedef enum csg_score_status {
     CSG_SCORE_OK = 0,
     CSG_SCORE_ERROR = 1,   /* model unreachable, 5xx, malformed reply, … */
     CSG_SCORE_TIMEOUT = 2, /* adapter gave up at timeout_ms */
+    /* ABI 1.1: the adapter shed the call because of load on this gateway
+     * (its own queue was full, or the call expired while still queued for a
+     * connection); the model itself was not asked. The core replies 503
+     * `overloaded` (gRPC RESOURCE_EXHAUSTED) and does not count it against
+     * the champion's readiness; the MetricEvent says CHAMPION_ERROR /
+     * CHALLENGER_ERROR. Adapters built against ABI 1.0 never return it. */
+    CSG_SCORE_OVERLOADED = 3,
 } csg_score_status;
 
 typedef struct csg_score_result {

@@ -38,6 +38,21 @@ static const struct event_case {
      "\"decision_diff\":null,\"income\":0,\"loan_amount\":1,\"credit_history\":0,"
      "\"timestamp\":\"2025-10-07T13:35:42Z\",\"status\":\"OK\"}",
      "invalid_field", "challenger_score"},
+    /* the interval is printed with its real brackets: [0, 1] is closed */
+    {"{\"event_id\":\"e1\",\"experiment_id\":\"x\",\"applicant_id\":\"a1\",\"transport\":\"http\","
+     "\"champion_model\":\"c\",\"challenger_model\":null,\"champion_score\":1.5,"
+     "\"challenger_score\":null,\"champion_decision\":\"approve\",\"challenger_decision\":null,"
+     "\"decision_match\":null,\"latency_champion_ms\":1,\"latency_challenger_ms\":null,"
+     "\"decision_diff\":null,\"income\":0,\"loan_amount\":1,\"credit_history\":0,"
+     "\"timestamp\":\"2025-10-07T13:35:42Z\",\"status\":\"OK\"}",
+     "invalid_field", "out of range [0, 1]"},
+    {"{\"event_id\":\"e1\",\"experiment_id\":\"x\",\"applicant_id\":\"a1\",\"transport\":\"http\","
+     "\"champion_model\":\"c\",\"challenger_model\":null,\"champion_score\":0.5,"
+     "\"challenger_score\":null,\"champion_decision\":\"approve\",\"challenger_decision\":null,"
+     "\"decision_match\":null,\"latency_champion_ms\":1,\"latency_challenger_ms\":null,"
+     "\"decision_diff\":null,\"income\":0,\"loan_amount\":0,\"credit_history\":0,"
+     "\"timestamp\":\"2025-10-07T13:35:42Z\",\"status\":\"OK\"}",
+     "invalid_field", "out of range (0,"},
 };
 
 static void test_event_cases(void **state)
