@@ -172,7 +172,7 @@ def probes() -> list[dict[str, Any]]:
                 "loan_amount": rng.choice(
                     [0.01, 99.5, 4000.5, 1e12, rng.uniform(50, 5000)]
                 ),
-                "credit_history": rng.choice([0, 1, 2, 40, 2**62]),
+                "credit_history": rng.choice([0, 1, 2, 40, 2**31 - 1]),
             }
         )
     return out
