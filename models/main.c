@@ -435,7 +435,14 @@ int main(int argc, char **argv)
     /* A client that goes away mid-reply must not kill us. */
     signal(SIGPIPE, SIG_IGN);
 
-    srv.base = event_base_new();
+    /* Precise timers: the coarse monotonic clock can fire a --latency-ms delay
+     * a few ms early. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg)
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    srv.base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    if (ecfg)
+        event_config_free(ecfg);
     srv.http = srv.base ? evhttp_new(srv.base) : NULL;
     if (!srv.http) {
         fprintf(stderr, "csg-model: cannot create the event loop\n");

@@ -171,14 +171,15 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         break;
     case C_QUEUED: {
         /* Still waiting for a connection: leave it in the queue (skipped when
-         * dequeued) and answer now. Every connection was busy for the whole
-         * timeout: that is load on this gateway, not a champion failure
-         * (DESIGN §5: 503 overloaded). It no longer counts toward q_len. */
+         * dequeued) and answer now. Every connection was held by earlier calls
+         * for the whole timeout, which is what a slow model looks like, so it
+         * is a timeout (504); only a full queue is overload (503). It no
+         * longer counts toward q_len. */
         csg_score_cb cb = c->cb;
         void *ctx = c->ctx;
         c->state = C_EXPIRED_QUEUED;
         in->q_len--;
-        csg_score_result r = {.status = CSG_SCORE_OVERLOADED,
+        csg_score_result r = {.status = CSG_SCORE_TIMEOUT,
                               .error = "timed out waiting for a free connection"};
         cb(ctx, &r);
         break;

@@ -248,9 +248,10 @@ def test_model_errors_are_502() -> None:
         m.stop()
 
 
-def test_rest_queue_full_and_expired_in_queue_are_overloaded() -> None:
-    """rest.so: a full queue and a call expiring while still queued answer
-    CSG_SCORE_OVERLOADED (503 overloaded); an expired call stays in the list until a
+def test_rest_queue_full_is_overloaded_and_queue_expiry_a_timeout() -> None:
+    """rest.so: a full queue answers CSG_SCORE_OVERLOADED (503 overloaded); a call
+    expiring while still queued behind a slow call is a timeout (504 champion_timeout);
+    an expired call stays in the list until a
     connection frees up but no longer counts toward max_queue, so the next call waits
     its turn instead of being refused at once. (The stub has no health probe.)"""
     mport = free_port()
@@ -274,7 +275,7 @@ def test_rest_queue_full_and_expired_in_queue_are_overloaded() -> None:
         assert wait_until(lambda: "csg_stub_inflight 1\n" in checks.check_metrics_text(port), 10)
         t0 = time.monotonic()
         r = HttpConn(port).score(GOOD_APP)  # queued, expires at 500 ms
-        assert r.status == 503 and r.json()["error"]["code"] == "overloaded", r.body
+        assert r.status == 504 and r.json()["error"]["code"] == "champion_timeout", r.body
         assert "waiting for a free connection" in r.json()["error"]["message"], r.body
         assert time.monotonic() - t0 >= 0.4
         first.join(10 * SLOW)
