@@ -857,7 +857,7 @@ static void sec_limits(vctx *x, yaml_node_t *n)
     if (!want_mapping(x, n, "\"limits\""))
         return;
     keyspec ks[] = {{.name = "max_body_bytes"}, {.name = "max_line_bytes"}, {.name = "max_connections"},
-                    {.name = "idle_timeout_ms"}, {.name = NULL}};
+                    {.name = "idle_timeout_ms"}, {.name = "read_timeout_ms"}, {.name = NULL}};
     collect(x, n, "limits", ks, NULL, NULL, 0);
     int64_t v;
     if (get_int(x, spec(ks, "max_body_bytes"), 64, 64 << 20, &v))
@@ -868,6 +868,11 @@ static void sec_limits(vctx *x, yaml_node_t *n)
         c->max_connections = (uint64_t)v;
     if (get_int(x, spec(ks, "idle_timeout_ms"), 100, 86400000, &v))
         c->idle_timeout_ms = (uint64_t)v;
+    /* A request (HTTP head + body, TCP line) must be complete this long after
+     * its first byte (slowloris). No "0 = off": a gateway without it keeps a
+     * trickling client for as long as the client likes. */
+    if (get_int(x, spec(ks, "read_timeout_ms"), 100, 3600000, &v))
+        c->read_timeout_ms = (uint64_t)v;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -895,6 +900,7 @@ static csg_config *config_new(const char *file)
     c->max_line_bytes = 16384;
     c->max_connections = 20000;
     c->idle_timeout_ms = 60000;
+    c->read_timeout_ms = 10000;
     if (!c->file || !c->plugin_dir || !c->lock_dir || !c->salt || !c->sink || !c->kafka_brokers ||
         !c->topic || !c->spool_dir) {
         csg_config_unref(c);

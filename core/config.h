@@ -97,6 +97,7 @@ typedef struct csg_config {
     uint64_t max_line_bytes;
     uint64_t max_connections;
     uint64_t idle_timeout_ms;
+    uint64_t read_timeout_ms; /* a request must be complete this long after its first byte */
 } csg_config;
 
 /* Parse and validate path. On success returns 0 and *out (refs = 1) and

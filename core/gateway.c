@@ -891,6 +891,7 @@ static void api_init(const csg_config *cfg)
         .max_line_bytes = (size_t)cfg->max_line_bytes,
         .max_connections = (unsigned)cfg->max_connections,
         .idle_timeout_ms = (unsigned)cfg->idle_timeout_ms,
+        .read_timeout_ms = (unsigned)cfg->read_timeout_ms,
     };
 }
 
@@ -1192,7 +1193,8 @@ static void warn_restart_only(const csg_config *old, const csg_config *nw)
         strcmp(old->kafka_brokers, nw->kafka_brokers) || old->queue_capacity != nw->queue_capacity)
         csg_log(CSG_LOG_WARN, "core", "reload: changes to \"events\" need a restart; ignored");
     if (old->max_body_bytes != nw->max_body_bytes || old->max_line_bytes != nw->max_line_bytes ||
-        old->max_connections != nw->max_connections || old->idle_timeout_ms != nw->idle_timeout_ms)
+        old->max_connections != nw->max_connections || old->idle_timeout_ms != nw->idle_timeout_ms ||
+        old->read_timeout_ms != nw->read_timeout_ms)
         csg_log(CSG_LOG_WARN, "core", "reload: changes to \"limits\" need a restart; ignored");
 }
 

@@ -14,6 +14,12 @@
  * pipelining are supported: replies leave in request order through a small
  * per-connection ring of slots, and reading pauses while the ring is full.
  *
+ * Timeouts: one periodic sweep per worker (no timer per connection) closes
+ * idle connections (limits.idle_timeout_ms) and answers 408 to a request
+ * whose head and body are not complete read_timeout_ms after its first byte
+ * (limits.read_timeout_ms, slowloris), then closes. The request's start is
+ * stamped from libevent's cached loop time: no syscall on the hot path.
+ *
  * Threads: create/start/stop/destroy on the main thread; start_worker,
  * drain_worker and every event callback on the worker that owns the
  * connection. Nothing here is shared between workers except the
@@ -47,6 +53,7 @@
 #define HTTP_ACCEPT_BATCH 64
 #define HTTP_SCRATCH 4096
 #define HTTP_HEADER_MAX 32768     /* request line + headers; more is answered 431 */
+#define HTTP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
 
 enum route { R_NONE, R_SCORE, R_HEALTHZ, R_READYZ, R_METRICS };
 enum hdr { H_OTHER, H_CTYPE, H_RID, H_EXPECT };
@@ -72,6 +79,7 @@ struct http_conn {
     llhttp_t parser;
     http_conn *prev, *next; /* worker's list, for the idle sweep and drain */
     uint64_t last_ms;
+    uint64_t req_start_ms; /* first byte of the request being parsed; 0 = between requests */
     unsigned pending; /* submitted requests not yet answered by the core */
 
     /* The request being parsed. */
@@ -86,6 +94,7 @@ struct http_conn {
     char rid[CSG_REQUEST_ID_MAX + 1];
     size_t rid_len; /* full length seen, may exceed what rid holds */
     bool rid_seen;
+    bool rid_done; /* the X-Request-Id value is complete (not still trickling in) */
     bool expect_continue;
     char expect[16]; /* Expect value, gathered across reads */
     size_t expect_len;
@@ -140,6 +149,7 @@ struct http_inst {
     size_t max_body;
     unsigned max_conns;
     unsigned idle_ms;
+    unsigned read_ms; /* a request must be complete this long after its first byte */
 };
 
 static const char *reason_phrase(int code)
@@ -509,6 +519,7 @@ static int cb_message_begin(llhttp_t *p)
     c->ctype_len = 0;
     c->rid_len = 0;
     c->rid_seen = false;
+    c->rid_done = false;
     c->expect_continue = false;
     c->route = R_NONE;
     c->early = 0;
@@ -516,6 +527,7 @@ static int cb_message_begin(llhttp_t *p)
     c->body_over = false;
     c->head_bytes = 0;
     csg_buf_clear(&c->body);
+    c->req_start_ms = now_ms(c->wk->base); /* the read timeout runs from here */
     return 0;
 }
 
@@ -571,6 +583,7 @@ static int cb_header_field_complete(llhttp_t *p)
         c->hkind = H_RID;
         c->rid_len = 0;
         c->rid_seen = true;
+        c->rid_done = false;
     } else if (n == 6 && strncasecmp(c->hname, "expect", 6) == 0) {
         c->hkind = H_EXPECT;
         c->expect_len = 0;
@@ -613,6 +626,8 @@ static int cb_header_value_complete(llhttp_t *p)
     if (c->hkind == H_EXPECT && c->expect_len == 12 &&
         strncasecmp(c->expect, "100-continue", 12) == 0)
         c->expect_continue = true;
+    if (c->hkind == H_RID)
+        c->rid_done = true;
     c->hkind = H_OTHER;
     return 0;
 }
@@ -660,10 +675,10 @@ static void route_request(http_conn *c, uint8_t method)
 
 static void handle_request(http_conn *c, http_slot *s);
 
-/* The client's X-Request-Id when it is valid (headers complete), else NULL. */
+/* The client's X-Request-Id when it is complete and valid, else NULL. */
 static const char *client_rid(http_conn *c)
 {
-    if (!c->rid_seen || c->rid_len > CSG_REQUEST_ID_MAX)
+    if (!c->rid_seen || !c->rid_done || c->rid_len > CSG_REQUEST_ID_MAX)
         return NULL;
     c->rid[c->rid_len] = '\0';
     return c->wk->inst->api->valid_request_id(c->rid, c->rid_len) ? c->rid : NULL;
@@ -808,6 +823,7 @@ static void handle_request(http_conn *c, http_slot *s)
 static int cb_message_complete(llhttp_t *p)
 {
     http_conn *c = p->data;
+    c->req_start_ms = 0;
     if (c->body_over)
         return HPE_USER;
     http_slot *s = new_slot(c);
@@ -1029,21 +1045,56 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-/* Idle connections (no request in flight) are closed after idle_timeout_ms;
- * lingering ones after HTTP_LINGER_MS. */
+/* The request being parsed was not complete read_ms after its first byte:
+ * answer 408 in order (after the replies still owed) and close once it is
+ * written (lingering, so the client's unread bytes cannot RST it away). */
+static void request_timeout(http_conn *c)
+{
+    http_inst *in = c->wk->inst;
+    c->req_start_ms = 0;
+    if (c->count >= HTTP_MAX_PIPELINE) { /* cannot happen: parsing pauses before */
+        conn_close(c);
+        return;
+    }
+    conn_hold(c);
+    http_slot *s = new_slot(c);
+    s->close_after = true;
+    s->head = false; /* the method may not even be known yet */
+    char msg[96];
+    snprintf(msg, sizeof msg, "request not complete within %u ms of its first byte", in->read_ms);
+    respond_error(c, s, 408, "request_timeout", msg, NULL, client_rid(c), NULL);
+    if (!c->closed) {
+        c->closing = true;
+        stop_reading(c);
+        maybe_finish(c);
+    }
+    conn_unhold(c);
+}
+
+/* Every sweep period: lingering connections past HTTP_LINGER_MS, requests
+ * past read_ms (slowloris: a head or body trickled in), idle connections
+ * (no request in flight) past idle_timeout_ms. A connection whose parsing
+ * is paused waits for its replies to drain — for us, not for the client. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     http_worker *wk = arg;
+    http_inst *in = wk->inst;
     uint64_t now = now_ms(wk->base);
     http_conn *c = wk->conns;
     while (c) {
         http_conn *next = c->next;
         uint64_t idle = now - c->last_ms;
-        if (c->lingering ? idle >= HTTP_LINGER_MS
-                         : (c->count == 0 && csg_wq_idle(&c->wq) && idle >= wk->inst->idle_ms))
+        if (c->lingering) {
+            if (idle >= HTTP_LINGER_MS)
+                conn_close(c);
+        } else if (c->req_start_ms && !c->closing && !c->paused && !c->read_eof &&
+                   now - c->req_start_ms >= in->read_ms) {
+            request_timeout(c);
+        } else if (c->count == 0 && csg_wq_idle(&c->wq) && idle >= in->idle_ms) {
             conn_close(c);
+        }
         c = next;
     }
 }
@@ -1080,6 +1131,10 @@ static int http_create(const csg_transport_config *cfg, const csg_core_api *api,
     in->max_body = api->max_body_bytes ? api->max_body_bytes : 65536;
     in->max_conns = api->max_connections ? api->max_connections : 20000;
     in->idle_ms = api->idle_timeout_ms ? api->idle_timeout_ms : 60000;
+    /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
+    in->read_ms = HTTP_READ_TIMEOUT_DEFAULT;
+    if (api->size > offsetof(csg_core_api, read_timeout_ms) && api->read_timeout_ms)
+        in->read_ms = api->read_timeout_ms;
     in->nworkers = api->worker_count();
     if (in->nworkers == 0)
         in->nworkers = 1;
@@ -1138,7 +1193,9 @@ static int http_start_worker(void *instance, csg_worker *w, csg_error *err)
     wk->resume_ev = evtimer_new(wk->base, on_resume_accept, wk);
     if (!wk->flusher || !wk->accept_ev || !wk->sweep_ev || !wk->resume_ev)
         goto nomem;
-    unsigned every = in->idle_ms / 2;
+    /* Half the shortest timeout, within [20 ms, 1 s]: a connection is cut
+     * between 1x and 1.5x its timeout, for one list walk per period. */
+    unsigned every = (in->read_ms < in->idle_ms ? in->read_ms : in->idle_ms) / 2;
     if (every > 1000)
         every = 1000;
     if (every < 20)

@@ -15,17 +15,20 @@
  * worker then writes every dirty connection once, so replies that finish in
  * the same loop iteration leave in one send().
  *
+ * Timeouts: one periodic sweep per worker (no timer per connection) closes
+ * idle connections (limits.idle_timeout_ms) and cuts off a line that is not
+ * complete read_timeout_ms after its first byte (limits.read_timeout_ms,
+ * slowloris): a `request_timeout` error line, then close. The sweep only
+ * compares timestamps that reads already take from libevent's cached clock,
+ * so the hot path makes no extra syscall.
+ *
  * Back-pressure: a connection stops being read while its reply queue holds
  * max_pipeline slots or its output buffer holds more than max_output_bytes
  * (a client that does not read its replies); reading resumes when both are
  * below half. So memory per connection is bounded no matter what the client
  * does, and the kernel's socket buffers push back on the client.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +40,16 @@
 #include <event2/event.h>
 
 #include "csg/plugin.h"
+#include "csg_net.h"
 
 #define TCP_NAME "tcp"
 #define TCP_READ_CHUNK 16384   /* bytes asked of one read() */
 #define TCP_ACCEPT_BATCH 64    /* accepts per listener wake-up */
 #define TCP_REPLY_STACK 1024   /* most replies fit; longer ones go to the heap */
 #define TCP_IN_KEEP_MAX 65536  /* free a larger idle input buffer */
+#define TCP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
+#define TCP_LINGER_MS 2000     /* read-and-discard after a last error line, before close */
+#define TCP_LINGER_BYTES (1u << 20)
 
 enum { OPT_MAX_PIPELINE, OPT_MAX_OUTPUT_BYTES, OPT_COUNT };
 
@@ -75,16 +82,20 @@ struct tcp_conn {
     bool dirty;  /* on tw's dirty list: do not free */
     bool closed; /* fd closed; struct lives until refs == 0 and !dirty */
     bool rd_paused, rd_eof, wr_armed, discarding;
+    bool finishing; /* read timeout: no more lines; linger once the error line is out */
+    bool lingering; /* write side shut, discarding input until EOF or TCP_LINGER_MS */
     int fd;
     unsigned refs;   /* submitted requests whose reply has not come back */
     unsigned queued; /* slots in the reply queue */
-    struct event *rd_ev, *wr_ev, *idle_ev;
+    struct event *rd_ev, *wr_ev;
     char *in;
     size_t in_len, in_cap, scanned; /* scanned: prefix of in known to hold no '\n' */
     char *out;
     size_t out_off, out_len, out_cap;
     tcp_slot *head, *tail;
-    struct timeval last_active;
+    uint64_t last_ms;       /* last byte read or written (idle timeout) */
+    uint64_t line_start_ms; /* first byte of the unfinished line; 0 = none */
+    size_t discarded;       /* bytes dropped while lingering */
 };
 
 struct tcp_worker {
@@ -92,7 +103,7 @@ struct tcp_worker {
     csg_worker *w;
     struct event_base *base;
     int lfd;
-    struct event *listen_ev, *flush_ev;
+    struct event *listen_ev, *flush_ev, *sweep_ev;
     tcp_conn *conns;   /* open connections */
     tcp_conn *zombies; /* closed, waiting for replies still owed by the core */
     tcp_conn *dirty;   /* connections with output to write this iteration */
@@ -108,7 +119,8 @@ struct tcp_server {
     size_t max_out;
     unsigned max_pipeline;
     unsigned max_conns;
-    unsigned idle_ms;
+    unsigned idle_ms;       /* 0 = no idle timeout */
+    unsigned read_ms;       /* a line must be complete this long after its first byte */
     atomic_uint nconns;     /* all workers: limits.max_connections is per transport */
     atomic_bool stopping;   /* stop() ran: listeners are shut down */
     char listen[128];
@@ -130,6 +142,13 @@ static void set_err(csg_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+}
+
+static uint64_t now_ms(struct event_base *base)
+{
+    struct timeval tv; /* libevent's cached loop time: no syscall inside callbacks */
+    event_base_gettimeofday_cached(base, &tv);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
 static tcp_worker *worker_of(tcp_server *srv, csg_worker *w)
@@ -441,12 +460,15 @@ static void conn_pause(tcp_conn *c)
 static void conn_process(tcp_conn *c)
 {
     tcp_server *srv = c->tw->srv;
+    if (c->finishing)
+        return; /* timed out: nothing more is parsed */
     if (c->rd_paused) {
         if (c->tw->draining || !conn_may_resume(c))
             return;
         c->rd_paused = false;
     }
     size_t start = 0;
+    bool ended = false; /* a line ended here: what is left is a newer line */
     while (!c->closed && start < c->in_len) {
         if (conn_must_pause(c)) {
             conn_pause(c);
@@ -469,6 +491,7 @@ static void conn_process(tcp_conn *c)
             break;
         }
         size_t end = (size_t)(nl - c->in);
+        ended = true;
         if (c->discarding)
             c->discarding = false; /* the overlong line ends here; its error is queued */
         else
@@ -487,6 +510,14 @@ static void conn_process(tcp_conn *c)
         c->in = NULL;
         c->in_cap = 0;
     }
+    /* Read timeout clock: runs from the first byte of an unfinished line
+     * (an overlong line being discarded is still the same line). A line
+     * left over after one ended started in this read, or while reading was
+     * paused: "now" is close enough, and errs on the client's side. */
+    if (c->in_len == 0 && !c->discarding)
+        c->line_start_ms = 0;
+    else if (ended || c->line_start_ms == 0)
+        c->line_start_ms = now_ms(c->tw->base);
     if (!c->rd_paused && !c->rd_eof && !c->tw->draining)
         event_add(c->rd_ev, NULL);
 }
@@ -494,12 +525,23 @@ static void conn_process(tcp_conn *c)
 /* The client will send nothing more and every owed reply has gone out. */
 static void conn_maybe_finish(tcp_conn *c)
 {
-    if (c->closed || !(c->rd_eof || c->tw->draining))
+    if (c->closed || c->lingering || !(c->rd_eof || c->tw->draining || c->finishing))
         return;
     if (c->head || out_pending(c))
         return;
     if (c->rd_eof && c->rd_paused && c->in_len)
         return;
+    if (c->finishing && !c->rd_eof) {
+        /* The client is still sending (it timed out mid-line): closing now
+         * with its bytes unread would send a RST that can destroy our error
+         * line before the client reads it. Shut our side and discard what
+         * comes until it closes too, or TCP_LINGER_MS. */
+        shutdown(c->fd, SHUT_WR);
+        c->lingering = true;
+        c->last_ms = now_ms(c->tw->base);
+        event_add(c->rd_ev, NULL);
+        return;
+    }
     conn_close(c);
 }
 
@@ -528,6 +570,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)what;
     tcp_conn *c = arg;
     tcp_server *srv = c->tw->srv;
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
+        if (n > 0) {
+            c->discarded += (size_t)n;
+            if (c->discarded > TCP_LINGER_BYTES)
+                conn_close(c);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            conn_close(c);
+        }
+        return;
+    }
     size_t limit = srv->max_line + 1 + TCP_READ_CHUNK;
     if (c->in_cap - c->in_len < TCP_READ_CHUNK && c->in_cap < limit) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
@@ -547,7 +601,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n > 0) {
         c->in_len += (size_t)n;
-        event_base_gettimeofday_cached(c->tw->base, &c->last_active);
+        c->last_ms = now_ms(c->tw->base);
         conn_process(c);
         return;
     }
@@ -569,7 +623,7 @@ static void conn_write(tcp_conn *c)
         ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
-            event_base_gettimeofday_cached(c->tw->base, &c->last_active);
+            c->last_ms = now_ms(c->tw->base);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -669,9 +723,7 @@ static void conn_free_events(tcp_conn *c)
         event_free(c->rd_ev);
     if (c->wr_ev)
         event_free(c->wr_ev);
-    if (c->idle_ev)
-        event_free(c->idle_ev);
-    c->rd_ev = c->wr_ev = c->idle_ev = NULL;
+    c->rd_ev = c->wr_ev = NULL;
 }
 
 /* Free a closed connection once nothing refers to it any more. */
@@ -716,25 +768,49 @@ static void conn_close(tcp_conn *c)
     dirty_push(c);
 }
 
-static void on_idle(evutil_socket_t fd, short what, void *arg)
+/* The line has not been completed read_ms after its first byte: answer it
+ * with a request_timeout error line (in order, after the replies still owed)
+ * and close once that is written. */
+static void conn_read_timeout(tcp_conn *c)
+{
+    tcp_server *srv = c->tw->srv;
+    c->finishing = true;
+    c->line_start_ms = 0;
+    c->in_len = c->scanned = 0; /* the partial line is dropped */
+    c->discarding = false;
+    event_del(c->rd_ev);
+    char msg[96];
+    snprintf(msg, sizeof msg, "line not complete within %u ms of its first byte", srv->read_ms);
+    conn_error(c, "request_timeout", msg, NULL, NULL);
+    conn_maybe_finish(c);
+}
+
+/* Every sweep period: lingering connections past TCP_LINGER_MS, lines past
+ * read_ms (slowloris), idle connections past idle_ms. Connections whose
+ * reading is paused by back-pressure are waiting for us, not for the
+ * client, so their line clock does not count. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    tcp_conn *c = arg;
-    tcp_server *srv = c->tw->srv;
-    struct timeval now, due;
-    event_base_gettimeofday_cached(c->tw->base, &now);
-    struct timeval idle = {srv->idle_ms / 1000, (srv->idle_ms % 1000) * 1000};
-    timeradd(&c->last_active, &idle, &due);
-    bool busy = c->head != NULL || out_pending(c) > 0;
-    if (!busy && !timercmp(&now, &due, <)) {
-        conn_close(c);
-        return;
+    tcp_worker *tw = arg;
+    tcp_server *srv = tw->srv;
+    uint64_t now = now_ms(tw->base);
+    tcp_conn *c = tw->conns;
+    while (c) {
+        tcp_conn *next = c->next; /* c may move to the zombie list */
+        if (c->lingering) {
+            if (now - c->last_ms >= TCP_LINGER_MS)
+                conn_close(c);
+        } else if (c->line_start_ms && !c->finishing && !c->rd_paused && !c->rd_eof &&
+                   now - c->line_start_ms >= srv->read_ms) {
+            conn_read_timeout(c);
+        } else if (srv->idle_ms && !c->head && !out_pending(c) &&
+                   now - c->last_ms >= srv->idle_ms) {
+            conn_close(c);
+        }
+        c = next;
     }
-    struct timeval left = idle;
-    if (!busy && timercmp(&now, &due, <))
-        timersub(&due, &now, &left);
-    event_add(c->idle_ev, &left);
 }
 
 static void conn_open(tcp_worker *tw, int fd)
@@ -749,16 +825,8 @@ static void conn_open(tcp_worker *tw, int fd)
     c->wr_ev = event_new(tw->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     if (!c->rd_ev || !c->wr_ev)
         goto fail;
-    if (srv->idle_ms) {
-        c->idle_ev = evtimer_new(tw->base, on_idle, c);
-        if (!c->idle_ev)
-            goto fail;
-        struct timeval tv = {srv->idle_ms / 1000, (srv->idle_ms % 1000) * 1000};
-        event_add(c->idle_ev, &tv);
-    }
-    event_base_gettimeofday_cached(tw->base, &c->last_active);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* we batch ourselves */
+    c->last_ms = now_ms(tw->base);
+    csg_net_nodelay(fd); /* we batch ourselves */
     event_add(c->rd_ev, NULL);
     list_push(&tw->conns, c);
     tw->nconns++;
@@ -808,62 +876,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 /* ------------------------------------------------------------------------ */
 /* Plugin entry points                                                       */
 
-static int parse_listen(const char *listen, char *host, size_t host_cap, char *port,
-                        size_t port_cap)
-{
-    const char *colon;
-    if (listen[0] == '[') {
-        const char *close_br = strchr(listen, ']');
-        if (!close_br || close_br[1] != ':')
-            return -1;
-        size_t hl = (size_t)(close_br - listen - 1);
-        if (hl >= host_cap)
-            return -1;
-        memcpy(host, listen + 1, hl);
-        host[hl] = '\0';
-        colon = close_br + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon)
-            return -1;
-        size_t hl = (size_t)(colon - listen);
-        if (hl >= host_cap)
-            return -1;
-        memcpy(host, listen, hl);
-        host[hl] = '\0';
-    }
-    if (!colon[1] || strlen(colon + 1) >= port_cap)
-        return -1;
-    snprintf(port, port_cap, "%s", colon + 1);
-    return 0;
-}
-
-static int bind_one(const struct sockaddr *sa, socklen_t salen, int *out, csg_error *err,
-                    const char *addr_text)
-{
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        set_err(err, "tcp: socket for %s: %s", addr_text, strerror(errno));
-        return -CSG_EIO;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-        bind(fd, sa, salen) < 0 || listen(fd, 1024) < 0) {
-        set_err(err, "tcp: cannot listen on %s: %s", addr_text, strerror(errno));
-        close(fd);
-        return -CSG_EIO;
-    }
-    *out = fd;
-    return 0;
-}
-
 static void tcp_destroy(void *instance);
 
 static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, void **instance,
                       csg_error *err)
 {
-    struct addrinfo *ai = NULL;
     tcp_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
         set_err(err, "tcp: out of memory");
@@ -875,6 +892,10 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
     srv->max_line = api->max_line_bytes ? api->max_line_bytes : 16384;
     srv->max_conns = api->max_connections ? api->max_connections : 20000;
     srv->idle_ms = api->idle_timeout_ms;
+    /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
+    srv->read_ms = TCP_READ_TIMEOUT_DEFAULT;
+    if (api->size > offsetof(csg_core_api, read_timeout_ms) && api->read_timeout_ms)
+        srv->read_ms = api->read_timeout_ms;
     srv->max_pipeline = 256;
     srv->max_out = 262144;
     if (cfg->options) {
@@ -893,38 +914,26 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         srv->workers[i].lfd = -1;
     }
 
-    char host[96], port[16];
-    if (parse_listen(srv->listen, host, sizeof host, port, sizeof port) < 0) {
-        set_err(err, "tcp: listen address \"%s\" is not host:port or [v6]:port", srv->listen);
+    /* The same address handling as http.so (plugins/common/csg_net.c). */
+    char msg[300];
+    csg_sockaddr addr;
+    if (csg_net_resolve(srv->listen, &addr, msg, sizeof msg) != 0) {
+        set_err(err, "tcp: bad listen address %.480s", msg);
         goto fail;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
-    bool any = host[0] == '\0' || strcmp(host, "*") == 0;
-    int gai = getaddrinfo(any ? NULL : host, port, &hints, &ai);
-    if (gai != 0) {
-        set_err(err, "tcp: listen address \"%s\": %s", srv->listen, gai_strerror(gai));
-        goto fail;
-    }
-    struct sockaddr_storage ss;
-    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-    socklen_t sl = ai->ai_addrlen;
     for (unsigned i = 0; i < srv->nworkers; i++) {
-        rc = bind_one((struct sockaddr *)&ss, sl, &srv->workers[i].lfd, err, srv->listen);
-        if (rc < 0)
+        srv->workers[i].lfd = csg_net_listen(&addr, true, 1024, msg, sizeof msg);
+        if (srv->workers[i].lfd < 0) {
+            set_err(err, "tcp: cannot listen on %.200s: %.250s", srv->listen, msg);
+            rc = -CSG_EIO;
             goto fail;
-        if (i == 0) { /* port 0: every worker must share the port the kernel chose */
-            socklen_t got = sizeof ss;
-            getsockname(srv->workers[0].lfd, (struct sockaddr *)&ss, &got);
-            sl = got;
         }
+        if (i == 0) /* port 0: every worker must share the port the kernel chose */
+            csg_net_set_port(&addr, csg_net_local_port(srv->workers[0].lfd));
     }
-    freeaddrinfo(ai);
     *instance = srv;
     return 0;
 fail:
-    if (ai)
-        freeaddrinfo(ai);
     tcp_destroy(srv);
     return rc;
 }
@@ -941,7 +950,18 @@ static int tcp_start_worker(void *instance, csg_worker *w, csg_error *err)
     tw->base = srv->api->worker_base(w);
     tw->listen_ev = event_new(tw->base, tw->lfd, EV_READ | EV_PERSIST, on_accept, tw);
     tw->flush_ev = event_new(tw->base, -1, 0, on_flush, tw);
-    if (!tw->listen_ev || !tw->flush_ev || event_add(tw->listen_ev, NULL) < 0) {
+    tw->sweep_ev = event_new(tw->base, -1, EV_PERSIST, on_sweep, tw);
+    /* Half the shortest timeout, within [20 ms, 1 s]: a connection is cut
+     * between 1x and 1.5x its timeout, and 10k connections cost one list
+     * walk per period. */
+    unsigned every = srv->read_ms;
+    if (srv->idle_ms && srv->idle_ms < every)
+        every = srv->idle_ms;
+    every /= 2;
+    every = every > 1000 ? 1000 : every < 20 ? 20 : every;
+    struct timeval tv = {every / 1000, (every % 1000) * 1000};
+    if (!tw->listen_ev || !tw->flush_ev || !tw->sweep_ev || event_add(tw->listen_ev, NULL) < 0 ||
+        event_add(tw->sweep_ev, &tv) < 0) {
         set_err(err, "tcp: cannot add listener events");
         return -CSG_ENOMEM;
     }
@@ -1024,6 +1044,8 @@ static void tcp_destroy(void *instance)
             event_free(tw->listen_ev);
         if (tw->flush_ev)
             event_free(tw->flush_ev);
+        if (tw->sweep_ev)
+            event_free(tw->sweep_ev);
         if (tw->lfd >= 0)
             close(tw->lfd);
     }

@@ -4,8 +4,9 @@ real csg-model champion, on free loopback ports (issue 11, part 3).
 Each attack runs while a well-behaved client keeps scoring, and asserts behaviour: the
 well-behaved client is served (every request answered correctly, latency within a
 generous multiple of its own baseline measured in the same run), the hostile clients get
-the documented answers (413, 431, payload_too_large, overloaded), and the gateway's RSS
-stays within a bound derived from the configured limits. Every loop is bounded; every
+the documented answers (413, 431, payload_too_large, overloaded, and 408 /
+request_timeout for a request still incomplete limits.read_timeout_ms after its first
+byte), and the gateway's RSS stays within a bound derived from the configured limits. Every loop is bounded; every
 wait has a deadline. Hostile sockets are closed with RST so no TIME_WAIT piles up.
 """
 
@@ -44,6 +45,9 @@ from gwlib import (
 MAX_BODY = 4096
 MAX_LINE = 2048
 MAX_CONNS = 10_000
+# limits.read_timeout_ms of the shared gateway: short, so slowloris is cut off within the
+# test, yet long enough for the 8 MB overlong lines of the oversized test to stream in.
+READ_TIMEOUT_MS = 2000
 # ASan's quarantine and shadow memory make RSS meaningless as a buffer bound.
 CHECK_RSS = not UNDER_SANITIZER
 SCALE = 4 if UNDER_SANITIZER else 1  # fewer hostile connections under ASan
@@ -75,7 +79,9 @@ def raise_nofile(n: int) -> None:
 class HostileGateway:
     """csg-gateway with HTTP and TCP transports and a generated config."""
 
-    def __init__(self, champion_port: int, idle_timeout_ms: int = 120000) -> None:
+    def __init__(self, champion_port: int, idle_timeout_ms: int = 120000,
+                 read_timeout_ms: int = READ_TIMEOUT_MS) -> None:
+        self.read_timeout_ms = read_timeout_ms
         self.dir = Path(tempfile.mkdtemp(prefix="gw-", dir=gwlib.VAR))
         plugins = self.dir / "plugins"
         plugins.mkdir()
@@ -107,6 +113,7 @@ class HostileGateway:
             f"  max_line_bytes: {MAX_LINE}",
             f"  max_connections: {MAX_CONNS}",
             f"  idle_timeout_ms: {idle_timeout_ms}",
+            f"  read_timeout_ms: {read_timeout_ms}",
         ]) + "\n")
         # The gateway needs a descriptor per connection plus its own.
         raise_nofile(MAX_CONNS + 2000)
@@ -123,6 +130,22 @@ class HostileGateway:
 
     def assert_alive(self) -> None:
         assert self.proc.alive(), self.proc.log()[-3000:]
+
+    def requests_total(self) -> dict[tuple[str, str], int]:
+        """csg_requests_total by (transport, status), from GET /metrics."""
+        c = HttpConn(self.http_port)
+        try:
+            r = c.request("GET", "/metrics")
+        finally:
+            c.close()
+        assert r.status == 200, r.body
+        out: dict[tuple[str, str], int] = {}
+        for line in r.body.decode().splitlines():
+            if line.startswith("csg_requests_total{"):
+                labels, value = line[len("csg_requests_total{"):].split("} ")
+                kv = dict(p.split("=", 1) for p in labels.split(","))
+                out[(kv["transport"].strip('"'), kv["status"].strip('"'))] = int(float(value))
+        return out
 
 
 class RssPeak:
@@ -293,63 +316,175 @@ def test_requests_split_at_every_byte(gw: HostileGateway) -> None:
         t.close()
 
 
+def http_answers(data: bytes) -> list[str]:
+    """Every HTTP response in data as "STATUS" (+ " CODE" for an error body) (+ " close"
+    with Connection: close) (+ " rid=ID" with X-Request-Id); a trailing incomplete one as
+    "partial …"."""
+    out: list[str] = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            out.append(f"partial {head[:60]!r}")
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        status = lines[0].split(" ", 2)[1]
+        hdrs = {k.strip().lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+        n = int(hdrs.get("content-length", "0"))
+        if len(rest) < n:
+            out.append(f"partial {status}")
+            break
+        body, data = rest[:n], rest[n:]
+        desc = status
+        if status != "200":
+            try:
+                desc += " " + json.loads(body)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                desc += f" {body[:60]!r}"
+        if hdrs.get("connection", "").lower() == "close":
+            desc += " close"
+        if "x-request-id" in hdrs:
+            desc += f" rid={hdrs['x-request-id']}"
+        out.append(desc)
+    return out
+
+
+def tcp_answers(data: bytes) -> list[str]:
+    """Every TCP reply line in data as "reply" or its error code; a trailing incomplete
+    line as "partial …"."""
+    *lines, rest = data.split(b"\n")
+    out: list[str] = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+            out.append(obj["error"]["code"] if "error" in obj else "reply")
+        except (ValueError, KeyError, TypeError):
+            out.append(f"garbage {line[:60]!r}")
+    if rest:
+        out.append(f"partial {rest[:60]!r}")
+    return out
+
+
+def answers(kind: str, data: bytes) -> list[str]:
+    return http_answers(data) if kind == "http" else tcp_answers(data)
+
+
+class Trickler:
+    """One slowloris client: connects, sends its first bytes, then a byte per tick(), and
+    collects (non-blocking) whatever the gateway answers until it closes."""
+
+    def __init__(self, kind: str, port: int, first: bytes, gen: int) -> None:
+        self.kind, self.gen = kind, gen
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
+        if first:
+            self.s.sendall(first)
+        self.t0 = time.monotonic()
+        self.s.setblocking(False)
+        self.got = b""
+        self.closed_after: float | None = None  # seconds from the first byte to EOF
+
+    def tick(self) -> None:
+        if self.closed_after is None:
+            try:
+                self.s.send(b"a")
+            except OSError:
+                pass  # closed: poll() sees it
+
+    def poll(self) -> bool:
+        """Read what is there; True once the gateway has closed the connection."""
+        while self.closed_after is None:
+            try:
+                chunk = self.s.recv(65536)
+            except BlockingIOError:
+                return False
+            except OSError:
+                chunk = b""  # reset: recorded with whatever arrived before it
+            if not chunk:
+                self.closed_after = time.monotonic() - self.t0
+                break
+            self.got += chunk
+        return True
+
+
 def test_slowloris(gw: HostileGateway) -> None:
-    """Hundreds of clients trickle request heads (HTTP) and lines (TCP) a byte at a time;
-    a well-behaved client keeps being served with bounded latency."""
+    """Hundreds of clients trickle request heads (HTTP) and lines (TCP) a byte every
+    100 ms, and open a new trickling connection whenever one is cut off. Each is cut off
+    limits.read_timeout_ms after its first byte (never before, and within one sweep
+    period plus scheduling slack after) with 408 request_timeout / a request_timeout
+    error line; meanwhile a well-behaved client is served with bounded latency."""
     n = 400 // SCALE
+    read_s = gw.read_timeout_ms / 1000
     base = well_behaved(gw, applications(150, seed=21))
-    slow_http: list[socket.socket] = []
-    slow_tcp: list[socket.socket] = []
+    before = gw.requests_total()
+    first = {"http": lambda i: f"POST /v1/score HTTP/1.1\r\nHost: x\r\nX-Slow-{i}: ".encode(),
+             "tcp": lambda i: b'{"applicant_id":"'}
+    port = {"http": gw.http_port, "tcp": gw.tcp_port}
+    tricklers: list[Trickler] = []
+    cut: list[tuple[str, int, list[str], float]] = []  # kind, generation, answers, lifetime
+    lock = threading.Lock()
     stop = threading.Event()
     sent = [0]
+    errors: list[str] = []
 
-    def trickle() -> None:
-        for _ in range(600):  # bounded: at most 60 s
-            if stop.wait(0.1):
-                return
-            for s in slow_http + slow_tcp:
-                try:
-                    s.send(b"a")
+    def attack() -> None:
+        try:
+            for tick in range(600):  # bounded: at most 60 s
+                if stop.wait(0.1):
+                    return
+                for i, t in enumerate(tricklers):
+                    t.tick()
                     sent[0] += 1
-                except OSError:
-                    pass
+                    if t.poll():
+                        with lock:
+                            cut.append((t.kind, t.gen, answers(t.kind, t.got),
+                                        t.closed_after or 0.0))
+                        rst_close(t.s)
+                        # The attack goes on: a new trickler takes the slot.
+                        tricklers[i] = Trickler(t.kind, port[t.kind], first[t.kind](i), tick + 1)
+        except OSError as e:  # surfaced by the main thread
+            errors.append(repr(e))
 
     with RssPeak(gw) as rss:
         try:
             for i in range(n):
-                h = socket.create_connection(("127.0.0.1", gw.http_port), timeout=5 * SLOW)
-                h.sendall(f"POST /v1/score HTTP/1.1\r\nHost: x\r\nX-Slow-{i}: ".encode())
-                slow_http.append(h)
-                t = socket.create_connection(("127.0.0.1", gw.tcp_port), timeout=5 * SLOW)
-                t.sendall(b'{"applicant_id":"')
-                slow_tcp.append(t)
-            th = threading.Thread(target=trickle, daemon=True)
+                for kind in ("http", "tcp"):
+                    tricklers.append(Trickler(kind, port[kind], first[kind](i), 0))
+            th = threading.Thread(target=attack, daemon=True)
             th.start()
             # Measure only once every trickler has sent at least two bytes.
             assert wait_until(lambda: sent[0] >= 4 * n, 10), sent[0]
-            under = well_behaved_for(gw, 3.0, seed=22)
+            # Long enough to span a whole generation of tricklers being cut off.
+            under = well_behaved_for(gw, 1.5 * read_s + 1.0, seed=22)
+
+            def first_generation_cut() -> bool:
+                with lock:
+                    return sum(1 for c in cut if c[1] == 0) >= 2 * n
+
+            assert wait_until(first_generation_cut, 1.5 * read_s + 5), (len(cut), errors)
             stop.set()
-            th.join(10)
-            # The tricklers were never answered or cut off: nothing in their heads/lines
-            # was complete, and they were not idle.
-            still_open = 0
-            for s in slow_http + slow_tcp:
-                s.setblocking(False)
-                try:
-                    still_open += 1 if s.recv(1) == b"" else 0
-                except BlockingIOError:
-                    still_open += 1
-                except OSError:
-                    pass
-            print(f"slowloris: {2 * n} trickling connections, {sent[0]} trickled bytes, "
-                  f"{still_open} still open at the end; {len(under['http'])} well-behaved "
-                  "requests per transport meanwhile")
+            th.join(10 * SLOW)
+            assert not th.is_alive() and not errors, errors
         finally:
             stop.set()
-            for s in slow_http + slow_tcp:
-                rst_close(s)
+            for t in tricklers:
+                rst_close(t.s)
     gw.assert_alive()
-    print(f"slowloris: gateway RSS growth {rss.growth_mb():.1f} MiB")
+    after = gw.requests_total()
+    lifetimes = [c[3] for c in cut]
+    summary = sorted({f"{c[0]} {c[2]}" for c in cut})
+    print(f"slowloris: {2 * n} trickling connections at a time, {len(cut)} cut off "
+          f"(read_timeout_ms {gw.read_timeout_ms}) after {min(lifetimes):.2f}-"
+          f"{max(lifetimes):.2f} s with {summary}; {sent[0]} trickled bytes; "
+          f"{len(under['http'])} well-behaved requests per transport meanwhile; "
+          f"gateway RSS growth {rss.growth_mb():.1f} MiB")
+    assert summary == ["http ['408 request_timeout close']", "tcp ['request_timeout']"], summary
+    # Never before the timeout; at most one sweep period (read/2) plus slack after it.
+    assert min(lifetimes) >= 0.95 * read_s, min(lifetimes)
+    assert max(lifetimes) <= 1.5 * read_s + 1.0 * SLOW, max(lifetimes)
+    for kind in ("http", "tcp"):
+        counted = after.get((kind, "request_timeout"), 0) - before.get((kind, "request_timeout"), 0)
+        seen = sum(1 for c in cut if c[0] == kind)
+        # Every cut-off is counted; some may still be on their way to the attacker.
+        assert counted >= seen >= n, (kind, counted, seen)
     assert_latency_bounded("slowloris", base, under)
     if CHECK_RSS:
         # Per trickling connection: its state plus a partial head/line (bytes, not KiB).
@@ -640,55 +775,96 @@ def test_10000_connections(gw: HostileGateway) -> None:
 
 
 def test_idle_and_trickling_connections(champion: int) -> None:
-    """limits.idle_timeout_ms closes connections that send nothing (HTTP and TCP, also
-    mid-request). A client trickling one byte per 300 ms is not idle: it keeps its
-    connection until its head or line hits the size limit — max_connections is the
-    bound on how many such clients there can be (printed, not asserted)."""
-    g = HostileGateway(champion, idle_timeout_ms=1000)
-    socks: dict[str, socket.socket] = {}
+    """limits.idle_timeout_ms (2000 here) closes connections that send nothing, silently;
+    limits.read_timeout_ms (1000 here) cuts off a request still incomplete that long after
+    its first byte — a head or a body trickled a byte per 300 ms, a half-sent head or
+    line, also behind a request already answered — with 408 request_timeout and
+    Connection: close (HTTP; with the client's X-Request-Id once its headers are in) or a
+    request_timeout error line (TCP), then closes. A
+    well-behaved client on the same gateway, whose keep-alive connections outlive both
+    timeouts, is served throughout: the clock runs per request, not per connection."""
+    read_ms, idle_ms = 1000, 2000
+    g = HostileGateway(champion, idle_timeout_ms=idle_ms, read_timeout_ms=read_ms)
+    app = applications(1, seed=61)[0]
+    line = json.dumps(app).encode() + b"\n"
+    body_head = (b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"X-Request-Id: slow-body-1\r\nContent-Length: 200\r\n\r\n")
+    get = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    R408 = "408 request_timeout close"
+    # name: (kind, first bytes, trickles, expected answers, timeout that closes it)
+    cases: dict[str, tuple[str, bytes, bool, list[str], int]] = {
+        "http-idle": ("http", b"", False, [], idle_ms),
+        "tcp-idle": ("tcp", b"", False, [], idle_ms),
+        "http-half-head": ("http", b"GET /healthz HTTP/1.1\r\nHost", False, [R408], read_ms),
+        "tcp-half-line": ("tcp", b'{"applicant_id":', False, ["request_timeout"], read_ms),
+        "http-head-trickle": ("http", b"GET /healthz HTTP/1.1\r\nX-T: ", True, [R408], read_ms),
+        "http-body-trickle": ("http", body_head + b'{"applicant_id":"', True,
+                              [R408 + " rid=slow-body-1"], read_ms),
+        "tcp-line-trickle": ("tcp", b'{"applicant_id":"', True, ["request_timeout"], read_ms),
+        "http-pipelined-trickle": ("http", get + b"GET /healthz HTTP/1.1\r\nX-T: ", True,
+                                   ["200", R408], read_ms),
+        "tcp-pipelined-trickle": ("tcp", line + b'{"applicant_id":"', True,
+                                  ["reply", "request_timeout"], read_ms),
+    }
+    socks: dict[str, Trickler] = {}
+    sel = selectors.DefaultSelector()
+    served = 0
+    h: HttpConn | None = None
+    t: TcpConn | None = None
     try:
-        for name, port, first in [
-            ("http-idle", g.http_port, b""),
-            ("http-half-head", g.http_port, b"GET /healthz HTTP/1.1\r\nHost"),
-            ("tcp-idle", g.tcp_port, b""),
-            ("tcp-half-line", g.tcp_port, b'{"applicant_id":'),
-            ("http-trickle", g.http_port, b"GET /healthz HTTP/1.1\r\nX-T: "),
-            ("tcp-trickle", g.tcp_port, b'{"applicant_id":"'),
-        ]:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
-            if first:
-                s.sendall(first)
-            socks[name] = s
-        closed_at: dict[str, float] = {}
+        for name, (kind, first, _, _, _) in cases.items():
+            port = g.http_port if kind == "http" else g.tcp_port
+            socks[name] = Trickler(kind, port, first, 0)
+            sel.register(socks[name].s, selectors.EVENT_READ, name)
+        h, t = HttpConn(g.http_port), TcpConn(g.tcp_port)
         t0 = time.monotonic()
-        for _ in range(int(4.0 / 0.3)):  # 4 s of trickling, bounded
-            time.sleep(0.3)  # the trickle rate itself, not a synchronisation
-            for name, s in socks.items():
-                if name in closed_at:
-                    continue
-                if name.endswith("trickle"):
-                    try:
-                        s.send(b"a")
-                    except OSError:
-                        closed_at[name] = time.monotonic() - t0
-                        continue
-                s.setblocking(False)
-                try:
-                    if s.recv(65536) == b"":
-                        closed_at[name] = time.monotonic() - t0
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    closed_at[name] = time.monotonic() - t0
-        state = {k: f"closed after {closed_at[k]:.1f} s" if k in closed_at else "open after 4 s"
-                 for k in socks}
-        print("idle timeout 1000 ms: " + ", ".join(f"{k} {v}" for k, v in state.items()))
-        for name in ("http-idle", "http-half-head", "tcp-idle", "tcp-half-line"):
-            assert name in closed_at and closed_at[name] < 3.5 * SLOW, (name, closed_at)
+        next_tick = t0
+        # Until every hostile connection is closed and the well-behaved connections have
+        # lived longer than both timeouts; bounded by the deadline.
+        deadline = t0 + (idle_ms * 1.5 / 1000 + 1.0) * SLOW + 2.0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if now >= next_tick:  # the trickle rate and the well-behaved client's pace
+                next_tick = now + 0.3
+                for name, tr in socks.items():
+                    if cases[name][2]:
+                        tr.tick()
+                r = h.score(app)
+                assert r.status == 200 and r.json()["applicant_id"] == app["applicant_id"], r
+                assert t.score(app).get("applicant_id") == app["applicant_id"]
+                served += 1
+                if (all(tr.closed_after is not None for tr in socks.values())
+                        and now - t0 > idle_ms * 1.5 / 1000):
+                    break
+            for key, _ in sel.select(timeout=max(0.0, next_tick - time.monotonic())):
+                tr = socks[key.data]
+                if tr.poll():
+                    sel.unregister(tr.s)
+        state = {k: (answers(tr.kind, tr.got),
+                     f"closed after {tr.closed_after:.2f} s" if tr.closed_after is not None
+                     else "open")
+                 for k, tr in socks.items()}
+        print(f"read timeout {read_ms} ms, idle timeout {idle_ms} ms: "
+              + "; ".join(f"{k} {a} {c}" for k, (a, c) in state.items())
+              + f"; well-behaved client served {served} times on the same two connections")
+        for name, (_, _, _, want, timeout_ms) in cases.items():
+            tr = socks[name]
+            assert answers(tr.kind, tr.got) == want, (name, state[name])
+            assert tr.closed_after is not None, (name, state[name])
+            # Not before its timeout; within a sweep period (timeout/2) plus slack after.
+            lo, hi = timeout_ms / 1000, timeout_ms * 1.5 / 1000 + 0.5 * SLOW
+            assert 0.95 * lo <= tr.closed_after <= hi, (name, state[name], lo, hi)
+        assert served * 0.3 > idle_ms / 1000, served
+        counts = g.requests_total()
+        assert counts.get(("http", "request_timeout")) == 4, counts
+        assert counts.get(("tcp", "request_timeout")) == 3, counts
         g.assert_alive()
         assert http_get_ok(g.http_port, "/healthz")
     finally:
-        for s in socks.values():
-            rst_close(s)
+        sel.close()
+        for h_or_t in (h, t):
+            if h_or_t is not None:
+                h_or_t.close()
+        for tr in socks.values():
+            rst_close(tr.s)
         assert g.proc.stop() == 0, g.proc.log()[-3000:]
-

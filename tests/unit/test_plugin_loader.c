@@ -13,6 +13,11 @@
 #include "plugin_loader.h"
 #include "test_helpers.h"
 
+/* The gateway's ABI as the loader prints it, e.g. "1.2" (follows plugin.h). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define GW_ABI STR(CSG_ABI_MAJOR) "." STR(CSG_ABI_MINOR)
+
 static const struct case_ {
     const char *file;
     csg_plugin_kind kind;
@@ -21,11 +26,11 @@ static const struct case_ {
     {"good_transport.so", CSG_PLUGIN_TRANSPORT, NULL},
     {"good_adapter.so", CSG_PLUGIN_MODEL_ADAPTER, NULL},
     {"failing_init.so", CSG_PLUGIN_TRANSPORT, NULL}, /* fails later, in create() */
-    {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL}, /* ABI 1.0 adapter, gateway 1.1 */
+    {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL}, /* ABI 1.0 adapter, newer gateway */
     {"wrong_abi.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI 1.1, plugin ABI 2.1; rebuild the plugin"},
+     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI 2." STR(CSG_ABI_MINOR) "; rebuild the plugin"},
     {"newer_minor.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI 1.1, plugin ABI 1.9 (plugin is newer"},
+     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI 1.9 (plugin is newer"},
     {"no_entry.so", CSG_PLUGIN_MODEL_ADAPTER,
      "no entry point: the plugin does not export csg_plugin_entry() ("},
     {"init_null.so", CSG_PLUGIN_MODEL_ADAPTER,

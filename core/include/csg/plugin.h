@@ -43,7 +43,7 @@ struct event_base; /* libevent */
 
 #define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
 #define CSG_ABI_MAJOR 1
-#define CSG_ABI_MINOR 1 /* 1.1: CSG_SCORE_OVERLOADED */
+#define CSG_ABI_MINOR 2 /* 1.1: CSG_SCORE_OVERLOADED; 1.2: csg_core_api.read_timeout_ms */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -272,6 +272,13 @@ typedef struct csg_core_api {
     size_t max_line_bytes;
     unsigned max_connections;
     unsigned idle_timeout_ms;
+
+    /* ABI 1.2: limits.read_timeout_ms — a request (HTTP head + body, TCP
+     * line) must arrive completely within this many ms of its first byte.
+     * A host older than 1.2 does not have it: read it only when
+     * api->size > offsetof(csg_core_api, read_timeout_ms), else (or when 0)
+     * use the default, 10000. */
+    unsigned read_timeout_ms;
 } csg_core_api;
 
 /* ------------------------------------------------------------------------ */
