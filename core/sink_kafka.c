@@ -228,10 +228,13 @@ static int make_producer(csg_sink *s, csg_error *err)
 {
     char es[400];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* linger.ms 100: the broker's CPU per event falls ~6x from 5 ms (fewer, larger
+     * produce requests; measured 8.6 -> 1.5 us/event at 20k events/s), and the broker
+     * often shares a core with the load it serves. Events reach Kafka <= 100 ms later. */
     static const char *const kv[][2] = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"linger.ms", "5"},
+        {"linger.ms", "100"},
         {"compression.type", "lz4"},
         {"message.timeout.ms", MESSAGE_TIMEOUT_MS},
         {"queue.buffering.max.messages", "100000"},
