@@ -12,12 +12,9 @@
  */
 #include "api.h"
 
-#include <sys/queue.h>
-
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <jansson.h>
 #include <math.h>
@@ -30,6 +27,7 @@
 #include "db.h"
 #include "outcomes.h"
 #include "perf.h"
+#include "query.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -53,177 +51,29 @@ struct csgp_api {
 };
 
 #define TABLE "credit_score_metrics"
-#define MAX_PARAMS 16
-#define MAX_BANDS 50
 #define MAX_LATENCY_ROWS 50000
 
 /* ------------------------------------------------------------------------ */
-/* Request parameters                                                       */
-
-typedef struct qparam {
-    const char *key, *value;
-} qparam;
+/* Requests                                                                 */
 
 typedef struct request {
     struct evhttp_request *req;
     csgp_api *api;
-    struct evkeyvalq kv;
-    qparam p[MAX_PARAMS];
-    int np;
-    /* the first parameter error: answered as 400 invalid_parameter */
-    char bad_param[64];
-    char bad_msg[256];
+    csgp_query q; /* the validated query string (query.c) */
 } request;
 
-static void bad(request *r, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void send_error(request *r, int code, const char *ecode, const char *param_name,
+                       const char *message);
 
-static void bad(request *r, const char *param, const char *fmt, ...)
+/* Parse the query string for this endpoint into r->q; false after answering 400. */
+static bool parse_query(request *r, csgp_query_kind kind)
 {
-    if (r->bad_param[0])
-        return;
-    snprintf(r->bad_param, sizeof r->bad_param, "%s", param);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->bad_msg, sizeof r->bad_msg, fmt, ap);
-    va_end(ap);
-}
-
-/* The value of key, or NULL when absent or empty (an empty filter means "not set"). */
-static const char *param(request *r, const char *key)
-{
-    for (int i = 0; i < r->np; i++)
-        if (!strcmp(r->p[i].key, key))
-            return r->p[i].value[0] ? r->p[i].value : NULL;
-    return NULL;
-}
-
-static const char *const filter_keys[] = {"from",         "to",         "experiment_id",
-                                          "challenger_model", "applicant_id", "min_income",
-                                          "max_income", NULL};
-
-/* Parse the query string; reject unknown and repeated keys. allowed: endpoint keys. */
-static int parse_params(request *r, const char *const *allowed)
-{
-    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-    TAILQ_INIT(&r->kv);
-    if (!q)
-        return 0;
-    if (evhttp_parse_query_str(q, &r->kv) != 0) {
-        bad(r, "query", "the query string is malformed");
-        return -1;
-    }
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &r->kv, next)
-    {
-        bool ok = false;
-        for (int i = 0; filter_keys[i] && !ok; i++)
-            ok = !strcmp(kv->key, filter_keys[i]);
-        for (int i = 0; allowed && allowed[i] && !ok; i++)
-            ok = !strcmp(kv->key, allowed[i]);
-        if (!ok) {
-            bad(r, kv->key, "unknown parameter");
-            return -1;
-        }
-        for (int i = 0; i < r->np; i++)
-            if (!strcmp(r->p[i].key, kv->key)) {
-                bad(r, kv->key, "parameter given more than once");
-                return -1;
-            }
-        if (r->np == MAX_PARAMS) {
-            bad(r, kv->key, "too many parameters");
-            return -1;
-        }
-        if (strlen(kv->value) > 1024) {
-            bad(r, kv->key, "value too long");
-            return -1;
-        }
-        r->p[r->np++] = (qparam){kv->key, kv->value};
-    }
-    return 0;
-}
-
-typedef struct filters {
-    bool has_from, has_to, has_min, has_max;
-    char from[CSGP_TS_SIZE], to[CSGP_TS_SIZE];
-    const char *experiment_id, *challenger_model, *applicant_id;
-    double min_income, max_income;
-} filters;
-
-static int parse_filters(request *r, filters *f)
-{
-    memset(f, 0, sizeof *f);
-    int64_t from_ms = 0, to_ms = 0;
-    const char *v;
-    if ((v = param(r, "from"))) {
-        if (csgp_parse_time_param(v, &from_ms)) {
-            bad(r, "from", "must be an RFC 3339 time (2026-11-25T10:00:00Z) or epoch seconds");
-            return -1;
-        }
-        f->has_from = true;
-        csgp_format_ms(from_ms, f->from);
-    }
-    if ((v = param(r, "to"))) {
-        if (csgp_parse_time_param(v, &to_ms)) {
-            bad(r, "to", "must be an RFC 3339 time (2026-11-25T10:00:00Z) or epoch seconds");
-            return -1;
-        }
-        f->has_to = true;
-        csgp_format_ms(to_ms, f->to);
-    }
-    if (f->has_from && f->has_to && to_ms < from_ms) {
-        bad(r, "to", "must not be earlier than from");
-        return -1;
-    }
-    struct {
-        const char *key;
-        const char **dst;
-    } strs[] = {{"experiment_id", &f->experiment_id},
-                {"challenger_model", &f->challenger_model},
-                {"applicant_id", &f->applicant_id}};
-    for (size_t i = 0; i < 3; i++) {
-        if ((v = param(r, strs[i].key))) {
-            if (strlen(v) > 128) {
-                bad(r, strs[i].key, "must be at most 128 characters");
-                return -1;
-            }
-            *strs[i].dst = v;
-        }
-    }
-    if ((v = param(r, "min_income"))) {
-        if (!csgp_parse_double(v, &f->min_income)) {
-            bad(r, "min_income", "must be a finite number");
-            return -1;
-        }
-        f->has_min = true;
-    }
-    if ((v = param(r, "max_income"))) {
-        if (!csgp_parse_double(v, &f->max_income)) {
-            bad(r, "max_income", "must be a finite number");
-            return -1;
-        }
-        f->has_max = true;
-    }
-    if (f->has_min && f->has_max && f->max_income < f->min_income) {
-        bad(r, "max_income", "must not be less than min_income");
-        return -1;
-    }
-    return 0;
-}
-
-static bool parse_int_param(request *r, const char *key, int64_t def, int64_t lo, int64_t hi,
-                            int64_t *out)
-{
-    const char *v = param(r, key);
-    if (!v) {
-        *out = def;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    csgp_query_error qerr;
+    if (csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr) == 0)
         return true;
-    }
-    if (!csgp_parse_int64(v, out) || *out < lo || *out > hi) {
-        bad(r, key, "must be an integer from %lld to %lld", (long long)lo, (long long)hi);
-        return false;
-    }
-    return true;
+    send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
+    return false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -234,7 +84,7 @@ typedef struct qb {
     char sql[16384];
     size_t len;
     bool overflow;
-    csgp_param p[MAX_BANDS + 16];
+    csgp_param p[CSGP_QUERY_MAX_BANDS + CSGP_QUERY_MAX_TERMS + 8];
     int np;
 } qb;
 
@@ -280,42 +130,19 @@ static int qb_param(qb *b, csgp_param p, const char *pg_cast)
     return b->np;
 }
 
-static int qb_text(qb *b, const char *s) { return qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = s}, NULL); }
 static int qb_real(qb *b, double d) { return qb_param(b, (csgp_param){.type = CSGP_P_REAL, .real = d}, "float8"); }
 static int qb_int(qb *b, int64_t i) { return qb_param(b, (csgp_param){.type = CSGP_P_INT, .i = i}, "bigint"); }
 
-/* " WHERE …" for the filters (always present, so callers can append " AND …"). */
-static void qb_where(qb *b, const filters *f)
+/* " WHERE …" for the filters (always present, so callers can append " AND …"). The terms
+ * come from query.c: constant columns and operators, every value a parameter. */
+static void qb_where(qb *b, const csgp_query *q)
 {
-    bool pg = csgp_db_kind_of(b->db) == CSGP_DB_PG;
+    csgp_query_term t[CSGP_QUERY_MAX_TERMS];
+    int n = csgp_query_terms(q, t);
     qb_add(b, " WHERE 1=1");
-    if (f->has_from) {
-        qb_add(b, " AND \"timestamp\" >= ");
-        qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = f->from}, pg ? "timestamptz" : NULL);
-    }
-    if (f->has_to) {
-        qb_add(b, " AND \"timestamp\" < ");
-        qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = f->to}, pg ? "timestamptz" : NULL);
-    }
-    if (f->experiment_id) {
-        qb_add(b, " AND experiment_id = ");
-        qb_text(b, f->experiment_id);
-    }
-    if (f->challenger_model) {
-        qb_add(b, " AND challenger_model = ");
-        qb_text(b, f->challenger_model);
-    }
-    if (f->applicant_id) {
-        qb_add(b, " AND applicant_id = ");
-        qb_text(b, f->applicant_id);
-    }
-    if (f->has_min) {
-        qb_add(b, " AND income >= ");
-        qb_real(b, f->min_income);
-    }
-    if (f->has_max) {
-        qb_add(b, " AND income <= ");
-        qb_real(b, f->max_income);
+    for (int i = 0; i < n; i++) {
+        qb_add(b, " AND %s %s ", t[i].column, t[i].op);
+        qb_param(b, t[i].param, t[i].pg_cast);
     }
 }
 
@@ -385,11 +212,6 @@ static void send_error(request *r, int code, const char *ecode, const char *para
     send_json(r, code, body);
 }
 
-static void send_bad_param(request *r)
-{
-    send_error(r, 400, "invalid_parameter", r->bad_param, r->bad_msg);
-}
-
 static void send_db_error(request *r, const csg_error *err)
 {
     csgp_log("warn", "api: database query failed: %s", err->message);
@@ -425,9 +247,8 @@ static void add_note(json_t *obj, const char *text)
 
 static void h_summary(request *r)
 {
-    filters f;
-    if (parse_params(r, NULL) || parse_filters(r, &f))
-        return send_bad_param(r);
+    if (!parse_query(r, CSGP_Q_SUMMARY))
+        return;
     csgp_db *db = r->api->db;
     csg_error err;
     csgp_rows *rows = NULL;
@@ -443,7 +264,7 @@ static void h_summary(request *r)
                "coalesce(sum(CASE WHEN " BOTH " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
                "FROM " TABLE);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
@@ -480,7 +301,7 @@ static void h_summary(request *r)
         qb_latency_stats(&b, roles[k].latency);
         qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " TABLE,
                roles[k].decision, roles[k].decision, roles[k].latency);
-        qb_where(&b, &f);
+        qb_where(&b, &r->q);
         qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
                roles[k].model);
         if (qb_run(&b, &rows, &err))
@@ -513,7 +334,7 @@ static void h_summary(request *r)
 
     qb_init(&b, db);
     qb_add(&b, "SELECT status, count(*) FROM " TABLE);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     qb_add(&b, " GROUP BY status ORDER BY status");
     if (qb_run(&b, &rows, &err))
         goto dbfail;
@@ -532,28 +353,12 @@ dbfail:
     send_db_error(r, &err);
 }
 
-static const struct {
-    const char *name;
-    int64_t seconds;
-} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}};
-
 static void h_latency(request *r)
 {
-    static const char *const allowed[] = {"bucket", NULL};
-    filters f;
-    if (parse_params(r, allowed) || parse_filters(r, &f))
-        return send_bad_param(r);
-    const char *bname = param(r, "bucket");
-    int64_t secs = 0;
-    if (!bname)
-        bname = "1m";
-    for (size_t i = 0; i < sizeof buckets / sizeof *buckets; i++)
-        if (!strcmp(bname, buckets[i].name))
-            secs = buckets[i].seconds;
-    if (!secs) {
-        bad(r, "bucket", "must be one of 10s, 1m, 5m, 1h");
-        return send_bad_param(r);
-    }
+    if (!parse_query(r, CSGP_Q_LATENCY))
+        return;
+    const char *bname = r->q.bucket;
+    int64_t secs = r->q.bucket_seconds;
     csgp_db *db = r->api->db;
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
@@ -586,7 +391,7 @@ static void h_latency(request *r)
         qb_add(&b, "count(*), ");
         qb_latency_stats(&b, roles[k].latency);
         qb_add(&b, " FROM " TABLE);
-        qb_where(&b, &f);
+        qb_where(&b, &r->q);
         qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
                roles[k].model, roles[k].latency, roles[k].model, roles[k].model);
         qb_int(&b, MAX_LATENCY_ROWS + 1);
@@ -636,12 +441,9 @@ dbfail:
 
 static void h_distribution(request *r)
 {
-    static const char *const allowed[] = {"bins", NULL};
-    filters f;
-    int64_t bins;
-    if (parse_params(r, allowed) || parse_filters(r, &f) ||
-        !parse_int_param(r, "bins", 20, 1, 1000, &bins))
-        return send_bad_param(r);
+    if (!parse_query(r, CSGP_Q_DISTRIBUTION))
+        return;
+    int64_t bins = r->q.bins;
     csgp_db *db = r->api->db;
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
@@ -676,7 +478,7 @@ static void h_distribution(request *r)
             qb_add(&b, " - 1) AS bin");
         }
         qb_add(&b, ", count(*) FROM " TABLE);
-        qb_where(&b, &f);
+        qb_where(&b, &r->q);
         qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
                roles[k].model, roles[k].score, roles[k].model, roles[k].model);
         if (qb_run(&b, &rows, &err))
@@ -718,63 +520,26 @@ static void format_band_edge(double v, char *out, size_t size)
     csgp_format_double(v, out, size);
 }
 
+/* The segment band of each row (0 … nbands-1, NULL below the first edge), as a CASE over
+ * parameterised edges; the column is one of query.c's constants. */
+static void qb_band_expr(qb *b, const csgp_query *q)
+{
+    qb_add(b, "CASE");
+    for (int k = q->nbands - 1; k >= 0; k--) {
+        qb_add(b, " WHEN %s >= ", q->by);
+        qb_real(b, q->bands[k]);
+        qb_add(b, " THEN %d", k);
+    }
+    qb_add(b, " END AS band");
+}
+
 static void h_segments(request *r)
 {
-    static const char *const allowed[] = {"by", "bands", NULL};
-    filters f;
-    if (parse_params(r, allowed) || parse_filters(r, &f))
-        return send_bad_param(r);
-    const char *by = param(r, "by");
-    const char *col;
-    const char *def_bands;
-    if (!by)
-        by = "income";
-    if (!strcmp(by, "income")) {
-        col = "income";
-        def_bands = "0,20000,50000,100000";
-    } else if (!strcmp(by, "loan_amount")) {
-        col = "loan_amount";
-        def_bands = "0,1000,5000,10000,25000";
-    } else if (!strcmp(by, "credit_history")) {
-        col = "credit_history";
-        def_bands = "0,1,2,5,10";
-    } else {
-        bad(r, "by", "must be income, credit_history or loan_amount");
-        return send_bad_param(r);
-    }
-    const char *bands_s = param(r, "bands");
-    if (!bands_s)
-        bands_s = def_bands;
-    double edges[MAX_BANDS];
-    int nb = 0;
-    {
-        char tmp[1100];
-        snprintf(tmp, sizeof tmp, "%s", bands_s);
-        char *save = NULL;
-        for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            double v;
-            if (nb == MAX_BANDS) {
-                bad(r, "bands", "at most %d edges", MAX_BANDS);
-                return send_bad_param(r);
-            }
-            if (!csgp_parse_double(tok, &v)) {
-                bad(r, "bands", "must be comma-separated finite numbers, e.g. 0,20000,50000");
-                return send_bad_param(r);
-            }
-            if (nb > 0 && v <= edges[nb - 1]) {
-                bad(r, "bands", "edges must be strictly increasing");
-                return send_bad_param(r);
-            }
-            edges[nb++] = v;
-        }
-        size_t commas = 0;
-        for (const char *p = bands_s; *p; p++)
-            commas += *p == ',';
-        if (nb == 0 || commas + 1 != (size_t)nb) {
-            bad(r, "bands", "must be comma-separated finite numbers, e.g. 0,20000,50000");
-            return send_bad_param(r);
-        }
-    }
+    if (!parse_query(r, CSGP_Q_SEGMENTS))
+        return;
+    const char *by = r->q.by;
+    const double *edges = r->q.bands;
+    int nb = r->q.nbands;
     csgp_db *db = r->api->db;
     csg_error err;
     csgp_rows *rows = NULL;
@@ -783,7 +548,7 @@ static void h_segments(request *r)
     json_t *segs = json_array();
     json_object_set_new(out, "segments", segs);
     /* Band k = [edges[k], edges[k+1]); the last band is open-ended; below edges[0]: none. */
-    json_t *seg_obj[MAX_BANDS];
+    json_t *seg_obj[CSGP_QUERY_MAX_BANDS];
     for (int k = 0; k < nb; k++) {
         char lo[40], hi[40], label[100];
         format_band_edge(edges[k], lo, sizeof lo);
@@ -801,26 +566,14 @@ static void h_segments(request *r)
         seg_obj[k] = s;
     }
 
-    /* The band of each row, as a CASE over parameterised edges. */
-#define BAND_EXPR(b)                                                                           \
-    do {                                                                                       \
-        qb_add(b, "CASE");                                                                     \
-        for (int k_ = nb - 1; k_ >= 0; k_--) {                                                 \
-            qb_add(b, " WHEN %s >= ", col);                                                    \
-            qb_real(b, edges[k_]);                                                             \
-            qb_add(b, " THEN %d", k_);                                                         \
-        }                                                                                      \
-        qb_add(b, " END AS band");                                                             \
-    } while (0)
-
     qb b;
     qb_init(&b, db);
     qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " BOTH " THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> challenger_decision "
                "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
-    BAND_EXPR(&b);
+    qb_band_expr(&b, &r->q);
     qb_add(&b, ", champion_decision, challenger_decision FROM " TABLE);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
     if (qb_run(&b, &rows, &err))
         goto dbfail;
@@ -849,9 +602,9 @@ static void h_segments(request *r)
         qb_init(&b, db);
         qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 ELSE "
                    "0 END), 0), count(d) FROM (SELECT ");
-        BAND_EXPR(&b);
+        qb_band_expr(&b, &r->q);
         qb_add(&b, ", %s AS m, %s AS d FROM " TABLE, roles[k].model, roles[k].decision);
-        qb_where(&b, &f);
+        qb_where(&b, &r->q);
         qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY band, m",
                roles[k].model);
         if (qb_run(&b, &rows, &err))
@@ -880,10 +633,10 @@ static void h_segments(request *r)
         const char *score_col = k ? "challenger_score" : "champion_score";
         qb_init(&b, db);
         qb_add(&b, "SELECT s.m, s.applicant_id, s.band, s.score, o.defaulted FROM (SELECT ");
-        BAND_EXPR(&b);
+        qb_band_expr(&b, &r->q);
         qb_add(&b, ", %s AS m, %s AS score, applicant_id, \"timestamp\" AS ts, id FROM " TABLE,
                roles[k].model, score_col);
-        qb_where(&b, &f);
+        qb_where(&b, &r->q);
         qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL) s JOIN loan_outcomes o ON "
                    "o.applicant_id = s.applicant_id ORDER BY s.m, s.applicant_id, s.ts DESC, "
                    "s.id DESC",
@@ -898,7 +651,6 @@ static void h_segments(request *r)
     }
     if (labelled)
         csgp_segment_outcomes_fill(seg_obj, nb);
-#undef BAND_EXPR
     send_json(r, 200, out);
     return;
 dbfail:
@@ -909,13 +661,9 @@ dbfail:
 
 static void h_events(request *r)
 {
-    static const char *const allowed[] = {"limit", "offset", NULL};
-    filters f;
-    int64_t limit, offset;
-    if (parse_params(r, allowed) || parse_filters(r, &f) ||
-        !parse_int_param(r, "limit", 100, 1, 1000, &limit) ||
-        !parse_int_param(r, "offset", 0, 0, 1000000000, &offset))
-        return send_bad_param(r);
+    if (!parse_query(r, CSGP_Q_EVENTS))
+        return;
+    int64_t limit = r->q.limit, offset = r->q.offset;
     csgp_db *db = r->api->db;
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
@@ -924,7 +672,7 @@ static void h_events(request *r)
     qb b;
     qb_init(&b, db);
     qb_add(&b, "SELECT count(*) FROM " TABLE);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     json_object_set_new(out, "total", json_integer(csgp_rows_int(rows, 0)));
@@ -941,7 +689,7 @@ static void h_events(request *r)
                "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
                "decision_diff, income, loan_amount, credit_history, %s, status, %s FROM " TABLE,
            ts, ing);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     qb_add(&b, " ORDER BY id DESC LIMIT ");
     qb_int(&b, limit);
     qb_add(&b, " OFFSET ");
@@ -1049,9 +797,8 @@ static void h_prometheus(request *r)
 /* GET /metrics/performance: champion vs each challenger on the paired population. */
 static void h_performance(request *r)
 {
-    filters f;
-    if (parse_params(r, NULL) || parse_filters(r, &f))
-        return send_bad_param(r);
+    if (!parse_query(r, CSGP_Q_PERFORMANCE))
+        return;
     csg_error err;
     csgp_rows *rows = NULL;
     qb b;
@@ -1060,7 +807,7 @@ static void h_performance(request *r)
                "e.challenger_score, e.champion_decision, e.challenger_decision, o.defaulted FROM "
                "(SELECT id, \"timestamp\", applicant_id, champion_model, challenger_model, "
                "champion_score, challenger_score, champion_decision, challenger_decision FROM " TABLE);
-    qb_where(&b, &f);
+    qb_where(&b, &r->q);
     qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
                "NULL AND challenger_score IS NOT NULL) e JOIN loan_outcomes o ON o.applicant_id = "
                "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
@@ -1127,7 +874,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
     csgp_api *api = arg;
     request r = {.req = req, .api = api};
-    TAILQ_INIT(&r.kv);
     atomic_fetch_add(&api->m->http_requests, 1);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -1146,7 +892,6 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else {
         rt->fn(&r);
     }
-    evhttp_clear_headers(&r.kv);
 }
 
 static void *api_thread(void *arg)

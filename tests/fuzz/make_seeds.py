@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto and fuzz_event.
+"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event and fuzz_rest_query.
 
 Seeds are committed; rerun this only to change them (it never deletes files, so
 crash fixtures kept in the same folders stay). Transport seeds start with the
@@ -173,8 +173,43 @@ def event_seeds() -> None:
     (d / "seed-random").write_bytes(bytes(rng.randrange(256) for _ in range(400)))
 
 
+# Endpoint byte of fuzz_rest_query (persistence/query.h csgp_query_kind).
+SUMMARY, LATENCY, DISTRIBUTION, SEGMENTS, EVENTS, PERFORMANCE = range(6)
+
+
+def rest_query_seeds() -> None:
+    """Byte 0 = endpoint, then the query string as it follows '?' in the request."""
+    d = CORPUS / "rest_query"
+    d.mkdir(parents=True, exist_ok=True)
+    filters = ("from=2026-11-25T10:00:00%2B01:00&to=2026-11-25T11:00:00.5-02:00"
+               "&experiment_id=exp-champion-vs-gbm&challenger_model=challenger-gbm-v1"
+               "&applicant_id=cd-0001&min_income=1e3&max_income=250000.5")
+    seeds = {
+        "empty": (SUMMARY, ""),
+        "filters": (SUMMARY, filters),
+        "epoch": (PERFORMANCE, "from=1764061200&to=1764064800.25"),
+        "latency": (LATENCY, "bucket=10s&from=2026-11-25T10:00:00Z"),
+        "distribution": (DISTRIBUTION, "bins=1000&challenger_model=m"),
+        "segments": (SEGMENTS, "by=loan_amount&bands=0,1000,5000.5,1e4"),
+        "segments-default": (SEGMENTS, "by=credit_history&bands="),
+        "events": (EVENTS, "limit=1000&offset=999999999&" + filters),
+        "encoded": (EVENTS, "applicant_id=caf%C3%A9+x%2Fy&experiment%5Fid=a%zz%4"),
+        "repeated": (SUMMARY, "experiment_id=a&experiment_id=b"),
+        "malformed": (SUMMARY, "from=1&&to=2"),
+        "nul": (SUMMARY, "applicant_id=a%00b"),
+        "bad-utf8": (SUMMARY, "challenger_model=%FF%FE"),
+        "unknown": (LATENCY, "bins=5&bogus=%E2%82"),
+        "order": (SUMMARY, "from=2026-11-25T11:00:00Z&to=2026-11-25T10:00:00Z"),
+        "bands-51": (SEGMENTS, "bands=" + ",".join(str(i) for i in range(51))),
+        "long-value": (EVENTS, "applicant_id=" + "x" * 1025),
+    }
+    for name, (kind, query) in seeds.items():
+        (d / f"seed-{name}").write_bytes(bytes([kind]) + query.encode())
+
+
 if __name__ == "__main__":
     http_seeds()
     tcp_seeds()
     proto_seeds()
     event_seeds()
+    rest_query_seeds()
