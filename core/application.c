@@ -64,7 +64,9 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
                                        char *request_id, csg_parse_error *err)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* JSON_ALLOW_NUL: "\u0000" in a string is valid JSON; the field checks
+     * below refuse it by name (as grpc.so does a NUL in a proto string). */
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     csg_parse_status st = CSG_PARSE_OK;
     if (!root)
         return fail(err, CSG_PARSE_INVALID_JSON, NULL, "invalid JSON at position %d: %s",

@@ -21,7 +21,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -44,6 +43,7 @@
 #include "csg/plugin.h"
 #include "csg/v1/credit_score.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "score_request.h"
 
 #define GRPC_NAME "grpc"
 #define ARMED_SCORE 64 /* registered Score requests kept armed */
@@ -440,73 +440,6 @@ static const uint8_t *read_payload(grpc_byte_buffer *bb, size_t *len, uint8_t **
     return *owned;
 }
 
-/* protobuf-c allocator over a caller's stack buffer, malloc past its end: a
- * ScoreRequest (message + applicant_id) decodes without touching the heap. */
-typedef struct {
-    unsigned char *buf;
-    size_t cap, used;
-} arena;
-
-static void *arena_alloc(void *data, size_t size)
-{
-    arena *a = data;
-    if (size < a->cap && ((size + 15) & ~(size_t)15) <= a->cap - a->used) {
-        void *p = a->buf + a->used;
-        a->used += (size + 15) & ~(size_t)15;
-        return p;
-    }
-    return malloc(size);
-}
-
-static void arena_free(void *data, void *p)
-{
-    arena *a = data;
-    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)a->buf;
-    if (p && (u < lo || u - lo >= a->cap))
-        free(p);
-}
-
-/* Same rule as JSON applications: 1–64 bytes, no control characters. */
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
- * protobuf-c does not check proto3 strings, and an invalid id would make the
- * model request and the MetricEvent invalid JSON; the JSON transports get
- * this check from jansson. */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        unsigned c = s[i];
-        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 9;
-        if (n == 9 || i + n >= len + (n == 0))
-            return false;
-        if (n == 0) {
-            i++;
-            continue;
-        }
-        unsigned cp = c & (0x3fu >> n);
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
-static bool valid_applicant_id(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > CSG_APPLICANT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return valid_utf8((const unsigned char *)s, len);
-}
-
 static void handle_score(gworker *gw, gcall *gc)
 {
     const csg_core_api *api = gw->srv->api;
@@ -537,36 +470,16 @@ static void handle_score(gworker *gw, gcall *gc)
                       "invalid_json", rid, false);
         return;
     }
-    _Alignas(16) unsigned char scratch[512];
-    arena ar = {.buf = scratch, .cap = sizeof scratch};
-    ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &ar};
-    Csg__V1__ScoreRequest *m = csg__v1__score_request__unpack(&alloc, len, buf);
+    const char *why = NULL;
+    csg_parse_status st = csg_score_request_decode(buf, len, &req.app, &why);
     free(owned);
-    if (!m) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "malformed ScoreRequest",
-                      "invalid_json", rid, false);
+    if (st == CSG_PARSE_INVALID_JSON) {
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, why, "invalid_json", rid, false);
         return;
     }
-    if (bad) /* the x-request-id error is reported first */
-        (void)0;
-    else if (!valid_applicant_id(m->applicant_id))
-        bad = "applicant_id: must be 1-64 bytes (UTF-8), no control characters";
-    else if (!isfinite(m->income) || m->income < 0)
-        bad = "income: must be a finite number >= 0";
-    else if (!isfinite(m->loan_amount) || !(m->loan_amount > 0))
-        bad = "loan_amount: must be a finite number > 0";
-    else if (m->credit_history < 0)
-        bad = "credit_history: must be an integer in [0, 2147483647]";
-    if (!bad) {
-        memcpy(req.app.applicant_id, m->applicant_id, strlen(m->applicant_id) + 1);
-        req.app.income = m->income;
-        req.app.loan_amount = m->loan_amount;
-        req.app.credit_history = m->credit_history;
-    }
-    csg__v1__score_request__free_unpacked(m, &alloc);
-    if (bad) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, bad, "invalid_field", rid,
-                      false);
+    if (bad || st != CSG_PARSE_OK) { /* the x-request-id error is reported first */
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, bad ? bad : why,
+                      "invalid_field", rid, false);
         return;
     }
     /* The client's deadline, re-expressed on CLOCK_MONOTONIC for the core. */

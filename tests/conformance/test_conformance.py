@@ -132,6 +132,9 @@ BAD: list[tuple[str, Any, Any, str]] = [
      "invalid_field:applicant_id"),
     ("applicant_id_control_char", with_(applicant_id="a\u0001b"), with_(applicant_id="a\u0001b"),
      "invalid_field:applicant_id"),
+    # protobuf-c hands strings over NUL-terminated: not silently cut to "a"
+    ("applicant_id_nul", with_(applicant_id="a\u0000b"), with_(applicant_id="a\u0000b"),
+     "invalid_field:applicant_id"),
     ("income_negative", with_(income=-1), with_(income=-1.0), "invalid_field:income"),
     ("loan_amount_zero", with_(loan_amount=0), with_(loan_amount=0.0),
      "invalid_field:loan_amount"),

@@ -1,17 +1,21 @@
-/* fuzz_proto.c — libFuzzer target for the gRPC wire end: protobuf-c decoding
- * of csg.v1.ScoreRequest with the C generated at build time from
- * proto/csg/v1/credit_score.proto (the code grpc.so links), then a re-encode
+/* fuzz_proto.c — libFuzzer target for the gRPC wire end: grpc.so's own
+ * decoding and checking of csg.v1.ScoreRequest (plugins/grpc/score_request.c,
+ * the code grpc.so runs on every message), then protobuf-c itself with the C
+ * generated at build time from proto/csg/v1/credit_score.proto: a re-encode
  * and decode that must give the same message back.
  *
- * The field validation grpc.so applies after decoding lives in a static
- * function of plugins/grpc/csg_grpc.c and is not reachable from here; once it
- * is exposed as a pure function this target should call it too. */
+ * Transport parity: an application grpc.so accepts, written as JSON, must be
+ * accepted by the JSON transports' parser (core/application.c) with the same
+ * values — no transport lets through what another refuses. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "application.h"
 #include "csg/v1/credit_score.pb-c.h"
+#include "score_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,8 +29,46 @@ static bool same_double(double a, double b)
     return a == b;
 }
 
+/* The application as a JSON transport would receive it. */
+static size_t as_json(const csg_application *a, char *buf, size_t cap)
+{
+    size_t pos = 0;
+    int n = snprintf(buf, cap, "{\"applicant_id\":");
+    pos = (size_t)n;
+    csg_json_escape(a->applicant_id, strlen(a->applicant_id), buf, cap, &pos);
+    if (pos >= cap)
+        __builtin_trap();
+    n = snprintf(buf + pos, cap - pos, ",\"income\":%.17g,\"loan_amount\":%.17g,"
+                 "\"credit_history\":%lld}", a->income, a->loan_amount,
+                 (long long)a->credit_history);
+    if (n < 0 || (size_t)n >= cap - pos)
+        __builtin_trap();
+    return pos + (size_t)n;
+}
+
+static void check_parity(const uint8_t *data, size_t size)
+{
+    csg_application app, again;
+    const char *why = NULL;
+    csg_parse_status st = csg_score_request_decode(data, size, &app, &why);
+    if (st != CSG_PARSE_OK) {
+        if (!why || !*why)
+            __builtin_trap(); /* every refusal says why */
+        return;
+    }
+    char json[512];
+    size_t n = as_json(&app, json, sizeof json);
+    csg_parse_error err;
+    if (csg_parse_application(json, n, &again, NULL, &err) != CSG_PARSE_OK)
+        __builtin_trap();
+    if (strcmp(app.applicant_id, again.applicant_id) != 0 || app.income != again.income ||
+        app.loan_amount != again.loan_amount || app.credit_history != again.credit_history)
+        __builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_parity(data, size);
     Csg__V1__ScoreRequest *m = csg__v1__score_request__unpack(NULL, size, data);
     if (!m)
         return 0;

@@ -44,6 +44,9 @@ static const struct case_ {
      CSG_PARSE_INVALID_FIELD, "applicant_id"},
     {"{\"applicant_id\":\"a\\nb\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
      CSG_PARSE_INVALID_FIELD, "applicant_id"},
+    /* valid JSON, but a NUL byte is no part of an id (grpc.so refuses it too) */
+    {"{\"applicant_id\":\"a\\u0000b\",\"income\":1,\"loan_amount\":1,\"credit_history\":1}",
+     CSG_PARSE_INVALID_FIELD, "applicant_id"},
     {"{\"applicant_id\":\"a\",\"loan_amount\":1,\"credit_history\":1}", CSG_PARSE_INVALID_FIELD,
      "income"},
     {"{\"applicant_id\":\"a\",\"income\":-1,\"loan_amount\":1,\"credit_history\":1}",
