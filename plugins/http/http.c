@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -172,11 +173,13 @@ static const char *reason_phrase(int code)
     }
 }
 
-static uint64_t now_ms(struct event_base *base)
+/* Milliseconds on the coarse monotonic clock (vDSO, no syscall): timeouts
+ * must not jump when the wall clock is stepped. */
+static uint64_t now_ms(void)
 {
-    struct timeval tv;
-    event_base_gettimeofday_cached(base, &tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -253,7 +256,7 @@ static void finish_close(http_conn *c)
     }
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
-    c->last_ms = now_ms(c->wk->base);
+    c->last_ms = now_ms();
     start_reading(c);
 }
 
@@ -527,7 +530,7 @@ static int cb_message_begin(llhttp_t *p)
     c->body_over = false;
     c->head_bytes = 0;
     csg_buf_clear(&c->body);
-    c->req_start_ms = now_ms(c->wk->base); /* the read timeout runs from here */
+    c->req_start_ms = now_ms(); /* the read timeout runs from here */
     return 0;
 }
 
@@ -931,13 +934,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     http_worker *wk = c->wk;
     ssize_t n = recv(fd, wk->rbuf, sizeof wk->rbuf, 0);
     if (n > 0) {
-        c->last_ms = now_ms(wk->base);
         if (c->lingering || c->closing) {
+            /* Late bytes do not extend the linger: it ends HTTP_LINGER_MS after
+             * it began, however slowly the client keeps sending. */
             c->discarded += (size_t)n;
             if (c->discarded > HTTP_LINGER_BYTES && c->lingering)
                 conn_close(c);
             return;
         }
+        c->last_ms = now_ms();
         conn_hold(c);
         feed(c, wk->rbuf, (size_t)n);
         conn_unhold(c);
@@ -1036,7 +1041,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             continue;
         }
         c->reading = true;
-        c->last_ms = now_ms(wk->base);
+        c->last_ms = now_ms();
         c->next = wk->conns;
         if (wk->conns)
             wk->conns->prev = c;
@@ -1081,7 +1086,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     http_worker *wk = arg;
     http_inst *in = wk->inst;
-    uint64_t now = now_ms(wk->base);
+    uint64_t now = now_ms();
     http_conn *c = wk->conns;
     while (c) {
         http_conn *next = c->next;

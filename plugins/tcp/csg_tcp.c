@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -144,11 +145,13 @@ static void set_err(csg_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint64_t now_ms(struct event_base *base)
+/* Milliseconds on the coarse monotonic clock (vDSO, no syscall): timeouts
+ * must not jump when the wall clock is stepped. */
+static uint64_t now_ms(void)
 {
-    struct timeval tv; /* libevent's cached loop time: no syscall inside callbacks */
-    event_base_gettimeofday_cached(base, &tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static tcp_worker *worker_of(tcp_server *srv, csg_worker *w)
@@ -466,6 +469,10 @@ static void conn_process(tcp_conn *c)
         if (c->tw->draining || !conn_may_resume(c))
             return;
         c->rd_paused = false;
+        /* The pause was ours: a line begun before it gets the whole read
+         * timeout from now. */
+        if (c->line_start_ms)
+            c->line_start_ms = now_ms();
     }
     size_t start = 0;
     bool ended = false; /* a line ended here: what is left is a newer line */
@@ -517,7 +524,7 @@ static void conn_process(tcp_conn *c)
     if (c->in_len == 0 && !c->discarding)
         c->line_start_ms = 0;
     else if (ended || c->line_start_ms == 0)
-        c->line_start_ms = now_ms(c->tw->base);
+        c->line_start_ms = now_ms();
     if (!c->rd_paused && !c->rd_eof && !c->tw->draining)
         event_add(c->rd_ev, NULL);
 }
@@ -538,7 +545,7 @@ static void conn_maybe_finish(tcp_conn *c)
          * comes until it closes too, or TCP_LINGER_MS. */
         shutdown(c->fd, SHUT_WR);
         c->lingering = true;
-        c->last_ms = now_ms(c->tw->base);
+        c->last_ms = now_ms();
         event_add(c->rd_ev, NULL);
         return;
     }
@@ -601,7 +608,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n > 0) {
         c->in_len += (size_t)n;
-        c->last_ms = now_ms(c->tw->base);
+        c->last_ms = now_ms();
         conn_process(c);
         return;
     }
@@ -623,7 +630,7 @@ static void conn_write(tcp_conn *c)
         ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->last_ms = now_ms(c->tw->base);
+            c->last_ms = now_ms();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -795,7 +802,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     tcp_worker *tw = arg;
     tcp_server *srv = tw->srv;
-    uint64_t now = now_ms(tw->base);
+    uint64_t now = now_ms();
     tcp_conn *c = tw->conns;
     while (c) {
         tcp_conn *next = c->next; /* c may move to the zombie list */
@@ -825,7 +832,7 @@ static void conn_open(tcp_worker *tw, int fd)
     c->wr_ev = event_new(tw->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     if (!c->rd_ev || !c->wr_ev)
         goto fail;
-    c->last_ms = now_ms(tw->base);
+    c->last_ms = now_ms();
     csg_net_nodelay(fd); /* we batch ourselves */
     event_add(c->rd_ev, NULL);
     list_push(&tw->conns, c);

@@ -868,3 +868,31 @@ def test_idle_and_trickling_connections(champion: int) -> None:
         for tr in socks.values():
             rst_close(tr.s)
         assert g.proc.stop() == 0, g.proc.log()[-3000:]
+
+
+def test_trickling_on_after_408_does_not_extend_the_linger(gw: HostileGateway) -> None:
+    """After its 408 the gateway shuts its side and discards late bytes for at most
+    HTTP_LINGER_MS (2 s), then closes: a client that keeps trickling cannot hold the
+    connection (and its max_connections slot) by doing so."""
+    tr = Trickler("http", gw.http_port, b"GET /healthz HTTP/1.1\r\nX-T: ", 0)
+    try:
+        deadline = time.monotonic() + (gw.read_timeout_ms * 1.5 / 1000 + 2) * SLOW
+        while not tr.poll() and time.monotonic() < deadline:
+            tr.tick()
+            time.sleep(0.2)  # the trickle rate, not a synchronisation
+        assert tr.closed_after is not None and answers("http", tr.got) == [
+            "408 request_timeout close"], answers("http", tr.got)
+        eof = time.monotonic()
+        gone = None
+        for _ in range(int(8 / 0.2)):  # bounded: 8 s of trickling after the 408
+            try:
+                tr.s.send(b"a")
+            except OSError:  # the gateway closed: our byte met a reset
+                gone = time.monotonic() - eof
+                break
+            time.sleep(0.2)
+        print(f"trickler after its 408: connection gone {gone} s after the gateway's EOF")
+        assert gone is not None and gone <= (2.0 + 1.0) * SLOW + 0.5, gone
+    finally:
+        rst_close(tr.s)
+    gw.assert_alive()
