@@ -17,6 +17,7 @@
 #define CSG_WQ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "csg_buf.h"
 
@@ -46,6 +47,8 @@ struct csg_wq {
     struct event *wev;
     csg_wq *next, **pprev;
     bool queued, blocked;
+    uint64_t stall_ms; /* while blocked: when the peer last took bytes (coarse
+                          monotonic ms), so an owner can cut a peer that stopped reading */
 };
 
 /* NULL on allocation failure. */

@@ -1078,8 +1078,10 @@ static void request_timeout(http_conn *c)
 
 /* Every sweep period: lingering connections past HTTP_LINGER_MS, requests
  * past read_ms (slowloris: a head or body trickled in), idle connections
- * (no request in flight) past idle_timeout_ms. A connection whose parsing
- * is paused waits for its replies to drain — for us, not for the client. */
+ * (no request in flight) past idle_timeout_ms, and connections whose client
+ * has taken none of its pending replies for idle_timeout_ms (a full socket
+ * buffer that does not move). A connection whose parsing is paused waits
+ * for its replies to drain, so its read clock does not run. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -1099,6 +1101,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
             request_timeout(c);
         } else if (c->count == 0 && csg_wq_idle(&c->wq) && idle >= in->idle_ms) {
             conn_close(c);
+        } else if (c->wq.blocked && now - c->wq.stall_ms >= in->idle_ms) {
+            conn_close(c); /* the client stopped reading its replies */
         }
         c = next;
     }

@@ -793,7 +793,8 @@ static void conn_read_timeout(tcp_conn *c)
 }
 
 /* Every sweep period: lingering connections past TCP_LINGER_MS, lines past
- * read_ms (slowloris), idle connections past idle_ms. Connections whose
+ * read_ms (slowloris), idle connections past idle_ms, and connections whose
+ * client has taken none of its pending replies for idle_ms. Connections whose
  * reading is paused by back-pressure are waiting for us, not for the
  * client, so their line clock does not count. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -812,9 +813,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         } else if (c->line_start_ms && !c->finishing && !c->rd_paused && !c->rd_eof &&
                    now - c->line_start_ms >= srv->read_ms) {
             conn_read_timeout(c);
-        } else if (srv->idle_ms && !c->head && !out_pending(c) &&
+        } else if (srv->idle_ms && (c->wr_armed || (!c->head && !out_pending(c))) &&
                    now - c->last_ms >= srv->idle_ms) {
-            conn_close(c);
+            conn_close(c); /* idle, or the client stopped reading its replies */
         }
         c = next;
     }

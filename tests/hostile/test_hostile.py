@@ -896,3 +896,45 @@ def test_trickling_on_after_408_does_not_extend_the_linger(gw: HostileGateway) -
     finally:
         rst_close(tr.s)
     gw.assert_alive()
+
+
+@pytest.mark.parametrize("transport", ["http", "tcp"])
+def test_client_that_stops_reading_is_cut(champion: int, transport: str) -> None:
+    """A client that pipelines requests and never reads the replies holds a connection
+    (and a max_connections slot) only until its replies have not moved for
+    limits.idle_timeout_ms — the gateway's buffers for it stay bounded meanwhile."""
+    idle_ms = 1000
+    g = HostileGateway(champion, idle_timeout_ms=idle_ms, read_timeout_ms=5000)
+    port = g.http_port if transport == "http" else g.tcp_port
+    data = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" if transport == "http"
+            else b'{"applicant_id":""}\n')  # answered at once with an error line
+    s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    try:
+        # Flood; the gateway takes bytes until back-pressure stops it reading, then
+        # must cut us idle_ms after it last got a reply byte into us.
+        s.setblocking(False)
+        chunk = memoryview(data * 512)
+        sent, last_taken, gone = 0, time.monotonic(), None
+        deadline = last_taken + 10 * SLOW
+        while time.monotonic() < deadline:
+            try:
+                sent += s.send(chunk)
+                last_taken = time.monotonic()
+                continue
+            except BlockingIOError:
+                time.sleep(0.01)  # the poll rate, not a synchronisation
+            except OSError:  # the gateway closed: our bytes met a reset
+                gone = time.monotonic() - last_taken
+                break
+        print(f"{transport} client that never reads: {sent / 1e6:.1f} MB sent, connection cut "
+              f"{gone} s after the gateway last took bytes (idle timeout {idle_ms} ms)")
+        # The gateway's own stall may begin a little before our last bytes were taken
+        # (kernel buffers), so only the upper bound is exact: one idle timeout plus a
+        # sweep period (idle/2) plus slack.
+        assert gone is not None and gone <= (idle_ms * 1.5 / 1000 + 1.0) * SLOW, gone
+        g.assert_alive()
+        assert http_get_ok(g.http_port, "/healthz")
+    finally:
+        rst_close(s)
+        assert g.proc.stop() == 0, g.proc.log()[-3000:]
