@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "util.h"
 
 /* Events per drain before the sink gets a poll() (Kafka delivery reports,
  * file flush): bounds how stale the file sink can be under load. */
@@ -66,6 +67,8 @@ static void *publisher_main(void *arg)
 {
     csg_publisher *p = arg;
     csg_error err = {{0}};
+    if (!csg_thread_background())
+        csg_log(CSG_LOG_DEBUG, "publisher", "SCHED_BATCH refused; running as a normal thread");
     int rc = p->ops->open(&p->cfg, &p->stats, &p->sink, &err);
     pthread_mutex_lock(&p->mu);
     p->open_state = rc == 0 ? 1 : -1;

@@ -224,6 +224,23 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 /* -------------------------------------------------------------- producer */
 
+/* librdkafka's own threads share the gateway's cores: like the publisher they
+ * are background work and must not preempt a worker when they wake. */
+static rd_kafka_resp_err_t on_thread_start(rd_kafka_t *rk, rd_kafka_thread_type_t type,
+                                           const char *name, void *opaque)
+{
+    (void)rk, (void)type, (void)name, (void)opaque;
+    csg_thread_background();
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *opaque,
+                                  char *errstr, size_t errstr_size)
+{
+    (void)conf, (void)opaque, (void)errstr, (void)errstr_size;
+    return rd_kafka_interceptor_add_on_thread_start(rk, "csg-background", on_thread_start, NULL);
+}
+
 static int make_producer(csg_sink *s, csg_error *err)
 {
     char es[400];
@@ -254,6 +271,11 @@ static int make_producer(csg_sink *s, csg_error *err)
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, s);
+    if (rd_kafka_conf_interceptor_add_on_new(conf, "csg-background", on_new, NULL) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(es, sizeof es, "cannot add the thread-start interceptor");
+        goto bad;
+    }
     s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof es);
     if (!s->rk)
         goto bad; /* on failure conf is still ours */

@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +164,10 @@ int csg_format_double(double d, char *buf, size_t cap)
 char *csg_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+bool csg_thread_background(void)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    return pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) == 0;
 }

@@ -44,6 +44,12 @@ double csg_hash_unit(uint64_t h);
  * Returns the length written (buf should hold 32 bytes). */
 int csg_format_double(double d, char *buf, size_t cap);
 
+/* Make the calling thread background work (SCHED_BATCH, same nice level): it
+ * keeps its fair share of the CPU but never preempts a running worker when it
+ * wakes, so publishing an event cannot delay a reply on a shared core.
+ * Best effort: returns false if the kernel refused. */
+bool csg_thread_background(void);
+
 /* strdup that returns NULL for NULL. */
 char *csg_strdup(const char *s);
 
