@@ -26,8 +26,8 @@ build-asan: ## build with ASan+UBSan into build-asan/
 test: bootstrap build build-asan ## build and run every test suite (unit, integration, e2e, sanitizers)
 	@tests/run
 
-sanitize: bootstrap build build-asan ## unit tests + every "# csg-sanitize" suite under ASan+UBSan
-	@tests/run sanitizers
+sanitize: bootstrap build-asan ## EVERY suite (unit, integration, Kafka, persist, dashboard, faults) against the ASan+UBSan build; fails on any sanitizer report
+	@tests/run --sanitize
 
 fuzz: bootstrap ## time-bounded libFuzzer runs (FUZZ_SECONDS=60 per target)
 	@CC=clang cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCSG_FUZZ=ON >/dev/null

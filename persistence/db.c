@@ -5,7 +5,9 @@
 #include "db.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,17 @@ struct csgp_db {
     char *pg_url;
     sqlite3 *lite;
     sqlite3_stmt *lite_insert;
+    bool (*interrupt)(void *arg); /* csgp_db_set_interrupt */
+    void *interrupt_arg;
 };
+
+/* csgp_db_interrupt_all: every PostgreSQL wait of every handle gives up (shutdown). */
+static atomic_bool g_interrupt_all;
+
+/* libpq's connect_timeout does not apply to PQconnectPoll: ours, same value as before. */
+#define PG_CONNECT_TIMEOUT_MS 5000
+/* How often a PostgreSQL wait looks at the interrupt hooks. */
+#define PG_WAIT_SLICE_MS 100
 
 struct csgp_rows {
     csgp_db *db;
@@ -70,29 +82,82 @@ static void pg_notice(void *arg, const char *message)
     (void)message;
 }
 
+void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg)
+{
+    db->interrupt = fn;
+    db->interrupt_arg = arg;
+}
+
+void csgp_db_interrupt_all(void) { atomic_store(&g_interrupt_all, true); }
+
+static bool pg_interrupted(csgp_db *db)
+{
+    return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
+}
+
+/* Give up the connection in the middle of a call: closing the socket makes the server
+ * roll back whatever transaction was open; the next call reconnects. */
+static int pg_abandon(csgp_db *db, csg_error *err)
+{
+    PQfinish(db->pg);
+    db->pg = NULL;
+    return csgp_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
+}
+
+/* Wait (at most one slice) until the socket can be read or written. >0 = ready. */
+static int pg_poll(PGconn *c, bool for_write)
+{
+    struct pollfd p = {.fd = PQsocket(c), .events = for_write ? POLLOUT : POLLIN};
+    if (p.fd < 0)
+        return 1; /* no socket: let libpq report the failure */
+    return poll(&p, 1, PG_WAIT_SLICE_MS);
+}
+
+/* Connect without blocking in libpq: a server that accepts TCP but never answers (hung,
+ * stopped with SIGSTOP, a black-holed port) must not hold up a shutdown for the whole
+ * connect timeout, so the wait runs in slices that check the interrupt hooks. */
 static int pg_connect(csgp_db *db, csg_error *err)
 {
     if (db->pg && PQstatus(db->pg) == CONNECTION_OK)
         return 0;
     if (db->pg) {
-        PQreset(db->pg);
-    } else {
-        /* Defaults first: keys expanded from the URL (dbname) override them. */
-        /* Keepalives notice a server that vanished without closing the socket; statement
-         * timeouts bound a hung lock wait (the ingest loop then retries the batch). */
-        const char *keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                              "keepalives_interval", "keepalives_count", "options", "dbname",
-                              NULL};
-        const char *vals[] = {"5", "csg-persist", "10", "5", "3",
-                              !strcmp(db->role, "api") ? "-c statement_timeout=30000"
-                                                       : "-c statement_timeout=120000",
-                              db->pg_url, NULL};
-        db->pg = PQconnectdbParams(keys, vals, 1);
-        if (db->pg)
-            PQsetNoticeProcessor(db->pg, pg_notice, NULL);
+        PQfinish(db->pg);
+        db->pg = NULL;
     }
+    if (pg_interrupted(db))
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
+    /* Defaults first: keys expanded from the URL (dbname) override them. */
+    /* Keepalives notice a server that vanished without closing the socket; statement
+     * timeouts bound a hung lock wait (the ingest loop then retries the batch). */
+    const char *keys[] = {"application_name", "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "options", "dbname", NULL};
+    const char *vals[] = {"csg-persist", "10", "5", "3",
+                          !strcmp(db->role, "api") ? "-c statement_timeout=30000"
+                                                   : "-c statement_timeout=120000",
+                          db->pg_url, NULL};
+    db->pg = PQconnectStartParams(keys, vals, 1);
     if (!db->pg)
         return csgp_fail(err, CSG_ENOMEM, "out of memory connecting to PostgreSQL");
+    PQsetNoticeProcessor(db->pg, pg_notice, NULL);
+    int64_t deadline = csgp_now_mono_ms() + PG_CONNECT_TIMEOUT_MS;
+    /* libpq's protocol: start as if PQconnectPoll had asked for "writable". */
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (PQstatus(db->pg) != CONNECTION_BAD) {
+        if (pg_poll(db->pg, st == PGRES_POLLING_WRITING) > 0) {
+            st = PQconnectPoll(db->pg);
+            if (st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED)
+                break;
+            continue;
+        }
+        if (pg_interrupted(db))
+            return pg_abandon(db, err);
+        if (csgp_now_mono_ms() >= deadline) {
+            PQfinish(db->pg);
+            db->pg = NULL;
+            return csgp_fail(err, CSGP_EDB, "PostgreSQL connection failed: timeout expired "
+                                            "after %d ms", PG_CONNECT_TIMEOUT_MS);
+        }
+    }
     if (PQstatus(db->pg) != CONNECTION_OK) {
         char msg[400];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->pg));
@@ -100,6 +165,56 @@ static int pg_connect(csgp_db *db, csg_error *err)
         return csgp_fail(err, CSGP_EDB, "PostgreSQL connection failed: %s", msg);
     }
     return 0;
+}
+
+/* The results of the command just sent, waited for in slices (see pg_connect). Returns
+ * the first failed result or else the last one; a COPY IN result is returned at once.
+ * NULL after an interrupt (the connection is then closed, *abandoned set). */
+static PGresult *pg_results(csgp_db *db, bool *abandoned)
+{
+    PGresult *keep = NULL;
+    *abandoned = false;
+    for (;;) {
+        while (PQisBusy(db->pg)) {
+            if (pg_interrupted(db)) {
+                PQclear(keep);
+                pg_abandon(db, NULL);
+                *abandoned = true;
+                return NULL;
+            }
+            if (pg_poll(db->pg, false) > 0 && !PQconsumeInput(db->pg))
+                break; /* connection lost: PQgetResult reports it without waiting */
+        }
+        PGresult *r = PQgetResult(db->pg);
+        if (!r)
+            return keep;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN) {
+            PQclear(keep);
+            return r;
+        }
+        ExecStatusType kst = keep ? PQresultStatus(keep) : PGRES_COMMAND_OK;
+        if (keep && (kst == PGRES_FATAL_ERROR || kst == PGRES_BAD_RESPONSE)) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+}
+
+/* PQexec / PQexecParams that an interrupt can abandon. NULL + *abandoned after one;
+ * NULL without it only when sending failed (PQerrorMessage says why). */
+static PGresult *pg_exec(csgp_db *db, const char *sql, bool extended, int nparams,
+                         const char *const *values, bool *abandoned)
+{
+    *abandoned = false;
+    /* extended: one statement only (the protocol refuses more), as PQexecParams. */
+    int sent = extended ? PQsendQueryParams(db->pg, sql, nparams, NULL, values, NULL, NULL, 0)
+                        : PQsendQuery(db->pg, sql);
+    if (!sent)
+        return NULL;
+    return pg_results(db, abandoned);
 }
 
 /* Classify a failed result: data errors (SQLSTATE class 22/23) will fail again;
@@ -120,13 +235,17 @@ static int pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err
 
 static void pg_rollback(csgp_db *db)
 {
+    bool abandoned;
     if (PQstatus(db->pg) == CONNECTION_OK && PQtransactionStatus(db->pg) != PQTRANS_IDLE)
-        PQclear(PQexec(db->pg, "ROLLBACK"));
+        PQclear(pg_exec(db, "ROLLBACK", false, 0, NULL, &abandoned));
 }
 
 static int pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_error *err)
 {
-    PGresult *res = PQexec(db->pg, sql);
+    bool abandoned;
+    PGresult *res = pg_exec(db, sql, false, 0, NULL, &abandoned);
+    if (abandoned)
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL %s abandoned: shutting down", what);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = pg_error(db, res, what, err);
@@ -253,7 +372,10 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
                         "staging table", err);
     if (rc)
         goto fail;
-    res = PQexec(db->pg, "COPY csg_stage FROM STDIN");
+    bool abandoned;
+    res = pg_exec(db, "COPY csg_stage FROM STDIN", false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = pg_error(db, res, "COPY", err);
         goto fail;
@@ -264,26 +386,31 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
         rc = pg_error(db, NULL, "COPY data", err);
         goto fail;
     }
-    bool copy_ok = true;
-    while ((res = PQgetResult(db->pg))) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && copy_ok) {
-            rc = pg_error(db, res, "COPY", err);
-            copy_ok = false;
-        }
-        PQclear(res);
-    }
-    if (!copy_ok)
+    res = pg_results(db, &abandoned);
+    if (abandoned)
+        goto abandon;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_error(db, res, "COPY", err);
         goto fail;
-    res = PQexec(db->pg, "INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT "
-                         EVENT_COLUMNS " FROM csg_stage ORDER BY ord "
-                         "ON CONFLICT (event_id) DO NOTHING");
+    }
+    PQclear(res);
+    res = pg_exec(db,
+                  "INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS
+                  " FROM csg_stage ORDER BY ord ON CONFLICT (event_id) DO NOTHING",
+                  false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = pg_error(db, res, "INSERT", err);
         goto fail;
     }
     size_t ins = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
     PQclear(res);
-    res = PQexec(db->pg, "COMMIT");
+    /* Abandoned during COMMIT, the rows may be stored or not: either way the offsets stay
+     * uncommitted and a re-read skips what is there (event_id is unique). */
+    res = pg_exec(db, "COMMIT", false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = pg_error(db, res, "COMMIT", err);
         goto fail;
@@ -297,6 +424,9 @@ fail:
     pg_rollback(db);
     free(b.p);
     return rc ? rc : -CSGP_EDB;
+abandon:
+    free(b.p);
+    return csgp_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -444,9 +574,9 @@ int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_erro
             rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
             goto fail;
         }
-        /* A server that is down now is not fatal: every call reconnects first. */
-        csg_error ignored;
-        pg_connect(db, &ignored);
+        /* No connection yet: the first call connects (as every call reconnects after a
+         * failure), so a server that is down or hangs is met where an interrupt hook or
+         * a retry loop can handle it. */
     } else {
         rc = csgp_fail(err, CSG_EINVAL, "--db must be postgresql://… or sqlite:PATH");
         goto fail;
@@ -525,16 +655,22 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
                 pv[i] = vals[i];
             }
         }
-        r->res = PQexecParams(db->pg, sql, nparams, NULL, pv, NULL, NULL, 0);
-        if (PQresultStatus(r->res) != PGRES_TUPLES_OK && PQstatus(db->pg) == CONNECTION_BAD &&
-            !strncmp(sql, "SELECT", 6) && pg_connect(db, NULL) == 0) {
+        bool abandoned;
+        r->res = pg_exec(db, sql, true, nparams, pv, &abandoned);
+        if (!abandoned && PQresultStatus(r->res) != PGRES_TUPLES_OK &&
+            PQstatus(db->pg) == CONNECTION_BAD && !strncmp(sql, "SELECT", 6) &&
+            pg_connect(db, NULL) == 0) {
             /* The server restarted since our last call: a read is retried once on the new
              * connection (writes are not: they may be inside a transaction). */
             PQclear(r->res);
-            r->res = PQexecParams(db->pg, sql, nparams, NULL, pv, NULL, NULL, 0);
+            r->res = pg_exec(db, sql, true, nparams, pv, &abandoned);
         }
         free(vals);
         free(pv);
+        if (abandoned) {
+            rc = csgp_fail(err, CSGP_EDB, "PostgreSQL query abandoned: shutting down");
+            goto fail;
+        }
         ExecStatusType st = PQresultStatus(r->res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
             rc = pg_error(db, r->res, "query", err);

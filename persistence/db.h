@@ -30,7 +30,8 @@ typedef struct csgp_param {
     int64_t i;
 } csgp_param;
 
-/* Open (and for PostgreSQL connect to) url. *out is freed with csgp_db_close.
+/* Open url (PostgreSQL: connects on the first call, not here). *out is freed with
+ * csgp_db_close.
  * role_hint is a name for logs ("ingest", "api"). */
 int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_error *err);
 void csgp_db_close(csgp_db *db);
@@ -69,6 +70,14 @@ void csgp_rows_free(csgp_rows *r);
 /* Placeholder number n (1-based) for the backend: "$n" / "?n". pg_cast (may be NULL),
  * e.g. "float8", is appended as "::float8" on PostgreSQL only. Returns buf. */
 const char *csgp_db_ph(const csgp_db *db, int n, const char *pg_cast, char *buf, size_t size);
+
+/* Shutdown hooks. PostgreSQL calls wait for the server in 100 ms slices; whenever fn(arg)
+ * returns true (per handle; NULL = never) or after csgp_db_interrupt_all() (every handle,
+ * any thread), the call in progress is abandoned: a connect is given up, a query's
+ * connection is closed (the server rolls its transaction back) and the call returns
+ * -CSGP_EDB. So a hung or black-holed server cannot hold up a SIGTERM. */
+void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg);
+void csgp_db_interrupt_all(void);
 
 /* Cheap liveness check (SELECT 1), reconnecting if needed. */
 bool csgp_db_ping(csgp_db *db);

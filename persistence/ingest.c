@@ -14,6 +14,11 @@
 #include "event.h"
 
 #define DLQ_PAYLOAD_MAX CSGP_MAX_MESSAGE_BYTES /* envelope payload cap (too_large ones) */
+/* After SIGTERM the batch in hand gets this long to be stored (DLQ + DB); whatever is
+ * still waiting then is abandoned uncommitted, so a database that is down or hung never
+ * holds up a stop (at-least-once: the next start re-reads that batch). */
+#define SHUTDOWN_GRACE_MS 1000
+#define DLQ_FLUSH_MS 10000
 
 enum { DLQ_PENDING = 0, DLQ_ACKED = 1, DLQ_FAILED = 2, DLQ_UNSENT = 3 };
 
@@ -49,7 +54,21 @@ typedef struct ingest {
     bool paused;
     rd_kafka_topic_partition_list_t *seek_back; /* first unprocessed offsets while paused */
     int64_t last_lag_ms, last_topic_warn_ms;
+    int64_t stop_seen_ms; /* when a wait first saw *stop (0 = not yet) */
 } ingest;
+
+/* True once SHUTDOWN_GRACE_MS have passed since the stop request was first seen. Also the
+ * database's interrupt hook (csgp_db_set_interrupt), so it runs on the main thread only. */
+static bool grace_over(void *arg)
+{
+    ingest *ing = arg;
+    if (!*ing->stop)
+        return false;
+    int64_t now = csgp_now_mono_ms();
+    if (!ing->stop_seen_ms)
+        ing->stop_seen_ms = now;
+    return now - ing->stop_seen_ms >= SHUTDOWN_GRACE_MS;
+}
 
 /* ------------------------------------------------------------------------ */
 /* DLQ                                                                      */
@@ -148,7 +167,11 @@ static int dlq_deliver(ingest *ing)
     }
     if (!todo)
         return 0;
-    rd_kafka_flush(ing->dlq_rk, 10000);
+    /* In slices, so a stop request is not held up by a broker that does not answer. */
+    int64_t until = csgp_now_mono_ms() + DLQ_FLUSH_MS;
+    while (rd_kafka_flush(ing->dlq_rk, 100) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+           csgp_now_mono_ms() < until && !grace_over(ing))
+        ;
     for (size_t i = 0; i < b->ndlq; i++) {
         if (b->dlq[i].state == DLQ_PENDING)
             return -1; /* still in flight: retried later (a duplicate DLQ record at worst) */
@@ -551,6 +574,7 @@ int csgp_ingest_run(csgp_db *db, const csgp_ingest_cfg *cfg, csgp_metrics *m,
     }
     if ((rc = make_clients(&ing, err)))
         goto out;
+    csgp_db_set_interrupt(db, grace_over, &ing);
     atomic_store(&m->consuming, 1);
     csgp_log("info", "consuming %s as group %s from %s", cfg->topic, cfg->group, cfg->brokers);
     while (!*stop) {
@@ -559,19 +583,25 @@ int csgp_ingest_run(csgp_db *db, const csgp_ingest_cfg *cfg, csgp_metrics *m,
             batch_process(&ing);
         update_lag(&ing);
     }
-    /* Shutdown: one last attempt at the batch in hand; otherwise it stays uncommitted. */
+    /* Shutdown: one last attempt at the batch in hand, within the grace period (the DB
+     * hook abandons it after that); otherwise it stays uncommitted. */
+    grace_over(&ing); /* starts the grace period now if no wait has seen the stop yet */
     if (ing.b.nmsgs && batch_try(&ing) != 0)
         csgp_log("warn", "shutdown: batch of %zu left uncommitted (re-read on restart)",
                  ing.b.nmsgs);
     batch_clear(&ing);
     rd_kafka_consumer_close(ing.rk);
 out:
+    csgp_db_set_interrupt(db, NULL, NULL); /* &ing goes out of scope */
     atomic_store(&m->consuming, 0);
     batch_clear(&ing);
     if (ing.rk)
         rd_kafka_destroy(ing.rk);
     if (ing.dlq_rk) {
-        rd_kafka_flush(ing.dlq_rk, 5000);
+        /* DLQ records still unacked belong to offsets that were not committed: they are
+         * produced again after a restart, so waiting long for them buys nothing. */
+        rd_kafka_flush(ing.dlq_rk, 1000);
+        rd_kafka_purge(ing.dlq_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(ing.dlq_rk);
     }
     rd_kafka_topic_partition_list_destroy(ing.seek_back);

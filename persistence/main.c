@@ -24,6 +24,27 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+/* The database hook while starting: a stop request abandons a connect in progress. */
+static bool stop_requested(void *arg)
+{
+    (void)arg;
+    return g_stop != 0;
+}
+
+/* Sleep up to ms, waking early on a stop request. Slices rather than pause()/one long
+ * nanosleep: the signal may be delivered to another thread (the REST API's), which does
+ * not interrupt this one. */
+static void sleep_unless_stopped(int64_t ms)
+{
+    for (int64_t end = csgp_now_mono_ms() + ms; !g_stop;) {
+        int64_t left = end - csgp_now_mono_ms();
+        if (left <= 0)
+            return;
+        struct timespec ts = {0, (left > 100 ? 100 : left) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: csg-persist [options]              consume MetricEvents and serve the REST API\n"
@@ -177,6 +198,14 @@ int main(int argc, char **argv)
     csgp_db_redact_url(db_url, shown, sizeof shown);
     ensure_parent_dir(db_url);
 
+    if (!strcmp(mode, "run")) {
+        /* Before anything can wait on the database, so a stop request is never lost. */
+        struct sigaction sa = {0};
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
     csg_error err = {{0}};
     csgp_db *db = NULL;
     if (csgp_db_open(db_url, "ingest", &db, &err)) {
@@ -241,27 +270,28 @@ int main(int argc, char **argv)
         csgp_db_close(db);
         return 2;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     /* The schema must be in place; wait for a database that is still starting. */
+    csgp_db_set_interrupt(db, stop_requested, NULL);
     for (int64_t wait_ms = 100;;) {
         int rc = csgp_db_check_schema(db, &err);
         if (rc == 0)
             break;
-        if (rc != -CSGP_EDB || g_stop) {
+        if (rc == -CSGP_EDB && g_stop) {
+            /* Stopped before it ever ran: as clean a stop as any other (exit 0). */
+            csgp_log("info", "csg-persist stopped while waiting for the database");
+            csgp_db_close(db);
+            return 0;
+        }
+        if (rc != -CSGP_EDB) {
             fprintf(stderr, "csg-persist: %s\n", err.message);
             csgp_db_close(db);
             return 1;
         }
         csgp_log("warn", "database not reachable yet (%s); retrying", err.message);
-        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        sleep_unless_stopped(wait_ms);
         wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
     }
+    csgp_db_set_interrupt(db, NULL, NULL);
 
     static csgp_metrics metrics;
     csgp_api *api = NULL;
@@ -279,8 +309,11 @@ int main(int argc, char **argv)
             csgp_log("error", "ingest: %s", err.message);
     } else {
         while (!g_stop)
-            pause();
+            sleep_unless_stopped(1000);
     }
+    /* A REST request still waiting on the database gives up now, so joining the API
+     * thread is quick even when the server hangs. */
+    csgp_db_interrupt_all();
     csgp_api_stop(api);
     csgp_db_close(db);
     csgp_log("info", "csg-persist stopped");

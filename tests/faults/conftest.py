@@ -4,6 +4,7 @@ end; the count table is printed after the run and kept in $CSG_TEST_VAR/faults/.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,12 +26,15 @@ class Stack:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def clean_previous_run() -> None:
-    """Gateway dirs (config, spool) and csg-persist logs of earlier runs."""
+def clean_previous_run() -> Iterator[None]:
+    """Gateway dirs (config, spool) and csg-persist logs of earlier runs; at the very end,
+    whatever daemon is still running (the last safety net; `stack` reaps first)."""
     for d in fl.VAR.glob("gw*-*"):
         shutil.rmtree(d, ignore_errors=True)
     for f in fl.VAR.glob("persist-*.log"):
         f.unlink(missing_ok=True)
+    yield
+    fl.reap_all()
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +65,15 @@ def stack(pg: fl.PgCluster, broker: fl.Broker) -> Iterator[Stack]:
     gw = fl.Gateway(broker.bootstrap, topic, champion.port, challenger.port).start()
     s = Stack(pg, broker, topic, champion, challenger, persist, gw)
     yield s
-    gw.stop()
-    persist.stop()
-    champion.stop()
-    challenger.stop()
+    # Tests replace s.gateway / s.persist when they restart them. Each stop is attempted
+    # even if one before it failed, then anything still running (a process whose restart
+    # failed an assertion) is reaped, so no daemon outlives the suite.
+    try:
+        for stop in (s.gateway.stop, s.persist.stop, s.champion.stop, s.challenger.stop):
+            with contextlib.suppress(Exception):
+                stop()
+    finally:
+        fl.reap_all()
     try:
         broker.up()
         fl.delete_topic(broker.bootstrap, topic)

@@ -216,6 +216,30 @@ def delete_topic(bootstrap: str, name: str) -> None:
 
 # ------------------------------------------------------------------ services
 
+# Every daemon the suite started (gateways, models, csg-persist), so teardown can reap
+# the ones a failed assertion left behind: e.g. a restarted csg-persist whose start()
+# failed before the test could keep a reference to it.
+STARTED: list[subprocess.Popen] = []
+
+
+def reap_all(timeout: float = 10) -> int:
+    """SIGTERM every started process still running, SIGKILL what is left after timeout;
+    returns how many were still running."""
+    alive = [p for p in STARTED if p.poll() is None]
+    for p in alive:
+        with contextlib.suppress(OSError):
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for p in alive:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+    STARTED.clear()
+    return len(alive)
+
+
 
 class Gateway:
     """csg-gateway (http.so + rest.so) with `events.sink: kafka`, a config of its own,
@@ -276,6 +300,7 @@ limits:
     def start(self, ready: bool = True) -> Gateway:
         assert self.proc is None or not self.proc.alive()
         self.proc = Proc("faults-gateway", [str(GATEWAY_BIN), "--config", str(self.config)])
+        STARTED.append(self.proc.p)
         path = "/readyz" if ready else "/healthz"
         wait_for(lambda: http_get_ok(self.port, path) or not self.proc.alive(), 30,
                  f"gateway {path}")
@@ -340,6 +365,7 @@ class Persist:
                  "--listen", f"127.0.0.1:{self.port}", "--session-timeout-ms", "6000",
                  "--backoff-max-ms", "1000"],
                 env=self.pg.env(), stdout=f, stderr=f, stdin=subprocess.DEVNULL)
+        STARTED.append(self.proc)
         if wait:
             wait_for(lambda: self.healthy(), 30, f"csg-persist on :{self.port}")
         return self
@@ -385,6 +411,7 @@ class Model:
 
     def start(self, *extra: str) -> Model:
         self.proc = start_model(self.kind, self.port, *extra)
+        STARTED.append(self.proc.p)
         return self
 
     def kill9(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import socket
 import subprocess
 import threading
 import time
@@ -277,6 +278,55 @@ class OwnCluster:
         )
 
 
+# SIGTERM → exit 0 within this, whatever the database does (documented: docs/operations.md).
+# Measured ~0.1 s with the server stopped, ~1.0 s with it hung (the 1 s grace the batch in
+# hand gets, persistence/ingest.c SHUTDOWN_GRACE_MS), also under ASan+UBSan.
+STOP_WITHIN_S = 2.5
+
+
+def stop_timed(p: csgp.Persist) -> tuple[int, float]:
+    """SIGTERM p and wait for it: (exit status, seconds it took)."""
+    t = time.monotonic()
+    rc = p.stop()
+    return rc, time.monotonic() - t
+
+
+class BlackHole:
+    """A "PostgreSQL" that accepts TCP connections and never answers (a hung or
+    SIGSTOPped server, a black-holed port) on a port where the real one is stopped."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.conns: list[socket.socket] = []
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.closing.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.conns.append(c)  # held open, never read nor answered
+
+    def accepted(self) -> int:
+        return len(self.conns)
+
+    def close(self) -> None:
+        self.closing.set()
+        self.thread.join(5)
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
 def test_start_while_db_down_and_stop_while_paused(kafka, procs) -> None:
     with OwnCluster() as cluster:
         cluster_db = cluster.db
@@ -301,15 +351,66 @@ def test_start_while_db_down_and_stop_while_paused(kafka, procs) -> None:
         cluster.run("down")
         csgp.produce_events(topic, events[100:])
         csgp.wait_for(lambda: p.metric("csgp_ingest_paused") == 1, 30, "ingest paused")
-        t = time.monotonic()
-        assert p.stop() == 0
-        assert time.monotonic() - t < 15, "SIGTERM while paused must not hang"
+        rc, took = stop_timed(p)
+        assert rc == 0 and took < STOP_WITHIN_S, (
+            f"SIGTERM while paused: exit {rc} after {took:.1f}s"
+        )
         cluster.run("up", "--fast")
         assert cluster_db.count() == 100  # nothing committed while down …
         p2 = csgp.Persist(cluster_db, topic).start()
         procs.append(p2)
         wait_rows(cluster_db, 200, 60)  # … so the restart stores the rest
         assert_rows_equal(cluster_db, events)
+
+
+def test_sigterm_with_database_hung(kafka, procs) -> None:
+    """The server accepts connections but never answers: a connect in progress holds up
+    neither a SIGTERM while paused with a batch in hand nor one while waiting for the
+    database at start-up (exit 0 both times, within STOP_WITHIN_S). Nothing was
+    committed for the rows not written, so a restart stores them (at-least-once)."""
+    with OwnCluster() as cluster:
+        db = cluster.db
+        topic = csgp.unique("hung")
+        csgp.create_topics(topic, topic + ".dlq", partitions=2)
+        events = unique_events(200, seed=71)
+        p = csgp.Persist(db, topic).start()
+        procs.append(p)
+        csgp.produce_events(topic, events[:100])
+        wait_rows(db, 100, 60)
+        cluster.run("down")
+        hole = BlackHole(cluster.port)
+        try:
+            csgp.produce_events(topic, events[100:])
+            # The failed batch pauses ingest; the retry's connect then hangs in the hole.
+            # (Not /metrics to see that: the REST connection would hang there as well.)
+            assert p.log is not None
+            csgp.wait_for(
+                lambda: "ingest paused" in p.log.read_text(), 30, "ingest paused"
+            )
+            n = hole.accepted()
+            csgp.wait_for(lambda: hole.accepted() > n, 30, "a reconnect into the hole")
+            rc, took = stop_timed(p)
+            assert rc == 0 and took < STOP_WITHIN_S, (
+                f"SIGTERM while connecting to a hung server: exit {rc} after {took:.1f}s"
+            )
+            # At start-up: the first connect hangs the same way.
+            p2 = csgp.Persist(db, topic).start(wait=False)
+            procs.append(p2)
+            n = hole.accepted()
+            csgp.wait_for(lambda: hole.accepted() > n, 30, "the start-up connect")
+            rc, took = stop_timed(p2)
+            assert rc == 0 and took < STOP_WITHIN_S, (
+                f"SIGTERM while starting against a hung server: exit {rc} after {took:.1f}s"
+            )
+        finally:
+            hole.close()
+        cluster.run("up", "--fast")
+        assert db.count() == 100  # nothing of the second half was stored …
+        p3 = csgp.Persist(db, topic).start()
+        procs.append(p3)
+        wait_rows(db, 200, 60)  # … nor committed in Kafka: the restart stores it
+        assert_rows_equal(db, events)
+        assert p3.stop() == 0
 
 
 def test_postgres_outage(kafka, procs) -> None:

@@ -2,7 +2,8 @@
 # csg-persist (issue 7) against the real test PostgreSQL and Kafka broker, and SQLite:
 # schema/roles, exactly-once ingest, DLQ, kill -9 restarts, a PostgreSQL outage, and the
 # REST API checked against Python references. Drivers: tests/persist/*.py (pytest).
-# Under ASan+UBSan (90-sanitizers) only the API, schema and DLQ tests run.
+# Under ASan+UBSan in make test (90-sanitizers) only the API, schema and DLQ tests run;
+# make sanitize (CSG_SANITIZE_ALL=1) runs them all.
 # csg-sanitize
 set -euo pipefail
 tests/lib/need-postgres
@@ -11,6 +12,6 @@ cd tests/persist
 select=()
 if [[ ${CSG_UNDER_SANITIZER:-0} == 1 ]]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-  select=(-k "not kill and not outage and not bulk")
+  [[ -n ${CSG_SANITIZE_ALL:-} ]] || select=(-k "not kill and not outage and not bulk")
 fi
 exec "$PY" -m pytest -q -p no:cacheprovider --durations=8 "${select[@]}" "$@" .

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The unit tests and every suite marked "# csg-sanitize" (the HTTP/TCP
-# integration suites) again, on the ASan+UBSan build.
+# The make-test subset under ASan+UBSan: the unit tests and every suite marked
+# "# csg-sanitize" (the HTTP/TCP/gRPC integration suites, persist API) again, on the
+# ASan+UBSan build. A suite also fails on any sanitizer report a binary wrote (options and
+# check: tests/lib/sanitizer-env). `make sanitize` (tests/run --sanitize) runs EVERY suite
+# that way instead.
 set -euo pipefail
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+source tests/lib/sanitizer-env
+sanitizer_begin 90-unit
 ctest --test-dir "$CSG_ASAN_BUILD_DIR" --output-on-failure --no-tests=error -j2
+sanitizer_check
 for suite in tests/suites/*; do
   [[ $suite == "$0" || $suite == */90-sanitizers.sh ]] && continue
   if grep -q '^# csg-sanitize' "$suite"; then
-    echo "--- $(basename "$suite") under ASan+UBSan"
+    name=$(basename "$suite" .sh)
+    echo "--- $name under ASan+UBSan"
+    sanitizer_begin "90-$name"
     CSG_BUILD_DIR="$CSG_ASAN_BUILD_DIR" CSG_UNDER_SANITIZER=1 "$suite"
+    sanitizer_check
   fi
 done
