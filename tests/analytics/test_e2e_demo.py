@@ -225,9 +225,17 @@ def test_demo_run_matches_offline_and_holdout(stack: Stack, tmp_path: Path) -> N
     assert os.readlink(stack.link) == str(stack.default_cfg)
 
 
+def interactive_sigint() -> None:
+    """In the demo's child: SIGINT as in a terminal. A test run started in the
+    background of a non-interactive shell inherits SIGINT ignored, and a shell
+    started with a signal ignored can never trap it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_interrupted_restores_config(stack: Stack) -> None:
     before = stack.reloads()
-    proc = stack.demo("--rate", "20", "--no-outcomes", start_new_session=True)
+    proc = stack.demo("--rate", "20", "--no-outcomes", start_new_session=True,
+                      preexec_fn=interactive_sigint)
     wait(lambda: stack.reloads() >= before + 1, 30, "the demo config to be loaded")
     assert os.readlink(stack.link) == str(stack.demo_cfg)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
