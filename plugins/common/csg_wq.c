@@ -7,7 +7,8 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
+
+#include "csg_clock.h"
 
 struct csg_flusher {
     struct event_base *base;
@@ -30,13 +31,6 @@ static void unlink_q(csg_wq *q)
 
 static void on_writable(evutil_socket_t fd, short what, void *arg);
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Try to send everything; returns after at most one callback, which may free q. */
 static void write_out(csg_wq *q)
 {
@@ -47,7 +41,7 @@ static void write_out(csg_wq *q)
             csg_buf_consume(&q->out, (size_t)w);
             n -= (size_t)w;
             if (q->blocked)
-                q->stall_ms = mono_ms();
+                q->stall_ms = csg_mono_ms();
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -67,7 +61,7 @@ static void write_out(csg_wq *q)
                     return;
                 }
                 q->blocked = true;
-                q->stall_ms = mono_ms();
+                q->stall_ms = csg_mono_ms();
             }
             return;
         }

@@ -47,8 +47,8 @@ struct csg_wq {
     struct event *wev;
     csg_wq *next, **pprev;
     bool queued, blocked;
-    uint64_t stall_ms; /* while blocked: when the peer last took bytes (coarse
-                          monotonic ms), so an owner can cut a peer that stopped reading */
+    uint64_t stall_ms; /* while blocked: when the peer last took bytes
+                          (csg_mono_ms), so an owner can cut a peer that stopped reading */
 };
 
 /* NULL on allocation failure. */

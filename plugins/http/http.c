@@ -32,13 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "csg/plugin.h"
 #include "csg_buf.h"
+#include "csg_clock.h"
 #include "csg_net.h"
 #include "csg_wq.h"
 
@@ -173,15 +173,6 @@ static const char *reason_phrase(int code)
     }
 }
 
-/* Milliseconds on the coarse monotonic clock (vDSO, no syscall): timeouts
- * must not jump when the wall clock is stepped. */
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Connection lifetime                                                       */
 
@@ -256,7 +247,7 @@ static void finish_close(http_conn *c)
     }
     shutdown(c->fd, SHUT_WR);
     c->lingering = true;
-    c->last_ms = now_ms();
+    c->last_ms = csg_mono_ms();
     start_reading(c);
 }
 
@@ -530,7 +521,7 @@ static int cb_message_begin(llhttp_t *p)
     c->body_over = false;
     c->head_bytes = 0;
     csg_buf_clear(&c->body);
-    c->req_start_ms = now_ms(); /* the read timeout runs from here */
+    c->req_start_ms = csg_mono_ms(); /* the read timeout runs from here */
     return 0;
 }
 
@@ -942,7 +933,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
             return;
         }
-        c->last_ms = now_ms();
+        c->last_ms = csg_mono_ms();
         conn_hold(c);
         feed(c, wk->rbuf, (size_t)n);
         conn_unhold(c);
@@ -1041,7 +1032,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             continue;
         }
         c->reading = true;
-        c->last_ms = now_ms();
+        c->last_ms = csg_mono_ms();
         c->next = wk->conns;
         if (wk->conns)
             wk->conns->prev = c;
@@ -1088,7 +1079,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     http_worker *wk = arg;
     http_inst *in = wk->inst;
-    uint64_t now = now_ms();
+    uint64_t now = csg_mono_ms();
     http_conn *c = wk->conns;
     while (c) {
         http_conn *next = c->next;

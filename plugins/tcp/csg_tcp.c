@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -41,6 +40,7 @@
 #include <event2/event.h>
 
 #include "csg/plugin.h"
+#include "csg_clock.h"
 #include "csg_net.h"
 
 #define TCP_NAME "tcp"
@@ -143,15 +143,6 @@ static void set_err(csg_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
-}
-
-/* Milliseconds on the coarse monotonic clock (vDSO, no syscall): timeouts
- * must not jump when the wall clock is stepped. */
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static tcp_worker *worker_of(tcp_server *srv, csg_worker *w)
@@ -472,7 +463,7 @@ static void conn_process(tcp_conn *c)
         /* The pause was ours: a line begun before it gets the whole read
          * timeout from now. */
         if (c->line_start_ms)
-            c->line_start_ms = now_ms();
+            c->line_start_ms = csg_mono_ms();
     }
     size_t start = 0;
     bool ended = false; /* a line ended here: what is left is a newer line */
@@ -524,7 +515,7 @@ static void conn_process(tcp_conn *c)
     if (c->in_len == 0 && !c->discarding)
         c->line_start_ms = 0;
     else if (ended || c->line_start_ms == 0)
-        c->line_start_ms = now_ms();
+        c->line_start_ms = csg_mono_ms();
     if (!c->rd_paused && !c->rd_eof && !c->tw->draining)
         event_add(c->rd_ev, NULL);
 }
@@ -545,7 +536,7 @@ static void conn_maybe_finish(tcp_conn *c)
          * comes until it closes too, or TCP_LINGER_MS. */
         shutdown(c->fd, SHUT_WR);
         c->lingering = true;
-        c->last_ms = now_ms();
+        c->last_ms = csg_mono_ms();
         event_add(c->rd_ev, NULL);
         return;
     }
@@ -608,7 +599,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n > 0) {
         c->in_len += (size_t)n;
-        c->last_ms = now_ms();
+        c->last_ms = csg_mono_ms();
         conn_process(c);
         return;
     }
@@ -630,7 +621,7 @@ static void conn_write(tcp_conn *c)
         ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
-            c->last_ms = now_ms();
+            c->last_ms = csg_mono_ms();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -803,7 +794,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     tcp_worker *tw = arg;
     tcp_server *srv = tw->srv;
-    uint64_t now = now_ms();
+    uint64_t now = csg_mono_ms();
     tcp_conn *c = tw->conns;
     while (c) {
         tcp_conn *next = c->next; /* c may move to the zombie list */
@@ -833,7 +824,7 @@ static void conn_open(tcp_worker *tw, int fd)
     c->wr_ev = event_new(tw->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     if (!c->rd_ev || !c->wr_ev)
         goto fail;
-    c->last_ms = now_ms();
+    c->last_ms = csg_mono_ms();
     csg_net_nodelay(fd); /* we batch ourselves */
     event_add(c->rd_ev, NULL);
     list_push(&tw->conns, c);
