@@ -532,36 +532,31 @@ def test_oversized_bodies_headers_and_lines(gw: HostileGateway) -> None:
         finally:
             rst_close(s)
 
-    def chunked() -> None:
+    def streamed(label: str, head: bytes, piece: bytes, limit: int) -> None:
+        """Send head, then piece repeatedly up to limit bytes; the answer comes when
+        the gateway has seen too much."""
         s = socket.create_connection(("127.0.0.1", gw.http_port), timeout=10 * SLOW)
         try:
-            s.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n")
-            send_all_until(s, b"10000\r\n" + b"x" * 65536 + b"\r\n", 10_000_000,
-                           min(deadline, time.monotonic() + 5 * SLOW))
+            s.sendall(head)
+            send_all_until(s, piece, limit, min(deadline, time.monotonic() + 5 * SLOW))
             s.setblocking(True)
             s.settimeout(10 * SLOW)
             c = http_reader(s)
             r = c.read_response()
             with lock:
-                results.append(f"chunked {r.status} {r.json()['error']['code']}")
+                results.append(f"{label} {r.status} {r.json()['error']['code']}")
         finally:
             rst_close(s)
 
+    def chunked() -> None:
+        streamed("chunked",
+                 b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n",
+                 b"10000\r\n" + b"x" * 65536 + b"\r\n", 10_000_000)
+
     def headers() -> None:
-        s = socket.create_connection(("127.0.0.1", gw.http_port), timeout=10 * SLOW)
-        try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-            send_all_until(s, b"X-Pad: " + b"p" * 1000 + b"\r\n", 1_000_000,
-                           min(deadline, time.monotonic() + 5 * SLOW))
-            s.setblocking(True)
-            s.settimeout(10 * SLOW)
-            c = http_reader(s)
-            r = c.read_response()
-            with lock:
-                results.append(f"headers {r.status} {r.json()['error']['code']}")
-        finally:
-            rst_close(s)
+        streamed("headers", b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+                 b"X-Pad: " + b"p" * 1000 + b"\r\n", 1_000_000)
 
     def line() -> None:
         t = TcpConn(gw.tcp_port)
