@@ -865,6 +865,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 ssize_t ignored = send(fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
                 (void)ignored; /* best effort: the client learns why, or sees a close */
             }
+            srv->api->count_request(tw->w, TCP_NAME, "overloaded"); /* as http.so does */
             close(fd);
             continue;
         }

@@ -198,7 +198,10 @@ def test_idle_timeout_closes_quiet_connections_only(stub_factory: Any) -> None:
     assert busy.reply()["applicant_id"] == "hang-1"
 
 
-def test_max_connections(stub_factory: Any) -> None:
+def test_max_connections_refused_and_counted(stub_factory: Any) -> None:
+    """At max_connections the next client gets an overloaded error line and a close,
+    and each refusal is counted as csg_requests_total{transport="tcp",status="overloaded"}
+    (as http.so counts its 503s)."""
     s = start(stub_factory, "--max-conns", "3")
     conns = [Conn(s.ports["tcp"]) for _ in range(3)]
     for i, c in enumerate(conns):
@@ -207,6 +210,7 @@ def test_max_connections(stub_factory: Any) -> None:
     extra = Conn(s.ports["tcp"])
     assert extra.reply()["error"]["code"] == "overloaded"
     assert extra.readline() is None
+    refused = 1
     conns[0].close()
     # The freed slot is usable again (the close is processed asynchronously).
     deadline = time.monotonic() + 5
@@ -217,8 +221,12 @@ def test_max_connections(stub_factory: Any) -> None:
         if "error" not in r:
             assert r["applicant_id"] == "again"
             break
+        assert r["error"]["code"] == "overloaded", r
+        refused += 1
         assert time.monotonic() < deadline, "slot never freed"
         time.sleep(0.05)
+    assert s.terminate() == 0
+    assert s.counts().get(("tcp", "overloaded"), 0) == refused, s.counts()
 
 
 def test_back_pressure_bounds_server_memory(stub_factory: Any) -> None:
