@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fdlimit.h"
 #include "gateway.h"
 #include "log.h"
 #include "plugin_loader.h"
@@ -37,6 +38,22 @@ static void usage(FILE *f)
             "Signals: SIGHUP reloads the configuration (a bad file is rejected and the\n"
             "running one stays); SIGTERM/SIGINT stop accepting, finish in-flight requests,\n"
             "flush the event queue and exit 0.\n");
+}
+
+/* Every client connection is a descriptor: run with the hard open-file limit,
+ * and say so at start when even that is short of limits.max_connections. */
+static void raise_fd_limit(const csg_config *cfg)
+{
+    csg_fdlimit lim;
+    csg_error err = {{0}};
+    if (csg_fdlimit_raise(&lim, &err) != 0)
+        csg_log(CSG_LOG_WARN, "core", "%s", err.message);
+    else if (lim.soft > lim.before)
+        csg_log(CSG_LOG_INFO, "core", "open-file limit raised from %llu to %llu (the hard limit)",
+                (unsigned long long)lim.before, (unsigned long long)lim.soft);
+    char msg[512];
+    if (csg_fdlimit_short(&lim, cfg->n_transports, cfg->max_connections, msg, sizeof msg))
+        csg_log(CSG_LOG_WARN, "core", "%s", msg);
 }
 
 static int help_plugin(const char *path)
@@ -142,6 +159,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    raise_fd_limit(cfg);
     csg_gateway *gw = NULL;
     csg_error err = {{0}};
     if (csg_gateway_start(cfg, config, &gw, &err) != 0) {

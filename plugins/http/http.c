@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "csg/plugin.h"
+#include "csg_accept.h"
 #include "csg_buf.h"
 #include "csg_clock.h"
 #include "csg_net.h"
@@ -51,7 +52,6 @@
 #define HTTP_STASH_MAX (1u << 20) /* unparsed pipelined bytes kept while paused */
 #define HTTP_LINGER_MS 2000       /* read-and-discard after our last reply, before close */
 #define HTTP_LINGER_BYTES (1u << 20)
-#define HTTP_ACCEPT_BATCH 64
 #define HTTP_SCRATCH 4096
 #define HTTP_HEADER_MAX 32768     /* request line + headers; more is answered 431 */
 #define HTTP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
@@ -126,9 +126,8 @@ struct http_worker {
     csg_worker *w;
     struct event_base *base;
     int lfd;
-    struct event *accept_ev;
+    csg_acceptor *acceptor;
     struct event *sweep_ev;
-    struct event *resume_ev; /* re-arms accept after EMFILE */
     csg_flusher *flusher;
     http_conn *conns;
     unsigned nconns;
@@ -969,76 +968,44 @@ static void build_overloaded_reply(void)
     overloaded_len = n > 0 && (size_t)n < sizeof overloaded_reply ? (size_t)n : 0;
 }
 
-static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+/* An admitted connection (csg_accept.h): it already counts in in->nconns. */
+static void on_conn(void *arg, int fd)
 {
-    (void)fd;
-    (void)what;
-    http_worker *wk = arg;
-    if (!wk->draining && wk->accept_ev)
-        event_add(wk->accept_ev, NULL);
-}
-
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
-{
-    (void)what;
     http_worker *wk = arg;
     http_inst *in = wk->inst;
-    for (int i = 0; i < HTTP_ACCEPT_BATCH; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Level-triggered accept would spin; back off 100 ms. */
-                in->api->log(CSG_LOG_WARN, "http", "accept: %s; pausing accepts for 100 ms",
-                             strerror(errno));
-                event_del(wk->accept_ev);
-                struct timeval tv = {0, 100000};
-                event_add(wk->resume_ev, &tv);
-            }
-            return;
-        }
-        if (atomic_fetch_add(&in->nconns, 1) >= in->max_conns) {
-            atomic_fetch_sub(&in->nconns, 1);
-            /* Refuse politely: one best-effort write of a canned 503. */
-            ssize_t ignored = send(fd, overloaded_reply, overloaded_len, MSG_NOSIGNAL);
-            (void)ignored;
-            in->api->count_request(wk->w, "http", "overloaded");
-            close(fd);
-            continue;
-        }
-        csg_net_nodelay(fd);
-        http_conn *c = calloc(1, sizeof *c);
-        if (!c) {
-            atomic_fetch_sub(&in->nconns, 1);
-            close(fd);
-            continue;
-        }
-        c->wk = wk;
-        c->fd = fd;
-        csg_wq_init(&c->wq, wk->flusher, fd, HTTP_OUT_MAX, on_wq, c);
-        csg_buf_init(&c->body, in->max_body + 1);
-        csg_buf_init(&c->stash, HTTP_STASH_MAX);
-        for (unsigned k = 0; k < HTTP_MAX_PIPELINE; k++)
-            csg_buf_init(&c->slots[k].buf, HTTP_OUT_MAX);
-        llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
-        c->parser.data = c;
-        c->rev = event_new(wk->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-        if (!c->rev || event_add(c->rev, NULL) != 0) {
-            if (c->rev)
-                event_free(c->rev);
-            csg_wq_done(&c->wq);
-            free(c);
-            close(fd);
-            atomic_fetch_sub(&in->nconns, 1);
-            continue;
-        }
-        c->reading = true;
-        c->last_ms = csg_mono_ms();
-        c->next = wk->conns;
-        if (wk->conns)
-            wk->conns->prev = c;
-        wk->conns = c;
-        wk->nconns++;
+    csg_net_nodelay(fd);
+    http_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        atomic_fetch_sub(&in->nconns, 1);
+        close(fd);
+        return;
     }
+    c->wk = wk;
+    c->fd = fd;
+    csg_wq_init(&c->wq, wk->flusher, fd, HTTP_OUT_MAX, on_wq, c);
+    csg_buf_init(&c->body, in->max_body + 1);
+    csg_buf_init(&c->stash, HTTP_STASH_MAX);
+    for (unsigned k = 0; k < HTTP_MAX_PIPELINE; k++)
+        csg_buf_init(&c->slots[k].buf, HTTP_OUT_MAX);
+    llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+    c->parser.data = c;
+    c->rev = event_new(wk->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    if (!c->rev || event_add(c->rev, NULL) != 0) {
+        if (c->rev)
+            event_free(c->rev);
+        csg_wq_done(&c->wq);
+        free(c);
+        close(fd);
+        atomic_fetch_sub(&in->nconns, 1);
+        return;
+    }
+    c->reading = true;
+    c->last_ms = csg_mono_ms();
+    c->next = wk->conns;
+    if (wk->conns)
+        wk->conns->prev = c;
+    wk->conns = c;
+    wk->nconns++;
 }
 
 /* The request being parsed was not complete read_ms after its first byte:
@@ -1188,10 +1155,8 @@ static int http_start_worker(void *instance, csg_worker *w, csg_error *err)
     wk->base = in->api->worker_base(w);
     wk->lfd = in->lfds[idx];
     wk->flusher = csg_flusher_new(wk->base);
-    wk->accept_ev = event_new(wk->base, wk->lfd, EV_READ | EV_PERSIST, on_accept, wk);
     wk->sweep_ev = event_new(wk->base, -1, EV_PERSIST, on_sweep, wk);
-    wk->resume_ev = evtimer_new(wk->base, on_resume_accept, wk);
-    if (!wk->flusher || !wk->accept_ev || !wk->sweep_ev || !wk->resume_ev)
+    if (!wk->flusher || !wk->sweep_ev)
         goto nomem;
     /* Half the shortest timeout, within [20 ms, 1 s]: a connection is cut
      * between 1x and 1.5x its timeout, for one list walk per period. */
@@ -1201,10 +1166,25 @@ static int http_start_worker(void *instance, csg_worker *w, csg_error *err)
     if (every < 20)
         every = 20;
     struct timeval tv = {every / 1000, (every % 1000) * 1000};
-    if (event_add(wk->accept_ev, NULL) != 0 || event_add(wk->sweep_ev, &tv) != 0) {
+    if (event_add(wk->sweep_ev, &tv) != 0) {
         snprintf(err->message, sizeof err->message, "http: event_add failed");
         goto fail;
     }
+    csg_acceptor_config ac = {
+        .api = in->api,
+        .worker = w,
+        .transport = "http",
+        .lfd = wk->lfd,
+        .conns = &in->nconns,
+        .max_conns = in->max_conns,
+        .refusal = overloaded_reply,
+        .refusal_len = overloaded_len,
+        .on_accept = on_conn,
+        .arg = wk,
+    };
+    wk->acceptor = csg_acceptor_new(&ac);
+    if (!wk->acceptor)
+        goto nomem;
     in->lfds[idx] = -1; /* owned by the worker now */
     wk->started = true;
     in->workers[idx] = wk;
@@ -1213,12 +1193,8 @@ nomem:
     snprintf(err->message, sizeof err->message, "http: out of memory");
 fail:
     if (wk) {
-        if (wk->accept_ev)
-            event_free(wk->accept_ev);
         if (wk->sweep_ev)
             event_free(wk->sweep_ev);
-        if (wk->resume_ev)
-            event_free(wk->resume_ev);
         csg_flusher_free(wk->flusher);
         free(wk);
     }
@@ -1229,14 +1205,8 @@ static void http_stop(void *instance) { (void)instance; }
 
 static void worker_close_listener(http_worker *wk)
 {
-    if (wk->accept_ev) {
-        event_free(wk->accept_ev);
-        wk->accept_ev = NULL;
-    }
-    if (wk->resume_ev) {
-        event_free(wk->resume_ev);
-        wk->resume_ev = NULL;
-    }
+    csg_acceptor_free(wk->acceptor);
+    wk->acceptor = NULL;
     if (wk->lfd >= 0) {
         close(wk->lfd);
         wk->lfd = -1;

@@ -40,12 +40,12 @@
 #include <event2/event.h>
 
 #include "csg/plugin.h"
+#include "csg_accept.h"
 #include "csg_clock.h"
 #include "csg_net.h"
 
 #define TCP_NAME "tcp"
 #define TCP_READ_CHUNK 16384   /* bytes asked of one read() */
-#define TCP_ACCEPT_BATCH 64    /* accepts per listener wake-up */
 #define TCP_REPLY_STACK 1024   /* most replies fit; longer ones go to the heap */
 #define TCP_IN_KEEP_MAX 65536  /* free a larger idle input buffer */
 #define TCP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
@@ -104,7 +104,8 @@ struct tcp_worker {
     csg_worker *w;
     struct event_base *base;
     int lfd;
-    struct event *listen_ev, *flush_ev, *sweep_ev;
+    csg_acceptor *acceptor;
+    struct event *flush_ev, *sweep_ev;
     tcp_conn *conns;   /* open connections */
     tcp_conn *zombies; /* closed, waiting for replies still owed by the core */
     tcp_conn *dirty;   /* connections with output to write this iteration */
@@ -125,6 +126,8 @@ struct tcp_server {
     atomic_uint nconns;     /* all workers: limits.max_connections is per transport */
     atomic_bool stopping;   /* stop() ran: listeners are shut down */
     char listen[128];
+    char overloaded[160];   /* error line for a connection refused at max_conns */
+    size_t overloaded_len;
 };
 
 static void conn_close(tcp_conn *c);
@@ -812,8 +815,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void conn_open(tcp_worker *tw, int fd)
+/* An admitted connection (csg_accept.h): it already counts in srv->nconns. */
+static void conn_open(void *arg, int fd)
 {
+    tcp_worker *tw = arg;
     tcp_server *srv = tw->srv;
     tcp_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -839,39 +844,6 @@ fail:
     atomic_fetch_sub(&srv->nconns, 1);
 }
 
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
-{
-    (void)what;
-    tcp_worker *tw = arg;
-    tcp_server *srv = tw->srv;
-    for (int i = 0; i < TCP_ACCEPT_BATCH; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                srv->api->log(CSG_LOG_WARN, TCP_NAME, "accept: %s", strerror(errno));
-            else if (errno != EAGAIN && errno != EWOULDBLOCK)
-                event_del(tw->listen_ev); /* shut down by stop() (EINVAL) */
-            return;
-        }
-        if (atomic_fetch_add(&srv->nconns, 1) >= srv->max_conns) {
-            atomic_fetch_sub(&srv->nconns, 1);
-            char line[160];
-            size_t n = srv->api->format_error("overloaded", "too many connections", NULL, line,
-                                              sizeof line - 1);
-            if (n < sizeof line - 1) {
-                line[n++] = '\n';
-                ssize_t ignored = send(fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void)ignored; /* best effort: the client learns why, or sees a close */
-            }
-            close(fd);
-            continue;
-        }
-        conn_open(tw, fd);
-    }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Plugin entry points                                                       */
 
@@ -890,6 +862,12 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
     snprintf(srv->listen, sizeof srv->listen, "%s", cfg->listen ? cfg->listen : "");
     srv->max_line = api->max_line_bytes ? api->max_line_bytes : 16384;
     srv->max_conns = api->max_connections ? api->max_connections : 20000;
+    size_t n = api->format_error("overloaded", "too many connections", NULL, srv->overloaded,
+                                 sizeof srv->overloaded - 1);
+    if (n < sizeof srv->overloaded - 1) {
+        srv->overloaded[n++] = '\n';
+        srv->overloaded_len = n;
+    }
     srv->idle_ms = api->idle_timeout_ms;
     /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
     srv->read_ms = TCP_READ_TIMEOUT_DEFAULT;
@@ -947,7 +925,6 @@ static int tcp_start_worker(void *instance, csg_worker *w, csg_error *err)
     }
     tw->w = w;
     tw->base = srv->api->worker_base(w);
-    tw->listen_ev = event_new(tw->base, tw->lfd, EV_READ | EV_PERSIST, on_accept, tw);
     tw->flush_ev = event_new(tw->base, -1, 0, on_flush, tw);
     tw->sweep_ev = event_new(tw->base, -1, EV_PERSIST, on_sweep, tw);
     /* Half the shortest timeout, within [20 ms, 1 s]: a connection is cut
@@ -959,8 +936,24 @@ static int tcp_start_worker(void *instance, csg_worker *w, csg_error *err)
     every /= 2;
     every = every > 1000 ? 1000 : every < 20 ? 20 : every;
     struct timeval tv = {every / 1000, (every % 1000) * 1000};
-    if (!tw->listen_ev || !tw->flush_ev || !tw->sweep_ev || event_add(tw->listen_ev, NULL) < 0 ||
-        event_add(tw->sweep_ev, &tv) < 0) {
+    if (!tw->flush_ev || !tw->sweep_ev || event_add(tw->sweep_ev, &tv) < 0) {
+        set_err(err, "tcp: cannot add listener events");
+        return -CSG_ENOMEM;
+    }
+    csg_acceptor_config ac = {
+        .api = srv->api,
+        .worker = w,
+        .transport = TCP_NAME,
+        .lfd = tw->lfd,
+        .conns = &srv->nconns,
+        .max_conns = srv->max_conns,
+        .refusal = srv->overloaded,
+        .refusal_len = srv->overloaded_len,
+        .on_accept = conn_open,
+        .arg = tw,
+    };
+    tw->acceptor = csg_acceptor_new(&ac);
+    if (!tw->acceptor) {
         set_err(err, "tcp: cannot add listener events");
         return -CSG_ENOMEM;
     }
@@ -988,10 +981,8 @@ static unsigned tcp_drain_worker(void *instance, csg_worker *w)
         return 0;
     if (!tw->draining) {
         tw->draining = true;
-        if (tw->listen_ev) {
-            event_free(tw->listen_ev);
-            tw->listen_ev = NULL;
-        }
+        csg_acceptor_free(tw->acceptor);
+        tw->acceptor = NULL;
         if (tw->lfd >= 0) {
             close(tw->lfd);
             tw->lfd = -1;
@@ -1039,8 +1030,7 @@ static void tcp_destroy(void *instance)
             free(z);
         }
         tw->dirty = NULL;
-        if (tw->listen_ev)
-            event_free(tw->listen_ev);
+        csg_acceptor_free(tw->acceptor);
         if (tw->flush_ev)
             event_free(tw->flush_ev);
         if (tw->sweep_ev)

@@ -107,6 +107,12 @@ class Proc:
     def alive(self) -> bool:
         return self.p.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (/proc/PID/stat)."""
+        stat = Path(f"/proc/{self.p.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log(self) -> str:
         if not self._log.closed:
             self._log.flush()

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -51,7 +52,9 @@ class Gateway:
     def __init__(self, champion_port: int, challengers: list[dict] | None = None,
                  champion_timeout_ms: int = 1000, fallback: str | None = None,
                  reply: str = "after_champion", workers: int = 2,
-                 expect_ready: bool = True, champion_extra: dict | None = None) -> None:
+                 expect_ready: bool = True, champion_extra: dict | None = None,
+                 nofile: tuple[int, int] | None = None) -> None:
+        """nofile: (soft, hard) RLIMIT_NOFILE the gateway starts with (prlimit)."""
         VAR.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="gw-", dir=VAR))
         self.plugin_dir = self.dir / "plugins"
@@ -68,7 +71,10 @@ class Gateway:
         self.champion_extra = champion_extra or {}
         self.config = self.dir / "experiments.yaml"
         self.write_config(challengers or [])
-        self.proc = Proc("gateway", [str(GATEWAY_BIN), "--config", str(self.config)])
+        argv = [str(GATEWAY_BIN), "--config", str(self.config)]
+        if nofile:
+            argv = ["prlimit", f"--nofile={nofile[0]}:{nofile[1]}", "--", *argv]
+        self.proc = Proc("gateway", argv)
         # /readyz once the champion answered its health probe; /healthz when it is down.
         ready_path = "/readyz" if expect_ready else "/healthz"
         if not wait_until(lambda: http_get_ok(self.port, ready_path), 20):
@@ -377,6 +383,39 @@ def test_champion_queue_full_is_503_overloaded() -> None:
     finally:
         assert g.stop() == 0, g.proc.log()
         m.stop()
+
+
+def test_descriptor_limit_below_max_connections(models: tuple[int, int]) -> None:
+    """Started with RLIMIT_NOFILE soft 200 / hard 300 and limits.max_connections 1000:
+    the gateway raises its soft limit to the hard one, warns naming both 300 and 1000,
+    and serves. Out of descriptors (400 clients), http.so backs off instead of spinning
+    or flooding the log, and serves again once the clients leave."""
+    g = Gateway(models[0], nofile=(200, 300))
+    try:
+        limits = Path(f"/proc/{g.proc.p.pid}/limits").read_text()
+        assert re.search(r"Max open files\s+300\s+300", limits), limits
+        warnings = [ln for ln in g.proc.log().splitlines()
+                    if '"warn"' in ln and "max_connections" in ln]
+        assert any(re.search(r"\b300\b", w) and re.search(r"\b1000\b", w)
+                   for w in warnings), g.proc.log()[-3000:]
+        assert HttpConn(g.port).score(GOOD_APP).status == 200
+        clients = [socket.create_connection(("127.0.0.1", g.port)) for _ in range(400)]
+        try:
+            assert wait_until(lambda: "Too many open files" in g.proc.log(), 10), \
+                g.proc.log()[-3000:]
+            log_at, cpu_at, t0 = len(g.proc.log()), g.proc.cpu_seconds(), time.monotonic()
+            time.sleep(2.0)  # a measurement window, not a wait for a condition
+            cpu = g.proc.cpu_seconds() - cpu_at
+            elapsed = time.monotonic() - t0
+            lines = [ln for ln in g.proc.log()[log_at:].splitlines() if "accept" in ln]
+            assert cpu < 0.3 * elapsed, f"{cpu:.2f} s CPU in {elapsed:.2f} s out of descriptors"
+            assert len(lines) <= 10, lines[:20]
+        finally:
+            for c in clients:
+                c.close()
+        assert wait_until(lambda: http_get_ok(g.port, "/healthz"), 10), g.proc.log()[-3000:]
+    finally:
+        assert g.stop() == 0, g.proc.log()[-3000:]
 
 
 def test_champion_slow_504() -> None:

@@ -3,7 +3,8 @@
 # host (tests/gateway/stub_gateway.c), then the real csg-gateway in front of both
 # csg-model services: 1,000 requests vs the champion + events file, slow challenger,
 # champion down/slow, every bad input of DESIGN §5, keep-alive/pipelining, SIGHUP
-# drop-in of challenger-scorecard.so under load, /metrics names. Prints the p50/p99
+# drop-in of challenger-scorecard.so under load, /metrics names, an open-file limit
+# below max_connections (start-up warning, accept back-off). Prints the p50/p99
 # of 1,000 sequential requests through the gateway vs the champion directly.
 # csg-sanitize
 set -euo pipefail

@@ -2,7 +2,8 @@
 # tcp.so through the transport stub host (tests/transports/csg_transport_stub.c):
 # replies and request ids, an error line per bad line while the connection goes
 # on, 1,000 pipelined lines in order, overlong-line resync, half-close, idle
-# timeout, max connections, back-pressure (a client that never reads cannot
+# timeout, max connections (refusals counted), out of descriptors (accept backs
+# off, no spin, a bounded log), back-pressure (a client that never reads cannot
 # grow the server), drain on SIGTERM, 200 concurrent connections. The same
 # TCP behaviour against the real gateway runs in 41-grpc-conformance.
 # csg-sanitize

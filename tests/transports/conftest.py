@@ -79,6 +79,24 @@ class Stub:
                 raise TimeoutError(f"{applicant_id} never reached the core")
             time.sleep(0.01)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the stub has used so far (/proc/PID/stat)."""
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_lines_since(self, offset: int, containing: bytes) -> int:
+        """Log lines written after byte offset that contain the given text."""
+        n = 0
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            for raw in f:
+                n += containing in raw
+        return n
+
     def rss_kb(self) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

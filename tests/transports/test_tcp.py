@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import socket
 import threading
 import time
@@ -198,7 +199,10 @@ def test_idle_timeout_closes_quiet_connections_only(stub_factory: Any) -> None:
     assert busy.reply()["applicant_id"] == "hang-1"
 
 
-def test_max_connections(stub_factory: Any) -> None:
+def test_max_connections_refused_and_counted(stub_factory: Any) -> None:
+    """At max_connections the next client gets an overloaded error line and a close,
+    and each refusal is counted as csg_requests_total{transport="tcp",status="overloaded"}
+    (as http.so counts its 503s)."""
     s = start(stub_factory, "--max-conns", "3")
     conns = [Conn(s.ports["tcp"]) for _ in range(3)]
     for i, c in enumerate(conns):
@@ -207,6 +211,7 @@ def test_max_connections(stub_factory: Any) -> None:
     extra = Conn(s.ports["tcp"])
     assert extra.reply()["error"]["code"] == "overloaded"
     assert extra.readline() is None
+    refused = 1
     conns[0].close()
     # The freed slot is usable again (the close is processed asynchronously).
     deadline = time.monotonic() + 5
@@ -217,7 +222,47 @@ def test_max_connections(stub_factory: Any) -> None:
         if "error" not in r:
             assert r["applicant_id"] == "again"
             break
+        assert r["error"]["code"] == "overloaded", r
+        refused += 1
         assert time.monotonic() < deadline, "slot never freed"
+        time.sleep(0.05)
+    assert s.terminate() == 0
+    assert s.counts().get(("tcp", "overloaded"), 0) == refused, s.counts()
+
+
+def test_out_of_descriptors_backs_off_and_recovers(stub_factory: Any) -> None:
+    """accept() failing with EMFILE (the stub's RLIMIT_NOFILE lowered to 64, 100 clients
+    waiting in the backlog) must neither spin nor flood the log: over a 2 s window the
+    stub uses little CPU and writes a handful of lines. Once the clients leave, new
+    ones are served again."""
+    s = start(stub_factory)
+    resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE, (64, 64))
+    port = s.ports["tcp"]
+    clients = [Conn(port) for _ in range(100)]  # the kernel completes every handshake
+    deadline = time.monotonic() + 10
+    while b"Too many open files" not in s.log_path.read_bytes():
+        assert time.monotonic() < deadline, "accept never ran out of descriptors"
+        time.sleep(0.05)
+    window = 2.0
+    log_at, cpu_at, t0 = s.log_size(), s.cpu_seconds(), time.monotonic()
+    time.sleep(window)  # a measurement window, not a wait for a condition
+    cpu = s.cpu_seconds() - cpu_at
+    elapsed = time.monotonic() - t0
+    lines = s.log_lines_since(log_at, b"accept")
+    assert cpu < 0.3 * elapsed, f"{cpu:.2f} s CPU in {elapsed:.2f} s out of descriptors"
+    assert lines <= 10, f"{lines} accept log lines in {elapsed:.2f} s"
+    for c in clients:
+        c.close()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            c = Conn(port, timeout=2)
+            c.send(line(app("after-emfile")))
+            if c.reply().get("applicant_id") == "after-emfile":
+                break
+        except (OSError, AssertionError):
+            pass
+        assert time.monotonic() < deadline, "not served again after clients left"
         time.sleep(0.05)
 
 
