@@ -613,25 +613,31 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
     char buf[16384];
     in->busy++;
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-        if (k->fifo_head)
+    if (n >= 0) {
+        if (n > 0 && k->fifo_head)
             k->got_bytes = true;
         k->failed = false;
-        llhttp_errno_t e = llhttp_execute(&k->parser, buf, (size_t)n);
-        if (k->fd >= 0 && (e != HPE_OK || k->failed)) {
-            bool orderly = e == HPE_PAUSED;
-            if (orderly) {
+        /* At EOF llhttp_finish ends a reply whose body runs to the close (no
+         * Content-Length, e.g. HTTP/1.0): that reply is good. A reply cut
+         * short, or no reply at all, is still a failure. */
+        llhttp_errno_t e = n > 0 ? llhttp_execute(&k->parser, buf, (size_t)n)
+                                 : llhttp_finish(&k->parser);
+        if (k->fd >= 0 && (e != HPE_OK || k->failed || n == 0)) {
+            /* Fixed texts: the reason outlives this frame in deferred failures. */
+            const char *why = "malformed HTTP reply from the model";
+            if (e == HPE_PAUSED) {
                 k->served = true; /* closing after a good reply: reconnect freely */
                 k->got_bytes = false;
+                why = "model closed the connection";
+            } else if (n == 0) {
+                why = e == HPE_OK ? "model closed the connection"
+                                  : "model closed the connection mid-reply";
             }
-            conn_fail(k, orderly ? "model closed the connection"
-                                 : "malformed HTTP reply from the model");
+            conn_fail(k, why);
         }
-    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        /* Fixed texts: the reason outlives this frame in deferred failures. */
-        conn_fail(k, n == 0 ? "model closed the connection"
-                            : (errno == ECONNREFUSED ? "model refused the connection"
-                                                     : "model connection failed"));
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_fail(k, errno == ECONNREFUSED ? "model refused the connection"
+                                           : "model connection failed");
     }
     pump(in);
     in->busy--;

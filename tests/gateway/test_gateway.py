@@ -27,6 +27,7 @@ from gwlib import (
     VAR,
     HttpConn,
     Proc,
+    TinyModel,
     applications,
     free_port,
     http_get_ok,
@@ -309,6 +310,30 @@ def test_champion_down_502_and_fallback() -> None:
         assert r.json()["score"] is None and r.json()["fallback"] is True, r.body
     finally:
         assert g.stop() == 0, g.proc.log()
+
+
+def test_close_delimited_model_reply_is_a_good_reply() -> None:
+    """A model that answers HTTP/1.0 without Content-Length and closes the connection
+    (Python's http.server by default) gives a complete reply: 200 with its score, and
+    the gateway is ready (its probe goes through the same adapter)."""
+    m = TinyModel(b'{"score": 0.6180339887498949, "decision": "approve"}')
+    try:
+        g = Gateway(m.port, expect_ready=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(g.port)
+        for i in range(5):  # each on a fresh model connection
+            r = c.score({**GOOD_APP, "applicant_id": f"close-{i}"})
+            assert r.status == 200, r.body
+            assert r.json()["score"] == 0.6180339887498949, r.body
+            assert r.json()["decision"] == "approve", r.body
+        assert wait_until(lambda: c.request("GET", "/readyz").status == 200, 10)
+        assert all(e["status"] == "OK" for e in g.wait_events(5))
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        m.stop()
 
 
 def _concurrent_scores(port: int, n: int) -> list[tuple[int, dict]]:
