@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FR_KEYS_MAX 8 /* keys the fast path tracks; a reply with more goes to jansson */
+
 static const char *fr_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -79,9 +81,10 @@ static const char *fr_num(const char *p, const char *end, bool *is_int)
 
 /* The model reply without building a jansson tree: a flat object whose keys
  * and strings are plain ASCII and whose values are scalars. Anything else
- * (nesting, escapes, duplicate keys, numbers jansson would reject, trailing
- * bytes) returns false and the caller takes the jansson path, so the verdict
- * and error text are always the ones below. true: score and d set, or err. */
+ * (nesting, escapes, duplicate keys, more than FR_KEYS_MAX keys, numbers
+ * jansson would reject, trailing bytes) returns false and the caller takes
+ * the jansson path, so the verdict and error text are always the ones below.
+ * true: score and d set, or err. */
 static bool fast_reply(const char *body, size_t len, double *score, csg_decision *d,
                        const char **err)
 {
@@ -91,6 +94,11 @@ static bool fast_reply(const char *body, size_t len, double *score, csg_decision
     double sv = 0;
     const char *dv = NULL;
     size_t dn = 0;
+    struct {
+        const char *s;
+        size_t n;
+    } keys[FR_KEYS_MAX]; /* seen so far: a repeated key is malformed */
+    size_t nkeys = 0;
     p = fr_ws(p, end);
     if (p >= end || *p != '{')
         return false;
@@ -110,10 +118,17 @@ static bool fast_reply(const char *body, size_t len, double *score, csg_decision
             p = fr_ws(p + 1, end);
             if (p >= end)
                 return false;
+            /* Escape-free keys: equal bytes are equal keys. A duplicate, or
+             * more keys than a model reply has, is left to jansson. */
+            if (nkeys == FR_KEYS_MAX)
+                return false;
+            for (size_t i = 0; i < nkeys; i++)
+                if (keys[i].n == kn && memcmp(keys[i].s, k, kn) == 0)
+                    return false;
+            keys[nkeys].s = k;
+            keys[nkeys++].n = kn;
             bool is_score = kn == 5 && memcmp(k, "score", 5) == 0;
             bool is_dec = kn == 8 && memcmp(k, "decision", 8) == 0;
-            if ((is_score && st != T_MISSING) || (is_dec && dt != T_MISSING))
-                return false; /* duplicate: leave the rule to jansson */
             int t;
             if (*p == '"') {
                 const char *v;
@@ -191,10 +206,14 @@ const char *rest_reply_check(const char *body, size_t len, double *score, csg_de
     const char *err = NULL;
     if (fast_reply(body, len, score, d, &err))
         return err; /* the usual {"score":0.72,"decision":"approve"}: decided without jansson */
-    json_t *root = json_loadb(body, len, 0, NULL);
+    /* A key twice is malformed, never "the last one wins" (jansson's default). */
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *s = root ? json_object_get(root, "score") : NULL;
     json_t *dv = root ? json_object_get(root, "decision") : NULL;
-    if (!root || !json_is_object(root)) {
+    if (!root && json_error_code(&jerr) == json_error_duplicate_key) {
+        err = "model reply has a duplicate key";
+    } else if (!root || !json_is_object(root)) {
         err = "model reply is not a JSON object";
     } else if (!json_is_number(s) || !isfinite(json_number_value(s)) ||
                json_number_value(s) < 0 || json_number_value(s) > 1) {

@@ -1,7 +1,8 @@
 /*
  * rest_reply.h — the check of a model's reply body for rest.so (DESIGN §5
  * "Model API"): {"score": number in [0,1], "decision": "approve"|"decline"},
- * other keys allowed and ignored.
+ * other keys allowed and ignored; a key given twice (at any depth) makes the
+ * reply malformed.
  */
 #ifndef CSG_REST_REPLY_H
 #define CSG_REST_REPLY_H

@@ -336,6 +336,32 @@ def test_close_delimited_model_reply_is_a_good_reply() -> None:
         m.stop()
 
 
+def test_duplicate_score_in_model_reply_is_a_model_error(models: tuple[int, int]) -> None:
+    """{"score":0.9,"score":0.1,...} is malformed, not "the last one wins": from the
+    champion 502 champion_error; from a challenger CHALLENGER_ERROR, the champion's
+    answer still goes out."""
+    dup = TinyModel(b'{"score":0.9,"score":0.1,"decision":"approve"}', content_length=True)
+    cp, _ = models
+    try:
+        g = Gateway(dup.port, expect_ready=False)
+        try:
+            r = HttpConn(g.port).score(GOOD_APP)
+            assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+            assert g.wait_events(1)[-1]["status"] == "CHAMPION_ERROR"
+        finally:
+            assert g.stop() == 0, g.proc.log()
+        g = Gateway(cp, [rest_challenger(dup.port, 1.0)])
+        try:
+            r = HttpConn(g.port).score(GOOD_APP)
+            assert r.status == 200 and r.json()["model"] == "champion-lr-v1", r.body
+            e = g.wait_events(1)[-1]
+            assert e["status"] == "CHALLENGER_ERROR" and e["challenger_score"] is None, e
+        finally:
+            assert g.stop() == 0, g.proc.log()
+    finally:
+        dup.stop()
+
+
 def _concurrent_scores(port: int, n: int) -> list[tuple[int, dict]]:
     out: list[tuple[int, dict]] = []
     lock = threading.Lock()

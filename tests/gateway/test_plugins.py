@@ -285,6 +285,30 @@ def test_rest_reply_ended_by_close(stream: bytes, status: int, message: str | No
         m.stop()
 
 
+@pytest.mark.parametrize("body", [
+    b'{"score":0.9,"score":0.1,"decision":"approve"}',
+    b'{"score":0.9,"decision":"approve","decision":"decline"}',
+    b'{"score":0.9,"decision":"approve","x":1,"x":2}',
+    b'{"score":0.9,"sc\\u006fre":0.1,"decision":"approve"}',
+    b'{"score":0.9,"decision":"approve","points":{"a":1,"a":2}}',
+], ids=["score", "decision", "other-key", "escaped-score", "nested"])
+def test_rest_reply_with_duplicate_key_is_an_error(body: bytes) -> None:
+    """A model reply object with a key twice is malformed (no "last one wins")."""
+    m = TinyModel(body, content_length=True)
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{m.port}/score", challenger=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+        assert "duplicate key" in r.json()["error"]["message"], r.body
+    finally:
+        assert p.stop() == 0, p.log()
+        m.stop()
+
+
 def test_rest_queue_full_is_overloaded_and_queue_expiry_a_timeout() -> None:
     """rest.so: a full queue answers CSG_SCORE_OVERLOADED (503 overloaded); a call
     expiring while still queued behind a slow call is a timeout (504 champion_timeout);
