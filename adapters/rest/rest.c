@@ -4,8 +4,9 @@
  * Owns, per worker and model: a pool of keep-alive HTTP/1.1 connections to
  * the model's POST endpoint, a bounded queue of calls waiting for a free
  * connection, per-call timeouts, reconnection with back-off, and the strict
- * check of the model's reply ({"score": 0..1, "decision": approve|decline}
- * with status 200, anything else is a model error).
+ * check of the model's reply (status 200 with a body that rest_reply.c
+ * accepts, {"score": 0..1, "decision": approve|decline}; anything else is a
+ * model error).
  *
  * Why it looks like this: one request in flight per connection is the safe
  * default (any HTTP server handles it); `pipeline: true` lets a busy
@@ -22,9 +23,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <jansson.h>
 #include <llhttp.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "csg_buf.h"
 #include "csg_net.h"
 #include "csg_wq.h"
+#include "rest_reply.h"
 
 #define REST_VERSION "1.0.0"
 #define REST_BODY_MAX 65536     /* a model reply larger than this is an error */
@@ -333,178 +333,6 @@ static void conn_fail(rest_conn *k, const char *why)
 }
 
 /* One complete model reply for the head call. */
-
-/* --- model reply fast path --------------------------------------------- */
-
-static const char *fr_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* A string of plain printable ASCII (no escapes): its contents go to s and n. */
-static const char *fr_str(const char *p, const char *end, const char **s, size_t *n)
-{
-    if (p >= end || *p != '"')
-        return NULL;
-    const char *b = ++p;
-    while (p < end && *p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c > 0x7e || c == '\\')
-            return NULL;
-        p++;
-    }
-    if (p >= end)
-        return NULL;
-    *s = b;
-    *n = (size_t)(p - b);
-    return p + 1;
-}
-
-/* A JSON number token (RFC 8259 grammar); NULL if p does not start one. */
-static const char *fr_num(const char *p, const char *end, bool *is_int)
-{
-    const char *q = p;
-    *is_int = true;
-    if (q < end && *q == '-')
-        q++;
-    if (q >= end || *q < '0' || *q > '9')
-        return NULL;
-    if (*q == '0')
-        q++;
-    else
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    if (q < end && *q == '.') {
-        *is_int = false;
-        q++;
-        if (q >= end || *q < '0' || *q > '9')
-            return NULL;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    }
-    if (q < end && (*q == 'e' || *q == 'E')) {
-        *is_int = false;
-        q++;
-        if (q < end && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= end || *q < '0' || *q > '9')
-            return NULL;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    }
-    return q;
-}
-
-/* The model reply without building a jansson tree: a flat object whose keys
- * and strings are plain ASCII and whose values are scalars. Anything else
- * (nesting, escapes, duplicate keys, numbers jansson would reject, trailing
- * bytes) returns false and the caller takes the jansson path, so the verdict
- * and error text are always the ones below. true: score and d set, or err. */
-static bool fast_reply(const char *body, size_t len, double *score, csg_decision *d,
-                       const char **err)
-{
-    enum { T_MISSING, T_NUM, T_STR, T_OTHER };
-    const char *p = body, *end = body + len;
-    int st = T_MISSING, dt = T_MISSING;
-    double sv = 0;
-    const char *dv = NULL;
-    size_t dn = 0;
-    p = fr_ws(p, end);
-    if (p >= end || *p != '{')
-        return false;
-    p = fr_ws(p + 1, end);
-    if (p < end && *p == '}') {
-        p++;
-    } else {
-        for (;;) {
-            const char *k;
-            size_t kn;
-            p = fr_str(p, end, &k, &kn);
-            if (!p)
-                return false;
-            p = fr_ws(p, end);
-            if (p >= end || *p != ':')
-                return false;
-            p = fr_ws(p + 1, end);
-            if (p >= end)
-                return false;
-            bool is_score = kn == 5 && memcmp(k, "score", 5) == 0;
-            bool is_dec = kn == 8 && memcmp(k, "decision", 8) == 0;
-            if ((is_score && st != T_MISSING) || (is_dec && dt != T_MISSING))
-                return false; /* duplicate: leave the rule to jansson */
-            int t;
-            if (*p == '"') {
-                const char *v;
-                size_t vn;
-                p = fr_str(p, end, &v, &vn);
-                if (!p)
-                    return false;
-                t = T_STR;
-                if (is_dec) {
-                    dv = v;
-                    dn = vn;
-                }
-            } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-                bool is_int;
-                const char *q = fr_num(p, end, &is_int);
-                char tmp[64];
-                if (!q || (size_t)(q - p) >= sizeof tmp || (is_int && q - p > 15))
-                    return false; /* malformed, or long: jansson's range rules apply */
-                if (is_score) {
-                    memcpy(tmp, p, (size_t)(q - p));
-                    tmp[q - p] = '\0';
-                    errno = 0;
-                    /* jansson reads an integer token as an integer ("-0" is 0) */
-                    sv = is_int ? (double)strtoll(tmp, NULL, 10) : strtod(tmp, NULL);
-                    if (errno == ERANGE)
-                        return false;
-                }
-                p = q;
-                t = T_NUM;
-            } else if ((size_t)(end - p) >= 4 &&
-                       (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0)) {
-                p += 4;
-                t = T_OTHER;
-            } else if ((size_t)(end - p) >= 5 && memcmp(p, "false", 5) == 0) {
-                p += 5;
-                t = T_OTHER;
-            } else {
-                return false; /* nested value or garbage */
-            }
-            if (is_score)
-                st = t;
-            if (is_dec)
-                dt = t;
-            p = fr_ws(p, end);
-            if (p < end && *p == ',') {
-                p = fr_ws(p + 1, end);
-                continue;
-            }
-            if (p < end && *p == '}') {
-                p++;
-                break;
-            }
-            return false;
-        }
-    }
-    if (fr_ws(p, end) != end)
-        return false;
-    /* Same checks, same order, same words as the jansson path. */
-    if (st != T_NUM || !isfinite(sv) || sv < 0 || sv > 1)
-        *err = "model reply has no score in [0,1]";
-    else if (dt != T_STR)
-        *err = "model reply has no decision";
-    else if (dn == 7 && memcmp(dv, "approve", 7) == 0)
-        *d = CSG_DECISION_APPROVE, *score = sv;
-    else if (dn == 7 && memcmp(dv, "decline", 7) == 0)
-        *d = CSG_DECISION_DECLINE, *score = sv;
-    else
-        *err = "model decision is neither approve nor decline";
-    return true;
-}
-
 static void conn_reply(rest_conn *k, int status, const char *body, size_t len)
 {
     rest_inst *in = k->in;
@@ -531,33 +359,10 @@ static void conn_reply(rest_conn *k, int status, const char *body, size_t len)
     const char *err = NULL;
     double score = 0;
     csg_decision d = CSG_DECISION_NONE;
-    if (status != 200) {
+    if (status != 200)
         err = status >= 500 ? "model answered 5xx" : "model answered a non-200 status";
-    } else if (fast_reply(body, len, &score, &d, &err)) {
-        /* the usual {"score":0.72,"decision":"approve"}: decided without jansson */
-    } else {
-        json_t *root = json_loadb(body, len, 0, NULL);
-        json_t *s = root ? json_object_get(root, "score") : NULL;
-        json_t *dv = root ? json_object_get(root, "decision") : NULL;
-        if (!root || !json_is_object(root)) {
-            err = "model reply is not a JSON object";
-        } else if (!json_is_number(s) || !isfinite(json_number_value(s)) ||
-                   json_number_value(s) < 0 || json_number_value(s) > 1) {
-            err = "model reply has no score in [0,1]";
-        } else if (!json_is_string(dv)) {
-            err = "model reply has no decision";
-        } else {
-            score = json_number_value(s);
-            const char *ds = json_string_value(dv);
-            if (strcmp(ds, "approve") == 0)
-                d = CSG_DECISION_APPROVE;
-            else if (strcmp(ds, "decline") == 0)
-                d = CSG_DECISION_DECLINE;
-            else
-                err = "model decision is neither approve nor decline";
-        }
-        json_decref(root);
-    }
+    else
+        err = rest_reply_check(body, len, &score, &d);
     if (err)
         call_finish(c, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE, err);
     else
@@ -613,25 +418,31 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
     char buf[16384];
     in->busy++;
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-        if (k->fifo_head)
+    if (n >= 0) {
+        if (n > 0 && k->fifo_head)
             k->got_bytes = true;
         k->failed = false;
-        llhttp_errno_t e = llhttp_execute(&k->parser, buf, (size_t)n);
-        if (k->fd >= 0 && (e != HPE_OK || k->failed)) {
-            bool orderly = e == HPE_PAUSED;
-            if (orderly) {
+        /* At EOF llhttp_finish ends a reply whose body runs to the close (no
+         * Content-Length, e.g. HTTP/1.0): that reply is good. A reply cut
+         * short, or no reply at all, is still a failure. */
+        llhttp_errno_t e = n > 0 ? llhttp_execute(&k->parser, buf, (size_t)n)
+                                 : llhttp_finish(&k->parser);
+        if (k->fd >= 0 && (e != HPE_OK || k->failed || n == 0)) {
+            /* Fixed texts: the reason outlives this frame in deferred failures. */
+            const char *why = "malformed HTTP reply from the model";
+            if (e == HPE_PAUSED) {
                 k->served = true; /* closing after a good reply: reconnect freely */
                 k->got_bytes = false;
+                why = "model closed the connection";
+            } else if (n == 0) {
+                why = e == HPE_OK ? "model closed the connection"
+                                  : "model closed the connection mid-reply";
             }
-            conn_fail(k, orderly ? "model closed the connection"
-                                 : "malformed HTTP reply from the model");
+            conn_fail(k, why);
         }
-    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        /* Fixed texts: the reason outlives this frame in deferred failures. */
-        conn_fail(k, n == 0 ? "model closed the connection"
-                            : (errno == ECONNREFUSED ? "model refused the connection"
-                                                     : "model connection failed"));
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_fail(k, errno == ECONNREFUSED ? "model refused the connection"
+                                           : "model connection failed");
     }
     pump(in);
     in->busy--;

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event and fuzz_rest_query.
+"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event, fuzz_rest_query and
+fuzz_model_reply.
 
 Seeds are committed; rerun this only to change them (it never deletes files, so
 crash fixtures kept in the same folders stay). Transport seeds start with the
@@ -207,9 +208,61 @@ def rest_query_seeds() -> None:
         (d / f"seed-{name}").write_bytes(bytes([kind]) + query.encode())
 
 
+# Flag bits of fuzz_model_reply (tests/fuzz/fuzz_model_reply.c): byte 0.
+THEN_EOF, PIPELINE = 0x01, 0x08
+
+
+def calls(n: int) -> int:
+    return (n - 1) << 1
+
+
+def model_reply_seeds() -> None:
+    """Byte 0 = flags (EOF, calls, pipeline), byte 1 = bytes per send, then the stream the
+    fake model sends back to rest.so."""
+    good = b'{"score": 0.72, "decision": "approve"}'
+
+    def resp(body: bytes = good, status: str = "200 OK", version: str = "HTTP/1.1",
+             length: bool = True, extra: str = "") -> bytes:
+        head = f"{version} {status}\r\nContent-Type: application/json\r\n{extra}"
+        if length:
+            head += f"Content-Length: {len(body)}\r\n"
+        return head.encode() + b"\r\n" + body
+
+    chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + f"{len(good):x}".encode() + b"\r\n" + good + b"\r\n0\r\n\r\n")
+    seeds = {
+        "close-delimited-http10": (THEN_EOF, 0, resp(version="HTTP/1.0", length=False)),
+        "close-delimited-http11": (THEN_EOF, 3, resp(length=False, extra="Connection: close\r\n")),
+        "content-length": (THEN_EOF, 0, resp()),
+        "content-length-no-eof": (0, 0, resp()),
+        "close-delimited-no-eof": (0, 0, resp(version="HTTP/1.0", length=False)),
+        "chunked": (THEN_EOF, 5, chunked),
+        "short-content-length": (THEN_EOF, 0, resp()[:-4]),
+        "short-chunked": (THEN_EOF, 0, chunked[:-9]),
+        "eof-in-headers": (THEN_EOF, 0, b"HTTP/1.1 200 OK\r\nContent-Ty"),
+        "eof-before-any-byte": (THEN_EOF, 0, b""),
+        "continue-then-close": (THEN_EOF, 0, b"HTTP/1.1 100 Continue\r\n\r\n"
+                                + resp(version="HTTP/1.0", length=False)),
+        "close-delimited-bad-json": (THEN_EOF, 0, resp(good[:-2], "200 OK", "HTTP/1.0", False)),
+        "duplicate-score": (THEN_EOF, 0, resp(b'{"score":0.9,"score":0.1,"decision":"approve"}')),
+        "escaped-key": (THEN_EOF, 0, resp(b'{"sc\\u006fre":0.5,"decision":"decline"}')),
+        "status-503": (THEN_EOF, 0, resp(b"overloaded", "503 Service Unavailable")),
+        "pipelined-3": (THEN_EOF | PIPELINE | calls(3), 0, resp() * 3),
+        "pipelined-then-close": (THEN_EOF | PIPELINE | calls(4), 11,
+                                 resp() * 2 + resp(version="HTTP/1.0", length=False)),
+        "queued-2": (THEN_EOF | calls(2), 0, resp() + resp(b'{"score":0,"decision":"decline"}')),
+        "queued-4-close-first": (THEN_EOF | calls(4), 0, resp(version="HTTP/1.0", length=False)),
+    }
+    d = CORPUS / "model_reply"
+    d.mkdir(parents=True, exist_ok=True)
+    for name, (flags, chunk, stream) in seeds.items():
+        (d / f"seed-{name}").write_bytes(bytes([flags, chunk]) + stream)
+
+
 if __name__ == "__main__":
     http_seeds()
     tcp_seeds()
     proto_seeds()
     event_seeds()
     rest_query_seeds()
+    model_reply_seeds()

@@ -13,9 +13,11 @@ import random
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(os.environ.get("CSG_ROOT", Path(__file__).resolve().parents[2]))
@@ -156,6 +158,40 @@ def start_model(kind: str, port: int, *extra: str) -> Proc:
         p.stop()
         raise RuntimeError(f"csg-model {kind} did not start:\n{p.log()}")
     return p
+
+
+class TinyModel:
+    """A model API written with Python's http.server, in a thread of the test process:
+    every POST gets `reply` with status 200. With content_length=False it answers the
+    way http.server does by default (HTTP/1.0, no Content-Length, the body ends when it
+    closes the connection), which is legal HTTP and what many small model servers do.
+    With raw=True, `reply` is the whole byte stream sent back before the close."""
+
+    def __init__(self, reply: bytes, content_length: bool = False, raw: bool = False) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if raw:
+                    self.wfile.write(reply)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if content_length:
+                    self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class ConnectionClosed(Exception):

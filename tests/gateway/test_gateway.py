@@ -28,6 +28,7 @@ from gwlib import (
     VAR,
     HttpConn,
     Proc,
+    TinyModel,
     applications,
     free_port,
     http_get_ok,
@@ -315,6 +316,56 @@ def test_champion_down_502_and_fallback() -> None:
         assert r.json()["score"] is None and r.json()["fallback"] is True, r.body
     finally:
         assert g.stop() == 0, g.proc.log()
+
+
+def test_close_delimited_model_reply_is_a_good_reply() -> None:
+    """A model that answers HTTP/1.0 without Content-Length and closes the connection
+    (Python's http.server by default) gives a complete reply: 200 with its score, and
+    the gateway is ready (its probe goes through the same adapter)."""
+    m = TinyModel(b'{"score": 0.6180339887498949, "decision": "approve"}')
+    try:
+        g = Gateway(m.port, expect_ready=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        c = HttpConn(g.port)
+        for i in range(5):  # each on a fresh model connection
+            r = c.score({**GOOD_APP, "applicant_id": f"close-{i}"})
+            assert r.status == 200, r.body
+            assert r.json()["score"] == 0.6180339887498949, r.body
+            assert r.json()["decision"] == "approve", r.body
+        assert wait_until(lambda: c.request("GET", "/readyz").status == 200, 10)
+        assert all(e["status"] == "OK" for e in g.wait_events(5))
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        m.stop()
+
+
+def test_duplicate_score_in_model_reply_is_a_model_error(models: tuple[int, int]) -> None:
+    """{"score":0.9,"score":0.1,...} is malformed, not "the last one wins": from the
+    champion 502 champion_error; from a challenger CHALLENGER_ERROR, the champion's
+    answer still goes out."""
+    dup = TinyModel(b'{"score":0.9,"score":0.1,"decision":"approve"}', content_length=True)
+    cp, _ = models
+    try:
+        g = Gateway(dup.port, expect_ready=False)
+        try:
+            r = HttpConn(g.port).score(GOOD_APP)
+            assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+            assert g.wait_events(1)[-1]["status"] == "CHAMPION_ERROR"
+        finally:
+            assert g.stop() == 0, g.proc.log()
+        g = Gateway(cp, [rest_challenger(dup.port, 1.0)])
+        try:
+            r = HttpConn(g.port).score(GOOD_APP)
+            assert r.status == 200 and r.json()["model"] == "champion-lr-v1", r.body
+            e = g.wait_events(1)[-1]
+            assert e["status"] == "CHALLENGER_ERROR" and e["challenger_score"] is None, e
+        finally:
+            assert g.stop() == 0, g.proc.log()
+    finally:
+        dup.stop()
 
 
 def _concurrent_scores(port: int, n: int) -> list[tuple[int, dict]]:

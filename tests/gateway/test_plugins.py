@@ -22,6 +22,7 @@ from gwlib import (
     ConnectionClosed,
     HttpConn,
     Proc,
+    TinyModel,
     applications,
     free_port,
     http_get_ok,
@@ -245,6 +246,66 @@ def test_model_errors_are_502() -> None:
             assert r.status == 502 and r.json()["error"]["code"] == "champion_error"
     finally:
         p.stop()
+        m.stop()
+
+
+GOOD_REPLY = b'{"score": 0.25, "decision": "decline"}'
+
+
+@pytest.mark.parametrize("stream,status,message", [
+    (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + GOOD_REPLY, 200, None),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + GOOD_REPLY, 200, None),
+    (b"HTTP/1.0 200 OK\r\n\r\n" + GOOD_REPLY[:-4], 502, "not a JSON object"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n" + GOOD_REPLY, 502, "mid-reply"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + GOOD_REPLY, 502,
+     "mid-reply"),
+    (b"HTTP/1.1 200 OK\r\nContent-Ty", 502, "mid-reply"),
+    (b"", 502, "model closed the connection"),
+], ids=["http10-eof", "http11-eof", "eof-ends-bad-json", "short-content-length",
+        "short-chunked", "eof-in-headers", "eof-before-any-byte"])
+def test_rest_reply_ended_by_close(stream: bytes, status: int, message: str | None) -> None:
+    """rest.so at the model's EOF: a body that runs to the close is a complete reply; a
+    reply cut short (or none at all) is a model error."""
+    m = TinyModel(stream, raw=True)
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{m.port}/score", challenger=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == status, r.body
+        if status == 200:
+            assert r.json()["score"] == 0.25 and r.json()["decision"] == "decline", r.body
+        else:
+            assert r.json()["error"]["code"] == "champion_error", r.body
+            assert message in r.json()["error"]["message"], r.body
+    finally:
+        assert p.stop() == 0, p.log()
+        m.stop()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"score":0.9,"score":0.1,"decision":"approve"}',
+    b'{"score":0.9,"decision":"approve","decision":"decline"}',
+    b'{"score":0.9,"decision":"approve","x":1,"x":2}',
+    b'{"score":0.9,"sc\\u006fre":0.1,"decision":"approve"}',
+    b'{"score":0.9,"decision":"approve","points":{"a":1,"a":2}}',
+], ids=["score", "decision", "other-key", "escaped-score", "nested"])
+def test_rest_reply_with_duplicate_key_is_an_error(body: bytes) -> None:
+    """A model reply object with a key twice is malformed (no "last one wins")."""
+    m = TinyModel(body, content_length=True)
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{m.port}/score", challenger=False)
+    except BaseException:
+        m.stop()
+        raise
+    try:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+        assert "duplicate key" in r.json()["error"]["message"], r.body
+    finally:
+        assert p.stop() == 0, p.log()
         m.stop()
 
 

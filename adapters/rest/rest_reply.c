@@ -1,0 +1,234 @@
+/*
+ * rest_reply.c — see rest_reply.h. Owns the verdict on a model's reply body.
+ *
+ * Why two paths: the usual flat {"score":0.72,"decision":"approve"} is
+ * decided by a small scanner without building a jansson tree (it runs for
+ * every model call); anything the scanner does not handle goes to jansson,
+ * and the scanner gives the same verdict and the same words wherever it
+ * answers.
+ */
+#include "rest_reply.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FR_KEYS_MAX 8 /* keys the fast path tracks; a reply with more goes to jansson */
+
+static const char *fr_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A string of plain printable ASCII (no escapes): its contents go to s and n. */
+static const char *fr_str(const char *p, const char *end, const char **s, size_t *n)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *b = ++p;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            return NULL;
+        p++;
+    }
+    if (p >= end)
+        return NULL;
+    *s = b;
+    *n = (size_t)(p - b);
+    return p + 1;
+}
+
+/* A JSON number token (RFC 8259 grammar); NULL if p does not start one. */
+static const char *fr_num(const char *p, const char *end, bool *is_int)
+{
+    const char *q = p;
+    *is_int = true;
+    if (q < end && *q == '-')
+        q++;
+    if (q >= end || *q < '0' || *q > '9')
+        return NULL;
+    if (*q == '0')
+        q++;
+    else
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    if (q < end && *q == '.') {
+        *is_int = false;
+        q++;
+        if (q >= end || *q < '0' || *q > '9')
+            return NULL;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        *is_int = false;
+        q++;
+        if (q < end && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= end || *q < '0' || *q > '9')
+            return NULL;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    return q;
+}
+
+/* The model reply without building a jansson tree: a flat object whose keys
+ * and strings are plain ASCII and whose values are scalars. Anything else
+ * (nesting, escapes, duplicate keys, more than FR_KEYS_MAX keys, numbers
+ * jansson would reject, trailing bytes) returns false and the caller takes
+ * the jansson path, so the verdict and error text are always the ones below.
+ * true: score and d set, or err. */
+static bool fast_reply(const char *body, size_t len, double *score, csg_decision *d,
+                       const char **err)
+{
+    enum { T_MISSING, T_NUM, T_STR, T_OTHER };
+    const char *p = body, *end = body + len;
+    int st = T_MISSING, dt = T_MISSING;
+    double sv = 0;
+    const char *dv = NULL;
+    size_t dn = 0;
+    struct {
+        const char *s;
+        size_t n;
+    } keys[FR_KEYS_MAX]; /* seen so far: a repeated key is malformed */
+    size_t nkeys = 0;
+    p = fr_ws(p, end);
+    if (p >= end || *p != '{')
+        return false;
+    p = fr_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            const char *k;
+            size_t kn;
+            p = fr_str(p, end, &k, &kn);
+            if (!p)
+                return false;
+            p = fr_ws(p, end);
+            if (p >= end || *p != ':')
+                return false;
+            p = fr_ws(p + 1, end);
+            if (p >= end)
+                return false;
+            /* Escape-free keys: equal bytes are equal keys. A duplicate, or
+             * more keys than a model reply has, is left to jansson. */
+            if (nkeys == FR_KEYS_MAX)
+                return false;
+            for (size_t i = 0; i < nkeys; i++)
+                if (keys[i].n == kn && memcmp(keys[i].s, k, kn) == 0)
+                    return false;
+            keys[nkeys].s = k;
+            keys[nkeys++].n = kn;
+            bool is_score = kn == 5 && memcmp(k, "score", 5) == 0;
+            bool is_dec = kn == 8 && memcmp(k, "decision", 8) == 0;
+            int t;
+            if (*p == '"') {
+                const char *v;
+                size_t vn;
+                p = fr_str(p, end, &v, &vn);
+                if (!p)
+                    return false;
+                t = T_STR;
+                if (is_dec) {
+                    dv = v;
+                    dn = vn;
+                }
+            } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+                bool is_int;
+                const char *q = fr_num(p, end, &is_int);
+                char tmp[64];
+                if (!q || (size_t)(q - p) >= sizeof tmp || (is_int && q - p > 15))
+                    return false; /* malformed, or long: jansson's range rules apply */
+                if (is_score) {
+                    memcpy(tmp, p, (size_t)(q - p));
+                    tmp[q - p] = '\0';
+                    errno = 0;
+                    /* jansson reads an integer token as an integer ("-0" is 0) */
+                    sv = is_int ? (double)strtoll(tmp, NULL, 10) : strtod(tmp, NULL);
+                    if (errno == ERANGE)
+                        return false;
+                }
+                p = q;
+                t = T_NUM;
+            } else if ((size_t)(end - p) >= 4 &&
+                       (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0)) {
+                p += 4;
+                t = T_OTHER;
+            } else if ((size_t)(end - p) >= 5 && memcmp(p, "false", 5) == 0) {
+                p += 5;
+                t = T_OTHER;
+            } else {
+                return false; /* nested value or garbage */
+            }
+            if (is_score)
+                st = t;
+            if (is_dec)
+                dt = t;
+            p = fr_ws(p, end);
+            if (p < end && *p == ',') {
+                p = fr_ws(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            return false;
+        }
+    }
+    if (fr_ws(p, end) != end)
+        return false;
+    /* Same checks, same order, same words as the jansson path. */
+    if (st != T_NUM || !isfinite(sv) || sv < 0 || sv > 1)
+        *err = "model reply has no score in [0,1]";
+    else if (dt != T_STR)
+        *err = "model reply has no decision";
+    else if (dn == 7 && memcmp(dv, "approve", 7) == 0)
+        *d = CSG_DECISION_APPROVE, *score = sv;
+    else if (dn == 7 && memcmp(dv, "decline", 7) == 0)
+        *d = CSG_DECISION_DECLINE, *score = sv;
+    else
+        *err = "model decision is neither approve nor decline";
+    return true;
+}
+
+
+const char *rest_reply_check(const char *body, size_t len, double *score, csg_decision *d)
+{
+    const char *err = NULL;
+    if (fast_reply(body, len, score, d, &err))
+        return err; /* the usual {"score":0.72,"decision":"approve"}: decided without jansson */
+    /* A key twice is malformed, never "the last one wins" (jansson's default). */
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *s = root ? json_object_get(root, "score") : NULL;
+    json_t *dv = root ? json_object_get(root, "decision") : NULL;
+    if (!root && json_error_code(&jerr) == json_error_duplicate_key) {
+        err = "model reply has a duplicate key";
+    } else if (!root || !json_is_object(root)) {
+        err = "model reply is not a JSON object";
+    } else if (!json_is_number(s) || !isfinite(json_number_value(s)) ||
+               json_number_value(s) < 0 || json_number_value(s) > 1) {
+        err = "model reply has no score in [0,1]";
+    } else if (!json_is_string(dv)) {
+        err = "model reply has no decision";
+    } else {
+        const char *ds = json_string_value(dv);
+        if (strcmp(ds, "approve") == 0)
+            *d = CSG_DECISION_APPROVE, *score = json_number_value(s);
+        else if (strcmp(ds, "decline") == 0)
+            *d = CSG_DECISION_DECLINE, *score = json_number_value(s);
+        else
+            err = "model decision is neither approve nor decline";
+    }
+    json_decref(root);
+    return err;
+}
