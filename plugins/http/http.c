@@ -821,7 +821,9 @@ static int cb_message_complete(llhttp_t *p)
     if (c->body_over)
         return HPE_USER;
     http_slot *s = new_slot(c);
-    if (!llhttp_should_keep_alive(p) || c->wk->draining)
+    /* Upgrade/CONNECT: answered like any request, no protocol switch follows
+     * and llhttp parses nothing after it, so it is the last one: say so. */
+    if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p) || c->wk->draining)
         s->close_after = true;
     bool last = s->close_after;
     handle_request(c, s);
@@ -830,7 +832,7 @@ static int cb_message_complete(llhttp_t *p)
         return HPE_USER;
     if (last) {
         c->closing = true;
-        return HPE_PAUSED; /* ignore anything after a Connection: close request */
+        return HPE_PAUSED; /* ignore anything after a Connection: close or Upgrade request */
     }
     if (c->count >= HTTP_MAX_PIPELINE || out_backlog(c))
         return HPE_PAUSED;
@@ -876,14 +878,8 @@ static void feed(http_conn *c, const char *data, size_t len)
             resume_parsing(c);
         return;
     }
-    if (e == HPE_PAUSED_UPGRADE) {
-        /* Upgrade/CONNECT: answered like any request (404/405), and no
-         * protocol switch follows, so nothing after it can be parsed. */
+    if (e == HPE_PAUSED_UPGRADE) /* not seen: cb_message_complete pauses first */
         c->closing = true;
-        stop_reading(c);
-        maybe_finish(c);
-        return;
-    }
     /* Protocol error, or a callback stopped parsing (413 already queued). */
     if (!c->closing) {
         http_slot *s = new_slot(c);

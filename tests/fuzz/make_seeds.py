@@ -89,6 +89,12 @@ def http_seeds() -> None:
     seed("http", "long-url", MODE_NEXT, WHOLE, req("GET", "/" + "u" * 600))
     seed("http", "upgrade", MODE_NEXT, WHOLE, req("GET", "/healthz", None, {
         "Connection": "Upgrade", "Upgrade": "websocket"}) + b"after")
+    seed("http", "upgrade-score-pipelined", MODE_DELAY, 17, req("POST", "/v1/score", app(9), {
+        "Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABk"})
+        + req("GET", "/healthz"))
+    seed("http", "connect-pipelined", MODE_NEXT, WHOLE,
+         b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+         + req("GET", "/healthz"))
     seed("http", "fallback-statuses", MODE_REVERSE, WHOLE,
          b"".join(req("POST", "/v1/score", app(i * 7 + 3)) for i in range(10)))
 
