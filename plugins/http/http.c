@@ -147,6 +147,7 @@ static const char *reason_phrase(int code)
     case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
@@ -548,22 +549,35 @@ static const char *client_rid(http_conn *c)
     return request_head_rid(&c->rq, c->wk->inst->api->valid_request_id);
 }
 
+/* Answer before (the rest of) the body is read, then close: the unread body
+ * makes the connection unusable. The return value stops llhttp. */
+static int refuse(http_conn *c, int code, const char *ecode, const char *msg)
+{
+    http_slot *s = new_slot(c);
+    s->close_after = true;
+    respond_error(c, s, code, ecode, msg, NULL, client_rid(c), NULL);
+    c->closing = true;
+    return HPE_USER;
+}
+
+static int too_large(http_conn *c)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body exceeds %zu bytes", c->wk->inst->max_body);
+    return refuse(c, 413, "payload_too_large", msg);
+}
+
 static int cb_headers_complete(llhttp_t *p)
 {
     http_conn *c = p->data;
-    http_inst *in = c->wk->inst;
     c->is_head = llhttp_get_method(p) == HTTP_HEAD;
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > in->max_body) {
-        /* Answer from the header, before reading the body, then close:
-         * the unread body makes the connection unusable. */
-        http_slot *s = new_slot(c);
-        s->close_after = true;
-        char msg[96];
-        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
-        c->closing = true;
-        return -1;
-    }
+    /* chunked last but another coding too ("gzip, chunked"): the body's end
+     * is known, its content is not (RFC 9112 §6.1). chunked not last: llhttp
+     * answers 400 itself (§6.3). */
+    if ((p->flags & F_CHUNKED) && c->rq.te_other)
+        return refuse(c, 501, "not_implemented", "Transfer-Encoding: only chunked is supported");
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->wk->inst->max_body)
+        return too_large(c);
     request_head_route(&c->rq, llhttp_get_method(p));
     if (c->rq.early && c->rq.expect_continue) {
         /* The client waits for "100 Continue" before sending the body: answer
@@ -589,17 +603,8 @@ static int cb_body(llhttp_t *p, const char *at, size_t n)
     http_conn *c = p->data;
     if (c->rq.route != R_SCORE || c->rq.early)
         return 0; /* consumed and dropped */
-    http_inst *in = c->wk->inst;
-    if (csg_buf_size(&c->body) + n > in->max_body) {
-        /* Chunked body grew past the limit. */
-        http_slot *s = new_slot(c);
-        s->close_after = true;
-        char msg[96];
-        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
-        c->closing = true;
-        return HPE_USER;
-    }
+    if (csg_buf_size(&c->body) + n > c->wk->inst->max_body)
+        return too_large(c); /* a chunked body grew past the limit */
     if (csg_buf_append(&c->body, at, n) != 0) {
         c->body_over = true;
         return HPE_USER;

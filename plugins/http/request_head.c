@@ -4,6 +4,7 @@
  */
 #include "request_head.h"
 
+#include <ctype.h>
 #include <llhttp.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@ void request_head_reset(request_head *h)
     h->rid_seen = false;
     h->rid_done = false;
     h->expect_continue = false;
+    h->te_other = false;
     h->route = R_NONE;
     h->early = 0;
 }
@@ -55,6 +57,10 @@ void request_head_field_done(request_head *h)
     } else if (n == 6 && strncasecmp(h->hname, "expect", 6) == 0) {
         h->hkind = H_EXPECT;
         h->expect_len = 0;
+    } else if (n == 17 && strncasecmp(h->hname, "transfer-encoding", 17) == 0) {
+        h->hkind = H_TE;
+        h->te_match = 0;
+        h->te_tail = false;
     }
     h->hname_len = 0;
 }
@@ -79,6 +85,19 @@ void request_head_value(request_head *h, const char *at, size_t n)
             memcpy(h->expect + h->expect_len, at, n);
         h->expect_len += n;
         break;
+    case H_TE:
+        /* "chunked" alone, but for whitespace around it (llhttp passes the
+         * trailing one on)? Judged a byte at a time, however it is split. */
+        for (size_t i = 0; i < n; i++) {
+            if (at[i] == ' ' || at[i] == '\t')
+                h->te_tail = h->te_tail || h->te_match > 0;
+            else if (h->te_tail || h->te_match >= 7 ||
+                     tolower((unsigned char)at[i]) != "chunked"[h->te_match])
+                h->te_other = true;
+            else
+                h->te_match++;
+        }
+        break;
     default: break;
     }
 }
@@ -90,6 +109,8 @@ void request_head_value_done(request_head *h)
         h->expect_continue = true;
     if (h->hkind == H_RID)
         h->rid_done = true;
+    if (h->hkind == H_TE && h->te_match != 7)
+        h->te_other = true;
     h->hkind = H_OTHER;
 }
 

@@ -1,7 +1,8 @@
 /*
  * request_head.h — what http.so keeps of a request's line and headers while
  * llhttp streams them to it, and the decisions made from them: the route,
- * an early 404/405/415, the X-Request-Id, Expect: 100-continue.
+ * an early 404/405/415, the X-Request-Id, Expect: 100-continue, a transfer
+ * coding other than chunked.
  *
  * The values arrive in pieces (one per read) and are judged whole. Nothing
  * here allocates; a request_head lives inside its connection and is reset
@@ -19,7 +20,7 @@
 #define HTTP_URL_MAX 512 /* longer URLs are answered 404 */
 
 enum http_route { R_NONE, R_SCORE, R_HEALTHZ, R_READYZ, R_METRICS };
-enum http_hdr { H_OTHER, H_CTYPE, H_RID, H_EXPECT };
+enum http_hdr { H_OTHER, H_CTYPE, H_RID, H_EXPECT, H_TE };
 
 typedef struct request_head {
     char url[HTTP_URL_MAX];
@@ -37,6 +38,9 @@ typedef struct request_head {
     bool expect_continue;
     char expect[16]; /* Expect value, gathered across reads */
     size_t expect_len;
+    size_t te_match; /* bytes of "chunked" matched by this Transfer-Encoding value */
+    bool te_tail;    /* whitespace after them */
+    bool te_other;   /* a Transfer-Encoding value other than "chunked" alone */
     enum http_route route;
     int early; /* 404/405/415 decided from the headers; answered once the body is read */
 } request_head;

@@ -59,6 +59,11 @@ def http_seeds() -> None:
         + app(4)[5:] + b"\r\n0\r\n\r\n"
     seed("http", "chunked", MODE_NEXT, 3, req("POST", "/v1/score", None, {
         "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + chunked)
+    seed("http", "gzip-chunked-pipelined", MODE_NEXT, 3, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "gzip, chunked"}) + chunked
+        + req("GET", "/healthz"))
+    seed("http", "chunked-gzip", MODE_NEXT, WHOLE, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked, gzip"}) + chunked)
     big_chunk = b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n"
     seed("http", "chunked-too-big", MODE_NEXT, WHOLE, req("POST", "/v1/score", None, {
         "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + big_chunk)
