@@ -3,7 +3,8 @@
  *
  * Owns: one SO_REUSEPORT listening socket per worker, the client
  * connections accepted on it, request parsing (llhttp, strict and
- * incremental), routing of the six endpoints, and the replies.
+ * incremental; what is kept of a request's head, and its routing, is in
+ * request_head.c), the six endpoints, and the replies.
  *
  * Why it looks like this (DESIGN §3 "Hot path HTTP"): evhttp measured 0.59×
  * nginx here because of bufferevent watch toggling and one request per
@@ -32,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,10 +42,10 @@
 #include "csg_clock.h"
 #include "csg_net.h"
 #include "csg_wq.h"
+#include "request_head.h"
 
 #define HTTP_VERSION "1.0.0"
 #define HTTP_MAX_PIPELINE 16      /* requests in flight per connection before reading pauses */
-#define HTTP_URL_MAX 512          /* longer URLs are answered 404 */
 #define HTTP_READ_CHUNK 65536     /* one recv per readable event */
 #define HTTP_OUT_MAX (8u << 20)   /* unsent bytes per connection before we give up on it */
 #define HTTP_OUT_PAUSE (256u << 10) /* unsent bytes at which parsing pauses (back-pressure) */
@@ -55,9 +55,6 @@
 #define HTTP_SCRATCH 4096
 #define HTTP_HEADER_MAX 32768     /* request line + headers; more is answered 431 */
 #define HTTP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
-
-enum route { R_NONE, R_SCORE, R_HEALTHZ, R_READYZ, R_METRICS };
-enum hdr { H_OTHER, H_CTYPE, H_RID, H_EXPECT };
 
 typedef struct http_inst http_inst;
 typedef struct http_worker http_worker;
@@ -84,23 +81,7 @@ struct http_conn {
     unsigned pending; /* submitted requests not yet answered by the core */
 
     /* The request being parsed. */
-    char url[HTTP_URL_MAX];
-    size_t url_len;
-    bool url_overflow;
-    char hname[32];
-    size_t hname_len;
-    enum hdr hkind;
-    char ctype[128];
-    size_t ctype_len;
-    char rid[CSG_REQUEST_ID_MAX + 1];
-    size_t rid_len; /* full length seen, may exceed what rid holds */
-    bool rid_seen;
-    bool rid_done; /* the X-Request-Id value is complete (not still trickling in) */
-    bool expect_continue;
-    char expect[16]; /* Expect value, gathered across reads */
-    size_t expect_len;
-    enum route route;
-    int early; /* 404/405/415 decided from the headers; answered once the body is read */
+    request_head rq;
     bool is_head; /* the request being parsed is a HEAD */
     bool body_over;
     size_t head_bytes; /* request line + headers seen so far */
@@ -165,6 +146,7 @@ static const char *reason_phrase(int code)
     case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
@@ -492,30 +474,10 @@ static void reply_to(http_conn *c, http_slot *s, const csg_reply *r)
 /* ------------------------------------------------------------------------ */
 /* Parsing                                                                   */
 
-static bool is_json_type(const char *v, size_t n)
-{
-    while (n && (*v == ' ' || *v == '\t'))
-        v++, n--;
-    size_t m = 0;
-    while (m < n && v[m] != ';' && v[m] != ' ' && v[m] != '\t')
-        m++;
-    return m == 16 && strncasecmp(v, "application/json", 16) == 0;
-}
-
 static int cb_message_begin(llhttp_t *p)
 {
     http_conn *c = p->data;
-    c->url_len = 0;
-    c->url_overflow = false;
-    c->hname_len = 0;
-    c->hkind = H_OTHER;
-    c->ctype_len = 0;
-    c->rid_len = 0;
-    c->rid_seen = false;
-    c->rid_done = false;
-    c->expect_continue = false;
-    c->route = R_NONE;
-    c->early = 0;
+    request_head_reset(&c->rq);
     c->is_head = false;
     c->body_over = false;
     c->head_bytes = 0;
@@ -544,12 +506,7 @@ static int cb_url(llhttp_t *p, const char *at, size_t n)
     http_conn *c = p->data;
     if (count_head(c, n))
         return HPE_USER;
-    if (c->url_len + n >= HTTP_URL_MAX) {
-        c->url_overflow = true;
-        return 0;
-    }
-    memcpy(c->url + c->url_len, at, n);
-    c->url_len += n;
+    request_head_url(&c->rq, at, n);
     return 0;
 }
 
@@ -558,30 +515,13 @@ static int cb_header_field(llhttp_t *p, const char *at, size_t n)
     http_conn *c = p->data;
     if (count_head(c, n))
         return HPE_USER;
-    if (c->hname_len + n < sizeof c->hname)
-        memcpy(c->hname + c->hname_len, at, n);
-    c->hname_len += n;
+    request_head_field(&c->rq, at, n);
     return 0;
 }
 
 static int cb_header_field_complete(llhttp_t *p)
 {
-    http_conn *c = p->data;
-    size_t n = c->hname_len;
-    c->hkind = H_OTHER;
-    if (n == 12 && strncasecmp(c->hname, "content-type", 12) == 0) {
-        c->hkind = H_CTYPE;
-        c->ctype_len = 0;
-    } else if (n == 12 && strncasecmp(c->hname, "x-request-id", 12) == 0) {
-        c->hkind = H_RID;
-        c->rid_len = 0;
-        c->rid_seen = true;
-        c->rid_done = false;
-    } else if (n == 6 && strncasecmp(c->hname, "expect", 6) == 0) {
-        c->hkind = H_EXPECT;
-        c->expect_len = 0;
-    }
-    c->hname_len = 0;
+    request_head_field_done(&((http_conn *)p->data)->rq);
     return 0;
 }
 
@@ -590,80 +530,14 @@ static int cb_header_value(llhttp_t *p, const char *at, size_t n)
     http_conn *c = p->data;
     if (count_head(c, n))
         return HPE_USER;
-    switch (c->hkind) {
-    case H_CTYPE:
-        if (c->ctype_len + n < sizeof c->ctype)
-            memcpy(c->ctype + c->ctype_len, at, n);
-        c->ctype_len += n;
-        break;
-    case H_RID:
-        if (c->rid_len + n <= CSG_REQUEST_ID_MAX)
-            memcpy(c->rid + c->rid_len, at, n);
-        c->rid_len += n;
-        break;
-    case H_EXPECT:
-        /* The value may arrive in pieces (one per read): judge it whole, in
-         * cb_header_value_complete. */
-        if (c->expect_len + n <= sizeof c->expect)
-            memcpy(c->expect + c->expect_len, at, n);
-        c->expect_len += n;
-        break;
-    default: break;
-    }
+    request_head_value(&c->rq, at, n);
     return 0;
 }
 
 static int cb_header_value_complete(llhttp_t *p)
 {
-    http_conn *c = p->data;
-    if (c->hkind == H_EXPECT && c->expect_len == 12 &&
-        strncasecmp(c->expect, "100-continue", 12) == 0)
-        c->expect_continue = true;
-    if (c->hkind == H_RID)
-        c->rid_done = true;
-    c->hkind = H_OTHER;
+    request_head_value_done(&((http_conn *)p->data)->rq);
     return 0;
-}
-
-static void route_request(http_conn *c, uint8_t method)
-{
-    const char *u = c->url;
-    size_t ulen = c->url_len;
-    /* absolute-form (RFC 9112 §3.2.2): "http://host:port/v1/score" routes
-     * by its path; the authority is not checked (one listener, no vhosts). */
-    size_t skip = ulen >= 7 && strncasecmp(u, "http://", 7) == 0    ? 7
-                  : ulen >= 8 && strncasecmp(u, "https://", 8) == 0 ? 8
-                                                                     : 0;
-    if (skip) {
-        while (skip < ulen && u[skip] != '/' && u[skip] != '?')
-            skip++;
-        u += skip;
-        ulen -= skip;
-    }
-    size_t plen = 0;
-    while (plen < ulen && u[plen] != '?')
-        plen++;
-    enum route r = R_NONE;
-    if (!c->url_overflow) {
-        if ((plen == 9 && memcmp(u, "/v1/score", 9) == 0) || (plen == 6 && memcmp(u, "/score", 6) == 0))
-            r = R_SCORE;
-        else if (plen == 8 && memcmp(u, "/healthz", 8) == 0)
-            r = R_HEALTHZ;
-        else if (plen == 7 && memcmp(u, "/readyz", 7) == 0)
-            r = R_READYZ;
-        else if (plen == 8 && memcmp(u, "/metrics", 8) == 0)
-            r = R_METRICS;
-    }
-    c->route = r;
-    if (r == R_NONE)
-        c->early = 404;
-    else if (r == R_SCORE && method != HTTP_POST)
-        c->early = 405;
-    else if (r != R_SCORE && method != HTTP_GET && method != HTTP_HEAD)
-        c->early = 405;
-    else if (r == R_SCORE && !(c->ctype_len > 0 && c->ctype_len < sizeof c->ctype &&
-                               is_json_type(c->ctype, c->ctype_len)))
-        c->early = 415;
 }
 
 static void handle_request(http_conn *c, http_slot *s);
@@ -671,30 +545,40 @@ static void handle_request(http_conn *c, http_slot *s);
 /* The client's X-Request-Id when it is complete and valid, else NULL. */
 static const char *client_rid(http_conn *c)
 {
-    if (!c->rid_seen || !c->rid_done || c->rid_len > CSG_REQUEST_ID_MAX)
-        return NULL;
-    c->rid[c->rid_len] = '\0';
-    return c->wk->inst->api->valid_request_id(c->rid, c->rid_len) ? c->rid : NULL;
+    return request_head_rid(&c->rq, c->wk->inst->api->valid_request_id);
+}
+
+/* Answer before (the rest of) the body is read, then close: the unread body
+ * makes the connection unusable. The return value stops llhttp. */
+static int refuse(http_conn *c, int code, const char *ecode, const char *msg)
+{
+    http_slot *s = new_slot(c);
+    s->close_after = true;
+    respond_error(c, s, code, ecode, msg, NULL, client_rid(c), NULL);
+    c->closing = true;
+    return HPE_USER;
+}
+
+static int too_large(http_conn *c)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body exceeds %zu bytes", c->wk->inst->max_body);
+    return refuse(c, 413, "payload_too_large", msg);
 }
 
 static int cb_headers_complete(llhttp_t *p)
 {
     http_conn *c = p->data;
-    http_inst *in = c->wk->inst;
     c->is_head = llhttp_get_method(p) == HTTP_HEAD;
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > in->max_body) {
-        /* Answer from the header, before reading the body, then close:
-         * the unread body makes the connection unusable. */
-        http_slot *s = new_slot(c);
-        s->close_after = true;
-        char msg[96];
-        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
-        c->closing = true;
-        return -1;
-    }
-    route_request(c, llhttp_get_method(p));
-    if (c->early && c->expect_continue) {
+    /* chunked last but another coding too ("gzip, chunked"): the body's end
+     * is known, its content is not (RFC 9112 §6.1). chunked not last: llhttp
+     * answers 400 itself (§6.3). */
+    if ((p->flags & F_CHUNKED) && c->rq.te_other)
+        return refuse(c, 501, "not_implemented", "Transfer-Encoding: only chunked is supported");
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->wk->inst->max_body)
+        return too_large(c);
+    request_head_route(&c->rq, llhttp_get_method(p));
+    if (c->rq.early && c->rq.expect_continue) {
         /* The client waits for "100 Continue" before sending the body: answer
          * the error now instead, and close, since it may send the body anyway. */
         http_slot *s = new_slot(c);
@@ -703,7 +587,7 @@ static int cb_headers_complete(llhttp_t *p)
         c->closing = true;
         return -1;
     }
-    if (c->route == R_SCORE && c->early == 0 && c->expect_continue && c->count == 0 &&
+    if (c->rq.route == R_SCORE && c->rq.early == 0 && c->rq.expect_continue && c->count == 0 &&
         !c->closed) {
         /* Only when nothing is queued before it: an interim response must not
          * overtake earlier replies. */
@@ -716,19 +600,10 @@ static int cb_headers_complete(llhttp_t *p)
 static int cb_body(llhttp_t *p, const char *at, size_t n)
 {
     http_conn *c = p->data;
-    if (c->route != R_SCORE || c->early)
+    if (c->rq.route != R_SCORE || c->rq.early)
         return 0; /* consumed and dropped */
-    http_inst *in = c->wk->inst;
-    if (csg_buf_size(&c->body) + n > in->max_body) {
-        /* Chunked body grew past the limit. */
-        http_slot *s = new_slot(c);
-        s->close_after = true;
-        char msg[96];
-        snprintf(msg, sizeof msg, "request body exceeds %zu bytes", in->max_body);
-        respond_error(c, s, 413, "payload_too_large", msg, NULL, client_rid(c), NULL);
-        c->closing = true;
-        return HPE_USER;
-    }
+    if (csg_buf_size(&c->body) + n > c->wk->inst->max_body)
+        return too_large(c); /* a chunked body grew past the limit */
     if (csg_buf_append(&c->body, at, n) != 0) {
         c->body_over = true;
         return HPE_USER;
@@ -741,14 +616,14 @@ static void handle_request(http_conn *c, http_slot *s)
     http_worker *wk = c->wk;
     const csg_core_api *api = wk->inst->api;
     const char *rid = client_rid(c);
-    switch (c->early) {
+    switch (c->rq.early) {
     case 404:
         respond_error(c, s, 404, "not_found", "no such endpoint", NULL, rid, NULL);
         return;
     case 405:
         respond_error(c, s, 405, "method_not_allowed",
-                      c->route == R_SCORE ? "use POST" : "use GET", NULL, rid,
-                      c->route == R_SCORE ? "Allow: POST\r\n" : "Allow: GET\r\n");
+                      c->rq.route == R_SCORE ? "use POST" : "use GET", NULL, rid,
+                      c->rq.route == R_SCORE ? "Allow: POST\r\n" : "Allow: GET\r\n");
         return;
     case 415:
         respond_error(c, s, 415, "unsupported_media_type",
@@ -756,7 +631,7 @@ static void handle_request(http_conn *c, http_slot *s)
         return;
     default: break;
     }
-    switch (c->route) {
+    switch (c->rq.route) {
     case R_HEALTHZ:
         respond(c, s, 200, "application/json", "{\"status\":\"ok\"}", 15, rid, NULL);
         return;
@@ -782,7 +657,7 @@ static void handle_request(http_conn *c, http_slot *s)
     }
 
     /* POST /v1/score */
-    if (c->rid_seen && !rid) {
+    if (c->rq.rid_seen && !rid) {
         respond_error(c, s, 400, "invalid_field",
                       "X-Request-Id must be 1-64 printable ASCII characters", "request_id", NULL,
                       NULL);
@@ -802,7 +677,7 @@ static void handle_request(http_conn *c, http_slot *s)
         return;
     }
     if (rid)
-        memcpy(req.request_id, rid, c->rid_len + 1);
+        memcpy(req.request_id, rid, c->rq.rid_len + 1);
     else
         req.request_id[0] = '\0';
     req.transport = "http";
@@ -820,7 +695,9 @@ static int cb_message_complete(llhttp_t *p)
     if (c->body_over)
         return HPE_USER;
     http_slot *s = new_slot(c);
-    if (!llhttp_should_keep_alive(p) || c->wk->draining)
+    /* Upgrade/CONNECT: answered like any request, no protocol switch follows
+     * and llhttp parses nothing after it, so it is the last one: say so. */
+    if (!llhttp_should_keep_alive(p) || llhttp_get_upgrade(p) || c->wk->draining)
         s->close_after = true;
     bool last = s->close_after;
     handle_request(c, s);
@@ -829,7 +706,7 @@ static int cb_message_complete(llhttp_t *p)
         return HPE_USER;
     if (last) {
         c->closing = true;
-        return HPE_PAUSED; /* ignore anything after a Connection: close request */
+        return HPE_PAUSED; /* ignore anything after a Connection: close or Upgrade request */
     }
     if (c->count >= HTTP_MAX_PIPELINE || out_backlog(c))
         return HPE_PAUSED;
@@ -875,14 +752,8 @@ static void feed(http_conn *c, const char *data, size_t len)
             resume_parsing(c);
         return;
     }
-    if (e == HPE_PAUSED_UPGRADE) {
-        /* Upgrade/CONNECT: answered like any request (404/405), and no
-         * protocol switch follows, so nothing after it can be parsed. */
+    if (e == HPE_PAUSED_UPGRADE) /* not seen: cb_message_complete pauses first */
         c->closing = true;
-        stop_reading(c);
-        maybe_finish(c);
-        return;
-    }
     /* Protocol error, or a callback stopped parsing (413 already queued). */
     if (!c->closing) {
         http_slot *s = new_slot(c);

@@ -26,7 +26,7 @@ STATUS_LABELS = {
     "ok", "invalid_json", "invalid_field", "payload_too_large", "headers_too_large",
     "bad_request", "not_found", "method_not_allowed", "unsupported_media_type",
     "champion_error", "champion_timeout", "overloaded", "not_ready", "deadline_exceeded",
-    "internal", "client_closed",
+    "internal", "not_implemented", "client_closed",
 }
 
 

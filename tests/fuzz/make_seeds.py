@@ -60,6 +60,11 @@ def http_seeds() -> None:
         + app(4)[5:] + b"\r\n0\r\n\r\n"
     seed("http", "chunked", MODE_NEXT, 3, req("POST", "/v1/score", None, {
         "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + chunked)
+    seed("http", "gzip-chunked-pipelined", MODE_NEXT, 3, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "gzip, chunked"}) + chunked
+        + req("GET", "/healthz"))
+    seed("http", "chunked-gzip", MODE_NEXT, WHOLE, req("POST", "/v1/score", None, {
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked, gzip"}) + chunked)
     big_chunk = b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n"
     seed("http", "chunked-too-big", MODE_NEXT, WHOLE, req("POST", "/v1/score", None, {
         "Content-Type": "application/json", "Transfer-Encoding": "chunked"}) + big_chunk)
@@ -90,6 +95,12 @@ def http_seeds() -> None:
     seed("http", "long-url", MODE_NEXT, WHOLE, req("GET", "/" + "u" * 600))
     seed("http", "upgrade", MODE_NEXT, WHOLE, req("GET", "/healthz", None, {
         "Connection": "Upgrade", "Upgrade": "websocket"}) + b"after")
+    seed("http", "upgrade-score-pipelined", MODE_DELAY, 17, req("POST", "/v1/score", app(9), {
+        "Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABk"})
+        + req("GET", "/healthz"))
+    seed("http", "connect-pipelined", MODE_NEXT, WHOLE,
+         b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+         + req("GET", "/healthz"))
     seed("http", "fallback-statuses", MODE_REVERSE, WHOLE,
          b"".join(req("POST", "/v1/score", app(i * 7 + 3)) for i in range(10)))
 

@@ -933,3 +933,108 @@ def test_client_that_stops_reading_is_cut(champion: int, transport: str) -> None
     finally:
         rst_close(s)
         assert g.proc.stop() == 0, g.proc.log()[-3000:]
+
+
+
+def exchange(port: int, data: bytes, seconds: float) -> tuple[bytes, float | None]:
+    """Send data on a new connection and read until the gateway closes it or `seconds`
+    pass; returns what arrived and the seconds from the send to the EOF (None: open)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
+    try:
+        s.sendall(data)
+        t0 = time.monotonic()
+        got = b""
+        while (left := t0 + seconds - time.monotonic()) > 0:
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            except ConnectionResetError:
+                chunk = b""  # recorded with whatever arrived before it
+            if not chunk:
+                return got, time.monotonic() - t0
+            got += chunk
+        return got, None
+    finally:
+        rst_close(s)
+
+
+def assert_closed_at_once(gw: HostileGateway, name: str, data: bytes, want: list[str]) -> bytes:
+    """data on one connection gets exactly the answers `want`, and the gateway closes the
+    connection at once after them: well before limits.idle_timeout_ms (120 s here)."""
+    got, eof = exchange(gw.http_port, data, 3 * SLOW)
+    print(f"{name}: {http_answers(got)}, EOF after {eof} s")
+    assert http_answers(got) == want, (name, got[:400])
+    assert eof is not None and eof < 2 * SLOW, (name, eof)
+    return got
+
+
+_GET = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+_APP = json.dumps(applications(1, seed=71)[0]).encode()
+_SCORE = (b"POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"X-Request-Id: hostile-71\r\n")
+
+# name: (one connection's bytes, expected answers). Upgrade and CONNECT are answered like
+# any request, with no protocol switch; llhttp parses nothing after them, so the
+# connection closes: the pipelined GET is not answered, and the reply says so with
+# Connection: close.
+UPGRADE_CASES: dict[str, tuple[bytes, list[str]]] = {
+    "upgrade": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                b"Upgrade: websocket\r\n\r\n" + _GET, ["200 close"]),
+    "upgrade-score": (_SCORE + b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                      b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+                      + f"Content-Length: {len(_APP)}\r\n\r\n".encode() + _APP + _GET,
+                      ["200 close rid=hostile-71"]),
+    "connect": (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" + _GET,
+                ["404 not_found close"]),
+}
+
+
+@pytest.mark.parametrize("name", list(UPGRADE_CASES))
+def test_upgrade_and_connect_close_after_the_reply(gw: HostileGateway, name: str) -> None:
+    """An Upgrade or CONNECT request gets its answer with Connection: close, then the
+    gateway closes at once; nothing pipelined after it is answered."""
+    assert_closed_at_once(gw, name, *UPGRADE_CASES[name])
+
+
+_CHUNKED = f"{len(_APP):x}\r\n".encode() + _APP + b"\r\n0\r\n\r\n"
+_GET_CLOSE = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+_R501 = "501 not_implemented close rid=hostile-71"
+
+# name: (Transfer-Encoding header values, what follows the chunked JSON body, expected
+# answers). chunked alone, in any letter case, is the one coding understood. With another
+# coding before it the body's length is known but not its content (gzip bytes are not
+# JSON): 501 (RFC 9112 §6.1) before the body is read, which is never parsed. Without
+# chunked last the length is unknown: llhttp's 400 (§6.3). Either way Connection: close
+# (the framing cannot be trusted), so the pipelined GET is not answered.
+_R400 = "400 bad_request close"
+CODING_CASES: dict[str, tuple[list[bytes], bytes, list[str]]] = {
+    "gzip, chunked": ([b"gzip, chunked"], _GET, [_R501]),
+    "gzip then chunked": ([b"gzip", b"chunked"], _GET, [_R501]),
+    "deflate,Chunked": ([b"deflate,Chunked"], _GET, [_R501]),
+    "chunked then chunked": ([b"chunked", b"chunked"], _GET, [_R400]),
+    "chunked, gzip": ([b"chunked, gzip"], _GET, [_R400]),
+    "gzip": ([b"gzip"], _GET, [_R400]),
+    "chunked, chunked": ([b"chunked, chunked"], _GET, [_R400]),
+    "Chunked": ([b"Chunked"], _GET_CLOSE, ["200 rid=hostile-71", "200 close"]),
+    "chunked + spaces": ([b"chunked  "], _GET_CLOSE, ["200 rid=hostile-71", "200 close"]),
+}
+
+
+@pytest.mark.parametrize("name", list(CODING_CASES))
+def test_transfer_codings_other_than_chunked_are_refused(gw: HostileGateway,
+                                                         name: str) -> None:
+    """A transfer coding other than chunked alone: 501 not_implemented (chunked last) or
+    400 bad_request (chunked not last), with the JSON error body and Connection: close,
+    the body never parsed, then the gateway closes at once; chunked in any letter case is
+    scored as usual."""
+    codings, after, want = CODING_CASES[name]
+    data = (_SCORE + b"".join(b"Transfer-Encoding: " + c + b"\r\n" for c in codings) + b"\r\n"
+            + _CHUNKED + after)
+    before = gw.requests_total().get(("http", "not_implemented"), 0)
+    got = assert_closed_at_once(gw, name, data, want)
+    if want == [_R501]:
+        body = json.loads(got.partition(b"\r\n\r\n")[2])  # the one answer's body
+        assert body["error"]["code"] == "not_implemented" and body["error"]["message"], body
+        assert gw.requests_total().get(("http", "not_implemented"), 0) == before + 1
