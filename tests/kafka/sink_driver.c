@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     const char *brokers = NULL, *topic = NULL, *spool = NULL, *prefix = "drv";
     long long count = 0, start = 0, rate = 0, wait_ms = 60000, close_ms = 10000;
     unsigned long long spool_max = 1ull << 30;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --flag value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             usage();
@@ -82,7 +82,6 @@ int main(int argc, char **argv)
             spool_max = strtoull(v, NULL, 10);
         else
             usage();
-        i++;
     }
     if (!brokers || !topic || !spool)
         usage();
