@@ -204,12 +204,138 @@ static void test_missing_file(void **state)
     csg_errlist_free(&errs);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Reading the YAML: exactly one document.                                  */
+
+typedef enum nest { NEST_NONE, NEST_FLOW_SEQ, NEST_FLOW_MAP, NEST_BLOCK_SEQ, NEST_BLOCK_MAP } nest;
+
+/* Line 10 holds "  salt:"; a flow nesting follows on it, a block one starts
+ * on line 11. The top level is level 1 and `experiment` level 2, so salt's
+ * value nested n deep reaches level 2 + n. */
+static const char yaml_base[] = "transports:\n"                                             /* 1 */
+                                "  - { plugin: good_transport.so, listen: \"127.0.0.1:20001\", "
+                                "banner: hello }\n"                                         /* 2 */
+                                "gateway:\n"                                                /* 3 */
+                                "  plugin_dir: \"@FIXTURES@\"\n"                            /* 4 */
+                                "champion:\n"                                               /* 5 */
+                                "  name: champ\n"                                           /* 6 */
+                                "  adapter: good_adapter.so\n"                              /* 7 */
+                                "experiment:\n"                                             /* 8 */
+                                "  id: exp\n"                                               /* 9 */
+                                "  salt:";                                                  /* 10 */
+
+static const struct yaml_case {
+    const char *head; /* before yaml_base (shifts every line) */
+    nest nest;        /* salt's value: "s" or nested `levels` deep */
+    unsigned levels;
+    const char *tail;  /* after the salt line */
+    const char *error; /* the one error expected (substring); NULL = loads */
+} yaml_cases[] = {
+    /* documents: exactly one */
+    {"", NEST_NONE, 0, "", NULL},
+    {"--- # explicit start\n", NEST_NONE, 0, "...\n", NULL},
+    {"%YAML 1.1\n---\n", NEST_NONE, 0, "...\n# only a comment after the end\n", NULL},
+    {"", NEST_NONE, 0, "---\ngateway: { workers: 1 }\n",
+     "t.yaml:11: a second YAML document starts here; the configuration must be one document"},
+    /* YAML 1.1 (libyaml): after the first document, the next needs its "---" */
+    {"", NEST_NONE, 0, "...\ngateway: { workers: 1 }\n",
+     "t.yaml:12: YAML syntax error: did not find expected <document start>"},
+    {"", NEST_NONE, 0, "---\n",
+     "t.yaml:11: a second YAML document starts here; the configuration must be one document"},
+    {"", NEST_NONE, 0, "\n\n--- [ not, even, closed\n",
+     "t.yaml:13: a second YAML document starts here; the configuration must be one document"},
+    {"---\n", NEST_NONE, 0, "--- # third line from the end\n---\n",
+     "t.yaml:12: a second YAML document starts here; the configuration must be one document"},
+};
+
+/* Append n bytes of s to *buf (malloc'd, grown as needed). */
+static void put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        assert_non_null(*buf);
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+static char *yaml_case_text(const struct yaml_case *k)
+{
+    char *raw = NULL;
+    size_t len = 0, cap = 0;
+    put(&raw, &len, &cap, k->head, strlen(k->head));
+    put(&raw, &len, &cap, yaml_base, strlen(yaml_base));
+    switch (k->nest) {
+    case NEST_NONE:
+        put(&raw, &len, &cap, " s\n", 3);
+        break;
+    case NEST_FLOW_SEQ:
+    case NEST_FLOW_MAP: {
+        bool map = k->nest == NEST_FLOW_MAP;
+        put(&raw, &len, &cap, " ", 1);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, map ? "{a: " : "[", map ? 4 : 1);
+        put(&raw, &len, &cap, "x", 1);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, map ? "}" : "]", 1);
+        put(&raw, &len, &cap, "\n", 1);
+        break;
+    }
+    case NEST_BLOCK_SEQ: /* "- - - x" on one line */
+        put(&raw, &len, &cap, "\n    ", 5);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, "- ", 2);
+        put(&raw, &len, &cap, "x\n", 2);
+        break;
+    case NEST_BLOCK_MAP: /* one key per line, two more spaces each */
+        put(&raw, &len, &cap, "\n", 1);
+        for (unsigned i = 0; i < k->levels; i++) {
+            for (unsigned s = 0; s < 4 + 2 * i; s++)
+                put(&raw, &len, &cap, " ", 1);
+            put(&raw, &len, &cap, i + 1 < k->levels ? "a:\n" : "a: x\n", i + 1 < k->levels ? 3 : 5);
+        }
+        break;
+    }
+    put(&raw, &len, &cap, k->tail, strlen(k->tail));
+    char *text = subst_fixtures(raw);
+    free(raw);
+    return text;
+}
+
+static void test_yaml_reading(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof yaml_cases / sizeof yaml_cases[0]; i++) {
+        const struct yaml_case *k = &yaml_cases[i];
+        char *text = yaml_case_text(k);
+        csg_config *cfg = NULL;
+        csg_errlist errs = {0};
+        int rc = csg_config_load_string("t.yaml", text, strlen(text), &cfg, &errs);
+        free(text);
+        bool ok = k->error ? rc != 0 && !cfg && errs.count == 1 && strstr(errs.items[0], k->error)
+                           : rc == 0 && cfg && errs.count == 0;
+        if (!ok) {
+            print_error("case %zu (nest %d x %u, tail \"%s\"): rc %d, %zu error(s), first: %s\n"
+                        "  want: %s\n",
+                        i, (int)k->nest, k->levels, k->tail, rc, errs.count,
+                        errs.count ? errs.items[0] : "(none)", k->error ? k->error : "(loads)");
+            failures++;
+        }
+        csg_config_unref(cfg);
+        csg_errlist_free(&errs);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_files),  cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_full_values), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_yaml_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
