@@ -205,7 +205,7 @@ static void test_missing_file(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reading the YAML: exactly one document.                                  */
+/* Reading the YAML: one document, at most 32 levels of mappings and lists.  */
 
 typedef enum nest { NEST_NONE, NEST_FLOW_SEQ, NEST_FLOW_MAP, NEST_BLOCK_SEQ, NEST_BLOCK_MAP } nest;
 
@@ -231,6 +231,24 @@ static const struct yaml_case {
     const char *tail;  /* after the salt line */
     const char *error; /* the one error expected (substring); NULL = loads */
 } yaml_cases[] = {
+    /* depth: 32 levels are read (then refused as a salt), 33 are not */
+    {"", NEST_FLOW_SEQ, 30, "", "t.yaml:10: \"salt\" must be a string, not a list"},
+    {"", NEST_FLOW_SEQ, 31, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_FLOW_MAP, 30, "", "t.yaml:10: \"salt\" must be a string, not a mapping"},
+    {"", NEST_FLOW_MAP, 31, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_SEQ, 30, "", "t.yaml:11: \"salt\" must be a string, not a list"},
+    {"", NEST_BLOCK_SEQ, 31, "", "t.yaml:11: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_MAP, 30, "", "t.yaml:11: \"salt\" must be a string, not a mapping"},
+    /* block mappings: level 3 on line 11, so level 33 on line 41 */
+    {"", NEST_BLOCK_MAP, 31, "", "t.yaml:41: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_MAP, 200, "", "t.yaml:41: mappings and lists nested more than 32 levels deep"},
+    /* far deeper (libyaml's scanner is quadratic in flow depth): same answer */
+    {"", NEST_FLOW_SEQ, 10000, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_FLOW_MAP, 10000, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_SEQ, 10000, "", "t.yaml:11: mappings and lists nested more than 32 levels deep"},
+    /* the first problem stops the reading: a second document after it is not reached */
+    {"", NEST_FLOW_SEQ, 40, "---\nx: 1\n",
+     "t.yaml:10: mappings and lists nested more than 32 levels deep"},
     /* documents: exactly one */
     {"", NEST_NONE, 0, "", NULL},
     {"--- # explicit start\n", NEST_NONE, 0, "...\n", NULL},
