@@ -1,7 +1,8 @@
 /*
  * test_config.c — core/config.c over tests/config/good and bad fixtures:
- * every good file loads; every bad file yields exactly the errors listed in
- * its .expect file (message and line, all of them, in order).
+ * every good file passes what --check-config runs (csg_config_load, then
+ * csg_gateway_check); every bad file yields exactly the errors listed in its
+ * .expect file (message and line, all of them, in order).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "test_helpers.h"
 
 static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
@@ -20,6 +22,17 @@ static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
     int rc = csg_config_load_string(path, text, strlen(text), cfg, errs);
     free(raw);
     free(text);
+    return rc;
+}
+
+/* What --check-config runs (main.c): load, then what start and SIGHUP add. */
+static int check_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
+{
+    int rc = load_fixture(path, cfg, errs);
+    if (rc == 0 && (rc = csg_gateway_check(*cfg, errs)) != 0) {
+        csg_config_unref(*cfg);
+        *cfg = NULL;
+    }
     return rc;
 }
 
@@ -47,7 +60,7 @@ static void test_good_files(void **state)
     for (int i = 0; i < n; i++) {
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = load_fixture(names[i], &cfg, &errs);
+        int rc = check_fixture(names[i], &cfg, &errs);
         for (size_t k = 0; k < errs.count; k++)
             print_error("%s: unexpected: %s\n", names[i], errs.items[k]);
         assert_int_equal(rc, 0);
@@ -79,7 +92,7 @@ static void test_bad_files(void **state)
         free(raw);
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = load_fixture(names[i], &cfg, &errs);
+        int rc = check_fixture(names[i], &cfg, &errs);
         if (rc == 0 || cfg) {
             print_error("%s: loaded, expected errors\n", names[i]);
             failures++;
