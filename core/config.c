@@ -1,5 +1,6 @@
 /*
- * config.c — experiments.yaml: libyaml document → validated csg_config.
+ * config.c — experiments.yaml: libyaml document → validated csg_config
+ * (text → document, one document and bounded depth: config_yaml.c).
  *
  * Every section is walked with the same few helpers; each check that fails
  * adds "<file>:<line>: <message>" to the error list and validation goes on,
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <yaml.h>
+
+#include "config_yaml.h"
 
 #define CSG_CONFIG_MAX_BYTES (1u << 20)
 
@@ -965,19 +968,10 @@ int csg_config_load_string(const char *file, const char *text, size_t len, csg_c
         csg_errlist_add(errs, "%s: out of memory", file);
         return -CSG_ENOMEM;
     }
-    yaml_parser_t parser;
     yaml_document_t doc;
-    bool have_doc = false;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        csg_errlist_add(errs, "%s:%d: YAML syntax error: %s%s%s", file,
-                        (int)parser.problem_mark.line + 1,
-                        parser.problem ? parser.problem : "unknown problem",
-                        parser.context ? " " : "", parser.context ? parser.context : "");
+    bool have_doc = csg_config_yaml_read(file, text, len, &doc, errs);
+    if (!have_doc)
         goto done;
-    }
-    have_doc = true;
     vctx x = {.file = file, .doc = &doc, .errs = errs, .c = c};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
@@ -999,7 +993,6 @@ int csg_config_load_string(const char *file, const char *text, size_t len, csg_c
 done:
     if (have_doc)
         yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
     if (errs->count != errs_before) {
         csg_config_unref(c);
         return -CSG_EINVAL;

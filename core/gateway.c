@@ -31,6 +31,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "metrics.h"
+#include "model_adapter.h"
 #include "publisher.h"
 #include "reply.h"
 #include "router.h"
@@ -155,8 +156,9 @@ static void snapshot_free(csg_snapshot *s)
     free(s);
 }
 
-/* Main thread. Adapters are created here for every worker (create() only
- * allocates; the first score_async on the worker adds events). */
+/* Main thread. Adapters are created here for every worker, by the call
+ * --check-config makes too (model_adapter.h); create() only allocates, the
+ * first score_async on the worker adds events. */
 static csg_snapshot *snapshot_build(csg_gateway *gw, csg_config *cfg, csg_error *err)
 {
     csg_snapshot *s = calloc(1, sizeof *s);
@@ -181,23 +183,8 @@ static csg_snapshot *snapshot_build(csg_gateway *gw, csg_config *cfg, csg_error 
         goto oom;
     for (unsigned w = 0; w < gw->n_workers; w++) {
         for (unsigned m = 0; m < s->n_models; m++) {
-            const csg_cfg_model *cm = s->models[m];
-            csg_adapter_config ac = {
-                .size = sizeof ac,
-                .model_name = cm->name,
-                .timeout_ms = cm->timeout_ms,
-                .options = cm->options,
-                .config_file = cfg->file,
-            };
-            csg_error e = {{0}};
-            if (cm->plugin->adapter->create(&ac, &g_api, gw->workers[w].base,
-                                            &s->slots[w].inst[m], &e) != 0 ||
-                !s->slots[w].inst[m]) {
-                if (err)
-                    snprintf(err->message, sizeof err->message, "%s %.64s (%.200s): init failed: %.200s",
-                             m == 0 ? "champion" : "challenger", cm->name, cm->adapter_path,
-                             e.message[0] ? e.message : "create() failed");
-                s->slots[w].inst[m] = NULL;
+            if (csg_model_adapter_create(cfg, s->models[m], &g_api, gw->workers[w].base,
+                                         &s->slots[w].inst[m], err) != 0) {
                 /* Never used by a worker: safe to destroy here. */
                 for (unsigned ww = 0; ww <= w; ww++)
                     snapshot_destroy_slot_instances(s, ww);
@@ -893,6 +880,16 @@ static void api_init(const csg_config *cfg)
         .idle_timeout_ms = (unsigned)cfg->idle_timeout_ms,
         .read_timeout_ms = (unsigned)cfg->read_timeout_ms,
     };
+}
+
+int csg_gateway_check(const csg_config *cfg, csg_errlist *errs)
+{
+    if (g_gw) {
+        csg_errlist_add(errs, "%s: a gateway is already running in this process", cfg->file);
+        return -CSG_EINVAL;
+    }
+    api_init(cfg);
+    return csg_model_adapters_check(cfg, &g_api, errs);
 }
 
 csg_worker *csg_gateway_worker(csg_gateway *gw, unsigned i)

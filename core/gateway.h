@@ -23,6 +23,15 @@ typedef struct csg_gateway csg_gateway;
 int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **out,
                       csg_error *err);
 
+/* What start and SIGHUP check beyond csg_config_load, for --check-config:
+ * every model's adapter is created once and destroyed (csg_model_adapters_check:
+ * the adapter's own checks, e.g. rest.so resolving its url's host). Nothing is
+ * bound or opened: ports, lock files, the event sink and spool_dir are only
+ * tried by the start itself (a running gateway holds them). Main thread, no
+ * gateway running in this process. Appends each failure to errs as
+ * "<file>:<line>: …"; 0 = every check passed. */
+int csg_gateway_check(const csg_config *cfg, csg_errlist *errs);
+
 /* Re-read config_path and swap the routing snapshot (main thread). On error
  * the old snapshot stays and every problem is logged. 0 = reloaded. */
 int csg_gateway_reload(csg_gateway *gw);

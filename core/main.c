@@ -29,8 +29,11 @@ static void usage(FILE *f)
             "  -c, --config FILE        configuration (default " DEFAULT_CONFIG ");\n"
             "                           relative paths in it are resolved against the\n"
             "                           current directory\n"
-            "  -t, --check-config FILE  validate FILE (plugins included), print every\n"
-            "                           error with its line, exit 1 on errors\n"
+            "  -t, --check-config FILE  validate FILE as a start or SIGHUP does (plugins\n"
+            "                           loaded, their options checked, every model's\n"
+            "                           adapter created once: model URLs resolved),\n"
+            "                           print every error with its line, exit 1 on\n"
+            "                           errors; binds no port, opens no event sink\n"
             "      --help-plugin FILE   list a plugin's configuration keys\n"
             "  -l, --log-level LEVEL    error | warn | info (default) | debug\n"
             "  -h, --help               this text\n"
@@ -129,6 +132,8 @@ int main(int argc, char **argv)
     csg_config *cfg = NULL;
     if (check) {
         int rc = csg_config_load(check, &cfg, &errs);
+        if (rc == 0)
+            rc = csg_gateway_check(cfg, &errs);
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stderr, "%s\n", errs.items[i]);
         if (rc == 0)

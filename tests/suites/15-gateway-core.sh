@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# csg-gateway as a process, with the fixture plugins only (no network
-# plugins needed): --help, --check-config over the fixtures and the shipped
-# configs, start, SIGHUP with a bad then a good file (old table stays, then
-# swaps), a second gateway on the same port refused, SIGTERM → exit 0.
+# csg-gateway as a process, with the fixture plugins (and rest.so for a model
+# host that does not resolve): --help, --check-config over the fixtures and
+# the shipped configs, check and start failing alike, start, SIGHUP with a
+# bad then a good file (old table stays, then swaps), a second gateway on the
+# same port refused, SIGTERM → exit 0.
 # csg-sanitize
 set -euo pipefail
 source scripts/lib.sh
 GW="$CSG_BUILD_DIR/bin/csg-gateway"
 FIX="$CSG_BUILD_DIR/tests/fixtures"
+PLUG="$CSG_BUILD_DIR/lib/csg"
 T=$(mktemp -d "$CSG_TEST_VAR/gateway-core.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; rm -rf "$T"; }
@@ -18,16 +20,34 @@ fail() { echo "FAIL: $*" >&2; [[ -f $T/gw.log ]] && tail -20 "$T/gw.log" >&2; ex
 "$GW" --help | grep -q -- "--check-config FILE" || fail "--help"
 # --check-config: good and bad fixtures (messages themselves: tests/unit/test_config.c)
 for f in tests/config/good/*.yaml; do
-  sed "s|@FIXTURES@|$FIX|g" "$f" > "$T/good.yaml"
+  sed "s|@FIXTURES@|$FIX|g; s|@PLUGINS@|$PLUG|g" "$f" > "$T/good.yaml"
   "$GW" --check-config "$T/good.yaml" | grep -q "configuration OK" || fail "check-config $f"
 done
 for f in tests/config/bad/*.yaml; do
-  sed "s|@FIXTURES@|$FIX|g" "$f" > "$T/bad.yaml"
+  sed "s|@FIXTURES@|$FIX|g; s|@PLUGINS@|$PLUG|g" "$f" > "$T/bad.yaml"
   if "$GW" --check-config "$T/bad.yaml" >"$T/out" 2>&1; then fail "check-config accepted $f"; fi
   want=$(wc -l < "${f%.yaml}.expect")
   got=$(grep -c '^'"$T"'/bad.yaml:[0-9]*: ' "$T/out" || true)
   [[ $got == "$want" ]] || { cat "$T/out"; fail "$f: $got errors printed, expected $want"; }
 done
+# A model URL whose host does not resolve: --check-config fails as the start
+# does (the same adapter create() call), with file:line and the host's name.
+cat > "$T/host.yaml" <<YAML
+gateway: { workers: 1, plugin_dir: "$FIX", lock_dir: "$T" }
+transports:
+  - { plugin: good_transport.so, listen: "127.0.0.1:$(free_port)", banner: suite }
+experiment: { id: exp-host }
+champion:
+  name: champ
+  adapter: $PLUG/rest.so
+  url: http://no-such-host.invalid:8081/score
+events: { sink: "file:$T/host-events.ndjson", spool_dir: "$T/spool" }
+YAML
+want="$T/host.yaml:6: champion champ ($PLUG/rest.so): init failed: rest: model champ: url \"http://no-such-host.invalid:8081/score\": cannot resolve host \"no-such-host.invalid\""
+if "$GW" --check-config "$T/host.yaml" >"$T/out" 2>&1; then fail "check-config accepted an unresolvable champion host"; fi
+grep -qF "$want" "$T/out" || { cat "$T/out"; fail "check-config: no file:line error naming the host"; }
+if "$GW" --config "$T/host.yaml" 2>"$T/start.log"; then fail "started with an unresolvable champion host"; fi
+grep -qF "${want//\"/\\\"}" "$T/start.log" || { cat "$T/start.log"; fail "start: not the message --check-config printed"; }
 # The shipped configs are valid whenever every plugin they name is built.
 for f in config/experiments.yaml config/demo.yaml config/examples/*.yaml; do
   sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" "$f" > "$T/shipped.yaml"

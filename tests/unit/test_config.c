@@ -1,7 +1,8 @@
 /*
  * test_config.c — core/config.c over tests/config/good and bad fixtures:
- * every good file loads; every bad file yields exactly the errors listed in
- * its .expect file (message and line, all of them, in order).
+ * every good file passes what --check-config runs (csg_config_load, then
+ * csg_gateway_check); every bad file yields exactly the errors listed in its
+ * .expect file (message and line, all of them, in order).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "test_helpers.h"
 
 static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
@@ -20,6 +22,17 @@ static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
     int rc = csg_config_load_string(path, text, strlen(text), cfg, errs);
     free(raw);
     free(text);
+    return rc;
+}
+
+/* What --check-config runs (main.c): load, then what start and SIGHUP add. */
+static int check_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
+{
+    int rc = load_fixture(path, cfg, errs);
+    if (rc == 0 && (rc = csg_gateway_check(*cfg, errs)) != 0) {
+        csg_config_unref(*cfg);
+        *cfg = NULL;
+    }
     return rc;
 }
 
@@ -47,7 +60,7 @@ static void test_good_files(void **state)
     for (int i = 0; i < n; i++) {
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = load_fixture(names[i], &cfg, &errs);
+        int rc = check_fixture(names[i], &cfg, &errs);
         for (size_t k = 0; k < errs.count; k++)
             print_error("%s: unexpected: %s\n", names[i], errs.items[k]);
         assert_int_equal(rc, 0);
@@ -79,7 +92,7 @@ static void test_bad_files(void **state)
         free(raw);
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = load_fixture(names[i], &cfg, &errs);
+        int rc = check_fixture(names[i], &cfg, &errs);
         if (rc == 0 || cfg) {
             print_error("%s: loaded, expected errors\n", names[i]);
             failures++;
@@ -204,12 +217,156 @@ static void test_missing_file(void **state)
     csg_errlist_free(&errs);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Reading the YAML: one document, at most 32 levels of mappings and lists.  */
+
+typedef enum nest { NEST_NONE, NEST_FLOW_SEQ, NEST_FLOW_MAP, NEST_BLOCK_SEQ, NEST_BLOCK_MAP } nest;
+
+/* Line 10 holds "  salt:"; a flow nesting follows on it, a block one starts
+ * on line 11. The top level is level 1 and `experiment` level 2, so salt's
+ * value nested n deep reaches level 2 + n. */
+static const char yaml_base[] = "transports:\n"                                             /* 1 */
+                                "  - { plugin: good_transport.so, listen: \"127.0.0.1:20001\", "
+                                "banner: hello }\n"                                         /* 2 */
+                                "gateway:\n"                                                /* 3 */
+                                "  plugin_dir: \"@FIXTURES@\"\n"                            /* 4 */
+                                "champion:\n"                                               /* 5 */
+                                "  name: champ\n"                                           /* 6 */
+                                "  adapter: good_adapter.so\n"                              /* 7 */
+                                "experiment:\n"                                             /* 8 */
+                                "  id: exp\n"                                               /* 9 */
+                                "  salt:";                                                  /* 10 */
+
+static const struct yaml_case {
+    const char *head; /* before yaml_base (shifts every line) */
+    nest nest;        /* salt's value: "s" or nested `levels` deep */
+    unsigned levels;
+    const char *tail;  /* after the salt line */
+    const char *error; /* the one error expected (substring); NULL = loads */
+} yaml_cases[] = {
+    /* depth: 32 levels are read (then refused as a salt), 33 are not */
+    {"", NEST_FLOW_SEQ, 30, "", "t.yaml:10: \"salt\" must be a string, not a list"},
+    {"", NEST_FLOW_SEQ, 31, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_FLOW_MAP, 30, "", "t.yaml:10: \"salt\" must be a string, not a mapping"},
+    {"", NEST_FLOW_MAP, 31, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_SEQ, 30, "", "t.yaml:11: \"salt\" must be a string, not a list"},
+    {"", NEST_BLOCK_SEQ, 31, "", "t.yaml:11: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_MAP, 30, "", "t.yaml:11: \"salt\" must be a string, not a mapping"},
+    /* block mappings: level 3 on line 11, so level 33 on line 41 */
+    {"", NEST_BLOCK_MAP, 31, "", "t.yaml:41: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_MAP, 200, "", "t.yaml:41: mappings and lists nested more than 32 levels deep"},
+    /* far deeper (libyaml's scanner is quadratic in flow depth): same answer */
+    {"", NEST_FLOW_SEQ, 10000, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_FLOW_MAP, 10000, "", "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    {"", NEST_BLOCK_SEQ, 10000, "", "t.yaml:11: mappings and lists nested more than 32 levels deep"},
+    /* the first problem stops the reading: a second document after it is not reached */
+    {"", NEST_FLOW_SEQ, 40, "---\nx: 1\n",
+     "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    /* documents: exactly one */
+    {"", NEST_NONE, 0, "", NULL},
+    {"--- # explicit start\n", NEST_NONE, 0, "...\n", NULL},
+    {"%YAML 1.1\n---\n", NEST_NONE, 0, "...\n# only a comment after the end\n", NULL},
+    {"", NEST_NONE, 0, "---\ngateway: { workers: 1 }\n",
+     "t.yaml:11: a second YAML document starts here; the configuration must be one document"},
+    /* YAML 1.1 (libyaml): after the first document, the next needs its "---" */
+    {"", NEST_NONE, 0, "...\ngateway: { workers: 1 }\n",
+     "t.yaml:12: YAML syntax error: did not find expected <document start>"},
+    {"", NEST_NONE, 0, "---\n",
+     "t.yaml:11: a second YAML document starts here; the configuration must be one document"},
+    {"", NEST_NONE, 0, "\n\n--- [ not, even, closed\n",
+     "t.yaml:13: a second YAML document starts here; the configuration must be one document"},
+    {"---\n", NEST_NONE, 0, "--- # third line from the end\n---\n",
+     "t.yaml:12: a second YAML document starts here; the configuration must be one document"},
+};
+
+/* Append n bytes of s to *buf (malloc'd, grown as needed). */
+static void put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        assert_non_null(*buf);
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+static char *yaml_case_text(const struct yaml_case *k)
+{
+    char *raw = NULL;
+    size_t len = 0, cap = 0;
+    put(&raw, &len, &cap, k->head, strlen(k->head));
+    put(&raw, &len, &cap, yaml_base, strlen(yaml_base));
+    switch (k->nest) {
+    case NEST_NONE:
+        put(&raw, &len, &cap, " s\n", 3);
+        break;
+    case NEST_FLOW_SEQ:
+    case NEST_FLOW_MAP: {
+        bool map = k->nest == NEST_FLOW_MAP;
+        put(&raw, &len, &cap, " ", 1);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, map ? "{a: " : "[", map ? 4 : 1);
+        put(&raw, &len, &cap, "x", 1);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, map ? "}" : "]", 1);
+        put(&raw, &len, &cap, "\n", 1);
+        break;
+    }
+    case NEST_BLOCK_SEQ: /* "- - - x" on one line */
+        put(&raw, &len, &cap, "\n    ", 5);
+        for (unsigned i = 0; i < k->levels; i++)
+            put(&raw, &len, &cap, "- ", 2);
+        put(&raw, &len, &cap, "x\n", 2);
+        break;
+    case NEST_BLOCK_MAP: /* one key per line, two more spaces each */
+        put(&raw, &len, &cap, "\n", 1);
+        for (unsigned i = 0; i < k->levels; i++) {
+            for (unsigned s = 0; s < 4 + 2 * i; s++)
+                put(&raw, &len, &cap, " ", 1);
+            put(&raw, &len, &cap, i + 1 < k->levels ? "a:\n" : "a: x\n", i + 1 < k->levels ? 3 : 5);
+        }
+        break;
+    }
+    put(&raw, &len, &cap, k->tail, strlen(k->tail));
+    char *text = subst_fixtures(raw);
+    free(raw);
+    return text;
+}
+
+static void test_yaml_reading(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof yaml_cases / sizeof yaml_cases[0]; i++) {
+        const struct yaml_case *k = &yaml_cases[i];
+        char *text = yaml_case_text(k);
+        csg_config *cfg = NULL;
+        csg_errlist errs = {0};
+        int rc = csg_config_load_string("t.yaml", text, strlen(text), &cfg, &errs);
+        free(text);
+        bool ok = k->error ? rc != 0 && !cfg && errs.count == 1 && strstr(errs.items[0], k->error)
+                           : rc == 0 && cfg && errs.count == 0;
+        if (!ok) {
+            print_error("case %zu (nest %d x %u, tail \"%s\"): rc %d, %zu error(s), first: %s\n"
+                        "  want: %s\n",
+                        i, (int)k->nest, k->levels, k->tail, rc, errs.count,
+                        errs.count ? errs.items[0] : "(none)", k->error ? k->error : "(loads)");
+            failures++;
+        }
+        csg_config_unref(cfg);
+        csg_errlist_free(&errs);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_files),  cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_full_values), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_yaml_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

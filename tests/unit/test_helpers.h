@@ -8,15 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* $CSG_BUILD_DIR/tests/fixtures (ctest sets CSG_BUILD_DIR). */
+/* $CSG_BUILD_DIR/<sub> (ctest sets CSG_BUILD_DIR). */
+static inline const char *build_path(char *buf, size_t cap, const char *sub)
+{
+    if (!buf[0]) {
+        const char *b = getenv("CSG_BUILD_DIR");
+        snprintf(buf, cap, "%s/%s", b && *b ? b : "build", sub);
+    }
+    return buf;
+}
+
+/* The fixture plugins (tests/fixtures) and the real ones (build/lib/csg). */
 static inline const char *fixture_dir(void)
 {
     static char dir[1024];
-    if (!dir[0]) {
-        const char *b = getenv("CSG_BUILD_DIR");
-        snprintf(dir, sizeof dir, "%s/tests/fixtures", b && *b ? b : "build");
-    }
-    return dir;
+    return build_path(dir, sizeof dir, "tests/fixtures");
+}
+
+static inline const char *plugin_build_dir(void)
+{
+    static char dir[1024];
+    return build_path(dir, sizeof dir, "lib/csg");
 }
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (NULL on error). */
@@ -42,24 +54,33 @@ static inline char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-/* Replace every "@FIXTURES@" in s with the fixture directory (malloc'd). */
+/* Replace every "@FIXTURES@" in s with fixture_dir() and every "@PLUGINS@"
+ * with plugin_build_dir() (malloc'd). */
 static inline char *subst_fixtures(const char *s)
 {
-    const char *dir = fixture_dir();
-    size_t dl = strlen(dir), cap = strlen(s) + 1, n = 0;
-    for (const char *p = s; (p = strstr(p, "@FIXTURES@")); p += 10)
-        cap += dl;
+    static const struct {
+        const char *token;
+        size_t len;
+    } tokens[] = {{"@FIXTURES@", 10}, {"@PLUGINS@", 9}};
+    const char *dirs[] = {fixture_dir(), plugin_build_dir()};
+    size_t cap = strlen(s) + 1;
+    for (size_t t = 0; t < 2; t++)
+        for (const char *p = s; (p = strstr(p, tokens[t].token)); p += tokens[t].len)
+            cap += strlen(dirs[t]);
     char *out = malloc(cap);
     char *o = out;
     while (*s) {
-        if (!strncmp(s, "@FIXTURES@", 10)) {
-            memcpy(o, dir, dl);
+        size_t t = 0;
+        while (t < 2 && strncmp(s, tokens[t].token, tokens[t].len) != 0)
+            t++;
+        if (t < 2) {
+            size_t dl = strlen(dirs[t]);
+            memcpy(o, dirs[t], dl);
             o += dl;
-            s += 10;
+            s += tokens[t].len;
         } else {
             *o++ = *s++;
         }
-        n++;
     }
     *o = '\0';
     return out;

@@ -357,7 +357,9 @@ typedef struct csg_model_adapter {
     /* One instance per worker and model. Called on the main thread (at start
      * and on SIGHUP reload) while the worker's loop may be running: allocate
      * and validate only; do not add events to base until the first
-     * score_async (which runs on the worker thread). */
+     * score_async (which runs on the worker thread). `csg-gateway
+     * --check-config` also calls it once per model, with a base that never
+     * runs, then destroy: what create refuses fails the check too. */
     int (*create)(const csg_adapter_config *cfg, const csg_core_api *api, struct event_base *base,
                   void **instance, csg_error *err);
     /* Worker thread. Score app; call cb exactly once (see csg_score_cb),
