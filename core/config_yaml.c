@@ -7,7 +7,10 @@
  * no hook to stop it. So the events are read first, and the reading stops at
  * the first mapping or list nested deeper than CSG_CONFIG_MAX_DEPTH — before
  * the scanner has gone much further — or at the start of a second document,
- * which yaml_parser_load would silently leave unread. Only text that passes
+ * which yaml_parser_load would silently leave unread. The reading also stops
+ * at a mapping or list with more than CSG_CONFIG_MAX_ENTRIES entries: the
+ * checks that follow compare keys and model names pairwise (95k keys in one
+ * mapping took 61 s). Only text that passes
  * is composed into a document, by libyaml itself (aliases, tags and marks
  * exactly as before). A configuration is a few KiB: reading it twice costs
  * microseconds.
@@ -44,6 +47,9 @@ static bool check_events(const char *file, const char *text, size_t len, csg_err
     if (!parser_open(&p, file, text, len, errs))
         return false;
     int depth = 0, documents = 0;
+    /* per open collection: is it a mapping, and how many nodes it holds */
+    bool is_map[CSG_CONFIG_MAX_DEPTH + 1] = {false};
+    unsigned nodes[CSG_CONFIG_MAX_DEPTH + 1] = {0};
     bool ok = true, end = false;
     while (ok && !end) {
         yaml_event_t ev;
@@ -53,6 +59,16 @@ static bool check_events(const char *file, const char *text, size_t len, csg_err
             break;
         }
         int line = (int)ev.start_mark.line + 1;
+        bool node = ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+                    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
+        if (node && depth > 0 &&
+            ++nodes[depth] > (is_map[depth] ? 2u : 1u) * CSG_CONFIG_MAX_ENTRIES) {
+            csg_errlist_add(errs, "%s:%d: a %s with more than %d entries", file, line,
+                            is_map[depth] ? "mapping" : "list", CSG_CONFIG_MAX_ENTRIES);
+            ok = false;
+            yaml_event_delete(&ev);
+            break;
+        }
         switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
             if (++documents > 1) {
@@ -69,7 +85,10 @@ static bool check_events(const char *file, const char *text, size_t len, csg_err
                 csg_errlist_add(errs, "%s:%d: mappings and lists nested more than %d levels deep",
                                 file, line, CSG_CONFIG_MAX_DEPTH);
                 ok = false;
+                break;
             }
+            is_map[depth] = ev.type == YAML_MAPPING_START_EVENT;
+            nodes[depth] = 0;
             break;
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:

@@ -220,7 +220,9 @@ static void test_missing_file(void **state)
 /* ------------------------------------------------------------------------ */
 /* Reading the YAML: one document, at most 32 levels of mappings and lists.  */
 
-typedef enum nest { NEST_NONE, NEST_FLOW_SEQ, NEST_FLOW_MAP, NEST_BLOCK_SEQ, NEST_BLOCK_MAP } nest;
+typedef enum nest {
+    NEST_NONE, NEST_FLOW_SEQ, NEST_FLOW_MAP, NEST_BLOCK_SEQ, NEST_BLOCK_MAP, NEST_WIDE_MAP, NEST_WIDE_SEQ
+} nest;
 
 /* Line 10 holds "  salt:"; a flow nesting follows on it, a block one starts
  * on line 11. The top level is level 1 and `experiment` level 2, so salt's
@@ -262,6 +264,13 @@ static const struct yaml_case {
     /* the first problem stops the reading: a second document after it is not reached */
     {"", NEST_FLOW_SEQ, 40, "---\nx: 1\n",
      "t.yaml:10: mappings and lists nested more than 32 levels deep"},
+    /* width: 1024 entries per mapping or list are read, 1025 are not (the checks
+     * after the reading compare keys pairwise) */
+    {"", NEST_WIDE_MAP, 1024, "", "t.yaml:10: \"salt\" must be a string, not a mapping"},
+    {"", NEST_WIDE_MAP, 1025, "", "t.yaml:10: a mapping with more than 1024 entries"},
+    {"", NEST_WIDE_SEQ, 1024, "", "t.yaml:10: \"salt\" must be a string, not a list"},
+    {"", NEST_WIDE_SEQ, 1025, "", "t.yaml:10: a list with more than 1024 entries"},
+    {"", NEST_WIDE_MAP, 100000, "", "t.yaml:10: a mapping with more than 1024 entries"},
     /* documents: exactly one */
     {"", NEST_NONE, 0, "", NULL},
     {"--- # explicit start\n", NEST_NONE, 0, "...\n", NULL},
@@ -312,6 +321,19 @@ static char *yaml_case_text(const struct yaml_case *k)
         for (unsigned i = 0; i < k->levels; i++)
             put(&raw, &len, &cap, map ? "}" : "]", 1);
         put(&raw, &len, &cap, "\n", 1);
+        break;
+    }
+    case NEST_WIDE_MAP: /* "{k0: 0, k1: 0, …}" or "[0, 0, …]" on one line */
+    case NEST_WIDE_SEQ: {
+        bool map = k->nest == NEST_WIDE_MAP;
+        put(&raw, &len, &cap, map ? " {" : " [", 2);
+        for (unsigned i = 0; i < k->levels; i++) {
+            char item[32];
+            int n = map ? snprintf(item, sizeof item, "%sk%u: 0", i ? ", " : "", i)
+                        : snprintf(item, sizeof item, "%s0", i ? ", " : "");
+            put(&raw, &len, &cap, item, (size_t)n);
+        }
+        put(&raw, &len, &cap, map ? "}\n" : "]\n", 2);
         break;
     }
     case NEST_BLOCK_SEQ: /* "- - - x" on one line */
