@@ -12,6 +12,10 @@
 #include "jsonw.h"
 #include "util.h"
 
+/* Configured names are copied into events whole (never cut by copy_str). */
+_Static_assert(CSG_EXPERIMENT_ID_MAX <= CSG_EVENT_NAME_MAX, "experiment_id bound");
+_Static_assert(CSG_MODEL_NAME_MAX <= CSG_EVENT_NAME_MAX, "model name bound");
+
 const char *csg_event_status_name(csg_event_status s)
 {
     switch (s) {
@@ -30,10 +34,12 @@ const char *csg_event_status_name(csg_event_status s)
 }
 
 /* Latencies keep microsecond resolution: the clock difference's float noise
- * (1.8399999999) says nothing and costs bytes in every row. */
+ * (1.8399999999) says nothing and costs bytes in every row. One longer than the
+ * schema's bound (only a process stopped for days measures that) is written as the
+ * bound, so the event is still stored. */
 static double latency(double ms)
 {
-    return round(ms * 1000.0) / 1000.0;
+    return round(fmin(ms, CSG_EVENT_LATENCY_MS_MAX) * 1000.0) / 1000.0;
 }
 
 /* csg_format_rfc3339_ms with the calendar part cached per thread for the

@@ -13,6 +13,11 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
+#include "csg_event_schema.h" /* the field bounds csg-persist reads events with */
+
+/* Ids arrive validated against the ABI's limits; events carry them whole. */
+_Static_assert(CSG_REQUEST_ID_MAX == CSG_EVENT_ID_MAX, "event_id bound");
+_Static_assert(CSG_APPLICANT_ID_MAX == CSG_EVENT_APPLICANT_ID_MAX, "applicant_id bound");
 
 typedef enum csg_event_status {
     CSG_EVENT_OK = 0,
@@ -23,19 +28,19 @@ typedef enum csg_event_status {
 } csg_event_status;
 
 typedef struct csg_event {
-    char event_id[CSG_REQUEST_ID_MAX + 1];
-    char experiment_id[65];
-    char applicant_id[CSG_APPLICANT_ID_MAX + 1];
-    char transport[16];
-    char champion_model[65];
-    char challenger_model[65]; /* "" = no challenger chosen → null */
+    char event_id[CSG_EVENT_ID_MAX + 1];
+    char experiment_id[CSG_EVENT_NAME_MAX + 1];
+    char applicant_id[CSG_EVENT_APPLICANT_ID_MAX + 1];
+    char transport[CSG_EVENT_TRANSPORT_MAX + 1];
+    char champion_model[CSG_EVENT_NAME_MAX + 1];
+    char challenger_model[CSG_EVENT_NAME_MAX + 1]; /* "" = no challenger chosen → null */
     bool champion_ok;          /* champion_score/decision valid */
     double champion_score;
     csg_decision champion_decision;
     bool challenger_ok; /* challenger_score/decision valid */
     double challenger_score;
     csg_decision challenger_decision;
-    double latency_champion_ms;
+    double latency_champion_ms;   /* written saturated at CSG_EVENT_LATENCY_MS_MAX */
     double latency_challenger_ms; /* ignored without a challenger */
     double income;
     double loan_amount;

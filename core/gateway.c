@@ -260,7 +260,7 @@ struct req_ctx {
     csg_worker *w;
     csg_snapshot *snap;
     csg_request req;
-    char transport[16];
+    char transport[CSG_EVENT_TRANSPORT_MAX + 1]; /* copied whole into the event */
     csg_reply_cb on_reply;
     void *reply_ctx;
     int64_t wall_ms;

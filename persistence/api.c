@@ -4,8 +4,8 @@
  * POST /outcomes, /healthz, /metrics. Outcome-based statistics are computed in C from the
  * rows (perf.c, analytics.c), identically on both backends (docs/analytics.md).
  *
- * Runs on its own thread with its own event_base (libevent evhttp, fine off the hot
- * path) and its own database connection. Every number is computed by the database
+ * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
+ * limits and JSON replies) with its own database connection. Every number is computed by the database
  * (percentiles with percentile_cont on both backends); this file only builds
  * parameterised SQL — user input never becomes SQL text — and shapes JSON.
  * Numbers that cannot be computed are null, with a "note" in the same object.
@@ -13,18 +13,16 @@
 #include "api.h"
 
 #include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
-#include <event2/thread.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "httpd.h"
 #include "outcomes.h"
 #include "perf.h"
 #include "query.h"
@@ -41,12 +39,8 @@ int csgp_dlq_kind_index(const char *kind)
 }
 
 struct csgp_api {
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
-    bool started;
+    csgp_httpd *http;
     csgp_db *db;
-    char *db_url;
     csgp_metrics *m;
 };
 
@@ -177,39 +171,13 @@ static int qb_run(qb *b, csgp_rows **rows, csg_error *err)
 
 static void send_json(request *r, int code, json_t *body)
 {
-    struct evbuffer *out = evbuffer_new();
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (text) {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-    }
-    free(text);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(r->req, code,
-                      code == 200   ? "OK"
-                      : code == 400 ? "Bad Request"
-                      : code == 404 ? "Not Found"
-                      : code == 405 ? "Method Not Allowed"
-                      : code == 413 ? "Payload Too Large"
-                                    : "Service Unavailable",
-                      out);
-    evbuffer_free(out);
-    json_decref(body);
+    csgp_httpd_send_json(r->req, code, body);
 }
 
 static void send_error(request *r, int code, const char *ecode, const char *param_name,
                        const char *message)
 {
-    json_t *e = json_object();
-    json_object_set_new(e, "code", json_string(ecode));
-    if (param_name)
-        json_object_set_new(e, "parameter", json_string(param_name));
-    json_object_set_new(e, "message", json_string(message));
-    json_t *body = json_object();
-    json_object_set_new(body, "error", e);
-    send_json(r, code, body);
+    csgp_httpd_send_error(r->req, code, ecode, param_name, message);
 }
 
 static void send_db_error(request *r, const csg_error *err)
@@ -826,9 +794,7 @@ static void h_performance(request *r)
 static void h_outcomes(request *r)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t len = evbuffer_get_length(in);
-    if (len > CSGP_OUTCOMES_MAX_BYTES)
-        return send_error(r, 413, "payload_too_large", NULL, "at most 16 MiB per request");
+    size_t len = evbuffer_get_length(in); /* at most CSGP_OUTCOMES_MAX_BYTES (httpd.c) */
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     json_t *rejected = json_array();
     csgp_outcome *items = NULL;
@@ -874,7 +840,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
     csgp_api *api = arg;
     request r = {.req = req, .api = api};
-    atomic_fetch_add(&api->m->http_requests, 1);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path)
@@ -883,87 +848,44 @@ static void on_request(struct evhttp_request *req, void *arg)
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (!strcmp(path, routes[i].path))
             rt = &routes[i];
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (!rt) {
         send_error(&r, 404, "not_found", NULL, "no such endpoint");
-    } else if (rt->post ? evhttp_request_get_command(req) != EVHTTP_REQ_POST
-                        : (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-                           evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)) {
+    } else if (rt->post ? cmd != EVHTTP_REQ_POST
+                        : cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          rt->post ? "POST" : "GET, HEAD");
         send_error(&r, 405, "method_not_allowed", NULL, rt->post ? "use POST" : "use GET");
     } else {
         rt->fn(&r);
     }
 }
 
-static void *api_thread(void *arg)
-{
-    csgp_api *api = arg;
-    event_base_dispatch(api->base);
-    return NULL;
-}
-
 int csgp_api_start(const char *listen, const char *db_url, csgp_metrics *metrics,
                    csgp_api **out, csg_error *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
     csgp_api *api = calloc(1, sizeof *api);
     if (!api)
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
     api->m = metrics;
     int rc;
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    int64_t port;
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
-        !csgp_parse_int64(colon + 1, &port) || port < 0 || port > 65535) {
-        rc = csgp_fail(err, CSG_EINVAL, "--listen must be HOST:PORT, got \"%s\"", listen);
-        goto fail;
+    /* The connection first: the server calls on_request as soon as it listens. POST
+     * /outcomes has the only body: its limit is the server's. */
+    if ((rc = csgp_db_open(db_url, "api", &api->db, err)) ||
+        (rc = csgp_httpd_start(listen, CSGP_OUTCOMES_MAX_BYTES, on_request, api,
+                               &metrics->http_requests, &api->http, err))) {
+        csgp_api_stop(api);
+        return rc;
     }
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = 0;
-    if ((rc = csgp_db_open(db_url, "api", &api->db, err)))
-        goto fail;
-    api->base = event_base_new();
-    api->http = api->base ? evhttp_new(api->base) : NULL;
-    if (!api->http) {
-        rc = csgp_fail(err, CSG_ENOMEM, "cannot create the HTTP server");
-        goto fail;
-    }
-    evhttp_set_timeout(api->http, 30);
-    evhttp_set_max_headers_size(api->http, 16384);
-    evhttp_set_max_body_size(api->http, 16 << 20);
-    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-    evhttp_set_gencb(api->http, on_request, api);
-    if (!evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port)) {
-        rc = csgp_fail(err, CSG_EIO, "cannot listen on %s (in use, or not a local address)", listen);
-        goto fail;
-    }
-    if (pthread_create(&api->thread, NULL, api_thread, api) != 0) {
-        rc = csgp_fail(err, CSG_EIO, "cannot start the API thread");
-        goto fail;
-    }
-    api->started = true;
     *out = api;
     return 0;
-fail:
-    csgp_api_stop(api);
-    return rc;
 }
 
 void csgp_api_stop(csgp_api *api)
 {
     if (!api)
         return;
-    if (api->started) {
-        event_base_loopbreak(api->base);
-        pthread_join(api->thread, NULL);
-    }
-    if (api->http)
-        evhttp_free(api->http);
-    if (api->base)
-        event_base_free(api->base);
+    csgp_httpd_stop(api->http);
     csgp_db_close(api->db);
-    free(api->db_url);
     free(api);
 }

@@ -2,6 +2,7 @@
 #include "event.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,12 +146,13 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     json_t *v = json_object_get(root, "event_id");
     const char *s = json_string_value(v);
     size_t n = s ? json_string_length(v) : 0;
-    bool ok = s && n >= 1 && n <= CSGP_ID_MAX;
+    bool ok = s && n >= 1 && n <= CSG_EVENT_ID_MAX;
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] >= 0x21 && s[i] <= 0x7e;
     if (!ok) {
         rc = reject(why, "invalid_field",
-                    "field \"event_id\": must be 1-%d printable ASCII characters", CSGP_ID_MAX);
+                    "field \"event_id\": must be 1-%d printable ASCII characters",
+                    CSG_EVENT_ID_MAX);
         goto out;
     }
     memcpy(ev->event_id, s, n + 1);
@@ -170,26 +172,32 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     snprintf(ev->status, sizeof ev->status, "%s", s);
     bool champion_failed = !strncmp(ev->status, "CHAMPION_", 9);
 
-    if (get_str(root, "experiment_id", CSGP_NAME_MAX, false, ev->experiment_id, NULL, why) ||
-        get_str(root, "applicant_id", CSGP_ID_MAX, false, ev->applicant_id, NULL, why) ||
-        get_str(root, "transport", CSGP_TRANSPORT_MAX, false, ev->transport, NULL, why) ||
-        get_str(root, "champion_model", CSGP_NAME_MAX, false, ev->champion_model, NULL, why) ||
-        get_str(root, "challenger_model", CSGP_NAME_MAX, true, ev->challenger_model,
+    /* Bounds: lib/csg_event_schema.h, the same the gateway writes events within. */
+    const double smin = CSG_EVENT_SCORE_MIN, smax = CSG_EVENT_SCORE_MAX;
+    const double lmax = CSG_EVENT_LATENCY_MS_MAX, amax = CSG_EVENT_AMOUNT_MAX;
+    if (get_str(root, "experiment_id", CSG_EVENT_NAME_MAX, false, ev->experiment_id, NULL,
+                why) ||
+        get_str(root, "applicant_id", CSG_EVENT_APPLICANT_ID_MAX, false, ev->applicant_id, NULL,
+                why) ||
+        get_str(root, "transport", CSG_EVENT_TRANSPORT_MAX, false, ev->transport, NULL, why) ||
+        get_str(root, "champion_model", CSG_EVENT_NAME_MAX, false, ev->champion_model, NULL,
+                why) ||
+        get_str(root, "challenger_model", CSG_EVENT_NAME_MAX, true, ev->challenger_model,
                 &ev->has_challenger_model, why) ||
-        get_num(root, "champion_score", champion_failed, 0, 1, false, &ev->champion_score,
+        get_num(root, "champion_score", champion_failed, smin, smax, false, &ev->champion_score,
                 &ev->has_champion_score, why) ||
-        get_num(root, "challenger_score", true, 0, 1, false, &ev->challenger_score,
+        get_num(root, "challenger_score", true, smin, smax, false, &ev->challenger_score,
                 &ev->has_challenger_score, why) ||
         get_decision(root, "champion_decision", champion_failed, &ev->champion_decision, why) ||
         get_decision(root, "challenger_decision", true, &ev->challenger_decision, why) ||
-        get_num(root, "latency_champion_ms", false, 0, 1e9, false, &ev->latency_champion_ms,
+        get_num(root, "latency_champion_ms", false, 0, lmax, false, &ev->latency_champion_ms,
                 NULL, why) ||
-        get_num(root, "latency_challenger_ms", true, 0, 1e9, false, &ev->latency_challenger_ms,
+        get_num(root, "latency_challenger_ms", true, 0, lmax, false, &ev->latency_challenger_ms,
                 &ev->has_latency_challenger, why) ||
-        get_num(root, "decision_diff", true, 0, 1, false, &ev->decision_diff,
+        get_num(root, "decision_diff", true, smin, smax, false, &ev->decision_diff,
                 &ev->has_decision_diff, why) ||
-        get_num(root, "income", false, 0, 1e15, false, &ev->income, NULL, why) ||
-        get_num(root, "loan_amount", false, 0, 1e15, true, &ev->loan_amount, NULL, why))
+        get_num(root, "income", false, 0, amax, false, &ev->income, NULL, why) ||
+        get_num(root, "loan_amount", false, 0, amax, true, &ev->loan_amount, NULL, why))
         goto out;
     if (!champion_failed && !ev->has_champion_score) {
         rc = reject(why, "invalid_field", "field \"champion_score\": null only when the "
@@ -205,6 +213,9 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
         goto out;
     }
 
+    /* jansson's integers end where the schema's bound does (larger ones are not JSON it
+     * parses: invalid_json). */
+    _Static_assert(CSG_EVENT_CREDIT_HISTORY_MAX == LLONG_MAX, "credit_history bound");
     v = json_object_get(root, "credit_history");
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         rc = reject(why, "invalid_field", "field \"credit_history\": must be an integer >= 0");

@@ -2,9 +2,11 @@
  * event.h — parse and validate one MetricEvent (DESIGN §6) from Kafka or NDJSON.
  *
  * The rules (docs/persistence.md lists them): every key present; strings are
- * non-empty, bounded and free of control characters (event_id 1–64 printable ASCII,
- * applicant_id 1–64 bytes); scores and decision_diff in [0, 1]; latencies, income >= 0;
- * loan_amount > 0; credit_history an integer >= 0; decisions approve|decline|review;
+ * non-empty, bounded and free of control characters; numbers finite; the bounds of
+ * every field are the gateway's, from lib/csg_event_schema.h (event_id 1–64 printable
+ * ASCII, applicant_id 1–64 bytes, names 1–64, transport 1–15; scores and decision_diff
+ * in [0, 1]; latencies in [0, 1e9]; income in [0, DBL_MAX]; loan_amount in (0, DBL_MAX];
+ * credit_history an integer in [0, INT64_MAX]); decisions approve|decline|review;
  * status one of the five; timestamp RFC 3339 (stored at millisecond precision, UTC).
  * champion_score/champion_decision may be null only when status is CHAMPION_*;
  * without a challenger_model every challenger field must be null.
@@ -16,11 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csg_event_schema.h"
 #include "util.h"
 
-#define CSGP_ID_MAX 64     /* event_id, applicant_id (bytes) */
-#define CSGP_NAME_MAX 128  /* experiment_id, model names */
-#define CSGP_TRANSPORT_MAX 32
 #define CSGP_MAX_MESSAGE_BYTES 65536 /* larger messages go to the DLQ unparsed */
 
 typedef enum csgp_decision {
@@ -31,12 +31,12 @@ typedef enum csgp_decision {
 } csgp_decision;
 
 typedef struct csgp_event {
-    char event_id[CSGP_ID_MAX + 1];
-    char experiment_id[CSGP_NAME_MAX + 1];
-    char applicant_id[CSGP_ID_MAX + 1];
-    char transport[CSGP_TRANSPORT_MAX + 1];
-    char champion_model[CSGP_NAME_MAX + 1];
-    char challenger_model[CSGP_NAME_MAX + 1]; /* "" when null */
+    char event_id[CSG_EVENT_ID_MAX + 1];
+    char experiment_id[CSG_EVENT_NAME_MAX + 1];
+    char applicant_id[CSG_EVENT_APPLICANT_ID_MAX + 1];
+    char transport[CSG_EVENT_TRANSPORT_MAX + 1];
+    char champion_model[CSG_EVENT_NAME_MAX + 1];
+    char challenger_model[CSG_EVENT_NAME_MAX + 1]; /* "" when null */
     bool has_challenger_model;
     bool has_champion_score, has_challenger_score, has_latency_challenger, has_decision_diff;
     double champion_score, challenger_score;

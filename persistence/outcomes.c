@@ -38,13 +38,13 @@ static int validate(json_t *v, size_t index, int64_t now_ms, csgp_outcome *out, 
     }
     size_t n = json_string_length(id);
     const char *s = json_string_value(id);
-    bool ok = n >= 1 && n <= CSGP_ID_MAX;
+    bool ok = n >= 1 && n <= CSG_EVENT_APPLICANT_ID_MAX;
     for (size_t i = 0; ok && i < n; i++)
         ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
     if (!ok) {
         reject(rejected, index,
                "field \"applicant_id\": must be 1-%d characters without control characters",
-               CSGP_ID_MAX);
+               CSG_EVENT_APPLICANT_ID_MAX);
         return -1;
     }
     json_t *d = json_object_get(v, "defaulted");

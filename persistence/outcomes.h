@@ -25,7 +25,7 @@
 #define CSGP_OUTCOMES_MAX_BYTES (16u << 20) /* request body */
 
 typedef struct csgp_outcome {
-    char applicant_id[CSGP_ID_MAX + 1];
+    char applicant_id[CSG_EVENT_APPLICANT_ID_MAX + 1];
     bool defaulted;
     int64_t observed_ms; /* observed_at, or the time of the request when absent */
 } csgp_outcome;

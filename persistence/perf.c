@@ -13,6 +13,11 @@
 #include "analytics.h"
 #include "event.h"
 
+/* Model names in stored rows: csg-persist accepted up to 128 bytes before the event bounds
+ * became the gateway's (lib/csg_event_schema.h, 64), so older rows may hold that much. */
+#define ROW_NAME_MAX 128
+_Static_assert(ROW_NAME_MAX >= CSG_EVENT_NAME_MAX, "row names");
+
 #define POPULATION                                                                           \
     "paired: applicants scored by the champion and the challenger (status OK) whose outcome " \
     "is known, each counted once by its latest such event"
@@ -93,7 +98,8 @@ int csgp_perf_from_rows(csgp_rows *rows, json_t **out, csg_error *err)
     json_object_set_new(body, "swap_sets", swaps);
     json_object_set_new(body, "psi", psi);
     json_object_set_new(body, "promotion", promo);
-    char champ[CSGP_NAME_MAX + 1] = "", chall[CSGP_NAME_MAX + 1] = "", app[CSGP_ID_MAX + 1] = "";
+    char champ[ROW_NAME_MAX + 1] = "", chall[ROW_NAME_MAX + 1] = "";
+    char app[CSG_EVENT_APPLICANT_ID_MAX + 1] = "";
     bool have = false;
     group g = {0};
     int rc = 0, s;
@@ -215,7 +221,7 @@ int csgp_segment_outcomes_from_rows(csgp_rows *rows, const char *role, json_t *c
     band_acc *acc = calloc((size_t)(nb > 0 ? nb : 1), sizeof *acc);
     if (!acc)
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
-    char model[CSGP_NAME_MAX + 1] = "", app[CSGP_ID_MAX + 1] = "";
+    char model[ROW_NAME_MAX + 1] = "", app[CSG_EVENT_APPLICANT_ID_MAX + 1] = "";
     bool have = false;
     int rc = 0, s;
     for (;;) {

@@ -202,9 +202,11 @@ bool csgp_parse_double(const char *s, double *out)
     if (!s || !*s || strlen(s) > 64)
         return false;
     char *end;
-    errno = 0;
+    /* No errno check: strtod's ERANGE also flags an underflow, whose result (a denormal
+     * such as 5e-324, or 0) is the nearest double, as JSON parsers read it; an overflow
+     * gives HUGE_VAL, refused by isfinite. */
     double v = strtod(s, &end);
-    if (*end || errno || !isfinite(v) || s[0] == ' ' || s[0] == '\t')
+    if (*end || !isfinite(v) || s[0] == ' ' || s[0] == '\t')
         return false;
     /* strtod also takes hex floats, "inf" and "nan": allow only plain decimal text. */
     for (const char *p = s; *p; p++)

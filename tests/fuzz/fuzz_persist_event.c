@@ -1,6 +1,10 @@
 /* fuzz_persist_event.c — libFuzzer target for csg-persist's MetricEvent
  * validation (persistence/event.c): every Kafka message goes through it
- * before it can reach the database or the DLQ. */
+ * before it can reach the database or the DLQ.
+ *
+ * Oracle: an accepted event lies within the bounds of lib/csg_event_schema.h (the ones
+ * the gateway writes events within) — the insert path and the columns rely on them. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -8,15 +12,38 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool text_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= max;
+}
+
+static bool num_ok(bool present, double v, double lo, double hi)
+{
+    return !present || (isfinite(v) && v >= lo && v <= hi);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     csgp_event ev;
     csgp_reject why;
     if (csgp_event_parse((const char *)data, size, &ev, &why) == 0) {
-        /* Invariants the insert path relies on. */
-        if (ev.event_id[0] == '\0' || ev.applicant_id[0] == '\0' ||
+        const double smin = CSG_EVENT_SCORE_MIN, smax = CSG_EVENT_SCORE_MAX;
+        if (!text_ok(ev.event_id, CSG_EVENT_ID_MAX) ||
+            !text_ok(ev.applicant_id, CSG_EVENT_APPLICANT_ID_MAX) ||
+            !text_ok(ev.experiment_id, CSG_EVENT_NAME_MAX) ||
+            !text_ok(ev.champion_model, CSG_EVENT_NAME_MAX) ||
+            !text_ok(ev.transport, CSG_EVENT_TRANSPORT_MAX) ||
+            ev.has_challenger_model != text_ok(ev.challenger_model, CSG_EVENT_NAME_MAX) ||
             strlen(ev.timestamp) != 24 || ev.credit_history < 0 ||
-            (ev.has_champion_score && !(ev.champion_score >= 0 && ev.champion_score <= 1)))
+            !num_ok(ev.has_champion_score, ev.champion_score, smin, smax) ||
+            !num_ok(ev.has_challenger_score, ev.challenger_score, smin, smax) ||
+            !num_ok(ev.has_decision_diff, ev.decision_diff, smin, smax) ||
+            !num_ok(true, ev.latency_champion_ms, 0, CSG_EVENT_LATENCY_MS_MAX) ||
+            !num_ok(ev.has_latency_challenger, ev.latency_challenger_ms, 0,
+                    CSG_EVENT_LATENCY_MS_MAX) ||
+            !num_ok(true, ev.income, 0, CSG_EVENT_AMOUNT_MAX) ||
+            !num_ok(true, ev.loan_amount, 0, CSG_EVENT_AMOUNT_MAX) || !(ev.loan_amount > 0))
             __builtin_trap();
     } else if (!why.kind || !memchr(why.reason, '\0', sizeof why.reason)) {
         __builtin_trap();

@@ -148,6 +148,117 @@ def test_poison_messages_go_to_dlq(kafka, pg_database: csgp.Database, procs) -> 
     assert "empty" in reasons[7]
 
 
+DBL_MAX = 1.7976931348623157e308
+DBL_TRUE_MIN = 5e-324
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN/Infinity (Python's default accepts them; JSON has none)."""
+
+    def refuse(name: str):
+        raise AssertionError(f"{name} in a JSON reply: {text[:300]}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def extreme_events() -> list[dict]:
+    """Events as the gateway writes them for the most extreme applications it accepts
+    (any finite income >= 0, loan_amount > 0; credit_history up to 2^31-1 on every
+    transport), plus the integer bound the event schema and bigint columns allow."""
+    base = csgp.make_events(6, seed=15)
+    for e in base:
+        e["status"] = "OK"
+        e["champion_score"], e["champion_decision"] = 0.5, "approve"
+        e["challenger_model"] = csgp.CHALLENGERS[0]
+        e["challenger_score"], e["challenger_decision"] = 0.25, "decline"
+        e["decision_match"], e["decision_diff"] = False, 0.25
+        e["latency_challenger_ms"] = 2.5
+    amounts = [
+        (1e308, DBL_MAX, 2147483647),
+        (0, DBL_TRUE_MIN, 0),
+        (DBL_TRUE_MIN, 2.2250738585072014e-308, 9223372036854775807),
+        (DBL_MAX, 1e308, 1),
+        (9007199254740993.0, 1e16 + 2, 5),
+        (60000.5, 25000, 4),
+    ]
+    for e, (inc, loan, hist) in zip(base, amounts):
+        e["event_id"] = "extreme-" + e["event_id"]
+        e["income"], e["loan_amount"], e["credit_history"] = inc, loan, hist
+    base[3]["latency_champion_ms"] = 1e9  # the longest latency an event may carry
+    base[3]["champion_score"], base[3]["challenger_score"] = 0.0, 1.0
+    base[3]["challenger_decision"], base[3]["decision_diff"] = "approve", 1.0
+    base[3]["decision_match"], base[3]["champion_decision"] = False, "decline"
+    return base
+
+
+@pytest.mark.parametrize("database", ["pg", "sqlite"], indirect=True)
+def test_extreme_values_round_trip(kafka, database: csgp.Database, procs) -> None:
+    """Issue 15: an answered request's event is stored whatever amounts the gateway
+    accepted; nothing goes to the DLQ, every value reads back bit for bit (SQL and REST),
+    and every endpoint still answers valid JSON (no inf, no NaN) over such rows."""
+    topic = csgp.unique("extreme")
+    csgp.create_topics(topic, topic + ".dlq", partitions=1)
+    events = extreme_events()
+    csgp.produce_events(topic, events)
+    p = csgp.Persist(database, topic).start()
+    procs.append(p)
+    csgp.wait_for(
+        lambda: p.metric("csgp_messages_consumed_total") >= len(events),
+        60,
+        "every event consumed",
+    )
+    csgp.wait_for(
+        lambda: (
+            p.metric("csgp_rows_inserted_total") + p.metric("csgp_dlq_total")
+            >= len(events)
+        ),
+        30,
+        "the batch committed",
+    )
+    assert p.metric("csgp_dlq_total") == 0, "events went to the DLQ"
+    assert_rows_equal(database, events)
+
+    r = p.get("/metrics/events", limit=1000)
+    assert r.status_code == 200, r.text
+    rows = {row["event_id"]: row for row in strict_json(r.text)["events"]}
+    for e in events:
+        row = rows[e["event_id"]]
+        for c in ("income", "loan_amount", "credit_history", "latency_champion_ms"):
+            assert row[c] == e[c], (e["event_id"], c, row[c], e[c])
+
+    s = p.get("/metrics/summary")
+    assert s.status_code == 200, s.text
+    csgp_check(strict_json(s.text), csgp.ref_summary(events))
+    for by in ("income", "loan_amount", "credit_history"):
+        for bands in (None, "0,1e308", "5e-324,1,1.7976931348623157e308"):
+            params = {"by": by} | ({"bands": bands} if bands else {})
+            r = p.get("/metrics/segments", **params)
+            assert r.status_code == 200, r.text
+            got = strict_json(r.text)
+            if bands:
+                edges = [float(x) for x in bands.split(",")]
+                csgp_check(got, csgp.ref_segments(events, by, edges))
+    for path, params in (
+        ("/metrics/latency", {"bucket": "1h"}),
+        ("/metrics/distribution", {"bins": 10}),
+        ("/metrics/performance", {}),
+        ("/metrics/summary", {"min_income": "1e308"}),
+        ("/metrics/summary", {"max_income": "5e-324"}),
+    ):
+        r = p.get(path, **params)
+        assert r.status_code == 200, r.text
+        strict_json(r.text)
+    top = strict_json(p.get("/metrics/summary", min_income="1e308").text)
+    assert top["total"] == sum(1 for e in events if e["income"] >= 1e308)
+    low = strict_json(p.get("/metrics/summary", max_income="5e-324").text)
+    assert low["total"] == sum(1 for e in events if e["income"] <= 5e-324)
+
+
+def csgp_check(got: dict, want: dict) -> None:
+    diffs = csgp.close(got, want)
+    assert not diffs, "\n".join(diffs[:20])
+
+
 class SteadyProducer(threading.Thread):
     """Produces events at a steady rate in the background."""
 

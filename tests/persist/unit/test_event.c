@@ -113,6 +113,74 @@ static void test_bad_fields(void **state)
     }
 }
 
+/* Every number the gateway can put in an event is stored (issue 15): it accepts any finite
+ * income >= 0 and loan_amount > 0, up to the largest double and down to the smallest
+ * denormal; credit_history is any JSON integer >= 0 (bigint columns hold 2^63-1). Each
+ * value must read back bit for bit. The rejects pin the edges of the same ranges. */
+static void test_extreme_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to;
+        const char *reject; /* NULL = accepted; else the field named in the reason */
+    } subs[] = {
+        {"\"income\":60000", "\"income\":1e308", NULL},
+        {"\"income\":60000", "\"income\":1.7976931348623157e308", NULL},
+        {"\"income\":60000", "\"income\":0", NULL},
+        {"\"income\":60000", "\"income\":-0.0", NULL},
+        {"\"income\":60000", "\"income\":5e-324", NULL},
+        {"\"income\":60000", "\"income\":2.2250738585072014e-308", NULL},
+        {"\"loan_amount\":25000", "\"loan_amount\":1.7976931348623157e308", NULL},
+        {"\"loan_amount\":25000", "\"loan_amount\":5e-324", NULL},
+        {"\"loan_amount\":25000", "\"loan_amount\":1e15", NULL},
+        {"\"loan_amount\":25000", "\"loan_amount\":1000000000000000.1", NULL},
+        {"\"credit_history\":4", "\"credit_history\":9223372036854775807", NULL},
+        {"\"credit_history\":4", "\"credit_history\":2147483647", NULL},
+        {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":0", NULL},
+        {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":1e9", NULL},
+        {"\"champion_score\":0.73", "\"champion_score\":5e-324", NULL},
+        {"\"income\":60000", "\"income\":-5e-324", "income"},
+        {"\"income\":60000", "\"income\":1e309", "invalid JSON"}, /* not a double */
+        {"\"loan_amount\":25000", "\"loan_amount\":-0.0", "loan_amount"},
+        {"\"loan_amount\":25000", "\"loan_amount\":-5e-324", "loan_amount"},
+        {"\"credit_history\":4", "\"credit_history\":9223372036854775808", "invalid JSON"},
+        {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":-5e-324", "latency_champion_ms"},
+        {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":1000000000.0001",
+         "latency_champion_ms"},
+    };
+    char buf[2048];
+    const char *good = "{" GOOD "}";
+    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+        const char *at = strstr(good, subs[i].from);
+        assert_non_null(at);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good, subs[i].to,
+                 at + strlen(subs[i].from));
+        csgp_event ev;
+        csgp_reject why = {0};
+        int rc = csgp_event_parse(buf, strlen(buf), &ev, &why);
+        if (subs[i].reject) {
+            if (rc == 0 || !strstr(why.reason, subs[i].reject))
+                fail_msg("%s: accepted or wrong reason \"%s\"", subs[i].to, why.reason);
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("%s: rejected: %s", subs[i].to, why.reason);
+        /* The value as the C library reads the same text: bit-identical. */
+        const char *num = strchr(subs[i].to, ':') + 1;
+        if (!strncmp(subs[i].to, "\"credit_history\"", 16)) {
+            assert_true(ev.credit_history == strtoll(num, NULL, 10));
+            continue;
+        }
+        double want = strtod(num, NULL);
+        double got = !strncmp(subs[i].to, "\"income\"", 8)          ? ev.income
+                     : !strncmp(subs[i].to, "\"loan_amount\"", 13)  ? ev.loan_amount
+                     : !strncmp(subs[i].to, "\"champion_score\"", 16) ? ev.champion_score
+                                                                     : ev.latency_champion_ms;
+        if (memcmp(&got, &want, sizeof got) != 0)
+            fail_msg("%s: read back as %.17g", subs[i].to, got);
+    }
+}
+
 static void test_time(void **state)
 {
     (void)state;
@@ -181,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_cases), cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_extreme_values),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_utf8_and_base64),
     };

@@ -57,6 +57,13 @@ static const struct ok_case {
     {CSGP_Q_SUMMARY, "min_income=-5&max_income=-5", .min_income = "-5", .max_income = "-5"},
     {CSGP_Q_SUMMARY, "min_income=1e3&max_income=250000.5", .min_income = "1000",
      .max_income = "250000.5"},
+    /* every amount an event may carry can be a filter or an edge (issue 15): the largest
+     * double, denormals, and an underflow read as the nearest double (0), like JSON */
+    {CSGP_Q_SUMMARY, "min_income=5e-324&max_income=1.7976931348623157e308",
+     .min_income = "5e-324", .max_income = "1.7976931348623157e308"},
+    {CSGP_Q_SUMMARY, "max_income=1e-400", .max_income = "0"},
+    {CSGP_Q_SEGMENTS, "by=loan_amount&bands=5e-324,2.2250738585072014e-308,1e308",
+     .by = "loan_amount", .nbands = 3, .band_first = 5e-324, .band_last = 1e308},
     {CSGP_Q_LATENCY, "bucket=10s", .bucket = "10s"},
     {CSGP_Q_LATENCY, "bucket=1h&from=2026-01-01T00:00:00Z", .bucket = "1h",
      .from = "2026-01-01T00:00:00.000Z"},

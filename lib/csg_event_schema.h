@@ -1,0 +1,42 @@
+/*
+ * csg_event_schema.h — the bounds of every MetricEvent field (DESIGN §6), defined once for
+ * the writer (the gateway: core/event.c) and the reader (csg-persist: persistence/event.c).
+ *
+ * The reader accepts exactly these ranges and the writer never emits anything outside
+ * them, so an event for a request the gateway answered is always stored (issue 15: the
+ * reader once capped income at 1e15 while the gateway accepted any finite amount).
+ * tests/persist/unit/test_event_contract.c feeds the writer's output at these edges to
+ * the reader.
+ *
+ * Header-only, no includes beyond the C library: the first piece of the neutral lib/ of
+ * DESIGN §2, which core/, plugins and persistence/ may all include.
+ */
+#ifndef CSG_EVENT_SCHEMA_H
+#define CSG_EVENT_SCHEMA_H
+
+#include <float.h>
+#include <stdint.h>
+
+/* Strings, in bytes (1..max, no control characters). */
+#define CSG_EVENT_ID_MAX 64           /* event_id = the request id: printable ASCII */
+#define CSG_EVENT_APPLICANT_ID_MAX 64 /* UTF-8 */
+#define CSG_EVENT_NAME_MAX 64         /* experiment_id, champion_model, challenger_model */
+#define CSG_EVENT_TRANSPORT_MAX 15    /* "http", "tcp", "grpc", … */
+
+/* champion_score, challenger_score, decision_diff: [0, 1]. */
+#define CSG_EVENT_SCORE_MIN 0.0
+#define CSG_EVENT_SCORE_MAX 1.0
+
+/* Latencies in milliseconds: [0, 1e9] (11.6 days). The writer saturates a longer one at
+ * the bound, so aggregates over any number of rows stay far from overflow. */
+#define CSG_EVENT_LATENCY_MS_MAX 1e9
+
+/* income: [0, DBL_MAX]; loan_amount: (0, DBL_MAX] — every finite amount the gateway
+ * accepts (DESIGN §5), down to the smallest denormal. Columns are double precision. */
+#define CSG_EVENT_AMOUNT_MAX DBL_MAX
+
+/* credit_history: an integer in [0, INT64_MAX] (bigint columns). The gateway's own input
+ * rule is narrower, [0, 2^31-1] on every transport (gRPC carries an int32). */
+#define CSG_EVENT_CREDIT_HISTORY_MAX INT64_MAX
+
+#endif /* CSG_EVENT_SCHEMA_H */

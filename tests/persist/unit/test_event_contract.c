@@ -1,0 +1,197 @@
+/*
+ * The gateway's MetricEvent writer (core/event.c) against csg-persist's reader
+ * (persistence/event.c): every event the gateway can emit must be stored (issue 15).
+ *
+ * Each case fills a csg_event the way core/gateway.c does, at the edges of what the
+ * gateway accepts and produces — amounts up to the largest double and down to the
+ * smallest denormal, names and ids at their longest, every status — serialises it with
+ * csg_event_to_json and parses the text with csgp_event_parse: it must be accepted, and
+ * every field must read back as written.
+ *
+ * Both sides take their bounds from lib/csg_event_schema.h; the second test checks that
+ * their buffers and the reader's checks are that one set. This file links both csg_core
+ * and csgp; the two event.h headers are named by path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/event.h"
+#include "persistence/event.h"
+
+static const struct writer_case {
+    const char *what;
+    double income, loan_amount;
+    int64_t credit_history;
+    double latency_ms; /* champion and challenger */
+    double champion_score, challenger_score;
+    csg_event_status status;
+    bool challenger; /* a challenger was chosen */
+} cases[] = {
+    {"typical", 60000, 25000, 4, 1.84, 0.73, 0.68, CSG_EVENT_OK, true},
+    {"income 1e308", 1e308, 25000, 4, 1.84, 0.73, 0.68, CSG_EVENT_OK, true},
+    {"largest doubles", DBL_MAX, DBL_MAX, INT32_MAX, 1.84, 1, 0, CSG_EVENT_OK, true},
+    {"income 0, smallest loan", 0, DBL_TRUE_MIN, 0, 0, 0, 1, CSG_EVENT_OK, true},
+    {"denormal income, smallest normal loan", DBL_TRUE_MIN, DBL_MIN, 0, 0.001, 0.5, 0.5,
+     CSG_EVENT_OK, false},
+    {"negative zero income (the gateway's >= 0 lets it through)", -0.0, 1, 1, 1, 0.5, 0.5,
+     CSG_EVENT_OK, false},
+    {"whole amounts above 2^53", 9007199254740993.0, 1e22, 7, 2, 0.25, 0.75, CSG_EVENT_OK, true},
+    {"credit_history at int64 max", 1, 1, INT64_MAX, 2, 0.25, 0.75, CSG_EVENT_OK, true},
+    {"challenger timeout", 1e300, 1e-300, 3, 300, 0.4, NAN, CSG_EVENT_CHALLENGER_TIMEOUT, true},
+    {"challenger error", 5e15, 5e15, 3, 0.5, 0.4, NAN, CSG_EVENT_CHALLENGER_ERROR, true},
+    {"champion timeout", DBL_MAX, DBL_MAX, 0, 150, NAN, NAN, CSG_EVENT_CHAMPION_TIMEOUT, false},
+    {"champion error", DBL_MAX, DBL_TRUE_MIN, 0, 0.2, NAN, 0.9, CSG_EVENT_CHAMPION_ERROR, true},
+    {"latency at the bound", 1, 1, 1, CSG_EVENT_LATENCY_MS_MAX, 0.5, 0.5, CSG_EVENT_OK, true},
+    {"latency past the bound (saturated)", 1, 1, 1, 1e12, 0.5, 0.5, CSG_EVENT_OK, true},
+    {"latency of the largest double", 1, 1, 1, DBL_MAX, 0.5, 0.5, CSG_EVENT_OK, true},
+};
+
+/* n copies of c, NUL-terminated, into out[n + 1]. */
+static void fill(char *out, size_t n, char c)
+{
+    memset(out, c, n);
+    out[n] = '\0';
+}
+
+static void build(const struct writer_case *c, csg_event *e)
+{
+    memset(e, 0, sizeof *e);
+    /* Longest ids and names the gateway keeps (the array sizes of csg_event). */
+    fill(e->event_id, sizeof e->event_id - 1, 'r');
+    fill(e->experiment_id, sizeof e->experiment_id - 1, 'x');
+    /* applicant_id: 64 bytes of UTF-8, two-byte characters ("é"). */
+    for (size_t i = 0; i + 2 < sizeof e->applicant_id; i += 2)
+        memcpy(e->applicant_id + i, "\xc3\xa9", 2);
+    fill(e->transport, sizeof e->transport - 1, 't');
+    fill(e->champion_model, sizeof e->champion_model - 1, 'c');
+    if (c->challenger)
+        fill(e->challenger_model, sizeof e->challenger_model - 1, 'g');
+    e->champion_ok = !isnan(c->champion_score);
+    e->champion_score = c->champion_score;
+    e->champion_decision = c->champion_score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
+    e->challenger_ok = !isnan(c->challenger_score);
+    e->challenger_score = c->challenger_score;
+    e->challenger_decision =
+        c->challenger_score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
+    e->latency_champion_ms = c->latency_ms;
+    e->latency_challenger_ms = c->latency_ms;
+    e->income = c->income;
+    e->loan_amount = c->loan_amount;
+    e->credit_history = c->credit_history;
+    e->timestamp_ms = 1764064800123; /* 2025-11-25T10:00:00.123Z */
+    e->status = c->status;
+}
+
+/* Equal values: exact for every finite double (the writer's "-0" reads back as 0). */
+static bool same(double a, double b)
+{
+    return a == b;
+}
+
+static void test_writer_output_is_stored(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const struct writer_case *c = &cases[i];
+        csg_event e;
+        build(c, &e);
+        char json[2048];
+        size_t n = csg_event_to_json(&e, json, sizeof json);
+        assert_true(n < sizeof json);
+        csgp_event ev;
+        csgp_reject why = {0};
+        if (csgp_event_parse(json, n, &ev, &why) != 0)
+            fail_msg("%s: the reader refuses the writer's event: %s\n%s", c->what, why.reason,
+                     json);
+        assert_string_equal(ev.event_id, e.event_id);
+        assert_string_equal(ev.experiment_id, e.experiment_id);
+        assert_string_equal(ev.applicant_id, e.applicant_id);
+        assert_string_equal(ev.transport, e.transport);
+        assert_string_equal(ev.champion_model, e.champion_model);
+        assert_string_equal(ev.challenger_model, e.challenger_model);
+        assert_string_equal(ev.status, csg_event_status_name(e.status));
+        assert_string_equal(ev.timestamp, "2025-11-25T10:00:00.123Z");
+        if (!same(ev.income, c->income) || !same(ev.loan_amount, c->loan_amount) ||
+            ev.credit_history != c->credit_history)
+            fail_msg("%s: amounts read back as %.17g, %.17g, %lld", c->what, ev.income,
+                     ev.loan_amount, (long long)ev.credit_history);
+        assert_true(ev.has_champion_score == e.champion_ok);
+        if (e.champion_ok)
+            assert_true(same(ev.champion_score, c->champion_score));
+        assert_true(ev.has_challenger_score == (c->challenger && e.challenger_ok));
+        if (ev.has_challenger_score)
+            assert_true(same(ev.challenger_score, c->challenger_score));
+        assert_true(ev.has_latency_challenger == c->challenger);
+        /* Latencies are written to the microsecond, saturated at the schema's bound. */
+        double lat = round(fmin(c->latency_ms, CSG_EVENT_LATENCY_MS_MAX) * 1000.0) / 1000.0;
+        assert_true(same(ev.latency_champion_ms, lat));
+        if (ev.has_latency_challenger)
+            assert_true(same(ev.latency_challenger_ms, lat));
+    }
+}
+
+#define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+
+/* One definition (lib/csg_event_schema.h): the writer's and the reader's buffers are the
+ * same size, and the reader takes a string of exactly the bound and refuses one more. */
+static void test_one_set_of_bounds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *field;
+        size_t writer, reader, max;
+    } sizes[] = {
+        {"event_id", FIELD_SIZE(csg_event, event_id), FIELD_SIZE(csgp_event, event_id),
+         CSG_EVENT_ID_MAX},
+        {"experiment_id", FIELD_SIZE(csg_event, experiment_id),
+         FIELD_SIZE(csgp_event, experiment_id), CSG_EVENT_NAME_MAX},
+        {"applicant_id", FIELD_SIZE(csg_event, applicant_id),
+         FIELD_SIZE(csgp_event, applicant_id), CSG_EVENT_APPLICANT_ID_MAX},
+        {"transport", FIELD_SIZE(csg_event, transport), FIELD_SIZE(csgp_event, transport),
+         CSG_EVENT_TRANSPORT_MAX},
+        {"champion_model", FIELD_SIZE(csg_event, champion_model),
+         FIELD_SIZE(csgp_event, champion_model), CSG_EVENT_NAME_MAX},
+        {"challenger_model", FIELD_SIZE(csg_event, challenger_model),
+         FIELD_SIZE(csgp_event, challenger_model), CSG_EVENT_NAME_MAX},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        if (sizes[i].writer != sizes[i].max + 1 || sizes[i].reader != sizes[i].max + 1)
+            fail_msg("%s: writer keeps %zu bytes, reader %zu, schema %zu", sizes[i].field,
+                     sizes[i].writer - 1, sizes[i].reader - 1, sizes[i].max);
+        for (size_t extra = 0; extra < 2; extra++) {
+            csg_event e;
+            build(&cases[0], &e);
+            char json[2048];
+            csg_event_to_json(&e, json, sizeof json);
+            /* Lengthen the field's value in the text by `extra` bytes. */
+            char key[40], *at;
+            snprintf(key, sizeof key, "\"%s\":\"", sizes[i].field);
+            assert_non_null(at = strstr(json, key));
+            at += strlen(key);
+            char out[2100];
+            snprintf(out, sizeof out, "%.*s%s%s", (int)(at - json), json, extra ? "z" : "", at);
+            csgp_event ev;
+            csgp_reject why = {0};
+            int rc = csgp_event_parse(out, strlen(out), &ev, &why);
+            if (extra ? rc == 0 || !strstr(why.reason, sizes[i].field) : rc != 0)
+                fail_msg("%s at %zu bytes: %s", sizes[i].field, sizes[i].max + extra,
+                         rc ? why.reason : "accepted");
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_writer_output_is_stored),
+        cmocka_unit_test(test_one_set_of_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
