@@ -3,6 +3,7 @@
  * place that decides what a valid application is.
  */
 #include "application.h"
+#include "csg_utf8.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -151,6 +152,12 @@ static void put(char *buf, size_t cap, size_t *pos, char c)
     (*pos)++;
 }
 
+static void put_str(const char *s, char *buf, size_t cap, size_t *pos)
+{
+    while (*s)
+        put(buf, cap, pos, *s++);
+}
+
 void csg_json_escape(const char *s, size_t len, char *buf, size_t cap, size_t *pos)
 {
     static const char hex[] = "0123456789abcdef";
@@ -167,17 +174,22 @@ void csg_json_escape(const char *s, size_t len, char *buf, size_t cap, size_t *p
             put(buf, cap, pos, '0');
             put(buf, cap, pos, hex[c >> 4]);
             put(buf, cap, pos, hex[c & 15]);
-        } else {
+        } else if (c < 0x80) {
             put(buf, cap, pos, (char)c);
+        } else {
+            /* Client bytes quoted in a message need not be UTF-8; the JSON
+             * written here must be: a broken sequence becomes U+FFFD. */
+            size_t k = csg_utf8_seq((const unsigned char *)s + i, len - i);
+            if (k == 0) {
+                put_str("\\ufffd", buf, cap, pos);
+                continue;
+            }
+            for (size_t j = 0; j < k; j++)
+                put(buf, cap, pos, s[i + j]);
+            i += k - 1;
         }
     }
     put(buf, cap, pos, '"');
-}
-
-static void put_str(const char *s, char *buf, size_t cap, size_t *pos)
-{
-    while (*s)
-        put(buf, cap, pos, *s++);
 }
 
 size_t csg_format_error(const char *code, const char *message, const char *field, char *buf,

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +189,38 @@ static void test_format_error(void **state)
     assert_string_equal(buf, "{\"error\":{\"code\":\"not_found\",\"message\":\"no \\\"route\\\"\"}}");
 }
 
+/* A message quoting the client's bytes (jansson's "near '…'") is written as
+ * UTF-8 whatever those bytes were: well-formed sequences pass, a broken one
+ * (a lone lead byte, a stray continuation, an overlong, a surrogate, a
+ * sequence cut short by the end) becomes U+FFFD. fuzz_http found the lone
+ * 0xd9 in an invalid_json reply. */
+static void test_format_error_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *message, *want;
+    } utf8_cases[] = {
+        {"near '\\\xd9'", "near '\\\\\\ufffd'"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"a\x80" "b", "a\\ufffdb"},
+        {"\xc0\xafx", "\\ufffd\\ufffdx"},             /* overlong '/' */
+        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"}, /* surrogate U+D800 */
+        {"end \xe2\x82", "end \\ufffd\\ufffd"},          /* cut short */
+        {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* past U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof utf8_cases[0]; i++) {
+        char buf[256], want[256];
+        csg_format_error("invalid_json", utf8_cases[i].message, NULL, buf, sizeof buf);
+        snprintf(want, sizeof want, "{\"error\":{\"code\":\"invalid_json\",\"message\":\"%s\"}}",
+                 utf8_cases[i].want);
+        assert_string_equal(buf, want);
+        json_error_t e;
+        json_t *j = json_loads(buf, 0, &e);
+        assert_non_null(j); /* valid JSON, hence valid UTF-8 */
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_format_error),
+        cmocka_unit_test(test_format_error_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
