@@ -6,6 +6,7 @@ event pipeline (test_gateway.py covers the whole gateway)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -47,6 +48,22 @@ def start_stub(url: str, *extra: str, challenger: bool = True) -> tuple[Proc, in
         p.stop()
         raise RuntimeError(f"stub gateway did not start:\n{p.log()}")
     return p, port
+
+
+@contextlib.contextmanager
+def stub_behind(model: TinyModel) -> Iterator[int]:
+    """A stub gateway whose champion is model (no challenger); yields its HTTP port.
+    Both stop at the end, and the stub must exit cleanly."""
+    try:
+        p, port = start_stub(f"http://127.0.0.1:{model.port}/score", challenger=False)
+    except BaseException:
+        model.stop()
+        raise
+    try:
+        yield port
+    finally:
+        model.stop()
+        assert p.stop() == 0, p.log()
 
 
 @pytest.fixture(scope="module")
@@ -266,13 +283,7 @@ GOOD_REPLY = b'{"score": 0.25, "decision": "decline"}'
 def test_rest_reply_ended_by_close(stream: bytes, status: int, message: str | None) -> None:
     """rest.so at the model's EOF: a body that runs to the close is a complete reply; a
     reply cut short (or none at all) is a model error."""
-    m = TinyModel(stream, raw=True)
-    try:
-        p, port = start_stub(f"http://127.0.0.1:{m.port}/score", challenger=False)
-    except BaseException:
-        m.stop()
-        raise
-    try:
+    with stub_behind(TinyModel(stream, raw=True)) as port:
         r = HttpConn(port).score(GOOD_APP)
         assert r.status == status, r.body
         if status == 200:
@@ -280,9 +291,6 @@ def test_rest_reply_ended_by_close(stream: bytes, status: int, message: str | No
         else:
             assert r.json()["error"]["code"] == "champion_error", r.body
             assert message in r.json()["error"]["message"], r.body
-    finally:
-        assert p.stop() == 0, p.log()
-        m.stop()
 
 
 @pytest.mark.parametrize("body", [
@@ -294,19 +302,10 @@ def test_rest_reply_ended_by_close(stream: bytes, status: int, message: str | No
 ], ids=["score", "decision", "other-key", "escaped-score", "nested"])
 def test_rest_reply_with_duplicate_key_is_an_error(body: bytes) -> None:
     """A model reply object with a key twice is malformed (no "last one wins")."""
-    m = TinyModel(body, content_length=True)
-    try:
-        p, port = start_stub(f"http://127.0.0.1:{m.port}/score", challenger=False)
-    except BaseException:
-        m.stop()
-        raise
-    try:
+    with stub_behind(TinyModel(body, content_length=True)) as port:
         r = HttpConn(port).score(GOOD_APP)
         assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
         assert "duplicate key" in r.json()["error"]["message"], r.body
-    finally:
-        assert p.stop() == 0, p.log()
-        m.stop()
 
 
 def test_rest_queue_full_is_overloaded_and_queue_expiry_a_timeout() -> None:

@@ -74,6 +74,15 @@ static void test_event_cases(void **state)
     }
 }
 
+/* The good event with its first `from` replaced by `to`, into buf. */
+static void good_with(const char *from, const char *to, char *buf, size_t cap)
+{
+    const char *good = "{" GOOD "}";
+    const char *at = strstr(good, from);
+    assert_non_null(at);
+    snprintf(buf, cap, "%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+}
+
 /* Each field replaced by a bad value must be rejected naming that field. */
 static void test_bad_fields(void **state)
 {
@@ -99,12 +108,8 @@ static void test_bad_fields(void **state)
         {"\"latency_champion_ms\":1.84", "\"latency_champion_ms\":null", "latency_champion_ms"},
     };
     char buf[2048];
-    const char *good = "{" GOOD "}";
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-        const char *at = strstr(good, subs[i].from);
-        assert_non_null(at);
-        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good, subs[i].to,
-                 at + strlen(subs[i].from));
+        good_with(subs[i].from, subs[i].to, buf, sizeof buf);
         csgp_event ev;
         csgp_reject why = {0};
         assert_int_not_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
@@ -149,12 +154,8 @@ static void test_extreme_values(void **state)
          "latency_champion_ms"},
     };
     char buf[2048];
-    const char *good = "{" GOOD "}";
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-        const char *at = strstr(good, subs[i].from);
-        assert_non_null(at);
-        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good, subs[i].to,
-                 at + strlen(subs[i].from));
+        good_with(subs[i].from, subs[i].to, buf, sizeof buf);
         csgp_event ev;
         csgp_reject why = {0};
         int rc = csgp_event_parse(buf, strlen(buf), &ev, &why);
