@@ -11,10 +11,11 @@
 #include "application.h"
 #include "util.h"
 
-/* Does s[0..n) hold a byte JSON must escape (< 0x20, '"', '\\')? Eight
- * bytes at a time: the "has a zero byte" / "has a byte below k" bit tricks
- * are exact about whether such a byte exists (only its position could be
- * blurred by a borrow, and we do not need it). */
+/* Does s[0..n) hold a byte JSON must escape (< 0x20, '"', '\\') or one
+ * that needs the UTF-8 check (>= 0x80)? Eight bytes at a time: the "has a
+ * zero byte" / "has a byte below k" bit tricks are exact about whether such
+ * a byte exists (only its position could be blurred by a borrow, and we do
+ * not need it). */
 static bool needs_escape(const char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
@@ -23,13 +24,14 @@ static bool needs_escape(const char *s, size_t n)
         uint64_t v;
         memcpy(&v, s + i, 8);
         uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-        uint64_t hit = ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b);
+        /* v itself: a byte >= 0x80 goes through the UTF-8 check */
+        uint64_t hit = ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) | v;
         if (hit & highs)
             return true;
     }
     for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == '"' || c == '\\')
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
             return true;
     }
     return false;
