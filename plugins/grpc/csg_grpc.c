@@ -7,10 +7,10 @@
  * libevent, so one "queue thread" (started in start()) owns the completion
  * queue. It re-arms requests, nothing else. Each new call is handed, round
  * robin, to a worker through a per-worker list + an eventfd the worker's loop
- * watches; the worker decodes, validates, submits to the core and, from the
- * reply callback, answers with one grpc_call_start_batch. Calls are bound to
- * a callback completion queue, so the answer's completion frees the call in
- * whichever thread finishes it. One thread owns a call at a time: queue
+ * watches; the worker has the message checked (score_request.c: as JSON, by
+ * the core's parser), submits it and, from the reply callback, answers with
+ * one grpc_call_start_batch. Calls are bound to a callback completion queue,
+ * so the answer's completion frees the call in whichever thread finishes it. One thread owns a call at a time: queue
  * thread until the hand-off, worker until start_batch, then the completion.
  *
  * Shutdown (stop, main thread): grpc_server_shutdown_and_notify. Armed
@@ -462,24 +462,22 @@ static void handle_score(gworker *gw, gcall *gc)
         memcpy(req.request_id, GRPC_SLICE_START_PTR(v), vl), req.request_id[vl] = '\0';
         rid = req.request_id;
     }
-    uint8_t *owned = NULL;
+    uint8_t *owned = NULL; /* buf NULL (no message, unreadable): "invalid_json" as on HTTP/TCP */
     const uint8_t *buf = gc->payload ? read_payload(gc->payload, &len, &owned) : NULL;
-    if (!buf) {
-        /* "invalid_json": the class of a body that does not decode, as on HTTP/TCP */
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, "missing ScoreRequest message",
-                      "invalid_json", rid, false);
-        return;
-    }
-    const char *why = NULL;
-    csg_parse_status st = csg_score_request_decode(buf, len, &req.app, &why);
+    char why[256];
+    size_t max = api->max_body_bytes ? api->max_body_bytes : 65536;
+    csg_sr_status st = csg_score_request_parse(buf, len, max, api->parse_application, &req.app,
+                                               why, sizeof why);
     free(owned);
-    if (st == CSG_PARSE_INVALID_JSON) {
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, why, "invalid_json", rid, false);
-        return;
-    }
-    if (bad || st != CSG_PARSE_OK) { /* the x-request-id error is reported first */
-        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, bad ? bad : why,
-                      "invalid_field", rid, false);
+    if (bad && st != CSG_SR_MALFORMED) /* then the x-request-id error, before the fields' */
+        st = CSG_SR_INVALID_FIELD, snprintf(why, sizeof why, "%s", bad);
+    if (st != CSG_SR_OK) {
+        static const char *const label[] = {"ok", "invalid_json", "invalid_field",
+                                            "payload_too_large"};
+        reply_counted(gw, gc, NULL,
+                      st == CSG_SR_TOO_LARGE ? GRPC_STATUS_RESOURCE_EXHAUSTED
+                                             : GRPC_STATUS_INVALID_ARGUMENT,
+                      why, label[st], rid, false);
         return;
     }
     /* The client's deadline, re-expressed on CLOCK_MONOTONIC for the core. */

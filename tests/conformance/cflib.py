@@ -347,6 +347,33 @@ def grpc_error_class(e: grpc.RpcError) -> str:
     return GRPC_CLASS.get(code, code.name)
 
 
+def feature_value(v: Any) -> Any:
+    """A Python value as a FeatureValue: bool → flag, number → number, str → category,
+    None → no oneof member set."""
+    if v is None:
+        return pb.FeatureValue()
+    if isinstance(v, bool):
+        return pb.FeatureValue(flag=v)
+    if isinstance(v, int | float):
+        return pb.FeatureValue(number=float(v))
+    return pb.FeatureValue(category=v)
+
+
+def grpc_message(app: dict[str, Any]) -> Any:
+    """A ScoreRequest from ScoreRequest fields; a "features" dict becomes the map."""
+    fields = {k: v for k, v in app.items() if k != "features"}
+    m = pb.ScoreRequest(**fields)
+    for k, v in app.get("features", {}).items():
+        m.features[k].CopyFrom(feature_value(v))
+    return m
+
+
+def as_features(app: dict[str, Any]) -> dict[str, Any]:
+    """The same JSON application with every member but applicant_id in the features map."""
+    return {"applicant_id": app["applicant_id"],
+            "features": {k: v for k, v in app.items() if k != "applicant_id"}}
+
+
 class GrpcClient:
     def __init__(self, port: int) -> None:
         self.ch = grpc.insecure_channel(f"127.0.0.1:{port}", options=GRPC_OPTS)
@@ -358,7 +385,7 @@ class GrpcClient:
     def score_many(self, apps: list[dict[str, Any]], rids: list[str],
                    timeout: float = 30.0) -> list[dict[str, Any]]:
         """Every call started at once (futures), results in order."""
-        futs = [self.call.future(pb.ScoreRequest(**a), timeout=timeout * SLOW,
+        futs = [self.call.future(grpc_message(a), timeout=timeout * SLOW,
                                  metadata=[("x-request-id", r)])
                 for a, r in zip(apps, rids, strict=True)]
         out = []

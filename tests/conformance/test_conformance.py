@@ -111,6 +111,11 @@ def with_(**kw: Any) -> dict[str, Any]:
     return {**BASE, **kw}
 
 
+def feats(**kw: Any) -> dict[str, Any]:
+    """with_(**kw) as a gRPC request with every member in the features map."""
+    return cflib.as_features(with_(**kw))
+
+
 # name, JSON body (bytes or object; None = not expressible in JSON),
 # gRPC request (ScoreRequest fields, raw bytes, or None = proto3 cannot express it),
 # expected transport-neutral error class.
@@ -150,6 +155,33 @@ BAD: list[tuple[str, Any, Any, str]] = [
     ("loan_amount_nan", None, with_(loan_amount=math.nan), "invalid_field:loan_amount"),
     ("oversize", with_(padding="p" * 70000), with_(applicant_id="p" * 70000),
      "payload_too_large"),
+    # The features map (DESIGN §5 "Features"): each entry is the JSON member of the
+    # same name, so the core's rules answer the same, naming the feature.
+    ("feature_wrong_type_income", with_(income="lots"), feats(income="lots"),
+     "invalid_field:income"),
+    ("feature_flag_loan_amount", with_(loan_amount=True), feats(loan_amount=True),
+     "invalid_field:loan_amount"),
+    ("feature_history_not_integer", with_(credit_history=1.5), feats(credit_history=1.5),
+     "invalid_field:credit_history"),
+    ("feature_out_of_range", with_(income=-1), feats(income=-1), "invalid_field:income"),
+    ("feature_history_above_int32", with_(credit_history=2**31), feats(credit_history=2**31),
+     "invalid_field:credit_history"),
+    ("feature_missing_required", without("loan_amount"), cflib.as_features(without("loan_amount")),
+     "invalid_field:loan_amount"),
+    ("feature_bad_request_id", with_(request_id="a b"), feats(request_id="a b"),
+     "invalid_field:request_id"),
+    # What only the proto can say: refused by grpc.so, naming the field or feature.
+    ("fields_and_features", None, {**feats(), "income": 5.0}, "invalid_field:income"),
+    ("feature_empty_value", None, feats(age=None), "invalid_field:age"),
+    ("feature_bad_name", None, feats(Home="rent"), "invalid_field:features"),
+    ("feature_nan", None, feats(debt=math.nan), "invalid_field:debt"),
+    ("feature_infinite", None, feats(income=math.inf), "invalid_field:income"),
+    ("feature_nul_category", None, feats(home="re\u0000nt"), "invalid_field:home"),
+    ("feature_applicant_id", None,
+     {"applicant_id": "x", "features": {**feats()["features"], "applicant_id": "x"}},
+     "invalid_field:applicant_id"),
+    # under the 64 KiB message limit, but 120 KB as JSON: over max_body_bytes as a body is
+    ("feature_json_oversize", None, feats(note="\u0001" * 20000), "payload_too_large"),
 ]
 
 
@@ -186,6 +218,43 @@ def test_bad_input_same_error_class(stack: Stack, name: str, body: Any, greq: An
         assert got.get("error") == want, (name, got)
         assert g.score_many([good], ["after"])[0]["applicant_id"] == "after-bad"
         g.close()
+
+
+def test_features_map_agrees_with_json(stack: Stack) -> None:
+    """A gRPC request carrying the application in the features map scores exactly as the
+    same JSON object over HTTP and TCP, and as the legacy gRPC fields (extra members are
+    ignored by today's core, on every transport alike)."""
+    base = cflib.applications(200)
+    apps = [{**a, "age": 40, "home": "rent", "owner": i % 2 == 0} for i, a in enumerate(base)]
+    rids = {t: [f"feat-{t}-{i}" for i in range(len(apps))]
+            for t in ("tcp", "http", "grpc-map", "grpc-fields")}
+    got: dict[str, list[dict[str, Any]]] = {}
+    for t, c, msgs in (("tcp", TcpClient(stack.tcp), apps), ("http", HttpClient(stack.http), apps),
+                       ("grpc-map", GrpcClient(stack.grpc), [cflib.as_features(a) for a in apps]),
+                       ("grpc-fields", GrpcClient(stack.grpc), base)):
+        try:
+            got[t] = c.score_many(msgs, rids[t])
+        finally:
+            c.close()
+    for i, a in enumerate(apps):
+        per = {t: got[t][i] for t in got}
+        for t, r in per.items():
+            assert "error" not in r and r["applicant_id"] == a["applicant_id"], (t, a, r)
+        for key in ("score", "decision", "model", "experiment_id"):
+            assert len({r[key] for r in per.values()}) == 1, (key, a, per)  # bit for bit
+
+    # The events carry the same application, whichever way it came.
+    want = {rids["http"][i]: i for i in range(20)} | {rids["grpc-map"][i]: i for i in range(20)}
+
+    def events() -> dict[str, dict[str, Any]]:
+        return {e["event_id"]: e for e in stack.read_events() if e["event_id"] in want}
+
+    cflib.wait_until(lambda: len(events()) == len(want), 30, "the features-map events")
+    ev = events()
+    for i in range(20):
+        h, g = ev[rids["http"][i]], ev[rids["grpc-map"][i]]
+        for key in ("income", "loan_amount", "credit_history", "champion_score"):
+            assert h[key] == g[key], (key, h, g)
 
 
 def test_bad_request_ids(stack: Stack) -> None:

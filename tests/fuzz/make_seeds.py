@@ -145,10 +145,34 @@ def pb_int(field: int, v: int) -> bytes:
     return varint(field << 3) + varint(v)
 
 
+def pb_feature(key: bytes, kind: str | None, v: object = None) -> bytes:
+    """One features-map entry (field 5): key, then a FeatureValue (oneof number = 1,
+    category = 2, flag = 3; kind None: an empty FeatureValue)."""
+    value = b""
+    if kind == "number":
+        value = pb_double(1, float(v))  # type: ignore[arg-type]
+    elif kind == "category":
+        value = pb_str(2, v)  # type: ignore[arg-type]
+    elif kind == "flag":
+        value = pb_int(3, int(bool(v)))
+    return pb_str(5, pb_str(1, key) + pb_str(2, value))
+
+
+# The shipped 13-feature application (DESIGN §9), every feature present.
+FEATURES13 = [(b"income", "number", 131), (b"loan_amount", "number", 1000),
+              (b"credit_history", "number", 1), (b"seniority_years", "number", 9),
+              (b"home", "category", b"rent"), (b"term_months", "number", 60),
+              (b"age", "number", 30), (b"marital", "category", b"married"),
+              (b"job", "category", b"freelance"), (b"expenses", "number", 73),
+              (b"assets", "number", 0), (b"debt", "number", 0),
+              (b"purchase_price", "number", 1200.5)]
+
+
 def proto_seeds() -> None:
     d = CORPUS / "proto"
     d.mkdir(parents=True, exist_ok=True)
     good = pb_str(1, b"cd-0002") + pb_double(2, 131) + pb_double(3, 1000) + pb_int(4, 1)
+    feats = pb_str(1, b"cd-0002") + b"".join(pb_feature(*f) for f in FEATURES13)
     cases = {
         "good": good,
         "empty": b"",
@@ -158,6 +182,28 @@ def proto_seeds() -> None:
         "repeated-field": good + pb_str(1, b"second"),
         "non-utf8": pb_str(1, b"\xff\xfe") + pb_double(3, 1),
         "truncated": good[:-3],
+        # the features map (field 5)
+        "features-13": feats,
+        "features-flag": feats + pb_feature(b"owner", "flag", True),
+        "features-and-fields": feats + pb_double(2, 5),
+        "features-duplicate-key": feats + pb_feature(b"age", "number", float("nan"))
+        + pb_feature(b"age", "number", 41),
+        "features-empty-value": feats + pb_feature(b"age", None),
+        "features-no-value": feats + pb_str(5, pb_str(1, b"age")),
+        "features-bad-key": feats + pb_feature(b"Bad Key", "number", 1),
+        "features-nul-key": feats + pb_feature(b"ag\x00e", "number", 1),
+        "features-long-key": feats + pb_feature(b"a" * 33, "number", 1),
+        "features-nan": feats + pb_feature(b"debt", "number", float("inf")),
+        "features-nul-category": feats + pb_feature(b"home", "category", b"re\x00nt"),
+        "features-bad-utf8": feats + pb_feature(b"home", "category", b"\xc0\xaf"),
+        "features-escapes": feats + pb_feature(b"note", "category", b'q"\\\x01\n\x7f\xc3\xa9'),
+        "features-applicant-id": feats + pb_feature(b"applicant_id", "category", b"x"),
+        "features-request-id": feats + pb_feature(b"request_id", "category", b"a b"),
+        # value field repeated inside one entry (protobuf merges the two FeatureValues)
+        "features-merged-value": feats + pb_str(5, pb_str(1, b"home") + pb_str(2, pb_str(2, b"own"))
+                                                + pb_str(2, b"")),
+        "features-many": pb_str(1, b"m") + b"".join(
+            pb_feature(f"f{i % 40}".encode(), "number", i) for i in range(200)),
     }
     for name, body in cases.items():
         (d / f"seed-{name}").write_bytes(body)

@@ -25,6 +25,42 @@ def req(aid: str = "g1", **kw: Any) -> Any:
     return pb.ScoreRequest(**fields)
 
 
+def fv(v: Any) -> Any:
+    """bool → flag, number → number, str → category, None → no oneof member set."""
+    if v is None:
+        return pb.FeatureValue()
+    if isinstance(v, bool):
+        return pb.FeatureValue(flag=v)
+    if isinstance(v, int | float):
+        return pb.FeatureValue(number=float(v))
+    return pb.FeatureValue(category=v)
+
+
+# The shipped 13-feature application (DESIGN §9), every feature present.
+FEATURES13: dict[str, Any] = {
+    "income": 131, "loan_amount": 1000, "credit_history": 1, "seniority_years": 9,
+    "home": "rent", "term_months": 60, "age": 30, "marital": "married", "job": "freelance",
+    "expenses": 73, "assets": 0, "debt": 0, "purchase_price": 1200.5}
+
+
+def freq(aid: str = "f1", fields: dict[str, Any] | None = None, **features: Any) -> Any:
+    """A ScoreRequest with the application in the features map (FEATURES13 + features)."""
+    m = pb.ScoreRequest(applicant_id=aid, **(fields or {}))
+    for k, v in {**FEATURES13, **features}.items():
+        m.features[k].CopyFrom(fv(v))
+    return m
+
+
+def pb_len(field: int, data: bytes) -> bytes:
+    assert len(data) < 128
+    return bytes([field << 3 | 2, len(data)]) + data
+
+
+def pb_entry(key: bytes, value: bytes) -> bytes:
+    """A features-map entry (field 5) with a FeatureValue's bytes."""
+    return pb_len(5, pb_len(1, key) + pb_len(2, value))
+
+
 @pytest.fixture
 def grpc_stub(stub_factory: Any) -> Stub:
     return stub_factory(["grpc"])
@@ -67,6 +103,88 @@ def test_invalid_argument_names_the_field(grpc_stub: Stub, bad: Any, field: str)
             protogen.score_callable(ch, pb)(bad, timeout=10)
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert e.value.details().startswith(field + ":"), e.value.details()
+
+
+def test_features_map_scores(grpc_stub: Stub) -> None:
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        r = score(freq("f1"), timeout=10, metadata=[("x-request-id", "rid-f1")])
+        assert r.applicant_id == "f1" and r.request_id == "rid-f1"
+        # the same applicant by the legacy fields: the same answer (the stub scores the id)
+        r2 = score(req("f1"), timeout=10)
+        assert (r.score, r.decision) == (r2.score, r2.decision)
+        # flags, extra features, zeros: what the core accepts from JSON
+        assert score(freq("f2", owner=True, income=0, credit_history=0), timeout=10).applicant_id
+        # a key sent twice: the last entry wins (a NaN first, then a number)
+        nan, five = struct.pack("<d", math.nan), struct.pack("<d", 5.0)
+        body = (pb_len(1, b"f3") + pb_entry(b"income", b"\x09" + nan)
+                + pb_entry(b"income", b"\x09" + five) + pb_entry(b"loan_amount", b"\x09" + five)
+                + pb_entry(b"credit_history", b"\x09" + struct.pack("<d", 1.0)))
+        r3 = pb.ScoreResponse.FromString(ch.unary_unary(protogen.SCORE_METHOD)(body, timeout=10))
+        assert r3.applicant_id == "f3"
+
+
+FEATURE_BAD = [
+    (freq(fields={"income": 5.0}), "income: set either the field or features, not both"),
+    (freq(fields={"loan_amount": 1.0}), "loan_amount: set either the field or features"),
+    (freq(fields={"credit_history": 2}), "credit_history: set either the field or features"),
+    (freq(age=None), "age: FeatureValue has no value (set number, category or flag)"),
+    (freq(**{"Bad Key": 1}),
+     'features: key "Bad Key" is not a feature name ([a-z][a-z0-9_]{0,31})'),
+    (freq(**{"a" * 33: 1}), "features: key"),
+    (freq(debt=math.nan), "debt: must be a finite number (JSON has no NaN or Infinity)"),
+    (freq(income=-math.inf), "income: must be a finite number"),
+    (freq(home="re\x00nt"), "home: category must not contain a NUL character"),
+    (freq(applicant_id="x"), "applicant_id: is field 1 of ScoreRequest, not a feature"),
+    # the core's rules, by feature name, as for a JSON body
+    (freq(income="lots"), "income: must be a finite number >= 0"),
+    (freq(loan_amount=0), "loan_amount: must be a finite number > 0"),
+    (freq(credit_history=1.5), "credit_history: must be an integer in [0, 2147483647]"),
+    (freq(credit_history=True), "credit_history: must be an integer"),
+    (freq(request_id="a b"), "request_id: must be 1-64 printable ASCII characters"),
+    (pb.ScoreRequest(applicant_id="f", features={"age": fv(40)}), "income: is required"),
+]
+
+
+@pytest.mark.parametrize("bad,details", FEATURE_BAD,
+                         ids=[d.split(":")[0] + f"-{i}" for i, (_, d) in enumerate(FEATURE_BAD)])
+def test_features_invalid_argument_names_the_feature(grpc_stub: Stub, bad: Any,
+                                                     details: str) -> None:
+    with channel(grpc_stub) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            protogen.score_callable(ch, pb)(bad, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details().startswith(details), e.value.details()
+    assert grpc_stub.terminate() == 0
+    assert grpc_stub.counts()[("grpc", "invalid_field")] == 1
+
+
+def test_feature_category_must_be_utf8(grpc_stub: Stub) -> None:
+    five = b"\x09" + struct.pack("<d", 5.0)
+    base = (pb_len(1, b"u") + pb_entry(b"income", five) + pb_entry(b"loan_amount", five)
+            + pb_entry(b"credit_history", b"\x09" + struct.pack("<d", 0.0)))
+    with channel(grpc_stub) as ch:
+        raw = ch.unary_unary(protogen.SCORE_METHOD)
+        for bad in (b"\xff", b"a\xc0\xaf", b"\xed\xa0\x80"):
+            with pytest.raises(grpc.RpcError) as e:
+                raw(base + pb_entry(b"home", pb_len(2, bad)), timeout=10)
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert e.value.details() == "home: category must be valid UTF-8", e.value.details()
+        ok = "\u00e9t\u00e9".encode()
+        assert raw(base + pb_entry(b"home", pb_len(2, ok)), timeout=10)
+
+
+def test_application_json_over_max_body_bytes(grpc_stub: Stub) -> None:
+    """The message fits the 64 KiB receive limit, its JSON (each control byte is 6
+    bytes as JSON) does not fit max_body_bytes: RESOURCE_EXHAUSTED, as an HTTP body
+    that size gets 413."""
+    with channel(grpc_stub) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            protogen.score_callable(ch, pb)(freq(note="\x01" * 20000), timeout=10)
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max_body_bytes" in e.value.details()
+    assert grpc_stub.terminate() == 0
+    assert grpc_stub.counts()[("grpc", "payload_too_large")] == 1
 
 
 def test_bad_request_id_and_malformed_message(grpc_stub: Stub) -> None:
