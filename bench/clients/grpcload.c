@@ -18,7 +18,9 @@
  * requests are 7 bytes of header block. Responses are decoded with a dynamic table;
  * Huffman-coded strings are not decoded (gRPC's C core sends non-binary metadata as raw
  * strings), so a Huffman-coded `grpc-status` would count as an error, never as OK.
- * The ScoreRequest is encoded by hand (four fields, proto3 wire format). */
+ * The ScoreRequest is encoded by hand (proto3 wire format): the four fields, or with
+ * --features13 the shipped 13-feature application (DESIGN §9) in the features map
+ * (field 5), every feature present. */
 #include "bench_common.h"
 
 #include <getopt.h>
@@ -66,6 +68,7 @@ static size_t ndyn, dyn_bytes, dyn_max = 4096; /* dyn[0] is the newest */
 static char authority[64];
 static uint64_t seq;
 static int ids = 100000;
+static int features13; /* --features13: the application in the features map */
 
 static void die(const char *what)
 {
@@ -124,6 +127,53 @@ static size_t put_double(unsigned char *p, unsigned char tag, double d)
     return 9;
 }
 
+/* One features-map entry (field 5, a map<string, FeatureValue> entry): key = 1, value = 2;
+ * FeatureValue: number = 1 (double), category = 2 (string). Everything is < 128 bytes, so
+ * every length is one byte. */
+static size_t put_feature(unsigned char *p, const char *key, double num, const char *cat)
+{
+    size_t kl = strlen(key), vl = cat ? 2 + strlen(cat) : 9;
+    size_t n = 0;
+    p[n++] = 0x2a; /* field 5, length-delimited */
+    p[n++] = (unsigned char)(2 + kl + 2 + vl);
+    p[n++] = 0x0a; /* key */
+    p[n++] = (unsigned char)kl;
+    memcpy(p + n, key, kl);
+    n += kl;
+    p[n++] = 0x12; /* value */
+    p[n++] = (unsigned char)vl;
+    if (cat) {
+        p[n++] = 0x12; /* category */
+        p[n++] = (unsigned char)strlen(cat);
+        memcpy(p + n, cat, strlen(cat));
+        return n + strlen(cat);
+    }
+    return n + put_double(p + n, 0x09, num); /* number */
+}
+
+/* The 13 characteristics of the shipped schema (DESIGN §9), varied per call. */
+static size_t put_features13(unsigned char *p, uint64_t i)
+{
+    static const char *const home[] = {"rent", "owner", "parents", "priv", "other"};
+    static const char *const marital[] = {"single", "married", "widow", "separated", "divorced"};
+    static const char *const job[] = {"fixed", "freelance", "partime", "others"};
+    size_t n = 0;
+    n += put_feature(p + n, "income", (double)(20000 + (i * 7919) % 90000), NULL);
+    n += put_feature(p + n, "loan_amount", (double)(1000 + (i * 104729) % 20000), NULL);
+    n += put_feature(p + n, "credit_history", (double)(i % 2), NULL);
+    n += put_feature(p + n, "seniority_years", (double)(i % 30), NULL);
+    n += put_feature(p + n, "home", 0, home[i % 5]);
+    n += put_feature(p + n, "term_months", (double)(12 + 12 * (i % 5)), NULL);
+    n += put_feature(p + n, "age", (double)(18 + i % 60), NULL);
+    n += put_feature(p + n, "marital", 0, marital[(i / 5) % 5]);
+    n += put_feature(p + n, "job", 0, job[(i / 3) % 4]);
+    n += put_feature(p + n, "expenses", (double)(35 + i % 100), NULL);
+    n += put_feature(p + n, "assets", (double)((i * 31) % 10000), NULL);
+    n += put_feature(p + n, "debt", (double)((i * 17) % 3000), NULL);
+    n += put_feature(p + n, "purchase_price", (double)(1200 + (i * 13) % 5000), NULL);
+    return n;
+}
+
 /* The gRPC message (5-byte prefix + ScoreRequest) for call i; returns its length. */
 static size_t encode_request(unsigned char *buf, uint64_t i)
 {
@@ -134,10 +184,14 @@ static size_t encode_request(unsigned char *buf, uint64_t i)
     buf[n++] = (unsigned char)idl;
     memcpy(buf + n, id, (size_t)idl);
     n += (size_t)idl;
-    n += put_double(buf + n, 0x11, (double)(20000 + (i * 7919) % 90000));  /* income */
-    n += put_double(buf + n, 0x19, (double)(1000 + (i * 104729) % 20000)); /* loan_amount */
-    buf[n++] = 0x20; /* field 4, varint: credit_history */
-    n += put_varint(buf + n, i % 2);
+    if (features13) {
+        n += put_features13(buf + n, i);
+    } else {
+        n += put_double(buf + n, 0x11, (double)(20000 + (i * 7919) % 90000));  /* income */
+        n += put_double(buf + n, 0x19, (double)(1000 + (i * 104729) % 20000)); /* loan_amount */
+        buf[n++] = 0x20; /* field 4, varint: credit_history */
+        n += put_varint(buf + n, i % 2);
+    }
     buf[0] = 0; /* not compressed */
     put_u32(buf + 1, (uint32_t)(n - 5));
     return n;
@@ -184,7 +238,7 @@ static size_t encode_headers(uint8_t *p)
 /* Start call on slot s; 0, or -1 when flow control does not allow it yet. */
 static int start_call(struct slot *s)
 {
-    unsigned char msg[128];
+    unsigned char msg[512];
     size_t mlen = encode_request(msg, seq);
     if ((int64_t)mlen > send_window || (int64_t)mlen > peer_stream_window)
         return -1;
@@ -548,7 +602,8 @@ int main(int argc, char **argv)
     double duration = 5, warmup = 1;
     static const struct option opts[] = {{"target", 1, 0, 't'},   {"outstanding", 1, 0, 'n'},
                                          {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
-                                         {"ids", 1, 0, 'i'},      {0, 0, 0, 0}};
+                                         {"ids", 1, 0, 'i'},      {"features13", 0, 0, 'f'},
+                                         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -557,6 +612,7 @@ int main(int argc, char **argv)
         case 'd': duration = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'i': ids = atoi(optarg); break;
+        case 'f': features13 = 1; break;
         default: return 2;
         }
     }
@@ -564,7 +620,7 @@ int main(int argc, char **argv)
     if (!target || !colon || colon == target || (size_t)(colon - target) >= 40 ||
         outstanding <= 0 || outstanding > 4096 || ids <= 0) {
         fprintf(stderr, "usage: grpcload --target 127.0.0.1:P [--outstanding 64] "
-                        "[--duration S] [--warmup S]\n");
+                        "[--duration S] [--warmup S] [--ids N] [--features13]\n");
         return 2;
     }
     char host[40];
