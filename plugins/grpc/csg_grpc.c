@@ -465,9 +465,7 @@ static void handle_score(gworker *gw, gcall *gc)
     uint8_t *owned = NULL; /* buf NULL (no message, unreadable): "invalid_json" as on HTTP/TCP */
     const uint8_t *buf = gc->payload ? read_payload(gc->payload, &len, &owned) : NULL;
     char why[256];
-    size_t max = api->max_body_bytes ? api->max_body_bytes : 65536;
-    csg_sr_status st = csg_score_request_parse(buf, len, max, api->parse_application, &req.app,
-                                               why, sizeof why);
+    csg_sr_status st = csg_score_request_parse(buf, len, api, &req.app, why, sizeof why);
     free(owned);
     if (bad && st != CSG_SR_MALFORMED) /* then the x-request-id error, before the fields' */
         st = CSG_SR_INVALID_FIELD, snprintf(why, sizeof why, "%s", bad);

@@ -408,15 +408,14 @@ static void compose(char *details, size_t cap, const char *field, const char *me
     snprintf(details, cap, "%s: %s", field, message);
 }
 
-csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, size_t max_json,
-                                      csg_sr_parse_fn parse, csg_application *app, char *details,
-                                      size_t cap)
+csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, const csg_core_api *api,
+                                      csg_application *app, char *details, size_t cap)
 {
     char buf[2048], *json;
     size_t jlen;
     csg_sr_error err;
-    csg_sr_status st = csg_score_request_json(msg, len, max_json, buf, sizeof buf, &json, &jlen,
-                                              &err);
+    size_t max = api->max_body_bytes ? api->max_body_bytes : 65536; /* as http.so */
+    csg_sr_status st = csg_score_request_json(msg, len, max, buf, sizeof buf, &json, &jlen, &err);
     if (st != CSG_SR_OK) {
         if (st == CSG_SR_INVALID_FIELD)
             compose(details, cap, err.field, err.message);
@@ -427,7 +426,7 @@ csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, size_t max
     char rid[CSG_REQUEST_ID_MAX + 1]; /* as http.so: checked, not used */
     csg_parse_error perr;
     memset(&perr, 0, sizeof perr);
-    csg_parse_status ps = parse(json, jlen, app, rid, &perr);
+    csg_parse_status ps = api->parse_application(json, jlen, app, rid, &perr);
     if (json != buf)
         free(json);
     if (ps == CSG_PARSE_OK)

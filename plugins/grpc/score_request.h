@@ -47,18 +47,15 @@ typedef struct csg_sr_error {
 csg_sr_status csg_score_request_json(const uint8_t *msg, size_t len, size_t max_json, char *buf,
                                      size_t cap, char **json, size_t *json_len, csg_sr_error *err);
 
-/* The core's parser, as csg_core_api.parse_application (ABI 1.x). */
-typedef csg_parse_status (*csg_sr_parse_fn)(const char *json, size_t len, csg_application *app,
-                                            char *request_id, csg_parse_error *err);
-
-/* What grpc.so runs on each message: translate, then parse with the core's
- * parser into *app. On an error, details (cap bytes) gets the gRPC status
- * message: "<field>: <why>" for CSG_SR_INVALID_FIELD, whoever refused it.
- * A "request_id" feature is checked as an HTTP body's member would be and
- * otherwise ignored (gRPC takes the id from x-request-id metadata). No heap
- * use for an ordinary request. */
-csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, size_t max_json,
-                                      csg_sr_parse_fn parse, csg_application *app, char *details,
-                                      size_t cap);
+/* What grpc.so runs on each message: translate (bounded by
+ * api->max_body_bytes, as an HTTP body), then api->parse_application into
+ * *app — the only use of the core's ABI here, so a new parse_application
+ * signature changes this function's parameters and one call. On an error,
+ * details (cap bytes) gets the gRPC status message: "<field>: <why>" for
+ * CSG_SR_INVALID_FIELD, whoever refused it. A "request_id" feature is
+ * checked as an HTTP body's member is and otherwise ignored (gRPC takes the
+ * id from x-request-id metadata). No heap use for an ordinary request. */
+csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, const csg_core_api *api,
+                                      csg_application *app, char *details, size_t cap);
 
 #endif /* CSG_GRPC_SCORE_REQUEST_H */

@@ -250,8 +250,11 @@ static void check_translation(const uint8_t *data, size_t size)
     memset(&perr, 0, sizeof perr);
     csg_parse_status hs = csg_parse_application(body, strlen(body), &via_http, rid, &perr);
     free(body);
-    csg_sr_status gs = csg_score_request_parse(data, size, 65536, csg_parse_application,
-                                               &via_grpc, details, sizeof details);
+    static const csg_core_api api = {.size = sizeof api,
+                                     .parse_application = csg_parse_application,
+                                     .max_body_bytes = 65536};
+    csg_sr_status gs = csg_score_request_parse(data, size, &api, &via_grpc, details,
+                                               sizeof details);
     if (hs == CSG_PARSE_OK) {
         if (gs != CSG_SR_OK || !same_app(&via_http, &via_grpc))
             __builtin_trap();
