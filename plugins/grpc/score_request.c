@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "csg/v1/credit_score.pb-c.h"
+#include "csg_utf8.h" /* protobuf-c does not check proto3 strings; JSON text is UTF-8 */
 
 typedef Csg__V1__ScoreRequest__FeaturesEntry entry;
 
@@ -91,37 +92,6 @@ static csg_sr_status refuse(csg_sr_error *err, const char *field, const char *fm
     return CSG_SR_INVALID_FIELD;
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
- * protobuf-c does not check proto3 strings, and JSON text must be UTF-8. */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-    static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
-    for (size_t i = 0; i < len;) {
-        unsigned c = s[i];
-        size_t n = c < 0x80                ? 0
-                   : (c & 0xe0) == 0xc0 ? 1
-                   : (c & 0xf0) == 0xe0 ? 2
-                   : (c & 0xf8) == 0xf0 ? 3
-                                        : 9;
-        if (n == 0) {
-            i++;
-            continue;
-        }
-        if (n == 9 || n >= len - i)
-            return false;
-        unsigned cp = c & (0x3fu >> n);
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* DESIGN §3: feature names are [a-z][a-z0-9_]{0,31}. */
 static bool feature_name(const char *s, size_t len)
 {
@@ -196,7 +166,7 @@ static csg_sr_status check_features(kept *v, size_t *n, csg_sr_error *err)
             size_t cl = str_len(fv->category);
             if (cl != strlen(fv->category))
                 return refuse(err, e->key, "category must not contain a NUL character");
-            if (!valid_utf8((const unsigned char *)fv->category, cl))
+            if (!csg_utf8_valid((const unsigned char *)fv->category, cl))
                 return refuse(err, e->key, "category must be valid UTF-8");
             break;
         }
@@ -350,7 +320,7 @@ csg_sr_status csg_score_request_json(const uint8_t *msg, size_t len, size_t max_
         return CSG_SR_MALFORMED;
     }
     size_t idlen = str_len(m->applicant_id), n = m->n_features;
-    if (!valid_utf8((const unsigned char *)m->applicant_id, idlen)) {
+    if (!csg_utf8_valid((const unsigned char *)m->applicant_id, idlen)) {
         st = refuse(err, "applicant_id", "must be valid UTF-8");
         goto out;
     }
