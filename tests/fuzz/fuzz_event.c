@@ -125,10 +125,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e.credit_history = (int64_t)(take_u64(&r) >> 1);
     e.timestamp_ms = (int64_t)(take_u64(&r) % 253402300800000ull); /* years 1970–9999 */
 
-    char buf[2048];
+    char buf[4096];
     size_t n = csg_event_to_json(&e, buf, sizeof buf);
     if (n >= sizeof buf)
-        __builtin_trap(); /* 64-byte strings escaped ×6 still fit in 2 KiB */
+        __builtin_trap(); /* 64-byte strings escaped ×6 (\u00XX, \ufffd) fit in 4 KiB */
     if (strlen(buf) != n || memchr(buf, '\n', n))
         __builtin_trap(); /* one line, no embedded NUL */
     json_error_t jerr;
