@@ -336,7 +336,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_cases),
-        cmocka_unit_test(test_feature_cases), cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_feature_cases),
+        cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_extreme_values),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_utf8_and_base64),
