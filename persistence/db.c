@@ -862,11 +862,23 @@ out:
     return rc;
 }
 
+/* Every migration this binary ships must be recorded, not just the highest number: a
+ * migration numbered below one already applied (002 after 010) is still missing. */
 int csgp_db_check_schema(csgp_db *db, csg_error *err)
 {
     csgp_rows *r;
     csg_error qerr;
-    int rc = csgp_db_query(db, "SELECT max(version) FROM schema_migrations", NULL, 0, &r, &qerr);
+    size_t nm;
+    const csgp_migration *m = migrations(db, &nm);
+    char sql[4096] = "SELECT min(v) FROM (SELECT 0 AS v"; /* ~20 bytes a migration */
+    for (size_t i = 0; i < nm; i++) {
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, " UNION ALL SELECT %d", m[i].version);
+    }
+    size_t len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, ") k WHERE v > 0 AND v NOT IN (SELECT version FROM "
+             "schema_migrations)");
+    int rc = csgp_db_query(db, sql, NULL, 0, &r, &qerr);
     if (rc == -CSGP_EDB && db->kind == CSGP_DB_PG && PQstatus(db->pg) != CONNECTION_OK)
         return csgp_fail(err, CSGP_EDB, "%s", qerr.message);
     int want = csgp_db_latest_version(db);
@@ -875,14 +887,14 @@ int csgp_db_check_schema(csgp_db *db, csg_error *err)
                          "database schema not ready (%s): run `csg-persist migrate --db URL` as "
                          "the schema owner",
                          qerr.message);
-    int have = 0;
+    int missing = 0;
     if (csgp_rows_next(r) == 1 && !csgp_rows_null(r, 0))
-        have = (int)csgp_rows_int(r, 0);
+        missing = (int)csgp_rows_int(r, 0);
     csgp_rows_free(r);
-    if (have < want)
+    if (missing)
         return csgp_fail(err, CSG_EINVAL,
-                         "database schema is at version %d, this csg-persist needs %d: run "
-                         "`csg-persist migrate --db URL` as the schema owner",
-                         have, want);
+                         "database schema lacks migration %03d (this csg-persist needs all up "
+                         "to %d): run `csg-persist migrate --db URL` as the schema owner",
+                         missing, want);
     return 0;
 }

@@ -205,12 +205,15 @@ def test_help() -> None:
 
 @pytest.mark.parametrize("kind", ["pg", "sqlite"])
 def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
-    """A database at version 1 holding rows migrates to 002 (features, config_version,
-    nullable brief columns, feature_catalogue) with every row, id and value kept; then
-    events with and without features load next to them."""
+    """A database migrated by the previous csg-persist (001 and 010) holding rows: the
+    service refuses it (002 is missing although 010 is the highest applied), and migrate
+    applies 002 (features, config_version, nullable brief columns, feature_catalogue)
+    keeping every row, id and value; then events with and without features load."""
     ev = csgp.make_events(5, 77)
     cols = [c if c != "timestamp" else '"timestamp"' for c in csgp.COLUMNS]
-    sql001 = (csgp.ROOT / "sql" / ("postgres" if kind == "pg" else "sqlite") / "001_metrics.sql").read_text()
+    sqldir = csgp.ROOT / "sql" / ("postgres" if kind == "pg" else "sqlite")
+    sql001 = (sqldir / "001_metrics.sql").read_text()
+    sql010 = (sqldir / "010_loan_outcomes.sql").read_text()
     if kind == "pg":
         name = csgp.unique("m").lower()
         csgp.pg("createdb", name)
@@ -230,11 +233,14 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
         cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text "
                     "NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
         cur.execute(sql001)
+        cur.execute(sql010)
     else:
         cur.executescript(sql001)
+        cur.executescript(sql010)
         cur.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT "
                     "NOT NULL, applied_at TEXT NOT NULL DEFAULT 'x')")
-    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '001_metrics')")
+    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '001_metrics'), "
+                "(10, '010_loan_outcomes')")
     for e in ev:
         cur.execute(f"INSERT INTO credit_score_metrics ({', '.join(cols)}) VALUES "
                     f"({', '.join([ph] * len(cols))})", [e[c] for c in csgp.COLUMNS])
@@ -242,8 +248,12 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
     before = sorted(setup.query("SELECT id, event_id, income, loan_amount, credit_history "
                                 "FROM credit_score_metrics"))
     con.close()
+    if kind == "pg":  # SQLite files are migrated by the service itself
+        r = csgp.run_cli("--db", db.url, "--listen", f"127.0.0.1:{csgp.free_port()}",
+                         check=False)
+        assert r.returncode != 0 and "lacks migration 002" in r.stderr, r.stderr
     out = csgp.run_cli("migrate", "--db", db.owner_url).stdout
-    assert "2 migration(s) applied" in out, out
+    assert "1 migration(s) applied" in out, out
     assert sorted(db.query("SELECT id, event_id, income, loan_amount, credit_history FROM "
                            "credit_score_metrics")) == before
     assert db.query("SELECT count(*) FROM credit_score_metrics WHERE features IS NULL AND "
