@@ -1,8 +1,9 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
- * /metrics/distribution, /metrics/segments, /metrics/events, /metrics/performance,
- * POST /outcomes, /healthz, /metrics. Outcome-based statistics are computed in C from the
- * rows (perf.c, analytics.c), identically on both backends (docs/analytics.md).
+ * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
+ * /metrics/performance, /metrics/features (catalogue.c), POST /outcomes, /healthz,
+ * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
+ * analytics.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
  * limits and JSON replies) with its own database connection. Every number is computed by the database
@@ -21,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "catalogue.h"
+#include "db.h"
 #include "httpd.h"
 #include "jsonout.h"
 #include "outcomes.h"

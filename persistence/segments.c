@@ -70,10 +70,11 @@ static void band_expr(csgp_qb *b, const bands *bd)
     csgp_qb_add(b, " END AS band");
 }
 
-/* "SELECT … FROM (SELECT <by> AS x FROM table WHERE filters) s WHERE x IS NOT NULL". */
-static void qb_values_of_by(csgp_qb *b, const bands *bd, const char *select)
+/* After a select list over x: " FROM (SELECT <by> AS x FROM table WHERE filters) s WHERE
+ * x IS NOT NULL". */
+static void qb_values_of_by(csgp_qb *b, const bands *bd)
 {
-    csgp_qb_add(b, "%s FROM (SELECT ", select);
+    csgp_qb_add(b, " FROM (SELECT ");
     by_expr(b, bd);
     csgp_qb_add(b, " AS x FROM " CSGP_TABLE);
     csgp_qb_where(b, bd->q);
@@ -86,16 +87,13 @@ static int decile_edges(csgp_db *db, bands *bd, csg_error *err)
 {
     csgp_qb b;
     csgp_qb_init(&b, db);
-    char sel[1024] = "SELECT min(x)";
+    csgp_qb_add(&b, "SELECT min(x)");
     static const char *const p[] = {"0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"};
     for (size_t i = 0; i < sizeof p / sizeof *p; i++) {
-        size_t n = strlen(sel);
-        if (csgp_db_kind_of(db) == CSGP_DB_PG)
-            snprintf(sel + n, sizeof sel - n, ", percentile_cont(%s) WITHIN GROUP (ORDER BY x)", p[i]);
-        else
-            snprintf(sel + n, sizeof sel - n, ", percentile_cont(x, %s)", p[i]);
+        csgp_qb_add(&b, ", ");
+        csgp_qb_pct(&b, "x", p[i]);
     }
-    qb_values_of_by(&b, bd, sel);
+    qb_values_of_by(&b, bd);
     csgp_rows *rows;
     int rc = csgp_qb_run(&b, &rows, err);
     if (rc)
@@ -121,7 +119,8 @@ static int category_values(csgp_db *db, bands *bd, csg_error *err)
 {
     csgp_qb b;
     csgp_qb_init(&b, db);
-    qb_values_of_by(&b, bd, "SELECT x");
+    csgp_qb_add(&b, "SELECT x");
+    qb_values_of_by(&b, bd);
     csgp_qb_add(&b, csgp_qb_pg(&b) ? " GROUP BY x ORDER BY x COLLATE \"C\" LIMIT %d"
                                    : " GROUP BY x ORDER BY x LIMIT %d",
                 MAX_VALUES + 1);
