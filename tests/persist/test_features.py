@@ -370,3 +370,25 @@ def test_kafka_features_and_redelivery(kafka, database: csgp.Database, procs) ->
     assert len(dlq) == 1
     env = json.loads(dlq[0].value())
     assert "Home" in env["reason"] and "feature" in env["reason"], env
+
+
+@pytest.mark.parametrize("database", ["pg", "sqlite"], indirect=True)
+def test_category_values_bounded(database: csgp.Database, procs, tmp_path) -> None:
+    """A category with 120 distinct values, in two batches (transactions) in shuffled
+    order: the catalogue keeps the 100 smallest (byte order) with values_truncated, counts
+    all 120; segments by it show those 100 values and "(other)" for the rest."""
+    events = csgp.make_events(120, 41)
+    codes = [f"v{i:03d}" for i in range(120)]
+    random.Random(4).shuffle(codes)
+    for e, code in zip(events, codes, strict=True):
+        e["features"] = {"code": code}
+    assert load(database, tmp_path, events[:70])["inserted"] == 70
+    assert load(database, tmp_path, events[70:])["inserted"] == 50
+    p = csgp.Persist(database, topic="unused", args=["--no-consume"]).start()
+    procs.append(p)
+    assert p.get("/metrics/features").json() == {"features": [{
+        "name": "code", "type": "category", "values": sorted(codes)[:100],
+        "values_truncated": True, "count": 120}]}
+    segs = p.get("/metrics/segments", by="code").json()["segments"]
+    assert [s["band"] for s in segs] == sorted(codes)[:100] + ["(other)"]
+    assert [s["count"] for s in segs] == [1] * 100 + [20]
