@@ -45,7 +45,8 @@ def down_banner(exc: data.ApiUnavailable, refresh_s: float) -> str:
             f"dashboard elsewhere.){again}")
 
 
-def render_sections(filters: data.Filters, sample: list[dict[str, Any]]) -> None:
+def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
+                    catalogue: list[dict[str, Any]]) -> None:
     unfiltered = data.summary(data.Filters())
     ctx = Context(filters, data.summary(filters), colour_map(unfiltered.get("models") or []))
     sections: list[tuple[str, Callable[[], None]]] = [
@@ -53,7 +54,7 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]]) -> None
         (distributions.TITLE, lambda: distributions.render(ctx)),
         (latency.TITLE, lambda: latency.render(ctx)),
         (divergence.TITLE, lambda: divergence.render(ctx)),
-        (segments.TITLE, lambda: segments.render(ctx, sample)),
+        (segments.TITLE, lambda: segments.render(ctx, sample, catalogue)),
         (performance.TITLE, lambda: performance.render(ctx)),
         (events.TITLE, lambda: events.render(ctx)),
     ]
@@ -72,7 +73,8 @@ def main() -> None:
     refresh_s = data.refresh_seconds()
     unfiltered = _quiet(data.summary, data.Filters())
     sample = _quiet(data.events, data.Filters(), SAMPLE_SIZE, 0)
-    sidebar.render(unfiltered, sample, refresh_s)
+    catalogue = _quiet(data.features) or []
+    sidebar.render(unfiltered, sample, refresh_s, catalogue)
     auto = refresh_s > 0 and bool(st.session_state.get("f_autorefresh", True))
     st.title("Credit Score Gateway · Champion vs Challenger")
     sample_events = (sample or {}).get("events") or []
@@ -86,7 +88,7 @@ def main() -> None:
         if problem:
             st.warning(problem)
         try:
-            render_sections(filters, sample_events)
+            render_sections(filters, sample_events, catalogue)
         except data.ApiUnavailable as exc:
             st.session_state["api_was_down"] = True
             banner.error(down_banner(exc, refresh_s if auto else 0), icon=":material/cloud_off:")

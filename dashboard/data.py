@@ -10,7 +10,7 @@ are never cached, so the next refresh retries.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -69,6 +69,10 @@ class Filters:
     applicant_id: str | None = None
     min_income: float | None = None
     max_income: float | None = None
+    # Feature filters from the catalogue (GET /metrics/features): (name, min, max) for
+    # number features, (name, values) for category and boolean ones (OR within one).
+    feature_ranges: tuple[tuple[str, float | None, float | None], ...] = ()
+    feature_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def params(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -87,9 +91,20 @@ class Filters:
             out[key] = _fmt_number(value) if isinstance(value, float) else str(value)
         return out
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """params() plus the feature filters: f.<name>.min/.max, repeated f.<name>=v."""
+        out = list(self.params().items())
+        for name, lo, hi in self.feature_ranges:
+            if lo is not None:
+                out.append((f"f.{name}.min", _fmt_number(lo)))
+            if hi is not None:
+                out.append((f"f.{name}.max", _fmt_number(hi)))
+        for name, values in self.feature_values:
+            out += [(f"f.{name}", v) for v in values]
+        return out
+
     def with_challenger(self, model: str) -> Filters:
-        return Filters(self.from_ts, self.to_ts, self.experiment_id, model,
-                       self.applicant_id, self.min_income, self.max_income)
+        return replace(self, challenger_model=model)
 
 
 def _fmt_number(v: float) -> str:
@@ -130,9 +145,19 @@ def _short_reason(exc: requests.RequestException) -> str:
 
 
 def _call(path: str, filters: Filters, **extra: Any) -> Any:
-    params = filters.params()
-    params.update({k: str(v) for k, v in extra.items() if v is not None})
-    return _get_json(api_url(), path, tuple(sorted(params.items())))
+    pairs = filters.pairs() + [(k, str(v)) for k, v in extra.items() if v is not None]
+    return _get_json(api_url(), path, tuple(sorted(pairs)))
+
+
+def features() -> list[dict[str, Any]]:
+    """The feature catalogue: [{"name","type","values"?,"count"}] by name; [] from an
+    older API without /metrics/features."""
+    try:
+        return list(_get_json(api_url(), "/metrics/features", ()).get("features") or [])
+    except ApiError as exc:
+        if exc.status == 404:
+            return []
+        raise
 
 
 def summary(filters: Filters) -> dict[str, Any]:
@@ -147,8 +172,9 @@ def distribution(filters: Filters, bins: int = 20) -> dict[str, Any]:
     return _call("/metrics/distribution", filters, bins=bins)
 
 
-def segments(filters: Filters, by: str, bands: str) -> dict[str, Any]:
-    return _call("/metrics/segments", filters, by=by, bands=bands)
+def segments(filters: Filters, by: str, bands: str | None) -> dict[str, Any]:
+    """bands None or "": the API's choice (a feature's deciles or its categories)."""
+    return _call("/metrics/segments", filters, by=by, bands=bands or None)
 
 
 def performance(filters: Filters) -> dict[str, Any] | None:

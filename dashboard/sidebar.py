@@ -1,6 +1,11 @@
 """Sidebar filters. The widgets live outside the auto-refresh fragment (so a refresh never
 resets them); `current_filters()` turns their session-state values into API parameters at
-every refresh, so relative ranges ("Last hour") move with the clock."""
+every refresh, so relative ranges ("Last hour") move with the clock.
+
+Feature filters are built from the API's feature catalogue (GET /metrics/features): a
+min/max pair per number feature, a multiselect per category (and boolean) feature. The
+`income` feature is the Min/Max income pair above (the income column, which events fill
+from that feature), so it is not offered twice."""
 
 from __future__ import annotations
 
@@ -39,12 +44,59 @@ def _options(unfiltered: dict[str, Any] | None,
     return experiments, challengers
 
 
+FEATURE_MIN, FEATURE_MAX, FEATURE_IN = "f_feat_min_", "f_feat_max_", "f_feat_in_"
+COLUMN_FILTERS = ("income",)  # features already filtered by their own widgets
+
+
+def _feature_widgets(catalogue: list[dict[str, Any]]) -> None:
+    feats = [f for f in catalogue if f.get("name") not in COLUMN_FILTERS]
+    if not feats:
+        return
+    sb = st.sidebar
+    sb.subheader("Features")
+    for f in feats:
+        name, kind = str(f["name"]), f.get("type")
+        label = name.replace("_", " ").capitalize()
+        if kind == "number":
+            c1, c2 = sb.columns(2)
+            c1.number_input(f"Min {label.lower()}", value=None, key=FEATURE_MIN + name)
+            c2.number_input(f"Max {label.lower()}", value=None, key=FEATURE_MAX + name)
+        elif kind in ("category", "boolean"):
+            values = [str(v) for v in f.get("values") or []] if kind == "category" \
+                else ["false", "true"]
+            chosen = [v for v in st.session_state.get(FEATURE_IN + name) or []]
+            options = values + [v for v in chosen if v not in values]
+            sb.multiselect(label, options, key=FEATURE_IN + name, placeholder="any")
+
+
+def _feature_filters() -> tuple[tuple[tuple[str, float | None, float | None], ...],
+                                tuple[tuple[str, tuple[str, ...]], ...], str | None]:
+    """(ranges, values, problem) from the feature widgets' state."""
+    ss = st.session_state
+    ranges, values, problem = [], [], None
+    names = sorted({str(k)[len(p):] for k in list(ss) for p in (FEATURE_MIN, FEATURE_MAX)
+                    if str(k).startswith(p)})
+    for name in names:
+        lo, hi = ss.get(FEATURE_MIN + name), ss.get(FEATURE_MAX + name)
+        if lo is not None and hi is not None and lo > hi:
+            problem = f"Min {name} is above max {name}: that filter is ignored."
+            continue
+        if lo is not None or hi is not None:
+            ranges.append((name, None if lo is None else float(lo),
+                           None if hi is None else float(hi)))
+    for key in sorted(str(k) for k in list(ss) if str(k).startswith(FEATURE_IN)):
+        chosen = tuple(str(v) for v in ss.get(key) or [])
+        if chosen:
+            values.append((key[len(FEATURE_IN):], chosen))
+    return tuple(ranges), tuple(values), problem
+
+
 def _keep(current: Any, options: list[str]) -> list[str]:
     return [*options, str(current)] if current and current not in options else options
 
 
 def render(unfiltered: dict[str, Any] | None, sample: dict[str, Any] | None,
-           refresh_s: float) -> None:
+           refresh_s: float, catalogue: list[dict[str, Any]] | None = None) -> None:
     experiments, challengers = _options(unfiltered, sample)
     sb = st.sidebar
     sb.header("Filters")
@@ -64,6 +116,7 @@ def render(unfiltered: dict[str, Any] | None, sample: dict[str, Any] | None,
     sb.selectbox("Experiment", exp_opts, key="f_experiment", accept_new_options=True)
     ch_opts = _keep(st.session_state.get("f_challenger"), [ALL_CHALLENGERS, *challengers])
     sb.selectbox("Challenger", ch_opts, key="f_challenger")
+    _feature_widgets(catalogue or [])
     sb.divider()
     if refresh_s > 0:
         sb.toggle(f"Auto-refresh every {refresh_s:g} s", value=True, key="f_autorefresh")
@@ -96,6 +149,8 @@ def current_filters(now: datetime | None = None) -> tuple[data.Filters, str | No
     if lo is not None and hi is not None and lo > hi:
         problem = "Min income is above max income: the income filter is ignored."
         lo = hi = None
+    ranges, values, feature_problem = _feature_filters()
+    problem = problem or feature_problem
     exp = ss.get("f_experiment")
     ch = ss.get("f_challenger")
     applicant = (ss.get("f_applicant") or "").strip()
@@ -107,6 +162,8 @@ def current_filters(now: datetime | None = None) -> tuple[data.Filters, str | No
         applicant_id=applicant or None,
         min_income=float(lo) if lo is not None else None,
         max_income=float(hi) if hi is not None else None,
+        feature_ranges=ranges,
+        feature_values=values,
     )
     return f, problem
 

@@ -15,6 +15,7 @@
 #define CSG_EVENT_SCHEMA_H
 
 #include <float.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Strings, in bytes (1..max, no control characters). */
@@ -38,5 +39,27 @@
 /* credit_history: an integer in [0, INT64_MAX] (bigint columns). The gateway's own input
  * rule is narrower, [0, 2^31-1] on every transport (gRPC carries an int32). */
 #define CSG_EVENT_CREDIT_HISTORY_MAX INT64_MAX
+
+/* features (DESIGN §6): an object of at most CSG_EVENT_MAX_FEATURES entries, each name
+ * matching [a-z][a-z0-9_]{0,31} (the gateway's schema rule, DESIGN §3), each value a finite
+ * number, a boolean or a category string of 1..CSG_EVENT_CATEGORY_MAX bytes of UTF-8
+ * without control characters. Optional for the reader (older gateways, old spools). */
+#define CSG_EVENT_MAX_FEATURES 64
+#define CSG_EVENT_FEATURE_NAME_MAX 32
+#define CSG_EVENT_CATEGORY_MAX 256
+
+/* config_version: exactly 16 lowercase hex characters; optional for the reader. */
+#define CSG_EVENT_CONFIG_VERSION_LEN 16
+
+/* 1 when s[0..n) is a feature name: [a-z][a-z0-9_]{0,31}. */
+static inline int csg_event_feature_name_ok(const char *s, size_t n)
+{
+    if (n < 1 || n > CSG_EVENT_FEATURE_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
 
 #endif /* CSG_EVENT_SCHEMA_H */

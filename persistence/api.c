@@ -1,8 +1,9 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
- * /metrics/distribution, /metrics/segments, /metrics/events, /metrics/performance,
- * POST /outcomes, /healthz, /metrics. Outcome-based statistics are computed in C from the
- * rows (perf.c, analytics.c), identically on both backends (docs/analytics.md).
+ * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
+ * /metrics/performance, /metrics/features (catalogue.c), POST /outcomes, /healthz,
+ * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
+ * analytics.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
  * limits and JSON replies) with its own database connection. Every number is computed by the database
@@ -21,11 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "httpd.h"
+#include "jsonout.h"
 #include "outcomes.h"
 #include "perf.h"
 #include "query.h"
+#include "segments.h"
+#include "sqlb.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -44,7 +49,6 @@ struct csgp_api {
     csgp_metrics *m;
 };
 
-#define TABLE "credit_score_metrics"
 #define MAX_LATENCY_ROWS 50000
 
 /* ------------------------------------------------------------------------ */
@@ -58,112 +62,22 @@ typedef struct request {
 
 static void send_error(request *r, int code, const char *ecode, const char *param_name,
                        const char *message);
+static void send_db_error(request *r, const csg_error *err);
 
 /* Parse the query string for this endpoint into r->q; false after answering 400. */
 static bool parse_query(request *r, csgp_query_kind kind)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
     csgp_query_error qerr;
-    if (csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr) == 0)
+    csg_error err;
+    int rc = csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr);
+    if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0)
         return true;
-    send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
+    if (rc == -CSG_EINVAL)
+        send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
+    else
+        send_db_error(r, &err);
     return false;
-}
-
-/* ------------------------------------------------------------------------ */
-/* SQL building                                                             */
-
-typedef struct qb {
-    csgp_db *db;
-    char sql[16384];
-    size_t len;
-    bool overflow;
-    csgp_param p[CSGP_QUERY_MAX_BANDS + CSGP_QUERY_MAX_TERMS + 8];
-    int np;
-} qb;
-
-static void qb_init(qb *b, csgp_db *db)
-{
-    b->db = db;
-    b->len = 0;
-    b->sql[0] = 0;
-    b->overflow = false;
-    b->np = 0;
-}
-
-static void qb_add(qb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void qb_add(qb *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->sql + b->len, sizeof b->sql - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof b->sql - b->len)
-        b->overflow = true;
-    else
-        b->len += (size_t)n;
-}
-
-/* Append the placeholder of an existing parameter (1-based idx). */
-static void qb_ph(qb *b, int idx, const char *pg_cast)
-{
-    char ph[32];
-    qb_add(b, "%s", csgp_db_ph(b->db, idx, pg_cast, ph, sizeof ph));
-}
-
-/* Add a parameter and append its placeholder; returns its index. */
-static int qb_param(qb *b, csgp_param p, const char *pg_cast)
-{
-    if (b->np == (int)(sizeof b->p / sizeof *b->p)) {
-        b->overflow = true;
-        return 0;
-    }
-    b->p[b->np++] = p;
-    qb_ph(b, b->np, pg_cast);
-    return b->np;
-}
-
-static int qb_real(qb *b, double d) { return qb_param(b, (csgp_param){.type = CSGP_P_REAL, .real = d}, "float8"); }
-static int qb_int(qb *b, int64_t i) { return qb_param(b, (csgp_param){.type = CSGP_P_INT, .i = i}, "bigint"); }
-
-/* " WHERE …" for the filters (always present, so callers can append " AND …"). The terms
- * come from query.c: constant columns and operators, every value a parameter. */
-static void qb_where(qb *b, const csgp_query *q)
-{
-    csgp_query_term t[CSGP_QUERY_MAX_TERMS];
-    int n = csgp_query_terms(q, t);
-    qb_add(b, " WHERE 1=1");
-    for (int i = 0; i < n; i++) {
-        qb_add(b, " AND %s %s ", t[i].column, t[i].op);
-        qb_param(b, t[i].param, t[i].pg_cast);
-    }
-}
-
-/* percentile_cont(p) of col, in the backend's syntax (p is a constant, not input). */
-static void qb_pct(qb *b, const char *col, const char *p)
-{
-    if (csgp_db_kind_of(b->db) == CSGP_DB_PG)
-        qb_add(b, "percentile_cont(%s) WITHIN GROUP (ORDER BY %s)", p, col);
-    else
-        qb_add(b, "percentile_cont(%s, %s)", col, p);
-}
-
-static void qb_latency_stats(qb *b, const char *col)
-{
-    qb_add(b, "avg(%s), ", col);
-    qb_pct(b, col, "0.5");
-    qb_add(b, ", ");
-    qb_pct(b, col, "0.95");
-    qb_add(b, ", ");
-    qb_pct(b, col, "0.99");
-}
-
-static int qb_run(qb *b, csgp_rows **rows, csg_error *err)
-{
-    if (b->overflow)
-        return csgp_fail(err, CSG_EINVAL, "query too large");
-    return csgp_db_query(b->db, b->sql, b->p, b->np, rows, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -186,32 +100,8 @@ static void send_db_error(request *r, const csg_error *err)
     send_error(r, 503, "db_unavailable", NULL, "the database did not answer; try again");
 }
 
-/* A finite number, else null (jansson refuses NaN/inf anyway). */
-static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-static json_t *jcol(csgp_rows *rows, int col)
-{
-    return csgp_rows_null(rows, col) ? json_null() : jreal(csgp_rows_real(rows, col));
-}
-static json_t *jratio(int64_t num, int64_t den) { return den > 0 ? jreal((double)num / (double)den) : json_null(); }
-
-/* Append a sentence to obj's "note" ("a; b"). */
-static void add_note(json_t *obj, const char *text)
-{
-    json_t *old = json_object_get(obj, "note");
-    if (!old) {
-        json_object_set_new(obj, "note", json_string(text));
-        return;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s; %s", json_string_value(old), text);
-    json_object_set_new(obj, "note", json_string(buf));
-}
-
 /* ------------------------------------------------------------------------ */
 /* Endpoints                                                                */
-
-/* Decisions over events where both models decided (the challenger answered). */
-#define BOTH "champion_decision IS NOT NULL AND challenger_decision IS NOT NULL"
 
 static void h_summary(request *r)
 {
@@ -220,34 +110,34 @@ static void h_summary(request *r)
     csgp_db *db = r->api->db;
     csg_error err;
     csgp_rows *rows = NULL;
-    qb b;
+    csgp_qb b;
     json_t *out = json_object();
 
-    qb_init(&b, db);
-    qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
-               "coalesce(sum(CASE WHEN " BOTH " THEN 1 ELSE 0 END), 0), "
-               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> challenger_decision THEN 1 ELSE 0 END), 0), "
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
+               "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'decline' AND challenger_decision = 'decline' THEN 1 ELSE 0 END), 0), "
-               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
-               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
-               "FROM " TABLE);
-    qb_where(&b, &r->q);
-    if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+               "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
+               "FROM " CSGP_TABLE);
+    csgp_qb_where(&b, &r->q);
+    if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
     int64_t n_diff = csgp_rows_int(rows, 3), both = csgp_rows_int(rows, 4);
     json_object_set_new(out, "total", json_integer(total));
     json_object_set_new(out, "with_challenger", json_integer(with_ch));
-    json_object_set_new(out, "challenger_share", jratio(with_ch, total));
+    json_object_set_new(out, "challenger_share", csgp_jratio(with_ch, total));
     if (total == 0)
-        add_note(out, "no events match the filters");
+        csgp_add_note(out, "no events match the filters");
     json_t *models = json_array();
     json_object_set_new(out, "models", models);
-    json_object_set_new(out, "avg_decision_diff", n_diff ? jcol(rows, 2) : json_null());
-    json_object_set_new(out, "divergence_rate", jratio(csgp_rows_int(rows, 5), both));
+    json_object_set_new(out, "avg_decision_diff", n_diff ? csgp_jcol(rows, 2) : json_null());
+    json_object_set_new(out, "divergence_rate", csgp_jratio(csgp_rows_int(rows, 5), both));
     if (total > 0 && both == 0)
-        add_note(out, "no event where the challenger answered: avg_decision_diff and "
+        csgp_add_note(out, "no event where the challenger answered: avg_decision_diff and "
                       "divergence_rate are null");
     json_t *dec = json_object();
     json_object_set_new(dec, "both_approve", json_integer(csgp_rows_int(rows, 6)));
@@ -264,15 +154,15 @@ static void h_summary(request *r)
     } roles[] = {{"champion", "champion_model", "latency_champion_ms", "champion_decision"},
                  {"challenger", "challenger_model", "latency_challenger_ms", "challenger_decision"}};
     for (int k = 0; k < 2; k++) {
-        qb_init(&b, db);
-        qb_add(&b, "SELECT %s, count(*), ", roles[k].model);
-        qb_latency_stats(&b, roles[k].latency);
-        qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " TABLE,
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT %s, count(*), ", roles[k].model);
+        csgp_qb_latency_stats(&b, roles[k].latency);
+        csgp_qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " CSGP_TABLE,
                roles[k].decision, roles[k].decision, roles[k].latency);
-        qb_where(&b, &r->q);
-        qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
+        csgp_qb_where(&b, &r->q);
+        csgp_qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
                roles[k].model);
-        if (qb_run(&b, &rows, &err))
+        if (csgp_qb_run(&b, &rows, &err))
             goto dbfail;
         int s;
         while ((s = csgp_rows_next(rows)) == 1) {
@@ -281,17 +171,17 @@ static void h_summary(request *r)
             json_object_set_new(m, "role", json_string(roles[k].role));
             json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
             json_t *lat = json_object();
-            json_object_set_new(lat, "avg", jcol(rows, 2));
-            json_object_set_new(lat, "p50", jcol(rows, 3));
-            json_object_set_new(lat, "p95", jcol(rows, 4));
-            json_object_set_new(lat, "p99", jcol(rows, 5));
+            json_object_set_new(lat, "avg", csgp_jcol(rows, 2));
+            json_object_set_new(lat, "p50", csgp_jcol(rows, 3));
+            json_object_set_new(lat, "p95", csgp_jcol(rows, 4));
+            json_object_set_new(lat, "p99", csgp_jcol(rows, 5));
             json_object_set_new(m, "latency_ms", lat);
             int64_t decided = csgp_rows_int(rows, 7);
-            json_object_set_new(m, "approval_rate", jratio(csgp_rows_int(rows, 6), decided));
+            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 6), decided));
             if (decided == 0)
-                add_note(m, "no decisions from this model: approval_rate is null");
+                csgp_add_note(m, "no decisions from this model: approval_rate is null");
             if (csgp_rows_int(rows, 8) == 0)
-                add_note(m, "no latencies recorded: latency_ms values are null");
+                csgp_add_note(m, "no latencies recorded: latency_ms values are null");
             json_array_append_new(models, m);
         }
         csgp_rows_free(rows);
@@ -300,11 +190,11 @@ static void h_summary(request *r)
             goto dbfail_rows;
     }
 
-    qb_init(&b, db);
-    qb_add(&b, "SELECT status, count(*) FROM " TABLE);
-    qb_where(&b, &r->q);
-    qb_add(&b, " GROUP BY status ORDER BY status");
-    if (qb_run(&b, &rows, &err))
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT status, count(*) FROM " CSGP_TABLE);
+    csgp_qb_where(&b, &r->q);
+    csgp_qb_add(&b, " GROUP BY status ORDER BY status");
+    if (csgp_qb_run(&b, &rows, &err))
         goto dbfail;
     json_t *status = json_object();
     while (csgp_rows_next(rows) == 1)
@@ -331,7 +221,7 @@ static void h_latency(request *r)
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
     csgp_rows *rows = NULL;
-    qb b;
+    csgp_qb b;
     json_t *out = json_object();
     json_object_set_new(out, "bucket", json_string(bname));
     json_t *series = json_array();
@@ -343,27 +233,27 @@ static void h_latency(request *r)
     size_t total_points = 0;
     bool truncated = false;
     for (int k = 0; k < 2; k++) {
-        qb_init(&b, db);
-        qb_add(&b, "SELECT %s, ", roles[k].model);
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
         int bidx;
         if (pg) {
-            qb_add(&b, "floor(extract(epoch FROM \"timestamp\") / ");
-            bidx = qb_int(&b, secs);
-            qb_add(&b, ")::bigint AS bucket, ");
+            csgp_qb_add(&b, "floor(extract(epoch FROM \"timestamp\") / ");
+            bidx = csgp_qb_int(&b, secs);
+            csgp_qb_add(&b, ")::bigint AS bucket, ");
         } else {
-            qb_add(&b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
-            bidx = qb_int(&b, secs);
-            qb_add(&b, ") AS bucket, ");
+            csgp_qb_add(&b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
+            bidx = csgp_qb_int(&b, secs);
+            csgp_qb_add(&b, ") AS bucket, ");
         }
         (void)bidx;
-        qb_add(&b, "count(*), ");
-        qb_latency_stats(&b, roles[k].latency);
-        qb_add(&b, " FROM " TABLE);
-        qb_where(&b, &r->q);
-        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
+        csgp_qb_add(&b, "count(*), ");
+        csgp_qb_latency_stats(&b, roles[k].latency);
+        csgp_qb_add(&b, " FROM " CSGP_TABLE);
+        csgp_qb_where(&b, &r->q);
+        csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
                roles[k].model, roles[k].latency, roles[k].model, roles[k].model);
-        qb_int(&b, MAX_LATENCY_ROWS + 1);
-        if (qb_run(&b, &rows, &err))
+        csgp_qb_int(&b, MAX_LATENCY_ROWS + 1);
+        if (csgp_qb_run(&b, &rows, &err))
             goto dbfail;
         json_t *cur = NULL, *points = NULL;
         char cur_model[256] = "";
@@ -387,17 +277,17 @@ static void h_latency(request *r)
             json_t *pt = json_object();
             json_object_set_new(pt, "t", json_string(t));
             json_object_set_new(pt, "count", json_integer(csgp_rows_int(rows, 2)));
-            json_object_set_new(pt, "avg", jcol(rows, 3));
-            json_object_set_new(pt, "p50", jcol(rows, 4));
-            json_object_set_new(pt, "p95", jcol(rows, 5));
-            json_object_set_new(pt, "p99", jcol(rows, 6));
+            json_object_set_new(pt, "avg", csgp_jcol(rows, 3));
+            json_object_set_new(pt, "p50", csgp_jcol(rows, 4));
+            json_object_set_new(pt, "p95", csgp_jcol(rows, 5));
+            json_object_set_new(pt, "p99", csgp_jcol(rows, 6));
             json_array_append_new(points, pt);
         }
         csgp_rows_free(rows);
         rows = NULL;
     }
     if (truncated)
-        add_note(out, "more than 50000 points: series truncated; narrow from/to or use a "
+        csgp_add_note(out, "more than 50000 points: series truncated; narrow from/to or use a "
                       "larger bucket");
     send_json(r, 200, out);
     return;
@@ -428,28 +318,28 @@ static void h_distribution(request *r)
     } roles[] = {{"champion", "champion_model", "champion_score"},
                  {"challenger", "challenger_model", "challenger_score"}};
     for (int k = 0; k < 2; k++) {
-        qb b;
-        qb_init(&b, db);
+        csgp_qb b;
+        csgp_qb_init(&b, db);
         /* bin i holds [i/bins, (i+1)/bins); a score of exactly 1 falls in the last bin. */
-        qb_add(&b, "SELECT %s, ", roles[k].model);
+        csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
         if (pg) {
-            qb_add(&b, "LEAST(floor(%s * ", roles[k].score);
-            int idx = qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, "int");
-            qb_add(&b, ")::int, ");
-            qb_ph(&b, idx, "int");
-            qb_add(&b, " - 1) AS bin");
+            csgp_qb_add(&b, "LEAST(floor(%s * ", roles[k].score);
+            int idx = csgp_qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, "int");
+            csgp_qb_add(&b, ")::int, ");
+            csgp_qb_ph(&b, idx, "int");
+            csgp_qb_add(&b, " - 1) AS bin");
         } else {
-            qb_add(&b, "min(CAST(%s * ", roles[k].score);
-            int idx = qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, NULL);
-            qb_add(&b, " AS INTEGER), ");
-            qb_ph(&b, idx, NULL);
-            qb_add(&b, " - 1) AS bin");
+            csgp_qb_add(&b, "min(CAST(%s * ", roles[k].score);
+            int idx = csgp_qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, NULL);
+            csgp_qb_add(&b, " AS INTEGER), ");
+            csgp_qb_ph(&b, idx, NULL);
+            csgp_qb_add(&b, " - 1) AS bin");
         }
-        qb_add(&b, ", count(*) FROM " TABLE);
-        qb_where(&b, &r->q);
-        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
+        csgp_qb_add(&b, ", count(*) FROM " CSGP_TABLE);
+        csgp_qb_where(&b, &r->q);
+        csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
                roles[k].model, roles[k].score, roles[k].model, roles[k].model);
-        if (qb_run(&b, &rows, &err))
+        if (csgp_qb_run(&b, &rows, &err))
             goto dbfail;
         json_t *counts = NULL;
         char cur_model[256] = "";
@@ -474,157 +364,38 @@ static void h_distribution(request *r)
         rows = NULL;
     }
     if (json_array_size(models) == 0)
-        add_note(out, "no scores match the filters");
+        csgp_add_note(out, "no scores match the filters");
     send_json(r, 200, out);
     return;
 dbfail:
     csgp_rows_free(rows);
     json_decref(out);
     send_db_error(r, &err);
-}
-
-static void format_band_edge(double v, char *out, size_t size)
-{
-    csgp_format_double(v, out, size);
-}
-
-/* The segment band of each row (0 … nbands-1, NULL below the first edge), as a CASE over
- * parameterised edges; the column is one of query.c's constants. */
-static void qb_band_expr(qb *b, const csgp_query *q)
-{
-    qb_add(b, "CASE");
-    for (int k = q->nbands - 1; k >= 0; k--) {
-        qb_add(b, " WHEN %s >= ", q->by);
-        qb_real(b, q->bands[k]);
-        qb_add(b, " THEN %d", k);
-    }
-    qb_add(b, " END AS band");
 }
 
 static void h_segments(request *r)
 {
     if (!parse_query(r, CSGP_Q_SEGMENTS))
         return;
-    const char *by = r->q.by;
-    const double *edges = r->q.bands;
-    int nb = r->q.nbands;
-    csgp_db *db = r->api->db;
     csg_error err;
-    csgp_rows *rows = NULL;
-    json_t *out = json_object();
-    json_object_set_new(out, "by", json_string(by));
-    json_t *segs = json_array();
-    json_object_set_new(out, "segments", segs);
-    /* Band k = [edges[k], edges[k+1]); the last band is open-ended; below edges[0]: none. */
-    json_t *seg_obj[CSGP_QUERY_MAX_BANDS];
-    for (int k = 0; k < nb; k++) {
-        char lo[40], hi[40], label[100];
-        format_band_edge(edges[k], lo, sizeof lo);
-        if (k + 1 < nb)
-            format_band_edge(edges[k + 1], hi, sizeof hi);
-        else
-            snprintf(hi, sizeof hi, "inf");
-        snprintf(label, sizeof label, "[%s,%s)", lo, hi);
-        json_t *s = json_object();
-        json_object_set_new(s, "band", json_string(label));
-        json_object_set_new(s, "count", json_integer(0));
-        json_object_set_new(s, "divergence_rate", json_null());
-        json_object_set_new(s, "models", json_array());
-        json_array_append_new(segs, s);
-        seg_obj[k] = s;
-    }
-
-    qb b;
-    qb_init(&b, db);
-    qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " BOTH " THEN 1 ELSE 0 END), 0), "
-               "coalesce(sum(CASE WHEN " BOTH " AND champion_decision <> challenger_decision "
-               "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
-    qb_band_expr(&b, &r->q);
-    qb_add(&b, ", champion_decision, challenger_decision FROM " TABLE);
-    qb_where(&b, &r->q);
-    qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
-    if (qb_run(&b, &rows, &err))
-        goto dbfail;
-    while (csgp_rows_next(rows) == 1) {
-        int64_t k = csgp_rows_int(rows, 0);
-        if (k < 0 || k >= nb)
-            continue;
-        int64_t both = csgp_rows_int(rows, 2);
-        json_object_set_new(seg_obj[k], "count", json_integer(csgp_rows_int(rows, 1)));
-        json_object_set_new(seg_obj[k], "divergence_rate", jratio(csgp_rows_int(rows, 3), both));
-    }
-    csgp_rows_free(rows);
-    rows = NULL;
-    for (int k = 0; k < nb; k++) {
-        if (json_is_null(json_object_get(seg_obj[k], "divergence_rate")))
-            add_note(seg_obj[k], json_integer_value(json_object_get(seg_obj[k], "count"))
-                                     ? "no event in this band where the challenger answered"
-                                     : "no events in this band");
-    }
-
-    static const struct {
-        const char *role, *model, *decision;
-    } roles[] = {{"champion", "champion_model", "champion_decision"},
-                 {"challenger", "challenger_model", "challenger_decision"}};
-    for (int k = 0; k < 2; k++) {
-        qb_init(&b, db);
-        qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 ELSE "
-                   "0 END), 0), count(d) FROM (SELECT ");
-        qb_band_expr(&b, &r->q);
-        qb_add(&b, ", %s AS m, %s AS d FROM " TABLE, roles[k].model, roles[k].decision);
-        qb_where(&b, &r->q);
-        qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY band, m",
-               roles[k].model);
-        if (qb_run(&b, &rows, &err))
-            goto dbfail;
-        while (csgp_rows_next(rows) == 1) {
-            int64_t band = csgp_rows_int(rows, 0);
-            if (band < 0 || band >= nb)
-                continue;
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-            int64_t decided = csgp_rows_int(rows, 4);
-            json_object_set_new(m, "approval_rate", jratio(csgp_rows_int(rows, 3), decided));
-            if (!decided)
-                add_note(m, "no decisions from this model in this band");
-            json_array_append_new(json_object_get(seg_obj[band], "models"), m);
-        }
-        csgp_rows_free(rows);
-        rows = NULL;
-    }
-    /* Outcome columns: each model's labelled applicants, once each by the latest event
-     * that model scored (its band from that event); see docs/analytics.md. */
-    bool labelled = false;
-    for (int k = 0; k < 2; k++) {
-        const char *score_col = k ? "challenger_score" : "champion_score";
-        qb_init(&b, db);
-        qb_add(&b, "SELECT s.m, s.applicant_id, s.band, s.score, o.defaulted FROM (SELECT ");
-        qb_band_expr(&b, &r->q);
-        qb_add(&b, ", %s AS m, %s AS score, applicant_id, \"timestamp\" AS ts, id FROM " TABLE,
-               roles[k].model, score_col);
-        qb_where(&b, &r->q);
-        qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL) s JOIN loan_outcomes o ON "
-                   "o.applicant_id = s.applicant_id ORDER BY s.m, s.applicant_id, s.ts DESC, "
-                   "s.id DESC",
-               roles[k].model, score_col);
-        if (qb_run(&b, &rows, &err))
-            goto dbfail;
-        int orc = csgp_segment_outcomes_from_rows(rows, roles[k].role, seg_obj, nb, &labelled, &err);
-        csgp_rows_free(rows);
-        rows = NULL;
-        if (orc)
-            goto dbfail;
-    }
-    if (labelled)
-        csgp_segment_outcomes_fill(seg_obj, nb);
+    json_t *out = NULL;
+    if (csgp_segments_json(r->api->db, &r->q, &out, &err))
+        return send_db_error(r, &err);
     send_json(r, 200, out);
-    return;
-dbfail:
-    csgp_rows_free(rows);
-    json_decref(out);
-    send_db_error(r, &err);
+}
+
+/* GET /metrics/features: the catalogue learned at ingest (catalogue.c). */
+static void h_features(request *r)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (query && *query)
+        return send_error(r, 400, "invalid_parameter", "query", "takes no parameters");
+    csg_error err;
+    json_t *out = NULL;
+    if (csgp_features_json(r->api->db, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
 }
 
 static void h_events(request *r)
@@ -637,11 +408,11 @@ static void h_events(request *r)
     csg_error err;
     csgp_rows *rows = NULL;
     json_t *out = json_object();
-    qb b;
-    qb_init(&b, db);
-    qb_add(&b, "SELECT count(*) FROM " TABLE);
-    qb_where(&b, &r->q);
-    if (qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+    csgp_qb b;
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT count(*) FROM " CSGP_TABLE);
+    csgp_qb_where(&b, &r->q);
+    if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     json_object_set_new(out, "total", json_integer(csgp_rows_int(rows, 0)));
     csgp_rows_free(rows);
@@ -651,33 +422,34 @@ static void h_events(request *r)
                         : "\"timestamp\"";
     const char *ing = pg ? "to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
                          : "ingested_at";
-    qb_init(&b, db);
-    qb_add(&b, "SELECT id, event_id, experiment_id, applicant_id, transport, champion_model, "
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT id, event_id, experiment_id, applicant_id, transport, champion_model, "
                "challenger_model, champion_score, challenger_score, champion_decision, "
                "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
-               "decision_diff, income, loan_amount, credit_history, %s, status, %s FROM " TABLE,
+               "decision_diff, income, loan_amount, credit_history, %s, status, %s, features, "
+               "config_version FROM " CSGP_TABLE,
            ts, ing);
-    qb_where(&b, &r->q);
-    qb_add(&b, " ORDER BY id DESC LIMIT ");
-    qb_int(&b, limit);
-    qb_add(&b, " OFFSET ");
-    qb_int(&b, offset);
-    if (qb_run(&b, &rows, &err))
+    csgp_qb_where(&b, &r->q);
+    csgp_qb_add(&b, " ORDER BY id DESC LIMIT ");
+    csgp_qb_int(&b, limit);
+    csgp_qb_add(&b, " OFFSET ");
+    csgp_qb_int(&b, offset);
+    if (csgp_qb_run(&b, &rows, &err))
         goto dbfail;
-    /* column kinds: i integer, s text, r real, b bool */
-    static const char kinds[] = "issssssrrssbrrrrrisss";
+    /* column kinds: i integer, s text, r real, b bool, j JSON text */
+    static const char kinds[] = "issssssrrssbrrrrrisssjs";
     static const char *const names[] = {
         "id", "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
         "challenger_model", "champion_score", "challenger_score", "champion_decision",
         "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
         "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
-        "ingested_at"};
+        "ingested_at", "features", "config_version"};
     json_t *events = json_array();
     json_object_set_new(out, "events", events);
     int s;
     while ((s = csgp_rows_next(rows)) == 1) {
         json_t *e = json_object();
-        for (int c = 0; c < 21; c++) {
+        for (int c = 0; c < (int)sizeof kinds - 1; c++) {
             char kind = kinds[c];
             json_t *v;
             if (csgp_rows_null(rows, c))
@@ -685,9 +457,11 @@ static void h_events(request *r)
             else if (kind == 'i')
                 v = json_integer(csgp_rows_int(rows, c));
             else if (kind == 'r')
-                v = jreal(csgp_rows_real(rows, c));
+                v = csgp_jreal(csgp_rows_real(rows, c));
             else if (kind == 'b')
                 v = json_boolean(csgp_rows_bool(rows, c) == 1);
+            else if (kind == 'j')
+                v = json_loads(csgp_rows_text(rows, c), 0, NULL);
             else
                 v = json_string(csgp_rows_text(rows, c));
             json_object_set_new(e, names[c], v ? v : json_null());
@@ -769,18 +543,18 @@ static void h_performance(request *r)
         return;
     csg_error err;
     csgp_rows *rows = NULL;
-    qb b;
-    qb_init(&b, r->api->db);
-    qb_add(&b, "SELECT e.champion_model, e.challenger_model, e.applicant_id, e.champion_score, "
+    csgp_qb b;
+    csgp_qb_init(&b, r->api->db);
+    csgp_qb_add(&b, "SELECT e.champion_model, e.challenger_model, e.applicant_id, e.champion_score, "
                "e.challenger_score, e.champion_decision, e.challenger_decision, o.defaulted FROM "
                "(SELECT id, \"timestamp\", applicant_id, champion_model, challenger_model, "
-               "champion_score, challenger_score, champion_decision, challenger_decision FROM " TABLE);
-    qb_where(&b, &r->q);
-    qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
+               "champion_score, challenger_score, champion_decision, challenger_decision FROM " CSGP_TABLE);
+    csgp_qb_where(&b, &r->q);
+    csgp_qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
                "NULL AND challenger_score IS NOT NULL) e JOIN loan_outcomes o ON o.applicant_id = "
                "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
                "e.\"timestamp\" DESC, e.id DESC");
-    if (qb_run(&b, &rows, &err))
+    if (csgp_qb_run(&b, &rows, &err))
         return send_db_error(r, &err);
     json_t *out = NULL;
     int rc = csgp_perf_from_rows(rows, &out, &err);
@@ -831,6 +605,7 @@ static const struct route {
     {"/metrics/segments", h_segments, false},
     {"/metrics/events", h_events, false},
     {"/metrics/performance", h_performance, false},
+    {"/metrics/features", h_features, false},
     {"/outcomes", h_outcomes, true},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},

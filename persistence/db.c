@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue.h"
 #include "migrations.h"
+#include "pgcopy.h"
 #include "stats.h"
 
 struct csgp_db {
@@ -256,95 +258,8 @@ static int pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_er
     return 0;
 }
 
-/* Append a COPY text-format field. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static int buf_reserve(buf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np)
-        return -1;
-    b->p = np;
-    b->cap = cap;
-    return 0;
-}
-
-static int copy_text(buf *b, const char *s, char sep)
-{
-    size_t n = strlen(s);
-    if (buf_reserve(b, 2 * n + 2))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-            b->p[b->len++] = '\\';
-            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-        }
-        b->p[b->len++] = c;
-    }
-    b->p[b->len++] = sep;
-    return 0;
-}
-
-static int copy_raw(buf *b, const char *s, char sep)
-{
-    size_t n = strlen(s);
-    if (buf_reserve(b, n + 2))
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len++] = sep;
-    return 0;
-}
-
-static int copy_real(buf *b, bool present, double v, char sep)
-{
-    char num[40];
-    if (!present)
-        return copy_raw(b, "\\N", sep);
-    /* 17 significant digits always read back as the same double; the shortest form
-     * (csgp_format_double) would cost up to three snprintf/strtod rounds per value. */
-    snprintf(num, sizeof num, "%.17g", v);
-    return copy_raw(b, num, sep);
-}
-
-#define EVENT_COLUMNS                                                                          \
-    "event_id, experiment_id, applicant_id, transport, champion_model, challenger_model, "   \
-    "champion_score, challenger_score, champion_decision, challenger_decision, "             \
-    "decision_match, latency_champion_ms, latency_challenger_ms, decision_diff, income, "    \
-    "loan_amount, credit_history, \"timestamp\", status"
-
-static int copy_event(buf *b, size_t ord, const csgp_event *e)
-{
-    char num[40];
-    const char *cd = csgp_decision_str(e->champion_decision);
-    const char *xd = csgp_decision_str(e->challenger_decision);
-    snprintf(num, sizeof num, "%zu", ord);
-    int rc = copy_raw(b, num, '\t') | copy_text(b, e->event_id, '\t') |
-             copy_text(b, e->experiment_id, '\t') | copy_text(b, e->applicant_id, '\t') |
-             copy_text(b, e->transport, '\t') | copy_text(b, e->champion_model, '\t');
-    rc |= e->has_challenger_model ? copy_text(b, e->challenger_model, '\t')
-                                  : copy_raw(b, "\\N", '\t');
-    rc |= copy_real(b, e->has_champion_score, e->champion_score, '\t') |
-          copy_real(b, e->has_challenger_score, e->challenger_score, '\t') |
-          copy_raw(b, cd ? cd : "\\N", '\t') | copy_raw(b, xd ? xd : "\\N", '\t') |
-          copy_raw(b, e->decision_match < 0 ? "\\N" : e->decision_match ? "t" : "f", '\t') |
-          copy_real(b, true, e->latency_champion_ms, '\t') |
-          copy_real(b, e->has_latency_challenger, e->latency_challenger_ms, '\t') |
-          copy_real(b, e->has_decision_diff, e->decision_diff, '\t') |
-          copy_real(b, true, e->income, '\t') | copy_real(b, true, e->loan_amount, '\t');
-    snprintf(num, sizeof num, "%lld", (long long)e->credit_history);
-    rc |= copy_raw(b, num, '\t') | copy_raw(b, e->timestamp, '\t') | copy_text(b, e->status, '\n');
-    return rc ? -1 : 0;
-}
+/* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
+#define EVENT_COLUMNS CSGP_COPY_COLUMNS
 
 static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
                      csg_error *err)
@@ -352,9 +267,10 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     int rc = pg_connect(db, err);
     if (rc)
         return rc;
-    buf b = {0};
+    csgp_copy_buf b = {0};
+    unsigned char *fresh = NULL; /* fresh[i]: ev[i] was inserted (the catalogue counts it) */
     for (size_t i = 0; i < n; i++)
-        if (copy_event(&b, i, &ev[i])) {
+        if (csgp_copy_event(&b, i, &ev[i])) {
             free(b.p);
             return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
         }
@@ -368,7 +284,7 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
                         "decision_match boolean, latency_champion_ms float8, "
                         "latency_challenger_ms float8, decision_diff float8, income float8, "
                         "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
-                        "status text) ON COMMIT DROP",
+                        "status text, features jsonb, config_version text) ON COMMIT DROP",
                         "staging table", err);
     if (rc)
         goto fail;
@@ -394,18 +310,40 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
         goto fail;
     }
     PQclear(res);
+    /* The ords of the rows actually inserted (the first of each event_id), so that the
+     * feature catalogue counts each stored event once. */
     res = pg_exec(db,
-                  "INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS
-                  " FROM csg_stage ORDER BY ord ON CONFLICT (event_id) DO NOTHING",
+                  "WITH ins AS (INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT "
+                  EVENT_COLUMNS " FROM csg_stage ORDER BY ord ON CONFLICT (event_id) DO NOTHING "
+                  "RETURNING event_id) SELECT min(s.ord) FROM ins JOIN csg_stage s USING "
+                  "(event_id) GROUP BY s.event_id",
                   false, 0, NULL, &abandoned);
     if (abandoned)
         goto abandon;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = pg_error(db, res, "INSERT", err);
         goto fail;
     }
-    size_t ins = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+    size_t ins = (size_t)PQntuples(res);
+    if (!(fresh = calloc(n, 1))) {
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        if (ord < n)
+            fresh[ord] = 1;
+    }
     PQclear(res);
+    res = NULL;
+    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)))
+        goto fail;
+    /* A connection lost and silently replaced inside the catalogue update would COMMIT
+     * nothing with a mere warning: commit only the transaction this call opened. */
+    if (PQtransactionStatus(db->pg) != PQTRANS_INTRANS) {
+        rc = csgp_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
+        goto fail;
+    }
     /* Abandoned during COMMIT, the rows may be stored or not: either way the offsets stay
      * uncommitted and a re-read skips what is there (event_id is unique). */
     res = pg_exec(db, "COMMIT", false, 0, NULL, &abandoned);
@@ -417,15 +355,18 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     }
     PQclear(res);
     free(b.p);
+    free(fresh);
     *inserted = ins;
     return 0;
 fail:
     PQclear(res);
     pg_rollback(db);
     free(b.p);
+    free(fresh);
     return rc ? rc : -CSGP_EDB;
 abandon:
     free(b.p);
+    free(fresh);
     return csgp_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
 }
 
@@ -486,12 +427,17 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
         sqlite3_prepare_v2(db->lite,
                            "INSERT OR IGNORE INTO credit_score_metrics (" EVENT_COLUMNS
                            ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-                           "?17,?18,?19)",
+                           "?17,?18,?19,?20,?21)",
                            -1, &db->lite_insert, NULL) != SQLITE_OK)
         return lite_error(db, "prepare INSERT", err);
+    unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] was inserted */
+    if (!fresh)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
     int rc = lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err);
-    if (rc)
+    if (rc) {
+        free(fresh);
         return rc;
+    }
     size_t ins = 0;
     sqlite3_stmt *st = db->lite_insert;
     for (size_t i = 0; i < n; i++) {
@@ -522,27 +468,37 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
             sqlite3_bind_double(st, 13, e->latency_challenger_ms);
         if (e->has_decision_diff)
             sqlite3_bind_double(st, 14, e->decision_diff);
-        sqlite3_bind_double(st, 15, e->income);
-        sqlite3_bind_double(st, 16, e->loan_amount);
-        sqlite3_bind_int64(st, 17, e->credit_history);
+        if (e->has_income)
+            sqlite3_bind_double(st, 15, e->income);
+        if (e->has_loan_amount)
+            sqlite3_bind_double(st, 16, e->loan_amount);
+        if (e->has_credit_history)
+            sqlite3_bind_int64(st, 17, e->credit_history);
         sqlite3_bind_text(st, 18, e->timestamp, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 19, e->status, -1, SQLITE_STATIC);
+        if (e->features)
+            sqlite3_bind_text(st, 20, e->features, -1, SQLITE_STATIC);
+        if (e->config_version[0])
+            sqlite3_bind_text(st, 21, e->config_version, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = lite_error(db, "INSERT", err);
             sqlite3_reset(st);
-            lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
-            return rc;
+            goto fail;
         }
-        ins += (size_t)sqlite3_changes(db->lite);
+        fresh[i] = sqlite3_changes(db->lite) > 0;
+        ins += fresh[i];
     }
     sqlite3_reset(st);
-    rc = lite_exec(db, "COMMIT", "COMMIT", err);
-    if (rc) {
-        lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
-        return rc;
-    }
+    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+        (rc = lite_exec(db, "COMMIT", "COMMIT", err)))
+        goto fail;
+    free(fresh);
     *inserted = ins;
     return 0;
+fail:
+    lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+    free(fresh);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -906,11 +862,23 @@ out:
     return rc;
 }
 
+/* Every migration this binary ships must be recorded, not just the highest number: a
+ * migration numbered below one already applied (002 after 010) is still missing. */
 int csgp_db_check_schema(csgp_db *db, csg_error *err)
 {
     csgp_rows *r;
     csg_error qerr;
-    int rc = csgp_db_query(db, "SELECT max(version) FROM schema_migrations", NULL, 0, &r, &qerr);
+    size_t nm;
+    const csgp_migration *m = migrations(db, &nm);
+    char sql[4096] = "SELECT min(v) FROM (SELECT 0 AS v"; /* ~20 bytes a migration */
+    for (size_t i = 0; i < nm; i++) {
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, " UNION ALL SELECT %d", m[i].version);
+    }
+    size_t len = strlen(sql);
+    snprintf(sql + len, sizeof sql - len, ") k WHERE v > 0 AND v NOT IN (SELECT version FROM "
+             "schema_migrations)");
+    int rc = csgp_db_query(db, sql, NULL, 0, &r, &qerr);
     if (rc == -CSGP_EDB && db->kind == CSGP_DB_PG && PQstatus(db->pg) != CONNECTION_OK)
         return csgp_fail(err, CSGP_EDB, "%s", qerr.message);
     int want = csgp_db_latest_version(db);
@@ -919,14 +887,14 @@ int csgp_db_check_schema(csgp_db *db, csg_error *err)
                          "database schema not ready (%s): run `csg-persist migrate --db URL` as "
                          "the schema owner",
                          qerr.message);
-    int have = 0;
+    int missing = 0;
     if (csgp_rows_next(r) == 1 && !csgp_rows_null(r, 0))
-        have = (int)csgp_rows_int(r, 0);
+        missing = (int)csgp_rows_int(r, 0);
     csgp_rows_free(r);
-    if (have < want)
+    if (missing)
         return csgp_fail(err, CSG_EINVAL,
-                         "database schema is at version %d, this csg-persist needs %d: run "
-                         "`csg-persist migrate --db URL` as the schema owner",
-                         have, want);
+                         "database schema lacks migration %03d (this csg-persist needs all up "
+                         "to %d): run `csg-persist migrate --db URL` as the schema owner",
+                         missing, want);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
@@ -119,6 +120,89 @@ static int get_decision(json_t *root, const char *key, bool nullable, csgp_decis
     return 0;
 }
 
+static int get_config_version(json_t *root, csgp_event *ev, csgp_reject *why)
+{
+    json_t *v = json_object_get(root, "config_version");
+    if (!v || json_is_null(v))
+        return 0;
+    const char *s = json_string_value(v);
+    bool ok = s && json_string_length(v) == CSG_EVENT_CONFIG_VERSION_LEN;
+    for (size_t i = 0; ok && i < CSG_EVENT_CONFIG_VERSION_LEN; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    if (!ok)
+        return reject(why, "invalid_field", "field \"config_version\": must be %d lowercase "
+                      "hex characters or null", CSG_EVENT_CONFIG_VERSION_LEN);
+    memcpy(ev->config_version, s, CSG_EVENT_CONFIG_VERSION_LEN + 1);
+    return 0;
+}
+
+/* A brief column left null at the top level takes the feature of the same name when that
+ * value satisfies the column's own rule (else the column stays NULL). */
+static void fill_from_features(json_t *features, csgp_event *ev)
+{
+    json_t *v;
+    double d;
+    if (!ev->has_income && json_is_number(v = json_object_get(features, "income")) &&
+        (d = json_number_value(v)) >= 0 && d <= CSG_EVENT_AMOUNT_MAX) {
+        ev->income = d;
+        ev->has_income = true;
+    }
+    if (!ev->has_loan_amount && json_is_number(v = json_object_get(features, "loan_amount")) &&
+        (d = json_number_value(v)) > 0 && d <= CSG_EVENT_AMOUNT_MAX) {
+        ev->loan_amount = d;
+        ev->has_loan_amount = true;
+    }
+    if (!ev->has_credit_history &&
+        json_is_integer(v = json_object_get(features, "credit_history")) &&
+        json_integer_value(v) >= 0) {
+        ev->credit_history = json_integer_value(v);
+        ev->has_credit_history = true;
+    }
+}
+
+/* features: optional; validated entry by entry, stored as compact JSON with sorted keys. */
+static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
+{
+    json_t *f = json_object_get(root, "features");
+    if (!f || json_is_null(f))
+        return 0;
+    if (!json_is_object(f))
+        return reject(why, "invalid_field", "field \"features\": must be an object or null");
+    if (json_object_size(f) > CSG_EVENT_MAX_FEATURES)
+        return reject(why, "invalid_field", "field \"features\": %zu features (at most %d)",
+                      json_object_size(f), CSG_EVENT_MAX_FEATURES);
+    const char *name;
+    json_t *v;
+    json_object_foreach(f, name, v) {
+        size_t n = strlen(name);
+        if (!csg_event_feature_name_ok(name, n)) {
+            /* Show the name only when it is short printable ASCII (the reason is JSON). */
+            bool show = n <= 40;
+            for (size_t i = 0; show && i < n; i++)
+                show = name[i] >= 0x20 && name[i] < 0x7f && name[i] != '"' && name[i] != '\\';
+            return reject(why, "invalid_field", "field \"features\": %s%s%s is not a feature "
+                          "name ([a-z][a-z0-9_]{0,31})", show ? "\"" : "a key",
+                          show ? name : "", show ? "\"" : "");
+        }
+        bool ok = json_is_boolean(v) || json_is_integer(v) ||
+                  (json_is_real(v) && isfinite(json_real_value(v)));
+        if (json_is_string(v)) {
+            size_t len = json_string_length(v);
+            ok = len >= 1 && len <= CSG_EVENT_CATEGORY_MAX &&
+                 no_controls(json_string_value(v), len);
+        }
+        if (!ok)
+            return reject(why, "invalid_field", "field \"features.%s\": must be a finite "
+                          "number, true/false or a string of 1-%d bytes without control "
+                          "characters", name, CSG_EVENT_CATEGORY_MAX);
+    }
+    fill_from_features(f, ev);
+    ev->features = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    if (!ev->features)
+        return reject(why, "invalid_field", "field \"features\": out of memory");
+    return 0;
+}
+
 int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
 {
     if (len > CSGP_MAX_MESSAGE_BYTES)
@@ -196,8 +280,9 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
                 &ev->has_latency_challenger, why) ||
         get_num(root, "decision_diff", true, smin, smax, false, &ev->decision_diff,
                 &ev->has_decision_diff, why) ||
-        get_num(root, "income", false, 0, amax, false, &ev->income, NULL, why) ||
-        get_num(root, "loan_amount", false, 0, amax, true, &ev->loan_amount, NULL, why))
+        get_num(root, "income", true, 0, amax, false, &ev->income, &ev->has_income, why) ||
+        get_num(root, "loan_amount", true, 0, amax, true, &ev->loan_amount, &ev->has_loan_amount,
+                why))
         goto out;
     if (!champion_failed && !ev->has_champion_score) {
         rc = reject(why, "invalid_field", "field \"champion_score\": null only when the "
@@ -217,11 +302,13 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
      * parses: invalid_json). */
     _Static_assert(CSG_EVENT_CREDIT_HISTORY_MAX == LLONG_MAX, "credit_history bound");
     v = json_object_get(root, "credit_history");
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        rc = reject(why, "invalid_field", "field \"credit_history\": must be an integer >= 0");
+    if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+        rc = reject(why, "invalid_field",
+                    "field \"credit_history\": must be an integer >= 0 or null");
         goto out;
     }
-    ev->credit_history = json_integer_value(v);
+    ev->has_credit_history = !json_is_null(v);
+    ev->credit_history = ev->has_credit_history ? json_integer_value(v) : 0;
 
     v = json_object_get(root, "timestamp");
     if (!json_is_string(v) ||
@@ -245,8 +332,16 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
             goto out;
         }
     }
+    if ((rc = get_config_version(root, ev, why)) || (rc = get_features(root, ev, why)))
+        goto out;
     rc = 0;
 out:
     json_decref(root);
     return rc;
+}
+
+void csgp_event_release(csgp_event *ev)
+{
+    free(ev->features);
+    ev->features = NULL;
 }

@@ -10,6 +10,14 @@
  * status one of the five; timestamp RFC 3339 (stored at millisecond precision, UTC).
  * champion_score/champion_decision may be null only when status is CHAMPION_*;
  * without a challenger_model every challenger field must be null.
+ *
+ * The ABI 2.0 keys (DESIGN §6) are optional, so events of older gateways and old spools
+ * still load: `features` (absent or null: no features; else an object of at most 64
+ * entries, names [a-z][a-z0-9_]{0,31}, values finite numbers, booleans or category
+ * strings of 1–256 bytes without control characters) and `config_version` (absent or
+ * null, else 16 lowercase hex characters). income, loan_amount and credit_history may be
+ * null (a schema without that feature); a null one is taken from features when it holds
+ * a value within the column's rule, else stored as NULL.
  */
 #ifndef CSGP_EVENT_H
 #define CSGP_EVENT_H
@@ -43,8 +51,13 @@ typedef struct csgp_event {
     double latency_champion_ms, latency_challenger_ms, decision_diff;
     csgp_decision champion_decision, challenger_decision;
     int decision_match; /* -1 null, 0 false, 1 true */
+    bool has_income, has_loan_amount, has_credit_history; /* false: NULL column */
     double income, loan_amount;
     int64_t credit_history;
+    /* The features object as compact JSON text (keys sorted), malloc'd by
+     * csgp_event_parse and freed by csgp_event_release; NULL when the event has none. */
+    char *features;
+    char config_version[CSG_EVENT_CONFIG_VERSION_LEN + 1]; /* "" when absent */
     int64_t ts_ms;
     char timestamp[CSGP_TS_SIZE]; /* canonical YYYY-MM-DDTHH:MM:SS.mmmZ */
     char status[24];
@@ -56,8 +69,14 @@ typedef struct csgp_reject {
     char reason[256];
 } csgp_reject;
 
-/* Parse json[0..len). 0 and *ev filled, or -CSG_EINVAL and *why filled. */
+/* Parse json[0..len). 0 and *ev filled (release it with csgp_event_release), or
+ * -CSG_EINVAL and *why filled (nothing to release). *ev is overwritten, not released:
+ * release an event before parsing into it again. */
 int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why);
+
+/* Free what csgp_event_parse allocated in ev (its features text); ev stays valid with no
+ * features. Safe on a zeroed event and twice in a row. */
+void csgp_event_release(csgp_event *ev);
 
 const char *csgp_decision_str(csgp_decision d); /* NULL for CSGP_DEC_NULL */
 

@@ -191,6 +191,8 @@ static void batch_clear(ingest *ing)
     batch *b = &ing->b;
     for (size_t i = 0; i < b->nmsgs; i++)
         rd_kafka_message_destroy(b->msgs[i]);
+    for (size_t i = 0; i < b->nevents; i++)
+        csgp_event_release(&b->events[i]);
     for (size_t i = 0; i < b->ndlq; i++) {
         free(b->dlq[i].data);
         free(b->dlq[i].key);
@@ -621,6 +623,8 @@ static int import_flush(csgp_db *db, csgp_event *ev, size_t n, csgp_import_stats
 {
     size_t ins = 0;
     int rc = csgp_db_insert_events(db, ev, n, &ins, err);
+    for (size_t i = 0; i < n; i++)
+        csgp_event_release(&ev[i]);
     if (rc)
         return rc;
     st->inserted += ins;
@@ -634,11 +638,11 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
     csgp_event *ev = calloc(IMPORT_BATCH, sizeof *ev);
     char *line = malloc(CSGP_MAX_MESSAGE_BYTES + 2);
     int rc = 0;
+    size_t n = 0, lineno = 0; /* n: events parsed into ev and not yet flushed */
     if (!ev || !line) {
         rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
         goto out;
     }
-    size_t n = 0, lineno = 0;
     for (;;) {
         /* Bounded line read: longer lines are rejected, not buffered. */
         size_t len = 0;
@@ -685,7 +689,10 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
     }
     if (n)
         rc = import_flush(db, ev, n, st, err);
+    n = 0;
 out:
+    for (size_t i = 0; ev && i < n; i++)
+        csgp_event_release(&ev[i]);
     free(ev);
     free(line);
     return rc;

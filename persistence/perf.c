@@ -12,6 +12,7 @@
 
 #include "analytics.h"
 #include "event.h"
+#include "jsonout.h"
 
 /* Model names in stored rows: csg-persist accepted up to 128 bytes before the event bounds
  * became the gateway's (lib/csg_event_schema.h, 64), so older rows may hold that much. */
@@ -155,19 +156,6 @@ fail:
     return rc;
 }
 
-/* Append a sentence to obj's "note" ("a; b"), as the other endpoints do. */
-static void append_note(json_t *obj, const char *text)
-{
-    const char *old = json_string_value(json_object_get(obj, "note"));
-    if (!old) {
-        json_object_set_new(obj, "note", json_string(text));
-        return;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s; %s", old, text);
-    json_object_set_new(obj, "note", json_string(buf));
-}
-
 /* Per band: the current model's labelled applicants. */
 typedef struct band_acc {
     double *s;
@@ -208,7 +196,7 @@ static int flush_bands(band_acc *acc, int nb, json_t *const *seg, const char *mo
             json_object_set_new(m, "auc", isfinite(auc) ? json_real(auc) : json_null());
             json_object_set_new(m, "bad_rate", json_real((double)nbad / (double)acc[k].n));
             if (!isfinite(auc))
-                append_note(m, "AUC needs defaulted and repaid applicants");
+                csgp_add_note(m, "AUC needs defaulted and repaid applicants");
         }
         acc[k].n = 0;
     }
@@ -291,7 +279,7 @@ void csgp_segment_outcomes_fill(json_t *const *seg, int nb)
             json_object_set_new(m, "labelled", json_integer(0));
             json_object_set_new(m, "auc", json_null());
             json_object_set_new(m, "bad_rate", json_null());
-            append_note(m, "no labelled applicants of this model in this band");
+            csgp_add_note(m, "no labelled applicants of this model in this band");
         }
     }
 }

@@ -156,7 +156,86 @@ static const char *val(const seen *s, int key)
     return s->present[key] && s->value[key][0] ? s->value[key] : NULL;
 }
 
-static int read_pairs(csgp_query_kind kind, const char *query, seen *s, csgp_query_error *err)
+/* Fill f for a feature name: 0, or -1 when name breaks the feature-name rule. */
+static int set_feature_name(csgp_query_feature *f, const char *name, size_t n)
+{
+    if (!csg_event_feature_name_ok(name, n))
+        return -1;
+    memcpy(f->name, name, n);
+    f->name[n] = '\0';
+    snprintf(f->path, sizeof f->path, "$.%s", f->name);
+    return 0;
+}
+
+/* The filter of feature name[0..n), added on first mention; NULL when too many. */
+static csgp_query_feature *feature_filter(csgp_query *q, const char *name, size_t n)
+{
+    for (int i = 0; i < q->nfeatures; i++)
+        if (strlen(q->features[i].name) == n && !memcmp(q->features[i].name, name, n))
+            return &q->features[i];
+    if (q->nfeatures == CSGP_QUERY_MAX_FEATURES)
+        return NULL;
+    csgp_query_feature *f = &q->features[q->nfeatures++];
+    memset(f, 0, sizeof *f);
+    set_feature_name(f, name, n);
+    return f;
+}
+
+/* One f.<name>.min, f.<name>.max or f.<name>=value pair (pair->key starts with "f."). */
+static int read_feature_pair(const csgp_query_pair *pair, csgp_query *q, csgp_query_error *err)
+{
+    const char *key = pair->key, *name = key + 2;
+    size_t klen = strlen(key), n = klen - 2;
+    int bound = 0; /* 1 min, 2 max */
+    if (klen > 6 && !strcmp(key + klen - 4, ".min"))
+        bound = 1, n -= 4;
+    else if (klen > 6 && !strcmp(key + klen - 4, ".max"))
+        bound = 2, n -= 4;
+    if (!csg_event_feature_name_ok(name, n))
+        return fail(err, key, "unknown parameter: a feature filter is f.<name>, f.<name>.min "
+                    "or f.<name>.max with a feature name ([a-z][a-z0-9_]{0,31})");
+    if (pair->value_len > CSGP_QUERY_VALUE_MAX)
+        return fail(err, key, "value too long (at most %d bytes)", CSGP_QUERY_VALUE_MAX);
+    if (memchr(pair->value, '\0', pair->value_len))
+        return fail(err, key, "must not contain a NUL byte (%%00)");
+    csgp_query_feature *f = feature_filter(q, name, n);
+    if (!f)
+        return fail(err, key, "at most %d features can be filtered at once",
+                    CSGP_QUERY_MAX_FEATURES);
+    const char *v = pair->value;
+    if (bound) {
+        bool *has = bound == 1 ? &f->has_min : &f->has_max;
+        double *d = bound == 1 ? &f->min : &f->max;
+        if (*has)
+            return fail(err, key, "parameter given more than once");
+        if (!v[0])
+            return 0; /* empty: not set */
+        if (!csgp_parse_double(v, d))
+            return fail(err, key, "must be a finite number");
+        *has = true;
+        if (f->has_min && f->has_max && f->max < f->min) {
+            char max_key[CSGP_QUERY_KEY_MAX + 1];
+            snprintf(max_key, sizeof max_key, "f.%s.max", f->name);
+            return fail(err, max_key, "must not be less than f.%s.min", f->name);
+        }
+        return 0;
+    }
+    if (!v[0])
+        return 0;
+    if (pair->value_len > CSG_EVENT_CATEGORY_MAX || !csgp_utf8_valid(v, pair->value_len))
+        return fail(err, key, "must be 1-%d bytes of valid UTF-8", CSG_EVENT_CATEGORY_MAX);
+    if (q->nvalues == CSGP_QUERY_MAX_FEATURE_VALUES)
+        return fail(err, key, "at most %d feature values in one query",
+                    CSGP_QUERY_MAX_FEATURE_VALUES);
+    q->values[q->nvalues].feature = (int)(f - q->features);
+    memcpy(q->values[q->nvalues].text, v, pair->value_len + 1);
+    q->nvalues++;
+    f->nvalues++;
+    return 0;
+}
+
+static int read_pairs(csgp_query_kind kind, const char *query, seen *s, csgp_query *out,
+                      csgp_query_error *err)
 {
     csgp_query_pair pair;
     const char *cur = query;
@@ -179,6 +258,13 @@ static int read_pairs(csgp_query_kind kind, const char *query, seen *s, csgp_que
             for (int i = 0; i < K_COUNT && k < 0; i++)
                 if (kinds[kind].keys & 1u << i && !strcmp(pair.key, key_names[i]))
                     k = i;
+        if (k < 0 && !nul && pair.key_len <= CSGP_QUERY_KEY_MAX && !strncmp(pair.key, "f.", 2)) {
+            if (++count > CSGP_QUERY_MAX_PARAMS)
+                return fail(err, pair.key, "too many parameters");
+            if ((rc = read_feature_pair(&pair, out, err)))
+                return rc;
+            continue;
+        }
         if (k < 0 && (nul || !showable(pair.key)))
             return fail(err, "query",
                         "unknown parameter (its name holds a NUL byte or is not valid UTF-8)");
@@ -323,12 +409,17 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
         while (col < sizeof segment_columns / sizeof *segment_columns &&
                strcmp(v, segment_columns[col].column))
             col++;
-        if (col == sizeof segment_columns / sizeof *segment_columns)
-            return fail(err, "by", "must be income, credit_history or loan_amount");
+        if (col == sizeof segment_columns / sizeof *segment_columns &&
+            set_feature_name(&q->by_feature, v, strlen(v)))
+            return fail(err, "by", "must be income, credit_history, loan_amount or a feature "
+                        "name ([a-z][a-z0-9_]{0,31})");
     }
-    q->by = segment_columns[col].column;
-    v = val(s, K_BANDS);
-    if ((rc = parse_bands(v ? v : segment_columns[col].default_bands, q, err)))
+    q->by_is_feature = col == sizeof segment_columns / sizeof *segment_columns;
+    q->by = q->by_is_feature ? q->by_feature.name : segment_columns[col].column;
+    const char *bands = val(s, K_BANDS);
+    if (!bands && !q->by_is_feature)
+        bands = segment_columns[col].default_bands;
+    if (bands && (rc = parse_bands(bands, q, err)))
         return rc;
     if ((rc = parse_int(s, K_LIMIT, 100, 1, 1000, &q->limit, err)) ||
         (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)))
@@ -348,7 +439,7 @@ int csgp_query_parse(csgp_query_kind kind, const char *query, csgp_query *out,
     seen s;
     memset(s.present, 0, sizeof s.present);
     int rc;
-    if ((rc = read_pairs(kind, query ? query : "", &s, err)) ||
+    if ((rc = read_pairs(kind, query ? query : "", &s, out, err)) ||
         (rc = parse_filters(&s, out, err)) || (rc = parse_endpoint(&s, out, err)))
         return rc;
     return 0;

@@ -16,6 +16,14 @@
  * set". Errors are checked in a fixed order, so the parameter named is predictable:
  * the pairs left to right, then from, to, the text filters, min_income, max_income,
  * then the endpoint's own keys in the order of csgp_query's fields.
+ *
+ * Feature filters (every endpoint): f.<name>.min and f.<name>.max (finite numbers; each at
+ * most once) and f.<name>=value, repeatable (a category value or true/false; OR within a
+ * feature, AND across features); <name> follows the feature-name rule of
+ * lib/csg_event_schema.h, values are 1–256 bytes of UTF-8. Whether the feature exists and
+ * has the right kind is the catalogue's to say (catalogue.c, csgp_features_check), not this
+ * pure parser's: it leaves type CSGP_FT_UNKNOWN. segments' `by` is one of the three
+ * columns or any feature name (then `bands` is optional: deciles or categories).
  */
 #ifndef CSGP_QUERY_H
 #define CSGP_QUERY_H
@@ -24,15 +32,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csg_event_schema.h"
 #include "db.h"
 #include "util.h"
 
-#define CSGP_QUERY_MAX_PARAMS 16   /* pairs in one query string */
+#define CSGP_QUERY_MAX_PARAMS 96   /* pairs in one query string */
 #define CSGP_QUERY_KEY_MAX 63      /* decoded name bytes kept (longer: unknown anyway) */
 #define CSGP_QUERY_VALUE_MAX 1024  /* decoded value bytes */
 #define CSGP_QUERY_TEXT_MAX 128    /* experiment_id, challenger_model, applicant_id */
 #define CSGP_QUERY_MAX_BANDS 50    /* segment band edges */
 #define CSGP_QUERY_MAX_TERMS 7     /* WHERE terms: one per filter */
+#define CSGP_QUERY_MAX_FEATURES 16 /* distinct features filtered in one query */
+#define CSGP_QUERY_MAX_FEATURE_VALUES 64 /* f.<name>=value pairs in one query, in all */
+
+/* A feature's kind, as the catalogue (catalogue.c) knows it. */
+typedef enum csgp_feature_type {
+    CSGP_FT_UNKNOWN = 0,
+    CSGP_FT_NUMBER,
+    CSGP_FT_CATEGORY,
+    CSGP_FT_BOOLEAN,
+} csgp_feature_type;
+
+/* A feature named in the query: as a filter or as segments' `by`. */
+typedef struct csgp_query_feature {
+    char name[CSG_EVENT_FEATURE_NAME_MAX + 1];
+    char path[CSG_EVENT_FEATURE_NAME_MAX + 3]; /* "$.name": SQLite's JSON path */
+    bool has_min, has_max;
+    double min, max;       /* finite; min <= max when both are set */
+    int nvalues;           /* f.<name>=value pairs (values[] with feature == this index) */
+    csgp_feature_type type; /* CSGP_FT_UNKNOWN until csgp_features_check */
+} csgp_query_feature;
 
 /* The endpoints that take query parameters; each allows the filters plus its own keys. */
 typedef enum csgp_query_kind {
@@ -55,14 +84,26 @@ typedef struct csgp_query {
     char experiment_id[CSGP_QUERY_TEXT_MAX + 1];
     char challenger_model[CSGP_QUERY_TEXT_MAX + 1];
     char applicant_id[CSGP_QUERY_TEXT_MAX + 1];
+    /* Feature filters, in order of first mention, and their category/boolean values. */
+    csgp_query_feature features[CSGP_QUERY_MAX_FEATURES];
+    int nfeatures;
+    struct {
+        int feature; /* index into features[] */
+        char text[CSG_EVENT_CATEGORY_MAX + 1];
+    } values[CSGP_QUERY_MAX_FEATURE_VALUES];
+    int nvalues;
     /* latency: "10s" | "1m" (default) | "5m" | "1h" and its length in seconds */
     const char *bucket;
     int64_t bucket_seconds;
     /* distribution: 1–1000, default 20 */
     int64_t bins;
     /* segments: by = the column ("income" default, "credit_history", "loan_amount"), and
-     * 1–50 strictly increasing finite band edges (the column's defaults when not given) */
+     * 1–50 strictly increasing finite band edges (the column's defaults when not given);
+     * or, with by_is_feature, a feature (by = by_feature.name), 0 edges when bands is
+     * not given. */
     const char *by;
+    bool by_is_feature;
+    csgp_query_feature by_feature;
     double bands[CSGP_QUERY_MAX_BANDS];
     int nbands;
     /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0) */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -35,6 +36,9 @@ def render(ctx: Context) -> None:
     if df.empty:
         st.info("No events match the filters yet.")
         return
+    if "features" in df.columns:  # an object per row: shown as its compact JSON text
+        df["features"] = df["features"].map(
+            lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True) if v else None)
     cols = [c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]
     st.dataframe(df[cols], hide_index=True, key="events-table",
                  column_config={"latency_champion_ms": st.column_config.NumberColumn(

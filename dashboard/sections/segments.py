@@ -1,5 +1,7 @@
 """Segments: divergence and approval rate per model by income, credit-history and loan-amount
-bands; accuracy columns (AUC, bad rate) once outcomes exist."""
+bands, and by any feature of the API's catalogue (its values for categories and booleans,
+deciles or typed band edges for numbers); accuracy columns (AUC, bad rate) once outcomes
+exist."""
 
 from __future__ import annotations
 
@@ -100,14 +102,49 @@ def chart(ctx: Context, seg: dict[str, Any], label: str) -> go.Figure:
     return fig
 
 
-def render(ctx: Context, sample: list[dict[str, Any]]) -> None:
+BY_FEATURE = "By feature"
+
+
+def _show(ctx: Context, seg: dict[str, Any], label: str, key: str) -> bool:
+    """Chart and table of one answer; True when it has outcome columns."""
+    st.plotly_chart(chart(ctx, seg, label), key=f"seg-{key}")
+    df, has_outcomes = table(seg)
+    st.dataframe(df, hide_index=True, key=f"segtab-{key}")
+    return has_outcomes
+
+
+def _by_feature(ctx: Context, catalogue: list[dict[str, Any]]) -> bool:
+    """The "by" selector over every catalogue feature."""
+    names = [str(f["name"]) for f in catalogue]
+    if not names:
+        st.info("No features in the catalogue yet: events from a gateway with a feature "
+                "schema fill it.")
+        return False
+    by = st.selectbox("Segment by", names, key="seg_feature")
+    kind = next((f.get("type") for f in catalogue if f["name"] == by), None)
+    bands = None
+    if kind == "number":
+        bands = st.text_input("Band edges (empty: deciles of the filtered events)",
+                              key=f"seg_bands_{by}").replace(" ", "")
+        if bands and not valid_bands(bands):
+            st.warning("Band edges must be increasing numbers, e.g. 0,20000,50000.")
+            return False
+    seg = data.segments(ctx.filters, by, bands)
+    if not seg.get("segments"):
+        st.info("No events hold this feature under these filters.")
+        return False
+    return _show(ctx, seg, by.replace("_", " "), "feature")
+
+
+def render(ctx: Context, sample: list[dict[str, Any]],
+           catalogue: list[dict[str, Any]] | None = None) -> None:
     st.header(TITLE)
     if not ctx.models():
         st.info("No events match the filters yet.")
         return
     any_outcomes = False
-    tabs = st.tabs([label for _, label in DIMENSIONS])
-    for tab, (by, label) in zip(tabs, DIMENSIONS, strict=True):
+    tabs = st.tabs([label for _, label in DIMENSIONS] + [BY_FEATURE])
+    for tab, (by, label) in zip(tabs[:-1], DIMENSIONS, strict=True):
         with tab:
             key = f"bands_{by}"
             if key not in st.session_state:
@@ -120,9 +157,8 @@ def render(ctx: Context, sample: list[dict[str, Any]]) -> None:
             if not seg.get("segments"):
                 st.info("No events in these bands.")
                 continue
-            st.plotly_chart(chart(ctx, seg, label), key=f"seg-{by}")
-            df, has_outcomes = table(seg)
-            any_outcomes = any_outcomes or has_outcomes
-            st.dataframe(df, hide_index=True, key=f"segtab-{by}")
+            any_outcomes = _show(ctx, seg, label, by) or any_outcomes
+    with tabs[-1]:
+        any_outcomes = _by_feature(ctx, catalogue or []) or any_outcomes
     if not any_outcomes:
         st.info(NO_OUTCOMES)

@@ -33,6 +33,9 @@ class F:
     applicant_id: str | None = None
     min_income: float | None = None
     max_income: float | None = None
+    # f.<name>.min / .max and f.<name>=v (OR within a feature), over each event's features
+    feature_ranges: tuple[tuple[str, float | None, float | None], ...] = ()
+    feature_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def select(events: list[dict[str, Any]], f: F) -> list[dict[str, Any]]:
@@ -52,6 +55,12 @@ def select(events: list[dict[str, Any]], f: F) -> list[dict[str, Any]]:
         if f.min_income is not None and e["income"] < f.min_income:
             continue
         if f.max_income is not None and e["income"] > f.max_income:
+            continue
+        feats = e.get("features") or {}
+        if any(not isinstance(feats.get(n), (int, float)) or (lo is not None and feats[n] < lo)
+               or (hi is not None and feats[n] > hi) for n, lo, hi in f.feature_ranges):
+            continue
+        if any(feats.get(n) not in vals for n, vals in f.feature_values):
             continue
         out.append(e)
     return out

@@ -306,3 +306,51 @@ def test_fixture_file_is_the_generator_output() -> None:
 
     text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in make_fixture.make_events())
     assert ref.FIXTURE.read_text() == text
+
+
+def test_feature_filters_from_catalogue(dashboard_env: str, events: list[dict]) -> None:
+    """The sidebar builds its feature filters from /metrics/features: min/max for the number
+    feature `age`, a multiselect of the catalogue's values for the category `home`; income
+    stays the one Min/Max income pair. Choosing a value changes the query (the KPIs)."""
+    at = run_app()
+    sb = at.sidebar
+    keys = {w.key for w in [*sb.number_input, *sb.multiselect]}
+    assert {"f_feat_min_age", "f_feat_max_age", "f_feat_in_home"} <= keys
+    assert {"f_feat_min_loan_amount", "f_feat_min_credit_history"} <= keys
+    assert "f_feat_min_income" not in keys  # no second income filter
+    homes = sorted({e["features"]["home"] for e in events if "home" in e.get("features", {})})
+    assert sb.multiselect(key="f_feat_in_home").options == homes
+    sb.multiselect(key="f_feat_in_home").set_value(["rent", "owner"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    subset = ref.select(events, ref.F(feature_values=(("home", ("rent", "owner")),)))
+    assert 0 < len(subset) < len(events)
+    assert_kpis(at, subset)
+    at.sidebar.number_input(key="f_feat_min_age").set_value(40.0).run()
+    subset = ref.select(events, ref.F(feature_values=(("home", ("rent", "owner")),),
+                                      feature_ranges=(("age", 40.0, None),)))
+    assert len(subset) > 0
+    assert_kpis(at, subset)
+    at.run()  # an auto-refresh keeps them
+    assert_kpis(at, subset)
+
+
+def feature_table(at: AppTest) -> Any:
+    """The "By feature" tab's table: the last segment table (that tab renders last)."""
+    return [d.value for d in at.dataframe if "band" in d.value.columns][-1]
+
+
+def test_segments_by_any_feature(dashboard_env: str, events: list[dict]) -> None:
+    """Segments offers every catalogue feature in its "by" selector; a category is grouped
+    by its values (plus "(missing)"), a number by deciles."""
+    at = run_app()
+    sel = at.selectbox(key="seg_feature")
+    assert set(sel.options) == {"age", "credit_history", "home", "income", "loan_amount"}
+    sel.set_value("home").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = feature_table(at)
+    counts = Counter((e.get("features") or {}).get("home", "(missing)") for e in events)
+    assert dict(zip(table["band"], table["requests"], strict=True)) == dict(counts)
+    at.selectbox(key="seg_feature").set_value("age").run()
+    table = feature_table(at)
+    assert len(table) >= 9 and table["band"].iloc[-1] == "(missing)"
+    assert sum(table["requests"]) == len(events)

@@ -6,8 +6,8 @@
  * (cut at the first NUL, as a request line cannot carry one).
  * Oracles: on success the struct is within the documented bounds (times ordered in ms
  * and as stored text, text filters bounded UTF-8, numbers finite and in range, bands
- * strictly increasing) and the WHERE terms use only known columns and operators, one per
- * filter set; on failure the parameter and message are non-empty UTF-8. Differential:
+ * strictly increasing, feature names and values within the event schema's rules) and
+ * the WHERE terms use only known columns and operators, one per filter set; on failure the parameter and message are non-empty UTF-8. Differential:
  * libevent's evhttp_parse_query_str (what api.c used before) accepts exactly the strings
  * csgp_query_next_pair splits without a malformed piece, into the same pairs. */
 #include <sys/queue.h>
@@ -65,9 +65,31 @@ static void check_ok(const csgp_query *q)
     CHECK(q->bins >= 1 && q->bins <= 1000);
     CHECK(q->limit >= 1 && q->limit <= 1000);
     CHECK(q->offset >= 0 && q->offset <= 1000000000);
-    CHECK(q->by && (!strcmp(q->by, "income") || !strcmp(q->by, "loan_amount") ||
-                    !strcmp(q->by, "credit_history")));
-    CHECK(q->nbands >= 1 && q->nbands <= CSGP_QUERY_MAX_BANDS);
+    bool column = q->by && (!strcmp(q->by, "income") || !strcmp(q->by, "loan_amount") ||
+                            !strcmp(q->by, "credit_history"));
+    CHECK(column != q->by_is_feature);
+    if (q->by_is_feature)
+        CHECK(q->by == q->by_feature.name && csg_event_feature_name_ok(q->by, strlen(q->by)));
+    CHECK(q->nbands >= (q->by_is_feature ? 0 : 1) && q->nbands <= CSGP_QUERY_MAX_BANDS);
+    /* Feature filters: well-named (the name and SQLite path reach SQL as parameters only),
+     * finite ordered bounds, values bounded UTF-8 that belong to a feature, untyped. */
+    CHECK(q->nfeatures >= 0 && q->nfeatures <= CSGP_QUERY_MAX_FEATURES);
+    CHECK(q->nvalues >= 0 && q->nvalues <= CSGP_QUERY_MAX_FEATURE_VALUES);
+    int counted = 0;
+    for (int i = 0; i < q->nfeatures; i++) {
+        const csgp_query_feature *f = &q->features[i];
+        size_t len = strlen(f->name);
+        CHECK(csg_event_feature_name_ok(f->name, len) && f->type == CSGP_FT_UNKNOWN);
+        CHECK(!strncmp(f->path, "$.", 2) && !strcmp(f->path + 2, f->name));
+        CHECK(!f->has_min || isfinite(f->min));
+        CHECK(!f->has_max || isfinite(f->max));
+        CHECK(!(f->has_min && f->has_max) || f->min <= f->max);
+        counted += f->nvalues;
+    }
+    CHECK(counted == q->nvalues);
+    for (int i = 0; i < q->nvalues; i++)
+        CHECK(q->values[i].feature >= 0 && q->values[i].feature < q->nfeatures &&
+              q->values[i].text[0] && text_ok(q->values[i].text, CSG_EVENT_CATEGORY_MAX + 1));
     for (int i = 0; i < q->nbands; i++)
         CHECK(isfinite(q->bands[i]) && (i == 0 || q->bands[i] > q->bands[i - 1]));
 

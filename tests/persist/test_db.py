@@ -31,6 +31,8 @@ EXPECTED_COLUMNS = {
     "loan_amount",
     "credit_history",
     "ingested_at",
+    "features",  # 002_features
+    "config_version",
 }
 VIEW_COLUMNS = [
     "id",
@@ -199,3 +201,73 @@ def test_help() -> None:
         and "import" in r.stdout
         and "--session-timeout-ms" in r.stdout
     )
+
+
+@pytest.mark.parametrize("kind", ["pg", "sqlite"])
+def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
+    """A database migrated by the previous csg-persist (001 and 010) holding rows: the
+    service refuses it (002 is missing although 010 is the highest applied), and migrate
+    applies 002 (features, config_version, nullable brief columns, feature_catalogue)
+    keeping every row, id and value; then events with and without features load."""
+    ev = csgp.make_events(5, 77)
+    cols = [c if c != "timestamp" else '"timestamp"' for c in csgp.COLUMNS]
+    sqldir = csgp.ROOT / "sql" / ("postgres" if kind == "pg" else "sqlite")
+    sql001 = (sqldir / "001_metrics.sql").read_text()
+    sql010 = (sqldir / "010_loan_outcomes.sql").read_text()
+    if kind == "pg":
+        name = csgp.unique("m").lower()
+        csgp.pg("createdb", name)
+        csgp.CREATED_DATABASES.append(name)
+        owner = f"postgresql://csg_owner@127.0.0.1:{csgp.PG_PORT}/{name}"
+        db = csgp.Database(url=f"postgresql://csg_app@127.0.0.1:{csgp.PG_PORT}/{name}",
+                           owner_url=owner, kind="pg", name=name)
+        setup = csgp.Database(url=owner, owner_url=owner, kind="pg")
+        ph = "%s"
+    else:
+        url = f"sqlite:{tmp_path / 'm.sqlite'}"
+        db = setup = csgp.Database(url=url, owner_url=url, kind="sqlite")
+        ph = "?"
+    con = setup.connect()
+    cur = con.cursor()
+    if kind == "pg":
+        cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text "
+                    "NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        cur.execute(sql001)
+        cur.execute(sql010)
+    else:
+        cur.executescript(sql001)
+        cur.executescript(sql010)
+        cur.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT "
+                    "NOT NULL, applied_at TEXT NOT NULL DEFAULT 'x')")
+    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '001_metrics'), "
+                "(10, '010_loan_outcomes')")
+    for e in ev:
+        cur.execute(f"INSERT INTO credit_score_metrics ({', '.join(cols)}) VALUES "
+                    f"({', '.join([ph] * len(cols))})", [e[c] for c in csgp.COLUMNS])
+    con.commit()
+    before = sorted(setup.query("SELECT id, event_id, income, loan_amount, credit_history "
+                                "FROM credit_score_metrics"))
+    con.close()
+    if kind == "pg":  # SQLite files are migrated by the service itself
+        r = csgp.run_cli("--db", db.url, "--listen", f"127.0.0.1:{csgp.free_port()}",
+                         check=False)
+        assert r.returncode != 0 and "lacks migration 002" in r.stderr, r.stderr
+    out = csgp.run_cli("migrate", "--db", db.owner_url).stdout
+    assert "1 migration(s) applied" in out, out
+    assert sorted(db.query("SELECT id, event_id, income, loan_amount, credit_history FROM "
+                           "credit_score_metrics")) == before
+    assert db.query("SELECT count(*) FROM credit_score_metrics WHERE features IS NULL AND "
+                    "config_version IS NULL") == [(5,)]
+    assert db.query("SELECT count(*) FROM feature_catalogue") == [(0,)]
+    more = csgp.make_events(4, 78)
+    more[0]["features"] = {"home": "rent", "income": more[0]["income"]}
+    more[0]["config_version"] = "00112233445566ff"
+    more[1]["income"] = None  # nullable now
+    f = tmp_path / "more.ndjson"
+    f.write_text("\n".join(json.dumps(e) for e in more) + "\n")
+    stats = json.loads(csgp.run_cli("import", "--db", db.url, str(f)).stdout)
+    assert stats["inserted"] == 4 and stats["rejected"] == 0, stats
+    assert db.count() == 9
+    assert sorted(db.query("SELECT name, type, count FROM feature_catalogue")) == [
+        ("home", "category", 1), ("income", "number", 1)]
+    assert db.query("SELECT count(*) FROM credit_score_metrics WHERE income IS NULL") == [(1,)]

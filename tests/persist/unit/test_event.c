@@ -55,6 +55,91 @@ static const struct event_case {
      "invalid_field", "out of range (0,"},
 };
 
+/* The ABI 2.0 keys: features (optional object) and config_version (optional, 16 hex). */
+#define NULL_BRIEF(rest)                                                                        \
+    "{\"event_id\":\"e1\",\"experiment_id\":\"x\",\"applicant_id\":\"a1\",\"transport\":\"http\","  \
+    "\"champion_model\":\"c\",\"challenger_model\":null,\"champion_score\":0.5,"              \
+    "\"challenger_score\":null,\"champion_decision\":\"approve\",\"challenger_decision\":null,"  \
+    "\"decision_match\":null,\"latency_champion_ms\":1,\"latency_challenger_ms\":null,"         \
+    "\"decision_diff\":null,\"income\":null,\"loan_amount\":null,\"credit_history\":null,"     \
+    "\"timestamp\":\"2025-10-07T13:35:42Z\",\"status\":\"OK\"" rest "}"
+
+static const struct feature_case {
+    const char *json;
+    const char *features;       /* stored text; NULL = none; "!" = rejected */
+    const char *config_version; /* "" = none */
+    int has_income;             /* the brief columns: -1 NULL, else the value's presence */
+    double income;
+    const char *needle;         /* rejected: part of the reason */
+} feature_cases[] = {
+    {"{" GOOD "}", NULL, "", 1, 60000, NULL}, /* an older gateway: no new keys */
+    {"{" GOOD ",\"features\":null,\"config_version\":null}", NULL, "", 1, 60000, NULL},
+    {"{" GOOD ",\"features\":{},\"config_version\":\"0123456789abcdef\"}", "{}",
+     "0123456789abcdef", 1, 60000, NULL},
+    {"{" GOOD ",\"features\":{\"home\":\"rent\",\"age\":41,\"income\":5,\"vip\":true,"
+     "\"debt\":0.25}}",
+     "{\"age\":41,\"debt\":0.25,\"home\":\"rent\",\"income\":5,\"vip\":true}", "", 1, 60000,
+     NULL}, /* keys sorted; the top-level income wins */
+    {NULL_BRIEF(",\"features\":{\"income\":7.5,\"loan_amount\":3,\"credit_history\":2}"),
+     "{\"credit_history\":2,\"income\":7.5,\"loan_amount\":3}", "", 1, 7.5, NULL},
+    {NULL_BRIEF(",\"features\":{\"income\":-1,\"loan_amount\":0,\"credit_history\":1.5}"),
+     "{\"credit_history\":1.5,\"income\":-1,\"loan_amount\":0}", "", -1, 0, NULL},
+    {NULL_BRIEF(""), NULL, "", -1, 0, NULL},
+    {"{" GOOD ",\"features\":[1]}", "!", "", 0, 0, "\"features\": must be an object"},
+    {"{" GOOD ",\"features\":{\"Home\":\"rent\"}}", "!", "", 0, 0, "\"Home\" is not a feature"},
+    {"{" GOOD ",\"features\":{\"a b\\u0001\":1}}", "!", "", 0, 0, "a key is not a feature"},
+    {"{" GOOD ",\"features\":{\"x\":{\"y\":1}}}", "!", "", 0, 0, "features.x"},
+    {"{" GOOD ",\"features\":{\"x\":null}}", "!", "", 0, 0, "features.x"},
+    {"{" GOOD ",\"features\":{\"x\":\"\"}}", "!", "", 0, 0, "features.x"},
+    {"{" GOOD ",\"features\":{\"x\":\"a\\nb\"}}", "!", "", 0, 0, "features.x"},
+    {"{" GOOD ",\"config_version\":\"0123456789ABCDEF\"}", "!", "", 0, 0, "config_version"},
+    {"{" GOOD ",\"config_version\":\"0123\"}", "!", "", 0, 0, "config_version"},
+    {"{" GOOD ",\"config_version\":7}", "!", "", 0, 0, "config_version"},
+};
+
+static void test_feature_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof feature_cases / sizeof *feature_cases; i++) {
+        const struct feature_case *c = &feature_cases[i];
+        csgp_event ev;
+        csgp_reject why = {0};
+        int rc = csgp_event_parse(c->json, strlen(c->json), &ev, &why);
+        if (c->features && !strcmp(c->features, "!")) {
+            if (rc == 0 || strcmp(why.kind, "invalid_field") || !strstr(why.reason, c->needle))
+                fail_msg("case %zu: rc %d, reason \"%s\" lacks \"%s\"", i, rc, why.reason,
+                         c->needle);
+            continue;
+        }
+        if (rc)
+            fail_msg("case %zu refused: %s", i, why.reason);
+        if (c->features)
+            assert_string_equal(ev.features, c->features);
+        else
+            assert_null(ev.features);
+        assert_string_equal(ev.config_version, c->config_version);
+        assert_int_equal(ev.has_income, c->has_income == 1);
+        if (c->has_income == 1)
+            assert_true(ev.income == c->income);
+        csgp_event_release(&ev);
+        csgp_event_release(&ev); /* twice is fine */
+    }
+    /* 64 features are fine, 65 are not */
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "{" GOOD ",\"features\":{");
+    for (int k = 0; k < 65; k++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s\"f%d\":%d", k ? "," : "", k, k);
+    snprintf(buf + n, sizeof buf - (size_t)n, "}}");
+    csgp_event ev;
+    csgp_reject why;
+    assert_int_not_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+    assert_non_null(strstr(why.reason, "at most 64"));
+    char *cut = strstr(buf, ",\"f64\":64");
+    memmove(cut, cut + strlen(",\"f64\":64"), strlen(cut + strlen(",\"f64\":64")) + 1);
+    assert_int_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+    csgp_event_release(&ev);
+}
+
 static void test_event_cases(void **state)
 {
     (void)state;
@@ -65,6 +150,7 @@ static void test_event_cases(void **state)
         int rc = csgp_event_parse(c->json, strlen(c->json), &ev, &why);
         if (!c->kind) {
             assert_int_equal(rc, 0);
+            csgp_event_release(&ev);
         } else {
             assert_int_not_equal(rc, 0);
             assert_string_equal(why.kind, c->kind);
@@ -249,7 +335,9 @@ static void test_utf8_and_base64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_cases), cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_event_cases),
+        cmocka_unit_test(test_feature_cases),
+        cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_extreme_values),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_utf8_and_base64),

@@ -174,8 +174,24 @@ static const struct bad_case {
     {CSGP_Q_DISTRIBUTION, "bins=1001", "bins", "from 1 to 1000"},
     {CSGP_Q_DISTRIBUTION, "bins=3.5", "bins", "integer"},
     {CSGP_Q_DISTRIBUTION, "bins=+5", "bins", "integer"},
-    {CSGP_Q_SEGMENTS, "by=age", "by", "income"},
-    {CSGP_Q_SEGMENTS, "by=age&bands=x", "by", "income"},
+    {CSGP_Q_SEGMENTS, "by=Age", "by", "feature name"},
+    {CSGP_Q_SEGMENTS, "by=a-b&bands=x", "by", "income"},
+    {CSGP_Q_SEGMENTS, "by=age&bands=x", "bands", "comma-separated"},
+    /* feature filters: the syntax here, the catalogue in catalogue.c */
+    {CSGP_Q_SUMMARY, "f.Home=rent", "f.Home", "feature name"},
+    {CSGP_Q_SUMMARY, "f.=rent", "f.", "feature name"},
+    {CSGP_Q_SUMMARY, "f.home.mid=1", "f.home.mid", "feature name"},
+    {CSGP_Q_SUMMARY, "f.0x=1", "f.0x", "feature name"},
+    {CSGP_Q_SUMMARY, "f." X16 X16 "y=1", "f." X16 X16 "y", "feature name"},
+    {CSGP_Q_SUMMARY, "f.age.min=abc", "f.age.min", "finite"},
+    {CSGP_Q_SUMMARY, "f.age.max=inf", "f.age.max", "finite"},
+    {CSGP_Q_SUMMARY, "f.age.min=1&f.age.min=2", "f.age.min", "more than once"},
+    {CSGP_Q_SUMMARY, "f.age.max=1&f.age.min=2", "f.age.max", "less than"},
+    {CSGP_Q_SUMMARY, "f.home=a%00b", "f.home", "NUL"},
+    {CSGP_Q_SUMMARY, "f.home=%FF", "f.home", "UTF-8"},
+    {CSGP_Q_SUMMARY, "f.home=" X128 X128 "x", "f.home", "UTF-8"},
+    {CSGP_Q_SUMMARY, "f.a=1&f.b=1&f.c=1&f.d=1&f.e=1&f.f=1&f.g=1&f.h=1&f.i=1&f.j=1&f.k=1&f.l=1"
+                     "&f.m=1&f.n=1&f.o=1&f.p=1&f.q=1", "f.q", "at most 16"},
     {CSGP_Q_SEGMENTS, "bands=10,5", "bands", "strictly increasing"},
     {CSGP_Q_SEGMENTS, "bands=1,1", "bands", "strictly increasing"},
     {CSGP_Q_SEGMENTS, "bands=0,,5", "bands", "comma-separated"},
@@ -206,6 +222,78 @@ static void test_refused(void **state)
             fail_msg("case %zu \"%.60s\": rc %d, param \"%s\", message \"%s\"; want \"%s\", \"%s\"",
                      i, c->query, rc, err.param, err.message, c->param, c->needle);
     }
+}
+
+/* Feature filters and by=<feature>: parsed here, typed later by the catalogue. */
+static void test_features(void **state)
+{
+    (void)state;
+    static const struct {
+        csgp_query_kind kind;
+        const char *query;
+        int nfeatures, nvalues;
+        const char *name0, *path0, *by;
+        bool has_min, has_max;
+        double min, max;
+        int nbands;
+    } cases[] = {
+        {CSGP_Q_SUMMARY, "f.age.min=18&f.age.max=65.5", 1, 0, "age", "$.age", "income", true,
+         true, 18, 65.5, 4},
+        {CSGP_Q_EVENTS, "f.home=rent&f.job=fixed&f.home=owner", 2, 3, "home", "$.home", "income",
+         false, false, 0, 0, 4},
+        {CSGP_Q_SUMMARY, "f.min.max=3", 1, 0, "min", "$.min", "income", false, true, 0, 3, 4},
+        {CSGP_Q_SUMMARY, "f.home=&f.age.min=", 2, 0, "home", "$.home", "income", false, false, 0,
+         0, 4}, /* empty: not set */
+        {CSGP_Q_SEGMENTS, "by=home", 0, 0, NULL, NULL, "home", false, false, 0, 0, 0},
+        {CSGP_Q_SEGMENTS, "by=age&bands=18,30,50", 0, 0, NULL, NULL, "age", false, false, 0, 0, 3},
+        {CSGP_Q_SEGMENTS, "by=loan_amount", 0, 0, NULL, NULL, "loan_amount", false, false, 0, 0, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        csgp_query q;
+        csgp_query_error err;
+        if (csgp_query_parse(cases[i].kind, cases[i].query, &q, &err))
+            fail_msg("case %zu \"%s\": refused: %s: %s", i, cases[i].query, err.param,
+                     err.message);
+        assert_int_equal(q.nfeatures, cases[i].nfeatures);
+        assert_int_equal(q.nvalues, cases[i].nvalues);
+        assert_string_equal(q.by, cases[i].by);
+        assert_int_equal(q.nbands, cases[i].nbands);
+        assert_int_equal(q.by_is_feature, strcmp(cases[i].by, "income") &&
+                                              strcmp(cases[i].by, "loan_amount"));
+        if (!cases[i].name0)
+            continue;
+        const csgp_query_feature *f = &q.features[0];
+        assert_string_equal(f->name, cases[i].name0);
+        assert_string_equal(f->path, cases[i].path0);
+        assert_int_equal(f->type, CSGP_FT_UNKNOWN);
+        assert_int_equal(f->has_min, cases[i].has_min);
+        assert_int_equal(f->has_max, cases[i].has_max);
+        if (f->has_min)
+            assert_true(f->min == cases[i].min);
+        if (f->has_max)
+            assert_true(f->max == cases[i].max);
+    }
+    /* values keep their feature and their order; OR within a feature */
+    csgp_query q;
+    csgp_query_error err;
+    assert_int_equal(csgp_query_parse(CSGP_Q_SUMMARY, "f.home=rent&f.job=a+b&f.home=owner", &q,
+                                      &err), 0);
+    assert_int_equal(q.features[0].nvalues, 2);
+    assert_int_equal(q.features[1].nvalues, 1);
+    assert_int_equal(q.values[0].feature, 0);
+    assert_string_equal(q.values[0].text, "rent");
+    assert_int_equal(q.values[1].feature, 1);
+    assert_string_equal(q.values[1].text, "a b");
+    assert_string_equal(q.values[2].text, "owner");
+    /* 64 values are fine, the 65th is refused */
+    char big[2048] = "";
+    for (int i = 0; i < 65; i++)
+        strcat(big, i ? "&f.home=v" : "f.home=v");
+    assert_int_equal(csgp_query_parse(CSGP_Q_SUMMARY, big, &q, &err), -CSG_EINVAL);
+    assert_string_equal(err.param, "f.home");
+    big[strlen(big) - strlen("&f.home=v")] = '\0';
+    assert_int_equal(csgp_query_parse(CSGP_Q_SUMMARY, big, &q, &err), 0);
+    assert_int_equal(q.nvalues, 64);
 }
 
 /* The pair splitter: libevent's rules (malformed pieces, trailing '&', '=' in values). */
@@ -315,6 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepted),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_features),
         cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_terms),
     };
