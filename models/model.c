@@ -187,7 +187,7 @@ static int parse_features(csg_model *m, const json_t *root, csg_model_error *err
                 k++;
             if (!s || k == nb)
                 return fail(err, "features[%zu] must be \"income\", \"loan_amount\", "
-                                 "\"credit_history\" or an object {\"name\", \"type\", …}", i);
+                                 "\"credit_history\" or an object {\"name\", \"type\", ...}", i);
             *f = brief_features[k];
         }
         for (size_t j = 0; j < i; j++)
