@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(csg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(csg_model_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(csg_error *err, const char *fmt, ...)
+static int fail(csg_model_error *err, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -20,7 +20,7 @@ static int fail(csg_error *err, const char *fmt, ...)
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
-    return -CSG_EINVAL;
+    return -CSG_MODEL_EINVAL;
 }
 
 /* A whole token as a number of milliseconds in [0, CSG_LATENCY_MAX_MS]. */
@@ -35,7 +35,7 @@ static int number(const char *s, double *out)
     return 0;
 }
 
-int csg_latency_parse(const char *spec, csg_latency *out, csg_error *err)
+int csg_latency_parse(const char *spec, csg_latency *out, csg_model_error *err)
 {
     static const char *const usage =
         "expected MS, uniform:MIN:MAX, exp:MEAN or normal:MEAN:SD (milliseconds, 0-600000)";

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "csg/plugin.h"
+#include "model_error.h"
 
 #define CSG_LATENCY_MAX_MS 600000.0
 
@@ -37,7 +37,7 @@ typedef struct csg_rng {
 } csg_rng;
 
 /* Parse SPEC into *out; on error fills err with what is wrong. */
-int csg_latency_parse(const char *spec, csg_latency *out, csg_error *err);
+int csg_latency_parse(const char *spec, csg_latency *out, csg_model_error *err);
 
 /* A draw in milliseconds, in [0, CSG_LATENCY_MAX_MS]. */
 double csg_latency_sample(const csg_latency *lat, csg_rng *rng);

@@ -4,8 +4,10 @@
  *   POST /score    JSON application -> {"score": <double>, "decision": "approve"|"decline"}
  *   GET  /healthz  {"status":"ok","model":NAME}
  *
- * Validation is the gateway's own (core/application.c), so a request the
- * gateway would reject is rejected here with the same code and field.
+ * Validation is csg-model's own (input.c), against its model file's feature
+ * list: models/ stands apart from the gateway (DESIGN §2) and includes none of
+ * its headers. For the brief's three features the rules and error texts are
+ * those of DESIGN §5, so what the gateway rejects is rejected here alike.
  * libevent's evhttp is enough here: this process is the thing being called,
  * not the hot path of the gateway. --latency-ms delays replies with a timer
  * on the event loop (never a sleep), so one slow reply does not hold up other
@@ -31,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "application.h"
+#include "input.h"
 #include "latency.h"
 #include "model.h"
 
@@ -90,7 +92,7 @@ static void log_json(const char *level, const char *msg, const char *extra_fmt, 
     }
     char esc[512];
     size_t pos = 0;
-    csg_json_escape(msg, strlen(msg), esc, sizeof esc, &pos);
+    csg_model_json_escape(msg, strlen(msg), esc, sizeof esc, &pos);
     esc[pos < sizeof esc ? pos : sizeof esc - 1] = '\0';
     fprintf(stderr, "{\"level\":\"%s\",\"component\":\"csg-model\",\"msg\":%s%s}\n", level, esc,
             extra);
@@ -124,7 +126,7 @@ static void send_error(struct evhttp_request *req, int code, const char *ecode, 
                        const char *field)
 {
     char buf[512];
-    size_t n = csg_format_error(ecode, msg, field, buf, sizeof buf);
+    size_t n = csg_model_format_error(ecode, msg, field, buf, sizeof buf);
     send_now(req, code, buf, n < sizeof buf ? n : sizeof buf - 1);
 }
 
@@ -212,30 +214,30 @@ static void handle_score(server *srv, struct evhttp_request *req)
         return;
     }
     const char *body = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
-    csg_application app;
-    csg_parse_error perr;
-    csg_parse_status st = csg_parse_application(body, len, &app, NULL, &perr);
-    if (st != CSG_PARSE_OK) {
-        send_error(req, 400, csg_parse_status_code(st), perr.message,
-                   st == CSG_PARSE_INVALID_FIELD ? perr.field : NULL);
+    csg_model_input app;
+    csg_input_error ierr;
+    csg_input_status st = csg_input_read(srv->model, body, len, &app, &ierr);
+    if (st != CSG_INPUT_OK) {
+        send_error(req, 400, csg_input_status_code(st), ierr.message,
+                   st == CSG_INPUT_INVALID_FIELD ? ierr.field : NULL);
         return;
     }
     char out[256];
     int n;
     if (srv->error_rate > 0 && csg_rng_uniform(&srv->rng) < srv->error_rate) {
-        n = (int)csg_format_error("model_error", "injected failure (--error-rate)", NULL, out,
+        n = (int)csg_model_format_error("model_error", "injected failure (--error-rate)", NULL, out,
                                   sizeof out);
         reply_model(srv, req, 500, out, (size_t)n);
         return;
     }
     double score;
-    if (csg_model_score(srv->model, &app, &score)) {
-        n = (int)csg_format_error("model_error", "the model gave no finite score", NULL, out,
+    if (csg_model_score(srv->model, app.x, &score)) {
+        n = (int)csg_model_format_error("model_error", "the model gave no finite score", NULL, out,
                                   sizeof out);
         reply_model(srv, req, 500, out, (size_t)n);
         return;
     }
-    bool approve = csg_model_decide(srv->model, score) == CSG_DECISION_APPROVE;
+    bool approve = csg_model_decide(srv->model, score) == CSG_MODEL_APPROVE;
     /* %.17g round-trips a double: the gateway passes it on unchanged. */
     n = snprintf(out, sizeof out, "{\"score\":%.17g,\"decision\":\"%s\"}", score,
                  approve ? "approve" : "decline");
@@ -300,7 +302,7 @@ static void usage(FILE *f)
     fputs("usage: csg-model --model FILE --port N [options]\n"
           "\n"
           "Serve one credit-scoring model (models/champion.json, models/challenger.json):\n"
-          "  POST /score    {\"applicant_id\",\"income\",\"loan_amount\",\"credit_history\"}\n"
+          "  POST /score    {\"applicant_id\", and every feature the model file lists}\n"
           "                 -> {\"score\": P(repay), \"decision\": \"approve\"|\"decline\"}\n"
           "  GET  /healthz  {\"status\":\"ok\",\"model\":NAME}\n"
           "\n"
@@ -346,7 +348,7 @@ int main(int argc, char **argv)
     server srv = {0};
     srv.max_body = DEFAULT_MAX_BODY;
     LIST_INIT(&srv.pending);
-    csg_error err;
+    csg_model_error err;
 
     int c;
     opterr = 0;
@@ -430,7 +432,7 @@ int main(int argc, char **argv)
     }
     size_t pos = 0;
     const char *name = csg_model_name(srv.model);
-    csg_json_escape(name, strlen(name), srv.name_json, sizeof srv.name_json, &pos);
+    csg_model_json_escape(name, strlen(name), srv.name_json, sizeof srv.name_json, &pos);
     srv.name_json[pos < sizeof srv.name_json ? pos : sizeof srv.name_json - 1] = '\0';
     /* A client that goes away mid-reply must not kill us. */
     signal(SIGPIPE, SIG_IGN);

@@ -19,17 +19,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_FEATURES 3
+#define MAX_FEATURES CSG_MODEL_MAX_FEATURES
 #define FORMAT_V1 "csg-model/1"
 
-enum feature_src { F_INCOME, F_LOAN_AMOUNT, F_CREDIT_HISTORY };
 enum model_kind { K_LOGISTIC, K_GBM };
 
 struct csg_model {
     char name[128];
     enum model_kind kind;
     size_t nfeat;
-    enum feature_src src[MAX_FEATURES];
+    csg_model_feature feat[MAX_FEATURES];
     double fmin[MAX_FEATURES], fmax[MAX_FEATURES];
     double cutoff;
     /* logistic */
@@ -43,9 +42,9 @@ struct csg_model {
     double *threshold, *value;
 };
 
-static int fail(csg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(csg_model_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(csg_error *err, const char *fmt, ...)
+static int fail(csg_model_error *err, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -53,7 +52,7 @@ static int fail(csg_error *err, const char *fmt, ...)
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
-    return -CSG_EINVAL;
+    return -CSG_MODEL_EINVAL;
 }
 
 /* A finite JSON number (integer or real). */
@@ -81,7 +80,7 @@ static bool get_int32(const json_t *v, int32_t *out)
 
 /* key must be an array of exactly n finite numbers. */
 static int num_array(const json_t *obj, const char *key, const char *where, double *out, size_t n,
-                     csg_error *err)
+                     csg_model_error *err)
 {
     const json_t *a = json_object_get(obj, key);
     if (!json_is_array(a) || json_array_size(a) != n)
@@ -92,41 +91,120 @@ static int num_array(const json_t *obj, const char *key, const char *where, doub
     return 0;
 }
 
-static int parse_features(csg_model *m, const json_t *root, csg_error *err)
+/* A bare name is the short form for one of the brief's three features, with
+ * the rules of DESIGN §5 (files written before feature objects existed). */
+static const csg_model_feature brief_features[] = {
+    {.name = "income", .type = CSG_MODEL_NUMBER, .has_min = true, .min = 0},
+    {.name = "loan_amount", .type = CSG_MODEL_NUMBER, .has_min = true, .min = 0,
+     .min_exclusive = true},
+    {.name = "credit_history", .type = CSG_MODEL_INTEGER, .has_min = true, .min = 0,
+     .has_max = true, .max = 2147483647},
+};
+
+/* Names as the gateway's schema has them; the id fields are not features. */
+static bool valid_feature_name(const char *s, size_t n)
+{
+    if (n < 1 || n > CSG_MODEL_FEATURE_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return strcmp(s, "applicant_id") != 0 && strcmp(s, "request_id") != 0;
+}
+
+/* {"name", "type": "number"|"integer", "min"?, "max"?, "min_exclusive"?,
+ * "max_exclusive"?}; unknown keys are refused, so a typo ("minimum") cannot
+ * silently drop a rule. */
+static int parse_feature_object(const json_t *o, size_t i, csg_model_feature *f,
+                                csg_model_error *err)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)o, key, v)
+    {
+        if (strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "min") &&
+            strcmp(key, "max") && strcmp(key, "min_exclusive") && strcmp(key, "max_exclusive"))
+            return fail(err, "features[%zu]: unknown key \"%s\" (name, type, min, max, "
+                             "min_exclusive, max_exclusive)", i, key);
+    }
+    v = json_object_get(o, "name");
+    if (!json_is_string(v) || !valid_feature_name(json_string_value(v), json_string_length(v)))
+        return fail(err, "features[%zu].name must match [a-z][a-z0-9_]{0,%d} and not be "
+                         "applicant_id or request_id", i, CSG_MODEL_FEATURE_NAME_MAX - 1);
+    memcpy(f->name, json_string_value(v), json_string_length(v) + 1);
+    const char *type = json_string_value(json_object_get(o, "type"));
+    if (type && strcmp(type, "number") == 0)
+        f->type = CSG_MODEL_NUMBER;
+    else if (type && strcmp(type, "integer") == 0)
+        f->type = CSG_MODEL_INTEGER;
+    else
+        return fail(err, "features[%zu].type must be \"number\" or \"integer\"", i);
+    if ((v = json_object_get(o, "min"))) {
+        if (!get_num(v, &f->min))
+            return fail(err, "features[%zu].min must be a finite number", i);
+        f->has_min = true;
+    }
+    if ((v = json_object_get(o, "max"))) {
+        if (!get_num(v, &f->max))
+            return fail(err, "features[%zu].max must be a finite number", i);
+        f->has_max = true;
+    }
+    static const char *const flags[] = {"min_exclusive", "max_exclusive"};
+    bool *dst[] = {&f->min_exclusive, &f->max_exclusive};
+    bool has[] = {f->has_min, f->has_max};
+    for (size_t k = 0; k < 2; k++) {
+        if (!(v = json_object_get(o, flags[k])))
+            continue;
+        if (!json_is_boolean(v))
+            return fail(err, "features[%zu].%s must be true or false", i, flags[k]);
+        if (!has[k])
+            return fail(err, "features[%zu].%s needs %s", i, flags[k], k ? "max" : "min");
+        *dst[k] = json_is_true(v);
+    }
+    if (f->has_min && f->has_max &&
+        (f->min > f->max || (f->min == f->max && (f->min_exclusive || f->max_exclusive))))
+        return fail(err, "features[%zu]: min and max leave no valid value", i);
+    return 0;
+}
+
+static int parse_features(csg_model *m, const json_t *root, csg_model_error *err)
 {
     const json_t *a = json_object_get(root, "features");
     size_t n = json_array_size(a);
     if (!json_is_array(a) || n < 1 || n > MAX_FEATURES)
-        return fail(err, "features must be an array of 1-%d feature names", MAX_FEATURES);
-    bool seen[MAX_FEATURES] = {false};
+        return fail(err, "features must be an array of 1-%d features", MAX_FEATURES);
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(a, i));
-        enum feature_src f;
-        if (s && strcmp(s, "income") == 0)
-            f = F_INCOME;
-        else if (s && strcmp(s, "loan_amount") == 0)
-            f = F_LOAN_AMOUNT;
-        else if (s && strcmp(s, "credit_history") == 0)
-            f = F_CREDIT_HISTORY;
-        else
-            return fail(err, "features[%zu] must be \"income\", \"loan_amount\" or "
-                             "\"credit_history\"", i);
-        if (seen[f])
-            return fail(err, "features[%zu]: \"%s\" is listed twice", i, s);
-        seen[f] = true;
-        m->src[i] = f;
+        const json_t *v = json_array_get(a, i);
+        csg_model_feature *f = &m->feat[i];
+        if (json_is_object(v)) {
+            int rc = parse_feature_object(v, i, f, err);
+            if (rc)
+                return rc;
+        } else {
+            const char *s = json_string_value(v);
+            size_t k = 0, nb = sizeof brief_features / sizeof brief_features[0];
+            while (s && k < nb && strcmp(s, brief_features[k].name) != 0)
+                k++;
+            if (!s || k == nb)
+                return fail(err, "features[%zu] must be \"income\", \"loan_amount\", "
+                                 "\"credit_history\" or an object {\"name\", \"type\", ...}", i);
+            *f = brief_features[k];
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->feat[j].name, f->name) == 0)
+                return fail(err, "features[%zu]: \"%s\" is listed twice", i, f->name);
     }
     m->nfeat = n;
     if (num_array(root, "feature_min", "", m->fmin, n, err) ||
         num_array(root, "feature_max", "", m->fmax, n, err))
-        return -CSG_EINVAL;
+        return -CSG_MODEL_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (m->fmin[i] > m->fmax[i])
             return fail(err, "feature_min[%zu] is greater than feature_max[%zu]", i, i);
     return 0;
 }
 
-static int parse_logistic(csg_model *m, const json_t *lr, csg_error *err)
+static int parse_logistic(csg_model *m, const json_t *lr, csg_model_error *err)
 {
     if (!json_is_object(lr))
         return fail(err, "logistic must be an object");
@@ -135,7 +213,7 @@ static int parse_logistic(csg_model *m, const json_t *lr, csg_error *err)
     if (num_array(lr, "mean", "logistic.", m->mean, m->nfeat, err) ||
         num_array(lr, "scale", "logistic.", m->scale, m->nfeat, err) ||
         num_array(lr, "coef", "logistic.", m->coef, m->nfeat, err))
-        return -CSG_EINVAL;
+        return -CSG_MODEL_EINVAL;
     for (size_t i = 0; i < m->nfeat; i++)
         if (!(m->scale[i] > 0))
             return fail(err, "logistic.scale[%zu] must be > 0", i);
@@ -144,7 +222,7 @@ static int parse_logistic(csg_model *m, const json_t *lr, csg_error *err)
 
 /* One tree's five parallel arrays; nodes land at m->...[base + i]. */
 static int parse_tree(csg_model *m, const json_t *t, size_t ti, size_t base, size_t n,
-                      csg_error *err)
+                      csg_model_error *err)
 {
     static const char *const keys[] = {"feature", "threshold", "left", "right", "value"};
     const json_t *arr[5];
@@ -185,7 +263,7 @@ static int parse_tree(csg_model *m, const json_t *t, size_t ti, size_t base, siz
     return 0;
 }
 
-static int parse_gbm(csg_model *m, const json_t *g, csg_error *err)
+static int parse_gbm(csg_model *m, const json_t *g, csg_model_error *err)
 {
     if (!json_is_object(g))
         return fail(err, "gbm must be an object");
@@ -224,7 +302,7 @@ static int parse_gbm(csg_model *m, const json_t *g, csg_error *err)
     m->value = calloc(total, sizeof *m->value);
     if (!m->tree_start || !m->feature || !m->left || !m->right || !m->threshold || !m->value) {
         fail(err, "out of memory for %zu tree nodes", total);
-        return -CSG_ENOMEM;
+        return -CSG_MODEL_ENOMEM;
     }
     size_t base = 0;
     for (size_t t = 0; t < nt; t++) {
@@ -254,10 +332,10 @@ static bool valid_name(const json_t *v)
     return true;
 }
 
-int csg_model_parse(const char *json, size_t len, csg_model **out, csg_error *err)
+int csg_model_parse(const char *json, size_t len, csg_model **out, csg_model_error *err)
 {
     json_error_t jerr;
-    int rc = -CSG_EINVAL;
+    int rc = -CSG_MODEL_EINVAL;
     csg_model *m = NULL;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -276,7 +354,7 @@ int csg_model_parse(const char *json, size_t len, csg_model **out, csg_error *er
     }
     m = calloc(1, sizeof *m);
     if (!m) {
-        rc = -CSG_ENOMEM;
+        rc = -CSG_MODEL_ENOMEM;
         fail(err, "out of memory");
         goto fail;
     }
@@ -312,25 +390,25 @@ int csg_model_parse(const char *json, size_t len, csg_model **out, csg_error *er
 fail:
     csg_model_free(m);
     json_decref(root);
-    return rc ? rc : -CSG_EINVAL;
+    return rc ? rc : -CSG_MODEL_EINVAL;
 }
 
-int csg_model_load(const char *path, csg_model **out, csg_error *err)
+int csg_model_load(const char *path, csg_model **out, csg_model_error *err)
 {
-    int rc = -CSG_EIO;
+    int rc = -CSG_MODEL_EIO;
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
     struct stat st;
     if (!f) {
         fail(err, "%s: cannot open: %s", path, strerror(errno));
-        return -CSG_EIO;
+        return -CSG_MODEL_EIO;
     }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fail(err, "%s: not a regular file", path);
         goto out;
     }
     if (st.st_size > (off_t)CSG_MODEL_MAX_FILE_BYTES) {
-        rc = -CSG_EINVAL;
+        rc = -CSG_MODEL_EINVAL;
         fail(err, "%s: larger than %u bytes", path, CSG_MODEL_MAX_FILE_BYTES);
         goto out;
     }
@@ -338,7 +416,7 @@ int csg_model_load(const char *path, csg_model **out, csg_error *err)
     size_t cap = (size_t)st.st_size + 1;
     buf = malloc(cap);
     if (!buf) {
-        rc = -CSG_ENOMEM;
+        rc = -CSG_MODEL_ENOMEM;
         fail(err, "%s: out of memory", path);
         goto out;
     }
@@ -347,7 +425,7 @@ int csg_model_load(const char *path, csg_model **out, csg_error *err)
         fail(err, "%s: read error or file changed while reading", path);
         goto out;
     }
-    csg_error inner;
+    csg_model_error inner;
     rc = csg_model_parse(buf, len, out, &inner);
     if (rc)
         fail(err, "%s: %s", path, inner.message);
@@ -374,28 +452,20 @@ const char *csg_model_name(const csg_model *m) { return m->name; }
 const char *csg_model_kind(const csg_model *m) { return m->kind == K_GBM ? "gbm" : "logistic"; }
 double csg_model_cutoff(const csg_model *m) { return m->cutoff; }
 size_t csg_model_tree_count(const csg_model *m) { return m->kind == K_GBM ? m->ntrees : 0; }
-
-static double feature_value(const csg_application *app, enum feature_src f)
+size_t csg_model_feature_count(const csg_model *m) { return m->nfeat; }
+const csg_model_feature *csg_model_feature_at(const csg_model *m, size_t i)
 {
-    switch (f) {
-    case F_INCOME:
-        return app->income;
-    case F_LOAN_AMOUNT:
-        return app->loan_amount;
-    case F_CREDIT_HISTORY:
-    default:
-        return (double)app->credit_history;
-    }
+    return i < m->nfeat ? &m->feat[i] : NULL;
 }
 
 /* 1 / (1 + exp(-x)), the expression scorer.py and scipy's expit use. */
 static double expit(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-static double raw_score(const csg_model *m, const csg_application *app)
+static double raw_score(const csg_model *m, const double *in)
 {
     double x[MAX_FEATURES];
     for (size_t i = 0; i < m->nfeat; i++) {
-        double v = feature_value(app, m->src[i]);
+        double v = in[i];
         x[i] = v < m->fmin[i] ? m->fmin[i] : v > m->fmax[i] ? m->fmax[i] : v;
     }
     if (m->kind == K_LOGISTIC) {
@@ -423,18 +493,18 @@ static double raw_score(const csg_model *m, const csg_application *app)
     return raw;
 }
 
-int csg_model_score(const csg_model *m, const csg_application *app, double *score)
+int csg_model_score(const csg_model *m, const double *x, double *score)
 {
-    double p = expit(raw_score(m, app));
+    double p = expit(raw_score(m, x));
     if (isnan(p)) {
         *score = 0;
-        return -CSG_EINVAL;
+        return -CSG_MODEL_EINVAL;
     }
     *score = p;
     return 0;
 }
 
-csg_decision csg_model_decide(const csg_model *m, double score)
+csg_model_decision csg_model_decide(const csg_model *m, double score)
 {
-    return score >= m->cutoff ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
+    return score >= m->cutoff ? CSG_MODEL_APPROVE : CSG_MODEL_DECLINE;
 }

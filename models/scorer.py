@@ -54,7 +54,9 @@ def from_dict(doc: dict[str, Any]) -> Model:
     return Model(
         name=doc["model"],
         kind=kind,
-        features=tuple(doc["features"]),
+        # Entries are feature objects {"name", "type", bounds…} or, in files
+        # written before those, bare names.
+        features=tuple(f if isinstance(f, str) else f["name"] for f in doc["features"]),
         feature_min=tuple(float(v) for v in doc["feature_min"]),
         feature_max=tuple(float(v) for v in doc["feature_max"]),
         cutoff=float(doc["cutoff"]),

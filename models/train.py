@@ -48,6 +48,15 @@ import scorer
 SEED = 20261125
 HOLDOUT_SHARE = 0.25
 FEATURES = list(scorer.FEATURES)
+# What an application must carry for each feature the models use (DESIGN §5's
+# rules for the brief's three); written into each model file as its
+# "features" list, which csg-model validates its input against.
+FEATURE_RULES: list[dict[str, Any]] = [
+    {"name": "income", "type": "number", "min": 0},
+    {"name": "loan_amount", "type": "number", "min": 0, "min_exclusive": True},
+    {"name": "credit_history", "type": "integer", "min": 0, "max": 2147483647},
+]
+assert [f["name"] for f in FEATURE_RULES] == FEATURES
 CHAMPION = "champion-lr-v1"
 CHALLENGER = "challenger-gbm-v1"
 ARTIFACTS = ("champion.json", "challenger.json", "metrics.json", "holdout.csv")
@@ -136,7 +145,7 @@ def export_lr(
         "format": "csg-model/1",
         "type": "logistic",
         "model": CHAMPION,
-        "features": FEATURES,
+        "features": FEATURE_RULES,
         "feature_min": [num(v) for v in lo],
         "feature_max": [num(v) for v in hi],
         "cutoff": cutoff,
@@ -182,7 +191,7 @@ def export_gbm(
         "format": "csg-model/1",
         "type": "gbm",
         "model": CHALLENGER,
-        "features": FEATURES,
+        "features": FEATURE_RULES,
         "feature_min": [num(v) for v in lo],
         "feature_max": [num(v) for v in hi],
         "cutoff": cutoff,

@@ -135,4 +135,59 @@ static inline long bench_http_frame(const char *buf, size_t len, int *status, in
     return len >= total ? (long)total : 0;
 }
 
+/* ------------------------------------------------------------------ the application */
+
+/* What every bench path sends (issue 16 item 8): the shipped schema's 13 features
+ * (DESIGN §9), every one present, values of a realistic credit_data row. This table is
+ * the one copy: httpload and tcpload build their JSON from it, grpcload its protobuf
+ * map, and bench/run asks `httpload --print-features` for wrk's body. Only the applicant
+ * id varies from request to request (hash assignment spreads applicants over the arms).
+ * The first BENCH_BRIEF_FEATURES are the brief's application (with the id: 4 fields),
+ * kept to measure what the wider payload costs (`--payload brief`). */
+struct bench_feature {
+    const char *name;
+    const char *category; /* NULL: a number */
+    double number;
+};
+
+static const struct bench_feature bench_features[] = {
+    {"income", NULL, 131},        {"loan_amount", NULL, 1000}, {"credit_history", NULL, 1},
+    {"seniority_years", NULL, 9}, {"home", "rent", 0},         {"term_months", NULL, 60},
+    {"age", NULL, 30},            {"marital", "married", 0},   {"job", "freelance", 0},
+    {"expenses", NULL, 73},       {"assets", NULL, 0},         {"debt", NULL, 0},
+    {"purchase_price", NULL, 1200},
+};
+#define BENCH_FEATURES (sizeof bench_features / sizeof bench_features[0])
+#define BENCH_BRIEF_FEATURES 3
+
+/* "full" (the 13 features, the default) or "brief" (the brief's three): how many of
+ * bench_features to send, or 0 for an unknown name. */
+static inline size_t bench_payload_features(const char *name)
+{
+    if (strcmp(name, "full") == 0)
+        return BENCH_FEATURES;
+    if (strcmp(name, "brief") == 0)
+        return BENCH_BRIEF_FEATURES;
+    return 0;
+}
+
+/* The first n features as JSON members, `"income":131,"loan_amount":1000,…` (no braces),
+ * into out; returns the length, or 0 when cap is too small. */
+static inline size_t bench_features_json(size_t n, char *out, size_t cap)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n && i < BENCH_FEATURES; i++) {
+        const struct bench_feature *f = &bench_features[i];
+        int w = f->category
+                    ? snprintf(out + pos, cap - pos, "%s\"%s\":\"%s\"", i ? "," : "", f->name,
+                               f->category)
+                    : snprintf(out + pos, cap - pos, "%s\"%s\":%.17g", i ? "," : "", f->name,
+                               f->number);
+        if (w < 0 || (size_t)w >= cap - pos)
+            return 0;
+        pos += (size_t)w;
+    }
+    return pos;
+}
+
 #endif

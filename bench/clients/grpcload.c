@@ -18,9 +18,13 @@
  * requests are 7 bytes of header block. Responses are decoded with a dynamic table;
  * Huffman-coded strings are not decoded (gRPC's C core sends non-binary metadata as raw
  * strings), so a Huffman-coded `grpc-status` would count as an error, never as OK.
- * The ScoreRequest is encoded by hand (proto3 wire format): the four fields, or with
- * --features13 the shipped 13-feature application (DESIGN §9) in the features map
- * (field 5), every feature present. */
+ * The ScoreRequest is encoded by hand (proto3 wire format) from bench_common.h's
+ * application, only the applicant id varying. --payload fields (today's default): fields
+ * 1-4, the brief's application (ABI 1.x grpc.so reads nothing else). --payload map
+ * (BENCH_GRPC_PAYLOAD_MAP): field 1 plus all 13 features in `map<string, FeatureValue>
+ * features = 5` with fields 2-4 unset, as issue 16 specifies it for grpc.so on ABI 2.0;
+ * switch bench/run to it once grpc.so reads the map (a 1.x grpc.so answers it
+ * INVALID_ARGUMENT: loan_amount 0). */
 #include "bench_common.h"
 
 #include <getopt.h>
@@ -68,7 +72,11 @@ static size_t ndyn, dyn_bytes, dyn_max = 4096; /* dyn[0] is the newest */
 static char authority[64];
 static uint64_t seq;
 static int ids = 100000;
-static int features13; /* --features13: the application in the features map */
+/* --payload: how the application goes on the wire (see the top comment). */
+enum { BENCH_GRPC_PAYLOAD_FIELDS = 0, BENCH_GRPC_PAYLOAD_MAP = 1 };
+static int payload = BENCH_GRPC_PAYLOAD_FIELDS;
+static unsigned char features_pb[1024]; /* the encoded fields 2-4, or the field-5 map */
+static size_t features_pb_len;
 
 static void die(const char *what)
 {
@@ -127,51 +135,40 @@ static size_t put_double(unsigned char *p, unsigned char tag, double d)
     return 9;
 }
 
-/* One features-map entry (field 5, a map<string, FeatureValue> entry): key = 1, value = 2;
- * FeatureValue: number = 1 (double), category = 2 (string). Everything is < 128 bytes, so
- * every length is one byte. */
-static size_t put_feature(unsigned char *p, const char *key, double num, const char *cat)
+/* A length-delimited field: tag, length (< 128 here), bytes. */
+static size_t put_bytes(unsigned char *p, unsigned char tag, const void *b, size_t len)
 {
-    size_t kl = strlen(key), vl = cat ? 2 + strlen(cat) : 9;
-    size_t n = 0;
-    p[n++] = 0x2a; /* field 5, length-delimited */
-    p[n++] = (unsigned char)(2 + kl + 2 + vl);
-    p[n++] = 0x0a; /* key */
-    p[n++] = (unsigned char)kl;
-    memcpy(p + n, key, kl);
-    n += kl;
-    p[n++] = 0x12; /* value */
-    p[n++] = (unsigned char)vl;
-    if (cat) {
-        p[n++] = 0x12; /* category */
-        p[n++] = (unsigned char)strlen(cat);
-        memcpy(p + n, cat, strlen(cat));
-        return n + strlen(cat);
-    }
-    return n + put_double(p + n, 0x09, num); /* number */
+    p[0] = tag;
+    p[1] = (unsigned char)len;
+    memcpy(p + 2, b, len);
+    return len + 2;
 }
 
-/* The 13 characteristics of the shipped schema (DESIGN §9), varied per call. */
-static size_t put_features13(unsigned char *p, uint64_t i)
+/* Everything of the ScoreRequest after applicant_id, the same for every call. Fields:
+ * income = 2 (double), loan_amount = 3 (double), credit_history = 4 (int32); or map
+ * entries of field 5, each {key = 1: name, value = 2: FeatureValue {number = 1 (double)
+ * | category = 2 (string)}}. */
+static void encode_features(void)
 {
-    static const char *const home[] = {"rent", "owner", "parents", "priv", "other"};
-    static const char *const marital[] = {"single", "married", "widow", "separated", "divorced"};
-    static const char *const job[] = {"fixed", "freelance", "partime", "others"};
     size_t n = 0;
-    n += put_feature(p + n, "income", (double)(20000 + (i * 7919) % 90000), NULL);
-    n += put_feature(p + n, "loan_amount", (double)(1000 + (i * 104729) % 20000), NULL);
-    n += put_feature(p + n, "credit_history", (double)(i % 2), NULL);
-    n += put_feature(p + n, "seniority_years", (double)(i % 30), NULL);
-    n += put_feature(p + n, "home", 0, home[i % 5]);
-    n += put_feature(p + n, "term_months", (double)(12 + 12 * (i % 5)), NULL);
-    n += put_feature(p + n, "age", (double)(18 + i % 60), NULL);
-    n += put_feature(p + n, "marital", 0, marital[(i / 5) % 5]);
-    n += put_feature(p + n, "job", 0, job[(i / 3) % 4]);
-    n += put_feature(p + n, "expenses", (double)(35 + i % 100), NULL);
-    n += put_feature(p + n, "assets", (double)((i * 31) % 10000), NULL);
-    n += put_feature(p + n, "debt", (double)((i * 17) % 3000), NULL);
-    n += put_feature(p + n, "purchase_price", (double)(1200 + (i * 13) % 5000), NULL);
-    return n;
+    if (payload == BENCH_GRPC_PAYLOAD_FIELDS) {
+        n += put_double(features_pb + n, 0x11, bench_features[0].number); /* income */
+        n += put_double(features_pb + n, 0x19, bench_features[1].number); /* loan_amount */
+        features_pb[n++] = 0x20; /* field 4, varint: credit_history */
+        n += put_varint(features_pb + n, (uint64_t)bench_features[2].number);
+        features_pb_len = n;
+        return;
+    }
+    for (size_t i = 0; i < BENCH_FEATURES; i++) {
+        const struct bench_feature *f = &bench_features[i];
+        unsigned char value[64], entry[128];
+        size_t vl = f->category ? put_bytes(value, 0x12, f->category, strlen(f->category))
+                                : put_double(value, 0x09, f->number);
+        size_t el = put_bytes(entry, 0x0a, f->name, strlen(f->name));
+        el += put_bytes(entry + el, 0x12, value, vl);
+        n += put_bytes(features_pb + n, 0x2a, entry, el); /* field 5, one map entry */
+    }
+    features_pb_len = n;
 }
 
 /* The gRPC message (5-byte prefix + ScoreRequest) for call i; returns its length. */
@@ -180,18 +177,9 @@ static size_t encode_request(unsigned char *buf, uint64_t i)
     char id[24];
     int idl = snprintf(id, sizeof id, "g%08llu", (unsigned long long)(i % (uint64_t)ids));
     size_t n = 5;
-    buf[n++] = 0x0a; /* field 1, length-delimited: applicant_id */
-    buf[n++] = (unsigned char)idl;
-    memcpy(buf + n, id, (size_t)idl);
-    n += (size_t)idl;
-    if (features13) {
-        n += put_features13(buf + n, i);
-    } else {
-        n += put_double(buf + n, 0x11, (double)(20000 + (i * 7919) % 90000));  /* income */
-        n += put_double(buf + n, 0x19, (double)(1000 + (i * 104729) % 20000)); /* loan_amount */
-        buf[n++] = 0x20; /* field 4, varint: credit_history */
-        n += put_varint(buf + n, i % 2);
-    }
+    n += put_bytes(buf + n, 0x0a, id, (size_t)idl); /* field 1: applicant_id */
+    memcpy(buf + n, features_pb, features_pb_len);
+    n += features_pb_len;
     buf[0] = 0; /* not compressed */
     put_u32(buf + 1, (uint32_t)(n - 5));
     return n;
@@ -238,7 +226,7 @@ static size_t encode_headers(uint8_t *p)
 /* Start call on slot s; 0, or -1 when flow control does not allow it yet. */
 static int start_call(struct slot *s)
 {
-    unsigned char msg[512];
+    unsigned char msg[1100];
     size_t mlen = encode_request(msg, seq);
     if ((int64_t)mlen > send_window || (int64_t)mlen > peer_stream_window)
         return -1;
@@ -602,7 +590,7 @@ int main(int argc, char **argv)
     double duration = 5, warmup = 1;
     static const struct option opts[] = {{"target", 1, 0, 't'},   {"outstanding", 1, 0, 'n'},
                                          {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
-                                         {"ids", 1, 0, 'i'},      {"features13", 0, 0, 'f'},
+                                         {"ids", 1, 0, 'i'},      {"payload", 1, 0, 'b'},
                                          {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -612,17 +600,22 @@ int main(int argc, char **argv)
         case 'd': duration = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'i': ids = atoi(optarg); break;
-        case 'f': features13 = 1; break;
+        case 'b':
+            payload = strcmp(optarg, "fields") == 0 ? BENCH_GRPC_PAYLOAD_FIELDS
+                      : strcmp(optarg, "map") == 0  ? BENCH_GRPC_PAYLOAD_MAP
+                                                    : -1;
+            break;
         default: return 2;
         }
     }
     const char *colon = target ? strrchr(target, ':') : NULL;
     if (!target || !colon || colon == target || (size_t)(colon - target) >= 40 ||
-        outstanding <= 0 || outstanding > 4096 || ids <= 0) {
+        outstanding <= 0 || outstanding > 4096 || ids <= 0 || payload < 0) {
         fprintf(stderr, "usage: grpcload --target 127.0.0.1:P [--outstanding 64] "
-                        "[--duration S] [--warmup S] [--ids N] [--features13]\n");
+                        "[--duration S] [--warmup S] [--payload fields|map]\n");
         return 2;
     }
+    encode_features();
     char host[40];
     memcpy(host, target, (size_t)(colon - target));
     host[colon - target] = '\0';

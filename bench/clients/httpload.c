@@ -10,6 +10,10 @@
  * "READY held=N" and keeps them idle for --hold-seconds (the driver reads the server's
  * RSS meanwhile), then reports how many the server closed.
  *
+ * Body: the 13-feature application of bench_common.h (--payload brief: the brief's
+ * 4 fields), only the applicant id varying. --print-features prints its members
+ * (`"income":131,…`, no braces) and exits: bench/run builds wrk's body from it.
+ *
  * Output: one line of key=value pairs on stdout. Single thread, epoll, timerfd. */
 #include "bench_common.h"
 
@@ -27,7 +31,7 @@ struct conn {
     size_t inlen, woff, wlen;
     uint64_t req;
     char in[INBUF];
-    char out[768];
+    char out[1536];
 };
 
 static const char *host = "127.0.0.1", *path = "/v1/score";
@@ -42,20 +46,16 @@ static uint64_t *lat; /* per request: latency ns, DONE_NONE until answered */
 static uint64_t t0;
 static long ok, non2xx, errors, reconnects;
 static int first_non2xx; /* status of the first non-2xx answer, to say what went wrong */
+static char features[1024]; /* the application's feature members, built once */
 
 static size_t build_request(char *out, size_t cap, uint64_t i)
 {
     if (use_get)
         return (size_t)snprintf(out, cap, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
-    char body[256];
+    char body[1200];
     /* Varying applicant ids so hash assignment spreads applicants across arms. */
-    int bl = snprintf(body, sizeof body,
-                      "{\"applicant_id\":\"b%08llu\",\"income\":%llu,\"loan_amount\":%llu,"
-                      "\"credit_history\":%llu}",
-                      (unsigned long long)(i % (uint64_t)ids),
-                      (unsigned long long)(20000 + (i * 7919) % 90000),
-                      (unsigned long long)(1000 + (i * 104729) % 20000),
-                      (unsigned long long)(i % 2));
+    int bl = snprintf(body, sizeof body, "{\"applicant_id\":\"b%08llu\",%s}",
+                      (unsigned long long)(i % (uint64_t)ids), features);
     return (size_t)snprintf(out, cap,
                             "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                             "Content-Length: %d\r\n\r\n%s",
@@ -390,7 +390,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: httpload --port P [--host H] [--path /v1/score] [--get]\n"
             "         --rate R [--duration S] [--warmup S] [--conns C] [--ids N] [--drain S]\n"
-            "       httpload --port P --hold N [--hold-seconds S]\n");
+            "         [--payload full|brief]\n"
+            "       httpload --port P --hold N [--hold-seconds S]\n"
+            "       httpload --print-features [--payload full|brief]\n");
     exit(2);
 }
 
@@ -401,7 +403,9 @@ int main(int argc, char **argv)
         {"rate", 1, 0, 'r'},     {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
         {"conns", 1, 0, 'c'},    {"ids", 1, 0, 'i'},      {"hold", 1, 0, 'H'},
         {"hold-seconds", 1, 0, 'S'}, {"drain", 1, 0, 'D'}, {"get", 0, 0, 'g'},
-        {0, 0, 0, 0}};
+        {"payload", 1, 0, 'b'},  {"print-features", 0, 0, 'F'}, {0, 0, 0, 0}};
+    size_t nfeat = BENCH_FEATURES;
+    int print_features = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -417,8 +421,19 @@ int main(int argc, char **argv)
         case 'S': hold_seconds = atof(optarg); break;
         case 'D': drain_s = atof(optarg); break;
         case 'g': use_get = 1; break;
+        case 'b':
+            if (!(nfeat = bench_payload_features(optarg)))
+                usage();
+            break;
+        case 'F': print_features = 1; break;
         default: usage();
         }
+    }
+    if (!bench_features_json(nfeat, features, sizeof features))
+        usage();
+    if (print_features) {
+        printf("%s\n", features);
+        return 0;
     }
     if (port <= 0 || (rate <= 0 && hold_n <= 0) || nconns <= 0 || nconns > 4096 || ids <= 0)
         usage();

@@ -51,7 +51,7 @@ static void test_parse(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         csg_latency l = {0};
-        csg_error err = {{0}};
+        csg_model_error err = {{0}};
         int rc = csg_latency_parse(cases[i].spec, &l, &err);
         if ((rc == 0) != cases[i].ok) {
             print_error("\"%s\": rc %d (%s)\n", cases[i].spec, rc, err.message);

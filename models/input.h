@@ -1,0 +1,60 @@
+/*
+ * input.h — read and validate the application csg-model is asked to score,
+ * against the model file's own feature list (models/README.md).
+ *
+ * csg-model stands apart from the gateway (DESIGN §2): it does not call the
+ * gateway's parser. What it checks is what its model needs: `applicant_id`
+ * (DESIGN §5's rule) and every feature the file lists, by the type and bounds
+ * the file gives (the brief's three carry DESIGN §5's rules, so the error
+ * texts are the gateway's). Other keys are ignored.
+ */
+#ifndef CSG_MODEL_INPUT_H
+#define CSG_MODEL_INPUT_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+#define CSG_MODEL_APPLICANT_ID_MAX 64
+
+typedef enum csg_input_status {
+    CSG_INPUT_OK = 0,
+    CSG_INPUT_INVALID_JSON = 1,  /* not JSON, or not an object */
+    CSG_INPUT_INVALID_FIELD = 2, /* a field missing or breaking its rule; field names it */
+} csg_input_status;
+
+typedef struct csg_input_error {
+    csg_input_status status;
+    char field[CSG_MODEL_FEATURE_NAME_MAX + 16]; /* "" for invalid_json */
+    char message[160]; /* e.g. "income must be a finite number >= 0" */
+} csg_input_error;
+
+/* A validated application: the id and the model's features in file order,
+ * ready for csg_model_score. A plain value (no resources). */
+typedef struct csg_model_input {
+    char applicant_id[CSG_MODEL_APPLICANT_ID_MAX + 1];
+    double x[CSG_MODEL_MAX_FEATURES];
+} csg_model_input;
+
+/* Parse json[0..len) as one application for model m. On success fills *in;
+ * on failure fills *err (if non-NULL) and leaves *in undefined. */
+csg_input_status csg_input_read(const csg_model *m, const char *json, size_t len,
+                                csg_model_input *in, csg_input_error *err);
+
+/* "invalid_json" / "invalid_field" for a status (NULL for OK). */
+const char *csg_input_status_code(csg_input_status status);
+
+/* The rule of feature f as a sentence, "income must be a finite number >= 0",
+ * into buf (snprintf semantics; returns the length needed). */
+size_t csg_input_rule_text(const csg_model_feature *f, char *buf, size_t cap);
+
+/* Append the JSON string literal for s[0..len) (with quotes) to buf at *pos,
+ * never writing past cap; *pos advances by the full length needed. */
+void csg_model_json_escape(const char *s, size_t len, char *buf, size_t cap, size_t *pos);
+
+/* Write {"error":{"code":…,"message":…[,"field":…]}} into buf (no newline);
+ * field may be NULL. Returns the length needed (snprintf semantics). */
+size_t csg_model_format_error(const char *code, const char *message, const char *field, char *buf,
+                        size_t cap);
+
+#endif /* CSG_MODEL_INPUT_H */
