@@ -6,10 +6,24 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "application.h"
 #include "util.h"
+
+/* In util.h for its users; here so the application library (csg-model,
+ * fuzzers) has it without util.c. */
+int csg_format_double(double d, char *buf, size_t cap)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return n;
+}
 
 /* Does s[0..n) hold a byte JSON must escape (< 0x20, '"', '\\') or one
  * that needs the UTF-8 check (>= 0x80)? Eight bytes at a time: the "has a

@@ -38,7 +38,7 @@
 
 #define REST_VERSION "1.0.0"
 #define REST_BODY_MAX 65536     /* a model reply larger than this is an error */
-#define REST_REQ_MAX 1536       /* one serialised request: headers + application */
+#define REST_REQ_MAX 8704 /* one request: headers + the application's canonical JSON */
 #define REST_OUT_MAX (4u << 20) /* bytes queued on one upstream connection */
 #define REST_BACKOFF_MIN_MS 50
 #define REST_BACKOFF_MAX_MS 2000
@@ -152,7 +152,7 @@ static void call_finish(rest_call *c, csg_score_status st, double score, csg_dec
     csg_score_cb cb = c->cb;
     void *ctx = c->ctx;
     call_release(c);
-    csg_score_result r = {.status = st, .score = score, .decision = d, .error = error};
+    csg_score_result r = {.size = sizeof r, .status = st, .score = score, .decision = d, .error = error};
     in->busy++;
     cb(ctx, &r);
     in->busy--;
@@ -179,7 +179,7 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         void *ctx = c->ctx;
         c->state = C_EXPIRED_QUEUED;
         in->q_len--;
-        csg_score_result r = {.status = CSG_SCORE_TIMEOUT,
+        csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_TIMEOUT,
                               .error = "timed out waiting for a free connection"};
         cb(ctx, &r);
         break;
@@ -189,7 +189,7 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         csg_score_cb cb = c->cb;
         void *ctx = c->ctx;
         c->state = C_ABANDONED;
-        csg_score_result r = {.status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
+        csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
         cb(ctx, &r);
         break;
     }
@@ -592,24 +592,16 @@ static void pump(rest_inst *in)
 
 static int build_request(rest_inst *in, const csg_application *app, rest_call *c)
 {
-    char bodybuf[REST_REQ_MAX];
-    csg_buf b = {.data = bodybuf, .cap = sizeof bodybuf, .max = sizeof bodybuf};
-    csg_buf_puts(&b, "{\"applicant_id\":");
-    csg_buf_json_str(&b, app->applicant_id, strnlen(app->applicant_id, CSG_APPLICANT_ID_MAX));
-    csg_buf_puts(&b, ",\"income\":");
-    csg_buf_json_double(&b, app->income);
-    csg_buf_puts(&b, ",\"loan_amount\":");
-    csg_buf_json_double(&b, app->loan_amount);
-    csg_buf_puts(&b, ",\"credit_history\":");
-    if (csg_buf_json_int(&b, app->credit_history) != 0 || csg_buf_puts(&b, "}") != 0)
-        return -1; /* the fixed buffer cannot grow: too long */
+    /* The core's canonical JSON, forwarded as is: no re-serialising. */
+    size_t body_len;
+    const char *body = in->api->app_json(app, &body_len);
     /* "<len>\r\n\r\n" by hand: snprintf cost more than the rest of the body. */
     char num[24];
     int nl = 0;
     {
         char digits[20];
         int nd = 0;
-        size_t v = b.len;
+        size_t v = body_len;
         do {
             digits[nd++] = (char)('0' + v % 10);
             v /= 10;
@@ -619,13 +611,13 @@ static int build_request(rest_inst *in, const csg_application *app, rest_call *c
         memcpy(num + nl, "\r\n\r\n", 4);
         nl += 4;
     }
-    if (nl < 0 || in->head_len + (size_t)nl + b.len > sizeof c->req)
+    if (nl < 0 || in->head_len + (size_t)nl + body_len > sizeof c->req)
         return -1;
     /* memcpy, not one big snprintf: this runs for every model call. */
     memcpy(c->req, in->head, in->head_len);
     memcpy(c->req + in->head_len, num, (size_t)nl);
-    memcpy(c->req + in->head_len + (size_t)nl, bodybuf, b.len);
-    c->req_len = in->head_len + (size_t)nl + b.len;
+    memcpy(c->req + in->head_len + (size_t)nl, body, body_len);
+    c->req_len = in->head_len + (size_t)nl + body_len;
     return 0;
 }
 
@@ -655,7 +647,7 @@ static void on_oom(evutil_socket_t fd, short what, void *arg)
     (void)what;
     oom_call o = *(oom_call *)arg;
     free(arg);
-    csg_score_result r = {.status = CSG_SCORE_ERROR, .error = "out of memory"};
+    csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_ERROR, .error = "out of memory"};
     o.cb(o.ctx, &r);
 }
 

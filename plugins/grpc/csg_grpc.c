@@ -445,6 +445,7 @@ static void handle_score(gworker *gw, gcall *gc)
     const csg_core_api *api = gw->srv->api;
     csg_request req;
     memset(&req, 0, sizeof req);
+    req.size = sizeof req;
     size_t len = 0;
     /* The client's x-request-id first, so every error can echo a valid one. */
     const char *bad = NULL;
@@ -471,7 +472,8 @@ static void handle_score(gworker *gw, gcall *gc)
         return;
     }
     const char *why = NULL;
-    csg_parse_status st = csg_score_request_decode(buf, len, &req.app, &why);
+    csg_score_fields fields;
+    csg_parse_status st = csg_score_request_decode(buf, len, &fields, &why);
     free(owned);
     if (st == CSG_PARSE_INVALID_JSON) {
         reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, why, "invalid_json", rid, false);
@@ -482,11 +484,21 @@ static void handle_score(gworker *gw, gcall *gc)
                       "invalid_field", rid, false);
         return;
     }
+    /* ABI 2.0: the core's schema rules decide (a schema may require more). */
+    char json[512];
+    size_t jl = csg_score_fields_json(&fields, json, sizeof json);
+    csg_parse_error perr = {0};
+    if (api->parse_application(gw->w, json, jl, &req.app, NULL, &perr) != CSG_PARSE_OK) {
+        reply_counted(gw, gc, NULL, GRPC_STATUS_INVALID_ARGUMENT, perr.message,
+                      "invalid_field", rid, false);
+        return;
+    }
     /* The client's deadline, re-expressed on CLOCK_MONOTONIC for the core. */
     if (gpr_time_cmp(gc->deadline, gpr_inf_future(gc->deadline.clock_type)) != 0) {
         gpr_timespec left = gpr_time_sub(gc->deadline, gpr_now(gc->deadline.clock_type));
         int64_t left_ms = gpr_time_to_millis(left);
         if (left_ms <= 0) {
+            api->application_free(req.app);
             reply_counted(gw, gc, NULL, GRPC_STATUS_DEADLINE_EXCEEDED,
                           "deadline passed before the call was handled", "deadline_exceeded",
                           rid, false);

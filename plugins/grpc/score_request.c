@@ -1,12 +1,14 @@
 /*
- * score_request.c — csg.v1.ScoreRequest → csg_application, with the same
- * field rules as JSON applications (core/application.c).
+ * score_request.c — csg.v1.ScoreRequest → its checked fields and their
+ * JSON application text, with the same field rules as JSON applications
+ * (core/application.c).
  */
 #include "score_request.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,7 +136,7 @@ static bool valid_applicant_id(const char *s)
     return valid_utf8((const unsigned char *)s, len);
 }
 
-csg_parse_status csg_score_request_decode(const uint8_t *buf, size_t len, csg_application *app,
+csg_parse_status csg_score_request_decode(const uint8_t *buf, size_t len, csg_score_fields *app,
                                           const char **why)
 {
     _Alignas(16) unsigned char scratch[512];
@@ -164,4 +166,33 @@ csg_parse_status csg_score_request_decode(const uint8_t *buf, size_t len, csg_ap
     csg__v1__score_request__free_unpacked(m, &alloc);
     *why = bad;
     return bad ? CSG_PARSE_INVALID_FIELD : CSG_PARSE_OK;
+}
+
+size_t csg_score_fields_json(const csg_score_fields *f, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t pos = 0;
+    int n = snprintf(buf, cap, "{\"applicant_id\":\"");
+    if (n < 0 || (size_t)n >= cap)
+        return 0;
+    pos = (size_t)n;
+    /* The id has no control characters (checked): only " and \ need escaping. */
+    for (const char *p = f->applicant_id; *p; p++) {
+        if (pos + 8 >= cap)
+            return 0;
+        if (*p == '"' || *p == '\\') {
+            buf[pos++] = '\\';
+            buf[pos++] = *p;
+        } else if ((unsigned char)*p < 0x20) {
+            pos += (size_t)snprintf(buf + pos, cap - pos, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+        } else {
+            buf[pos++] = *p;
+        }
+    }
+    n = snprintf(buf + pos, cap - pos,
+                 "\",\"income\":%.17g,\"loan_amount\":%.17g,\"credit_history\":%lld}", f->income,
+                 f->loan_amount, (long long)f->credit_history);
+    if (n < 0 || (size_t)n >= cap - pos)
+        return 0;
+    return pos + (size_t)n;
 }

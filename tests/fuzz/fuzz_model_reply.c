@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "application.h" /* the core's application, as a test host hands it */
 #include "csg/plugin.h"
 #include "llhttp.h"
 #include "rest_reply.h"
@@ -51,6 +52,8 @@ static struct {
     struct event_base *base;
     const csg_model_adapter *ad;
     csg_core_api api;
+    csg_schema *schema;
+    csg_application *app;
     int lfd;
     char url[64];
     int srv; /* the model's side of the first connection, -1: none yet */
@@ -185,6 +188,12 @@ static int setup(void)
     g.ad = (const csg_model_adapter *)csg_plugin_entry();
     g.api = (csg_core_api){.size = sizeof g.api, .abi_major = CSG_ABI_MAJOR,
                            .abi_minor = CSG_ABI_MINOR, .log = fz_log};
+    csg_app_api_fill(&g.api); /* the core's application accessors (rest.so: app_json) */
+    g.schema = csg_schema_default();
+    static const char app_json[] =
+        "{\"applicant_id\":\"fuzz\",\"income\":131,\"loan_amount\":1000,\"credit_history\":1}";
+    if (csg_app_parse(g.schema, app_json, sizeof app_json - 1, &g.app, NULL, NULL) != CSG_PARSE_OK)
+        return -1;
     g.ready = true;
     return 0;
 }
@@ -216,11 +225,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g.srv = -1;
     g.answered = 0;
     memset(g.done, 0, sizeof g.done);
-    csg_application app = {.applicant_id = "fuzz", .income = 131, .loan_amount = 1000,
-                           .credit_history = 1};
     g.in_score = true;
     for (unsigned i = 0; i < ncalls; i++)
-        g.ad->score_async(inst, &app, on_result, (void *)(uintptr_t)i);
+        g.ad->score_async(inst, g.app, on_result, (void *)(uintptr_t)i);
     g.in_score = false;
 
     uint64_t deadline = mono_ms() + DEADLINE_MS;

@@ -101,6 +101,7 @@ static csg_gateway *start(const gw_spec *s)
 typedef struct job {
     csg_worker *w;
     csg_request req;
+    char json[256]; /* the application, parsed on the worker (ABI 2.0) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done;
@@ -137,9 +138,14 @@ static void do_submit(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     job *j = arg;
+    const csg_core_api *api = csg_gateway_api();
+    j->req.size = sizeof j->req;
+    assert_int_equal(api->parse_application(j->w, j->json, strlen(j->json), &j->req.app, NULL,
+                                            NULL),
+                     CSG_PARSE_OK);
     j->in_submit = true;
     j->t_submit = csg_now_ms();
-    csg_gateway_api()->submit(j->w, &j->req, on_reply, j);
+    api->submit(j->w, &j->req, on_reply, j);
     j->in_submit = false;
 }
 
@@ -170,10 +176,10 @@ static job *run_job(csg_gateway *gw, const char *applicant, const char *request_
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     j->w = csg_gateway_worker(gw, 0);
-    snprintf(j->req.app.applicant_id, sizeof j->req.app.applicant_id, "%s", applicant);
-    j->req.app.income = 60000;
-    j->req.app.loan_amount = 25000;
-    j->req.app.credit_history = 4;
+    snprintf(j->json, sizeof j->json,
+             "{\"applicant_id\":\"%s\",\"income\":60000,\"loan_amount\":25000,"
+             "\"credit_history\":4}",
+             applicant);
     j->req.transport = "test";
     if (request_id)
         snprintf(j->req.request_id, sizeof j->req.request_id, "%s", request_id);

@@ -1,0 +1,23 @@
+/*
+ * reload_rules.h — what a SIGHUP reload may change (DESIGN §3).
+ *
+ * Sections only a restart applies (transports, gateway.workers, events,
+ * limits) are logged as ignored; the reload goes on. A feature schema
+ * change a running gateway cannot make safely (csg_schema_reload_compatible:
+ * a feature removed or retyped, made required, a category value removed, a
+ * required feature added) refuses the whole reload, naming the feature: the
+ * serving configuration stays.
+ */
+#ifndef CSG_RELOAD_RULES_H
+#define CSG_RELOAD_RULES_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/* started: the configuration the gateway started with; serving: the one in
+ * use now; nw: the candidate. Logs every finding; false = refuse it. */
+bool csg_reload_allowed(const csg_config *started, const csg_config *serving,
+                        const csg_config *nw);
+
+#endif /* CSG_RELOAD_RULES_H */
