@@ -1223,23 +1223,9 @@ int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 
 int csg_gateway_reload(csg_gateway *gw)
 {
-    csg_errlist errs = {0};
-    csg_config *cfg = NULL;
-    csg_log(CSG_LOG_INFO, "core", "reloading %s", gw->config_path);
-    if (csg_config_load(gw->config_path, &cfg, &errs) != 0) {
-        for (size_t i = 0; i < errs.count; i++)
-            csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
-        csg_log(CSG_LOG_ERROR, "core",
-                "reload rejected: %zu error(s) in %s; the previous configuration stays in use",
-                errs.count, gw->config_path);
-        csg_errlist_free(&errs);
+    csg_config *cfg = csg_reload_load(gw->config_path, gw->cfg, gw->snap->cfg);
+    if (!cfg) {
         atomic_fetch_add(&gw->reloads_failed, 1);
-        return -CSG_EINVAL;
-    }
-    csg_errlist_free(&errs);
-    if (!csg_reload_allowed(gw->cfg, gw->snap->cfg, cfg)) {
-        atomic_fetch_add(&gw->reloads_failed, 1);
-        csg_config_unref(cfg);
         return -CSG_EINVAL;
     }
     csg_error err = {{0}};
@@ -1249,16 +1235,7 @@ int csg_gateway_reload(csg_gateway *gw)
                 err.message);
         atomic_fetch_add(&gw->reloads_failed, 1);
     } else {
-        char chal[512] = "";
-        size_t pos = 0;
-        for (size_t i = 0; i < cfg->n_challengers && pos < sizeof chal; i++)
-            pos += (size_t)snprintf(chal + pos, sizeof chal - pos, "%s%s=%.4g", i ? ", " : "",
-                                    cfg->challengers[i].name, cfg->challengers[i].weight);
-        csg_log(CSG_LOG_INFO, "core",
-                "configuration reloaded (generation %llu): experiment %s, champion %s, "
-                "challengers [%s], config_version %s",
-                (unsigned long long)gw->snap->generation, cfg->experiment_id,
-                cfg->champion.name, chal, cfg->version);
+        csg_reload_log_applied(cfg, (unsigned long long)gw->snap->generation);
         atomic_fetch_add(&gw->reloads_ok, 1);
     }
     csg_config_unref(cfg);

@@ -3,6 +3,7 @@
  */
 #include "reload_rules.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -41,4 +42,40 @@ bool csg_reload_allowed(const csg_config *started, const csg_config *serving,
     }
     warn_restart_only(started, nw);
     return true;
+}
+
+csg_config *csg_reload_load(const char *path, const csg_config *started,
+                            const csg_config *serving)
+{
+    csg_errlist errs = {0};
+    csg_config *cfg = NULL;
+    csg_log(CSG_LOG_INFO, "core", "reloading %s", path);
+    if (csg_config_load(path, &cfg, &errs) != 0) {
+        for (size_t i = 0; i < errs.count; i++)
+            csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
+        csg_log(CSG_LOG_ERROR, "core",
+                "reload rejected: %zu error(s) in %s; the previous configuration stays in use",
+                errs.count, path);
+        csg_errlist_free(&errs);
+        return NULL;
+    }
+    csg_errlist_free(&errs);
+    if (!csg_reload_allowed(started, serving, cfg)) {
+        csg_config_unref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void csg_reload_log_applied(const csg_config *cfg, unsigned long long generation)
+{
+    char chal[512] = "";
+    size_t pos = 0;
+    for (size_t i = 0; i < cfg->n_challengers && pos < sizeof chal; i++)
+        pos += (size_t)snprintf(chal + pos, sizeof chal - pos, "%s%s=%.4g", i ? ", " : "",
+                                cfg->challengers[i].name, cfg->challengers[i].weight);
+    csg_log(CSG_LOG_INFO, "core",
+            "configuration reloaded (generation %llu): experiment %s, champion %s, "
+            "challengers [%s], config_version %s",
+            generation, cfg->experiment_id, cfg->champion.name, chal, cfg->version);
 }

@@ -20,4 +20,14 @@
 bool csg_reload_allowed(const csg_config *started, const csg_config *serving,
                         const csg_config *nw);
 
+/* SIGHUP's first step (main thread): load path and check it against the
+ * running configurations. Returns the new configuration (the caller unrefs
+ * it), or NULL after logging why it is refused (its errors, each with
+ * file:line, or the schema change). */
+csg_config *csg_reload_load(const char *path, const csg_config *started,
+                            const csg_config *serving);
+
+/* The log line of an applied reload (tests and operators grep it). */
+void csg_reload_log_applied(const csg_config *cfg, unsigned long long generation);
+
 #endif /* CSG_RELOAD_RULES_H */

@@ -163,7 +163,7 @@ int csg_schema_find(const csg_schema *s, const char *name, size_t len)
 int csg_feature_find_value(const csg_feature *f, const char *value, size_t len)
 {
     for (unsigned k = 0; k < f->n_values; k++)
-        if (!strncmp(f->values[k], value, len) && f->values[k][len] == '\0')
+        if (strlen(f->values[k]) == len && !memcmp(f->values[k], value, len))
             return (int)k;
     return -1;
 }
