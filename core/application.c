@@ -76,15 +76,21 @@ typedef union app_val {
     bool b;     /* BOOLEAN */
 } app_val;
 
+typedef struct app_slot {
+    app_val v;
+    uint16_t off, len; /* the value's text in json */
+} app_slot;
+
+/* One malloc block, sized to the schema (a request's allocation should not
+ * pay for 64 features): this header, slot[schema->n], the JSON, the id. */
 struct csg_application {
-    csg_schema *schema; /* a reference */
-    uint64_t present;   /* bit i: feature i present */
-    app_val v[CSG_MAX_FEATURES];
-    uint16_t voff[CSG_MAX_FEATURES], vlen[CSG_MAX_FEATURES]; /* value text in json */
-    char applicant_id[CSG_APPLICANT_ID_MAX + 1];
+    csg_schema *schema;       /* a reference */
+    uint64_t present;         /* bit i: feature i present */
+    const char *applicant_id; /* in the block */
+    const char *json;         /* in the block: canonical compact JSON, NUL-terminated */
     size_t json_len;
     size_t feat_off; /* json + feat_off: ",<features>}" or "}" */
-    char json[];     /* canonical compact JSON, NUL-terminated */
+    app_slot slot[];
 };
 
 /* Bound on the canonical text: a 64-byte id escaped, 64 features of a
@@ -141,18 +147,22 @@ static csg_application *app_build(const csg_schema *s, const char *id, uint64_t 
     size_t n = csg_jsonw_finish(&w);
     if (n >= sizeof buf)
         return NULL; /* cannot happen within the schema's bounds */
-    csg_application *app = malloc(sizeof *app + n + 1);
+    size_t idlen = strlen(id);
+    csg_application *app = malloc(sizeof *app + s->n * sizeof(app_slot) + n + 1 + idlen + 1);
     if (!app)
         return NULL;
     app->schema = csg_schema_ref((csg_schema *)s);
     app->present = present;
-    memcpy(app->v, v, sizeof app->v);
-    memcpy(app->voff, voff, sizeof voff);
-    memcpy(app->vlen, vlen, sizeof vlen);
-    snprintf(app->applicant_id, sizeof app->applicant_id, "%s", id);
+    for (unsigned i = 0; i < s->n; i++)
+        app->slot[i] = (present >> i & 1u) ? (app_slot){.v = v[i], .off = voff[i], .len = vlen[i]}
+                                            : (app_slot){.len = 0};
+    char *json = (char *)&app->slot[s->n];
+    memcpy(json, buf, n + 1);
+    memcpy(json + n + 1, id, idlen + 1);
+    app->json = json;
+    app->applicant_id = json + n + 1;
     app->json_len = n;
     app->feat_off = feat_off;
-    memcpy(app->json, buf, n + 1);
     return app;
 }
 
@@ -164,17 +174,23 @@ void csg_app_free(csg_application *app)
     free(app);
 }
 
+/* Within number feature f's bounds? */
+static bool number_in_rule(const csg_feature *f, double d)
+{
+    if (f->has_min && (f->min_exclusive ? !(d > f->min) : !(d >= f->min)))
+        return false;
+    if (f->has_max && (f->max_exclusive ? !(d < f->max) : !(d <= f->max)))
+        return false;
+    return isfinite(d);
+}
+
 /* One feature's value from the JSON tree: false when it breaks f's rule. */
 static bool feature_value(const csg_feature *f, const json_t *jv, app_val *out)
 {
     switch (f->type) {
     case CSG_FEATURE_NUMBER: {
         double d;
-        if (!get_number(jv, &d))
-            return false;
-        if (f->has_min && (f->min_exclusive ? !(d > f->min) : !(d >= f->min)))
-            return false;
-        if (f->has_max && (f->max_exclusive ? !(d < f->max) : !(d <= f->max)))
+        if (!get_number(jv, &d) || !number_in_rule(f, d))
             return false;
         out->d = d;
         return true;
@@ -317,9 +333,9 @@ csg_application *csg_app_rebind(csg_application *app, const csg_schema *nw)
         int j = csg_schema_find(nw, f->name, f->name_len);
         if (j < 0 || nw->f[j].type != f->type)
             continue; /* not a compatible reload: the feature is dropped */
-        vals[j] = app->v[i];
+        vals[j] = app->slot[i].v;
         if (f->type == CSG_FEATURE_CATEGORY) {
-            const char *val = f->values[app->v[i].k];
+            const char *val = f->values[app->slot[i].v.k];
             int k = csg_feature_find_value(&nw->f[j], val, strlen(val));
             if (k < 0)
                 continue;
@@ -332,7 +348,8 @@ csg_application *csg_app_rebind(csg_application *app, const csg_schema *nw)
     return n;
 }
 
-/* A valid value for f: `preferred` moved inside the bounds. */
+/* A valid value for f: `preferred` when it keeps the rule, else one inside
+ * the bounds (the configuration refuses empty ranges). */
 static app_val probe_value(const csg_feature *f, double preferred)
 {
     app_val v = {0};
@@ -342,12 +359,14 @@ static app_val probe_value(const csg_feature *f, double preferred)
         return v;
     }
     double lo = f->has_min ? f->min : -1e300, hi = f->has_max ? f->max : 1e300;
-    double x = preferred;
-    if (x < lo || (f->min_exclusive && x <= lo))
-        x = f->has_max ? lo / 2 + hi / 2 : lo + 1;
-    if (x > hi || (f->max_exclusive && x >= hi))
-        x = f->has_min ? lo / 2 + hi / 2 : hi - 1;
-    v.d = x;
+    const double candidates[] = {preferred, lo / 2 + hi / 2, nextafter(lo, hi),
+                                 nextafter(hi, lo)};
+    v.d = candidates[0];
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+        if (number_in_rule(f, candidates[i])) {
+            v.d = candidates[i];
+            break;
+        }
     return v;
 }
 
@@ -421,10 +440,10 @@ size_t csg_app_features_json(const csg_application *app, char *buf, size_t cap)
 
 const char *csg_app_value_text(const csg_application *app, int i, size_t *len)
 {
-    if (!has(app, i) || !app->vlen[i])
+    if (!has(app, i) || !app->slot[i].len)
         return NULL;
-    *len = app->vlen[i];
-    return app->json + app->voff[i];
+    *len = app->slot[i].len;
+    return app->json + app->slot[i].off;
 }
 
 bool csg_app_number(const csg_application *app, int i, double *out)
@@ -433,9 +452,9 @@ bool csg_app_number(const csg_application *app, int i, double *out)
         return false;
     csg_feature_type t = app->schema->f[i].type;
     if (t == CSG_FEATURE_NUMBER)
-        *out = app->v[i].d;
+        *out = app->slot[i].v.d;
     else if (t == CSG_FEATURE_INTEGER)
-        *out = (double)app->v[i].i;
+        *out = (double)app->slot[i].v.i;
     else
         return false;
     return true;
@@ -445,7 +464,7 @@ bool csg_app_integer(const csg_application *app, int i, int64_t *out)
 {
     if (!has(app, i) || app->schema->f[i].type != CSG_FEATURE_INTEGER)
         return false;
-    *out = app->v[i].i;
+    *out = app->slot[i].v.i;
     return true;
 }
 
@@ -453,14 +472,14 @@ const char *csg_app_category(const csg_application *app, int i)
 {
     if (!has(app, i) || app->schema->f[i].type != CSG_FEATURE_CATEGORY)
         return NULL;
-    return app->schema->f[i].values[app->v[i].k];
+    return app->schema->f[i].values[app->slot[i].v.k];
 }
 
 bool csg_app_flag(const csg_application *app, int i, bool *out)
 {
     if (!has(app, i) || app->schema->f[i].type != CSG_FEATURE_BOOLEAN)
         return false;
-    *out = app->v[i].b;
+    *out = app->slot[i].v.b;
     return true;
 }
 
@@ -546,9 +565,9 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
     if (st != CSG_PARSE_OK)
         return st;
     memcpy(app->applicant_id, a->applicant_id, sizeof app->applicant_id);
-    app->income = a->v[0].d;
-    app->loan_amount = a->v[1].d;
-    app->credit_history = a->v[2].i;
+    app->income = a->slot[0].v.d;
+    app->loan_amount = a->slot[1].v.d;
+    app->credit_history = a->slot[2].v.i;
     csg_app_free(a);
     return CSG_PARSE_OK;
 }

@@ -6,6 +6,8 @@
  */
 #include "schema_config.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,9 +117,20 @@ static void category_values(vctx *x, keyspec *k, csg_feature *f)
 
 static void check_range(vctx *x, yaml_node_t *at, const csg_feature *f)
 {
+    /* Nothing above the largest value / below the smallest one. */
+    bool in = f->type == CSG_FEATURE_INTEGER;
+    if ((f->has_min && f->min_exclusive && (in ? f->min_i == INT64_MAX : f->min >= DBL_MAX)) ||
+        (f->has_max && f->max_exclusive && (in ? f->max_i == INT64_MIN : f->max <= -DBL_MAX))) {
+        cw_err_at(x, at, "feature \"%s\": the range is empty", f->name);
+        return;
+    }
     if (!f->has_min || !f->has_max)
         return;
-    bool in = f->type == CSG_FEATURE_INTEGER;
+    if (!in && f->min_exclusive && f->max_exclusive && !(nextafter(f->min, f->max) < f->max) &&
+        f->min < f->max) {
+        cw_err_at(x, at, "feature \"%s\": no number lies strictly between min and max", f->name);
+        return;
+    }
     bool empty = in ? f->min_i > f->max_i : f->min > f->max;
     bool equal = in ? f->min_i == f->max_i : f->min == f->max;
     if (empty)
