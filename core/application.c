@@ -564,7 +564,7 @@ csg_parse_status csg_parse_application(const char *json, size_t len, csg_applica
     csg_parse_status st = csg_app_parse_default(NULL, json, len, &a, request_id, err);
     if (st != CSG_PARSE_OK)
         return st;
-    memcpy(app->applicant_id, a->applicant_id, sizeof app->applicant_id);
+    memcpy(app->applicant_id, a->applicant_id, strlen(a->applicant_id) + 1); /* ≤ 64 + NUL */
     app->income = a->slot[0].v.d;
     app->loan_amount = a->slot[1].v.d;
     app->credit_history = a->slot[2].v.i;
