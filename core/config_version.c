@@ -12,47 +12,35 @@
  * change it; gateway, transports, events and limits are not part of it.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "config.h"
+#include "jsonw.h"
 
 #define CANON_MAX (256u << 10)
 
-static void put(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+static void model(const csg_cfg_model *m, const char *role, csg_jsonw *w)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(*pos < cap ? buf + *pos : NULL, *pos < cap ? cap - *pos : 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *pos += (size_t)n;
-}
-
-static void model(const csg_cfg_model *m, const char *role, char *buf, size_t cap, size_t *pos)
-{
-    put(buf, cap, pos, "%s name=%s adapter=%s weight=%.17g timeout_ms=%u\n", role,
-        m->name ? m->name : "", m->adapter_name ? m->adapter_name : "", m->weight, m->timeout_ms);
+    csg_jsonw_printf(w, "%s name=%s adapter=%s weight=%.17g timeout_ms=%u\n", role,
+                     m->name ? m->name : "", m->adapter_name ? m->adapter_name : "", m->weight,
+                     m->timeout_ms);
     const csg_option *opts = m->plugin ? m->plugin->options : NULL;
     for (size_t i = 0; opts && opts[i].name && i < m->n_options; i++) {
         const csg_option_value *v = &m->options[i];
         switch (opts[i].type) {
         case CSG_OPT_STRING:
         case CSG_OPT_URL:
-            put(buf, cap, pos, " option %s=%s\n", opts[i].name, v->str ? v->str : "");
+            csg_jsonw_printf(w, " option %s=%s\n", opts[i].name, v->str ? v->str : "");
             break;
         case CSG_OPT_INT:
-            put(buf, cap, pos, " option %s=%" PRId64 "\n", opts[i].name, v->i);
+            csg_jsonw_printf(w, " option %s=%" PRId64 "\n", opts[i].name, v->i);
             break;
         case CSG_OPT_DOUBLE:
-            put(buf, cap, pos, " option %s=%.17g\n", opts[i].name, v->d);
+            csg_jsonw_printf(w, " option %s=%.17g\n", opts[i].name, v->d);
             break;
         case CSG_OPT_BOOL:
-            put(buf, cap, pos, " option %s=%s\n", opts[i].name, v->b ? "true" : "false");
+            csg_jsonw_printf(w, " option %s=%s\n", opts[i].name, v->b ? "true" : "false");
             break;
         }
     }
@@ -61,19 +49,19 @@ static void model(const csg_cfg_model *m, const char *role, char *buf, size_t ca
 void csg_config_version_compute(csg_config *c)
 {
     char *buf = malloc(CANON_MAX);
-    size_t pos = 0, cap = buf ? CANON_MAX : 0;
+    csg_jsonw w = {buf, buf ? CANON_MAX : 0, 0};
     if (c->schema)
-        csg_schema_canonical(c->schema, buf, cap, &pos);
-    put(buf, cap, &pos, "experiment id=%s salt=%s assignment=%d reply=%d\n",
-        c->experiment_id ? c->experiment_id : "", c->salt ? c->salt : "", (int)c->assignment,
-        (int)c->reply);
-    model(&c->champion, "champion", buf, cap, &pos);
+        csg_schema_canonical(c->schema, &w);
+    csg_jsonw_printf(&w, "experiment id=%s salt=%s assignment=%d reply=%d\n",
+                     c->experiment_id ? c->experiment_id : "", c->salt ? c->salt : "",
+                     (int)c->assignment, (int)c->reply);
+    model(&c->champion, "champion", &w);
     const char *fd = csg_decision_name(c->fallback_decision);
-    put(buf, cap, &pos, " fallback_decision=%s\n", fd ? fd : "");
+    csg_jsonw_printf(&w, " fallback_decision=%s\n", fd ? fd : "");
     for (size_t i = 0; i < c->n_challengers; i++)
-        model(&c->challengers[i], "challenger", buf, cap, &pos);
+        model(&c->challengers[i], "challenger", &w);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-    size_t n = pos < cap ? pos : cap;
+    size_t n = w.pos < w.cap ? w.pos : w.cap;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)buf[i];
         h *= 0x100000001b3ull;

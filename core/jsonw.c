@@ -4,6 +4,7 @@
 #include "jsonw.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +175,15 @@ size_t csg_jsonw_finish(csg_jsonw *w)
     if (w->cap)
         w->buf[w->pos < w->cap ? w->pos : w->cap - 1] = '\0';
     return w->pos;
+}
+
+void csg_jsonw_printf(csg_jsonw *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool room = w->pos < w->cap;
+    int n = vsnprintf(room ? w->buf + w->pos : NULL, room ? w->cap - w->pos : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->pos += (size_t)n;
 }

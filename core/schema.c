@@ -5,6 +5,8 @@
  */
 #include "schema.h"
 
+#include "jsonw.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,37 +223,25 @@ bool csg_schema_reload_compatible(const csg_schema *old, const csg_schema *nw, c
     return true;
 }
 
-static void append(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void append(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
+void csg_schema_canonical(const csg_schema *s, csg_jsonw *w)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(*pos < cap ? buf + *pos : NULL, *pos < cap ? cap - *pos : 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *pos += (size_t)n;
-}
-
-void csg_schema_canonical(const csg_schema *s, char *buf, size_t cap, size_t *pos)
-{
-    append(buf, cap, pos, "application unknown_fields=%s\n", s->reject_unknown ? "reject" : "ignore");
+    csg_jsonw_printf(w, "application unknown_fields=%s\n",
+                     s->reject_unknown ? "reject" : "ignore");
     for (unsigned i = 0; i < s->n; i++) {
         const csg_feature *f = &s->f[i];
-        append(buf, cap, pos, "feature %s %s required=%d", f->name, csg_feature_type_name(f->type),
-               f->required);
+        csg_jsonw_printf(w, "feature %s %s required=%d", f->name, csg_feature_type_name(f->type),
+                         f->required);
         bool in = f->type == CSG_FEATURE_INTEGER;
         if (f->has_min && in)
-            append(buf, cap, pos, " min%s=%" PRId64, f->min_exclusive ? "_exclusive" : "", f->min_i);
+            csg_jsonw_printf(w, " min%s=%" PRId64, f->min_exclusive ? "_exclusive" : "", f->min_i);
         else if (f->has_min)
-            append(buf, cap, pos, " min%s=%.17g", f->min_exclusive ? "_exclusive" : "", f->min);
+            csg_jsonw_printf(w, " min%s=%.17g", f->min_exclusive ? "_exclusive" : "", f->min);
         if (f->has_max && in)
-            append(buf, cap, pos, " max%s=%" PRId64, f->max_exclusive ? "_exclusive" : "", f->max_i);
+            csg_jsonw_printf(w, " max%s=%" PRId64, f->max_exclusive ? "_exclusive" : "", f->max_i);
         else if (f->has_max)
-            append(buf, cap, pos, " max%s=%.17g", f->max_exclusive ? "_exclusive" : "", f->max);
+            csg_jsonw_printf(w, " max%s=%.17g", f->max_exclusive ? "_exclusive" : "", f->max);
         for (unsigned k = 0; k < f->n_values; k++)
-            append(buf, cap, pos, " value=%s", f->values[k]);
-        append(buf, cap, pos, "\n");
+            csg_jsonw_printf(w, " value=%s", f->values[k]);
+        csg_jsonw_printf(w, "\n");
     }
 }

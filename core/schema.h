@@ -81,8 +81,9 @@ const char *csg_feature_type_name(csg_feature_type t); /* "number", … */
 bool csg_schema_reload_compatible(const csg_schema *old, const csg_schema *nw, char *why,
                                   size_t cap);
 
-/* Append the schema's canonical text (for config_version): one line per
- * feature with every rule, in order. */
-void csg_schema_canonical(const csg_schema *s, char *buf, size_t cap, size_t *pos);
+/* Append the schema's canonical text (for config_version) to w: one line
+ * per feature with every rule, in order. */
+struct csg_jsonw;
+void csg_schema_canonical(const csg_schema *s, struct csg_jsonw *w);
 
 #endif /* CSG_SCHEMA_H */

@@ -152,7 +152,8 @@ static void call_finish(rest_call *c, csg_score_status st, double score, csg_dec
     csg_score_cb cb = c->cb;
     void *ctx = c->ctx;
     call_release(c);
-    csg_score_result r = {.size = sizeof r, .status = st, .score = score, .decision = d, .error = error};
+    csg_score_result r = {
+        .size = sizeof r, .status = st, .score = score, .decision = d, .error = error};
     in->busy++;
     cb(ctx, &r);
     in->busy--;
@@ -189,7 +190,8 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         csg_score_cb cb = c->cb;
         void *ctx = c->ctx;
         c->state = C_ABANDONED;
-        csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
+        csg_score_result r = {
+            .size = sizeof r, .status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
         cb(ctx, &r);
         break;
     }

@@ -236,6 +236,17 @@ def stop_stack(stack: Stack) -> int:
     return rc
 
 
+def stop_stack_checked(stack: Stack) -> None:
+    """Stop a module's stack: the gateway exits 0 on SIGTERM and, under the
+    sanitizer, its log holds no report."""
+    log = stack.gateway.log()
+    rc = stop_stack(stack)
+    assert rc == 0, f"gateway exited {rc} on SIGTERM:\n{log[-3000:]}"
+    if UNDER_SANITIZER:
+        text = stack.gateway.log_path.read_text(errors="replace")
+        assert "ERROR: AddressSanitizer" not in text and "runtime error:" not in text, text[-4000:]
+
+
 def grpc_health(port: int) -> str:
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=GRPC_OPTS) as ch:
         r = protogen.health_callable(ch, health_pb)(health_pb.HealthCheckRequest(), timeout=2)

@@ -29,11 +29,7 @@ FULL = {**BRIEF, "seniority_years": 7, "home": "owner", "term_months": 36, "age"
 def stack() -> Iterator[Stack]:
     s = cflib.start_stack(application=cflib.shipped_application_block("reject"))
     yield s
-    log = s.gateway.log()
-    assert cflib.stop_stack(s) == 0, f"gateway exited non-zero on SIGTERM:\n{log[-3000:]}"
-    if cflib.UNDER_SANITIZER:
-        text = s.gateway.log_path.read_text(errors="replace")
-        assert "ERROR: AddressSanitizer" not in text and "runtime error:" not in text
+    cflib.stop_stack_checked(s)
 
 
 def with_(**kw: Any) -> dict[str, Any]:

@@ -264,16 +264,38 @@ static csg_schema *shipped(void)
     return s;
 }
 
+/* One row of a schema table: the input, the status, and for an error the
+ * field and (when given) the exact message. */
+struct schema_case {
+    const char *json;
+    csg_parse_status want;
+    const char *field, *message;
+};
+
+static void run_schema_cases(const csg_schema *s, const struct schema_case *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        csg_application *app = NULL;
+        csg_parse_error err = {0};
+        char rid[CSG_REQUEST_ID_MAX + 1];
+        csg_parse_status st = csg_app_parse(s, c[i].json, strlen(c[i].json), &app, rid, &err);
+        if (st != c[i].want)
+            fail_msg("case %zu (%s): status %d, want %d (%s)", i, c[i].json, st, c[i].want,
+                     err.message);
+        if (c[i].field)
+            assert_string_equal(err.field, c[i].field);
+        if (c[i].message)
+            assert_string_equal(err.message, c[i].message);
+        csg_app_free(app);
+    }
+}
+
 #define BRIEF "\"applicant_id\":\"a\",\"income\":1,\"loan_amount\":1,\"credit_history\":1"
 
 static void test_shipped_schema(void **state)
 {
     (void)state;
-    static const struct {
-        const char *json;
-        csg_parse_status want;
-        const char *field, *message;
-    } c[] = {
+    static const struct schema_case c[] = {
         {"{" BRIEF "}", CSG_PARSE_OK, NULL, NULL},
         {"{" BRIEF ",\"age\":18,\"home\":\"rent\",\"job\":\"fixed\",\"marital\":\"single\","
          "\"seniority_years\":0,\"term_months\":1,\"expenses\":0,\"assets\":0,\"debt\":0,"
@@ -304,19 +326,7 @@ static void test_shipped_schema(void **state)
     };
     csg_schema *s = shipped();
     assert_int_equal(s->n, 13);
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-        csg_application *app = NULL;
-        csg_parse_error err = {0};
-        csg_parse_status st = csg_app_parse(s, c[i].json, strlen(c[i].json), &app, NULL, &err);
-        if (st != c[i].want)
-            fail_msg("case %zu (%s): status %d, want %d (%s)", i, c[i].json, st, c[i].want,
-                     err.message);
-        if (c[i].field)
-            assert_string_equal(err.field, c[i].field);
-        if (c[i].message)
-            assert_string_equal(err.message, c[i].message);
-        csg_app_free(app);
-    }
+    run_schema_cases(s, c, sizeof c / sizeof c[0]);
     csg_schema_unref(s);
 }
 
@@ -395,11 +405,7 @@ static void test_reject_and_booleans(void **state)
 {
     (void)state;
     csg_schema *s = small_schema(true);
-    static const struct {
-        const char *json;
-        csg_parse_status want;
-        const char *field, *message;
-    } c[] = {
+    static const struct schema_case c[] = {
         {"{\"applicant_id\":\"a\",\"flag\":true,\"kind\":\"b\",\"n\":-2}", CSG_PARSE_OK, NULL,
          NULL},
         {"{\"applicant_id\":\"a\",\"request_id\":\"r\"}", CSG_PARSE_OK, NULL, NULL},
@@ -414,20 +420,7 @@ static void test_reject_and_booleans(void **state)
         {"{\"applicant_id\":\"a\",\"extra\":1,\"kind\":\"c\"}", CSG_PARSE_INVALID_FIELD, "kind",
          "kind must be one of a, b"},
     };
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-        csg_application *app = NULL;
-        csg_parse_error err = {0};
-        char rid[CSG_REQUEST_ID_MAX + 1];
-        csg_parse_status st = csg_app_parse(s, c[i].json, strlen(c[i].json), &app, rid, &err);
-        if (st != c[i].want)
-            fail_msg("case %zu (%s): status %d, want %d (%s)", i, c[i].json, st, c[i].want,
-                     err.message);
-        if (c[i].field)
-            assert_string_equal(err.field, c[i].field);
-        if (c[i].message)
-            assert_string_equal(err.message, c[i].message);
-        csg_app_free(app);
-    }
+    run_schema_cases(s, c, sizeof c / sizeof c[0]);
     csg_application *app;
     const char *j = "{\"applicant_id\":\"a\",\"flag\":false}";
     assert_int_equal(csg_app_parse(s, j, strlen(j), &app, NULL, NULL), CSG_PARSE_OK);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "schema.h"
 
 /* A schema from a compact text: "name:type[!][=v1,v2]" items separated by
@@ -89,14 +90,15 @@ static void test_canonical(void **state)
     (void)state;
     csg_schema *s = schema("a:n! b:i<7 k:c=x,y f:b");
     char buf[512];
-    size_t pos = 0;
-    csg_schema_canonical(s, buf, sizeof buf, &pos);
+    csg_jsonw w = {buf, sizeof buf, 0};
+    csg_schema_canonical(s, &w);
+    csg_jsonw_finish(&w);
     assert_string_equal(buf, "application unknown_fields=ignore\n"
                              "feature a number required=1\n"
                              "feature b integer required=0 max=7\n"
                              "feature k category required=0 value=x value=y\n"
                              "feature f boolean required=0\n");
-    assert_int_equal(pos, strlen(buf));
+    assert_int_equal(w.pos, strlen(buf));
     assert_null(csg_schema_add(s, "a", CSG_FEATURE_NUMBER)); /* a name is taken once */
     csg_schema_unref(s);
 }
