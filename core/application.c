@@ -224,9 +224,14 @@ static bool feature_value(const csg_feature *f, const json_t *jv, app_val *out)
     return false;
 }
 
-/* An unknown key as the error's field: printable ASCII, '?' for the rest. */
+/* An unknown key as the error's field: printable ASCII, '?' for the rest;
+ * never empty (an error names its field). */
 static void field_text(const char *key, char *out, size_t cap)
 {
+    if (!*key) {
+        snprintf(out, cap, "(empty key)");
+        return;
+    }
     size_t i = 0;
     for (; key[i] && i + 1 < cap; i++)
         out[i] = (unsigned char)key[i] >= 0x20 && (unsigned char)key[i] < 0x7f ? key[i] : '?';
