@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "config_walk.h"
+#include "options.h"
 #include "config_yaml.h"
 #include "schema_config.h"
 
@@ -66,70 +67,6 @@ void csg_errlist_free(csg_errlist *el)
 /* ------------------------------------------------------------------------ */
 /* Values checked by the core                                                */
 
-/* http://host[:port][/path] — what rest.so can connect to without DNS games. */
-static bool valid_url(const char *u, const char **why)
-{
-    if (strncmp(u, "http://", 7) != 0) {
-        *why = "must start with http://";
-        return false;
-    }
-    const char *h = u + 7, *p = h;
-    if (*p == '[') {
-        const char *e = strchr(p, ']');
-        if (!e) {
-            *why = "has an unterminated [IPv6] host";
-            return false;
-        }
-        char v6[64];
-        size_t n = (size_t)(e - p - 1);
-        if (n >= sizeof v6) {
-            *why = "has an invalid IPv6 host";
-            return false;
-        }
-        memcpy(v6, p + 1, n);
-        v6[n] = '\0';
-        struct in6_addr a;
-        if (inet_pton(AF_INET6, v6, &a) != 1) {
-            *why = "has an invalid IPv6 host";
-            return false;
-        }
-        p = e + 1;
-    } else {
-        while (*p && *p != ':' && *p != '/') {
-            if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
-                *why = "has an invalid host name";
-                return false;
-            }
-            p++;
-        }
-        if (p == h) {
-            *why = "has no host";
-            return false;
-        }
-    }
-    if (*p == ':') {
-        p++;
-        long port = 0;
-        const char *d = p;
-        while (*p >= '0' && *p <= '9' && port <= 65535)
-            port = port * 10 + (*p++ - '0');
-        if (p == d || port < 1 || port > 65535 || (*p && *p != '/')) {
-            *why = "has an invalid port (1-65535)";
-            return false;
-        }
-    }
-    if (*p && *p != '/') {
-        *why = "has an invalid path (must start with /)";
-        return false;
-    }
-    for (; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            *why = "contains spaces or non-ASCII characters";
-            return false;
-        }
-    return true;
-}
-
 /* host:port with a numeric IPv4 host or [IPv6]; the lock file and bind use it as is. */
 static bool valid_listen(const char *s)
 {
@@ -143,7 +80,7 @@ static bool valid_listen(const char *s)
     memcpy(host, s, hl);
     host[hl] = '\0';
     int64_t port;
-    if (!cw_parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
+    if (!csg_parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
         colon[1] == '-')
         return false;
     unsigned char buf[16];
@@ -170,69 +107,6 @@ static char *join_path(const char *dir, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Plugin option blocks                                                      */
 
-static bool parse_option_text(const csg_option *o, const char *text, csg_option_value *v,
-                              const char **why)
-{
-    switch (o->type) {
-    case CSG_OPT_STRING:
-    case CSG_OPT_URL:
-        if (o->type == CSG_OPT_URL && !valid_url(text, why))
-            return false;
-        free((char *)v->str);
-        v->str = strdup(text);
-        return v->str != NULL;
-    case CSG_OPT_INT: {
-        int64_t i;
-        if (!cw_parse_int_text(text, &i)) {
-            *why = "must be an integer";
-            return false;
-        }
-        if (o->min <= o->max && ((double)i < o->min || (double)i > o->max)) {
-            *why = "range";
-            return false;
-        }
-        v->i = i;
-        v->d = (double)i;
-        return true;
-    }
-    case CSG_OPT_DOUBLE: {
-        double d;
-        if (!cw_parse_double_text(text, &d)) {
-            *why = "must be a number";
-            return false;
-        }
-        if (o->min <= o->max && (d < o->min || d > o->max)) {
-            *why = "range";
-            return false;
-        }
-        v->d = d;
-        return true;
-    }
-    case CSG_OPT_BOOL:
-        if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on"))
-            v->b = true;
-        else if (!strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "off"))
-            v->b = false;
-        else {
-            *why = "must be true or false";
-            return false;
-        }
-        v->i = v->b;
-        return true;
-    }
-    *why = "has an unknown option type (plugin bug)";
-    return false;
-}
-
-static size_t count_options(const csg_option *opts)
-{
-    size_t n = 0;
-    if (opts)
-        while (opts[n].name)
-            n++;
-    return n;
-}
-
 /* Validate the keys of a plugin block that the core does not own against
  * the plugin's option table; fill *values (one per row). */
 static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, const char *what,
@@ -240,7 +114,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
                            csg_option_value **values_out, size_t *n_out)
 {
     const csg_option *opts = pl->options;
-    size_t n = count_options(opts);
+    size_t n = csg_options_count(opts);
     csg_option_value *values = calloc(n ? n : 1, sizeof *values);
     /* Options given in the block, valid or not: a bad value already has
      * its own error, so "is required" would only be noise. */
@@ -295,7 +169,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
                                                : "true or false");
             continue;
         }
-        if (!parse_option_text(o, cw_sval(v), &values[i], &why)) {
+        if (!csg_option_parse_text(o, cw_sval(v), &values[i], &why)) {
             if (why && !strcmp(why, "range")) {
                 char r[80];
                 cw_fmt_range(r, sizeof r, o->min, o->max);
@@ -320,21 +194,12 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
         }
         if (opts[i].default_value) {
             const char *why = NULL;
-            if (!parse_option_text(&opts[i], opts[i].default_value, &values[i], &why))
+            if (!csg_option_parse_text(&opts[i], opts[i].default_value, &values[i], &why))
                 cw_err_at(x, block, "%s: the default of \"%s\" (\"%s\") is invalid (plugin bug)",
                        pl->path, opts[i].name, opts[i].default_value);
         }
     }
     free(given);
-}
-
-static void free_options(csg_option_value *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free((char *)v[i].str);
-    free(v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -651,7 +516,7 @@ static void free_model(csg_cfg_model *m)
     free(m->name);
     free(m->adapter_name);
     free(m->adapter_path);
-    free_options(m->options, m->n_options);
+    csg_options_free(m->options, m->n_options);
     csg_plugin_unload(m->plugin);
 }
 
@@ -662,7 +527,7 @@ static void config_free(csg_config *c)
         free(t->plugin_name);
         free(t->plugin_path);
         free(t->listen);
-        free_options(t->options, t->n_options);
+        csg_options_free(t->options, t->n_options);
         csg_plugin_unload(t->plugin);
     }
     csg_schema_unref(c->schema);

@@ -123,36 +123,6 @@ keyspec *cw_spec(keyspec *specs, const char *name)
     return NULL;
 }
 
-bool cw_parse_int_text(const char *s, int64_t *out)
-{
-    if (!*s)
-        return false;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-bool cw_parse_double_text(const char *s, double *out)
-{
-    if (!*s)
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v))
-        return false;
-    /* strtod accepts "nan", "inf", hex; YAML users mean decimal numbers. */
-    for (const char *p = s; *p; p++)
-        if (!strchr("0123456789+-.eE", *p))
-            return false;
-    *out = v;
-    return true;
-}
-
 void cw_fmt_range(char *buf, size_t cap, double min, double max)
 {
     snprintf(buf, cap, "[%.15g, %.15g]", min, max);
@@ -165,7 +135,7 @@ bool cw_get_int(vctx *x, keyspec *s, int64_t min, int64_t max, int64_t *out)
         return false;
     int64_t v;
     if (!cw_is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-        !cw_parse_int_text(cw_sval(s->value), &v)) {
+        !csg_parse_int_text(cw_sval(s->value), &v)) {
         cw_err_at(x, s->value, "\"%s\" must be an integer", s->name);
         return false;
     }
@@ -184,7 +154,7 @@ bool cw_get_double(vctx *x, keyspec *s, double min, double max, double *out)
         return false;
     double v;
     if (!cw_is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-        !cw_parse_double_text(cw_sval(s->value), &v)) {
+        !csg_parse_double_text(cw_sval(s->value), &v)) {
         cw_err_at(x, s->value, "\"%s\" must be a number", s->name);
         return false;
     }

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "options.h"
 
 typedef struct vctx {
     const char *file;
@@ -39,8 +40,6 @@ const char *cw_type_name(const yaml_node_t *n);
 void cw_collect(vctx *x, yaml_node_t *n, const char *where, keyspec *specs,
                     yaml_node_pair_t **extra, size_t *n_extra, size_t max_extra);
 keyspec *cw_spec(keyspec *specs, const char *name);
-bool cw_parse_int_text(const char *s, int64_t *out);
-bool cw_parse_double_text(const char *s, double *out);
 void cw_fmt_range(char *buf, size_t cap, double min, double max);
 bool cw_get_int(vctx *x, keyspec *s, int64_t min, int64_t max, int64_t *out);
 bool cw_get_double(vctx *x, keyspec *s, double min, double max, double *out);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "model_adapter.h"
+#include "options.h"
 #include "publisher.h"
 #include "reload_rules.h"
 #include "reply.h"
@@ -899,6 +900,7 @@ static void api_init(const csg_config *cfg)
         .format_reply = csg_format_reply,
         .format_error = csg_format_error,
         .count_request = api_count_request,
+        .options_apply = csg_options_apply,
         .render_metrics = api_render_metrics,
         .is_ready = api_is_ready,
         .max_body_bytes = (size_t)cfg->max_body_bytes,

@@ -190,3 +190,4 @@ void csg_plugin_unload(csg_plugin *p)
     free(p->path);
     free(p);
 }
+//END

@@ -44,19 +44,29 @@
 #define REST_BACKOFF_MAX_MS 2000
 #define REST_STALL_GRACE_MS 1000 /* a connection silent this long past timeout_ms is dead */
 
-enum { OPT_URL, OPT_POOL, OPT_PIPELINE, OPT_DEPTH, OPT_QUEUE };
+/* The option values, stored by the core (options_apply): defaults only in the table. */
+typedef struct rest_options_t {
+    const char *url;
+    int64_t pool_size, pipeline_depth, max_queue;
+    bool pipeline;
+} rest_options_t;
 
 static const csg_option rest_options[] = {
     {CSG_OPT_URL, "url", NULL, true, 1, 0,
-     "model endpoint http://host:port/path; names are resolved once at start"},
-    {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker"},
+     "model endpoint http://host:port/path; names are resolved once at start",
+     CSG_OPT_AT(rest_options_t, url)},
+    {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker",
+     CSG_OPT_AT(rest_options_t, pool_size)},
     {CSG_OPT_BOOL, "pipeline", "false", false, 1, 0,
-     "queue further requests on busy connections (the model must support HTTP pipelining)"},
+     "queue further requests on busy connections (the model must support HTTP pipelining)",
+     CSG_OPT_AT(rest_options_t, pipeline)},
     {CSG_OPT_INT, "pipeline_depth", "16", false, 1, 256,
-     "requests in flight per connection when pipeline is true"},
+     "requests in flight per connection when pipeline is true",
+     CSG_OPT_AT(rest_options_t, pipeline_depth)},
     {CSG_OPT_INT, "max_queue", "1024", false, 1, 1000000,
-     "calls waiting for a connection per worker; beyond it calls fail at once"},
-    {0, NULL, NULL, false, 0, 0, NULL},
+     "calls waiting for a connection per worker; beyond it calls fail at once",
+     CSG_OPT_AT(rest_options_t, max_queue)},
+    {0, NULL, NULL, false, 0, 0, NULL, 0},
 };
 
 typedef struct rest_inst rest_inst;
@@ -715,8 +725,9 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
     in->api = api;
     in->base = base;
     snprintf(in->model, sizeof in->model, "%s", cfg->model_name ? cfg->model_name : "?");
-    const csg_option_value *o = cfg->options;
-    const char *url = o && o[OPT_URL].str ? o[OPT_URL].str : NULL;
+    rest_options_t o = {0};
+    api->options_apply(rest_options, cfg->options, &o);
+    const char *url = o.url;
     if (!url) {
         snprintf(err->message, sizeof err->message, "rest: model %s: url is required", in->model);
         goto fail;
@@ -726,16 +737,19 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
                  msg);
         goto fail;
     }
-    in->pool_size = o && o[OPT_POOL].is_set ? (unsigned)o[OPT_POOL].i : 4;
-    in->pipeline = o && o[OPT_PIPELINE].is_set ? o[OPT_PIPELINE].b : false;
-    in->depth = o && o[OPT_DEPTH].is_set ? (unsigned)o[OPT_DEPTH].i : 16;
-    in->max_queue = o && o[OPT_QUEUE].is_set ? (unsigned)o[OPT_QUEUE].i : 1024;
-    if (in->pool_size < 1 || in->pool_size > 256 || in->depth < 1 || in->max_queue < 1) {
+    /* The table's ranges hold (the core checked them); a host that skipped
+     * that still gets a clear refusal. */
+    if (o.pool_size < 1 || o.pool_size > 256 || o.pipeline_depth < 1 || o.max_queue < 1 ||
+        o.max_queue > 1000000 || o.pipeline_depth > 256) {
         snprintf(err->message, sizeof err->message,
                  "rest: model %s: pool_size 1-256, pipeline_depth >= 1, max_queue >= 1",
                  in->model);
         goto fail;
     }
+    in->pool_size = (unsigned)o.pool_size;
+    in->pipeline = o.pipeline;
+    in->depth = (unsigned)o.pipeline_depth;
+    in->max_queue = (unsigned)o.max_queue;
     in->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
     int n = snprintf(in->head, sizeof in->head,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"

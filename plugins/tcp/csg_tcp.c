@@ -56,9 +56,9 @@ enum { OPT_MAX_PIPELINE, OPT_MAX_OUTPUT_BYTES, OPT_COUNT };
 
 static const csg_option tcp_options[] = {
     [OPT_MAX_PIPELINE] = {CSG_OPT_INT, "max_pipeline", "256", false, 1, 65536,
-                          "lines per connection awaiting their reply before reading pauses"},
+                          "lines per connection awaiting their reply before reading pauses", 0},
     [OPT_MAX_OUTPUT_BYTES] = {CSG_OPT_INT, "max_output_bytes", "262144", false, 4096, 67108864,
-                              "unsent reply bytes per connection before reading pauses"},
+                              "unsent reply bytes per connection before reading pauses", 0},
     {0},
 };
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "application.h" /* the core's application, as a test host hands it */
+#include "options.h"
 #include "csg/plugin.h"
 #include "llhttp.h"
 #include "rest_reply.h"
@@ -189,6 +190,7 @@ static int setup(void)
     g.api = (csg_core_api){.size = sizeof g.api, .abi_major = CSG_ABI_MAJOR,
                            .abi_minor = CSG_ABI_MINOR, .log = fz_log};
     csg_app_api_fill(&g.api); /* the core's application accessors (rest.so: app_json) */
+    g.api.options_apply = csg_options_apply;
     g.schema = csg_schema_default();
     static const char app_json[] =
         "{\"applicant_id\":\"fuzz\",\"income\":131,\"loan_amount\":1000,\"credit_history\":1}";
@@ -215,6 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                {.is_set = true, .b = pipeline, .i = pipeline},
                                {.is_set = true, .i = MAX_CALLS, .d = MAX_CALLS},
                                {0}};
+    if (!csg_options_defaults(g.ad->options, opt)) /* max_queue: its table default */
+        __builtin_trap();
     csg_adapter_config cfg = {.size = sizeof cfg, .model_name = "fuzz",
                               .timeout_ms = eof ? EOF_TIMEOUT_MS : SILENT_TIMEOUT_MS,
                               .options = opt, .config_file = "(fuzz)"};

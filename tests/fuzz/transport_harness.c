@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "application.h"
+#include "options.h"
 #include "reply.h"
 
 #define FZ_MAX_FD 4096
@@ -251,6 +252,7 @@ static void setup(const fz_transport *t)
         .worker_count = fz_worker_count,
         .submit = fz_submit,
         .parse_application = csg_app_parse_default,
+        .options_apply = csg_options_apply,
         .valid_request_id = csg_valid_request_id,
         .format_reply = csg_format_reply,
         .format_error = fz_format_error,

@@ -26,6 +26,7 @@
 #include <sys/random.h>
 
 #include "application.h"
+#include "options.h"
 #include "csg/plugin.h"
 
 #define MAX_WORKERS 16
@@ -211,6 +212,7 @@ static csg_core_api api = {
     .worker_count = stub_worker_count,
     .submit = stub_submit,
     .parse_application = csg_app_parse_default, /* the default schema */
+    .options_apply = csg_options_apply,
     .valid_request_id = csg_valid_request_id,
     .format_reply = stub_format_reply,
     .format_error = csg_format_error,
@@ -295,6 +297,11 @@ static void *make_adapter(const csg_model_adapter *ad, const char *url, unsigned
         vals[4].is_set = max_queue > 0; /* rest.so's max_queue */
         vals[4].i = max_queue;
         vals[4].d = (double)max_queue;
+    }
+    /* Every row not given takes its table default, as the core does. */
+    if (!csg_options_defaults(ad->options, vals)) {
+        fprintf(stderr, "%s: a default in the option table does not parse\n", name);
+        exit(2);
     }
     static csg_schema *schema; /* what parse_application validates against */
     if (!schema)

@@ -37,6 +37,7 @@
 #include <event2/thread.h>
 
 #include "application.h"
+#include "options.h"
 #include "csg/plugin.h"
 
 #define MAX_TRANSPORTS 4
@@ -246,6 +247,7 @@ static csg_core_api g_api = {
     .worker_count = stub_worker_count,
     .submit = stub_submit,
     .parse_application = csg_app_parse_default, /* the default schema */
+    .options_apply = csg_options_apply,
     .valid_request_id = csg_valid_request_id,
     .format_reply = stub_format_reply,
     .format_error = csg_format_error,

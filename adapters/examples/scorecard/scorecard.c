@@ -25,19 +25,6 @@
 
 #include "csg/plugin.h"
 
-enum { OPT_CUTOFF, OPT_BASE, OPT_EVEN, OPT_PDO, OPT_HISTORY };
-
-static const csg_option scorecard_options[] = {
-    {CSG_OPT_DOUBLE, "cutoff", "0.5", false, 0, 1, "approve when score >= cutoff"},
-    {CSG_OPT_DOUBLE, "base_points", "600", false, 0, 10000, "points every applicant starts with"},
-    {CSG_OPT_DOUBLE, "even_odds_points", "600", false, 0, 10000,
-     "total points at which repay:default odds are 1:1 (score 0.5)"},
-    {CSG_OPT_DOUBLE, "pdo", "20", false, 1, 1000, "points that double the odds of repayment"},
-    {CSG_OPT_DOUBLE, "history_points", "40", false, 0, 1000,
-     "added for credit_history > 0, subtracted for 0"},
-    {0, NULL, NULL, false, 0, 0, NULL},
-};
-
 /* What the scorecard reads; the core checks the schema has them. */
 static const char *const scorecard_features[] = {"income", "loan_amount", "credit_history", NULL};
 
@@ -45,8 +32,23 @@ typedef struct scorecard {
     struct event_base *base;
     const csg_core_api *api;
     int f_income, f_loan, f_history; /* feature indexes in the schema */
+    /* options, stored by the core (options_apply): defaults only in the table */
     double cutoff, base_points, even, pdo, history;
 } scorecard;
+
+static const csg_option scorecard_options[] = {
+    {CSG_OPT_DOUBLE, "cutoff", "0.5", false, 0, 1, "approve when score >= cutoff",
+     CSG_OPT_AT(scorecard, cutoff)},
+    {CSG_OPT_DOUBLE, "base_points", "600", false, 0, 10000, "points every applicant starts with",
+     CSG_OPT_AT(scorecard, base_points)},
+    {CSG_OPT_DOUBLE, "even_odds_points", "600", false, 0, 10000,
+     "total points at which repay:default odds are 1:1 (score 0.5)", CSG_OPT_AT(scorecard, even)},
+    {CSG_OPT_DOUBLE, "pdo", "20", false, 1, 1000, "points that double the odds of repayment",
+     CSG_OPT_AT(scorecard, pdo)},
+    {CSG_OPT_DOUBLE, "history_points", "40", false, 0, 1000,
+     "added for credit_history > 0, subtracted for 0", CSG_OPT_AT(scorecard, history)},
+    {0, NULL, NULL, false, 0, 0, NULL, 0},
+};
 
 /* One deferred answer: allocated in score_async, freed after the callback. */
 typedef struct pending {
@@ -54,11 +56,6 @@ typedef struct pending {
     void *ctx;
     csg_score_result result;
 } pending;
-
-static double opt(const csg_option_value *o, int i, double dflt)
-{
-    return o && o[i].is_set ? o[i].d : dflt;
-}
 
 static int sc_create(const csg_adapter_config *cfg, const csg_core_api *api,
                      struct event_base *base, void **instance, csg_error *err)
@@ -74,11 +71,7 @@ static int sc_create(const csg_adapter_config *cfg, const csg_core_api *api,
     sc->f_income = api->feature_index(cfg->schema, "income");
     sc->f_loan = api->feature_index(cfg->schema, "loan_amount");
     sc->f_history = api->feature_index(cfg->schema, "credit_history");
-    sc->cutoff = opt(cfg->options, OPT_CUTOFF, 0.5);
-    sc->base_points = opt(cfg->options, OPT_BASE, 600);
-    sc->even = opt(cfg->options, OPT_EVEN, 600);
-    sc->pdo = opt(cfg->options, OPT_PDO, 20);
-    sc->history = opt(cfg->options, OPT_HISTORY, 40);
+    api->options_apply(scorecard_options, cfg->options, sc);
     if (!(sc->pdo > 0)) {
         snprintf(err->message, sizeof err->message, "scorecard: pdo must be > 0");
         free(sc);

@@ -111,6 +111,13 @@ typedef struct csg_error {
  * The plugin receives an array of csg_option_value in the same order as its
  * table: values[i] is the value of table[i] (its default when the key was
  * absent; .is_set tells which).
+ *
+ * Or, as Fluent Bit's config_map does, let the core store each value in the
+ * plugin's own struct: give a row a target, CSG_OPT_AT(struct, field), and
+ * call api->options_apply(table, cfg->options, &my_struct) in create. The
+ * field's C type follows the option's type: STRING and URL `const char *`
+ * (owned by the core, valid until destroy), INT `int64_t`, DOUBLE `double`,
+ * BOOL `bool`. Defaults then live only in the table.
  */
 typedef enum csg_option_type {
     CSG_OPT_STRING = 1,
@@ -127,7 +134,11 @@ typedef struct csg_option {
     bool required;
     double min, max;           /* for INT and DOUBLE; min > max means unbounded */
     const char *description;   /* one line, shown by --help-plugin */
+    uint32_t target;           /* CSG_OPT_AT(struct, field), or 0: none (options_apply) */
 } csg_option;
+
+/* A row's target: where options_apply stores the value (offset + 1, so 0 is "none"). */
+#define CSG_OPT_AT(type, field) ((uint32_t)(offsetof(type, field) + 1))
 
 typedef struct csg_option_value {
     bool is_set;     /* given in the YAML (false: default or absent) */
@@ -320,6 +331,10 @@ typedef struct csg_core_api {
      * "ok", "invalid_json", "invalid_field", "champion_error", "overloaded", …
      * (list in docs/architecture.md, metrics). */
     void (*count_request)(csg_worker *w, const char *transport, const char *status);
+
+    /* Store values[i] into obj at table[i].target for every row that has
+     * one (types: see "Plugin options"). Any thread; call it in create. */
+    void (*options_apply)(const csg_option *table, const csg_option_value *values, void *obj);
 
     /* Render every csg_ metric in Prometheus text format into a malloc'd
      * string (caller frees). */
