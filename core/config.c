@@ -19,7 +19,10 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "config_walk.h"
+#include "options.h"
 #include "config_yaml.h"
+#include "schema_config.h"
 
 #define CSG_CONFIG_MAX_BYTES (1u << 20)
 
@@ -62,347 +65,7 @@ void csg_errlist_free(csg_errlist *el)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Walking the document                                                      */
-
-typedef struct vctx {
-    const char *file;
-    yaml_document_t *doc;
-    csg_errlist *errs;
-    csg_config *c;
-} vctx;
-
-static int line_of(const yaml_node_t *n)
-{
-    return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-static void err_at(vctx *x, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void err_at(vctx *x, const yaml_node_t *n, const char *fmt, ...)
-{
-    char buf[640];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    csg_errlist_add(x->errs, "%s:%d: %s", x->file, line_of(n), buf);
-}
-
-static yaml_node_t *node(vctx *x, int id)
-{
-    return yaml_document_get_node(x->doc, id);
-}
-
-static bool is_scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE;
-}
-
-static const char *sval(const yaml_node_t *n)
-{
-    return (const char *)n->data.scalar.value;
-}
-
-/* A plain (unquoted) YAML null: "~", "null", or nothing. */
-static bool is_null(const yaml_node_t *n)
-{
-    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *s = sval(n);
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
-}
-
-static const char *type_name(const yaml_node_t *n)
-{
-    switch (n->type) {
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    default:
-        return is_null(n) ? "null" : "a scalar";
-    }
-}
-
-/* One key of a mapping section: name and whether it was seen. */
-typedef struct keyspec {
-    const char *name;
-    yaml_node_t *key;   /* key node once seen */
-    yaml_node_t *value; /* value node once seen */
-} keyspec;
-
-/* Collect the keys of mapping n into specs (NULL-name terminated). Keys not
- * in specs go to extra (up to max_extra) when extra != NULL, otherwise they
- * are reported as unknown with the list of allowed keys. */
-static void collect(vctx *x, yaml_node_t *n, const char *where, keyspec *specs,
-                    yaml_node_pair_t **extra, size_t *n_extra, size_t max_extra)
-{
-    if (n_extra)
-        *n_extra = 0;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = node(x, p->key), *v = node(x, p->value);
-        if (!is_scalar(k)) {
-            err_at(x, k, "keys in %s must be plain names", where);
-            continue;
-        }
-        /* Duplicates: an earlier pair with the same key. */
-        bool dup = false;
-        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-            yaml_node_t *kq = node(x, q->key);
-            if (is_scalar(kq) && !strcmp(sval(kq), sval(k))) {
-                err_at(x, k, "duplicate key \"%s\" in %s (first at line %d)", sval(k), where,
-                       line_of(kq));
-                dup = true;
-                break;
-            }
-        }
-        if (dup)
-            continue;
-        keyspec *s = specs;
-        for (; s->name; s++)
-            if (!strcmp(s->name, sval(k)))
-                break;
-        if (s->name) {
-            s->key = k;
-            s->value = v;
-        } else if (extra) {
-            if (*n_extra < max_extra)
-                extra[(*n_extra)++] = p;
-        } else {
-            char allowed[400];
-            size_t pos = 0;
-            allowed[0] = '\0';
-            for (keyspec *t = specs; t->name && pos < sizeof allowed; t++)
-                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
-                                        t == specs ? "" : ", ", t->name);
-            err_at(x, k, "unknown key \"%s\" in %s (allowed: %s)", sval(k), where, allowed);
-        }
-    }
-}
-
-static keyspec *spec(keyspec *specs, const char *name)
-{
-    for (keyspec *s = specs; s->name; s++)
-        if (!strcmp(s->name, name))
-            return s;
-    return NULL;
-}
-
-static bool parse_int_text(const char *s, int64_t *out)
-{
-    if (!*s)
-        return false;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double_text(const char *s, double *out)
-{
-    if (!*s)
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v))
-        return false;
-    /* strtod accepts "nan", "inf", hex; YAML users mean decimal numbers. */
-    for (const char *p = s; *p; p++)
-        if (!strchr("0123456789+-.eE", *p))
-            return false;
-    *out = v;
-    return true;
-}
-
-static void fmt_range(char *buf, size_t cap, double min, double max)
-{
-    snprintf(buf, cap, "[%.15g, %.15g]", min, max);
-}
-
-/* Integer key: plain scalar, within [min, max]. */
-static bool get_int(vctx *x, keyspec *s, int64_t min, int64_t max, int64_t *out)
-{
-    if (!s->value)
-        return false;
-    int64_t v;
-    if (!is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-        !parse_int_text(sval(s->value), &v)) {
-        err_at(x, s->value, "\"%s\" must be an integer", s->name);
-        return false;
-    }
-    if (v < min || v > max) {
-        err_at(x, s->value, "\"%s\" must be within [%lld, %lld]", s->name, (long long)min,
-               (long long)max);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-static bool get_double(vctx *x, keyspec *s, double min, double max, double *out)
-{
-    if (!s->value)
-        return false;
-    double v;
-    if (!is_scalar(s->value) || s->value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-        !parse_double_text(sval(s->value), &v)) {
-        err_at(x, s->value, "\"%s\" must be a number", s->name);
-        return false;
-    }
-    if (v < min || v > max) {
-        char r[80];
-        fmt_range(r, sizeof r, min, max);
-        err_at(x, s->value, "\"%s\" must be within %s", s->name, r);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-/* String key: any scalar that is not null, length within [minlen, maxlen]. */
-static bool get_str(vctx *x, keyspec *s, size_t minlen, size_t maxlen, char **out)
-{
-    if (!s->value)
-        return false;
-    if (!is_scalar(s->value) || is_null(s->value)) {
-        err_at(x, s->value, "\"%s\" must be a string, not %s", s->name, type_name(s->value));
-        return false;
-    }
-    size_t len = s->value->data.scalar.length;
-    if (len < minlen || len > maxlen || strlen(sval(s->value)) != len) {
-        err_at(x, s->value, "\"%s\" must be %zu to %zu characters long", s->name, minlen, maxlen);
-        return false;
-    }
-    char *d = strdup(sval(s->value));
-    if (!d)
-        return false;
-    free(*out);
-    *out = d;
-    return true;
-}
-
-/* A name that goes into JSON events and metric labels: printable ASCII. */
-static bool get_name(vctx *x, keyspec *s, size_t maxlen, char **out)
-{
-    if (!get_str(x, s, 1, maxlen, out))
-        return false;
-    for (const char *p = *out; *p; p++)
-        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\') {
-            err_at(x, s->value,
-                   "\"%s\" must be printable ASCII without spaces, quotes or backslashes",
-                   s->name);
-            free(*out);
-            *out = NULL;
-            return false;
-        }
-    return true;
-}
-
-static int get_enum(vctx *x, keyspec *s, const char *const *names, int dflt)
-{
-    if (!s->value)
-        return dflt;
-    if (is_scalar(s->value))
-        for (int i = 0; names[i]; i++)
-            if (!strcmp(sval(s->value), names[i]))
-                return i;
-    char allowed[200];
-    size_t pos = 0;
-    for (int i = 0; names[i] && pos < sizeof allowed; i++)
-        pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s", i ? " | " : "",
-                                names[i]);
-    err_at(x, s->value, "\"%s\" must be one of %s", s->name, allowed);
-    return dflt;
-}
-
-static bool require(vctx *x, keyspec *s, const yaml_node_t *parent, const char *where)
-{
-    if (s->value)
-        return true;
-    err_at(x, parent, "\"%s\" is required in %s", s->name, where);
-    return false;
-}
-
-static bool want_mapping(vctx *x, yaml_node_t *n, const char *where)
-{
-    if (n && n->type == YAML_MAPPING_NODE)
-        return true;
-    err_at(x, n, "%s must be a mapping of keys, not %s", where, n ? type_name(n) : "nothing");
-    return false;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Values checked by the core                                                */
-
-/* http://host[:port][/path] — what rest.so can connect to without DNS games. */
-static bool valid_url(const char *u, const char **why)
-{
-    if (strncmp(u, "http://", 7) != 0) {
-        *why = "must start with http://";
-        return false;
-    }
-    const char *h = u + 7, *p = h;
-    if (*p == '[') {
-        const char *e = strchr(p, ']');
-        if (!e) {
-            *why = "has an unterminated [IPv6] host";
-            return false;
-        }
-        char v6[64];
-        size_t n = (size_t)(e - p - 1);
-        if (n >= sizeof v6) {
-            *why = "has an invalid IPv6 host";
-            return false;
-        }
-        memcpy(v6, p + 1, n);
-        v6[n] = '\0';
-        struct in6_addr a;
-        if (inet_pton(AF_INET6, v6, &a) != 1) {
-            *why = "has an invalid IPv6 host";
-            return false;
-        }
-        p = e + 1;
-    } else {
-        while (*p && *p != ':' && *p != '/') {
-            if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
-                *why = "has an invalid host name";
-                return false;
-            }
-            p++;
-        }
-        if (p == h) {
-            *why = "has no host";
-            return false;
-        }
-    }
-    if (*p == ':') {
-        p++;
-        long port = 0;
-        const char *d = p;
-        while (*p >= '0' && *p <= '9' && port <= 65535)
-            port = port * 10 + (*p++ - '0');
-        if (p == d || port < 1 || port > 65535 || (*p && *p != '/')) {
-            *why = "has an invalid port (1-65535)";
-            return false;
-        }
-    }
-    if (*p && *p != '/') {
-        *why = "has an invalid path (must start with /)";
-        return false;
-    }
-    for (; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            *why = "contains spaces or non-ASCII characters";
-            return false;
-        }
-    return true;
-}
 
 /* host:port with a numeric IPv4 host or [IPv6]; the lock file and bind use it as is. */
 static bool valid_listen(const char *s)
@@ -417,7 +80,7 @@ static bool valid_listen(const char *s)
     memcpy(host, s, hl);
     host[hl] = '\0';
     int64_t port;
-    if (!parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
+    if (!csg_parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
         colon[1] == '-')
         return false;
     unsigned char buf[16];
@@ -444,69 +107,6 @@ static char *join_path(const char *dir, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Plugin option blocks                                                      */
 
-static bool parse_option_text(const csg_option *o, const char *text, csg_option_value *v,
-                              const char **why)
-{
-    switch (o->type) {
-    case CSG_OPT_STRING:
-    case CSG_OPT_URL:
-        if (o->type == CSG_OPT_URL && !valid_url(text, why))
-            return false;
-        free((char *)v->str);
-        v->str = strdup(text);
-        return v->str != NULL;
-    case CSG_OPT_INT: {
-        int64_t i;
-        if (!parse_int_text(text, &i)) {
-            *why = "must be an integer";
-            return false;
-        }
-        if (o->min <= o->max && ((double)i < o->min || (double)i > o->max)) {
-            *why = "range";
-            return false;
-        }
-        v->i = i;
-        v->d = (double)i;
-        return true;
-    }
-    case CSG_OPT_DOUBLE: {
-        double d;
-        if (!parse_double_text(text, &d)) {
-            *why = "must be a number";
-            return false;
-        }
-        if (o->min <= o->max && (d < o->min || d > o->max)) {
-            *why = "range";
-            return false;
-        }
-        v->d = d;
-        return true;
-    }
-    case CSG_OPT_BOOL:
-        if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on"))
-            v->b = true;
-        else if (!strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "off"))
-            v->b = false;
-        else {
-            *why = "must be true or false";
-            return false;
-        }
-        v->i = v->b;
-        return true;
-    }
-    *why = "has an unknown option type (plugin bug)";
-    return false;
-}
-
-static size_t count_options(const csg_option *opts)
-{
-    size_t n = 0;
-    if (opts)
-        while (opts[n].name)
-            n++;
-    return n;
-}
-
 /* Validate the keys of a plugin block that the core does not own against
  * the plugin's option table; fill *values (one per row). */
 static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, const char *what,
@@ -514,7 +114,7 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
                            csg_option_value **values_out, size_t *n_out)
 {
     const csg_option *opts = pl->options;
-    size_t n = count_options(opts);
+    size_t n = csg_options_count(opts);
     csg_option_value *values = calloc(n ? n : 1, sizeof *values);
     /* Options given in the block, valid or not: a bad value already has
      * its own error, so "is required" would only be noise. */
@@ -528,10 +128,10 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
     *n_out = n;
 
     for (size_t e = 0; e < n_extra; e++) {
-        yaml_node_t *k = node(x, extra[e]->key), *v = node(x, extra[e]->value);
+        yaml_node_t *k = cw_node(x, extra[e]->key), *v = cw_node(x, extra[e]->value);
         size_t i = 0;
         for (; i < n; i++)
-            if (!strcmp(opts[i].name, sval(k)))
+            if (!strcmp(opts[i].name, cw_sval(k)))
                 break;
         if (i == n) {
             char allowed[400];
@@ -543,42 +143,42 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
             for (size_t j = 0; j < n && pos < sizeof allowed; j++)
                 pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
                                         pos ? ", " : "", opts[j].name);
-            err_at(x, k, "unknown key \"%s\" for %s %s (allowed: %s)", sval(k), what,
+            cw_err_at(x, k, "unknown key \"%s\" for %s %s (allowed: %s)", cw_sval(k), what,
                    pl->header->name ? pl->header->name : pl->path, allowed);
             continue;
         }
         const csg_option *o = &opts[i];
         given[i] = true;
-        bool plain = is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        bool plain = cw_is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         const char *why = NULL;
-        if (!is_scalar(v) || is_null(v)) {
-            err_at(x, v, "\"%s\" must be %s, not %s", o->name,
+        if (!cw_is_scalar(v) || cw_is_null(v)) {
+            cw_err_at(x, v, "\"%s\" must be %s, not %s", o->name,
                    o->type == CSG_OPT_INT      ? "an integer"
                    : o->type == CSG_OPT_DOUBLE ? "a number"
                    : o->type == CSG_OPT_BOOL   ? "true or false"
                    : o->type == CSG_OPT_URL    ? "a URL"
                                                : "a string",
-                   type_name(v));
+                   cw_type_name(v));
             continue;
         }
         if ((o->type == CSG_OPT_INT || o->type == CSG_OPT_DOUBLE || o->type == CSG_OPT_BOOL) &&
             !plain) {
-            err_at(x, v, "\"%s\" must be %s, not a quoted string", o->name,
+            cw_err_at(x, v, "\"%s\" must be %s, not a quoted string", o->name,
                    o->type == CSG_OPT_INT      ? "an integer"
                    : o->type == CSG_OPT_DOUBLE ? "a number"
                                                : "true or false");
             continue;
         }
-        if (!parse_option_text(o, sval(v), &values[i], &why)) {
+        if (!csg_option_parse_text(o, cw_sval(v), &values[i], &why)) {
             if (why && !strcmp(why, "range")) {
                 char r[80];
-                fmt_range(r, sizeof r, o->min, o->max);
-                err_at(x, v, "\"%s\" must be within %s", o->name, r);
+                cw_fmt_range(r, sizeof r, o->min, o->max);
+                cw_err_at(x, v, "\"%s\" must be within %s", o->name, r);
             } else if (o->type == CSG_OPT_URL) {
-                err_at(x, v, "\"%s\" %s: \"%s\" (expected http://host:port/path)", o->name,
-                       why ? why : "is invalid", sval(v));
+                cw_err_at(x, v, "\"%s\" %s: \"%s\" (expected http://host:port/path)", o->name,
+                       why ? why : "is invalid", cw_sval(v));
             } else {
-                err_at(x, v, "\"%s\" %s", o->name, why ? why : "is invalid");
+                cw_err_at(x, v, "\"%s\" %s", o->name, why ? why : "is invalid");
             }
             continue;
         }
@@ -588,27 +188,18 @@ static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, co
         if (values[i].is_set || given[i])
             continue;
         if (opts[i].required) {
-            err_at(x, block, "\"%s\" is required for %s %s", opts[i].name, what,
+            cw_err_at(x, block, "\"%s\" is required for %s %s", opts[i].name, what,
                    pl->header->name ? pl->header->name : pl->path);
             continue;
         }
         if (opts[i].default_value) {
             const char *why = NULL;
-            if (!parse_option_text(&opts[i], opts[i].default_value, &values[i], &why))
-                err_at(x, block, "%s: the default of \"%s\" (\"%s\") is invalid (plugin bug)",
+            if (!csg_option_parse_text(&opts[i], opts[i].default_value, &values[i], &why))
+                cw_err_at(x, block, "%s: the default of \"%s\" (\"%s\") is invalid (plugin bug)",
                        pl->path, opts[i].name, opts[i].default_value);
         }
     }
     free(given);
-}
-
-static void free_options(csg_option_value *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free((char *)v[i].str);
-    free(v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -620,64 +211,64 @@ static void sec_gateway(vctx *x, yaml_node_t *n)
     keyspec ks[] = {{.name = "workers"}, {.name = "plugin_dir"}, {.name = "drain_timeout_ms"}, {.name = "lock_dir"}, {.name = NULL}};
     if (!n)
         return;
-    if (!want_mapping(x, n, "\"gateway\""))
+    if (!cw_want_mapping(x, n, "\"gateway\""))
         return;
-    collect(x, n, "gateway", ks, NULL, NULL, 0);
+    cw_collect(x, n, "gateway", ks, NULL, NULL, 0);
     int64_t v;
-    if (get_int(x, spec(ks, "workers"), 1, 256, &v))
+    if (cw_get_int(x, cw_spec(ks, "workers"), 1, 256, &v))
         c->workers = (unsigned)v;
-    get_str(x, spec(ks, "plugin_dir"), 1, 4000, &c->plugin_dir);
-    if (get_int(x, spec(ks, "drain_timeout_ms"), 0, 600000, &v))
+    cw_get_str(x, cw_spec(ks, "plugin_dir"), 1, 4000, &c->plugin_dir);
+    if (cw_get_int(x, cw_spec(ks, "drain_timeout_ms"), 0, 600000, &v))
         c->drain_timeout_ms = (unsigned)v;
-    get_str(x, spec(ks, "lock_dir"), 1, 4000, &c->lock_dir);
+    cw_get_str(x, cw_spec(ks, "lock_dir"), 1, 4000, &c->lock_dir);
 }
 
 static void sec_transports(vctx *x, yaml_node_t *n, yaml_node_t *root)
 {
     csg_config *c = x->c;
     if (!n) {
-        err_at(x, root, "\"transports\" is required (at least one transport)");
+        cw_err_at(x, root, "\"transports\" is required (at least one transport)");
         return;
     }
     if (n->type != YAML_SEQUENCE_NODE) {
-        err_at(x, n, "\"transports\" must be a list, not %s", type_name(n));
+        cw_err_at(x, n, "\"transports\" must be a list, not %s", cw_type_name(n));
         return;
     }
     int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (count == 0)
-        err_at(x, n, "\"transports\" must list at least one transport");
+        cw_err_at(x, n, "\"transports\" must list at least one transport");
     if (count > CSG_MAX_TRANSPORTS) {
-        err_at(x, n, "at most %d transports are supported", CSG_MAX_TRANSPORTS);
+        cw_err_at(x, n, "at most %d transports are supported", CSG_MAX_TRANSPORTS);
         return;
     }
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
-        yaml_node_t *t = node(x, *it);
-        if (!want_mapping(x, t, "a transport"))
+        yaml_node_t *t = cw_node(x, *it);
+        if (!cw_want_mapping(x, t, "a transport"))
             continue;
         keyspec ks[] = {{.name = "plugin"}, {.name = "listen"}, {.name = NULL}};
         yaml_node_pair_t *extra[64];
         size_t n_extra;
-        collect(x, t, "a transport", ks, extra, &n_extra, 64);
+        cw_collect(x, t, "a transport", ks, extra, &n_extra, 64);
         csg_cfg_transport *tr = &c->transports[c->n_transports++];
-        tr->line = line_of(t);
-        require(x, spec(ks, "plugin"), t, "a transport");
-        require(x, spec(ks, "listen"), t, "a transport");
-        if (get_str(x, spec(ks, "listen"), 1, 200, &tr->listen)) {
+        tr->line = cw_line_of(t);
+        cw_require(x, cw_spec(ks, "plugin"), t, "a transport");
+        cw_require(x, cw_spec(ks, "listen"), t, "a transport");
+        if (cw_get_str(x, cw_spec(ks, "listen"), 1, 200, &tr->listen)) {
             if (!valid_listen(tr->listen)) {
-                err_at(x, spec(ks, "listen")->value,
+                cw_err_at(x, cw_spec(ks, "listen")->value,
                        "\"listen\" must be IPv4:port or [IPv6]:port with a numeric address and a "
                        "port in 1-65535, got \"%s\"",
                        tr->listen);
             } else {
                 for (size_t j = 0; j + 1 < c->n_transports; j++)
                     if (c->transports[j].listen && !strcmp(c->transports[j].listen, tr->listen))
-                        err_at(x, spec(ks, "listen")->value,
+                        cw_err_at(x, cw_spec(ks, "listen")->value,
                                "listen address %s is already used by the transport at line %d",
                                tr->listen, c->transports[j].line);
             }
         }
-        if (!get_str(x, spec(ks, "plugin"), 1, 4000, &tr->plugin_name))
+        if (!cw_get_str(x, cw_spec(ks, "plugin"), 1, 4000, &tr->plugin_name))
             continue;
         tr->plugin_path = join_path(c->plugin_dir, tr->plugin_name);
         if (!g_load_plugins)
@@ -685,7 +276,7 @@ static void sec_transports(vctx *x, yaml_node_t *n, yaml_node_t *root)
         csg_error e;
         if (!tr->plugin_path ||
             csg_plugin_load(tr->plugin_path, CSG_PLUGIN_TRANSPORT, &tr->plugin, &e) != 0) {
-            err_at(x, spec(ks, "plugin")->value, "%s", e.message);
+            cw_err_at(x, cw_spec(ks, "plugin")->value, "%s", e.message);
             continue;
         }
         plugin_options(x, t, tr->plugin, "transport", ks, extra, n_extra, &tr->options,
@@ -697,20 +288,20 @@ static void sec_experiment(vctx *x, yaml_node_t *n, yaml_node_t *root)
 {
     csg_config *c = x->c;
     if (!n) {
-        err_at(x, root, "\"experiment\" is required");
+        cw_err_at(x, root, "\"experiment\" is required");
         return;
     }
-    if (!want_mapping(x, n, "\"experiment\""))
+    if (!cw_want_mapping(x, n, "\"experiment\""))
         return;
     keyspec ks[] = {{.name = "id"}, {.name = "salt"}, {.name = "assignment"}, {.name = "reply"}, {.name = NULL}};
-    collect(x, n, "experiment", ks, NULL, NULL, 0);
-    if (require(x, spec(ks, "id"), n, "experiment"))
-        get_name(x, spec(ks, "id"), CSG_EXPERIMENT_ID_MAX, &c->experiment_id);
-    get_str(x, spec(ks, "salt"), 0, 256, &c->salt);
+    cw_collect(x, n, "experiment", ks, NULL, NULL, 0);
+    if (cw_require(x, cw_spec(ks, "id"), n, "experiment"))
+        cw_get_name(x, cw_spec(ks, "id"), CSG_EXPERIMENT_ID_MAX, &c->experiment_id);
+    cw_get_str(x, cw_spec(ks, "salt"), 0, 256, &c->salt);
     static const char *const assign[] = {"hash", "random", NULL};
     static const char *const reply[] = {"after_champion", "after_all", NULL};
-    c->assignment = (csg_assignment)get_enum(x, spec(ks, "assignment"), assign, 0);
-    c->reply = (csg_reply_mode)get_enum(x, spec(ks, "reply"), reply, 0);
+    c->assignment = (csg_assignment)cw_get_enum(x, cw_spec(ks, "assignment"), assign, 0);
+    c->reply = (csg_reply_mode)cw_get_enum(x, cw_spec(ks, "reply"), reply, 0);
 }
 
 /* One model block (champion or challenger). */
@@ -723,40 +314,40 @@ static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion
     keyspec *ks = champion ? ks_champ : ks_chal;
     yaml_node_pair_t *extra[64];
     size_t n_extra;
-    m->line = line_of(n);
+    m->line = cw_line_of(n);
     m->timeout_ms = 1000;
-    collect(x, n, where, ks, extra, &n_extra, 64);
+    cw_collect(x, n, where, ks, extra, &n_extra, 64);
 
-    if (require(x, spec(ks, "name"), n, where))
-        get_name(x, spec(ks, "name"), CSG_MODEL_NAME_MAX, &m->name);
+    if (cw_require(x, cw_spec(ks, "name"), n, where))
+        cw_get_name(x, cw_spec(ks, "name"), CSG_MODEL_NAME_MAX, &m->name);
     int64_t v;
-    if (get_int(x, spec(ks, "timeout_ms"), 1, 600000, &v))
+    if (cw_get_int(x, cw_spec(ks, "timeout_ms"), 1, 600000, &v))
         m->timeout_ms = (unsigned)v;
     if (champion) {
-        keyspec *fd = spec(ks, "fallback_decision");
+        keyspec *fd = cw_spec(ks, "fallback_decision");
         static const char *const decisions[] = {"approve", "decline", "review", NULL};
         if (fd->value)
-            c->fallback_decision = (csg_decision)(get_enum(x, fd, decisions, -1) + 1);
-    } else if (require(x, spec(ks, "weight"), n, where)) {
-        get_double(x, spec(ks, "weight"), 0, 1, &m->weight);
+            c->fallback_decision = (csg_decision)(cw_get_enum(x, fd, decisions, -1) + 1);
+    } else if (cw_require(x, cw_spec(ks, "weight"), n, where)) {
+        cw_get_double(x, cw_spec(ks, "weight"), 0, 1, &m->weight);
     }
     /* Say why rather than "unknown key" for the likely mix-ups. */
     size_t kept = 0;
     for (size_t e = 0; e < n_extra; e++) {
-        yaml_node_t *k = node(x, extra[e]->key);
-        if (champion && !strcmp(sval(k), "weight")) {
-            err_at(x, k, "\"weight\" is not allowed for the champion (it scores every request)");
+        yaml_node_t *k = cw_node(x, extra[e]->key);
+        if (champion && !strcmp(cw_sval(k), "weight")) {
+            cw_err_at(x, k, "\"weight\" is not allowed for the champion (it scores every request)");
             continue;
         }
-        if (!champion && !strcmp(sval(k), "fallback_decision")) {
-            err_at(x, k, "\"fallback_decision\" is only allowed for the champion");
+        if (!champion && !strcmp(cw_sval(k), "fallback_decision")) {
+            cw_err_at(x, k, "\"fallback_decision\" is only allowed for the champion");
             continue;
         }
         extra[kept++] = extra[e];
     }
-    if (!require(x, spec(ks, "adapter"), n, where))
+    if (!cw_require(x, cw_spec(ks, "adapter"), n, where))
         return;
-    if (!get_str(x, spec(ks, "adapter"), 1, 4000, &m->adapter_name))
+    if (!cw_get_str(x, cw_spec(ks, "adapter"), 1, 4000, &m->adapter_name))
         return;
     m->adapter_path = join_path(c->plugin_dir, m->adapter_name);
     if (!g_load_plugins)
@@ -764,19 +355,27 @@ static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion
     csg_error e;
     if (!m->adapter_path ||
         csg_plugin_load(m->adapter_path, CSG_PLUGIN_MODEL_ADAPTER, &m->plugin, &e) != 0) {
-        err_at(x, spec(ks, "adapter")->value, "%s", e.message);
+        cw_err_at(x, cw_spec(ks, "adapter")->value, "%s", e.message);
         return;
     }
     plugin_options(x, n, m->plugin, "adapter", ks, extra, kept, &m->options, &m->n_options);
+    /* The features the adapter reads must exist in the schema. */
+    const char *const *need = m->plugin->adapter->required_features;
+    for (size_t i = 0; need && need[i] && x->c->schema; i++)
+        if (csg_schema_find(x->c->schema, need[i], strlen(need[i])) < 0)
+            cw_err_at(x, cw_spec(ks, "adapter")->value,
+                      "%s needs feature \"%s\", which the application schema does not define",
+                      m->plugin->header->name ? m->plugin->header->name : m->adapter_name,
+                      need[i]);
 }
 
 static void sec_champion(vctx *x, yaml_node_t *n, yaml_node_t *root)
 {
     if (!n) {
-        err_at(x, root, "\"champion\" is required");
+        cw_err_at(x, root, "\"champion\" is required");
         return;
     }
-    if (!want_mapping(x, n, "\"champion\""))
+    if (!cw_want_mapping(x, n, "\"champion\""))
         return;
     model_block(x, n, &x->c->champion, true);
 }
@@ -784,22 +383,22 @@ static void sec_champion(vctx *x, yaml_node_t *n, yaml_node_t *root)
 static void sec_challengers(vctx *x, yaml_node_t *n)
 {
     csg_config *c = x->c;
-    if (!n || is_null(n))
+    if (!n || cw_is_null(n))
         return;
     if (n->type != YAML_SEQUENCE_NODE) {
-        err_at(x, n, "\"challengers\" must be a list, not %s", type_name(n));
+        cw_err_at(x, n, "\"challengers\" must be a list, not %s", cw_type_name(n));
         return;
     }
     int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (count > CSG_MAX_CHALLENGERS) {
-        err_at(x, n, "at most %d challengers are supported", CSG_MAX_CHALLENGERS);
+        cw_err_at(x, n, "at most %d challengers are supported", CSG_MAX_CHALLENGERS);
         return;
     }
     double sum = 0;
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++) {
-        yaml_node_t *m = node(x, *it);
-        if (!want_mapping(x, m, "a challenger"))
+        yaml_node_t *m = cw_node(x, *it);
+        if (!cw_want_mapping(x, m, "a challenger"))
             continue;
         csg_cfg_model *cm = &c->challengers[c->n_challengers++];
         model_block(x, m, cm, false);
@@ -807,7 +406,7 @@ static void sec_challengers(vctx *x, yaml_node_t *n)
     }
     /* A little slack so 0.1 + 0.2 + 0.7 is accepted. */
     if (sum > 1.0 + 1e-9)
-        err_at(x, n, "challenger weights sum to %.15g, must be at most 1", sum);
+        cw_err_at(x, n, "challenger weights sum to %.15g, must be at most 1", sum);
     /* Names are the key of every metric and event: they must be unique. */
     for (size_t i = 0; i < c->n_challengers; i++) {
         const csg_cfg_model *a = &c->challengers[i];
@@ -832,23 +431,23 @@ static void sec_events(vctx *x, yaml_node_t *n)
     csg_config *c = x->c;
     if (!n)
         return;
-    if (!want_mapping(x, n, "\"events\""))
+    if (!cw_want_mapping(x, n, "\"events\""))
         return;
     keyspec ks[] = {{.name = "sink"},           {.name = "kafka_brokers"},   {.name = "topic"}, {.name = "queue_capacity"},
                     {.name = "spool_dir"},      {.name = "spool_max_bytes"}, {.name = NULL}};
-    collect(x, n, "events", ks, NULL, NULL, 0);
-    if (get_str(x, spec(ks, "sink"), 1, 4000, &c->sink)) {
+    cw_collect(x, n, "events", ks, NULL, NULL, 0);
+    if (cw_get_str(x, cw_spec(ks, "sink"), 1, 4000, &c->sink)) {
         if (strcmp(c->sink, "kafka") != 0 && !(strncmp(c->sink, "file:", 5) == 0 && c->sink[5]))
-            err_at(x, spec(ks, "sink")->value, "\"sink\" must be kafka or file:PATH, got \"%s\"",
+            cw_err_at(x, cw_spec(ks, "sink")->value, "\"sink\" must be kafka or file:PATH, got \"%s\"",
                    c->sink);
     }
-    get_str(x, spec(ks, "kafka_brokers"), 1, 1000, &c->kafka_brokers);
-    get_str(x, spec(ks, "topic"), 1, 249, &c->topic);
+    cw_get_str(x, cw_spec(ks, "kafka_brokers"), 1, 1000, &c->kafka_brokers);
+    cw_get_str(x, cw_spec(ks, "topic"), 1, 249, &c->topic);
     int64_t v;
-    if (get_int(x, spec(ks, "queue_capacity"), 16, 1 << 24, &v))
+    if (cw_get_int(x, cw_spec(ks, "queue_capacity"), 16, 1 << 24, &v))
         c->queue_capacity = (uint64_t)v;
-    get_str(x, spec(ks, "spool_dir"), 1, 4000, &c->spool_dir);
-    if (get_int(x, spec(ks, "spool_max_bytes"), 0, (int64_t)1 << 50, &v))
+    cw_get_str(x, cw_spec(ks, "spool_dir"), 1, 4000, &c->spool_dir);
+    if (cw_get_int(x, cw_spec(ks, "spool_max_bytes"), 0, (int64_t)1 << 50, &v))
         c->spool_max_bytes = (uint64_t)v;
 }
 
@@ -857,24 +456,24 @@ static void sec_limits(vctx *x, yaml_node_t *n)
     csg_config *c = x->c;
     if (!n)
         return;
-    if (!want_mapping(x, n, "\"limits\""))
+    if (!cw_want_mapping(x, n, "\"limits\""))
         return;
     keyspec ks[] = {{.name = "max_body_bytes"}, {.name = "max_line_bytes"}, {.name = "max_connections"},
                     {.name = "idle_timeout_ms"}, {.name = "read_timeout_ms"}, {.name = NULL}};
-    collect(x, n, "limits", ks, NULL, NULL, 0);
+    cw_collect(x, n, "limits", ks, NULL, NULL, 0);
     int64_t v;
-    if (get_int(x, spec(ks, "max_body_bytes"), 64, 64 << 20, &v))
+    if (cw_get_int(x, cw_spec(ks, "max_body_bytes"), 64, 64 << 20, &v))
         c->max_body_bytes = (uint64_t)v;
-    if (get_int(x, spec(ks, "max_line_bytes"), 64, 64 << 20, &v))
+    if (cw_get_int(x, cw_spec(ks, "max_line_bytes"), 64, 64 << 20, &v))
         c->max_line_bytes = (uint64_t)v;
-    if (get_int(x, spec(ks, "max_connections"), 1, 1000000, &v))
+    if (cw_get_int(x, cw_spec(ks, "max_connections"), 1, 1000000, &v))
         c->max_connections = (uint64_t)v;
-    if (get_int(x, spec(ks, "idle_timeout_ms"), 100, 86400000, &v))
+    if (cw_get_int(x, cw_spec(ks, "idle_timeout_ms"), 100, 86400000, &v))
         c->idle_timeout_ms = (uint64_t)v;
     /* A request (HTTP head + body, TCP line) must be complete this long after
      * its first byte (slowloris). No "0 = off": a gateway without it keeps a
      * trickling client for as long as the client likes. */
-    if (get_int(x, spec(ks, "read_timeout_ms"), 100, 3600000, &v))
+    if (cw_get_int(x, cw_spec(ks, "read_timeout_ms"), 100, 3600000, &v))
         c->read_timeout_ms = (uint64_t)v;
 }
 
@@ -917,7 +516,7 @@ static void free_model(csg_cfg_model *m)
     free(m->name);
     free(m->adapter_name);
     free(m->adapter_path);
-    free_options(m->options, m->n_options);
+    csg_options_free(m->options, m->n_options);
     csg_plugin_unload(m->plugin);
 }
 
@@ -928,9 +527,10 @@ static void config_free(csg_config *c)
         free(t->plugin_name);
         free(t->plugin_path);
         free(t->listen);
-        free_options(t->options, t->n_options);
+        csg_options_free(t->options, t->n_options);
         csg_plugin_unload(t->plugin);
     }
+    csg_schema_unref(c->schema);
     free_model(&c->champion);
     for (size_t i = 0; i < c->n_challengers; i++)
         free_model(&c->challengers[i]);
@@ -978,25 +578,31 @@ int csg_config_load_string(const char *file, const char *text, size_t len, csg_c
         csg_errlist_add(errs, "%s:1: the file is empty", file);
         goto done;
     }
-    if (!want_mapping(&x, root, "the top level"))
+    if (!cw_want_mapping(&x, root, "the top level"))
         goto done;
-    keyspec ks[] = {{.name = "gateway"}, {.name = "transports"}, {.name = "experiment"}, {.name = "champion"},
-                    {.name = "challengers"}, {.name = "events"}, {.name = "limits"}, {.name = NULL}};
-    collect(&x, root, "the top level", ks, NULL, NULL, 0);
-    sec_gateway(&x, spec(ks, "gateway")->value);
-    sec_transports(&x, spec(ks, "transports")->value, root);
-    sec_experiment(&x, spec(ks, "experiment")->value, root);
-    sec_champion(&x, spec(ks, "champion")->value, root);
-    sec_challengers(&x, spec(ks, "challengers")->value);
-    sec_events(&x, spec(ks, "events")->value);
-    sec_limits(&x, spec(ks, "limits")->value);
+    keyspec ks[] = {{.name = "gateway"}, {.name = "transports"}, {.name = "application"},
+                    {.name = "experiment"}, {.name = "champion"}, {.name = "challengers"},
+                    {.name = "events"}, {.name = "limits"}, {.name = NULL}};
+    cw_collect(&x, root, "the top level", ks, NULL, NULL, 0);
+    sec_gateway(&x, cw_spec(ks, "gateway")->value);
+    sec_transports(&x, cw_spec(ks, "transports")->value, root);
+    /* Before the models: their adapters' required_features are checked against it. */
+    c->schema = csg_schema_from_yaml(&x, cw_spec(ks, "application")->value);
+    sec_experiment(&x, cw_spec(ks, "experiment")->value, root);
+    sec_champion(&x, cw_spec(ks, "champion")->value, root);
+    sec_challengers(&x, cw_spec(ks, "challengers")->value);
+    sec_events(&x, cw_spec(ks, "events")->value);
+    sec_limits(&x, cw_spec(ks, "limits")->value);
 done:
     if (have_doc)
         yaml_document_delete(&doc);
+    if (errs->count == errs_before && !c->schema)
+        csg_errlist_add(errs, "%s: out of memory", file);
     if (errs->count != errs_before) {
         csg_config_unref(c);
         return -CSG_EINVAL;
     }
+    csg_config_version_compute(c);
     *out = c;
     return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "csg/plugin.h"
 #include "plugin_loader.h"
+#include "schema.h"
 
 #define CSG_MODEL_NAME_MAX 64
 #define CSG_EXPERIMENT_ID_MAX 64
@@ -73,6 +74,9 @@ typedef struct csg_config {
     csg_cfg_transport transports[CSG_MAX_TRANSPORTS];
     size_t n_transports;
 
+    /* application: the feature schema (never NULL in a loaded config) */
+    csg_schema *schema;
+
     /* experiment: */
     char *experiment_id;
     char *salt;
@@ -98,6 +102,9 @@ typedef struct csg_config {
     uint64_t max_connections;
     uint64_t idle_timeout_ms;
     uint64_t read_timeout_ms; /* a request must be complete this long after its first byte */
+
+    /* config_version: 16 lowercase hex digits (csg_config_version_compute). */
+    char version[17];
 } csg_config;
 
 /* Parse and validate path. On success returns 0 and *out (refs = 1) and
@@ -118,5 +125,11 @@ csg_config *csg_config_ref(csg_config *c);
 void csg_config_unref(csg_config *c);
 
 const char *csg_decision_name(csg_decision d); /* "approve", …; NULL for NONE */
+
+/* config_version (DESIGN §3, §6): FNV-1a 64 of a canonical text of the
+ * application, experiment, champion and challengers sections as parsed
+ * (config_version.c), so whitespace, comments, key order and quoting do not
+ * change it. Fills c->version. */
+void csg_config_version_compute(csg_config *c);
 
 #endif /* CSG_CONFIG_H */

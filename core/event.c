@@ -6,8 +6,10 @@
 #include "event.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "application.h"
 #include "config.h"
 #include "jsonw.h"
 #include "util.h"
@@ -65,6 +67,35 @@ static void format_timestamp(int64_t wall_ms, char ts[25])
     ts[22] = (char)('0' + ms % 10);
 }
 
+static const char *const brief_names[3] = {"income", "loan_amount", "credit_history"};
+static const char *const brief_keys[3] = {",\"income\":", ",\"loan_amount\":",
+                                          ",\"credit_history\":"};
+
+csg_event *csg_event_new(const csg_application *app)
+{
+    size_t cap = csg_app_features_json(app, NULL, 0) + 1;
+    csg_event *e = malloc(sizeof *e + cap);
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof *e);
+    char *f = (char *)(e + 1);
+    csg_app_features_json(app, f, cap);
+    e->features = f;
+    const csg_schema *s = csg_app_schema(app);
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        const char *v = csg_app_value_text(
+            app, csg_schema_find(s, brief_names[i], strlen(brief_names[i])), &len);
+        if (v && len < sizeof e->brief[i]) {
+            memcpy(e->brief[i], v, len);
+            e->brief[i][len] = '\0';
+        }
+    }
+    const char *id = csg_app_applicant_id(app);
+    memcpy(e->applicant_id, id, strnlen(id, CSG_APPLICANT_ID_MAX) + 1);
+    return e;
+}
+
 size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
 {
     csg_jsonw w = {buf, cap, 0};
@@ -103,12 +134,15 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     csg_jsonw_double(&w, chal ? latency(e->latency_challenger_ms) : NAN);
     csg_jsonw_lit(&w, ",\"decision_diff\":");
     csg_jsonw_double(&w, both ? fabs(e->champion_score - e->challenger_score) : NAN);
-    csg_jsonw_lit(&w, ",\"income\":");
-    csg_jsonw_double(&w, e->income);
-    csg_jsonw_lit(&w, ",\"loan_amount\":");
-    csg_jsonw_double(&w, e->loan_amount);
-    csg_jsonw_lit(&w, ",\"credit_history\":");
-    csg_jsonw_int(&w, e->credit_history);
+    for (int i = 0; i < 3; i++) {
+        csg_jsonw_lit(&w, brief_keys[i]);
+        csg_jsonw_lit(&w, e->brief[i][0] ? e->brief[i] : "null");
+    }
+    csg_jsonw_lit(&w, ",\"features\":");
+    csg_jsonw_lit(&w, e->features ? e->features : "{}");
+    csg_jsonw_lit(&w, ",\"config_version\":\"");
+    csg_jsonw_lit(&w, e->config_version);
+    csg_jsonw_lit(&w, "\"");
     csg_jsonw_lit(&w, ",\"timestamp\":\"");
     csg_jsonw_lit(&w, ts);
     csg_jsonw_lit(&w, "\",\"status\":\"");

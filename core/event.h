@@ -19,6 +19,11 @@
 _Static_assert(CSG_REQUEST_ID_MAX == CSG_EVENT_ID_MAX, "event_id bound");
 _Static_assert(CSG_APPLICANT_ID_MAX == CSG_EVENT_APPLICANT_ID_MAX, "applicant_id bound");
 
+/* A feature value's JSON text: a quoted category value (64 bytes) at most. */
+#define CSG_EVENT_VALUE_MAX 72
+/* Bound on csg_event_to_json's output for any valid event. */
+#define CSG_EVENT_JSON_MAX 16384
+
 typedef enum csg_event_status {
     CSG_EVENT_OK = 0,
     CSG_EVENT_CHALLENGER_TIMEOUT = 1,
@@ -42,18 +47,30 @@ typedef struct csg_event {
     csg_decision challenger_decision;
     double latency_champion_ms;   /* written saturated at CSG_EVENT_LATENCY_MS_MAX */
     double latency_challenger_ms; /* ignored without a challenger */
-    double income;
-    double loan_amount;
-    int64_t credit_history;
     int64_t timestamp_ms; /* wall clock at arrival */
     csg_event_status status;
+    char config_version[17]; /* 16 lowercase hex digits */
+    /* The brief's top-level income, loan_amount, credit_history: the JSON
+     * text of the feature's value, "" (→ null) when the schema has no such
+     * feature or the application does not carry it. */
+    char brief[3][CSG_EVENT_VALUE_MAX];
+    /* JSON object text of the application's present features (canonical,
+     * schema order); NULL → {}. csg_event_new points it just past the
+     * struct, in the same allocation. */
+    const char *features;
 } csg_event;
+
+/* A zeroed event carrying app's features and brief values, in one malloc
+ * block (free() it); NULL without memory. */
+struct csg_application;
+csg_event *csg_event_new(const struct csg_application *app);
 
 const char *csg_event_status_name(csg_event_status s);
 
 /* Write the event's compact JSON (no newline) into buf; returns the length
  * needed (snprintf semantics). Every key is always present; see DESIGN §6
- * for which are null when. 1 KiB always suffices for valid events. */
+ * for which are null when. CSG_EVENT_JSON_MAX always suffices for valid
+ * events. */
 size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap);
 
 #endif /* CSG_EVENT_H */

@@ -32,7 +32,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "model_adapter.h"
+#include "options.h"
 #include "publisher.h"
+#include "reload_rules.h"
 #include "reply.h"
 #include "router.h"
 #include "util.h"
@@ -108,6 +110,7 @@ struct csg_gateway {
     csg_event_queue *queue;
     csg_publisher *pub;
     _Atomic uint64_t reloads_ok, reloads_failed;
+    _Atomic uint64_t config_version; /* of the serving snapshot, for /metrics */
     _Atomic int ready;
     _Atomic int64_t ready_logged_ms;
     _Atomic unsigned long ready_flips_unlogged;
@@ -403,7 +406,7 @@ static void start_call(req_ctx *c, model_call *mc, unsigned model)
     struct timeval tv = {cm->timeout_ms / 1000, (cm->timeout_ms % 1000) * 1000};
     evtimer_add(&mc->timer, &tv);
     mc->timer_set = true;
-    cm->plugin->adapter->score_async(c->snap->slots[w->index].inst[model], &c->req.app, on_score,
+    cm->plugin->adapter->score_async(c->snap->slots[w->index].inst[model], c->req.app, on_score,
                                      mc);
 }
 
@@ -416,13 +419,13 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* e comes from csg_event_new (features, brief values, applicant id). */
 static void fill_event(req_ctx *c, csg_event *e)
 {
     const csg_snapshot *s = c->snap;
-    memset(e, 0, sizeof *e);
     memcpy(e->event_id, c->req.request_id, sizeof e->event_id);
     copy_str(e->experiment_id, sizeof e->experiment_id, s->cfg->experiment_id);
-    memcpy(e->applicant_id, c->req.app.applicant_id, sizeof e->applicant_id);
+    memcpy(e->config_version, s->cfg->version, sizeof e->config_version);
     memcpy(e->transport, c->transport, sizeof e->transport);
     copy_str(e->champion_model, sizeof e->champion_model, s->models[0]->name);
     e->champion_ok = c->champ.status == CSG_SCORE_OK;
@@ -436,9 +439,6 @@ static void fill_event(req_ctx *c, csg_event *e)
         e->challenger_decision = c->chal.decision;
         e->latency_challenger_ms = c->chal.latency_ms;
     }
-    e->income = c->req.app.income;
-    e->loan_amount = c->req.app.loan_amount;
-    e->credit_history = c->req.app.credit_history;
     e->timestamp_ms = c->wall_ms;
     if (c->champ.status == CSG_SCORE_TIMEOUT)
         e->status = CSG_EVENT_CHAMPION_TIMEOUT;
@@ -459,7 +459,7 @@ static void emit_event(req_ctx *c)
     if (c->is_probe)
         return;
     csg_bump_signed(&w->metrics->events_waiting, -1);
-    csg_event *e = malloc(sizeof *e);
+    csg_event *e = csg_event_new(c->req.app);
     if (!e) {
         csg_bump(&w->metrics->events_dropped, 1);
         return;
@@ -497,7 +497,8 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
     char msg[200] = "";
     csg_reply r = {
         .status = st,
-        .applicant_id = c->req.app.applicant_id,
+        .size = sizeof r,
+        .applicant_id = csg_app_applicant_id(c->req.app),
         .model = s->models[0]->name,
         .experiment_id = s->cfg->experiment_id,
         .request_id = c->req.request_id,
@@ -603,6 +604,7 @@ static void ctx_maybe_free(req_ctx *c)
     w->live--;
     if (c->is_probe)
         w->probe_outstanding = false;
+    csg_app_free(c->req.app);
     free(c);
     if (sl->inflight == 0 && s != w->current)
         retire_slot(w, s);
@@ -622,21 +624,38 @@ static req_ctx *ctx_new(csg_worker *w)
     return c;
 }
 
-static void core_submit(csg_worker *w, const csg_request *req, csg_reply_cb on_reply, void *ctx)
+static void core_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_reply, void *ctx)
 {
+    csg_request rq = *in, *req = &rq;
+    /* Parsed under an older schema (a reload came in between): map it onto
+     * the one this worker's adapters were created with. */
+    const csg_schema *now = w->current->cfg->schema;
+    if (csg_app_schema(req->app) != now) {
+        char id[CSG_APPLICANT_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", csg_app_applicant_id(req->app));
+        rq.app = csg_app_rebind(req->app, now);
+        if (!rq.app) {
+            csg_reply r = {.size = sizeof r, .status = CSG_REPLY_OVERLOADED, .applicant_id = id,
+                           .request_id = req->request_id, .error_message = "out of memory"};
+            on_reply(ctx, &r);
+            return;
+        }
+    }
     req_ctx *c = ctx_new(w);
     if (!c) {
         /* No memory for even a context: answer at once (the one case where
          * the callback runs inside submit). */
-        csg_reply r = {.status = CSG_REPLY_OVERLOADED,
-                       .applicant_id = req->app.applicant_id,
+        csg_reply r = {.size = sizeof r,
+                       .status = CSG_REPLY_OVERLOADED,
+                       .applicant_id = csg_app_applicant_id(req->app),
                        .request_id = req->request_id,
                        .error_message = "out of memory"};
         on_reply(ctx, &r);
+        csg_app_free(req->app);
         return;
     }
     c->req = *req;
-    c->req.app.applicant_id[CSG_APPLICANT_ID_MAX] = '\0';
+    c->req.size = sizeof c->req;
     c->req.request_id[CSG_REQUEST_ID_MAX] = '\0';
     if (!c->req.request_id[0])
         csg_uuid4(&w->rng, c->req.request_id);
@@ -651,7 +670,7 @@ static void core_submit(csg_worker *w, const csg_request *req, csg_reply_cb on_r
     snap_slot *sl = &s->slots[w->index];
     csg_bump_signed(&w->metrics->events_waiting, 1);
 
-    int chal = csg_router_pick(s->router, c->req.app.applicant_id, &w->rng);
+    int chal = csg_router_pick(s->router, csg_app_applicant_id(c->req.app), &w->rng);
     c->champ.ctx = c;
     c->chal.ctx = c;
     if (chal >= 0) {
@@ -700,14 +719,14 @@ static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
         if (now - w->probe_started_ms > 2.0 * w->current->models[0]->timeout_ms + 1000)
             set_ready(w->gw, false, w->current->models[0]->name, "the adapter never answered");
     } else if (now - w->last_champion_ms >= PROBE_INTERVAL_MS) {
-        req_ctx *c = ctx_new(w);
+        csg_application *app = csg_app_probe(w->current->cfg->schema);
+        req_ctx *c = app ? ctx_new(w) : NULL;
+        if (!c)
+            csg_app_free(app);
         if (c) {
             c->is_probe = true;
             c->replied = true;
-            snprintf(c->req.app.applicant_id, sizeof c->req.app.applicant_id, "csg-readiness-probe");
-            c->req.app.income = 50000;
-            c->req.app.loan_amount = 10000;
-            c->req.app.credit_history = 1;
+            c->req.app = app;
             snprintf(c->transport, sizeof c->transport, "probe");
             c->champ.ctx = c;
             c->chal.ctx = c;
@@ -842,8 +861,17 @@ static char *api_render_metrics(size_t *len)
         .queue_depth = gw->queue ? csg_event_queue_depth(gw->queue) : 0,
         .reloads_ok = atomic_load(&gw->reloads_ok),
         .reloads_failed = atomic_load(&gw->reloads_failed),
+        .config_version = atomic_load(&gw->config_version),
     };
     return csg_metrics_render(gw->metrics, gw->n_workers, &g, len);
+}
+
+/* Against the schema w serves now: w's thread only (csg/plugin.h). */
+static csg_parse_status api_parse_application(csg_worker *w, const char *json, size_t len,
+                                              csg_application **app, char *request_id,
+                                              csg_parse_error *err)
+{
+    return csg_app_parse(w->current->cfg->schema, json, len, app, request_id, err);
 }
 
 static bool api_is_ready(void)
@@ -867,11 +895,12 @@ static void api_init(const csg_config *cfg)
         .worker_index = api_worker_index,
         .worker_count = api_worker_count,
         .submit = core_submit,
-        .parse_application = csg_parse_application,
+        .parse_application = api_parse_application,
         .valid_request_id = csg_valid_request_id,
         .format_reply = csg_format_reply,
         .format_error = csg_format_error,
         .count_request = api_count_request,
+        .options_apply = csg_options_apply,
         .render_metrics = api_render_metrics,
         .is_ready = api_is_ready,
         .max_body_bytes = (size_t)cfg->max_body_bytes,
@@ -880,6 +909,7 @@ static void api_init(const csg_config *cfg)
         .idle_timeout_ms = (unsigned)cfg->idle_timeout_ms,
         .read_timeout_ms = (unsigned)cfg->read_timeout_ms,
     };
+    csg_app_api_fill(&g_api);
 }
 
 int csg_gateway_check(const csg_config *cfg, csg_errlist *errs)
@@ -1103,6 +1133,7 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
     if (!gw->snap)
         goto fail;
     gw->all_snaps = gw->snap;
+    atomic_store(&gw->config_version, strtoull(cfg->version, NULL, 16));
 
     /* 5. Transports bind their sockets (main thread). */
     for (unsigned i = 0; i < cfg->n_transports; i++) {
@@ -1175,26 +1206,6 @@ bool csg_gateway_swapped(csg_gateway *gw)
     return true;
 }
 
-/* Sections a reload cannot change without a restart: say so, keep going. */
-static void warn_restart_only(const csg_config *old, const csg_config *nw)
-{
-    bool transports = old->n_transports != nw->n_transports;
-    for (size_t i = 0; !transports && i < old->n_transports; i++)
-        transports = strcmp(old->transports[i].listen, nw->transports[i].listen) ||
-                     strcmp(old->transports[i].plugin_path, nw->transports[i].plugin_path);
-    if (transports)
-        csg_log(CSG_LOG_WARN, "core", "reload: changes to \"transports\" need a restart; ignored");
-    if (old->workers != nw->workers)
-        csg_log(CSG_LOG_WARN, "core", "reload: \"gateway.workers\" changes need a restart; ignored");
-    if (strcmp(old->sink, nw->sink) || strcmp(old->topic, nw->topic) ||
-        strcmp(old->kafka_brokers, nw->kafka_brokers) || old->queue_capacity != nw->queue_capacity)
-        csg_log(CSG_LOG_WARN, "core", "reload: changes to \"events\" need a restart; ignored");
-    if (old->max_body_bytes != nw->max_body_bytes || old->max_line_bytes != nw->max_line_bytes ||
-        old->max_connections != nw->max_connections || old->idle_timeout_ms != nw->idle_timeout_ms ||
-        old->read_timeout_ms != nw->read_timeout_ms)
-        csg_log(CSG_LOG_WARN, "core", "reload: changes to \"limits\" need a restart; ignored");
-}
-
 int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 {
     csg_snapshot *s = snapshot_build(gw, cfg, err);
@@ -1203,6 +1214,7 @@ int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
     s->next = gw->all_snaps;
     gw->all_snaps = s;
     gw->snap = s;
+    atomic_store(&gw->config_version, strtoull(cfg->version, NULL, 16));
     for (unsigned i = 0; i < gw->n_workers; i++) {
         csg_worker *w = &gw->workers[i];
         atomic_store(&w->pending, s);
@@ -1213,21 +1225,11 @@ int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 
 int csg_gateway_reload(csg_gateway *gw)
 {
-    csg_errlist errs = {0};
-    csg_config *cfg = NULL;
-    csg_log(CSG_LOG_INFO, "core", "reloading %s", gw->config_path);
-    if (csg_config_load(gw->config_path, &cfg, &errs) != 0) {
-        for (size_t i = 0; i < errs.count; i++)
-            csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
-        csg_log(CSG_LOG_ERROR, "core",
-                "reload rejected: %zu error(s) in %s; the previous configuration stays in use",
-                errs.count, gw->config_path);
-        csg_errlist_free(&errs);
+    csg_config *cfg = csg_reload_load(gw->config_path, gw->cfg, gw->snap->cfg);
+    if (!cfg) {
         atomic_fetch_add(&gw->reloads_failed, 1);
         return -CSG_EINVAL;
     }
-    csg_errlist_free(&errs);
-    warn_restart_only(gw->cfg, cfg);
     csg_error err = {{0}};
     int rc = csg_gateway_reload_config(gw, cfg, &err);
     if (rc != 0) {
@@ -1235,16 +1237,7 @@ int csg_gateway_reload(csg_gateway *gw)
                 err.message);
         atomic_fetch_add(&gw->reloads_failed, 1);
     } else {
-        char chal[512] = "";
-        size_t pos = 0;
-        for (size_t i = 0; i < cfg->n_challengers && pos < sizeof chal; i++)
-            pos += (size_t)snprintf(chal + pos, sizeof chal - pos, "%s%s=%.4g", i ? ", " : "",
-                                    cfg->challengers[i].name, cfg->challengers[i].weight);
-        csg_log(CSG_LOG_INFO, "core",
-                "configuration reloaded (generation %llu): experiment %s, champion %s, "
-                "challengers [%s]",
-                (unsigned long long)gw->snap->generation, cfg->experiment_id, cfg->champion.name,
-                chal);
+        csg_reload_log_applied(cfg, (unsigned long long)gw->snap->generation);
         atomic_fetch_add(&gw->reloads_ok, 1);
     }
     csg_config_unref(cfg);
@@ -1347,8 +1340,10 @@ int csg_gateway_run(csg_gateway *gw)
     for (int i = 0; i < 3; i++)
         sigaddset(&set, signos[i]);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    csg_log(CSG_LOG_INFO, "core", "csg-gateway running: %u worker(s), %zu transport(s), champion %s",
-            gw->n_workers, gw->cfg->n_transports, gw->snap->cfg->champion.name);
+    csg_log(CSG_LOG_INFO, "core",
+            "csg-gateway running: %u worker(s), %zu transport(s), champion %s, config_version %s",
+            gw->n_workers, gw->cfg->n_transports, gw->snap->cfg->champion.name,
+            gw->snap->cfg->version);
     event_base_dispatch(gw->main_base);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     for (int i = 0; i < 3; i++)

@@ -4,12 +4,27 @@
 #include "jsonw.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "application.h"
 #include "util.h"
+
+/* In util.h for its users; here so the application library (csg-model,
+ * fuzzers) has it without util.c. */
+int csg_format_double(double d, char *buf, size_t cap)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return n;
+}
 
 /* Does s[0..n) hold a byte JSON must escape (< 0x20, '"', '\\') or one
  * that needs the UTF-8 check (>= 0x80)? Eight bytes at a time: the "has a
@@ -160,4 +175,15 @@ size_t csg_jsonw_finish(csg_jsonw *w)
     if (w->cap)
         w->buf[w->pos < w->cap ? w->pos : w->cap - 1] = '\0';
     return w->pos;
+}
+
+void csg_jsonw_printf(csg_jsonw *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool room = w->pos < w->cap;
+    int n = vsnprintf(room ? w->buf + w->pos : NULL, room ? w->cap - w->pos : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->pos += (size_t)n;
 }

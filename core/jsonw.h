@@ -35,6 +35,8 @@ static inline void csg_jsonw_lit(csg_jsonw *w, const char *s) /* NUL-terminated 
 void csg_jsonw_str(csg_jsonw *w, const char *s); /* quoted + escaped; NULL → null */
 void csg_jsonw_double(csg_jsonw *w, double d);   /* shortest round-trip; non-finite → null */
 void csg_jsonw_int(csg_jsonw *w, int64_t v);
+/* printf-formatted raw text (no quoting), same snprintf semantics. */
+void csg_jsonw_printf(csg_jsonw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Finite d as the text csg_format_double gives (shortest of %.15g/%.16g/
  * %.17g that reads back exactly), printf-free for the common short values.
  * NUL-terminated; returns the length. */

@@ -248,6 +248,11 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
               "csg_config_reloads_total{result=\"ok\"} %" PRIu64 "\n"
               "csg_config_reloads_total{result=\"error\"} %" PRIu64 "\n",
               g ? g->reloads_ok : 0, g ? g->reloads_failed : 0);
+    sb_printf(&b,
+              "# HELP csg_config_info The serving configuration (config_version).\n"
+              "# TYPE csg_config_info gauge\n"
+              "csg_config_info{version=\"%016" PRIx64 "\"} 1\n",
+              g ? g->config_version : 0);
     if (b.oom) {
         free(b.p);
         return NULL;

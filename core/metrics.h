@@ -71,6 +71,7 @@ typedef struct csg_metrics_globals {
     const csg_sink_stats *sink; /* may be NULL */
     size_t queue_depth;
     uint64_t reloads_ok, reloads_failed;
+    uint64_t config_version; /* the serving configuration's config_version */
 } csg_metrics_globals;
 
 /* Render everything into a malloc'd NUL-terminated string (*len = its length). */

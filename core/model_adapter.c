@@ -18,6 +18,7 @@ int csg_model_adapter_create(const csg_config *cfg, const csg_cfg_model *m,
         .timeout_ms = m->timeout_ms,
         .options = m->options,
         .config_file = cfg->file,
+        .schema = cfg->schema,
     };
     csg_error e = {{0}};
     *inst = NULL;

@@ -123,9 +123,10 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
              csg_plugin_kind_name(hd->kind), hd->name ? hd->name : "?");
         goto fail;
     }
-    /* ABI 1.0 is the baseline: every field of the 1.0 descriptor must be there. */
-    size_t need = expected == CSG_PLUGIN_TRANSPORT ? sizeof(csg_transport_plugin)
-                                                    : sizeof(csg_model_adapter);
+    /* The ABI 2.0 baseline must be there; an optional tail (fields after
+     * it, from a later minor) may be cut off by a plugin built before it. */
+    size_t need = expected == CSG_PLUGIN_TRANSPORT ? CSG_TRANSPORT_BASELINE_SIZE
+                                                    : CSG_ADAPTER_BASELINE_SIZE;
     if (hd->struct_size < need) {
         fail(err, path, "descriptor size %u is smaller than ABI %d.0 requires (%zu bytes)",
              hd->struct_size, CSG_ABI_MAJOR, need);
@@ -139,8 +140,13 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
     }
     p->header = hd;
     p->kind = expected;
+    /* Work on a zeroed copy of the gateway's size: what the plugin's
+     * descriptor does not have reads as NULL/0, never past its end. */
     if (expected == CSG_PLUGIN_TRANSPORT) {
-        p->transport = (const csg_transport_plugin *)hd;
+        memcpy(&p->transport_desc, hd,
+               hd->struct_size < sizeof p->transport_desc ? hd->struct_size
+                                                          : sizeof p->transport_desc);
+        p->transport = &p->transport_desc;
         p->options = p->transport->options;
         if (!p->transport->create || !p->transport->start_worker || !p->transport->destroy ||
             !p->transport->drain_worker) {
@@ -150,7 +156,10 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
             goto fail;
         }
     } else {
-        p->adapter = (const csg_model_adapter *)hd;
+        memcpy(&p->adapter_desc, hd,
+               hd->struct_size < sizeof p->adapter_desc ? hd->struct_size
+                                                        : sizeof p->adapter_desc);
+        p->adapter = &p->adapter_desc;
         p->options = p->adapter->options;
         if (!p->adapter->create || !p->adapter->score_async || !p->adapter->destroy) {
             free(p);
@@ -181,3 +190,4 @@ void csg_plugin_unload(csg_plugin *p)
     free(p->path);
     free(p);
 }
+//END

@@ -5,7 +5,7 @@
  * permissions, dlopen, the entry point, then the descriptor's magic, size,
  * ABI major/minor, kind and required functions. Every failure message names
  * the file and says exactly what differs, e.g.
- *   build/lib/csg/old.so: ABI mismatch: gateway ABI 1.0, plugin ABI 2.0
+ *   build/lib/csg/old.so: ABI mismatch: gateway ABI 2.0, plugin ABI 1.2
  * A failed load leaves nothing behind (dlclose).
  */
 #ifndef CSG_PLUGIN_LOADER_H
@@ -13,14 +13,23 @@
 
 #include "csg/plugin.h"
 
+/* The part of each descriptor every ABI 2.x plugin has: up to the last
+ * field of 2.0 that is not an optional tail (csg/plugin.h). */
+#define CSG_TRANSPORT_BASELINE_SIZE sizeof(csg_transport_plugin)
+#define CSG_ADAPTER_BASELINE_SIZE offsetof(csg_model_adapter, required_features)
+
 typedef struct csg_plugin {
     char *path;       /* as configured (for messages) */
     void *handle;     /* dlopen handle */
     csg_plugin_kind kind;
-    const csg_plugin_header *header;
-    const csg_transport_plugin *transport; /* kind == TRANSPORT */
-    const csg_model_adapter *adapter;      /* kind == MODEL_ADAPTER */
+    const csg_plugin_header *header; /* the plugin's own (its name, version) */
+    /* The descriptor as this gateway reads it: a zero-padded copy, so a
+     * smaller descriptor (older minor) reads its missing tail as absent. */
+    const csg_transport_plugin *transport; /* kind == TRANSPORT: &transport_desc */
+    const csg_model_adapter *adapter;      /* kind == MODEL_ADAPTER: &adapter_desc */
     const csg_option *options;             /* may be NULL */
+    csg_transport_plugin transport_desc;
+    csg_model_adapter adapter_desc;
 } csg_plugin;
 
 /* Load the plugin at path (relative paths against the current directory),

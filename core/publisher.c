@@ -48,7 +48,7 @@ struct csg_publisher {
 
 static size_t drain(csg_publisher *p, size_t max)
 {
-    char buf[2048];
+    char buf[CSG_EVENT_JSON_MAX];
     size_t n = 0;
     csg_event *e;
     while (n < max && (e = csg_event_queue_pop(p->q))) {

@@ -150,17 +150,6 @@ double csg_hash_unit(uint64_t h)
     return (double)(h >> 11) * 0x1.0p-53;
 }
 
-int csg_format_double(double d, char *buf, size_t cap)
-{
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    return n;
-}
-
 char *csg_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;

@@ -38,25 +38,35 @@
 
 #define REST_VERSION "1.0.0"
 #define REST_BODY_MAX 65536     /* a model reply larger than this is an error */
-#define REST_REQ_MAX 1536       /* one serialised request: headers + application */
+#define REST_REQ_MAX 8704 /* one request: headers + the application's canonical JSON */
 #define REST_OUT_MAX (4u << 20) /* bytes queued on one upstream connection */
 #define REST_BACKOFF_MIN_MS 50
 #define REST_BACKOFF_MAX_MS 2000
 #define REST_STALL_GRACE_MS 1000 /* a connection silent this long past timeout_ms is dead */
 
-enum { OPT_URL, OPT_POOL, OPT_PIPELINE, OPT_DEPTH, OPT_QUEUE };
+/* The option values, stored by the core (options_apply): defaults only in the table. */
+typedef struct rest_options_t {
+    const char *url;
+    int64_t pool_size, pipeline_depth, max_queue;
+    bool pipeline;
+} rest_options_t;
 
 static const csg_option rest_options[] = {
     {CSG_OPT_URL, "url", NULL, true, 1, 0,
-     "model endpoint http://host:port/path; names are resolved once at start"},
-    {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker"},
+     "model endpoint http://host:port/path; names are resolved once at start",
+     CSG_OPT_AT(rest_options_t, url)},
+    {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker",
+     CSG_OPT_AT(rest_options_t, pool_size)},
     {CSG_OPT_BOOL, "pipeline", "false", false, 1, 0,
-     "queue further requests on busy connections (the model must support HTTP pipelining)"},
+     "queue further requests on busy connections (the model must support HTTP pipelining)",
+     CSG_OPT_AT(rest_options_t, pipeline)},
     {CSG_OPT_INT, "pipeline_depth", "16", false, 1, 256,
-     "requests in flight per connection when pipeline is true"},
+     "requests in flight per connection when pipeline is true",
+     CSG_OPT_AT(rest_options_t, pipeline_depth)},
     {CSG_OPT_INT, "max_queue", "1024", false, 1, 1000000,
-     "calls waiting for a connection per worker; beyond it calls fail at once"},
-    {0, NULL, NULL, false, 0, 0, NULL},
+     "calls waiting for a connection per worker; beyond it calls fail at once",
+     CSG_OPT_AT(rest_options_t, max_queue)},
+    {0, NULL, NULL, false, 0, 0, NULL, 0},
 };
 
 typedef struct rest_inst rest_inst;
@@ -152,7 +162,8 @@ static void call_finish(rest_call *c, csg_score_status st, double score, csg_dec
     csg_score_cb cb = c->cb;
     void *ctx = c->ctx;
     call_release(c);
-    csg_score_result r = {.status = st, .score = score, .decision = d, .error = error};
+    csg_score_result r = {
+        .size = sizeof r, .status = st, .score = score, .decision = d, .error = error};
     in->busy++;
     cb(ctx, &r);
     in->busy--;
@@ -179,7 +190,7 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         void *ctx = c->ctx;
         c->state = C_EXPIRED_QUEUED;
         in->q_len--;
-        csg_score_result r = {.status = CSG_SCORE_TIMEOUT,
+        csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_TIMEOUT,
                               .error = "timed out waiting for a free connection"};
         cb(ctx, &r);
         break;
@@ -189,7 +200,8 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         csg_score_cb cb = c->cb;
         void *ctx = c->ctx;
         c->state = C_ABANDONED;
-        csg_score_result r = {.status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
+        csg_score_result r = {
+            .size = sizeof r, .status = CSG_SCORE_TIMEOUT, .error = "model timed out"};
         cb(ctx, &r);
         break;
     }
@@ -592,24 +604,16 @@ static void pump(rest_inst *in)
 
 static int build_request(rest_inst *in, const csg_application *app, rest_call *c)
 {
-    char bodybuf[REST_REQ_MAX];
-    csg_buf b = {.data = bodybuf, .cap = sizeof bodybuf, .max = sizeof bodybuf};
-    csg_buf_puts(&b, "{\"applicant_id\":");
-    csg_buf_json_str(&b, app->applicant_id, strnlen(app->applicant_id, CSG_APPLICANT_ID_MAX));
-    csg_buf_puts(&b, ",\"income\":");
-    csg_buf_json_double(&b, app->income);
-    csg_buf_puts(&b, ",\"loan_amount\":");
-    csg_buf_json_double(&b, app->loan_amount);
-    csg_buf_puts(&b, ",\"credit_history\":");
-    if (csg_buf_json_int(&b, app->credit_history) != 0 || csg_buf_puts(&b, "}") != 0)
-        return -1; /* the fixed buffer cannot grow: too long */
+    /* The core's canonical JSON, forwarded as is: no re-serialising. */
+    size_t body_len;
+    const char *body = in->api->app_json(app, &body_len);
     /* "<len>\r\n\r\n" by hand: snprintf cost more than the rest of the body. */
     char num[24];
     int nl = 0;
     {
         char digits[20];
         int nd = 0;
-        size_t v = b.len;
+        size_t v = body_len;
         do {
             digits[nd++] = (char)('0' + v % 10);
             v /= 10;
@@ -619,13 +623,13 @@ static int build_request(rest_inst *in, const csg_application *app, rest_call *c
         memcpy(num + nl, "\r\n\r\n", 4);
         nl += 4;
     }
-    if (nl < 0 || in->head_len + (size_t)nl + b.len > sizeof c->req)
+    if (nl < 0 || in->head_len + (size_t)nl + body_len > sizeof c->req)
         return -1;
     /* memcpy, not one big snprintf: this runs for every model call. */
     memcpy(c->req, in->head, in->head_len);
     memcpy(c->req + in->head_len, num, (size_t)nl);
-    memcpy(c->req + in->head_len + (size_t)nl, bodybuf, b.len);
-    c->req_len = in->head_len + (size_t)nl + b.len;
+    memcpy(c->req + in->head_len + (size_t)nl, body, body_len);
+    c->req_len = in->head_len + (size_t)nl + body_len;
     return 0;
 }
 
@@ -655,7 +659,7 @@ static void on_oom(evutil_socket_t fd, short what, void *arg)
     (void)what;
     oom_call o = *(oom_call *)arg;
     free(arg);
-    csg_score_result r = {.status = CSG_SCORE_ERROR, .error = "out of memory"};
+    csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_ERROR, .error = "out of memory"};
     o.cb(o.ctx, &r);
 }
 
@@ -721,8 +725,9 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
     in->api = api;
     in->base = base;
     snprintf(in->model, sizeof in->model, "%s", cfg->model_name ? cfg->model_name : "?");
-    const csg_option_value *o = cfg->options;
-    const char *url = o && o[OPT_URL].str ? o[OPT_URL].str : NULL;
+    rest_options_t o = {0};
+    api->options_apply(rest_options, cfg->options, &o);
+    const char *url = o.url;
     if (!url) {
         snprintf(err->message, sizeof err->message, "rest: model %s: url is required", in->model);
         goto fail;
@@ -732,16 +737,19 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
                  msg);
         goto fail;
     }
-    in->pool_size = o && o[OPT_POOL].is_set ? (unsigned)o[OPT_POOL].i : 4;
-    in->pipeline = o && o[OPT_PIPELINE].is_set ? o[OPT_PIPELINE].b : false;
-    in->depth = o && o[OPT_DEPTH].is_set ? (unsigned)o[OPT_DEPTH].i : 16;
-    in->max_queue = o && o[OPT_QUEUE].is_set ? (unsigned)o[OPT_QUEUE].i : 1024;
-    if (in->pool_size < 1 || in->pool_size > 256 || in->depth < 1 || in->max_queue < 1) {
+    /* The table's ranges hold (the core checked them); a host that skipped
+     * that still gets a clear refusal. */
+    if (o.pool_size < 1 || o.pool_size > 256 || o.pipeline_depth < 1 || o.max_queue < 1 ||
+        o.max_queue > 1000000 || o.pipeline_depth > 256) {
         snprintf(err->message, sizeof err->message,
                  "rest: model %s: pool_size 1-256, pipeline_depth >= 1, max_queue >= 1",
                  in->model);
         goto fail;
     }
+    in->pool_size = (unsigned)o.pool_size;
+    in->pipeline = o.pipeline;
+    in->depth = (unsigned)o.pipeline_depth;
+    in->max_queue = (unsigned)o.max_queue;
     in->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
     int n = snprintf(in->head, sizeof in->head,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"

@@ -445,6 +445,7 @@ static void handle_score(gworker *gw, gcall *gc)
     const csg_core_api *api = gw->srv->api;
     csg_request req;
     memset(&req, 0, sizeof req);
+    req.size = sizeof req;
     size_t len = 0;
     /* The client's x-request-id first, so every error can echo a valid one. */
     const char *bad = NULL;
@@ -465,11 +466,12 @@ static void handle_score(gworker *gw, gcall *gc)
     uint8_t *owned = NULL; /* buf NULL (no message, unreadable): "invalid_json" as on HTTP/TCP */
     const uint8_t *buf = gc->payload ? read_payload(gc->payload, &len, &owned) : NULL;
     char why[256];
-    csg_sr_status st = csg_score_request_parse(buf, len, api, &req.app, why, sizeof why);
+    csg_sr_status st = csg_score_request_parse(buf, len, api, gw->w, &req.app, why, sizeof why);
     free(owned);
     if (bad && st != CSG_SR_MALFORMED) /* then the x-request-id error, before the fields' */
         st = CSG_SR_INVALID_FIELD, snprintf(why, sizeof why, "%s", bad);
     if (st != CSG_SR_OK) {
+        api->application_free(req.app);
         static const char *const label[] = {"ok", "invalid_json", "invalid_field",
                                             "payload_too_large"};
         reply_counted(gw, gc, NULL,
@@ -483,6 +485,7 @@ static void handle_score(gworker *gw, gcall *gc)
         gpr_timespec left = gpr_time_sub(gc->deadline, gpr_now(gc->deadline.clock_type));
         int64_t left_ms = gpr_time_to_millis(left);
         if (left_ms <= 0) {
+            api->application_free(req.app);
             reply_counted(gw, gc, NULL, GRPC_STATUS_DEADLINE_EXCEEDED,
                           "deadline passed before the call was handled", "deadline_exceeded",
                           rid, false);

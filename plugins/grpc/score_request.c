@@ -379,8 +379,10 @@ static void compose(char *details, size_t cap, const char *field, const char *me
 }
 
 csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, const csg_core_api *api,
-                                      csg_application *app, char *details, size_t cap)
+                                      csg_worker *w, csg_application **app, char *details,
+                                      size_t cap)
 {
+    *app = NULL;
     char buf[2048], *json;
     size_t jlen;
     csg_sr_error err;
@@ -396,7 +398,7 @@ csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, const csg_
     char rid[CSG_REQUEST_ID_MAX + 1]; /* as http.so: checked, not used */
     csg_parse_error perr;
     memset(&perr, 0, sizeof perr);
-    csg_parse_status ps = api->parse_application(json, jlen, app, rid, &perr);
+    csg_parse_status ps = api->parse_application(w, json, jlen, app, rid, &perr);
     if (json != buf)
         free(json);
     if (ps == CSG_PARSE_OK)

@@ -47,15 +47,17 @@ typedef struct csg_sr_error {
 csg_sr_status csg_score_request_json(const uint8_t *msg, size_t len, size_t max_json, char *buf,
                                      size_t cap, char **json, size_t *json_len, csg_sr_error *err);
 
-/* What grpc.so runs on each message: translate (bounded by
- * api->max_body_bytes, as an HTTP body), then api->parse_application into
- * *app — the only use of the core's ABI here, so a new parse_application
- * signature changes this function's parameters and one call. On an error,
+/* What grpc.so runs on each message (on worker w's thread): translate
+ * (bounded by api->max_body_bytes, as an HTTP body), then
+ * api->parse_application into *app (the caller's: submit it or free it with
+ * api->application_free; NULL on any error) — the only use of the core's
+ * ABI here. On an error,
  * details (cap bytes) gets the gRPC status message: "<field>: <why>" for
  * CSG_SR_INVALID_FIELD, whoever refused it. A "request_id" feature is
  * checked as an HTTP body's member is and otherwise ignored (gRPC takes the
  * id from x-request-id metadata). No heap use for an ordinary request. */
 csg_sr_status csg_score_request_parse(const uint8_t *msg, size_t len, const csg_core_api *api,
-                                      csg_application *app, char *details, size_t cap);
+                                      csg_worker *w, csg_application **app, char *details,
+                                      size_t cap);
 
 #endif /* CSG_GRPC_SCORE_REQUEST_H */

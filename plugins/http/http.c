@@ -663,12 +663,13 @@ static void handle_request(http_conn *c, http_slot *s)
                       NULL);
         return;
     }
-    csg_request req;
+    csg_request req = {.size = sizeof req};
     char body_rid[CSG_REQUEST_ID_MAX + 1];
     csg_parse_error perr;
     memset(&perr, 0, sizeof perr);
-    csg_parse_status ps = api->parse_application(csg_buf_size(&c->body) ? csg_buf_ptr(&c->body) : "",
-                                                 csg_buf_size(&c->body), &req.app, body_rid, &perr);
+    csg_parse_status ps = api->parse_application(
+        wk->w, csg_buf_size(&c->body) ? csg_buf_ptr(&c->body) : "", csg_buf_size(&c->body),
+        &req.app, body_rid, &perr);
     if (ps != CSG_PARSE_OK) {
         bool field = ps == CSG_PARSE_INVALID_FIELD;
         respond_error(c, s, 400, field ? "invalid_field" : "invalid_json",
@@ -971,7 +972,7 @@ static int http_create(const csg_transport_config *cfg, const csg_core_api *api,
     in->idle_ms = api->idle_timeout_ms ? api->idle_timeout_ms : 60000;
     /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
     in->read_ms = HTTP_READ_TIMEOUT_DEFAULT;
-    if (api->size > offsetof(csg_core_api, read_timeout_ms) && api->read_timeout_ms)
+    if (api->read_timeout_ms)
         in->read_ms = api->read_timeout_ms;
     in->nworkers = api->worker_count();
     if (in->nworkers == 0)

@@ -56,9 +56,9 @@ enum { OPT_MAX_PIPELINE, OPT_MAX_OUTPUT_BYTES, OPT_COUNT };
 
 static const csg_option tcp_options[] = {
     [OPT_MAX_PIPELINE] = {CSG_OPT_INT, "max_pipeline", "256", false, 1, 65536,
-                          "lines per connection awaiting their reply before reading pauses"},
+                          "lines per connection awaiting their reply before reading pauses", 0},
     [OPT_MAX_OUTPUT_BYTES] = {CSG_OPT_INT, "max_output_bytes", "262144", false, 4096, 67108864,
-                              "unsent reply bytes per connection before reading pauses"},
+                              "unsent reply bytes per connection before reading pauses", 0},
     {0},
 };
 
@@ -408,7 +408,9 @@ static void handle_line(tcp_conn *c, char *line, size_t len)
     csg_parse_error perr;
     memset(&perr, 0, sizeof perr);
     memset(&req, 0, sizeof req);
-    csg_parse_status st = api->parse_application(line, len, &req.app, req.request_id, &perr);
+    req.size = sizeof req;
+    csg_parse_status st =
+        api->parse_application(c->tw->w, line, len, &req.app, req.request_id, &perr);
     if (st != CSG_PARSE_OK) {
         conn_error(c, st == CSG_PARSE_INVALID_JSON ? "invalid_json" : "invalid_field",
                    perr.message[0] ? perr.message : "invalid application",
@@ -417,6 +419,7 @@ static void handle_line(tcp_conn *c, char *line, size_t len)
         return;
     }
     if (req.request_id[0] && !api->valid_request_id(req.request_id, strlen(req.request_id))) {
+        api->application_free(req.app);
         conn_error(c, "invalid_field", "request_id must be 1-64 printable ASCII characters",
                    "request_id", NULL);
         return;
@@ -425,6 +428,7 @@ static void handle_line(tcp_conn *c, char *line, size_t len)
     req.deadline_ms = 0;
     tcp_slot *s = slot_push(c);
     if (!s) {
+        api->application_free(req.app);
         conn_close(c);
         return;
     }
@@ -871,7 +875,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
     srv->idle_ms = api->idle_timeout_ms;
     /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
     srv->read_ms = TCP_READ_TIMEOUT_DEFAULT;
-    if (api->size > offsetof(csg_core_api, read_timeout_ms) && api->read_timeout_ms)
+    if (api->read_timeout_ms)
         srv->read_ms = api->read_timeout_ms;
     srv->max_pipeline = 256;
     srv->max_out = 262144;

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -63,6 +64,14 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not true after {timeout * SLOW:.0f}s")
         time.sleep(0.05)
+
+
+def shipped_application_block(unknown_fields: str = "ignore") -> str:
+    """The `application:` block of config/experiments.yaml (the 13 characteristics),
+    with unknown_fields set as asked."""
+    text = (ROOT / "config" / "experiments.yaml").read_text()
+    block = text[text.index("\napplication:") + 1:text.index("\nexperiment:") + 1]
+    return re.sub(r"unknown_fields: \w+", f"unknown_fields: {unknown_fields}", block)
 
 
 def applications(n: int) -> list[dict[str, Any]]:
@@ -148,10 +157,12 @@ def http_ok(port: int, path: str) -> bool:
 
 def start_stack(idle_timeout_ms: int = 2000, weight: float = 0.5,
                 champion_args: tuple[str, ...] = (), champion_timeout_ms: int = 0,
-                wait_ready: bool = True) -> Stack:
+                wait_ready: bool = True, application: str = "") -> Stack:
     """Models and a gateway on free ports. wait_ready: until the champion answered
     the gateway's probe (/readyz, gRPC health SERVING); else until all three
-    transports answer at all (for a champion that is meant to fail)."""
+    transports answer at all (for a champion that is meant to fail).
+    application: an `application:` block (YAML text) for the gateway; "" = none
+    (the default schema)."""
     ports = {k: free_port() for k in ("http", "tcp", "grpc", "champion", "challenger")}
     run = VAR / f"run-{os.getpid()}-{ports['http']}"
     run.mkdir(parents=True, exist_ok=True)
@@ -177,7 +188,7 @@ transports:
   - {{ plugin: http.so, listen: "127.0.0.1:{ports["http"]}" }}
   - {{ plugin: tcp.so,  listen: "127.0.0.1:{ports["tcp"]}" }}
   - {{ plugin: grpc.so, listen: "127.0.0.1:{ports["grpc"]}" }}
-experiment:
+{application}experiment:
   id: exp-conformance
   salt: "conformance"
   assignment: hash
@@ -223,6 +234,17 @@ def stop_stack(stack: Stack) -> int:
     for m in stack.models:
         m.stop()
     return rc
+
+
+def stop_stack_checked(stack: Stack) -> None:
+    """Stop a module's stack: the gateway exits 0 on SIGTERM and, under the
+    sanitizer, its log holds no report."""
+    log = stack.gateway.log()
+    rc = stop_stack(stack)
+    assert rc == 0, f"gateway exited {rc} on SIGTERM:\n{log[-3000:]}"
+    if UNDER_SANITIZER:
+        text = stack.gateway.log_path.read_text(errors="replace")
+        assert "ERROR: AddressSanitizer" not in text and "runtime error:" not in text, text[-4000:]
 
 
 def grpc_health(port: int) -> str:

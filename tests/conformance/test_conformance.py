@@ -34,12 +34,7 @@ STATUS_LABELS = {
 def stack() -> Iterator[Stack]:
     s = cflib.start_stack()
     yield s
-    log = s.gateway.log()
-    rc = cflib.stop_stack(s)
-    assert rc == 0, f"gateway exited {rc} on SIGTERM:\n{log[-3000:]}"
-    if cflib.UNDER_SANITIZER:
-        text = s.gateway.log_path.read_text(errors="replace")
-        assert "ERROR: AddressSanitizer" not in text and "runtime error:" not in text, text[-4000:]
+    cflib.stop_stack_checked(s)
 
 
 def client(stack: Stack, t: str) -> Any:

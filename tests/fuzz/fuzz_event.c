@@ -10,11 +10,13 @@
  * string is only required to come back as a string. */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csg_utf8.h"
 #include "event.h"
+#include "jsonw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -120,9 +122,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e.challenger_score = take_ranged(&r, 0, 1);
     e.latency_champion_ms = take_ranged(&r, 0, 1e7);
     e.latency_challenger_ms = take_ranged(&r, 0, 1e7);
-    e.income = take_ranged(&r, 0, 1e300);
-    e.loan_amount = take_ranged(&r, 1e-300, 1e300);
-    e.credit_history = (int64_t)(take_u64(&r) >> 1);
+    /* ABI 2.0: the brief's three as their features' canonical texts. */
+    double income = take_ranged(&r, 0, 1e300), loan_amount = take_ranged(&r, 1e-300, 1e300);
+    int64_t credit_history = (int64_t)(take_u64(&r) >> 1);
+    csg_jsonw_format_double(income, e.brief[0]);
+    csg_jsonw_format_double(loan_amount, e.brief[1]);
+    snprintf(e.brief[2], sizeof e.brief[2], "%lld", (long long)credit_history);
+    char features[512];
+    snprintf(features, sizeof features, "{\"income\":%s,\"loan_amount\":%s,\"credit_history\":%s}",
+             e.brief[0], e.brief[1], e.brief[2]);
+    e.features = features;
+    snprintf(e.config_version, sizeof e.config_version, "%016llx",
+             (unsigned long long)take_u64(&r));
     e.timestamp_ms = (int64_t)(take_u64(&r) % 253402300800000ull); /* years 1970–9999 */
 
     char buf[4096];
@@ -135,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *o = json_loadb(buf, n, 0, &jerr);
     if (!o)
         __builtin_trap(); /* whatever the strings held, the event is JSON */
-    if (!json_is_object(o) || json_object_size(o) != 19)
+    if (!json_is_object(o) || json_object_size(o) != 21)
         __builtin_trap();
 
     bool chal = e.challenger_model[0] != '\0';
@@ -160,10 +171,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     expect_num(o, "latency_champion_ms", true, round(e.latency_champion_ms * 1000.0) / 1000.0);
     expect_num(o, "latency_challenger_ms", chal, round(e.latency_challenger_ms * 1000.0) / 1000.0);
     expect_num(o, "decision_diff", both, fabs(e.champion_score - e.challenger_score));
-    expect_num(o, "income", true, e.income);
-    expect_num(o, "loan_amount", true, e.loan_amount);
+    expect_num(o, "income", true, income);
+    expect_num(o, "loan_amount", true, loan_amount);
     json_t *ch = json_object_get(o, "credit_history");
-    if (!json_is_integer(ch) || json_integer_value(ch) != e.credit_history)
+    if (!json_is_integer(ch) || json_integer_value(ch) != credit_history)
+        __builtin_trap();
+    json_t *fo = json_object_get(o, "features");
+    if (!json_is_object(fo) || json_object_size(fo) != 3 ||
+        json_number_value(json_object_get(fo, "income")) != income)
+        __builtin_trap();
+    const char *cv = json_string_value(json_object_get(o, "config_version"));
+    if (!cv || strlen(cv) != 16 || strspn(cv, "0123456789abcdef") != 16)
         __builtin_trap();
     expect_str(o, "status", csg_event_status_name(e.status));
     const char *ts = json_string_value(json_object_get(o, "timestamp"));

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "application.h" /* the core's application, as a test host hands it */
+#include "options.h"
 #include "csg/plugin.h"
 #include "llhttp.h"
 #include "rest_reply.h"
@@ -51,6 +53,8 @@ static struct {
     struct event_base *base;
     const csg_model_adapter *ad;
     csg_core_api api;
+    csg_schema *schema;
+    csg_application *app;
     int lfd;
     char url[64];
     int srv; /* the model's side of the first connection, -1: none yet */
@@ -185,6 +189,13 @@ static int setup(void)
     g.ad = (const csg_model_adapter *)csg_plugin_entry();
     g.api = (csg_core_api){.size = sizeof g.api, .abi_major = CSG_ABI_MAJOR,
                            .abi_minor = CSG_ABI_MINOR, .log = fz_log};
+    csg_app_api_fill(&g.api); /* the core's application accessors (rest.so: app_json) */
+    g.api.options_apply = csg_options_apply;
+    g.schema = csg_schema_default();
+    static const char app_json[] =
+        "{\"applicant_id\":\"fuzz\",\"income\":131,\"loan_amount\":1000,\"credit_history\":1}";
+    if (csg_app_parse(g.schema, app_json, sizeof app_json - 1, &g.app, NULL, NULL) != CSG_PARSE_OK)
+        return -1;
     g.ready = true;
     return 0;
 }
@@ -206,6 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                {.is_set = true, .b = pipeline, .i = pipeline},
                                {.is_set = true, .i = MAX_CALLS, .d = MAX_CALLS},
                                {0}};
+    if (!csg_options_defaults(g.ad->options, opt)) /* max_queue: its table default */
+        __builtin_trap();
     csg_adapter_config cfg = {.size = sizeof cfg, .model_name = "fuzz",
                               .timeout_ms = eof ? EOF_TIMEOUT_MS : SILENT_TIMEOUT_MS,
                               .options = opt, .config_file = "(fuzz)"};
@@ -216,11 +229,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g.srv = -1;
     g.answered = 0;
     memset(g.done, 0, sizeof g.done);
-    csg_application app = {.applicant_id = "fuzz", .income = 131, .loan_amount = 1000,
-                           .credit_history = 1};
     g.in_score = true;
     for (unsigned i = 0; i < ncalls; i++)
-        g.ad->score_async(inst, &app, on_result, (void *)(uintptr_t)i);
+        g.ad->score_async(inst, g.app, on_result, (void *)(uintptr_t)i);
     g.in_score = false;
 
     uint64_t deadline = mono_ms() + DEADLINE_MS;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "application.h"
+#include "options.h"
 #include "reply.h"
 
 #define FZ_MAX_FD 4096
@@ -99,9 +100,14 @@ static void fz_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, vo
 {
     (void)w;
     /* The transport promised a validated application: check it did. */
-    size_t idlen = strnlen(req->app.applicant_id, sizeof req->app.applicant_id);
-    if (idlen == 0 || idlen > CSG_APPLICANT_ID_MAX || !(req->app.income >= 0) ||
-        !(req->app.loan_amount > 0) || req->app.credit_history < 0 || !req->transport)
+    double income, loan;
+    int64_t history;
+    if (!req->app || req->size != sizeof *req)
+        __builtin_trap();
+    size_t idlen = strlen(csg_app_applicant_id(req->app));
+    if (idlen == 0 || idlen > CSG_APPLICANT_ID_MAX || !csg_app_number(req->app, 0, &income) ||
+        !(income >= 0) || !csg_app_number(req->app, 1, &loan) || !(loan > 0) ||
+        !csg_app_integer(req->app, 2, &history) || history < 0 || !req->transport)
         __builtin_trap();
     size_t ridlen = strnlen(req->request_id, sizeof req->request_id);
     if (ridlen > CSG_REQUEST_ID_MAX || (ridlen && !csg_valid_request_id(req->request_id, ridlen)))
@@ -118,7 +124,7 @@ static void fz_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, vo
     p->req = *req;
     p->cb = cb;
     p->ctx = ctx;
-    p->hash = fnv(req->app.applicant_id);
+    p->hash = fnv(csg_app_applicant_id(req->app));
     p->due = g.turn + 1 + (g.mode == 2 ? p->hash % 5 : 0);
 }
 
@@ -160,7 +166,8 @@ static void answer(fz_pending *p)
         snprintf(rid, sizeof rid, "gen-%lu", ++g.generated);
     csg_reply r;
     memset(&r, 0, sizeof r);
-    r.applicant_id = p->req.app.applicant_id;
+    r.size = sizeof r;
+    r.applicant_id = csg_app_applicant_id(p->req.app);
     r.model = "champion-fuzz";
     r.experiment_id = "exp-fuzz";
     r.request_id = rid;
@@ -174,6 +181,7 @@ static void answer(fz_pending *p)
     default: r.status = CSG_REPLY_OK; break;
     }
     p->cb(p->ctx, &r);
+    csg_app_free(p->req.app); /* the core owns a submitted application */
 }
 
 /* Take the due requests out of the list first: a reply may make the
@@ -243,7 +251,8 @@ static void setup(const fz_transport *t)
         .worker_index = fz_worker_index,
         .worker_count = fz_worker_count,
         .submit = fz_submit,
-        .parse_application = csg_parse_application,
+        .parse_application = csg_app_parse_default,
+        .options_apply = csg_options_apply,
         .valid_request_id = csg_valid_request_id,
         .format_reply = csg_format_reply,
         .format_error = fz_format_error,
@@ -255,6 +264,7 @@ static void setup(const fz_transport *t)
         .max_connections = t->max_connections,
         .idle_timeout_ms = 60000,
     };
+    csg_app_api_fill(&g.api);
     g.cfg = (csg_transport_config){
         .size = sizeof(csg_transport_config),
         .listen = "127.0.0.1:0",

@@ -26,6 +26,7 @@
 #include <sys/random.h>
 
 #include "application.h"
+#include "options.h"
 #include "csg/plugin.h"
 
 #define MAX_WORKERS 16
@@ -114,7 +115,8 @@ static void on_champion(void *ctx, const csg_score_result *res)
                   : res->status == CSG_SCORE_TIMEOUT    ? CSG_REPLY_CHAMPION_TIMEOUT
                   : res->status == CSG_SCORE_OVERLOADED ? CSG_REPLY_OVERLOADED
                                                         : CSG_REPLY_CHAMPION_ERROR,
-        .applicant_id = j->req.app.applicant_id,
+        .size = sizeof r,
+        .applicant_id = csg_app_applicant_id(j->req.app),
         .score = res->score,
         .decision = res->decision,
         .model = "stub-champion",
@@ -123,6 +125,7 @@ static void on_champion(void *ctx, const csg_score_result *res)
         .error_message = res->error,
     };
     j->cb(j->ctx, &r);
+    csg_app_free(j->req.app); /* the core owns a submitted application */
     free(j);
     atomic_fetch_sub(&inflight, 1);
 }
@@ -156,8 +159,8 @@ static void stub_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, 
     }
     atomic_fetch_add(&inflight, 1);
     if (chall_ad)
-        chall_ad->score_async(wk->challenger, &req->app, on_challenger, NULL);
-    champ_ad->score_async(wk->champion, &j->req.app, on_champion, j);
+        chall_ad->score_async(wk->challenger, req->app, on_challenger, NULL);
+    champ_ad->score_async(wk->champion, j->req.app, on_champion, j);
 }
 
 static void stub_count(csg_worker *w, const char *transport, const char *status)
@@ -208,7 +211,8 @@ static csg_core_api api = {
     .worker_index = stub_worker_index,
     .worker_count = stub_worker_count,
     .submit = stub_submit,
-    .parse_application = csg_parse_application,
+    .parse_application = csg_app_parse_default, /* the default schema */
+    .options_apply = csg_options_apply,
     .valid_request_id = csg_valid_request_id,
     .format_reply = stub_format_reply,
     .format_error = csg_format_error,
@@ -294,8 +298,16 @@ static void *make_adapter(const csg_model_adapter *ad, const char *url, unsigned
         vals[4].i = max_queue;
         vals[4].d = (double)max_queue;
     }
+    /* Every row not given takes its table default, as the core does. */
+    if (!csg_options_defaults(ad->options, vals)) {
+        fprintf(stderr, "%s: a default in the option table does not parse\n", name);
+        exit(2);
+    }
+    static csg_schema *schema; /* what parse_application validates against */
+    if (!schema)
+        schema = csg_schema_default();
     csg_adapter_config cfg = {.size = sizeof cfg, .model_name = name, .timeout_ms = timeout_ms,
-                              .options = vals, .config_file = "(stub)"};
+                              .options = vals, .config_file = "(stub)", .schema = schema};
     void *inst = NULL;
     csg_error err = {{0}};
     if (ad->create(&cfg, &api, base, &inst, &err) != 0) {
@@ -307,6 +319,7 @@ static void *make_adapter(const csg_model_adapter *ad, const char *url, unsigned
 
 int main(int argc, char **argv)
 {
+    csg_app_api_fill(&api); /* the core's application accessors */
     const char *http_path = NULL, *listen_addr = NULL, *champ_path = NULL, *url = NULL;
     const char *chall_path = NULL, *chall_url = NULL;
     unsigned timeout_ms = 1000;

@@ -43,7 +43,8 @@ EVENT_KEYS = {
     "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
+    "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
+    "timestamp", "status",
 }
 
 
@@ -197,6 +198,8 @@ def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int,
         assert e["applicant_id"] == a["applicant_id"] and e["transport"] == "http"
         assert e["champion_score"] == g["score"] and e["status"] == "OK", e
         assert e["income"] == a["income"] and e["credit_history"] == a["credit_history"]
+        assert e["features"] == {k: v for k, v in a.items() if k != "applicant_id"}, (e, a)
+        assert len(e["config_version"]) == 16, e
         if e["challenger_model"] is not None:
             challenged += 1
             assert e["challenger_model"] == "challenger-gbm-v1"

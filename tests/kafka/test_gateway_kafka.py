@@ -34,9 +34,18 @@ EVENT_KEYS = {
     "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
+    "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
+    "timestamp", "status",
 }
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+CONFIG_VERSION = re.compile(r"^[0-9a-f]{16}$")
+# The shipped feature schema (13 characteristics), as config/experiments.yaml declares it.
+_SHIPPED = (ROOT / "config" / "experiments.yaml").read_text()
+APPLICATION_BLOCK = _SHIPPED[_SHIPPED.index("\napplication:") + 1:_SHIPPED.index("\nexperiment:") + 1]
+# Optional features some applications carry (the models ignore them: same scores).
+EXTRA = ({"age": 41, "home": "rent", "term_months": 36},
+         {"marital": "widow", "job": "freelance", "assets": 1e6, "debt": 0.5},
+         {})
 
 
 def _need_binaries() -> None:
@@ -73,7 +82,7 @@ class KafkaGateway:
   drain_timeout_ms: 5000
 transports:
   - {{ plugin: http.so, listen: "127.0.0.1:{self.port}" }}
-experiment:
+{APPLICATION_BLOCK}experiment:
   id: {EXPERIMENT}
   salt: "kafka-test"
   assignment: hash
@@ -117,7 +126,7 @@ limits:
             c.close()
         out = {}
         for line in body.splitlines():
-            if line.startswith(("csg_events", "csg_spool")):
+            if line.startswith(("csg_events", "csg_spool", "csg_config_info")):
                 k, v = line.rsplit(" ", 1)
                 out[k] = float(v)
         return out
@@ -196,6 +205,9 @@ def check_event(e: dict, key: str | None, app: dict, reply: dict, request_id: st
     assert e["applicant_id"] == app["applicant_id"]
     assert e["income"] == app["income"] and e["loan_amount"] == app["loan_amount"]
     assert e["credit_history"] == app["credit_history"]
+    # The validated features, in schema order; absent optional ones left out.
+    assert e["features"] == {k: v for k, v in app.items() if k != "applicant_id"}, (e, app)
+    assert CONFIG_VERSION.match(e["config_version"]), e
     assert e["champion_model"] == "champion-lr-v1" == reply["model"]
     assert e["champion_score"] == reply["score"]
     assert e["champion_decision"] == reply["decision"]
@@ -220,7 +232,7 @@ def test_5000_requests_5000_events(shared_broker: Broker, models: tuple[int, int
     topic = shared_broker.topic()
     gw = KafkaGateway(shared_broker.bootstrap, topic, models)
     try:
-        apps = applications(5000, seed=50)
+        apps = [{**a, **EXTRA[i % 3]} for i, a in enumerate(applications(5000, seed=50))]
         load = Load(gw.port, apps, "k5")
         load.join()
         assert load.errors == 0 and len(load.results) == 5000
@@ -236,6 +248,10 @@ def test_5000_requests_5000_events(shared_broker: Broker, models: tuple[int, int
         assert 0.15 < challenged / 5000 < 0.25, challenged
         met = gw.metrics()
         assert met.get('csg_events_total{outcome="delivered"}', 0) >= 5000, met
+        # /metrics names the version every event carries.
+        version = by_id["k5-0"].value["config_version"]
+        assert met.get(f'csg_config_info{{version="{version}"}}') == 1, met
+        assert all(m.value["config_version"] == version for m in msgs)
         print(f"\nKAFKA gateway: 5000 requests → 5000 events, challenger share "
               f"{challenged / 5000:.3f}, lost=0 duplicates=0")
     finally:

@@ -3,7 +3,9 @@
 # host that does not resolve): --help, --check-config over the fixtures and
 # the shipped configs, check and start failing alike, start, SIGHUP with a
 # bad then a good file (old table stays, then swaps), a second gateway on the
-# same port refused, SIGTERM → exit 0.
+# same port refused, a SIGHUP that changes the feature schema unsafely
+# refused (old one serving) and one adding an optional feature applied,
+# SIGTERM → exit 0.
 # csg-sanitize
 set -euo pipefail
 source scripts/lib.sh
@@ -62,7 +64,7 @@ done
 
 # A running gateway with the fixture transport and adapter.
 port=$(free_port)
-write_config() { # $1 = challenger weight, $2 = extra champion line
+write_config() { # $1 = challenger weight, $2 = extra champion line, $3 = application block
   cat > "$T/gw.yaml" <<YAML
 gateway: { workers: 2, plugin_dir: "$FIX", lock_dir: "$T", drain_timeout_ms: 2000 }
 transports:
@@ -75,6 +77,7 @@ champion:
 challengers:
   - { name: chal, adapter: good_adapter.so, weight: $1 }
 events: { sink: "file:$T/events.ndjson" }
+${3:-}
 YAML
 }
 write_config 0.2 "timeout_ms: 100"
@@ -96,6 +99,20 @@ write_config 0.5 "timeout_ms: 200"
 kill -HUP "$gw"
 wait_until 10 grep -q "configuration reloaded (generation 2)" "$T/gw.log" || fail "good reload"
 grep -q "challengers \[chal=0.5\]" "$T/gw.log" || fail "reload summary"
+# SIGHUP removing a feature of the serving schema (the default three): refused,
+# naming it; the old configuration keeps serving.
+write_config 0.5 "timeout_ms: 200" "application: { features: [{ name: income, type: number }, { name: loan_amount, type: number }] }"
+kill -HUP "$gw"
+wait_until 10 grep -q 'feature \\"credit_history\\" was removed; restart to apply it' "$T/gw.log" || fail "schema reload not refused"
+kill -0 "$gw" || fail "gateway died on a refused schema reload"
+# Adding an optional feature (and keeping the three): applied.
+app3='{ name: income, type: number, min: 0, required: true }, { name: loan_amount, type: number, min: 0, min_exclusive: true, required: true }, { name: credit_history, type: integer, min: 0, max: 2147483647, required: true }'
+write_config 0.5 "timeout_ms: 200" "application: { features: [{ name: age, type: integer }, $app3] }"
+kill -HUP "$gw"
+wait_until 10 grep -q "configuration reloaded (generation 3)" "$T/gw.log" || fail "optional feature reload"
+v2=$(grep -o 'generation 2).*config_version [0-9a-f]*' "$T/gw.log" | grep -o '[0-9a-f]*$')
+v3=$(grep -o 'generation 3).*config_version [0-9a-f]*' "$T/gw.log" | grep -o '[0-9a-f]*$')
+[[ ${#v3} == 16 && $v2 != "$v3" ]] || fail "config_version did not change with the schema ($v2 → $v3)"
 
 # SIGTERM: drains and exits 0.
 kill -TERM "$gw"

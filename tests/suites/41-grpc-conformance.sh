@@ -5,7 +5,10 @@
 # csg-gateway with all three transports in front of both csg-model services:
 # the same 1,000 applications over TCP, HTTP and gRPC agree (replies and
 # events), one table of bad input gives the same error class everywhere,
-# 200 concurrent connections per protocol, TCP framing on the real gateway.
+# 200 concurrent connections per protocol, TCP framing on the real gateway;
+# then a gateway with the shipped 13-feature schema under unknown_fields:
+# reject: each schema rule broken gives the same error on HTTP and TCP, and a
+# 13-feature application the same answer as the brief's 4-field one.
 # Python stubs are generated at test time into var/ (tests/transports/protogen.py).
 # csg-sanitize
 set -euo pipefail

@@ -37,6 +37,7 @@
 #include <event2/thread.h>
 
 #include "application.h"
+#include "options.h"
 #include "csg/plugin.h"
 
 #define MAX_TRANSPORTS 4
@@ -126,8 +127,9 @@ static void fire(evutil_socket_t fd, short what, void *arg)
         snprintf(rid, sizeof rid, "%s", p->req.request_id);
     else
         snprintf(rid, sizeof rid, "stub-%u-%lu", p->w->index, ++p->w->seq);
-    const char *id = p->req.app.applicant_id;
-    csg_reply r = {.status = CSG_REPLY_OK, .applicant_id = id, .model = "stub-champion",
+    const char *id = csg_app_applicant_id(p->req.app);
+    csg_reply r = {.size = sizeof r,
+                   .status = CSG_REPLY_OK, .applicant_id = id, .model = "stub-champion",
                    .experiment_id = "exp-stub", .request_id = rid};
     if (p->req.deadline_ms && now_ms() > p->req.deadline_ms) {
         r.status = CSG_REPLY_DEADLINE;
@@ -150,6 +152,7 @@ static void fire(evutil_socket_t fd, short what, void *arg)
         r.decision = r.score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
     }
     p->cb(p->ctx, &r);
+    csg_app_free(p->req.app); /* the core owns a submitted application */
     free(p);
 }
 
@@ -159,15 +162,16 @@ static void stub_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, 
     if (!p)
         abort();
     if (g_trace)
-        fprintf(stderr, "stub: submit %s\n", req->app.applicant_id);
+        fprintf(stderr, "stub: submit %s\n", csg_app_applicant_id(req->app));
     p->w = w;
     p->req = *req;
     p->cb = cb;
     p->ctx = ctx;
     struct timeval tv = {0, 0};
-    if (strncmp(req->app.applicant_id, "slow", 4) == 0)
+    const char *id = csg_app_applicant_id(req->app);
+    if (strncmp(id, "slow", 4) == 0)
         tv.tv_usec = 300000;
-    else if (strncmp(req->app.applicant_id, "hang", 4) == 0)
+    else if (strncmp(id, "hang", 4) == 0)
         tv.tv_sec = 5;
     /* Never from inside submit: a zero timer runs on a later loop pass. */
     if (event_base_once(w->base, -1, EV_TIMEOUT, fire, p, &tv) < 0)
@@ -242,7 +246,8 @@ static csg_core_api g_api = {
     .worker_index = stub_worker_index,
     .worker_count = stub_worker_count,
     .submit = stub_submit,
-    .parse_application = csg_parse_application,
+    .parse_application = csg_app_parse_default, /* the default schema */
+    .options_apply = csg_options_apply,
     .valid_request_id = csg_valid_request_id,
     .format_reply = stub_format_reply,
     .format_error = csg_format_error,
@@ -364,6 +369,7 @@ static void write_counts(const char *path)
 
 int main(int argc, char **argv)
 {
+    csg_app_api_fill(&g_api); /* the core's application accessors */
     const char *counts_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -205,6 +205,111 @@ static void test_defaults(void **state)
     csg_errlist_free(&errs);
 }
 
+/* The `application:` block, read into the schema; without it, the 1.x three. */
+static void test_application_block(void **state)
+{
+    (void)state;
+    csg_config *c = NULL;
+    csg_errlist errs = {0};
+    assert_int_equal(load_fixture("tests/config/good/application.yaml", &c, &errs), 0);
+    const csg_schema *s = c->schema;
+    assert_true(s->reject_unknown);
+    assert_int_equal(s->n, 6);
+    assert_string_equal(s->f[0].name, "income");
+    assert_true(s->f[0].required && s->f[0].has_min && !s->f[0].has_max);
+    assert_true(s->f[1].min == -1.5 && s->f[1].max == 2 && s->f[1].min_exclusive &&
+                s->f[1].max_exclusive);
+    assert_int_equal(s->f[2].type, CSG_FEATURE_INTEGER);
+    assert_true(s->f[2].imin == 18 && s->f[2].imax == 120);
+    assert_true(s->f[3].imin == INT64_MIN && s->f[3].imax == INT64_MAX);
+    assert_int_equal(s->f[4].n_values, 3);
+    assert_string_equal(s->f[4].values[2], "with space");
+    assert_int_equal(s->f[5].type, CSG_FEATURE_BOOLEAN);
+    assert_false(s->f[5].required);
+    assert_string_equal(s->f[1].rule, "ratio must be a finite number in (-1.5, 2)");
+    assert_int_equal(strlen(c->version), 16);
+    csg_config_unref(c);
+    assert_int_equal(load_fixture("tests/config/good/minimal.yaml", &c, &errs), 0);
+    assert_int_equal(c->schema->n, 3);
+    assert_false(c->schema->reject_unknown);
+    assert_string_equal(c->schema->f[2].rule,
+                        "credit_history must be an integer in [0, 2147483647]");
+    csg_config_unref(c);
+    csg_errlist_free(&errs);
+}
+
+/* config_version hashes what the sections mean, not how they are written:
+ * comments, spacing, quoting, key order and a default spelt out keep it; a
+ * weight, an adapter option or a feature change it; sections outside the
+ * experiment (limits) do not count. */
+static void test_config_version(void **state)
+{
+    (void)state;
+    static const char base[] =
+        "gateway: { plugin_dir: \"@FIXTURES@\" }\n"
+        "transports: [{ plugin: good_transport.so, listen: \"127.0.0.1:20034\", banner: b }]\n"
+        "application: { features: [{ name: income, type: number, min: 0 }] }\n"
+        "experiment: { id: exp, salt: s }\n"
+        "champion: { name: champ, adapter: good_adapter.so, score: 0.5 }\n"
+        "challengers: [{ name: c, adapter: good_adapter.so, weight: 0.2 }]\n";
+    static const struct {
+        const char *text;
+        bool same;
+    } v[] = {
+        {"# a comment\n"
+         "gateway:\n  plugin_dir: '@FIXTURES@'\n"
+         "transports:\n  - { plugin: good_transport.so, listen: \"127.0.0.1:20034\", banner: b }\n"
+         "application:\n  features:\n    - { type: number, name: \"income\", min: 0.0 }\n"
+         "experiment: { salt: \"s\", id: exp, assignment: hash }\n"
+         "champion: { adapter: good_adapter.so, name: champ, score: 0.50, decision: approve }\n"
+         "challengers:\n  - { name: c, adapter: good_adapter.so, weight: 0.20 }\n"
+         "limits: { max_body_bytes: 4096 }\n",
+         true},
+        {"gateway: { plugin_dir: \"@FIXTURES@\" }\n"
+         "transports: [{ plugin: good_transport.so, listen: \"127.0.0.1:20034\", banner: b }]\n"
+         "application: { features: [{ name: income, type: number, min: 0 }] }\n"
+         "experiment: { id: exp, salt: s }\n"
+         "champion: { name: champ, adapter: good_adapter.so, score: 0.5 }\n"
+         "challengers: [{ name: c, adapter: good_adapter.so, weight: 0.3 }]\n",
+         false},
+        {"gateway: { plugin_dir: \"@FIXTURES@\" }\n"
+         "transports: [{ plugin: good_transport.so, listen: \"127.0.0.1:20034\", banner: b }]\n"
+         "application: { features: [{ name: income, type: number, min: 0 }] }\n"
+         "experiment: { id: exp, salt: s }\n"
+         "champion: { name: champ, adapter: good_adapter.so, score: 0.6 }\n"
+         "challengers: [{ name: c, adapter: good_adapter.so, weight: 0.2 }]\n",
+         false},
+        {"gateway: { plugin_dir: \"@FIXTURES@\" }\n"
+         "transports: [{ plugin: good_transport.so, listen: \"127.0.0.1:20034\", banner: b }]\n"
+         "application: { features: [{ name: income, type: number, min: 0 },"
+         " { name: age, type: integer }] }\n"
+         "experiment: { id: exp, salt: s }\n"
+         "champion: { name: champ, adapter: good_adapter.so, score: 0.5 }\n"
+         "challengers: [{ name: c, adapter: good_adapter.so, weight: 0.2 }]\n",
+         false},
+    };
+    char want[17];
+    csg_errlist errs = {0};
+    csg_config *c = NULL;
+    char *text = subst_fixtures(base);
+    assert_int_equal(csg_config_load_string("t.yaml", text, strlen(text), &c, &errs), 0);
+    free(text);
+    memcpy(want, c->version, sizeof want);
+    assert_int_equal(strspn(want, "0123456789abcdef"), 16);
+    csg_config_unref(c);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        text = subst_fixtures(v[i].text);
+        int rc = csg_config_load_string("t.yaml", text, strlen(text), &c, &errs);
+        free(text);
+        if (rc != 0)
+            fail_msg("variant %zu: %s", i, errs.count ? errs.items[0] : "?");
+        if (v[i].same != !strcmp(c->version, want))
+            fail_msg("variant %zu: version %s vs %s", i, c->version, want);
+        csg_config_unref(c);
+    }
+    csg_errlist_free(&errs);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -388,6 +493,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_files),  cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_full_values), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_application_block), cmocka_unit_test(test_config_version),
         cmocka_unit_test(test_missing_file), cmocka_unit_test(test_yaml_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

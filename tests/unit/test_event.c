@@ -23,7 +23,8 @@ static const char *const keys[] = {
     "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status"};
+    "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
+    "timestamp", "status"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 static csg_event base_event(void)
@@ -44,9 +45,11 @@ static csg_event base_event(void)
     e.challenger_decision = CSG_DECISION_DECLINE;
     e.latency_champion_ms = 1.84;
     e.latency_challenger_ms = 2.31;
-    e.income = 60000;
-    e.loan_amount = 25000;
-    e.credit_history = 4;
+    strcpy(e.brief[0], "60000");
+    strcpy(e.brief[1], "25000");
+    strcpy(e.brief[2], "4");
+    e.features = "{\"income\":60000,\"loan_amount\":25000,\"credit_history\":4}";
+    strcpy(e.config_version, "0123456789abcdef");
     e.timestamp_ms = 1759844142123; /* 2025-10-07T13:35:42.123Z */
     e.status = CSG_EVENT_OK;
     return e;
@@ -154,7 +157,7 @@ static void test_precision(void **state)
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         csg_event e = base_event();
         e.champion_score = values[i];
-        e.income = values[i];
+        csg_jsonw_format_double(values[i], e.brief[0]);
         char buf[1024];
         csg_event_to_json(&e, buf, sizeof buf);
         json_t *j = json_loads(buf, JSON_DECODE_INT_AS_REAL, NULL);
@@ -290,6 +293,40 @@ static void test_escaping(void **state)
     assert_int_equal(strlen(small), sizeof small - 1);
 }
 
+/* An event made from an application: the features object (canonical,
+ * present ones only), the brief's three keys from the features of those
+ * names or null, and config_version. */
+static void test_from_application(void **state)
+{
+    (void)state;
+    csg_schema *s = csg_schema_new();
+    csg_feature *f = csg_schema_add(s, "loan_amount", CSG_FEATURE_NUMBER);
+    f = csg_schema_add(s, "home", CSG_FEATURE_CATEGORY);
+    csg_feature_add_value(f, "rent");
+    f = csg_schema_add(s, "credit_history", CSG_FEATURE_INTEGER);
+    csg_schema_finish(s);
+    const char *in = "{\"applicant_id\":\"7\",\"home\":\"rent\",\"loan_amount\":2.5e4}";
+    csg_application *app;
+    assert_int_equal(csg_app_parse(s, in, strlen(in), &app, NULL, NULL), CSG_PARSE_OK);
+    csg_event *e = csg_event_new(app);
+    assert_non_null(e);
+    csg_event b = base_event();
+    memcpy(b.brief, e->brief, sizeof b.brief);
+    b.features = e->features;
+    char buf[2048];
+    csg_event_to_json(&b, buf, sizeof buf);
+    assert_string_equal(e->applicant_id, "7");
+    assert_non_null(strstr(buf, ",\"income\":null,\"loan_amount\":25000,\"credit_history\":null,"
+                                "\"features\":{\"loan_amount\":25000,\"home\":\"rent\"},"
+                                "\"config_version\":\"0123456789abcdef\","));
+    json_t *j = json_loads(buf, 0, NULL);
+    assert_non_null(j);
+    json_decref(j);
+    free(e);
+    csg_app_free(app);
+    csg_schema_unref(s);
+}
+
 static void test_reply(void **state)
 {
     (void)state;
@@ -338,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_and_nulls), cmocka_unit_test(test_values),
         cmocka_unit_test(test_precision),      cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_from_application),
         cmocka_unit_test(test_reply),          cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_timestamp_cache),

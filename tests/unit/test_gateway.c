@@ -47,6 +47,9 @@ typedef struct gw_spec {
     model_spec chal;
 } gw_spec;
 
+/* An `application:` block make_config adds (NULL = none: the default schema). */
+static const char *g_application;
+
 static csg_config *make_config(const gw_spec *s)
 {
     char yaml[4096];
@@ -73,6 +76,8 @@ static csg_config *make_config(const gw_spec *s)
                       s->weight, s->chal.timeout_ms, s->chal.delay_ms,
                       s->chal.fail ? "true" : "false", s->chal.overloaded ? "true" : "false",
                       s->chal.score, s->chal.decision);
+    if (g_application)
+        n += snprintf(yaml + n, sizeof yaml - (size_t)n, "%s\n", g_application);
     csg_config *cfg = NULL;
     csg_errlist errs = {0};
     int rc = csg_config_load_string("test.yaml", yaml, (size_t)n, &cfg, &errs);
@@ -101,6 +106,7 @@ static csg_gateway *start(const gw_spec *s)
 typedef struct job {
     csg_worker *w;
     csg_request req;
+    char json[256]; /* the application, parsed on the worker (ABI 2.0) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done;
@@ -137,9 +143,15 @@ static void do_submit(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     job *j = arg;
+    const csg_core_api *api = csg_gateway_api();
+    j->req.size = sizeof j->req;
+    if (!j->req.app) /* else parsed earlier (test_schema_swap) */
+        assert_int_equal(api->parse_application(j->w, j->json, strlen(j->json), &j->req.app,
+                                                NULL, NULL),
+                         CSG_PARSE_OK);
     j->in_submit = true;
     j->t_submit = csg_now_ms();
-    csg_gateway_api()->submit(j->w, &j->req, on_reply, j);
+    api->submit(j->w, &j->req, on_reply, j);
     j->in_submit = false;
 }
 
@@ -170,10 +182,10 @@ static job *run_job(csg_gateway *gw, const char *applicant, const char *request_
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     j->w = csg_gateway_worker(gw, 0);
-    snprintf(j->req.app.applicant_id, sizeof j->req.app.applicant_id, "%s", applicant);
-    j->req.app.income = 60000;
-    j->req.app.loan_amount = 25000;
-    j->req.app.credit_history = 4;
+    snprintf(j->json, sizeof j->json,
+             "{\"applicant_id\":\"%s\",\"income\":60000,\"loan_amount\":25000,"
+             "\"credit_history\":4}",
+             applicant);
     j->req.transport = "test";
     if (request_id)
         snprintf(j->req.request_id, sizeof j->req.request_id, "%s", request_id);
@@ -419,6 +431,71 @@ static void swap_to(csg_gateway *gw, const gw_spec *s)
     assert_true(csg_gateway_swapped(gw));
 }
 
+static void do_parse_only(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job *j = arg;
+    csg_parse_status st = csg_gateway_api()->parse_application(j->w, j->json, strlen(j->json),
+                                                               &j->req.app, NULL, NULL);
+    pthread_mutex_lock(&j->mu);
+    j->status = st == CSG_PARSE_OK ? CSG_REPLY_OK : CSG_REPLY_CHAMPION_ERROR;
+    j->done = true;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* A SIGHUP between a transport's parse and its submit: the application,
+ * parsed under the old schema, reaches the new snapshot mapped onto the new
+ * schema (reordered, one optional feature added), and its event lists the
+ * features in the new order with the new config_version. */
+static void test_schema_swap(void **state)
+{
+    (void)state;
+    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), -1, FAST(0, "approve")};
+    csg_gateway *gw = start(&s1);
+    job *j = calloc(1, sizeof *j);
+    jobs[n_jobs++] = j;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    j->w = csg_gateway_worker(gw, 0);
+    snprintf(j->json, sizeof j->json, "{\"applicant_id\":\"swap\",\"income\":60000,"
+                                      "\"loan_amount\":25000,\"credit_history\":4}");
+    struct timeval zero = {0, 0};
+    struct event_base *base = csg_gateway_api()->worker_base(j->w);
+    assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, do_parse_only, j, &zero), 0);
+    for (int i = 0; i < 500 && !j->done; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&j->mu);
+    assert_true(j->done && j->status == CSG_REPLY_OK);
+    j->done = false;
+    pthread_mutex_unlock(&j->mu);
+    g_application = "application:\n  features:\n"
+                    "    - { name: age, type: integer }\n"
+                    "    - { name: credit_history, type: integer, required: true }\n"
+                    "    - { name: loan_amount, type: number, required: true }\n"
+                    "    - { name: income, type: number, required: true }";
+    swap_to(gw, &s1);
+    g_application = NULL;
+    assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, do_submit, j, &zero), 0);
+    for (int i = 0; i < 500 && !j->done; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(j->done);
+    assert_int_equal(j->status, CSG_REPLY_OK);
+    json_t *e = event_line(1);
+    char *features = json_dumps(json_object_get(e, "features"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(features, "{\"credit_history\":4,\"loan_amount\":25000,\"income\":60000}");
+    free(features);
+    assert_int_equal(strlen(jstr(e, "config_version")), 16);
+    assert_true(jnum(e, "income") == 60000);
+    json_decref(e);
+    shutdown_gw(gw);
+}
+
 /* Readiness: the idle probe makes a healthy champion ready; 3 failures in a
  * row make it not ready; one good answer makes it ready again. */
 static void test_readiness(void **state)
@@ -542,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_request_ids_and_stickiness),
         cmocka_unit_test(test_swap),
+        cmocka_unit_test(test_schema_swap),
         cmocka_unit_test(test_port_lock),
         cmocka_unit_test(test_failing_init),
         cmocka_unit_test(test_readiness),

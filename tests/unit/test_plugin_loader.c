@@ -26,11 +26,14 @@ static const struct case_ {
     {"good_transport.so", CSG_PLUGIN_TRANSPORT, NULL},
     {"good_adapter.so", CSG_PLUGIN_MODEL_ADAPTER, NULL},
     {"failing_init.so", CSG_PLUGIN_TRANSPORT, NULL}, /* fails later, in create() */
-    {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL}, /* ABI 1.0 adapter, newer gateway */
+    /* a smaller descriptor without the optional tail (test_older_minor) */
+    {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL},
+    /* a 1.x plugin, PostgreSQL style: both versions named */
     {"wrong_abi.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI 2." STR(CSG_ABI_MINOR) "; rebuild the plugin"},
+     "ABI mismatch: gateway ABI 2.0, plugin ABI 1.2; rebuild the plugin against this gateway's "
+     "csg/plugin.h"},
     {"newer_minor.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI 1.9 (plugin is newer"},
+     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI " STR(CSG_ABI_MAJOR) ".9 (plugin is newer"},
     {"no_entry.so", CSG_PLUGIN_MODEL_ADAPTER,
      "no entry point: the plugin does not export csg_plugin_entry() ("},
     {"init_null.so", CSG_PLUGIN_MODEL_ADAPTER,
@@ -91,6 +94,49 @@ static void test_descriptor(void **state)
     csg_plugin_unload(p);
 }
 
+/* An older minor's smaller descriptor loads; the fields it does not have
+ * read as absent (NULL), from the loader's zero-padded copy — never from
+ * past the plugin's object (the fixture's object is exactly that small, so
+ * ASan would catch a read past it). */
+static void test_older_minor(void **state)
+{
+    (void)state;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/older_minor.so", fixture_dir());
+    csg_plugin *p;
+    csg_error err;
+    assert_int_equal(csg_plugin_load(path, CSG_PLUGIN_MODEL_ADAPTER, &p, &err), 0);
+    assert_int_equal(p->header->struct_size, CSG_ADAPTER_BASELINE_SIZE);
+    assert_true(p->header->struct_size < sizeof(csg_model_adapter));
+    assert_null(p->adapter->required_features);
+    assert_non_null(p->adapter->create);
+    assert_non_null(p->adapter->destroy);
+    assert_string_equal(p->options[0].name, "score");
+    csg_plugin_unload(p);
+    /* The current layout carries the tail. */
+    snprintf(path, sizeof path, "%s/good_adapter.so", fixture_dir());
+    assert_int_equal(csg_plugin_load(path, CSG_PLUGIN_MODEL_ADAPTER, &p, &err), 0);
+    assert_non_null(p->adapter->required_features);
+    assert_string_equal(p->adapter->required_features[0], "income");
+    csg_plugin_unload(p);
+}
+
+/* CSG_API_HAS: a field is there when the table's size covers all of it. */
+static void test_api_has(void **state)
+{
+    (void)state;
+    csg_core_api api = {.size = sizeof api};
+    assert_true(CSG_API_HAS(&api, app_flag)); /* the last field */
+    assert_true(CSG_API_HAS(&api, log));
+    api.size = (uint32_t)offsetof(csg_core_api, app_flag); /* an older core */
+    assert_false(CSG_API_HAS(&api, app_flag));
+    assert_true(CSG_API_HAS(&api, app_category));
+    api.size = (uint32_t)(offsetof(csg_core_api, app_flag) + sizeof api.app_flag - 1);
+    assert_false(CSG_API_HAS(&api, app_flag)); /* partly there is not there */
+    csg_score_result r = {.size = sizeof r};
+    assert_true(CSG_STRUCT_HAS(&r, csg_score_result, error));
+}
+
 /* A plugin anyone could rewrite is refused, file or directory. */
 static void test_permissions(void **state)
 {
@@ -136,6 +182,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_older_minor),
+        cmocka_unit_test(test_api_has),
         cmocka_unit_test(test_permissions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

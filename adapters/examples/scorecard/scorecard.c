@@ -5,8 +5,11 @@
  *
  * It is the smallest complete model adapter, meant to be copied (see
  * docs/plugins.md): it includes only csg/plugin.h and libevent, declares its
- * options in a table the gateway validates, and answers through a deferred
- * callback (the ABI forbids calling back from inside score_async).
+ * options in a table the gateway validates and the features it reads in
+ * required_features (a schema without them fails --check-config), looks
+ * their indexes up once in create, reads them per request through the
+ * core_api getters, and answers through a deferred callback (the ABI
+ * forbids calling back from inside score_async).
  *
  * Scorecard: points = base_points
  *                   + history_points   (credit_history > 0, i.e. no adverse records)
@@ -22,23 +25,30 @@
 
 #include "csg/plugin.h"
 
-enum { OPT_CUTOFF, OPT_BASE, OPT_EVEN, OPT_PDO, OPT_HISTORY };
-
-static const csg_option scorecard_options[] = {
-    {CSG_OPT_DOUBLE, "cutoff", "0.5", false, 0, 1, "approve when score >= cutoff"},
-    {CSG_OPT_DOUBLE, "base_points", "600", false, 0, 10000, "points every applicant starts with"},
-    {CSG_OPT_DOUBLE, "even_odds_points", "600", false, 0, 10000,
-     "total points at which repay:default odds are 1:1 (score 0.5)"},
-    {CSG_OPT_DOUBLE, "pdo", "20", false, 1, 1000, "points that double the odds of repayment"},
-    {CSG_OPT_DOUBLE, "history_points", "40", false, 0, 1000,
-     "added for credit_history > 0, subtracted for 0"},
-    {0, NULL, NULL, false, 0, 0, NULL},
-};
+/* What the scorecard reads; the core checks the schema has them. */
+static const char *const scorecard_features[] = {"income", "loan_amount", "credit_history", NULL};
 
 typedef struct scorecard {
     struct event_base *base;
+    const csg_core_api *api;
+    int f_income, f_loan, f_history; /* feature indexes in the schema */
+    /* options, stored by the core (options_apply): defaults only in the table */
     double cutoff, base_points, even, pdo, history;
 } scorecard;
+
+static const csg_option scorecard_options[] = {
+    {CSG_OPT_DOUBLE, "cutoff", "0.5", false, 0, 1, "approve when score >= cutoff",
+     CSG_OPT_AT(scorecard, cutoff)},
+    {CSG_OPT_DOUBLE, "base_points", "600", false, 0, 10000, "points every applicant starts with",
+     CSG_OPT_AT(scorecard, base_points)},
+    {CSG_OPT_DOUBLE, "even_odds_points", "600", false, 0, 10000,
+     "total points at which repay:default odds are 1:1 (score 0.5)", CSG_OPT_AT(scorecard, even)},
+    {CSG_OPT_DOUBLE, "pdo", "20", false, 1, 1000, "points that double the odds of repayment",
+     CSG_OPT_AT(scorecard, pdo)},
+    {CSG_OPT_DOUBLE, "history_points", "40", false, 0, 1000,
+     "added for credit_history > 0, subtracted for 0", CSG_OPT_AT(scorecard, history)},
+    {0, NULL, NULL, false, 0, 0, NULL, 0},
+};
 
 /* One deferred answer: allocated in score_async, freed after the callback. */
 typedef struct pending {
@@ -47,26 +57,21 @@ typedef struct pending {
     csg_score_result result;
 } pending;
 
-static double opt(const csg_option_value *o, int i, double dflt)
-{
-    return o && o[i].is_set ? o[i].d : dflt;
-}
-
 static int sc_create(const csg_adapter_config *cfg, const csg_core_api *api,
                      struct event_base *base, void **instance, csg_error *err)
 {
-    (void)api;
     scorecard *sc = calloc(1, sizeof *sc);
     if (!sc) {
         snprintf(err->message, sizeof err->message, "scorecard: out of memory");
         return -CSG_ENOMEM;
     }
     sc->base = base;
-    sc->cutoff = opt(cfg->options, OPT_CUTOFF, 0.5);
-    sc->base_points = opt(cfg->options, OPT_BASE, 600);
-    sc->even = opt(cfg->options, OPT_EVEN, 600);
-    sc->pdo = opt(cfg->options, OPT_PDO, 20);
-    sc->history = opt(cfg->options, OPT_HISTORY, 40);
+    sc->api = api;
+    /* Once here, not per request: the indexes hold for this instance. */
+    sc->f_income = api->feature_index(cfg->schema, "income");
+    sc->f_loan = api->feature_index(cfg->schema, "loan_amount");
+    sc->f_history = api->feature_index(cfg->schema, "credit_history");
+    api->options_apply(scorecard_options, cfg->options, sc);
     if (!(sc->pdo > 0)) {
         snprintf(err->message, sizeof err->message, "scorecard: pdo must be > 0");
         free(sc);
@@ -109,10 +114,17 @@ static void sc_score_async(void *instance, const csg_application *app, csg_score
         return; /* nothing can be deferred without memory; the gateway's timeout answers */
     p->cb = cb;
     p->ctx = ctx;
-    double points = sc->base_points + (app->credit_history > 0 ? sc->history : -sc->history) +
-                    ratio_points(app->income, app->loan_amount);
+    /* An absent (optional) feature scores as the worst band. */
+    const csg_core_api *api = sc->api;
+    double income = 0, loan = 0, hist = 0;
+    bool has_income = api->app_number(app, sc->f_income, &income);
+    api->app_number(app, sc->f_loan, &loan);
+    api->app_number(app, sc->f_history, &hist);
+    double points = sc->base_points + (hist > 0 ? sc->history : -sc->history) +
+                    ratio_points(has_income ? income : 0, loan);
     double score = 1.0 / (1.0 + exp2(-(points - sc->even) / sc->pdo));
     p->result = (csg_score_result){
+        .size = sizeof p->result,
         .status = CSG_SCORE_OK,
         .score = score,
         .decision = score >= sc->cutoff ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE,
@@ -133,6 +145,7 @@ static const csg_model_adapter scorecard_adapter = {
     .create = sc_create,
     .score_async = sc_score_async,
     .destroy = sc_destroy,
+    .required_features = scorecard_features,
 };
 
 __attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)

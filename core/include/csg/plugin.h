@@ -11,7 +11,15 @@
  * csg_plugin_header, which the loader checks in this order before it reads
  * anything else: magic, struct_size (at least the size of the header), ABI
  * major (must equal the gateway's), ABI minor (may be older than the
- * gateway's: fields added later are then treated as absent), kind.
+ * gateway's: fields added later are then treated as absent), kind, then
+ * struct_size against the kind's mandatory part. The header's layout is the
+ * same in every major, so the loader can always name both versions.
+ *
+ * A descriptor may be smaller than the gateway's struct (a plugin built
+ * against an older minor): the loader copies the struct_size bytes it has
+ * into a zeroed descriptor of the gateway's size, so every field past the
+ * plugin's end reads as NULL/0 — absent. Only the fields marked "optional
+ * tail" below may be missing; the rest is the ABI 2.0 baseline.
  *
  * Compatibility rules:
  *  - Any incompatible change to a struct in this file bumps CSG_ABI_MAJOR.
@@ -42,8 +50,8 @@ extern "C" {
 struct event_base; /* libevent */
 
 #define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
-#define CSG_ABI_MAJOR 1
-#define CSG_ABI_MINOR 2 /* 1.1: CSG_SCORE_OVERLOADED; 1.2: csg_core_api.read_timeout_ms */
+#define CSG_ABI_MAJOR 2
+#define CSG_ABI_MINOR 0 /* 2.0: feature schema, opaque csg_application, sized structs */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -51,7 +59,8 @@ typedef enum csg_plugin_kind {
     CSG_PLUGIN_MODEL_ADAPTER = 2,
 } csg_plugin_kind;
 
-/* Start of every descriptor. struct_size = sizeof the whole descriptor. */
+/* Start of every descriptor. struct_size = sizeof the whole descriptor.
+ * Its layout never changes (also across majors). */
 typedef struct csg_plugin_header {
     uint32_t magic;       /* CSG_PLUGIN_MAGIC */
     uint16_t abi_major;   /* CSG_ABI_MAJOR the plugin was built against */
@@ -102,6 +111,13 @@ typedef struct csg_error {
  * The plugin receives an array of csg_option_value in the same order as its
  * table: values[i] is the value of table[i] (its default when the key was
  * absent; .is_set tells which).
+ *
+ * Or, as Fluent Bit's config_map does, let the core store each value in the
+ * plugin's own struct: give a row a target, CSG_OPT_AT(struct, field), and
+ * call api->options_apply(table, cfg->options, &my_struct) in create. The
+ * field's C type follows the option's type: STRING and URL `const char *`
+ * (owned by the core, valid until destroy), INT `int64_t`, DOUBLE `double`,
+ * BOOL `bool`. Defaults then live only in the table.
  */
 typedef enum csg_option_type {
     CSG_OPT_STRING = 1,
@@ -118,7 +134,11 @@ typedef struct csg_option {
     bool required;
     double min, max;           /* for INT and DOUBLE; min > max means unbounded */
     const char *description;   /* one line, shown by --help-plugin */
+    uint32_t target;           /* CSG_OPT_AT(struct, field), or 0: none (options_apply) */
 } csg_option;
+
+/* A row's target: where options_apply stores the value (offset + 1, so 0 is "none"). */
+#define CSG_OPT_AT(type, field) ((uint32_t)(offsetof(type, field) + 1))
 
 typedef struct csg_option_value {
     bool is_set;     /* given in the YAML (false: default or absent) */
@@ -129,18 +149,60 @@ typedef struct csg_option_value {
 } csg_option_value;
 
 /* ------------------------------------------------------------------------ */
+/* Sizes of structs that cross the boundary                                  */
+/*
+ * Every struct passed between the core and a plugin by pointer starts with
+ * (or carries) `uint32_t size` = sizeof the struct as its writer was built.
+ * Fields of the ABI 2.0 layout are always there; a field added in a later
+ * minor is read only when the writer's size covers it:
+ *
+ *     if (CSG_STRUCT_HAS(res, csg_score_result, points)) …
+ *
+ * csg_core_api is the common case, with its own macro:
+ *
+ *     if (CSG_API_HAS(api, some_2_1_function)) api->some_2_1_function(…);
+ *
+ * Exceptions: csg_option and csg_option_value are array elements (the
+ * reader must know the stride), so their layout is fixed for all of ABI 2.x
+ * and any change to them bumps the major.
+ */
+#define CSG_STRUCT_HAS(p, type, field) \
+    ((p)->size >= offsetof(type, field) + sizeof(((const type *)0)->field))
+#define CSG_API_HAS(api, field) CSG_STRUCT_HAS(api, csg_core_api, field)
+
+/* ------------------------------------------------------------------------ */
 /* Requests and replies                                                      */
 
 #define CSG_APPLICANT_ID_MAX 64
 #define CSG_REQUEST_ID_MAX 64
+#define CSG_FEATURE_NAME_MAX 32 /* [a-z][a-z0-9_]{0,31} */
+#define CSG_MAX_FEATURES 64
 
-/* A validated loan application (DESIGN §5). */
-typedef struct csg_application {
-    char applicant_id[CSG_APPLICANT_ID_MAX + 1]; /* 1–64 chars, NUL-terminated */
-    double income;                               /* finite, >= 0 */
-    double loan_amount;                          /* finite, > 0 */
-    int64_t credit_history;                      /* >= 0 */
-} csg_application;
+/*
+ * A validated loan application (DESIGN §4, §5): the applicant id, the
+ * feature vector in the order of the configuration's schema (a present flag
+ * and a typed value per feature) and its canonical compact JSON text
+ * {"applicant_id":"…",<present features in schema order>}. Opaque: read it
+ * only through the csg_core_api accessors (app_*). Created by
+ * api->parse_application on the heap; owned by whoever holds it (see
+ * parse_application and submit). Immutable once parsed.
+ */
+typedef struct csg_application csg_application;
+
+/* The configuration's feature schema (`application:` in experiments.yaml).
+ * Opaque and immutable; read it through csg_core_api (feature_*). A model
+ * adapter gets the schema of the configuration that creates it in
+ * csg_adapter_config.schema, and every application it is asked to score was
+ * validated against (or mapped onto) that same schema, so feature indexes
+ * looked up once in create stay valid for the instance's life. */
+typedef struct csg_schema csg_schema;
+
+typedef enum csg_feature_type {
+    CSG_FEATURE_NUMBER = 1,   /* finite double */
+    CSG_FEATURE_INTEGER = 2,  /* int64 */
+    CSG_FEATURE_CATEGORY = 3, /* one of the schema's values (a string) */
+    CSG_FEATURE_BOOLEAN = 4,  /* true/false */
+} csg_feature_type;
 
 typedef enum csg_decision {
     CSG_DECISION_NONE = 0,
@@ -151,7 +213,8 @@ typedef enum csg_decision {
 
 /* What a transport hands to core_api->submit. */
 typedef struct csg_request {
-    csg_application app;
+    uint32_t size;        /* sizeof(csg_request) */
+    csg_application *app; /* from parse_application; submit takes ownership */
     char request_id[CSG_REQUEST_ID_MAX + 1]; /* "" = let the core generate a UUIDv4 */
     const char *transport;                   /* "http", "tcp", "grpc": static storage */
     int64_t deadline_ms;                     /* client deadline, CLOCK_MONOTONIC ms; 0 = none */
@@ -168,6 +231,7 @@ typedef enum csg_reply_status {
 
 /* Handed to the transport's reply callback; valid only during the callback. */
 typedef struct csg_reply {
+    uint32_t size; /* sizeof(csg_reply) of the core */
     csg_reply_status status;
     const char *applicant_id;
     double score;                  /* full double precision, unchanged from the model */
@@ -194,8 +258,8 @@ typedef enum csg_parse_status {
 
 typedef struct csg_parse_error {
     csg_parse_status status;
-    char field[32];     /* for INVALID_FIELD: "applicant_id", "income", … or "request_id" */
-    char message[160];  /* human-readable, e.g. "income must be a finite number >= 0" */
+    char field[48];     /* for INVALID_FIELD: "applicant_id", a feature name, or "request_id" */
+    char message[192];  /* human-readable, e.g. "income must be a finite number >= 0" */
 } csg_parse_error;
 
 /* ------------------------------------------------------------------------ */
@@ -213,7 +277,7 @@ typedef enum csg_log_level {
 /*
  * The table of core functions handed to every plugin. It carries its own
  * size and only ever grows at the end: before using a field added after
- * ABI 1.0, check `api->size > offsetof(csg_core_api, field)`.
+ * ABI 2.0, test it with CSG_API_HAS(api, field).
  * All functions are thread-safe unless noted.
  */
 typedef struct csg_core_api {
@@ -229,18 +293,26 @@ typedef struct csg_core_api {
     unsigned (*worker_index)(csg_worker *w);
     unsigned (*worker_count)(void);
 
-    /* Submit a validated request on worker w (call on w's thread only).
-     * The core copies *req. on_reply(ctx, reply) is called exactly once,
+    /* Submit a request on worker w (call on w's thread only). The core
+     * copies *req and takes ownership of req->app (always, also when it
+     * answers at once with an error): the caller must not touch the
+     * application afterwards. on_reply(ctx, reply) is called exactly once,
      * later, on the same thread. */
     void (*submit)(csg_worker *w, const csg_request *req, csg_reply_cb on_reply, void *ctx);
 
-    /* Parse and validate a JSON application (DESIGN §5). On success fills
-     * *app and, when the object has a "request_id" string (TCP lines),
-     * request_id (else ""). request_id must hold CSG_REQUEST_ID_MAX + 1. A
-     * valid request_id is also filled in when another field is invalid, so
-     * the error reply can echo it. */
-    csg_parse_status (*parse_application)(const char *json, size_t len, csg_application *app,
-                                          char *request_id, csg_parse_error *err);
+    /* Parse and validate a JSON application (DESIGN §5) against the feature
+     * schema worker w serves right now. Call on w's thread only. On
+     * CSG_PARSE_OK, *app is a new application the caller owns: hand it to
+     * submit or free it with application_free. On error *app is NULL and
+     * *err says why. When the object has a valid "request_id" string (TCP
+     * lines) it is copied to request_id (CSG_REQUEST_ID_MAX + 1 bytes; else
+     * ""), also when another field is invalid, so the error can echo it.
+     * request_id may be NULL. */
+    csg_parse_status (*parse_application)(csg_worker *w, const char *json, size_t len,
+                                          csg_application **app, char *request_id,
+                                          csg_parse_error *err);
+    /* Free an application that was not submitted; NULL is fine. */
+    void (*application_free)(csg_application *app);
 
     /* Validate a client-provided request id (1–64 printable ASCII). */
     bool (*valid_request_id)(const char *id, size_t len);
@@ -260,6 +332,10 @@ typedef struct csg_core_api {
      * (list in docs/architecture.md, metrics). */
     void (*count_request)(csg_worker *w, const char *transport, const char *status);
 
+    /* Store values[i] into obj at table[i].target for every row that has
+     * one (types: see "Plugin options"). Any thread; call it in create. */
+    void (*options_apply)(const csg_option *table, const csg_option_value *values, void *obj);
+
     /* Render every csg_ metric in Prometheus text format into a malloc'd
      * string (caller frees). */
     char *(*render_metrics)(size_t *len);
@@ -272,13 +348,35 @@ typedef struct csg_core_api {
     size_t max_line_bytes;
     unsigned max_connections;
     unsigned idle_timeout_ms;
-
-    /* ABI 1.2: limits.read_timeout_ms — a request (HTTP head + body, TCP
-     * line) must arrive completely within this many ms of its first byte.
-     * A host older than 1.2 does not have it: read it only when
-     * api->size > offsetof(csg_core_api, read_timeout_ms), else (or when 0)
-     * use the default, 10000. */
+    /* A request (HTTP head + body, TCP line) must arrive completely within
+     * this many ms of its first byte. */
     unsigned read_timeout_ms;
+
+    /* The feature schema (any thread; a schema never changes). Indexes run
+     * from 0 to feature_count - 1 in the configuration's order. */
+    unsigned (*feature_count)(const csg_schema *s);
+    const char *(*feature_name)(const csg_schema *s, int i);        /* NULL out of range */
+    int (*feature_index)(const csg_schema *s, const char *name);     /* -1 when unknown */
+    csg_feature_type (*feature_type)(const csg_schema *s, int i);   /* 0 out of range */
+    /* The k-th allowed value of category feature i (schema order); NULL past
+     * the end or when i is not a category. */
+    const char *(*category_value)(const csg_schema *s, int i, unsigned k);
+
+    /* Reading an application (any thread; the app must stay alive). The
+     * typed getters return true when feature i is present and has that
+     * type, filling *out; false (and *out untouched) when it is absent, out
+     * of range or of another type. app_number also reads integer features
+     * (converted to double). */
+    const csg_schema *(*app_schema)(const csg_application *app);
+    const char *(*app_applicant_id)(const csg_application *app);
+    /* The canonical compact JSON text, NUL-terminated (*len, when len is
+     * non-NULL, excludes the NUL): what rest.so forwards as the body. */
+    const char *(*app_json)(const csg_application *app, size_t *len);
+    bool (*app_number)(const csg_application *app, int i, double *out);
+    bool (*app_integer)(const csg_application *app, int i, int64_t *out);
+    /* The category's value, or NULL when absent or not a category. */
+    const char *(*app_category)(const csg_application *app, int i);
+    bool (*app_flag)(const csg_application *app, int i, bool *out);
 } csg_core_api;
 
 /* ------------------------------------------------------------------------ */
@@ -332,6 +430,7 @@ typedef enum csg_score_status {
 } csg_score_status;
 
 typedef struct csg_score_result {
+    uint32_t size; /* sizeof(csg_score_result) of the adapter */
     csg_score_status status;
     double score;          /* [0,1], valid when OK */
     csg_decision decision; /* APPROVE/DECLINE, valid when OK */
@@ -348,6 +447,9 @@ typedef struct csg_adapter_config {
     unsigned timeout_ms;             /* `timeout_ms:`; the adapter must call back by then */
     const csg_option_value *options; /* one per row of the adapter's option table */
     const char *config_file;
+    /* The configuration's feature schema: look feature indexes up here,
+     * once, in create (api->feature_index). Valid until destroy. */
+    const csg_schema *schema;
 } csg_adapter_config;
 
 typedef struct csg_model_adapter {
@@ -368,6 +470,15 @@ typedef struct csg_model_adapter {
     void (*score_async)(void *instance, const csg_application *app, csg_score_cb cb, void *ctx);
     /* Worker thread, when no score_async is outstanding on this instance. */
     void (*destroy)(void *instance);
+
+    /* Optional tail (may be cut off by a smaller struct_size: then NULL). */
+
+    /* NULL-terminated names of the features the adapter reads; NULL = none
+     * declared. The core checks each against the configuration's schema
+     * before create: a name the schema does not define is a configuration
+     * error with file:line (`--check-config` shows it). Whether a present
+     * value is required per request is the schema's `required:`. */
+    const char *const *required_features;
 } csg_model_adapter;
 
 #ifdef __cplusplus

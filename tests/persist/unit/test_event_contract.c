@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/jsonw.h"
 #include "persistence/event.h"
 
 static const struct writer_case {
@@ -82,9 +83,11 @@ static void build(const struct writer_case *c, csg_event *e)
         c->challenger_score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
     e->latency_champion_ms = c->latency_ms;
     e->latency_challenger_ms = c->latency_ms;
-    e->income = c->income;
-    e->loan_amount = c->loan_amount;
-    e->credit_history = c->credit_history;
+    /* ABI 2.0: the event carries the features' canonical value texts. */
+    csg_jsonw_format_double(c->income, e->brief[0]);
+    csg_jsonw_format_double(c->loan_amount, e->brief[1]);
+    snprintf(e->brief[2], sizeof e->brief[2], "%lld", (long long)c->credit_history);
+    memcpy(e->config_version, "0123456789abcdef", 17);
     e->timestamp_ms = 1764064800123; /* 2025-11-25T10:00:00.123Z */
     e->status = c->status;
 }
