@@ -562,21 +562,6 @@ csg_parse_status csg_app_parse_default(csg_worker *w, const char *json, size_t l
     return csg_app_parse(g_default_schema, json, len, app, request_id, err);
 }
 
-csg_parse_status csg_parse_application(const char *json, size_t len, csg_application_v1 *app,
-                                       char *request_id, csg_parse_error *err)
-{
-    csg_application *a;
-    csg_parse_status st = csg_app_parse_default(NULL, json, len, &a, request_id, err);
-    if (st != CSG_PARSE_OK)
-        return st;
-    memcpy(app->applicant_id, a->applicant_id, strlen(a->applicant_id) + 1); /* ≤ 64 + NUL */
-    app->income = a->slot[0].v.d;
-    app->loan_amount = a->slot[1].v.d;
-    app->credit_history = a->slot[2].v.i;
-    csg_app_free(a);
-    return CSG_PARSE_OK;
-}
-
 static void put(char *buf, size_t cap, size_t *pos, char c)
 {
     if (*pos + 1 < cap)

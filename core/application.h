@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
-#include "application_v1.h"
 #include "schema.h"
 
 /* Parse json[0..len) as one application object against schema. On
@@ -65,7 +64,7 @@ bool csg_app_flag(const csg_application *app, int i, bool *out);
 
 /* The default schema's parser with core_api.parse_application's signature
  * (w is ignored): for hosts without a configuration — test hosts that fake
- * the core, fuzz harnesses — and the transitional 1.x entry point. */
+ * the core, fuzz harnesses. */
 csg_parse_status csg_app_parse_default(csg_worker *w, const char *json, size_t len,
                                        csg_application **app, char *request_id,
                                        csg_parse_error *err);
@@ -94,10 +93,5 @@ size_t csg_format_error(const char *code, const char *message, const char *field
 
 /* "invalid_json" / "invalid_field" for a parse status (NULL for OK). */
 const char *csg_parse_status_code(csg_parse_status status);
-
-/* ---- Transitional: csg-model's 1.x entry point (application_v1.h). ---- */
-/* The 1.x parser: the default schema's rules, values copied into *app. */
-csg_parse_status csg_parse_application(const char *json, size_t len, csg_application_v1 *app,
-                                       char *request_id, csg_parse_error *err);
 
 #endif /* CSG_APPLICATION_H */

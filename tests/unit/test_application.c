@@ -18,7 +18,7 @@
 
 static csg_schema *g_default;
 
-/* The 1.x entry point's rules: the default schema (no `application:`). */
+/* The default schema's rules (no `application:`): the brief's three fields. */
 static csg_parse_status parse(const char *json, csg_application **app, char *rid,
                               csg_parse_error *err)
 {
