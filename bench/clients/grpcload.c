@@ -19,12 +19,10 @@
  * Huffman-coded strings are not decoded (gRPC's C core sends non-binary metadata as raw
  * strings), so a Huffman-coded `grpc-status` would count as an error, never as OK.
  * The ScoreRequest is encoded by hand (proto3 wire format) from bench_common.h's
- * application, only the applicant id varying. --payload fields (today's default): fields
- * 1-4, the brief's application (ABI 1.x grpc.so reads nothing else). --payload map
+ * application, only the applicant id varying. --payload fields (the default): fields
+ * 1-4, the brief's application (what older gRPC clients send). --payload map
  * (BENCH_GRPC_PAYLOAD_MAP): field 1 plus all 13 features in `map<string, FeatureValue>
- * features = 5` with fields 2-4 unset, as issue 16 specifies it for grpc.so on ABI 2.0;
- * switch bench/run to it once grpc.so reads the map (a 1.x grpc.so answers it
- * INVALID_ARGUMENT: loan_amount 0). */
+ * features = 5` with fields 2-4 unset (what bench/run sends, like the JSON paths). */
 #include "bench_common.h"
 
 #include <getopt.h>

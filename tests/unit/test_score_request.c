@@ -19,7 +19,8 @@
 /* The core_api fields score_request.c uses, as the gateway fills them. */
 #define API(max_body)                                                                           \
     (&(const csg_core_api){.size = sizeof(csg_core_api),                                        \
-                           .parse_application = csg_parse_application,                          \
+                           .parse_application = csg_app_parse_default,                          \
+                           .application_free = csg_app_free,                                    \
                            .max_body_bytes = (max_body)})
 
 /* ------------------------------------------------------------ wire encoding */
@@ -218,10 +219,12 @@ static void test_table(void **state)
             memcpy(m.b, c->script, m.n = strlen(c->script));
         else
             build(&m, c->script, c->len);
-        csg_application app;
+        csg_application *app = NULL;
         char details[256] = "";
-        csg_sr_status st = csg_score_request_parse(m.b, m.n, API(65536), &app,
+        csg_sr_status st = csg_score_request_parse(m.b, m.n, API(65536), NULL, &app,
                                                    details, sizeof details);
+        assert_true((st == CSG_SR_OK) == (app != NULL));
+        csg_app_free(app);
         if (st != c->want) {
             print_error("row %zu %s: status %d, want %d (%s)\n", i, dump(c), st, c->want,
                         details);
@@ -258,23 +261,26 @@ static void test_too_large(void **state)
     msg m;
     const char *s1 = "ia|nincome=1|nloan_amount=1|ncredit_history=0|cnote=xxxxxxxxxxxxxxxxxxxxxxxx|";
     build(&m, s1, strlen(s1));
-    csg_application app;
+    csg_application *app = NULL;
     char details[256];
-    assert_int_equal(csg_score_request_parse(m.b, m.n, API(100), &app, details,
+    assert_int_equal(csg_score_request_parse(m.b, m.n, API(100), NULL, &app, details,
                                              sizeof details),
                      CSG_SR_OK);
-    assert_int_equal(csg_score_request_parse(m.b, m.n, API(90), &app, details,
+    csg_app_free(app);
+    assert_int_equal(csg_score_request_parse(m.b, m.n, API(90), NULL, &app, details,
                                              sizeof details),
                      CSG_SR_TOO_LARGE);
+    assert_null(app);
     assert_non_null(strstr(details, "max_body_bytes (90)"));
     /* escapes count: 20 control bytes are 120 bytes of JSON */
     const char *s2 = "ia|nincome=1|nloan_amount=1|ncredit_history=0|"
                      "cnote=\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
                      "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01|";
     build(&m, s2, strlen(s2));
-    assert_int_equal(csg_score_request_parse(m.b, m.n, API(150), &app, details,
+    assert_int_equal(csg_score_request_parse(m.b, m.n, API(150), NULL, &app, details,
                                              sizeof details),
                      CSG_SR_TOO_LARGE);
+    assert_null(app);
 }
 
 /* Many entries, many duplicates: sorted once, the last of each key kept; the
@@ -299,13 +305,16 @@ static void test_many_entries(void **state)
     assert_non_null(strstr(json, "\"f99\":299"));
     assert_null(strstr(json, ":99,"));
     free(json);
-    csg_application app;
+    csg_application *app = NULL;
     char details[256];
-    assert_int_equal(csg_score_request_parse(m.b, m.n, API(65536), &app, details,
+    assert_int_equal(csg_score_request_parse(m.b, m.n, API(65536), NULL, &app, details,
                                              sizeof details),
                      CSG_SR_OK);
-    assert_string_equal(app.applicant_id, "id");
-    assert_true(app.income == 7 && app.loan_amount == 9 && app.credit_history == 3);
+    assert_string_equal(csg_app_applicant_id(app), "id");
+    size_t jl;
+    assert_string_equal(csg_app_json(app, &jl),
+                        "{\"applicant_id\":\"id\",\"income\":7,\"loan_amount\":9,\"credit_history\":3}");
+    csg_app_free(app);
 }
 
 int main(void)
