@@ -15,22 +15,12 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import csgp
 import pytest
 import ref
-import requests
-
-ROOT = csgp.ROOT
-BUILD = csgp.BUILD
-GATEWAY = BUILD / "bin" / "csg-gateway"
-MODEL = BUILD / "bin" / "csg-model"
-PLUGINS = BUILD / "lib" / "csg"
-NEEDED = [GATEWAY, MODEL, *(PLUGINS / p for p in ("http.so", "tcp.so", "grpc.so", "rest.so"))]
+from gwstack import NEEDED, ROOT, Stack, wait
 
 pytestmark = [
     pytest.mark.skipif(not all(p.exists() for p in NEEDED),
@@ -38,127 +28,6 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("CSG_UNDER_SANITIZER") == "1",
                        reason="e2e runs once, on the regular build"),
 ]
-
-
-def wait(cond, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if cond():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def ok(url: str) -> bool:
-    return requests.get(url, timeout=2).status_code == 200
-
-
-class Proc:
-    def __init__(self, name: str, cmd: list[str], log_dir: Path) -> None:
-        self.log = log_dir / f"{name}.log"
-        with open(self.log, "ab") as f:
-            self.p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(20)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-
-
-def gateway_config(d: Path, ports: dict[str, int], weight: float, topic: str) -> str:
-    return f"""gateway:
-  workers: 2
-  plugin_dir: {PLUGINS}
-  lock_dir: {d}
-transports:
-  - {{ plugin: http.so, listen: "127.0.0.1:{ports['http']}" }}
-  - {{ plugin: tcp.so,  listen: "127.0.0.1:{ports['tcp']}" }}
-  - {{ plugin: grpc.so, listen: "127.0.0.1:{ports['grpc']}" }}
-experiment:
-  id: exp-demo-e2e
-  salt: "e2e"
-  assignment: hash
-  reply: after_champion
-champion:
-  name: champion-lr-v1
-  adapter: rest.so
-  url: http://127.0.0.1:{ports['champion']}/score
-  timeout_ms: 2000
-challengers:
-  - name: challenger-gbm-v1
-    adapter: rest.so
-    url: http://127.0.0.1:{ports['challenger']}/score
-    weight: {weight}
-    timeout_ms: 2000
-events:
-  sink: kafka
-  kafka_brokers: {csgp.KAFKA}
-  topic: {topic}
-  queue_capacity: 65536
-  spool_dir: {d / 'spool'}
-  spool_max_bytes: 268435456
-limits:
-  max_body_bytes: 65536
-  max_line_bytes: 16384
-  max_connections: 1000
-  idle_timeout_ms: 60000
-"""
-
-
-class Stack:
-    def __init__(self, tmp: Path) -> None:
-        subprocess.run([str(ROOT / "tests/lib/need-kafka")], check=True)
-        self.dir = tmp
-        self.run = tmp / "run"
-        self.run.mkdir()
-        self.procs: list[Proc] = []
-        self.ports = {k: csgp.free_port() for k in ("http", "tcp", "grpc", "champion", "challenger")}
-        self.topic = csgp.unique("demo")
-        csgp.create_topics(self.topic, partitions=3)
-        for role in ("champion", "challenger"):
-            self.procs.append(Proc(role, [str(MODEL), "--model", str(ROOT / f"models/{role}.json"),
-                                          "--port", str(self.ports[role])], tmp))
-            wait(lambda r=role: ok(f"http://127.0.0.1:{self.ports[r]}/healthz"), 20, role)
-        self.default_cfg = tmp / "experiments.yaml"
-        self.default_cfg.write_text(gateway_config(tmp, self.ports, 0.2, self.topic))
-        self.demo_cfg = tmp / "demo.yaml"
-        self.demo_cfg.write_text(gateway_config(tmp, self.ports, 1.0, self.topic))
-        self.link = self.run / "gateway.yaml"
-        self.link.symlink_to(self.default_cfg)
-        gw = Proc("gateway", [str(GATEWAY), "--config", str(self.link)], tmp)
-        self.procs.append(gw)
-        (self.run / "gateway.pid").write_text(f"{gw.p.pid}\n")
-        self.gw_url = f"http://127.0.0.1:{self.ports['http']}"
-        wait(lambda: ok(self.gw_url + "/readyz"), 30, "gateway")
-        self.db = csgp.new_sqlite_database(tmp)
-        self.persist = csgp.Persist(self.db, topic=self.topic).start()
-
-    def reloads(self) -> float:
-        for line in requests.get(self.gw_url + "/metrics", timeout=5).text.splitlines():
-            if line.startswith('csg_config_reloads_total{result="ok"}'):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError("no reload counter")
-
-    def demo(self, *args: str, **popen: object) -> subprocess.Popen:
-        env = dict(os.environ, CSG_RUN_DIR=str(self.run), CSG_DEMO_CONFIG=str(self.demo_cfg),
-                   CSG_GATEWAY_URL=self.gw_url, CSG_PERSIST_URL=self.persist.url,
-                   CSG_BUILD_DIR=str(BUILD))
-        cmd = [str(ROOT / "scripts/demo"), "--http-port", str(self.ports["http"]),
-               "--tcp-port", str(self.ports["tcp"]), "--grpc-port", str(self.ports["grpc"]), *args]
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, **popen)  # type: ignore[call-overload]
-
-    def close(self) -> None:
-        self.persist.stop()
-        for p in reversed(self.procs):
-            p.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,10 @@
 # PostgreSQL and on SQLite, against independent references (scikit-learn, scipy, numpy, a
 # DeLong of our own) to 1e-9 (tests/analytics). The pure C statistics have their cmocka
 # test in tests/persist/unit/test_analytics.c (run by 10-unit / 90-sanitizers).
-# With CSG_E2E_DEMO=1 and a running `make up` stack, also the short demo run (e2e).
+# On a private real stack (tests/analytics/gwstack.py: models, gateway, test Kafka,
+# csg-persist): the demo run (test_e2e_demo.py) and issue 16's feature schema end to end
+# (test_schema_e2e.py: three transports, a reload under load, catalogue, segments,
+# dashboard filter, a refused reload).
 # csg-sanitize
 set -euo pipefail
 tests/lib/need-postgres
