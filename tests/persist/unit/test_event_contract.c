@@ -137,6 +137,8 @@ static void test_writer_output_is_stored(void **state)
         assert_true(same(ev.latency_champion_ms, lat));
         if (ev.has_latency_challenger)
             assert_true(same(ev.latency_challenger_ms, lat));
+        assert_string_equal(ev.config_version, e.config_version);
+        csgp_event_release(&ev);
     }
 }
 
