@@ -182,12 +182,13 @@ static void test_one_set_of_bounds(void **state)
             at += strlen(key);
             char out[2100];
             snprintf(out, sizeof out, "%.*s%s%s", (int)(at - json), json, extra ? "z" : "", at);
-            csgp_event ev;
+            csgp_event ev = {0};
             csgp_reject why = {0};
             int rc = csgp_event_parse(out, strlen(out), &ev, &why);
             if (extra ? rc == 0 || !strstr(why.reason, sizes[i].field) : rc != 0)
                 fail_msg("%s at %zu bytes: %s", sizes[i].field, sizes[i].max + extra,
                          rc ? why.reason : "accepted");
+            csgp_event_release(&ev);
         }
     }
 }
