@@ -2,16 +2,19 @@
  * config.c — experiments.yaml: libyaml document → validated csg_config
  * (text → document, one document and bounded depth: config_yaml.c).
  *
- * Every section is walked with the same few helpers; each check that fails
- * adds "<file>:<line>: <message>" to the error list and validation goes on,
- * so one run of --check-config shows every problem.
+ * The core's own keys are option tables (cw_option rows: type, name,
+ * default, required, bounds, target field, description), read by the same
+ * code as a plugin's table (config_walk.c's cw_read); their defaults live
+ * only in those rows. What is not flat keys — the lists of transports and
+ * challengers, the `application:` schema (schema_config.c), cross-checks
+ * such as weight sums and unique names — keeps its own code here. Each
+ * check that fails adds "<file>:<line>: <message>" to the error list and
+ * validation goes on, so one run of --check-config shows every problem.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,32 +68,61 @@ void csg_errlist_free(csg_errlist *el)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Values checked by the core                                                */
+/* Checks of the core's own string keys (cw_option.check)                    */
 
 /* host:port with a numeric IPv4 host or [IPv6]; the lock file and bind use it as is. */
-static bool valid_listen(const char *s)
+static const char *check_listen(const char *s, char *buf, size_t cap)
 {
     const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return false;
     char host[64];
-    size_t hl = (size_t)(colon - s);
-    if (hl >= sizeof host)
-        return false;
-    memcpy(host, s, hl);
-    host[hl] = '\0';
+    size_t hl = colon ? (size_t)(colon - s) : 0;
     int64_t port;
-    if (!csg_parse_int_text(colon + 1, &port) || port < 1 || port > 65535 || colon[1] == '+' ||
-        colon[1] == '-')
-        return false;
-    unsigned char buf[16];
-    if (host[0] == '[') {
-        if (hl < 3 || host[hl - 1] != ']')
-            return false;
-        host[hl - 1] = '\0';
-        return inet_pton(AF_INET6, host + 1, buf) == 1;
+    unsigned char addr[16];
+    bool ok = colon && hl > 0 && hl < sizeof host && csg_parse_int_text(colon + 1, &port) &&
+              port >= 1 && port <= 65535 && colon[1] != '+' && colon[1] != '-';
+    if (ok) {
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        if (host[0] == '[') {
+            ok = hl >= 3 && host[hl - 1] == ']';
+            host[hl - 1] = '\0';
+            ok = ok && inet_pton(AF_INET6, host + 1, addr) == 1;
+        } else {
+            ok = inet_pton(AF_INET, host, addr) == 1;
+        }
     }
-    return inet_pton(AF_INET, host, buf) == 1;
+    if (ok)
+        return NULL;
+    snprintf(buf, cap,
+             "must be IPv4:port or [IPv6]:port with a numeric address and a port in 1-65535, "
+             "got \"%s\"",
+             s);
+    return buf;
+}
+
+static const char *check_sink(const char *s, char *buf, size_t cap)
+{
+    if (!strcmp(s, "kafka") || (!strncmp(s, "file:", 5) && s[5]))
+        return NULL;
+    snprintf(buf, cap, "must be kafka or file:PATH, got \"%s\"", s);
+    return buf;
+}
+
+/* A name that goes into JSON events and metric labels: printable ASCII. */
+static const char *check_name(const char *s, char *buf, size_t cap)
+{
+    (void)buf, (void)cap;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+            return "must be printable ASCII without spaces, quotes or backslashes";
+    return NULL;
+}
+
+static const char *cpu_count(char *buf, size_t cap)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(buf, cap, "%ld", n < 1 ? 1 : n > 256 ? 256 : n);
+    return buf;
 }
 
 static char *join_path(const char *dir, const char *name)
@@ -105,131 +137,180 @@ static char *join_path(const char *dir, const char *name)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Plugin option blocks                                                      */
+/* The core's option tables (DESIGN §3): every key, its default and bounds   */
 
-/* Validate the keys of a plugin block that the core does not own against
- * the plugin's option table; fill *values (one per row). */
-static void plugin_options(vctx *x, yaml_node_t *block, const csg_plugin *pl, const char *what,
-                           keyspec *core_keys, yaml_node_pair_t **extra, size_t n_extra,
-                           csg_option_value **values_out, size_t *n_out)
+static const char *const assignments[] = {"hash", "random", NULL};
+static const char *const reply_modes[] = {"after_champion", "after_all", NULL};
+static const char *const decisions[] = {"approve", "decline", "review", NULL};
+#define END {.opt = {.name = NULL}}
+
+static const cw_option gateway_rows[] = {
+    {CW_ROW(CSG_OPT_INT, "workers", NULL, false, 1, 256, csg_config, workers,
+            "worker threads (default: the CPU count, at most 256)"),
+     .dynamic_default = cpu_count},
+    {CW_STR("plugin_dir", "build/lib/csg", false, 1, 4000, csg_config, plugin_dir,
+            "where plugins named without a / are loaded from")},
+    {CW_ROW(CSG_OPT_INT, "drain_timeout_ms", "10000", false, 0, 600000, csg_config,
+            drain_timeout_ms, "how long a stop or reload waits for requests in flight")},
+    {CW_STR("lock_dir", "/tmp", false, 1, 4000, csg_config, lock_dir,
+            "where the lock file per listen address lives")},
+    END,
+};
+
+static const cw_option experiment_rows[] = {
+    {CW_STR("id", NULL, true, 1, CSG_EXPERIMENT_ID_MAX, csg_config, experiment_id,
+            "the experiment's id in every event"),
+     .check = check_name},
+    {CW_STR("salt", "", false, 0, 256, csg_config, salt, "mixed into the assignment hash")},
+    {CW_ENUM("assignment", "hash", assignments, CSG_ASSIGN_HASH, csg_config, assignment,
+             "hash (sticky per applicant) | random")},
+    {CW_ENUM("reply", "after_champion", reply_modes, CSG_REPLY_AFTER_CHAMPION, csg_config, reply,
+             "reply when the champion answers, or after the challenger too")},
+    END,
+};
+
+static const cw_option events_rows[] = {
+    {CW_STR("sink", "kafka", false, 1, 4000, csg_config, sink, "kafka | file:PATH (NDJSON)"),
+     .check = check_sink},
+    {CW_STR("kafka_brokers", "127.0.0.1:9092", false, 1, 1000, csg_config, kafka_brokers,
+            "librdkafka bootstrap.servers")},
+    {CW_STR("topic", "credit_score_metrics", false, 1, 249, csg_config, topic,
+            "the MetricEvent topic")},
+    {CW_ROW(CSG_OPT_INT, "queue_capacity", "65536", false, 16, 1 << 24, csg_config,
+            queue_capacity, "events queued before they spool")},
+    {CW_STR("spool_dir", "var/spool", false, 1, 4000, csg_config, spool_dir,
+            "where events wait while Kafka is away")},
+    {CW_ROW(CSG_OPT_INT, "spool_max_bytes", "1073741824", false, 0, (double)((int64_t)1 << 50),
+            csg_config, spool_max_bytes, "the spool's size bound")},
+    END,
+};
+
+static const cw_option limits_rows[] = {
+    {CW_ROW(CSG_OPT_INT, "max_body_bytes", "65536", false, 64, 64 << 20, csg_config,
+            max_body_bytes, "HTTP body and gRPC message")},
+    {CW_ROW(CSG_OPT_INT, "max_line_bytes", "16384", false, 64, 64 << 20, csg_config,
+            max_line_bytes, "TCP line")},
+    {CW_ROW(CSG_OPT_INT, "max_connections", "20000", false, 1, 1000000, csg_config,
+            max_connections, "per transport")},
+    {CW_ROW(CSG_OPT_INT, "idle_timeout_ms", "60000", false, 100, 86400000, csg_config,
+            idle_timeout_ms, "an idle connection is closed after this")},
+    /* No "0 = off": a gateway without it keeps a trickling client (slowloris)
+     * for as long as the client likes. */
+    {CW_ROW(CSG_OPT_INT, "read_timeout_ms", "10000", false, 100, 3600000, csg_config,
+            read_timeout_ms, "a request must be complete this long after its first byte")},
+    END,
+};
+
+static const cw_option transport_rows[] = {
+    {CW_STR("plugin", NULL, true, 1, 4000, csg_cfg_transport, plugin_name,
+            "the transport plugin, e.g. http.so")},
+    {CW_STR("listen", NULL, true, 1, 200, csg_cfg_transport, listen, "IPv4:port or [IPv6]:port"),
+     .check = check_listen},
+    END,
+};
+
+#define MODEL_NAME                                                                                 \
+    {CW_STR("name", NULL, true, 1, CSG_MODEL_NAME_MAX, csg_cfg_model, name,                        \
+            "the model's name in events and metrics"),                                             \
+     .check = check_name}
+#define MODEL_ADAPTER                                                                              \
+    {CW_STR("adapter", NULL, true, 1, 4000, csg_cfg_model, adapter_name,                           \
+            "the model adapter plugin, e.g. rest.so")}
+#define MODEL_TIMEOUT                                                                              \
+    {CW_ROW(CSG_OPT_INT, "timeout_ms", "1000", false, 1, 600000, csg_cfg_model, timeout_ms,        \
+            "a call not answered by then times out")}
+
+static const cw_option champion_rows[] = {
+    MODEL_NAME, MODEL_ADAPTER, MODEL_TIMEOUT,
+    {CW_ENUM("fallback_decision", NULL, decisions, CSG_DECISION_APPROVE, csg_cfg_model,
+             fallback_decision, "reply with this decision when the champion fails")},
+    END,
+};
+
+static const cw_option challenger_rows[] = {
+    MODEL_NAME, MODEL_ADAPTER,
+    {CW_ROW(CSG_OPT_DOUBLE, "weight", NULL, true, 0, 1, csg_cfg_model, weight,
+            "its share of requests")},
+    MODEL_TIMEOUT, END,
+};
+
+/* Read block n (NULL: absent, every row takes its default) of the core's
+ * own keys into obj. Keys no row names stay in k for the plugin's table
+ * when k is given; else they are reported as unknown. */
+static void core_block(vctx *x, yaml_node_t *n, const char *where, const cw_option *rows,
+                       void *obj, cw_keys *k)
 {
-    const csg_option *opts = pl->options;
-    size_t n = csg_options_count(opts);
-    csg_option_value *values = calloc(n ? n : 1, sizeof *values);
-    /* Options given in the block, valid or not: a bad value already has
-     * its own error, so "is required" would only be noise. */
-    bool *given = calloc(n ? n : 1, sizeof *given);
-    if (!values || !given) {
-        free(values);
-        free(given);
+    cw_keys own, *keys = k ? k : &own;
+    char in[64];
+    size_t nr = cw_rows_count(rows);
+    cw_keys_of(x, n, where, keys);
+    csg_option_value *values = calloc(nr, sizeof *values);
+    if (!values) {
+        cw_err_at(x, n, "out of memory");
         return;
     }
+    snprintf(in, sizeof in, "in %s", where);
+    cw_read(x, keys, rows, in, values, NULL, !k);
+    cw_apply(rows, values, obj);
+    csg_options_free(values, nr);
+}
+
+/* The keys in k left by core_block against the plugin's option table;
+ * fills *values_out (one per row). */
+static void plugin_options(vctx *x, cw_keys *k, const csg_plugin *pl, const char *what,
+                           const cw_option *core_rows, csg_option_value **values_out,
+                           size_t *n_out)
+{
+    size_t n = csg_options_count(pl->options);
+    cw_option *rows = calloc(n + 1, sizeof *rows);
+    csg_option_value *values = calloc(n ? n : 1, sizeof *values);
+    if (!rows || !values) {
+        free(rows);
+        free(values);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        rows[i].opt = pl->options[i];
+    char where[300];
+    snprintf(where, sizeof where, "for %s %s", what,
+             pl->header->name ? pl->header->name : pl->path);
+    cw_read(x, k, rows, where, values, core_rows, true);
+    free(rows);
     *values_out = values;
     *n_out = n;
+}
 
-    for (size_t e = 0; e < n_extra; e++) {
-        yaml_node_t *k = cw_node(x, extra[e]->key), *v = cw_node(x, extra[e]->value);
-        size_t i = 0;
-        for (; i < n; i++)
-            if (!strcmp(opts[i].name, cw_sval(k)))
-                break;
-        if (i == n) {
-            char allowed[400];
-            size_t pos = 0;
-            allowed[0] = '\0';
-            for (keyspec *t = core_keys; t->name && pos < sizeof allowed; t++)
-                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
-                                        pos ? ", " : "", t->name);
-            for (size_t j = 0; j < n && pos < sizeof allowed; j++)
-                pos += (size_t)snprintf(allowed + pos, sizeof allowed - pos, "%s%s",
-                                        pos ? ", " : "", opts[j].name);
-            cw_err_at(x, k, "unknown key \"%s\" for %s %s (allowed: %s)", cw_sval(k), what,
-                   pl->header->name ? pl->header->name : pl->path, allowed);
-            continue;
-        }
-        const csg_option *o = &opts[i];
-        given[i] = true;
-        bool plain = cw_is_scalar(v) && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        const char *why = NULL;
-        if (!cw_is_scalar(v) || cw_is_null(v)) {
-            cw_err_at(x, v, "\"%s\" must be %s, not %s", o->name,
-                   o->type == CSG_OPT_INT      ? "an integer"
-                   : o->type == CSG_OPT_DOUBLE ? "a number"
-                   : o->type == CSG_OPT_BOOL   ? "true or false"
-                   : o->type == CSG_OPT_URL    ? "a URL"
-                                               : "a string",
-                   cw_type_name(v));
-            continue;
-        }
-        if ((o->type == CSG_OPT_INT || o->type == CSG_OPT_DOUBLE || o->type == CSG_OPT_BOOL) &&
-            !plain) {
-            cw_err_at(x, v, "\"%s\" must be %s, not a quoted string", o->name,
-                   o->type == CSG_OPT_INT      ? "an integer"
-                   : o->type == CSG_OPT_DOUBLE ? "a number"
-                                               : "true or false");
-            continue;
-        }
-        if (!csg_option_parse_text(o, cw_sval(v), &values[i], &why)) {
-            if (why && !strcmp(why, "range")) {
-                char r[80];
-                cw_fmt_range(r, sizeof r, o->min, o->max);
-                cw_err_at(x, v, "\"%s\" must be within %s", o->name, r);
-            } else if (o->type == CSG_OPT_URL) {
-                cw_err_at(x, v, "\"%s\" %s: \"%s\" (expected http://host:port/path)", o->name,
-                       why ? why : "is invalid", cw_sval(v));
-            } else {
-                cw_err_at(x, v, "\"%s\" %s", o->name, why ? why : "is invalid");
-            }
-            continue;
-        }
-        values[i].is_set = true;
+/* Resolve name against gateway.plugin_dir into *path and load it; false
+ * if plugins are not loaded (fuzzing) or it fails (reported at `at`). */
+static bool block_plugin(vctx *x, yaml_node_t *at, const char *name, csg_plugin_kind kind,
+                         char **path, csg_plugin **pl)
+{
+    *path = join_path(x->c->plugin_dir, name);
+    if (!g_load_plugins)
+        return false;
+    csg_error e;
+    if (!*path || csg_plugin_load(*path, kind, pl, &e) != 0) {
+        cw_err_at(x, at, "%s", *path ? e.message : "out of memory");
+        return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (values[i].is_set || given[i])
-            continue;
-        if (opts[i].required) {
-            cw_err_at(x, block, "\"%s\" is required for %s %s", opts[i].name, what,
-                   pl->header->name ? pl->header->name : pl->path);
-            continue;
-        }
-        if (opts[i].default_value) {
-            const char *why = NULL;
-            if (!csg_option_parse_text(&opts[i], opts[i].default_value, &values[i], &why))
-                cw_err_at(x, block, "%s: the default of \"%s\" (\"%s\") is invalid (plugin bug)",
-                       pl->path, opts[i].name, opts[i].default_value);
-        }
-    }
-    free(given);
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */
-/* Sections                                                                  */
+/* Sections that are lists or more than keys                                 */
 
-static void sec_gateway(vctx *x, yaml_node_t *n)
+/* The value node of key name in a block already read (for messages). */
+static yaml_node_t *value_of(vctx *x, yaml_node_t *n, const char *name)
 {
-    csg_config *c = x->c;
-    keyspec ks[] = {{.name = "workers"}, {.name = "plugin_dir"}, {.name = "drain_timeout_ms"}, {.name = "lock_dir"}, {.name = NULL}};
-    if (!n)
-        return;
-    if (!cw_want_mapping(x, n, "\"gateway\""))
-        return;
-    cw_collect(x, n, "gateway", ks, NULL, NULL, 0);
-    int64_t v;
-    if (cw_get_int(x, cw_spec(ks, "workers"), 1, 256, &v))
-        c->workers = (unsigned)v;
-    cw_get_str(x, cw_spec(ks, "plugin_dir"), 1, 4000, &c->plugin_dir);
-    if (cw_get_int(x, cw_spec(ks, "drain_timeout_ms"), 0, 600000, &v))
-        c->drain_timeout_ms = (unsigned)v;
-    cw_get_str(x, cw_spec(ks, "lock_dir"), 1, 4000, &c->lock_dir);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+        if (cw_is_scalar(cw_node(x, p->key)) && !strcmp(cw_sval(cw_node(x, p->key)), name))
+            return cw_node(x, p->value);
+    return n;
 }
 
-static void sec_transports(vctx *x, yaml_node_t *n, yaml_node_t *root)
+static void sec_transports(vctx *x, yaml_node_t *n)
 {
     csg_config *c = x->c;
-    if (!n) {
-        cw_err_at(x, root, "\"transports\" is required (at least one transport)");
-        return;
-    }
     if (n->type != YAML_SEQUENCE_NODE) {
         cw_err_at(x, n, "\"transports\" must be a list, not %s", cw_type_name(n));
         return;
@@ -246,138 +327,59 @@ static void sec_transports(vctx *x, yaml_node_t *n, yaml_node_t *root)
         yaml_node_t *t = cw_node(x, *it);
         if (!cw_want_mapping(x, t, "a transport"))
             continue;
-        keyspec ks[] = {{.name = "plugin"}, {.name = "listen"}, {.name = NULL}};
-        yaml_node_pair_t *extra[64];
-        size_t n_extra;
-        cw_collect(x, t, "a transport", ks, extra, &n_extra, 64);
+        cw_keys k;
         csg_cfg_transport *tr = &c->transports[c->n_transports++];
         tr->line = cw_line_of(t);
-        cw_require(x, cw_spec(ks, "plugin"), t, "a transport");
-        cw_require(x, cw_spec(ks, "listen"), t, "a transport");
-        if (cw_get_str(x, cw_spec(ks, "listen"), 1, 200, &tr->listen)) {
-            if (!valid_listen(tr->listen)) {
-                cw_err_at(x, cw_spec(ks, "listen")->value,
-                       "\"listen\" must be IPv4:port or [IPv6]:port with a numeric address and a "
-                       "port in 1-65535, got \"%s\"",
-                       tr->listen);
-            } else {
-                for (size_t j = 0; j + 1 < c->n_transports; j++)
-                    if (c->transports[j].listen && !strcmp(c->transports[j].listen, tr->listen))
-                        cw_err_at(x, cw_spec(ks, "listen")->value,
-                               "listen address %s is already used by the transport at line %d",
-                               tr->listen, c->transports[j].line);
-            }
-        }
-        if (!cw_get_str(x, cw_spec(ks, "plugin"), 1, 4000, &tr->plugin_name))
-            continue;
-        tr->plugin_path = join_path(c->plugin_dir, tr->plugin_name);
-        if (!g_load_plugins)
-            continue;
-        csg_error e;
-        if (!tr->plugin_path ||
-            csg_plugin_load(tr->plugin_path, CSG_PLUGIN_TRANSPORT, &tr->plugin, &e) != 0) {
-            cw_err_at(x, cw_spec(ks, "plugin")->value, "%s", e.message);
-            continue;
-        }
-        plugin_options(x, t, tr->plugin, "transport", ks, extra, n_extra, &tr->options,
-                       &tr->n_options);
+        core_block(x, t, "a transport", transport_rows, tr, &k);
+        for (size_t j = 0; tr->listen && j + 1 < c->n_transports; j++)
+            if (c->transports[j].listen && !strcmp(c->transports[j].listen, tr->listen))
+                cw_err_at(x, value_of(x, t, "listen"),
+                          "listen address %s is already used by the transport at line %d",
+                          tr->listen, c->transports[j].line);
+        if (tr->plugin_name && block_plugin(x, value_of(x, t, "plugin"), tr->plugin_name,
+                                            CSG_PLUGIN_TRANSPORT, &tr->plugin_path, &tr->plugin))
+            plugin_options(x, &k, tr->plugin, "transport", transport_rows, &tr->options,
+                           &tr->n_options);
     }
-}
-
-static void sec_experiment(vctx *x, yaml_node_t *n, yaml_node_t *root)
-{
-    csg_config *c = x->c;
-    if (!n) {
-        cw_err_at(x, root, "\"experiment\" is required");
-        return;
-    }
-    if (!cw_want_mapping(x, n, "\"experiment\""))
-        return;
-    keyspec ks[] = {{.name = "id"}, {.name = "salt"}, {.name = "assignment"}, {.name = "reply"}, {.name = NULL}};
-    cw_collect(x, n, "experiment", ks, NULL, NULL, 0);
-    if (cw_require(x, cw_spec(ks, "id"), n, "experiment"))
-        cw_get_name(x, cw_spec(ks, "id"), CSG_EXPERIMENT_ID_MAX, &c->experiment_id);
-    cw_get_str(x, cw_spec(ks, "salt"), 0, 256, &c->salt);
-    static const char *const assign[] = {"hash", "random", NULL};
-    static const char *const reply[] = {"after_champion", "after_all", NULL};
-    c->assignment = (csg_assignment)cw_get_enum(x, cw_spec(ks, "assignment"), assign, 0);
-    c->reply = (csg_reply_mode)cw_get_enum(x, cw_spec(ks, "reply"), reply, 0);
 }
 
 /* One model block (champion or challenger). */
 static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion)
 {
-    csg_config *c = x->c;
-    const char *where = champion ? "champion" : "a challenger";
-    keyspec ks_champ[] = {{.name = "name"}, {.name = "adapter"}, {.name = "timeout_ms"}, {.name = "fallback_decision"}, {.name = NULL}};
-    keyspec ks_chal[] = {{.name = "name"}, {.name = "adapter"}, {.name = "weight"}, {.name = "timeout_ms"}, {.name = NULL}};
-    keyspec *ks = champion ? ks_champ : ks_chal;
-    yaml_node_pair_t *extra[64];
-    size_t n_extra;
+    const cw_option *rows = champion ? champion_rows : challenger_rows;
+    cw_keys k;
     m->line = cw_line_of(n);
-    m->timeout_ms = 1000;
-    cw_collect(x, n, where, ks, extra, &n_extra, 64);
-
-    if (cw_require(x, cw_spec(ks, "name"), n, where))
-        cw_get_name(x, cw_spec(ks, "name"), CSG_MODEL_NAME_MAX, &m->name);
-    int64_t v;
-    if (cw_get_int(x, cw_spec(ks, "timeout_ms"), 1, 600000, &v))
-        m->timeout_ms = (unsigned)v;
-    if (champion) {
-        keyspec *fd = cw_spec(ks, "fallback_decision");
-        static const char *const decisions[] = {"approve", "decline", "review", NULL};
-        if (fd->value)
-            c->fallback_decision = (csg_decision)(cw_get_enum(x, fd, decisions, -1) + 1);
-    } else if (cw_require(x, cw_spec(ks, "weight"), n, where)) {
-        cw_get_double(x, cw_spec(ks, "weight"), 0, 1, &m->weight);
-    }
+    core_block(x, n, champion ? "champion" : "a challenger", rows, m, &k);
     /* Say why rather than "unknown key" for the likely mix-ups. */
     size_t kept = 0;
-    for (size_t e = 0; e < n_extra; e++) {
-        yaml_node_t *k = cw_node(x, extra[e]->key);
-        if (champion && !strcmp(cw_sval(k), "weight")) {
-            cw_err_at(x, k, "\"weight\" is not allowed for the champion (it scores every request)");
-            continue;
-        }
-        if (!champion && !strcmp(cw_sval(k), "fallback_decision")) {
-            cw_err_at(x, k, "\"fallback_decision\" is only allowed for the champion");
-            continue;
-        }
-        extra[kept++] = extra[e];
+    for (size_t e = 0; e < k.n; e++) {
+        yaml_node_t *key = cw_node(x, k.p[e]->key);
+        if (champion && !strcmp(cw_sval(key), "weight"))
+            cw_err_at(x, key, "\"weight\" is not allowed for the champion (it scores every request)");
+        else if (!champion && !strcmp(cw_sval(key), "fallback_decision"))
+            cw_err_at(x, key, "\"fallback_decision\" is only allowed for the champion");
+        else
+            k.p[kept++] = k.p[e];
     }
-    if (!cw_require(x, cw_spec(ks, "adapter"), n, where))
+    k.n = kept;
+    yaml_node_t *at = value_of(x, n, "adapter");
+    if (!m->adapter_name || !block_plugin(x, at, m->adapter_name, CSG_PLUGIN_MODEL_ADAPTER,
+                                          &m->adapter_path, &m->plugin))
         return;
-    if (!cw_get_str(x, cw_spec(ks, "adapter"), 1, 4000, &m->adapter_name))
-        return;
-    m->adapter_path = join_path(c->plugin_dir, m->adapter_name);
-    if (!g_load_plugins)
-        return;
-    csg_error e;
-    if (!m->adapter_path ||
-        csg_plugin_load(m->adapter_path, CSG_PLUGIN_MODEL_ADAPTER, &m->plugin, &e) != 0) {
-        cw_err_at(x, cw_spec(ks, "adapter")->value, "%s", e.message);
-        return;
-    }
-    plugin_options(x, n, m->plugin, "adapter", ks, extra, kept, &m->options, &m->n_options);
+    plugin_options(x, &k, m->plugin, "adapter", rows, &m->options, &m->n_options);
     /* The features the adapter reads must exist in the schema. */
     const char *const *need = m->plugin->adapter->required_features;
     for (size_t i = 0; need && need[i] && x->c->schema; i++)
         if (csg_schema_find(x->c->schema, need[i], strlen(need[i])) < 0)
-            cw_err_at(x, cw_spec(ks, "adapter")->value,
-                      "%s needs feature \"%s\", which the application schema does not define",
+            cw_err_at(x, at, "%s needs feature \"%s\", which the application schema does not define",
                       m->plugin->header->name ? m->plugin->header->name : m->adapter_name,
                       need[i]);
 }
 
-static void sec_champion(vctx *x, yaml_node_t *n, yaml_node_t *root)
+static void sec_champion(vctx *x, yaml_node_t *n)
 {
-    if (!n) {
-        cw_err_at(x, root, "\"champion\" is required");
-        return;
-    }
-    if (!cw_want_mapping(x, n, "\"champion\""))
-        return;
-    model_block(x, n, &x->c->champion, true);
+    if (cw_want_mapping(x, n, "\"champion\""))
+        model_block(x, n, &x->c->champion, true);
 }
 
 static void sec_challengers(vctx *x, yaml_node_t *n)
@@ -426,55 +428,57 @@ static void sec_challengers(vctx *x, yaml_node_t *n)
     }
 }
 
-static void sec_events(vctx *x, yaml_node_t *n)
+static void sec_application(vctx *x, yaml_node_t *n)
 {
-    csg_config *c = x->c;
-    if (!n)
-        return;
-    if (!cw_want_mapping(x, n, "\"events\""))
-        return;
-    keyspec ks[] = {{.name = "sink"},           {.name = "kafka_brokers"},   {.name = "topic"}, {.name = "queue_capacity"},
-                    {.name = "spool_dir"},      {.name = "spool_max_bytes"}, {.name = NULL}};
-    cw_collect(x, n, "events", ks, NULL, NULL, 0);
-    if (cw_get_str(x, cw_spec(ks, "sink"), 1, 4000, &c->sink)) {
-        if (strcmp(c->sink, "kafka") != 0 && !(strncmp(c->sink, "file:", 5) == 0 && c->sink[5]))
-            cw_err_at(x, cw_spec(ks, "sink")->value, "\"sink\" must be kafka or file:PATH, got \"%s\"",
-                   c->sink);
-    }
-    cw_get_str(x, cw_spec(ks, "kafka_brokers"), 1, 1000, &c->kafka_brokers);
-    cw_get_str(x, cw_spec(ks, "topic"), 1, 249, &c->topic);
-    int64_t v;
-    if (cw_get_int(x, cw_spec(ks, "queue_capacity"), 16, 1 << 24, &v))
-        c->queue_capacity = (uint64_t)v;
-    cw_get_str(x, cw_spec(ks, "spool_dir"), 1, 4000, &c->spool_dir);
-    if (cw_get_int(x, cw_spec(ks, "spool_max_bytes"), 0, (int64_t)1 << 50, &v))
-        c->spool_max_bytes = (uint64_t)v;
+    x->c->schema = csg_schema_from_yaml(x, n);
 }
 
-static void sec_limits(vctx *x, yaml_node_t *n)
+/* The top level, in the order the sections are read: a section of keys is
+ * read through its table; the others have their own reader. Without a
+ * node, a table's defaults apply and a reader gets NULL (a required
+ * section: an error instead). */
+static const struct section {
+    const char *name;
+    const cw_option *rows;
+    void (*read)(vctx *x, yaml_node_t *n);
+    const char *required; /* NULL: optional; else what follows "\"name\" is required" */
+} sections[] = {
+    {"gateway", gateway_rows, NULL, NULL},
+    {"transports", NULL, sec_transports, " (at least one transport)"},
+    /* Before the models: their adapters' required_features are checked against it. */
+    {"application", NULL, sec_application, NULL},
+    {"experiment", experiment_rows, NULL, ""},
+    {"champion", NULL, sec_champion, ""},
+    {"challengers", NULL, sec_challengers, NULL},
+    {"events", events_rows, NULL, NULL},
+    {"limits", limits_rows, NULL, NULL},
+};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+static void read_top(vctx *x, yaml_node_t *root)
 {
-    csg_config *c = x->c;
-    if (!n)
-        return;
-    if (!cw_want_mapping(x, n, "\"limits\""))
-        return;
-    keyspec ks[] = {{.name = "max_body_bytes"}, {.name = "max_line_bytes"}, {.name = "max_connections"},
-                    {.name = "idle_timeout_ms"}, {.name = "read_timeout_ms"}, {.name = NULL}};
-    cw_collect(x, n, "limits", ks, NULL, NULL, 0);
-    int64_t v;
-    if (cw_get_int(x, cw_spec(ks, "max_body_bytes"), 64, 64 << 20, &v))
-        c->max_body_bytes = (uint64_t)v;
-    if (cw_get_int(x, cw_spec(ks, "max_line_bytes"), 64, 64 << 20, &v))
-        c->max_line_bytes = (uint64_t)v;
-    if (cw_get_int(x, cw_spec(ks, "max_connections"), 1, 1000000, &v))
-        c->max_connections = (uint64_t)v;
-    if (cw_get_int(x, cw_spec(ks, "idle_timeout_ms"), 100, 86400000, &v))
-        c->idle_timeout_ms = (uint64_t)v;
-    /* A request (HTTP head + body, TCP line) must be complete this long after
-     * its first byte (slowloris). No "0 = off": a gateway without it keeps a
-     * trickling client for as long as the client likes. */
-    if (cw_get_int(x, cw_spec(ks, "read_timeout_ms"), 100, 3600000, &v))
-        c->read_timeout_ms = (uint64_t)v;
+    keyspec ks[N_SECTIONS + 1] = {{0}};
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        ks[i].name = sections[i].name;
+    cw_collect(x, root, "the top level", ks);
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        const struct section *s = &sections[i];
+        yaml_node_t *n = ks[i].value;
+        if (!n && s->required) {
+            cw_err_at(x, root, "\"%s\" is required%s", s->name, s->required);
+        } else if (s->read) {
+            s->read(x, n);
+        } else {
+            char what[32];
+            snprintf(what, sizeof what, "\"%s\"", s->name);
+            if (n && !cw_want_mapping(x, n, what)) {
+                if (s->required)
+                    continue; /* its keys would only add "is required" noise */
+                n = NULL;
+            }
+            core_block(x, n, s->name, s->rows, x->c, NULL);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -485,27 +489,9 @@ static csg_config *config_new(const char *file)
     if (!c)
         return NULL;
     atomic_init(&c->refs, 1);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->file = strdup(file);
-    c->workers = ncpu > 0 ? (unsigned)(ncpu > 256 ? 256 : ncpu) : 1;
-    c->plugin_dir = strdup("build/lib/csg");
-    c->drain_timeout_ms = 10000;
-    c->lock_dir = strdup("/tmp");
-    c->salt = strdup("");
-    c->sink = strdup("kafka");
-    c->kafka_brokers = strdup("127.0.0.1:9092");
-    c->topic = strdup("credit_score_metrics");
-    c->queue_capacity = 65536;
-    c->spool_dir = strdup("var/spool");
-    c->spool_max_bytes = 1ull << 30;
-    c->max_body_bytes = 65536;
-    c->max_line_bytes = 16384;
-    c->max_connections = 20000;
-    c->idle_timeout_ms = 60000;
-    c->read_timeout_ms = 10000;
-    if (!c->file || !c->plugin_dir || !c->lock_dir || !c->salt || !c->sink || !c->kafka_brokers ||
-        !c->topic || !c->spool_dir) {
-        csg_config_unref(c);
+    if (!c->file) {
+        free(c);
         return NULL;
     }
     return c;
@@ -580,19 +566,7 @@ int csg_config_load_string(const char *file, const char *text, size_t len, csg_c
     }
     if (!cw_want_mapping(&x, root, "the top level"))
         goto done;
-    keyspec ks[] = {{.name = "gateway"}, {.name = "transports"}, {.name = "application"},
-                    {.name = "experiment"}, {.name = "champion"}, {.name = "challengers"},
-                    {.name = "events"}, {.name = "limits"}, {.name = NULL}};
-    cw_collect(&x, root, "the top level", ks, NULL, NULL, 0);
-    sec_gateway(&x, cw_spec(ks, "gateway")->value);
-    sec_transports(&x, cw_spec(ks, "transports")->value, root);
-    /* Before the models: their adapters' required_features are checked against it. */
-    c->schema = csg_schema_from_yaml(&x, cw_spec(ks, "application")->value);
-    sec_experiment(&x, cw_spec(ks, "experiment")->value, root);
-    sec_champion(&x, cw_spec(ks, "champion")->value, root);
-    sec_challengers(&x, cw_spec(ks, "challengers")->value);
-    sec_events(&x, cw_spec(ks, "events")->value);
-    sec_limits(&x, cw_spec(ks, "limits")->value);
+    read_top(&x, root);
 done:
     if (have_doc)
         yaml_document_delete(&doc);

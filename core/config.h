@@ -55,6 +55,7 @@ typedef struct csg_cfg_model {
     char *adapter_path;
     double weight;       /* challengers */
     unsigned timeout_ms;
+    csg_decision fallback_decision; /* the champion's; NONE = reply with an error */
     int line;
     csg_plugin *plugin;
     csg_option_value *options;
@@ -84,7 +85,6 @@ typedef struct csg_config {
     csg_reply_mode reply;
 
     csg_cfg_model champion;
-    csg_decision fallback_decision; /* NONE = reply with an error */
     csg_cfg_model challengers[CSG_MAX_CHALLENGERS];
     size_t n_challengers;
 

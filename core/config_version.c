@@ -56,7 +56,7 @@ void csg_config_version_compute(csg_config *c)
                      c->experiment_id ? c->experiment_id : "", c->salt ? c->salt : "",
                      (int)c->assignment, (int)c->reply);
     model(&c->champion, "champion", &w);
-    const char *fd = csg_decision_name(c->fallback_decision);
+    const char *fd = csg_decision_name(c->champion.fallback_decision);
     csg_jsonw_printf(&w, " fallback_decision=%s\n", fd ? fd : "");
     for (size_t i = 0; i < c->n_challengers; i++)
         model(&c->challengers[i], "challenger", &w);

@@ -509,7 +509,7 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
             r.decision = c->champ.decision;
         } else {
             r.score = NAN;
-            r.decision = s->cfg->fallback_decision;
+            r.decision = s->cfg->champion.fallback_decision;
             r.is_fallback = true;
         }
     } else if (st == CSG_REPLY_DEADLINE) {
@@ -555,7 +555,7 @@ static csg_reply_status champion_reply_status(const req_ctx *c)
      * client should retry, not get a "review" for a healthy champion. */
     if (c->champ.status == CSG_SCORE_OVERLOADED)
         return CSG_REPLY_OVERLOADED;
-    if (c->snap->cfg->fallback_decision != CSG_DECISION_NONE)
+    if (c->snap->cfg->champion.fallback_decision != CSG_DECISION_NONE)
         return CSG_REPLY_OK;
     return c->champ.status == CSG_SCORE_TIMEOUT ? CSG_REPLY_CHAMPION_TIMEOUT
                                                 : CSG_REPLY_CHAMPION_ERROR;

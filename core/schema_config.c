@@ -149,7 +149,7 @@ static void one_feature(vctx *x, yaml_node_t *n, csg_schema *s, int *lines)
     keyspec ks[] = {{.name = "name"},          {.name = "type"},          {.name = "required"},
                     {.name = "min"},           {.name = "max"},           {.name = "min_exclusive"},
                     {.name = "max_exclusive"}, {.name = "values"},        {.name = NULL}};
-    cw_collect(x, n, "a feature", ks, NULL, NULL, 0);
+    cw_collect(x, n, "a feature", ks);
     keyspec *kname = cw_spec(ks, "name"), *ktype = cw_spec(ks, "type");
     bool ok_name = cw_require(x, kname, n, "a feature");
     bool ok_type = cw_require(x, ktype, n, "a feature");
@@ -233,7 +233,7 @@ csg_schema *csg_schema_from_yaml(vctx *x, yaml_node_t *n)
     if (!cw_want_mapping(x, n, "\"application\""))
         return s;
     keyspec ks[] = {{.name = "unknown_fields"}, {.name = "features"}, {.name = NULL}};
-    cw_collect(x, n, "application", ks, NULL, NULL, 0);
+    cw_collect(x, n, "application", ks);
     static const char *const unknown[] = {"ignore", "reject", NULL};
     s->reject_unknown = cw_get_enum(x, cw_spec(ks, "unknown_fields"), unknown, 0) == 1;
     keyspec *kf = cw_spec(ks, "features");

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -152,7 +153,7 @@ static void test_full_values(void **state)
     assert_int_equal(c->reply, CSG_REPLY_AFTER_ALL);
     assert_string_equal(c->champion.name, "champion-lr-v1");
     assert_int_equal(c->champion.timeout_ms, 150);
-    assert_int_equal(c->fallback_decision, CSG_DECISION_REVIEW);
+    assert_int_equal(c->champion.fallback_decision, CSG_DECISION_REVIEW);
     assert_true(c->champion.options[0].d == 0.25);
     assert_string_equal(c->champion.options[1].str, "decline");
     assert_int_equal(c->n_challengers, 3);
@@ -194,13 +195,24 @@ static void test_defaults(void **state)
     assert_int_equal(c->reply, CSG_REPLY_AFTER_CHAMPION);
     assert_string_equal(c->salt, "");
     assert_int_equal(c->champion.timeout_ms, 1000);
-    assert_int_equal(c->fallback_decision, CSG_DECISION_NONE);
+    assert_int_equal(c->champion.fallback_decision, CSG_DECISION_NONE);
     assert_int_equal(c->n_challengers, 0);
     assert_string_equal(c->sink, "kafka");
     assert_string_equal(c->topic, "credit_score_metrics");
     assert_int_equal(c->queue_capacity, 65536);
     assert_int_equal(c->max_body_bytes, 65536);
     assert_int_equal(c->max_line_bytes, 16384);
+    /* the rest of the core tables' defaults (config.c's rows) */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(c->workers, ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
+    assert_int_equal(c->drain_timeout_ms, 10000);
+    assert_string_equal(c->lock_dir, "/tmp");
+    assert_string_equal(c->kafka_brokers, "127.0.0.1:9092");
+    assert_string_equal(c->spool_dir, "var/spool");
+    assert_int_equal(c->spool_max_bytes, 1073741824);
+    assert_int_equal(c->max_connections, 20000);
+    assert_int_equal(c->idle_timeout_ms, 60000);
+    assert_int_equal(c->read_timeout_ms, 10000);
     csg_config_unref(c);
     csg_errlist_free(&errs);
 }
