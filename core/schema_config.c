@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "config_walk.h"
+#include "csg_event_schema.h" /* the feature name rule, shared with grpc.so and csg-persist */
+
+_Static_assert(CSG_FEATURE_NAME_MAX == CSG_EVENT_FEATURE_NAME_MAX, "one feature name bound");
 
 /* Names a feature may not take: the application's own keys, and the
  * MetricEvent's keys (an event carries the features beside them). */
@@ -24,17 +27,6 @@ static const char *const reserved[] = {
     "status",             "features",           "config_version",    "champion_reasons",
     "challenger_reasons", "decided_by",         "challengers",       NULL,
 };
-
-static bool valid_feature_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > CSG_FEATURE_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
 
 /* A category value goes into JSON and SQL filters unescaped: 1–64
  * printable ASCII characters without quotes or backslashes. */
@@ -155,7 +147,7 @@ static void one_feature(vctx *x, yaml_node_t *n, csg_schema *s, int *lines)
     bool ok_type = cw_require(x, ktype, n, "a feature");
     char *name = NULL;
     if (ok_name && cw_get_str(x, kname, 1, 4000, &name)) {
-        if (!valid_feature_name(name)) {
+        if (!csg_event_feature_name_ok(name, strlen(name))) {
             cw_err_at(x, kname->value, "feature name \"%s\" must match [a-z][a-z0-9_]{0,31}",
                       name);
             ok_name = false;

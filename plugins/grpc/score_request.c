@@ -15,7 +15,10 @@
 #include <string.h>
 
 #include "csg/v1/credit_score.pb-c.h"
+#include "csg_event_schema.h" /* the feature name rule (DESIGN §3), one copy */
 #include "csg_utf8.h" /* protobuf-c does not check proto3 strings; JSON text is UTF-8 */
+
+_Static_assert(CSG_SR_NAME_MAX == CSG_EVENT_FEATURE_NAME_MAX, "one feature name bound");
 
 typedef Csg__V1__ScoreRequest__FeaturesEntry entry;
 
@@ -92,17 +95,6 @@ static csg_sr_status refuse(csg_sr_error *err, const char *field, const char *fm
     return CSG_SR_INVALID_FIELD;
 }
 
-/* DESIGN §3: feature names are [a-z][a-z0-9_]{0,31}. */
-static bool feature_name(const char *s, size_t len)
-{
-    if (len == 0 || len > CSG_SR_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-        return false;
-    for (size_t i = 1; i < len; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
-
 /* A key for an error message: printable ASCII, the rest as \xNN, cut at 40. */
 static void quote_key(const char *s, size_t len, char *out, size_t cap)
 {
@@ -148,7 +140,7 @@ static csg_sr_status check_features(kept *v, size_t *n, csg_sr_error *err)
             memcmp(v[i].e->key, v[i + 1].e->key, v[i].klen) == 0)
             continue; /* a later entry has the same key */
         const entry *e = v[i].e;
-        if (!feature_name(e->key, v[i].klen)) {
+        if (!csg_event_feature_name_ok(e->key, v[i].klen)) {
             char q[200];
             quote_key(e->key, v[i].klen, q, sizeof q);
             return refuse(err, "features", "key \"%s\" is not a feature name ([a-z][a-z0-9_]{0,31})",
