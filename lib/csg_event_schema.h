@@ -62,4 +62,27 @@ static inline int csg_event_feature_name_ok(const char *s, size_t n)
     return 1;
 }
 
+/* Reasons (DESIGN §5/§6): a model answer carries at most CSG_REASONS_MAX adverse-action
+ * reasons, most important first. In the MetricEvent, champion_reasons and
+ * challenger_reasons are arrays of codes (null when that model gave no answer); a code is
+ * 1..CSG_REASON_CODE_MAX characters of [A-Z0-9_]. The text travels only in replies (model
+ * API → gateway → client): 1..CSG_REASON_TEXT_MAX bytes of UTF-8 without control
+ * characters; its feature is a feature name (csg_event_feature_name_ok) or, for the
+ * gateway's own FALLBACK reason, none. Optional for the reader (older gateways). */
+#define CSG_REASONS_MAX 4
+#define CSG_REASON_CODE_MAX 16
+#define CSG_REASON_TEXT_MAX 200
+#define CSG_REASON_FALLBACK "FALLBACK"
+
+/* 1 when s[0..n) is a reason code: [A-Z0-9_]{1,16}. */
+static inline int csg_reason_code_ok(const char *s, size_t n)
+{
+    if (n < 1 || n > CSG_REASON_CODE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 #endif /* CSG_EVENT_SCHEMA_H */
