@@ -35,7 +35,7 @@ fuzz: bootstrap ## time-bounded libFuzzer runs (FUZZ_SECONDS=60 per target)
 	@tests/fuzz/run $(FUZZ_BUILD_DIR)
 
 test-faults: bootstrap build ## the long fault scenarios
-	@CSG_FAULTS_LONG=1 tests/run faults
+	@CSG_FAULTS_LONG=1 CSG_SUITE_TIMEOUT=5400 PYTEST_TIMEOUT=2700 tests/run faults
 
 up: bootstrap build ## start the whole stack (idempotent) and print its URLs
 	@scripts/stack up

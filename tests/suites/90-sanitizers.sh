@@ -4,10 +4,12 @@
 # ASan+UBSan build. A suite also fails on any sanitizer report a binary wrote (options and
 # check: tests/lib/sanitizer-env). `make sanitize` (tests/run --sanitize) runs EVERY suite
 # that way instead.
+# csg-timeout: 1800
 set -euo pipefail
+export PYTEST_TIMEOUT=600 # pytest.ini's per-test limit, doubled for the ASan build
 source tests/lib/sanitizer-env
 sanitizer_begin 90-unit
-ctest --test-dir "$CSG_ASAN_BUILD_DIR" --output-on-failure --no-tests=error -j2
+ctest --test-dir "$CSG_ASAN_BUILD_DIR" --output-on-failure --no-tests=error --timeout 600 -j2
 sanitizer_check
 for suite in tests/suites/*; do
   [[ $suite == "$0" || $suite == */90-sanitizers.sh ]] && continue
