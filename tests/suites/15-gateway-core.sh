@@ -50,16 +50,10 @@ if "$GW" --check-config "$T/host.yaml" >"$T/out" 2>&1; then fail "check-config a
 grep -qF "$want" "$T/out" || { cat "$T/out"; fail "check-config: no file:line error naming the host"; }
 if "$GW" --config "$T/host.yaml" 2>"$T/start.log"; then fail "started with an unresolvable champion host"; fi
 grep -qF "${want//\"/\\\"}" "$T/start.log" || { cat "$T/start.log"; fail "start: not the message --check-config printed"; }
-# The shipped configs are valid whenever every plugin they name is built.
+# Every shipped config is valid, with every plugin it names built by `make build`.
 for f in config/experiments.yaml config/demo.yaml config/examples/*.yaml; do
   sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" "$f" > "$T/shipped.yaml"
-  if ! "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1; then
-    if grep -q "cannot open: no such file" "$T/out" && ! grep -qv "no such file\|configuration test failed" "$T/out"; then
-      echo "skip $f: $(grep -o '[a-z-]*\.so: cannot open' "$T/out" | tr '\n' ' ')(plugin not built here)"
-    else
-      cat "$T/out"; fail "$f is invalid"
-    fi
-  fi
+  "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "$f is invalid"; }
 done
 
 # A running gateway with the fixture transport and adapter.
