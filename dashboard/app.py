@@ -24,7 +24,15 @@ import streamlit as st  # noqa: E402
 import data  # noqa: E402
 import sidebar  # noqa: E402
 from common import Context, colour_map  # noqa: E402
-from sections import distributions, divergence, events, latency, performance, segments  # noqa: E402
+from sections import (  # noqa: E402
+    distributions,
+    divergence,
+    events,
+    latency,
+    performance,
+    reasons,
+    segments,
+)
 from sections import summary as summary_section  # noqa: E402
 
 SAMPLE_SIZE = 1000  # recent events used for filter options and default band edges
@@ -54,6 +62,7 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
         (distributions.TITLE, lambda: distributions.render(ctx)),
         (latency.TITLE, lambda: latency.render(ctx)),
         (divergence.TITLE, lambda: divergence.render(ctx)),
+        (reasons.TITLE, lambda: reasons.render(ctx)),
         (segments.TITLE, lambda: segments.render(ctx, sample, catalogue)),
         (performance.TITLE, lambda: performance.render(ctx)),
         (events.TITLE, lambda: events.render(ctx)),

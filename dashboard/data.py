@@ -187,6 +187,17 @@ def performance(filters: Filters) -> dict[str, Any] | None:
         raise
 
 
+def reasons(filters: Filters) -> dict[str, Any] | None:
+    """Reason codes of each model's declines and first-reason agreement (issue 17); None
+    while the API has no /metrics/reasons yet (404) — the section says so."""
+    try:
+        return _call("/metrics/reasons", filters)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def events(filters: Filters, limit: int, offset: int) -> dict[str, Any]:
     return _call("/metrics/events", filters, limit=limit, offset=offset)
 

@@ -1,7 +1,8 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
  * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
- * /metrics/performance, /metrics/features (catalogue.c), POST /outcomes, /healthz,
+ * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
+ * POST /outcomes, /healthz,
  * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
  * analytics.c), identically on both backends (docs/analytics.md).
  *
@@ -29,6 +30,7 @@
 #include "outcomes.h"
 #include "perf.h"
 #include "query.h"
+#include "reasons.h"
 #include "segments.h"
 #include "sqlb.h"
 
@@ -384,6 +386,18 @@ static void h_segments(request *r)
     send_json(r, 200, out);
 }
 
+/* GET /metrics/reasons: reason codes of each model's declines (reasons.c). */
+static void h_reasons(request *r)
+{
+    if (!parse_query(r, CSGP_Q_REASONS))
+        return;
+    csg_error err;
+    json_t *out = NULL;
+    if (csgp_reasons_json(r->api->db, &r->q, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
 /* GET /metrics/features: the catalogue learned at ingest (catalogue.c). */
 static void h_features(request *r)
 {
@@ -427,8 +441,9 @@ static void h_events(request *r)
                "challenger_model, champion_score, challenger_score, champion_decision, "
                "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
                "decision_diff, income, loan_amount, credit_history, %s, status, %s, features, "
-               "config_version FROM " CSGP_TABLE,
-           ts, ing);
+               "config_version, %s, %s FROM " CSGP_TABLE,
+           ts, ing, pg ? "array_to_json(champion_reasons)" : "champion_reasons",
+           pg ? "array_to_json(challenger_reasons)" : "challenger_reasons");
     csgp_qb_where(&b, &r->q);
     csgp_qb_add(&b, " ORDER BY id DESC LIMIT ");
     csgp_qb_int(&b, limit);
@@ -437,13 +452,13 @@ static void h_events(request *r)
     if (csgp_qb_run(&b, &rows, &err))
         goto dbfail;
     /* column kinds: i integer, s text, r real, b bool, j JSON text */
-    static const char kinds[] = "issssssrrssbrrrrrisssjs";
+    static const char kinds[] = "issssssrrssbrrrrrisssjsjj";
     static const char *const names[] = {
         "id", "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
         "challenger_model", "champion_score", "challenger_score", "champion_decision",
         "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
         "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
-        "ingested_at", "features", "config_version"};
+        "ingested_at", "features", "config_version", "champion_reasons", "challenger_reasons"};
     json_t *events = json_array();
     json_object_set_new(out, "events", events);
     int s;
@@ -606,6 +621,7 @@ static const struct route {
     {"/metrics/events", h_events, false},
     {"/metrics/performance", h_performance, false},
     {"/metrics/features", h_features, false},
+    {"/metrics/reasons", h_reasons, false},
     {"/outcomes", h_outcomes, true},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},

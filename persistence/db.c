@@ -284,7 +284,8 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
                         "decision_match boolean, latency_champion_ms float8, "
                         "latency_challenger_ms float8, decision_diff float8, income float8, "
                         "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
-                        "status text, features jsonb, config_version text) ON COMMIT DROP",
+                        "status text, features jsonb, config_version text, champion_reasons text[], "
+                        "challenger_reasons text[]) ON COMMIT DROP",
                         "staging table", err);
     if (rc)
         goto fail;
@@ -427,7 +428,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
         sqlite3_prepare_v2(db->lite,
                            "INSERT OR IGNORE INTO credit_score_metrics (" EVENT_COLUMNS
                            ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-                           "?17,?18,?19,?20,?21)",
+                           "?17,?18,?19,?20,?21,?22,?23)",
                            -1, &db->lite_insert, NULL) != SQLITE_OK)
         return lite_error(db, "prepare INSERT", err);
     unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] was inserted */
@@ -480,6 +481,13 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
             sqlite3_bind_text(st, 20, e->features, -1, SQLITE_STATIC);
         if (e->config_version[0])
             sqlite3_bind_text(st, 21, e->config_version, -1, SQLITE_STATIC);
+        char cr[CSGP_REASONS_TEXT_SIZE], xr[CSGP_REASONS_TEXT_SIZE];
+        if (e->champion_reasons.present)
+            sqlite3_bind_text(st, 22, csgp_reasons_text(&e->champion_reasons, '[', ']', cr), -1,
+                              SQLITE_TRANSIENT);
+        if (e->challenger_reasons.present)
+            sqlite3_bind_text(st, 23, csgp_reasons_text(&e->challenger_reasons, '[', ']', xr),
+                              -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = lite_error(db, "INSERT", err);
             sqlite3_reset(st);

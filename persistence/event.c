@@ -136,6 +136,41 @@ static int get_config_version(json_t *root, csgp_event *ev, csgp_reject *why)
     return 0;
 }
 
+/* champion_reasons / challenger_reasons: optional; null or an array of reason codes. */
+static int get_reasons(json_t *root, const char *key, bool answered, csgp_reasons *out,
+                       csgp_reject *why)
+{
+    json_t *v = json_object_get(root, key);
+    out->present = false;
+    out->n = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return reject(why, "invalid_field", "field \"%s\": must be an array of reason codes "
+                      "or null", key);
+    size_t n = json_array_size(v);
+    if (n > CSG_REASONS_MAX)
+        return reject(why, "invalid_field", "field \"%s\": %zu reasons (at most %d)", key, n,
+                      CSG_REASONS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(v, i);
+        const char *s = json_string_value(c);
+        size_t len = s ? json_string_length(c) : 0;
+        if (!s || !csg_reason_code_ok(s, len))
+            return reject(why, "invalid_field", "field \"%s[%zu]\": must be a reason code "
+                          "([A-Z0-9_]{1,%d})", key, i, CSG_REASON_CODE_MAX);
+        memcpy(out->code[i], s, len + 1);
+    }
+    /* Only a model that answered has reasons (DESIGN §6: null on timeout, error,
+     * fallback, no challenger). */
+    if (!answered)
+        return reject(why, "invalid_field", "field \"%s\": must be null when the model gave "
+                      "no answer (its score is null)", key);
+    out->present = true;
+    out->n = (int)n;
+    return 0;
+}
+
 /* A brief column left null at the top level takes the feature of the same name when that
  * value satisfies the column's own rule (else the column stays NULL). */
 static void fill_from_features(json_t *features, csgp_event *ev)
@@ -332,7 +367,13 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
             goto out;
         }
     }
-    if ((rc = get_config_version(root, ev, why)) || (rc = get_features(root, ev, why)))
+    /* features last: it allocates, and a refused event has nothing to release. */
+    if ((rc = get_config_version(root, ev, why)) ||
+        (rc = get_reasons(root, "champion_reasons", ev->has_champion_score,
+                          &ev->champion_reasons, why)) ||
+        (rc = get_reasons(root, "challenger_reasons", ev->has_challenger_score,
+                          &ev->challenger_reasons, why)) ||
+        (rc = get_features(root, ev, why)))
         goto out;
     rc = 0;
 out:
@@ -344,4 +385,23 @@ void csgp_event_release(csgp_event *ev)
 {
     free(ev->features);
     ev->features = NULL;
+}
+
+const char *csgp_reasons_text(const csgp_reasons *r, char open, char close,
+                              char out[CSGP_REASONS_TEXT_SIZE])
+{
+    size_t len = 0;
+    out[len++] = open;
+    for (int i = 0; i < r->n; i++) {
+        size_t n = strlen(r->code[i]);
+        if (i)
+            out[len++] = ',';
+        out[len++] = '"';
+        memcpy(out + len, r->code[i], n);
+        len += n;
+        out[len++] = '"';
+    }
+    out[len++] = close;
+    out[len] = '\0';
+    return out;
 }

@@ -18,6 +18,12 @@
  * null, else 16 lowercase hex characters). income, loan_amount and credit_history may be
  * null (a schema without that feature); a null one is taken from features when it holds
  * a value within the column's rule, else stored as NULL.
+ *
+ * Reasons (issue 17): `champion_reasons` and `challenger_reasons` are each absent or null
+ * (stored as NULL: an older gateway, or that model gave no answer) or an array of 0 to
+ * CSG_REASONS_MAX codes ([A-Z0-9_]{1,16}, csg_reason_code_ok), in the model's order. A list
+ * needs an answer from its model: champion_reasons must be null when champion_score is,
+ * challenger_reasons when challenger_score is (so also without a challenger).
  */
 #ifndef CSGP_EVENT_H
 #define CSGP_EVENT_H
@@ -37,6 +43,13 @@ typedef enum csgp_decision {
     CSGP_DEC_DECLINE,
     CSGP_DEC_REVIEW,
 } csgp_decision;
+
+/* A model's reason codes in its order; present = false stores NULL (no list). */
+typedef struct csgp_reasons {
+    bool present;
+    int n; /* 0..CSG_REASONS_MAX */
+    char code[CSG_REASONS_MAX][CSG_REASON_CODE_MAX + 1];
+} csgp_reasons;
 
 typedef struct csgp_event {
     char event_id[CSG_EVENT_ID_MAX + 1];
@@ -58,6 +71,7 @@ typedef struct csgp_event {
      * csgp_event_parse and freed by csgp_event_release; NULL when the event has none. */
     char *features;
     char config_version[CSG_EVENT_CONFIG_VERSION_LEN + 1]; /* "" when absent */
+    csgp_reasons champion_reasons, challenger_reasons;
     int64_t ts_ms;
     char timestamp[CSGP_TS_SIZE]; /* canonical YYYY-MM-DDTHH:MM:SS.mmmZ */
     char status[24];
@@ -79,5 +93,15 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
 void csgp_event_release(csgp_event *ev);
 
 const char *csgp_decision_str(csgp_decision d); /* NULL for CSGP_DEC_NULL */
+
+/* Room for a reason list as text, exactly: per code its quotes and a comma (one comma
+ * fewer than codes), two brackets, the NUL. */
+#define CSGP_REASONS_TEXT_SIZE (CSG_REASONS_MAX * (CSG_REASON_CODE_MAX + 3) + 2)
+
+/* r's codes as text between open and close ('[' ']': the JSON array SQLite stores; '{' '}':
+ * a PostgreSQL array literal, each code quoted so that a code like NULL stays a string).
+ * Codes need no escaping ([A-Z0-9_]). Returns out. */
+const char *csgp_reasons_text(const csgp_reasons *r, char open, char close,
+                              char out[CSGP_REASONS_TEXT_SIZE]);
 
 #endif /* CSGP_EVENT_H */

@@ -84,7 +84,15 @@ int csgp_copy_event(csgp_copy_buf *b, size_t ord, const csgp_event *e)
     rc |= copy_raw(b, e->has_credit_history ? num : "\\N", '\t') |
           copy_raw(b, e->timestamp, '\t') | copy_text(b, e->status, '\t');
     rc |= e->features ? copy_text(b, e->features, '\t') : copy_raw(b, "\\N", '\t');
-    rc |= e->config_version[0] ? copy_text(b, e->config_version, '\n')
-                               : copy_raw(b, "\\N", '\n');
+    rc |= e->config_version[0] ? copy_text(b, e->config_version, '\t')
+                               : copy_raw(b, "\\N", '\t');
+    /* text[] literals: {"INCOME","DEBT"}; quotes and codes need no COPY escaping. */
+    char arr[CSGP_REASONS_TEXT_SIZE];
+    rc |= e->champion_reasons.present
+              ? copy_raw(b, csgp_reasons_text(&e->champion_reasons, '{', '}', arr), '\t')
+              : copy_raw(b, "\\N", '\t');
+    rc |= e->challenger_reasons.present
+              ? copy_raw(b, csgp_reasons_text(&e->challenger_reasons, '{', '}', arr), '\n')
+              : copy_raw(b, "\\N", '\n');
     return rc ? -1 : 0;
 }

@@ -17,7 +17,8 @@
     "event_id, experiment_id, applicant_id, transport, champion_model, challenger_model, "   \
     "champion_score, challenger_score, champion_decision, challenger_decision, "             \
     "decision_match, latency_champion_ms, latency_challenger_ms, decision_diff, income, "    \
-    "loan_amount, credit_history, \"timestamp\", status, features, config_version"
+    "loan_amount, credit_history, \"timestamp\", status, features, config_version, "      \
+    "champion_reasons, challenger_reasons"
 
 /* A growing byte buffer: start zeroed, free(p) when done. */
 typedef struct csgp_copy_buf {

@@ -42,6 +42,7 @@ static const struct {
     [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS},
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
+    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS},
 };
 
 static const struct {

@@ -71,6 +71,7 @@ typedef enum csgp_query_kind {
     CSGP_Q_SEGMENTS,     /* + by, bands */
     CSGP_Q_EVENTS,       /* + limit, offset */
     CSGP_Q_PERFORMANCE,  /* filters only */
+    CSGP_Q_REASONS,      /* filters only */
     CSGP_Q_KINDS
 } csgp_query_kind;
 

@@ -14,8 +14,9 @@ from common import Context
 TITLE = "Raw events"
 PAGE_SIZES = (25, 50, 100, 250)
 COLUMNS = ("id", "timestamp", "applicant_id", "experiment_id", "status", "champion_model",
-           "champion_score", "champion_decision", "latency_champion_ms", "challenger_model",
-           "challenger_score", "challenger_decision", "latency_challenger_ms", "decision_match",
+           "champion_score", "champion_decision", "champion_reasons", "latency_champion_ms",
+           "challenger_model", "challenger_score", "challenger_decision", "challenger_reasons",
+           "latency_challenger_ms", "decision_match",
            "decision_diff", "income", "loan_amount", "credit_history", "transport", "event_id")
 
 
@@ -39,6 +40,9 @@ def render(ctx: Context) -> None:
     if "features" in df.columns:  # an object per row: shown as its compact JSON text
         df["features"] = df["features"].map(
             lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True) if v else None)
+    for col in ("champion_reasons", "challenger_reasons"):  # code lists as "INCOME, DEBT"
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: ", ".join(v) if isinstance(v, list) else None)
     cols = [c for c in COLUMNS if c in df.columns] + [c for c in df.columns if c not in COLUMNS]
     st.dataframe(df[cols], hide_index=True, key="events-table",
                  column_config={"latency_champion_ms": st.column_config.NumberColumn(

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const TITLES = ['Summary', 'Score distributions', 'Latency trends', 'Decision divergence',
-  'Segments', 'Model performance', 'Raw events'];
-const MIN_CHARTS = 5;   // 2 distributions + latency + 2 divergence pies (+ segments)
+  'Decline reasons', 'Segments', 'Model performance', 'Raw events'];
+// 2 distributions + latency + 2 divergence pies + decline reasons (+ segments)
+const MIN_CHARTS = 6;
 
 const [url, shot, timeoutArg] = process.argv.slice(2);
 if (!url || !shot) {

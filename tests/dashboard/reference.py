@@ -128,3 +128,41 @@ def summary(events: list[dict[str, Any]]) -> dict[str, Any]:
         "decisions": dec,
         "status": status,
     }
+
+
+def reasons(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """GET /metrics/reasons from the events (docs/analytics.md): per model its declines (the
+    model answered "decline"), per code the declines with it first / anywhere, sorted by
+    first desc, any desc, code; per champion/challenger pair the joint declines with reasons
+    and how many share the first code."""
+    def declined(e: dict[str, Any], role: str) -> bool:
+        return e[f"{role}_decision"] == "decline" and e[f"{role}_score"] is not None
+
+    models = []
+    for role in ("champion", "challenger"):
+        for name in sorted({e[f"{role}_model"] for e in events if e[f"{role}_model"]}):
+            decl = [e for e in events if e[f"{role}_model"] == name and declined(e, role)]
+            counts: dict[str, list[int]] = {}
+            for e in decl:
+                codes = e.get(f"{role}_reasons") or []
+                for k, code in enumerate(codes):
+                    counts.setdefault(code, [0, 0])[0] += k == 0
+                for code in set(codes):
+                    counts[code][1] += 1
+            n = len(decl)
+            models.append({"model": name, "role": role, "declines": n, "reasons": [
+                {"code": c, "first": f, "first_share": f / n if n else None, "any": a,
+                 "any_share": a / n if n else None}
+                for c, (f, a) in sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1],
+                                                                        kv[0]))]})
+    agreement = []
+    for champ, chall in sorted({(e["champion_model"], e["challenger_model"]) for e in events
+                                if e["challenger_model"]}):
+        both = [e for e in events if e["champion_model"] == champ
+                and e["challenger_model"] == chall and declined(e, "champion")
+                and declined(e, "challenger") and e.get("champion_reasons")
+                and e.get("challenger_reasons")]
+        agree = sum(e["champion_reasons"][0] == e["challenger_reasons"][0] for e in both)
+        agreement.append({"champion": champ, "challenger": chall, "both_declined": len(both),
+                          "first_agree": agree, "rate": agree / len(both) if both else None})
+    return {"models": models, "agreement": agreement}

@@ -19,9 +19,10 @@ import reference as ref
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TITLES = ["Summary", "Score distributions", "Latency trends", "Decision divergence",
-          "Segments", "Model performance", "Raw events"]
+          "Decline reasons", "Segments", "Model performance", "Raw events"]
 CHAMPION, GBM, CARD = "champion-lr-v1", "challenger-gbm-v1", "challenger-scorecard-v1"
-PER_MODEL = ("Requests", "Approval rate", "Avg latency", "p99 latency")
+# metrics shown once per model (or pair): keyed by their help text, which names it
+PER_MODEL = ("Requests", "Approval rate", "Avg latency", "p99 latency", "First-reason agreement")
 
 
 def run_app() -> AppTest:
@@ -64,6 +65,11 @@ def expected(events: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
         exp[("Approval rate", m["model"])] = pct(m["approval_rate"])
         exp[("Avg latency", m["model"])] = ms(m["latency_ms"]["avg"])
         exp[("p99 latency", m["model"])] = ms(m["latency_ms"]["p99"])
+    r = ref.reasons(events)
+    if any(m["declines"] for m in r["models"]):  # else the section shows its empty state
+        for a in r["agreement"]:
+            exp[("First-reason agreement", f"{a['champion']} vs {a['challenger']}")] = pct(
+                a["rate"])
     return exp
 
 
@@ -78,10 +84,10 @@ def test_every_section_renders_in_order(dashboard_env: str) -> None:
     assert [h for h in heads if h in TITLES] == TITLES
     assert not at.error
     charts = at.get("plotly_chart")
-    # 2 distributions, latency, 2 divergence pies, 3 segment charts
-    assert len(charts) >= 8
-    assert len(at.dataframe) >= 4  # segment tables + raw events
-    assert len(at.metric) == 5 + 4 * 3
+    # 2 distributions, latency, 2 divergence pies, decline reasons, 3 segment charts
+    assert len(charts) >= 9
+    assert len(at.dataframe) >= 7  # 3 reason tables, segment tables, raw events
+    assert len(at.metric) == 5 + 4 * 3 + 2  # KPIs, per model, agreement per pair
 
 
 def test_kpis_equal_fixture(dashboard_env: str, events: list[dict]) -> None:
@@ -187,7 +193,7 @@ def test_segments_by_income_bands(dashboard_env: str, events: list[dict]) -> Non
     at = run_app()
     at.text_input(key="bands_income").input("0,30000,60000,100000").run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "band" in d.value.columns)
     edges = [0, 30000, 60000, 100000, float("inf")]
     counts = [sum(lo <= e["income"] < hi for e in events) for lo, hi in pairwise(edges)]
     assert list(table["requests"]) == [c for c in counts if c]
@@ -298,6 +304,7 @@ def test_no_matching_events_renders_every_section_empty(dashboard_env: str) -> N
     assert shown(at)[("Total requests", "")] == "0"
     assert shown(at)[("Divergence rate", "")] == "—"
     assert any("No events match" in i.value for i in at.info)
+    assert any(i.value.startswith("No declines in the filtered requests") for i in at.info)
 
 
 def test_fixture_file_is_the_generator_output() -> None:
@@ -354,3 +361,42 @@ def test_segments_by_any_feature(dashboard_env: str, events: list[dict]) -> None
     table = feature_table(at)
     assert len(table) >= 9 and table["band"].iloc[-1] == "(missing)"
     assert sum(table["requests"]) == len(events)
+
+
+def reason_tables(at: AppTest) -> list[Any]:
+    """The Decline reasons tables, in the order shown (champion, then challengers)."""
+    return [d.value for d in at.dataframe if "reason" in d.value.columns]
+
+
+@pytest.mark.parametrize("case", ["all", "challenger"])
+def test_decline_reasons(dashboard_env: str, events: list[dict], case: str) -> None:
+    """Top reasons per model side by side (first and any share of its declines, the API's
+    order), the first-reason chart, and the agreement per pair, under the sidebar filter."""
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    f = ref.F()
+    if case == "challenger":
+        at.sidebar.selectbox(key="f_challenger").set_value(GBM).run()
+        f = ref.F(challenger_model=GBM)
+    assert not at.exception, [e.value for e in at.exception]
+    want = ref.reasons(ref.select(events, f))
+    declining = [m for m in want["models"] if m["declines"]]
+    assert len(declining) == (3 if case == "all" else 2)
+    tables = reason_tables(at)
+    assert len(tables) == len(declining)
+    for m, t in zip(declining, tables, strict=True):
+        top = m["reasons"][:8]
+        assert list(t["reason"]) == [r["code"] for r in top]
+        assert list(t["first %"]) == [pct(r["first_share"]) for r in top]
+        assert list(t["any %"]) == [pct(r["any_share"]) for r in top]
+        assert list(t["first"]) == [r["first"] for r in top]
+    spec = _spec(at, "First reason, share")
+    assert [t["name"] for t in spec["data"]] == [m["model"] for m in declining]
+    champ = next(t for t in spec["data"] if t["name"] == CHAMPION)
+    first = {r["code"]: 100 * r["first_share"] for r in declining[0]["reasons"]}
+    assert dict(zip(champ["y"], champ["x"], strict=True)) == pytest.approx(
+        {c: first.get(c, 0.0) for c in champ["y"]})
+    agreement = {(m.label, m.help): m.value for m in at.metric
+                 if m.label == "First-reason agreement"}
+    assert agreement == {("First-reason agreement", f"{a['champion']} vs {a['challenger']}"):
+                         pct(a["rate"]) for a in want["agreement"]}
+    assert all(a["both_declined"] > 0 for a in want["agreement"])

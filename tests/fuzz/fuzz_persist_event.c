@@ -5,7 +5,9 @@
  * Oracle: an accepted event lies within the bounds of lib/csg_event_schema.h (the ones
  * the gateway writes events within) — the insert path and the columns rely on them;
  * its features text is a JSON object of at most 64 well-named features with number,
- * boolean or bounded string values, and config_version is empty or 16 hex characters. */
+ * boolean or bounded string values, and config_version is empty or 16 hex characters;
+ * each reason list is absent or 0-4 codes of [A-Z0-9_]{1,16}, present only when that
+ * model's score is. */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -39,6 +41,18 @@ static bool version_ok(const char *s)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool reasons_ok(const csgp_reasons *r, bool answered)
+{
+    if (!r->present)
+        return r->n == 0;
+    if (!answered || r->n < 0 || r->n > CSG_REASONS_MAX)
+        return false;
+    for (int i = 0; i < r->n; i++)
+        if (!csg_reason_code_ok(r->code[i], strlen(r->code[i])))
             return false;
     return true;
 }
@@ -78,7 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     CSG_EVENT_LATENCY_MS_MAX) ||
             !num_ok(ev.has_income, ev.income, 0, CSG_EVENT_AMOUNT_MAX) ||
             !num_ok(ev.has_loan_amount, ev.loan_amount, 0, CSG_EVENT_AMOUNT_MAX) ||
-            (ev.has_loan_amount && !(ev.loan_amount > 0)))
+            (ev.has_loan_amount && !(ev.loan_amount > 0)) ||
+            !reasons_ok(&ev.champion_reasons, ev.has_champion_score) ||
+            !reasons_ok(&ev.challenger_reasons, ev.has_challenger_score))
             __builtin_trap();
         csgp_event_release(&ev);
     } else if (!why.kind || !memchr(why.reason, '\0', sizeof why.reason)) {

@@ -232,7 +232,7 @@ def event_seeds() -> None:
 
 
 # Endpoint byte of fuzz_rest_query (persistence/query.h csgp_query_kind).
-SUMMARY, LATENCY, DISTRIBUTION, SEGMENTS, EVENTS, PERFORMANCE = range(6)
+SUMMARY, LATENCY, DISTRIBUTION, SEGMENTS, EVENTS, PERFORMANCE, REASONS = range(7)
 
 
 def rest_query_seeds() -> None:
@@ -260,6 +260,7 @@ def rest_query_seeds() -> None:
         "order": (SUMMARY, "from=2026-11-25T11:00:00Z&to=2026-11-25T10:00:00Z"),
         "bands-51": (SEGMENTS, "bands=" + ",".join(str(i) for i in range(51))),
         "long-value": (EVENTS, "applicant_id=" + "x" * 1025),
+        "reasons": (REASONS, filters + "&f.home=rent&f.age.min=30"),
     }
     for name, (kind, query) in seeds.items():
         (d / f"seed-{name}").write_bytes(bytes([kind]) + query.encode())

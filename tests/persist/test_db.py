@@ -33,6 +33,8 @@ EXPECTED_COLUMNS = {
     "ingested_at",
     "features",  # 002_features
     "config_version",
+    "champion_reasons",  # 003_reasons
+    "challenger_reasons",
 }
 VIEW_COLUMNS = [
     "id",
@@ -207,8 +209,9 @@ def test_help() -> None:
 def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
     """A database migrated by the previous csg-persist (001 and 010) holding rows: the
     service refuses it (002 is missing although 010 is the highest applied), and migrate
-    applies 002 (features, config_version, nullable brief columns, feature_catalogue)
-    keeping every row, id and value; then events with and without features load."""
+    applies 002 (features, config_version, nullable brief columns, feature_catalogue) and
+    003 (reason lists, NULL for the old rows) keeping every row, id and value; then events
+    with and without features and reasons load."""
     ev = csgp.make_events(5, 77)
     cols = [c if c != "timestamp" else '"timestamp"' for c in csgp.COLUMNS]
     sqldir = csgp.ROOT / "sql" / ("postgres" if kind == "pg" else "sqlite")
@@ -253,16 +256,19 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
                          check=False)
         assert r.returncode != 0 and "lacks migration 002" in r.stderr, r.stderr
     out = csgp.run_cli("migrate", "--db", db.owner_url).stdout
-    assert "1 migration(s) applied" in out, out
+    assert "2 migration(s) applied" in out, out
     assert sorted(db.query("SELECT id, event_id, income, loan_amount, credit_history FROM "
                            "credit_score_metrics")) == before
     assert db.query("SELECT count(*) FROM credit_score_metrics WHERE features IS NULL AND "
-                    "config_version IS NULL") == [(5,)]
+                    "config_version IS NULL AND champion_reasons IS NULL AND challenger_reasons "
+                    "IS NULL") == [(5,)]
     assert db.query("SELECT count(*) FROM feature_catalogue") == [(0,)]
     more = csgp.make_events(4, 78)
     more[0]["features"] = {"home": "rent", "income": more[0]["income"]}
     more[0]["config_version"] = "00112233445566ff"
     more[1]["income"] = None  # nullable now
+    if more[2]["champion_score"] is not None:
+        more[2]["champion_reasons"] = []
     f = tmp_path / "more.ndjson"
     f.write_text("\n".join(json.dumps(e) for e in more) + "\n")
     stats = json.loads(csgp.run_cli("import", "--db", db.url, str(f)).stdout)

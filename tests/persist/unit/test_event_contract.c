@@ -11,6 +11,11 @@
  * Both sides take their bounds from lib/csg_event_schema.h; the second test checks that
  * their buffers and the reader's checks are that one set. This file links both csg_core
  * and csgp; the two event.h headers are named by path.
+ *
+ * The third test is the reader's side of issue 17's reason lists, written against the
+ * shared contract's JSON (DESIGN §6): the writer's event with champion_reasons /
+ * challenger_reasons set (or removed) through jansson, so it holds whatever the writer
+ * itself emits for those keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +25,10 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/event.h"
 #include "core/jsonw.h"
@@ -193,11 +201,121 @@ static void test_one_set_of_bounds(void **state)
     }
 }
 
+/* The contract's reason lists, set on the writer's event. keys: a JSON object whose
+ * members replace the event's (JSON null values kept as null); "-" = remove both keys (an
+ * older gateway). want_*: the stored list as JSON text, NULL = NULL column. */
+static const struct reasons_case {
+    const char *what;
+    size_t writer_case; /* index into cases[] */
+    const char *keys;
+    const char *want_champion, *want_challenger;
+    const char *needle; /* refused: part of the reason */
+} reasons_cases[] = {
+    {"older gateway: no keys", 0, "-", NULL, NULL, NULL},
+    {"both null", 0, "{\"champion_reasons\":null,\"challenger_reasons\":null}", NULL, NULL, NULL},
+    {"declines with reasons", 0,
+     "{\"champion_reasons\":[\"INCOME\",\"DEBT\",\"RECORDS\",\"PRICE\"],"
+     "\"challenger_reasons\":[\"DEBT\"]}",
+     "[\"INCOME\",\"DEBT\",\"RECORDS\",\"PRICE\"]", "[\"DEBT\"]", NULL},
+    {"approvals: empty lists", 0, "{\"champion_reasons\":[],\"challenger_reasons\":[]}", "[]",
+     "[]", NULL},
+    {"the other codes", 0,
+     "{\"champion_reasons\":[\"LOAN_AMOUNT\",\"SENIORITY\",\"HOME\",\"TERM\"],"
+     "\"challenger_reasons\":[\"AGE\",\"MARITAL\",\"JOB\",\"EXPENSES\"]}",
+     "[\"LOAN_AMOUNT\",\"SENIORITY\",\"HOME\",\"TERM\"]",
+     "[\"AGE\",\"MARITAL\",\"JOB\",\"EXPENSES\"]", NULL},
+    {"16-character code, a code spelled NULL, a repeat", 0,
+     "{\"champion_reasons\":[\"ASSETS\",\"A234567890123456\"],"
+     "\"challenger_reasons\":[\"NULL\",\"NULL\"]}",
+     "[\"ASSETS\",\"A234567890123456\"]", "[\"NULL\",\"NULL\"]", NULL},
+    {"no challenger chosen", 4, "{\"champion_reasons\":[\"INCOME\"],\"challenger_reasons\":null}",
+     "[\"INCOME\"]", NULL, NULL},
+    {"challenger timeout", 8, "{\"champion_reasons\":[],\"challenger_reasons\":null}", "[]",
+     NULL, NULL},
+    {"champion error", 11, "{\"champion_reasons\":null,\"challenger_reasons\":[\"JOB\"]}",
+     NULL, "[\"JOB\"]", NULL},
+    /* refused: DLQ with a reason naming the key */
+    {"five reasons", 0,
+     "{\"champion_reasons\":[\"A\",\"B\",\"C\",\"D\",\"E\"],\"challenger_reasons\":[]}",
+     NULL, NULL, "\"champion_reasons\": 5 reasons (at most 4)"},
+    {"lower case", 0, "{\"champion_reasons\":[\"INCOME\",\"debt\"]}", NULL, NULL,
+     "\"champion_reasons[1]\": must be a reason code"},
+    {"17 characters", 0, "{\"challenger_reasons\":[\"A2345678901234567\"]}", NULL, NULL,
+     "\"challenger_reasons[0]\": must be a reason code"},
+    {"empty code", 0, "{\"challenger_reasons\":[\"\"]}", NULL, NULL, "challenger_reasons[0]"},
+    {"a number", 0, "{\"champion_reasons\":[7]}", NULL, NULL, "champion_reasons[0]"},
+    {"a null code", 0, "{\"champion_reasons\":[null]}", NULL, NULL, "champion_reasons[0]"},
+    {"a reason object", 0,
+     "{\"champion_reasons\":[{\"code\":\"INCOME\",\"feature\":\"income\",\"text\":\"x\"}]}",
+     NULL, NULL, "champion_reasons[0]"},
+    {"a string, not a list", 0, "{\"champion_reasons\":\"INCOME\"}", NULL, NULL,
+     "\"champion_reasons\": must be an array of reason codes or null"},
+    {"reasons without a challenger", 4, "{\"challenger_reasons\":[]}", NULL, NULL,
+     "\"challenger_reasons\": must be null when the model gave no answer"},
+    {"reasons of a timed-out challenger", 8, "{\"challenger_reasons\":[\"DEBT\"]}", NULL,
+     NULL, "\"challenger_reasons\": must be null"},
+    {"FALLBACK in the event (a fallback has no champion answer)", 11,
+     "{\"champion_reasons\":[\"FALLBACK\"]}", NULL, NULL, "\"champion_reasons\": must be null"},
+};
+
+static void check_list(const char *what, const char *key, const csgp_reasons *got,
+                       const char *want)
+{
+    char text[CSGP_REASONS_TEXT_SIZE];
+    if (!want && got->present)
+        fail_msg("%s: %s stored as %s, want NULL", what, key,
+                 csgp_reasons_text(got, '[', ']', text));
+    if (want && (!got->present || strcmp(csgp_reasons_text(got, '[', ']', text), want)))
+        fail_msg("%s: %s stored as %s, want %s", what, key, got->present ? text : "NULL", want);
+}
+
+static void test_reason_lists(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof reasons_cases / sizeof *reasons_cases; i++) {
+        const struct reasons_case *c = &reasons_cases[i];
+        csg_event e;
+        build(&cases[c->writer_case], &e);
+        char json[2048];
+        size_t n = csg_event_to_json(&e, json, sizeof json);
+        assert_true(n < sizeof json);
+        json_t *root = json_loadb(json, n, 0, NULL);
+        assert_non_null(root);
+        json_object_del(root, "champion_reasons");
+        json_object_del(root, "challenger_reasons");
+        if (strcmp(c->keys, "-")) {
+            json_t *keys = json_loads(c->keys, 0, NULL);
+            assert_non_null(keys);
+            json_object_update(root, keys);
+            json_decref(keys);
+        }
+        char *text = json_dumps(root, JSON_COMPACT);
+        json_decref(root);
+        csgp_event ev = {0};
+        csgp_reject why = {0};
+        int rc = csgp_event_parse(text, strlen(text), &ev, &why);
+        if (c->needle) {
+            if (rc == 0 || strcmp(why.kind, "invalid_field") || !strstr(why.reason, c->needle))
+                fail_msg("%s: want refused with \"%s\", got rc %d: %s\n%s", c->what, c->needle,
+                         rc, why.reason, text);
+        } else {
+            if (rc != 0)
+                fail_msg("%s: refused: %s\n%s", c->what, why.reason, text);
+            check_list(c->what, "champion_reasons", &ev.champion_reasons, c->want_champion);
+            check_list(c->what, "challenger_reasons", &ev.challenger_reasons,
+                       c->want_challenger);
+            csgp_event_release(&ev);
+        }
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_output_is_stored),
         cmocka_unit_test(test_one_set_of_bounds),
+        cmocka_unit_test(test_reason_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,8 @@ static const struct ok_case {
     {CSGP_Q_SUMMARY, "", .from = NULL},
     {CSGP_Q_SUMMARY, "experiment_id=x&", .experiment_id = "x"}, /* one trailing '&' */
     {CSGP_Q_SUMMARY, "from=2026-11-25T10:00:00Z", .from = "2026-11-25T10:00:00.000Z"},
+    {CSGP_Q_REASONS, "challenger_model=m&experiment_id=x&min_income=5", .challenger_model = "m",
+     .experiment_id = "x", .min_income = "5"},
     {CSGP_Q_PERFORMANCE, "from=1764064800.25&to=1764064800.25", .from = "2025-11-25T10:00:00.250Z",
      .to = "2025-11-25T10:00:00.250Z"},
     {CSGP_Q_SUMMARY, "to=2026-11-25T12:00:00%2B02:00", .to = "2026-11-25T10:00:00.000Z"},
@@ -137,6 +139,8 @@ static const struct bad_case {
     {CSGP_Q_SUMMARY, "bucket=1m", "bucket", "unknown"}, /* another endpoint's key */
     {CSGP_Q_EVENTS, "bins=5", "bins", "unknown"},
     {CSGP_Q_LATENCY, "limit=5", "limit", "unknown"},
+    {CSGP_Q_REASONS, "bins=5", "bins", "unknown"}, /* reasons: filters only */
+    {CSGP_Q_REASONS, "by=home", "by", "unknown"},
     {CSGP_Q_SUMMARY, "from%00x=1", "query", "NUL"},
     {CSGP_Q_SUMMARY, "%FF=1", "query", "UTF-8"},
     {CSGP_Q_SUMMARY, X128 "=1", X16 X16 X16 "xxxxxxxxxxxxxxx", "unknown"}, /* name cut to 63 */
@@ -394,6 +398,7 @@ static void test_terms(void **state)
     }
     assert_int_equal(q.limit, 5);
     assert_string_equal(csgp_query_kind_name(CSGP_Q_SEGMENTS), "segments");
+    assert_string_equal(csgp_query_kind_name(CSGP_Q_REASONS), "reasons");
     assert_null(csgp_query_kind_name(CSGP_Q_KINDS));
     assert_int_equal(csgp_query_parse(CSGP_Q_KINDS, "", &q, &err), -CSG_EINVAL);
 }
