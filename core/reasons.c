@@ -25,7 +25,7 @@ const char *csg_reasons_take(const csg_score_result *r, csg_reason_codes *codes,
     if (!CSG_STRUCT_HAS(r, csg_score_result, reasons))
         return NULL; /* built against ABI 2.0: no points, no reasons */
     if (r->has_points && !isfinite(r->points))
-        return "points must be a finite number";
+        return "points: not a finite number";
     if (r->reason_count > CSG_REASONS_MAX)
         return "reasons: more than 4";
     if (r->reason_count > 0 && !r->reasons)

@@ -35,7 +35,8 @@ extern const csg_reason csg_reason_fallback;
 /* Check an OK result's points and reasons against the rules of csg/plugin.h
  * (an adapter older than ABI 2.1 has neither: fine) and copy the reasons
  * into codes and, when texts is non-NULL, texts. Returns NULL, or what is
- * wrong (a static phrase such as "reasons: more than 4"); codes and texts
+ * wrong (a static phrase such as "reasons: more than 4"; the core prefixes it with
+ * "the model returned invalid "); codes and texts
  * are then unspecified. */
 const char *csg_reasons_take(const csg_score_result *r, csg_reason_codes *codes,
                              csg_reason_texts *texts);
