@@ -90,8 +90,9 @@ def test_replies_equal_champion(stub: int, champion: int) -> None:
         assert g["applicant_id"] == a["applicant_id"]
         assert g["score"] == w["score"], (a, w, g)  # full precision, unchanged
         assert g["decision"] == w["decision"]
+        assert g["reasons"] == w.get("reasons", [])  # the model's, whole ([] for none)
         assert set(g) == {"applicant_id", "score", "decision", "model", "experiment_id",
-                          "request_id"}
+                          "request_id", "reasons"}
 
 
 def test_bad_inputs(stub: int) -> None:
