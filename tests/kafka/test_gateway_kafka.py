@@ -211,6 +211,7 @@ def check_event(e: dict, key: str | None, app: dict, reply: dict, request_id: st
     assert e["champion_model"] == "champion-lr-v1" == reply["model"]
     assert e["champion_score"] == reply["score"]
     assert e["champion_decision"] == reply["decision"]
+    assert e["champion_reasons"] == [x["code"] for x in reply["reasons"]], (e, reply)
     assert e["latency_champion_ms"] > 0 and TS.match(e["timestamp"]), e
     if e["challenger_model"] is None:
         for k in ("challenger_score", "challenger_decision", "decision_match",
