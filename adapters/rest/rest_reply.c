@@ -1,12 +1,12 @@
 /*
  * rest_reply.c — see rest_reply.h. Owns the verdict on a model's reply body.
  *
- * Why two paths: the usual flat {"score":0.72,"decision":"approve"} (also
- * with "points" and an empty "reasons":[]) is decided by a small scanner
- * without building a jansson tree (it runs for every model call); anything
- * the scanner does not handle (a decline's reasons among it) goes to
- * jansson, and the scanner gives the same verdict and the same words
- * wherever it answers.
+ * Why two paths: the usual {"score":0.72,"decision":"approve"} (also with
+ * "points" and a "reasons" list of escape-free strings) is decided by a small
+ * scanner without building a jansson tree (it runs for every model call);
+ * anything the scanner does not handle goes to jansson, and the scanner gives
+ * the same verdict and the same words wherever it answers (the unit test and
+ * fuzz_model_reply compare it with rest_reply_check_jansson).
  */
 #include "rest_reply.h"
 
@@ -82,11 +82,83 @@ static const char *fr_num(const char *p, const char *end, bool *is_int)
     return q;
 }
 
+static const char *reason_error(int why);
+
+/* One reason's fields as they stand in the body (escape-free), NULL when absent. */
+typedef struct fr_reason {
+    const char *v[3]; /* code, feature, text */
+    size_t n[3];
+} fr_reason;
+
+/* A reasons list of at most CSG_REASONS_MAX flat objects whose values are all
+ * plain strings, p just past its '['. Anything else (more entries, another
+ * value type, a repeated key, escapes) returns NULL: jansson decides. */
+static const char *fr_reasons(const char *p, const char *end, fr_reason *rs, unsigned *count)
+{
+    static const char *const names[3] = {"code", "feature", "text"};
+    *count = 0;
+    p = fr_ws(p, end);
+    if (p < end && *p == ']')
+        return p + 1;
+    for (;;) {
+        if (*count == CSG_REASONS_MAX || p >= end || *p != '{')
+            return NULL;
+        fr_reason *r = &rs[(*count)++];
+        memset(r, 0, sizeof *r);
+        const char *seen[FR_KEYS_MAX];
+        size_t seen_n[FR_KEYS_MAX], nseen = 0;
+        p = fr_ws(p + 1, end);
+        if (p < end && *p == '}') {
+            p++;
+        } else {
+            for (;;) {
+                const char *k, *v;
+                size_t kn, vn;
+                p = fr_str(p, end, &k, &kn);
+                if (!p || nseen == FR_KEYS_MAX)
+                    return NULL;
+                for (size_t i = 0; i < nseen; i++)
+                    if (seen_n[i] == kn && memcmp(seen[i], k, kn) == 0)
+                        return NULL;
+                seen[nseen] = k;
+                seen_n[nseen++] = kn;
+                p = fr_ws(p, end);
+                if (p >= end || *p != ':')
+                    return NULL;
+                p = fr_str(fr_ws(p + 1, end), end, &v, &vn);
+                if (!p)
+                    return NULL;
+                for (int f = 0; f < 3; f++)
+                    if (kn == strlen(names[f]) && memcmp(k, names[f], kn) == 0)
+                        r->v[f] = v, r->n[f] = vn;
+                p = fr_ws(p, end);
+                if (p < end && *p == ',') {
+                    p = fr_ws(p + 1, end);
+                    continue;
+                }
+                if (p < end && *p == '}') {
+                    p++;
+                    break;
+                }
+                return NULL;
+            }
+        }
+        p = fr_ws(p, end);
+        if (p < end && *p == ',') {
+            p = fr_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == ']')
+            return p + 1;
+        return NULL;
+    }
+}
+
 /* The model reply without building a jansson tree: a flat object whose keys
  * and strings are plain ASCII and whose values are scalars. Anything else
- * (nesting other than "reasons":[], escapes, duplicate keys, more than
- * FR_KEYS_MAX keys, numbers jansson would reject, a "points" that is not a
- * number, trailing bytes) returns false and the caller takes the jansson
+ * (nesting other than a reasons list fr_reasons reads, escapes, duplicate
+ * keys, more than FR_KEYS_MAX keys, numbers jansson would reject, a "points"
+ * that is not a number, trailing bytes) returns false and the caller takes the jansson
  * path, so the verdict and error text are always the ones below.
  * true: *out set, or err. */
 static bool fast_reply(const char *body, size_t len, rest_answer *out, const char **err)
@@ -96,6 +168,8 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
     int st = T_MISSING, dt = T_MISSING;
     double sv = 0, pv = 0;
     bool has_points = false;
+    fr_reason rs[CSG_REASONS_MAX];
+    unsigned nrs = 0;
     const char *dv = NULL;
     size_t dn = 0;
     struct {
@@ -137,14 +211,9 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
             bool is_reasons = kn == 7 && memcmp(k, "reasons", 7) == 0;
             int t;
             if (is_reasons) {
-                /* Only the approve's empty list here; a list with reasons,
-                 * or a reasons value of another type, goes to jansson. */
-                if (*p != '[')
+                /* A reasons value of another type goes to jansson. */
+                if (*p != '[' || !(p = fr_reasons(p + 1, end, rs, &nrs)))
                     return false;
-                p = fr_ws(p + 1, end);
-                if (p >= end || *p != ']')
-                    return false;
-                p++;
                 t = T_OTHER;
             } else if (*p == '"') {
                 if (is_points)
@@ -165,7 +234,9 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                 char tmp[64];
                 if (!q || (size_t)(q - p) >= sizeof tmp || (is_int && q - p > 15))
                     return false; /* malformed, or long: jansson's range rules apply */
-                if (is_score || is_points) {
+                /* Any real token is read: one jansson cannot represent
+                 * (1e999, in whatever key) makes it refuse the whole body. */
+                if (is_score || is_points || !is_int) {
                     memcpy(tmp, p, (size_t)(q - p));
                     tmp[q - p] = '\0';
                     errno = 0;
@@ -175,7 +246,7 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                         return false;
                     if (is_score)
                         sv = v;
-                    else
+                    else if (is_points)
                         pv = v, has_points = true;
                 }
                 p = q;
@@ -223,11 +294,33 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
         *err = "model decision is neither approve nor decline";
     if (!*err && has_points && !isfinite(pv))
         *err = "malformed points: must be a finite number";
+    if (!*err && nrs > 0 && out->decision == CSG_DECISION_APPROVE)
+        *err = "malformed reasons: an approve carries none";
+    for (unsigned i = 0; !*err && i < nrs; i++) {
+        const fr_reason *r = &rs[i];
+        int why = !r->v[0]   ? CSG_REASON_BAD_CODE
+                  : !r->v[1] ? CSG_REASON_BAD_FEATURE
+                  : !r->v[2] ? CSG_REASON_BAD_TEXT
+                             : csg_reason_check(r->v[0], r->n[0], r->v[1], r->n[1], r->v[2],
+                                                r->n[2], false);
+        if (why != CSG_REASON_OK) {
+            *err = reason_error(why);
+            break;
+        }
+        for (unsigned k = 0; k < i && !*err; k++)
+            if (rs[k].n[0] == r->n[0] && memcmp(rs[k].v[0], r->v[0], r->n[0]) == 0)
+                *err = "malformed reasons: a code appears twice";
+        rest_reason *o = &out->reasons[i];
+        /* The check bounds every length to its field. */
+        memcpy(o->code, r->v[0], r->n[0]), o->code[r->n[0]] = '\0';
+        memcpy(o->feature, r->v[1], r->n[1]), o->feature[r->n[1]] = '\0';
+        memcpy(o->text, r->v[2], r->n[2]), o->text[r->n[2]] = '\0';
+    }
     if (!*err) {
         out->score = sv;
         out->has_points = has_points;
         out->points = pv;
-        out->reason_count = 0;
+        out->reason_count = nrs;
     }
     return true;
 }
@@ -301,6 +394,12 @@ const char *rest_reply_check(const char *body, size_t len, rest_answer *out)
     const char *err = NULL;
     if (fast_reply(body, len, out, &err))
         return err; /* the usual {"score":0.72,"decision":"approve"}: decided without jansson */
+    return rest_reply_check_jansson(body, len, out);
+}
+
+const char *rest_reply_check_jansson(const char *body, size_t len, rest_answer *out)
+{
+    const char *err = NULL;
     /* A key twice is malformed, never "the last one wins" (jansson's default). */
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -41,4 +41,9 @@ typedef struct rest_answer {
  * is then unspecified. */
 const char *rest_reply_check(const char *body, size_t len, rest_answer *out);
 
+/* The same check through jansson alone (rest_reply_check first tries an
+ * allocation-free scanner on the usual replies and must agree with this:
+ * the unit test and fuzz_model_reply compare the two). */
+const char *rest_reply_check_jansson(const char *body, size_t len, rest_answer *out);
+
 #endif

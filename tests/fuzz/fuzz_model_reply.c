@@ -16,7 +16,8 @@
  * and the first call gets the verdict of a one-shot llhttp parse of the whole
  * stream (finished at the EOF) and rest_reply_check: OK with that score, points and
  * reasons when the first final reply is complete, 200 and a good body; an
- * error otherwise.
+ * error otherwise; and rest_reply_check (scanner first) gives the same verdict,
+ * words and answer as rest_reply_check_jansson on that body.
  * (Later calls are left out: which reply a queued call gets depends on when
  * it was sent.)
  */
@@ -290,9 +291,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap(); /* the model closed, yet the call waited for its timeout */
     if (eof) {
         ref_parse(data, size, true);
-        static rest_answer a;
-        bool good = ref.complete && !ref.big && ref.status == 200 &&
-                    rest_reply_check(ref.body, ref.len, &a) == NULL;
+        static rest_answer a, b;
+        const char *verdict = ref.complete && !ref.big && ref.status == 200
+                                  ? rest_reply_check(ref.body, ref.len, &a)
+                                  : "not a complete 200";
+        bool good = verdict == NULL;
+        /* the allocation-free scanner agrees with jansson, word for word */
+        if (ref.complete && !ref.big && ref.status == 200) {
+            const char *jv = rest_reply_check_jansson(ref.body, ref.len, &b);
+            if ((jv == NULL) != good || (jv && strcmp(jv, verdict) != 0) ||
+                (good && (a.score != b.score || a.decision != b.decision ||
+                          a.reason_count != b.reason_count || a.has_points != b.has_points ||
+                          (a.has_points && a.points != b.points))))
+                __builtin_trap();
+            for (unsigned k = 0; good && k < a.reason_count; k++)
+                if (strcmp(a.reasons[k].code, b.reasons[k].code) ||
+                    strcmp(a.reasons[k].feature, b.reasons[k].feature) ||
+                    strcmp(a.reasons[k].text, b.reasons[k].text))
+                    __builtin_trap();
+        }
         if (!ref.big && (good != (g.status[0] == CSG_SCORE_OK) ||
                          (good && (a.score != g.score0 || a.decision != g.decision0 ||
                                    a.has_points != g.answer0.has_points ||

@@ -44,6 +44,19 @@ static const struct case_ {
      "{\"code\":\"ABCDEFGHIJKLMNOP\",\"feature\":\"c\",\"text\":\"t\"},"
      "{\"code\":\"D\",\"feature\":\"d\",\"text\":\"t\"}]}",
      NULL, 0.1, CSG_DECISION_DECLINE, 0, 0, "A,B_2,ABCDEFGHIJKLMNOP,D"},
+    {"decline with escape-free reasons and extra string keys (the scanner's case)",
+     "{\"score\":0.2, \"reasons\" : [ {\"text\":\"Too many debts\", \"code\":\"DEBT\","
+     " \"feature\":\"debt\", \"note\":\"x\"} , {\"code\":\"AGE\",\"feature\":\"age\","
+     "\"text\":\"Age\"} ], \"decision\":\"decline\"}",
+     NULL, 0.2, CSG_DECISION_DECLINE, 0, 0, "DEBT,AGE"},
+    {"reasons before an approve decision", "{\"reasons\":[{\"code\":\"A\",\"feature\":\"a\","
+     "\"text\":\"t\"}],\"score\":0.9,\"decision\":\"approve\"}",
+     "malformed reasons: an approve carries none", 0, 0, 0, 0, NULL},
+    {"an empty reason object", "{\"score\":0.1,\"decision\":\"decline\",\"reasons\":[{}]}",
+     "malformed reasons: code must be", 0, 0, 0, 0, NULL},
+    {"a reason with a number", "{\"score\":0.1,\"decision\":\"decline\",\"reasons\":["
+     "{\"code\":\"A\",\"feature\":\"a\",\"text\":\"t\",\"weight\":1.5}]}",
+     NULL, 0.1, CSG_DECISION_DECLINE, 0, 0, "A"},
     {"decline with [] (no reasons given)", "{\"score\":0.1,\"decision\":\"decline\",\"reasons\":[]}",
      NULL, 0.1, CSG_DECISION_DECLINE, 0, 0, ""},
     /* malformed: the whole reply is an error */
@@ -111,12 +124,42 @@ static const struct case_ {
      "malformed points: must be a finite number", 0, 0, 0, 0, NULL},
     {"points too large for a double", "{\"score\":0.9,\"decision\":\"approve\",\"points\":1e999}",
      "not a JSON object", 0, 0, 0, 0, NULL},
+    /* found by a differential fuzz run (scanner vs jansson) */
+    {"a real number no double holds, in another key",
+     "{\"score\":0.5,\"decision\":\"approve\",\"x\":1e337}", "not a JSON object", 0, 0, 0, 0,
+     NULL},
+    {"a real number in another key is not points",
+     "{\"score\":0.2,\"decision\":\"decline\",\"pois\":285.3,\"reasons\":[]}", NULL, 0.2,
+     CSG_DECISION_DECLINE, 0, 0, ""},
     /* the old checks still come first */
     {"bad score beats bad reasons", "{\"score\":2,\"decision\":\"decline\",\"reasons\":7}",
      "no score in [0,1]", 0, 0, 0, 0, NULL},
     {"bad decision beats bad points", "{\"score\":0.5,\"decision\":\"maybe\",\"points\":\"x\"}",
      "neither approve nor decline", 0, 0, 0, 0, NULL},
 };
+
+/* The scanner's verdict is jansson's: same words, same answer. */
+static void same_as_jansson(const char *name, const char *body, const char *err,
+                            const rest_answer *a)
+{
+    rest_answer b;
+    memset(&b, 0xa5, sizeof b);
+    const char *jerr = rest_reply_check_jansson(body, strlen(body), &b);
+    if ((err == NULL) != (jerr == NULL) || (err && strcmp(err, jerr) != 0))
+        fail_msg("%s: %s, but jansson says %s", name, err ? err : "OK", jerr ? jerr : "OK");
+    if (err)
+        return;
+    assert_true(a->score == b.score);
+    assert_int_equal(a->decision, b.decision);
+    assert_int_equal(a->has_points, b.has_points);
+    assert_true(!a->has_points || a->points == b.points);
+    assert_int_equal(a->reason_count, b.reason_count);
+    for (unsigned r = 0; r < a->reason_count; r++) {
+        assert_string_equal(a->reasons[r].code, b.reasons[r].code);
+        assert_string_equal(a->reasons[r].feature, b.reasons[r].feature);
+        assert_string_equal(a->reasons[r].text, b.reasons[r].text);
+    }
+}
 
 static void test_cases(void **state)
 {
@@ -126,6 +169,7 @@ static void test_cases(void **state)
         rest_answer a;
         memset(&a, 0x5a, sizeof a); /* nothing may be left from before */
         const char *err = rest_reply_check(k->body, strlen(k->body), &a);
+        same_as_jansson(k->name, k->body, err, &a);
         if (k->error) {
             if (!err || !strstr(err, k->error))
                 fail_msg("%s: got %s, want an error with \"%s\"", k->name, err ? err : "OK",
@@ -155,7 +199,7 @@ static void test_reason_fields(void **state)
     char text[CSG_REASON_TEXT_MAX + 1];
     memset(text, 'x', CSG_REASON_TEXT_MAX);
     text[CSG_REASON_TEXT_MAX] = '\0';
-    char body[1024];
+    char body[2048];
     snprintf(body, sizeof body,
              "{\"score\":0.41,\"decision\":\"decline\",\"reasons\":["
              "{\"code\":\"DEBT\",\"feature\":\"debt\",\"text\":\"Debt \\\"high\\\" \\u00e9\"},"
@@ -188,6 +232,17 @@ static void test_reason_fields(void **state)
     static const char bad_utf8[] = "{\"score\":0.41,\"decision\":\"decline\",\"reasons\":["
                                    "{\"code\":\"A\",\"feature\":\"a\",\"text\":\"\xc3\x28\"}]}";
     assert_non_null(rest_reply_check(bad_utf8, sizeof bad_utf8 - 1, &a));
+    /* the longest escape-free reply the scanner takes: 4 reasons of 200-byte texts */
+    int n = snprintf(body, sizeof body, "{\"score\":0.1,\"decision\":\"decline\",\"reasons\":[");
+    for (int i = 0; i < 4; i++)
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "%s{\"code\":\"C%d\",\"feature\":\"f%d\",\"text\":\"%s\"}", i ? "," : "", i,
+                      i, text);
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    assert_null(rest_reply_check(body, strlen(body), &a));
+    assert_int_equal(a.reason_count, 4);
+    assert_string_equal(a.reasons[3].text, text);
+    same_as_jansson("4 long reasons", body, NULL, &a);
 }
 
 int main(void)
