@@ -67,6 +67,23 @@ static void format_timestamp(int64_t wall_ms, char ts[25])
     ts[22] = (char)('0' + ms % 10);
 }
 
+/* A model's reason codes (already checked: [A-Z0-9_], nothing to escape), or
+ * null when it gave no answer. */
+static void write_codes(csg_jsonw *w, bool answered, const csg_reason_codes *rc)
+{
+    if (!answered) {
+        csg_jsonw_lit(w, "null");
+        return;
+    }
+    csg_jsonw_lit(w, "[");
+    for (unsigned i = 0; i < rc->count && i < CSG_REASONS_MAX; i++) {
+        csg_jsonw_lit(w, i ? ",\"" : "\"");
+        csg_jsonw_raw(w, rc->code[i], strnlen(rc->code[i], CSG_REASON_CODE_MAX));
+        csg_jsonw_lit(w, "\"");
+    }
+    csg_jsonw_lit(w, "]");
+}
+
 static const char *const brief_names[3] = {"income", "loan_amount", "credit_history"};
 static const char *const brief_keys[3] = {",\"income\":", ",\"loan_amount\":",
                                           ",\"credit_history\":"};
@@ -143,6 +160,10 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     csg_jsonw_lit(&w, ",\"config_version\":\"");
     csg_jsonw_lit(&w, e->config_version);
     csg_jsonw_lit(&w, "\"");
+    csg_jsonw_lit(&w, ",\"champion_reasons\":");
+    write_codes(&w, e->champion_ok, &e->champion_reasons);
+    csg_jsonw_lit(&w, ",\"challenger_reasons\":");
+    write_codes(&w, chal && e->challenger_ok, &e->challenger_reasons);
     csg_jsonw_lit(&w, ",\"timestamp\":\"");
     csg_jsonw_lit(&w, ts);
     csg_jsonw_lit(&w, "\",\"status\":\"");

@@ -14,6 +14,7 @@
 
 #include "csg/plugin.h"
 #include "csg_event_schema.h" /* the field bounds csg-persist reads events with */
+#include "reasons.h"
 
 /* Ids arrive validated against the ABI's limits; events carry them whole. */
 _Static_assert(CSG_REQUEST_ID_MAX == CSG_EVENT_ID_MAX, "event_id bound");
@@ -39,12 +40,14 @@ typedef struct csg_event {
     char transport[CSG_EVENT_TRANSPORT_MAX + 1];
     char champion_model[CSG_EVENT_NAME_MAX + 1];
     char challenger_model[CSG_EVENT_NAME_MAX + 1]; /* "" = no challenger chosen → null */
-    bool champion_ok;          /* champion_score/decision valid */
+    bool champion_ok;          /* champion_score/decision/reasons valid */
     double champion_score;
     csg_decision champion_decision;
-    bool challenger_ok; /* challenger_score/decision valid */
+    csg_reason_codes champion_reasons;
+    bool challenger_ok; /* challenger_score/decision/reasons valid */
     double challenger_score;
     csg_decision challenger_decision;
+    csg_reason_codes challenger_reasons;
     double latency_champion_ms;   /* written saturated at CSG_EVENT_LATENCY_MS_MAX */
     double latency_challenger_ms; /* ignored without a challenger */
     int64_t timestamp_ms; /* wall clock at arrival */

@@ -34,6 +34,7 @@
 #include "model_adapter.h"
 #include "options.h"
 #include "publisher.h"
+#include "reasons.h"
 #include "reload_rules.h"
 #include "reply.h"
 #include "router.h"
@@ -256,7 +257,8 @@ typedef struct model_call {
     csg_score_status status;
     double score;
     csg_decision decision;
-    char error[96];
+    csg_reason_codes reasons; /* when status is OK */
+    char error[128];
 } model_call;
 
 struct req_ctx {
@@ -269,6 +271,7 @@ struct req_ctx {
     int64_t wall_ms;
     double t0;
     model_call champ, chal;
+    csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
     bool has_chal;
     bool is_probe;
     bool in_submit;
@@ -371,6 +374,18 @@ static void on_score(void *arg, const csg_score_result *r)
                         "the model returned an invalid score or decision");
             return;
         }
+        /* Reasons are copied now (r's pointers die with this callback), and
+         * never taken in part: a bad one makes the whole answer an error. */
+        const char *bad = st == CSG_SCORE_OK
+                              ? csg_reasons_take(r, &mc->reasons,
+                                                 mc == &c->champ ? &c->champ_texts : NULL)
+                              : NULL;
+        if (bad) {
+            char msg[sizeof mc->error];
+            snprintf(msg, sizeof msg, "the model returned invalid %s", bad);
+            call_finish(mc, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE, msg);
+            return;
+        }
         call_finish(mc, st, score, d, r ? r->error : NULL);
         return;
     }
@@ -431,12 +446,14 @@ static void fill_event(req_ctx *c, csg_event *e)
     e->champion_ok = c->champ.status == CSG_SCORE_OK;
     e->champion_score = c->champ.score;
     e->champion_decision = c->champ.decision;
+    e->champion_reasons = c->champ.reasons;
     e->latency_champion_ms = c->champ.latency_ms;
     if (c->has_chal) {
         copy_str(e->challenger_model, sizeof e->challenger_model, s->models[c->chal.model]->name);
         e->challenger_ok = c->chal.status == CSG_SCORE_OK;
         e->challenger_score = c->chal.score;
         e->challenger_decision = c->chal.decision;
+        e->challenger_reasons = c->chal.reasons;
         e->latency_challenger_ms = c->chal.latency_ms;
     }
     e->timestamp_ms = c->wall_ms;
@@ -495,6 +512,7 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
     if (c->is_probe)
         return;
     char msg[200] = "";
+    csg_reason reasons[CSG_REASONS_MAX];
     csg_reply r = {
         .status = st,
         .size = sizeof r,
@@ -507,10 +525,14 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
         if (c->champ.status == CSG_SCORE_OK) {
             r.score = c->champ.score;
             r.decision = c->champ.decision;
+            r.reason_count = csg_reasons_view(&c->champ.reasons, &c->champ_texts, reasons);
+            r.reasons = reasons;
         } else {
             r.score = NAN;
             r.decision = s->cfg->champion.fallback_decision;
             r.is_fallback = true;
+            r.reason_count = 1;
+            r.reasons = &csg_reason_fallback;
         }
     } else if (st == CSG_REPLY_DEADLINE) {
         snprintf(msg, sizeof msg, "the client's deadline passed before the champion answered");

@@ -5,7 +5,7 @@
  * permissions, dlopen, the entry point, then the descriptor's magic, size,
  * ABI major/minor, kind and required functions. Every failure message names
  * the file and says exactly what differs, e.g.
- *   build/lib/csg/old.so: ABI mismatch: gateway ABI 2.0, plugin ABI 1.2
+ *   build/lib/csg/old.so: ABI mismatch: gateway ABI 2.1, plugin ABI 1.2
  * A failed load leaves nothing behind (dlclose).
  */
 #ifndef CSG_PLUGIN_LOADER_H

@@ -47,6 +47,19 @@ size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
     csg_jsonw_str(&w, r->experiment_id);
     csg_jsonw_lit(&w, ",\"request_id\":");
     csg_jsonw_str(&w, r->request_id);
+    /* Always present (DESIGN §5): [] on approve and from adapters without reasons. */
+    csg_jsonw_lit(&w, ",\"reasons\":[");
+    unsigned n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0;
+    for (unsigned i = 0; i < n; i++) {
+        csg_jsonw_lit(&w, i ? ",{\"code\":" : "{\"code\":");
+        csg_jsonw_str(&w, r->reasons[i].code);
+        csg_jsonw_lit(&w, ",\"feature\":");
+        csg_jsonw_str(&w, r->reasons[i].feature);
+        csg_jsonw_lit(&w, ",\"text\":");
+        csg_jsonw_str(&w, r->reasons[i].text);
+        csg_jsonw_lit(&w, "}");
+    }
+    csg_jsonw_lit(&w, "]");
     if (r->is_fallback)
         csg_jsonw_lit(&w, ",\"fallback\":true");
     csg_jsonw_lit(&w, "}");

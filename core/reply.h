@@ -9,8 +9,10 @@
 
 #include "csg/plugin.h"
 
-/* OK: {"applicant_id","score","decision","model","experiment_id","request_id"}
- * (a fallback decision adds "fallback":true and has "score":null).
+/* OK: {"applicant_id","score","decision","model","experiment_id","request_id",
+ * "reasons":[{"code","feature","text"},…]} ("reasons" always, [] when the
+ * reply has none; a fallback decision has "score":null, the FALLBACK reason
+ * with "feature":null, and adds "fallback":true).
  * Otherwise: {"error":{"code","message"}} with code champion_error,
  * champion_timeout, overloaded, not_ready or deadline_exceeded.
  * No newline; snprintf semantics. */

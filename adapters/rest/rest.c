@@ -153,17 +153,28 @@ static void call_release(rest_call *c)
     in->free_calls = c;
 }
 
-/* Deliver the result; the call object is recycled before the callback so a
- * callback that scores again can reuse it. */
-static void call_finish(rest_call *c, csg_score_status st, double score, csg_decision d,
+/* Deliver the result (a good answer, else st and error); the call object is
+ * recycled before the callback so a callback that scores again can reuse it. */
+static void call_finish(rest_call *c, csg_score_status st, const rest_answer *a,
                         const char *error)
 {
     rest_inst *in = c->in;
     csg_score_cb cb = c->cb;
     void *ctx = c->ctx;
     call_release(c);
-    csg_score_result r = {
-        .size = sizeof r, .status = st, .score = score, .decision = d, .error = error};
+    csg_score_result r = {.size = sizeof r, .status = st, .error = error};
+    csg_reason reasons[CSG_REASONS_MAX];
+    if (a) {
+        r.score = a->score;
+        r.decision = a->decision;
+        r.points = a->points;
+        r.has_points = a->has_points;
+        r.reason_count = a->reason_count;
+        r.reasons = reasons;
+        for (unsigned i = 0; i < a->reason_count; i++)
+            reasons[i] = (csg_reason){a->reasons[i].code, a->reasons[i].feature,
+                                      a->reasons[i].text};
+    }
     in->busy++;
     cb(ctx, &r);
     in->busy--;
@@ -178,7 +189,7 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
     in->busy++;
     switch (c->state) {
     case C_EARLY:
-        call_finish(c, c->early_status, 0, CSG_DECISION_NONE, c->early_error);
+        call_finish(c, c->early_status, NULL, c->early_error);
         break;
     case C_QUEUED: {
         /* Still waiting for a connection: leave it in the queue (skipped when
@@ -369,16 +380,15 @@ static void conn_reply(rest_conn *k, int status, const char *body, size_t len)
         return;
     }
     const char *err = NULL;
-    double score = 0;
-    csg_decision d = CSG_DECISION_NONE;
+    rest_answer a; /* ~1 KiB on the stack: reasons are copied, never allocated */
     if (status != 200)
         err = status >= 500 ? "model answered 5xx" : "model answered a non-200 status";
     else
-        err = rest_reply_check(body, len, &score, &d);
+        err = rest_reply_check(body, len, &a);
     if (err)
-        call_finish(c, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE, err);
+        call_finish(c, CSG_SCORE_ERROR, NULL, err);
     else
-        call_finish(c, CSG_SCORE_OK, score, d, NULL);
+        call_finish(c, CSG_SCORE_OK, &a, NULL);
 }
 
 static int cb_message_begin(llhttp_t *p)

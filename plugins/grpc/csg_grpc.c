@@ -412,6 +412,22 @@ static void on_reply(void *ctx, const csg_reply *r)
     resp.model = (char *)(r->model ? r->model : "");
     resp.experiment_id = (char *)(r->experiment_id ? r->experiment_id : "");
     resp.request_id = (char *)(r->request_id ? r->request_id : "");
+    /* The champion's reasons (or FALLBACK): views of the core's strings, valid
+     * during this callback, which is as long as packing needs them. */
+    Csg__V1__Reason reasons[CSG_REASONS_MAX_ABI];
+    Csg__V1__Reason *rp[CSG_REASONS_MAX_ABI];
+    size_t n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0;
+    if (n > CSG_REASONS_MAX_ABI)
+        n = CSG_REASONS_MAX_ABI;
+    for (size_t i = 0; i < n; i++) {
+        csg__v1__reason__init(&reasons[i]);
+        reasons[i].code = (char *)(r->reasons[i].code ? r->reasons[i].code : "");
+        reasons[i].feature = (char *)(r->reasons[i].feature ? r->reasons[i].feature : "");
+        reasons[i].text = (char *)(r->reasons[i].text ? r->reasons[i].text : "");
+        rp[i] = &reasons[i];
+    }
+    resp.n_reasons = n;
+    resp.reasons = n ? rp : NULL;
     reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL, "ok", r->request_id, r->is_fallback);
 }
 

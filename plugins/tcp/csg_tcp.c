@@ -46,7 +46,7 @@
 
 #define TCP_NAME "tcp"
 #define TCP_READ_CHUNK 16384   /* bytes asked of one read() */
-#define TCP_REPLY_STACK 1024   /* most replies fit; longer ones go to the heap */
+#define TCP_REPLY_STACK 2048   /* most replies fit (4 reasons too); longer ones go to the heap */
 #define TCP_IN_KEEP_MAX 65536  /* free a larger idle input buffer */
 #define TCP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
 #define TCP_LINGER_MS 2000     /* read-and-discard after a last error line, before close */

@@ -157,24 +157,29 @@ def http_ok(port: int, path: str) -> bool:
 
 def start_stack(idle_timeout_ms: int = 2000, weight: float = 0.5,
                 champion_args: tuple[str, ...] = (), champion_timeout_ms: int = 0,
-                wait_ready: bool = True, application: str = "") -> Stack:
+                wait_ready: bool = True, application: str = "",
+                model_ports: tuple[int, int] | None = None, fallback: str = "") -> Stack:
     """Models and a gateway on free ports. wait_ready: until the champion answered
     the gateway's probe (/readyz, gRPC health SERVING); else until all three
     transports answer at all (for a champion that is meant to fail).
     application: an `application:` block (YAML text) for the gateway; "" = none
-    (the default schema)."""
+    (the default schema). model_ports: the champion's and challenger's ports of model
+    servers the caller runs (fake models, e.g. gwlib.TinyModel); None = start both
+    csg-model services. fallback: the champion's fallback_decision ("" = none)."""
     ports = {k: free_port() for k in ("http", "tcp", "grpc", "champion", "challenger")}
+    if model_ports:
+        ports["champion"], ports["challenger"] = model_ports
     run = VAR / f"run-{os.getpid()}-{ports['http']}"
     run.mkdir(parents=True, exist_ok=True)
     events = run / "events.ndjson"
     events.unlink(missing_ok=True)
     models = []
-    for kind in ("champion", "challenger"):
+    for kind in () if model_ports else ("champion", "challenger"):
         extra = list(champion_args) if kind == "champion" else []
         models.append(Proc(f"model-{kind}", [str(BUILD / "bin" / "csg-model"), "--model",
                                              str(ROOT / "models" / f"{kind}.json"), "--port",
                                              str(ports[kind]), *extra]))
-    for kind in ("champion", "challenger"):
+    for kind in () if model_ports else ("champion", "challenger"):
         wait_until(lambda k=kind: http_ok(ports[k], "/healthz"), 15, f"csg-model {kind}")
     max_line, max_body = 16384, 65536
     champion_timeout_ms = champion_timeout_ms or int(2000 * SLOW)
@@ -198,6 +203,7 @@ champion:
   adapter: rest.so
   url: http://127.0.0.1:{ports["champion"]}/score
   timeout_ms: {champion_timeout_ms}
+{f"  fallback_decision: {fallback}" if fallback else ""}
 challengers:
   - name: challenger-gbm-v1
     adapter: rest.so
@@ -396,6 +402,11 @@ def as_features(app: dict[str, Any]) -> dict[str, Any]:
             "features": {k: v for k, v in app.items() if k != "applicant_id"}}
 
 
+def reasons_of_grpc(r: Any) -> list[dict[str, Any]]:
+    """ScoreResponse.reasons as the JSON replies carry them (feature "" is JSON null)."""
+    return [{"code": x.code, "feature": x.feature or None, "text": x.text} for x in r.reasons]
+
+
 class GrpcClient:
     def __init__(self, port: int) -> None:
         self.ch = grpc.insecure_channel(f"127.0.0.1:{port}", options=GRPC_OPTS)
@@ -416,7 +427,8 @@ class GrpcClient:
                 r = f.result()
                 out.append({"applicant_id": r.applicant_id, "score": r.score,
                             "decision": r.decision, "model": r.model,
-                            "experiment_id": r.experiment_id, "request_id": r.request_id})
+                            "experiment_id": r.experiment_id, "request_id": r.request_id,
+                            "reasons": reasons_of_grpc(r)})
             except grpc.RpcError as e:
                 out.append({"error": grpc_error_class(e)})
         return out

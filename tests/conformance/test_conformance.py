@@ -66,6 +66,7 @@ def test_same_1000_applications_agree(stack: Stack) -> None:
         assert len({r["decision"] for r in per.values()}) == 1, per
         assert len({r["model"] for r in per.values()}) == 1, per
         assert len({r["experiment_id"] for r in per.values()}) == 1, per
+        assert len({json.dumps(r["reasons"]) for r in per.values()}) == 1, per
 
     # Events: one per request, tagged with its transport, same arm for the same applicant.
     want = {f"agree-{t}-{i}" for t in TRANSPORTS for i in range(len(apps))}
@@ -82,10 +83,11 @@ def test_same_1000_applications_agree(stack: Stack) -> None:
             assert e["transport"] == t and e["applicant_id"] == a["applicant_id"]
             assert e["champion_score"] == results[t][i]["score"]
             assert e["champion_decision"] == results[t][i]["decision"]
+            assert e["champion_reasons"] == [x["code"] for x in results[t][i]["reasons"]], e
             assert e["status"] == "OK", e
         for key in ("challenger_model", "challenger_score", "challenger_decision",
                     "champion_model", "decision_match", "income", "loan_amount",
-                    "credit_history"):
+                    "credit_history", "challenger_reasons"):
             assert len({json.dumps(e[key]) for e in per.values()}) == 1, (key, per)
         with_challenger += per["tcp"]["challenger_model"] is not None
     # weight 0.5: both arms are well represented (sticky hash, so not exactly half)

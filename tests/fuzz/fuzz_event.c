@@ -2,7 +2,8 @@
  * (core/event.c, csg_event_to_json; DESIGN §6). An event is built from
  * fuzzed fields, serialised, parsed back with jansson and compared field by
  * field: every key present, nulls exactly where §6 says, strings and numbers
- * unchanged (latencies to the microsecond), one line, within 1 KiB.
+ * unchanged (latencies to the microsecond), reason codes in order, one line,
+ * within 4 KiB.
  *
  * Strings are whatever a transport may hand the core: 1–64 bytes without NUL.
  * The output is valid JSON whatever they hold; text that is not UTF-8 cannot
@@ -72,6 +73,37 @@ static double take_ranged(reader *r, double lo, double hi)
     return d;
 }
 
+/* 0-4 codes of [A-Z0-9_]{1,16}, as the core keeps them after its check. */
+static void take_codes(reader *r, csg_reason_codes *rc)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    rc->count = take_u8(r) % (CSG_REASONS_MAX + 1);
+    for (unsigned i = 0; i < rc->count; i++) {
+        size_t len = take_u8(r) % CSG_REASON_CODE_MAX + 1;
+        for (size_t k = 0; k < len; k++)
+            rc->code[i][k] = set[take_u8(r) % (sizeof set - 1)];
+        rc->code[i][len] = '\0';
+    }
+}
+
+/* key: the codes in order when the model answered, else null. */
+static void expect_codes(json_t *o, const char *key, bool answered, const csg_reason_codes *rc)
+{
+    json_t *v = json_object_get(o, key);
+    if (!answered) {
+        if (!json_is_null(v))
+            __builtin_trap();
+        return;
+    }
+    if (!json_is_array(v) || json_array_size(v) != rc->count)
+        __builtin_trap();
+    for (unsigned i = 0; i < rc->count; i++) {
+        const char *c = json_string_value(json_array_get(v, i));
+        if (!c || strcmp(c, rc->code[i]) != 0)
+            __builtin_trap();
+    }
+}
+
 static void expect_str(json_t *o, const char *key, const char *want)
 {
     json_t *v = json_object_get(o, key);
@@ -135,6 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(e.config_version, sizeof e.config_version, "%016llx",
              (unsigned long long)take_u64(&r));
     e.timestamp_ms = (int64_t)(take_u64(&r) % 253402300800000ull); /* years 1970–9999 */
+    take_codes(&r, &e.champion_reasons); /* read last: older corpus files stay meaningful */
+    take_codes(&r, &e.challenger_reasons);
 
     char buf[4096];
     size_t n = csg_event_to_json(&e, buf, sizeof buf);
@@ -146,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *o = json_loadb(buf, n, 0, &jerr);
     if (!o)
         __builtin_trap(); /* whatever the strings held, the event is JSON */
-    if (!json_is_object(o) || json_object_size(o) != 21)
+    if (!json_is_object(o) || json_object_size(o) != 23)
         __builtin_trap();
 
     bool chal = e.challenger_model[0] != '\0';
@@ -183,6 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *cv = json_string_value(json_object_get(o, "config_version"));
     if (!cv || strlen(cv) != 16 || strspn(cv, "0123456789abcdef") != 16)
         __builtin_trap();
+    expect_codes(o, "champion_reasons", e.champion_ok, &e.champion_reasons);
+    expect_codes(o, "challenger_reasons", chal && e.challenger_ok, &e.challenger_reasons);
     expect_str(o, "status", csg_event_status_name(e.status));
     const char *ts = json_string_value(json_object_get(o, "timestamp"));
     if (!ts || strlen(ts) != 24 || ts[4] != '-' || ts[10] != 'T' || ts[19] != '.' ||

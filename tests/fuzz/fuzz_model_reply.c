@@ -10,11 +10,14 @@
  * Further connections (retries) are reset at once.
  *
  * Oracle: every call is answered exactly once, never from inside score_async;
- * OK carries a score in [0, 1] and approve or decline, any other status a
- * reason; with EOF every call is settled at once — none waits for its timeout,
+ * OK carries a score in [0, 1] and approve or decline, finite points if any,
+ * at most 4 reasons that each pass lib/csg_reason.h with no code twice and
+ * none on an approve; any other status a reason; with EOF every call is settled at once — none waits for its timeout,
  * and the first call gets the verdict of a one-shot llhttp parse of the whole
- * stream (finished at the EOF) and rest_reply_check: OK with that score when
- * the first final reply is complete, 200 and a good body; an error otherwise.
+ * stream (finished at the EOF) and rest_reply_check: OK with that score, points and
+ * reasons when the first final reply is complete, 200 and a good body; an
+ * error otherwise; and rest_reply_check (scanner first) gives the same verdict,
+ * words and answer as rest_reply_check_jansson on that body.
  * (Later calls are left out: which reply a queued call gets depends on when
  * it was sent.)
  */
@@ -22,6 +25,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include "application.h" /* the core's application, as a test host hands it */
+#include "csg_reason.h"
 #include "options.h"
 #include "csg/plugin.h"
 #include "llhttp.h"
@@ -64,6 +69,7 @@ static struct {
     csg_score_status status[MAX_CALLS];
     double score0;
     csg_decision decision0;
+    rest_answer answer0; /* call 0's points and reasons, copied out of its callback */
 } g;
 
 /* The reference reading of the stream: its first final (non-1xx) reply. */
@@ -147,6 +153,31 @@ static void on_result(void *ctx, const csg_score_result *r)
         if (!(r->score >= 0 && r->score <= 1) ||
             (r->decision != CSG_DECISION_APPROVE && r->decision != CSG_DECISION_DECLINE))
             __builtin_trap();
+        if (!CSG_STRUCT_HAS(r, csg_score_result, reasons) || r->reason_count > CSG_REASONS_MAX ||
+            (r->has_points && !isfinite(r->points)) ||
+            (r->reason_count && r->decision == CSG_DECISION_APPROVE))
+            __builtin_trap();
+        for (unsigned k = 0; k < r->reason_count; k++) {
+            const csg_reason *x = &r->reasons[k];
+            if (!x->feature ||
+                csg_reason_check(x->code, strlen(x->code), x->feature, strlen(x->feature),
+                                 x->text, strlen(x->text), false) != CSG_REASON_OK)
+                __builtin_trap();
+            for (unsigned m = 0; m < k; m++)
+                if (!strcmp(r->reasons[m].code, x->code))
+                    __builtin_trap();
+            if (i == 0) {
+                rest_reason *o = &g.answer0.reasons[k];
+                snprintf(o->code, sizeof o->code, "%s", x->code);
+                snprintf(o->feature, sizeof o->feature, "%s", x->feature);
+                snprintf(o->text, sizeof o->text, "%s", x->text);
+            }
+        }
+        if (i == 0) {
+            g.answer0.has_points = r->has_points;
+            g.answer0.points = r->points;
+            g.answer0.reason_count = r->reason_count;
+        }
     } else if (!r->error || !strlen(r->error)) {
         __builtin_trap();
     }
@@ -260,13 +291,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap(); /* the model closed, yet the call waited for its timeout */
     if (eof) {
         ref_parse(data, size, true);
-        double score = 0;
-        csg_decision d = CSG_DECISION_NONE;
-        bool good = ref.complete && !ref.big && ref.status == 200 &&
-                    rest_reply_check(ref.body, ref.len, &score, &d) == NULL;
+        static rest_answer a, b;
+        const char *verdict = ref.complete && !ref.big && ref.status == 200
+                                  ? rest_reply_check(ref.body, ref.len, &a)
+                                  : "not a complete 200";
+        bool good = verdict == NULL;
+        /* the allocation-free scanner agrees with jansson, word for word */
+        if (ref.complete && !ref.big && ref.status == 200) {
+            const char *jv = rest_reply_check_jansson(ref.body, ref.len, &b);
+            if ((jv == NULL) != good || (jv && strcmp(jv, verdict) != 0) ||
+                (good && (a.score != b.score || a.decision != b.decision ||
+                          a.reason_count != b.reason_count || a.has_points != b.has_points ||
+                          (a.has_points && a.points != b.points))))
+                __builtin_trap();
+            for (unsigned k = 0; good && k < a.reason_count; k++)
+                if (strcmp(a.reasons[k].code, b.reasons[k].code) ||
+                    strcmp(a.reasons[k].feature, b.reasons[k].feature) ||
+                    strcmp(a.reasons[k].text, b.reasons[k].text))
+                    __builtin_trap();
+        }
         if (!ref.big && (good != (g.status[0] == CSG_SCORE_OK) ||
-                         (good && (score != g.score0 || d != g.decision0))))
+                         (good && (a.score != g.score0 || a.decision != g.decision0 ||
+                                   a.has_points != g.answer0.has_points ||
+                                   (a.has_points && a.points != g.answer0.points) ||
+                                   a.reason_count != g.answer0.reason_count))))
             __builtin_trap(); /* rest.so read the stream differently */
+        for (unsigned k = 0; good && k < a.reason_count; k++)
+            if (strcmp(a.reasons[k].code, g.answer0.reasons[k].code) ||
+                strcmp(a.reasons[k].feature, g.answer0.reasons[k].feature) ||
+                strcmp(a.reasons[k].text, g.answer0.reasons[k].text))
+                __builtin_trap();
     }
 
     if (g.srv >= 0)

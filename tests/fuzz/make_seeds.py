@@ -230,6 +230,19 @@ def event_seeds() -> None:
                                      + s(b"tcp") + s(b"m") + bytes([0x21, 4]) + nums)
     (d / "seed-random").write_bytes(bytes(rng.randrange(256) for _ in range(400)))
 
+    # Reason codes (read after the timestamp): a count, then per code its length - 1
+    # and each character as an index into [A-Z0-9_].
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+    def codes(*cs: str) -> bytes:
+        return bytes([len(cs)]) + b"".join(
+            bytes([len(c) - 1]) + bytes(alphabet.index(ch) for ch in c) for c in cs)
+
+    (d / "seed-reasons").write_bytes(
+        base + bytes([0x01 | 0x02 | 0x04]) + s(b"challenger-gbm-v2") + bytes([0]) + nums
+        + struct.pack(">Q", 1759844142123) + codes("INCOME", "DEBT", "RECORDS", "LOAN_AMOUNT")
+        + codes("ABCDEFGHIJKLMNOP", "A_9"))
+
 
 # Endpoint byte of fuzz_rest_query (persistence/query.h csgp_query_kind).
 SUMMARY, LATENCY, DISTRIBUTION, SEGMENTS, EVENTS, PERFORMANCE, REASONS = range(7)
@@ -311,6 +324,35 @@ def model_reply_seeds() -> None:
         "queued-2": (THEN_EOF | calls(2), 0, resp() + resp(b'{"score":0,"decision":"decline"}')),
         "queued-4-close-first": (THEN_EOF | calls(4), 0, resp(version="HTTP/1.0", length=False)),
     }
+    # Points and reasons (DESIGN §5): good ones, and each way a list can be malformed.
+    r_income = b'{"code":"INCOME","feature":"income","text":"Income insufficient"}'
+    r_debt = b'{"code":"DEBT","feature":"debt","text":"Debt \\"high\\" \\u00e9 \xc3\xa9"}'
+    decline = b'{"score":0.2,"decision":"decline","points":571.3,"reasons":[%s]}'
+    reasons = {
+        "decline-2": decline % (r_income + b"," + r_debt),
+        "decline-4": decline % b",".join(
+            b'{"code":"%s","feature":"f%d","text":"t"}' % (c, i)
+            for i, c in enumerate([b"A", b"B", b"C", b"D"])),
+        "approve-empty": b'{"score":0.9,"decision":"approve","points":640,"reasons":[ ]}',
+        "no-reasons-points-int": b'{"score":0.9,"decision":"approve","points":-12}',
+        "five": decline % b",".join(
+            b'{"code":"%s","feature":"f","text":"t"}' % c for c in [b"A", b"B", b"C", b"D", b"E"]),
+        "approve-with-reasons": b'{"score":0.9,"decision":"approve","reasons":[%s]}' % r_income,
+        "bad-code": decline % b'{"code":"income","feature":"income","text":"x"}',
+        "long-code": decline % b'{"code":"ABCDEFGHIJKLMNOPQ","feature":"income","text":"x"}',
+        "bad-feature": decline % b'{"code":"INCOME","feature":"Income","text":"x"}',
+        "no-feature": decline % b'{"code":"INCOME","text":"x"}',
+        "control-text": decline % b'{"code":"INCOME","feature":"income","text":"a\\nb"}',
+        "empty-text": decline % b'{"code":"INCOME","feature":"income","text":""}',
+        "code-twice": decline % (r_income + b"," + r_income),
+        "not-array": b'{"score":0.2,"decision":"decline","reasons":"INCOME"}',
+        "entry-not-object": decline % b'"INCOME"',
+        "points-string": b'{"score":0.2,"decision":"decline","points":"571"}',
+        "points-null": b'{"score":0.2,"decision":"decline","points":null}',
+        "duplicate-in-reason": decline % b'{"code":"A","code":"B","feature":"f","text":"t"}',
+    }
+    for name, body in reasons.items():
+        seeds[f"reasons-{name}"] = (THEN_EOF, 0, resp(body))
     d = CORPUS / "model_reply"
     d.mkdir(parents=True, exist_ok=True)
     for name, (flags, chunk, stream) in seeds.items():

@@ -100,11 +100,34 @@ static size_t stub_format_reply(const csg_reply *r, char *buf, size_t cap)
     size_t pos2 = 0;
     char rid[200];
     csg_json_escape(r->request_id, strlen(r->request_id), rid, sizeof rid, &pos2);
+    /* The adapter's reasons as it handed them over (rest.so's reading of a
+     * model's reply), in the core's reply format. */
+    char rs[2048];
+    size_t rp = 0;
+    for (unsigned i = 0; i < r->reason_count && r->reasons; i++) {
+        const csg_reason *x = &r->reasons[i];
+        const char *parts[] = {i ? ",{\"code\":" : "{\"code\":", ",\"feature\":", ",\"text\":"};
+        const char *vals[] = {x->code, x->feature, x->text};
+        for (int k = 0; k < 3; k++) {
+            for (const char *q = parts[k]; *q; q++)
+                if (rp + 1 < sizeof rs)
+                    rs[rp++] = *q;
+            if (vals[k])
+                csg_json_escape(vals[k], strlen(vals[k]), rs, sizeof rs, &rp);
+            else if (rp + 5 < sizeof rs)
+                memcpy(rs + rp, "null", 4), rp += 4;
+        }
+        if (rp + 1 < sizeof rs)
+            rs[rp++] = '}';
+    }
+    if (rp >= sizeof rs)
+        rp = 0; /* cannot happen within the ABI's bounds */
     return (size_t)snprintf(buf, cap,
                             "{\"applicant_id\":%.*s,\"score\":%.17g,\"decision\":\"%s\","
-                            "\"model\":\"%s\",\"experiment_id\":\"%s\",\"request_id\":%.*s}",
+                            "\"model\":\"%s\",\"experiment_id\":\"%s\",\"request_id\":%.*s,"
+                            "\"reasons\":[%.*s]}",
                             (int)pos, tmp, r->score, decision_name(r->decision), r->model,
-                            r->experiment_id, (int)pos2, rid);
+                            r->experiment_id, (int)pos2, rid, (int)rp, rs);
 }
 
 static void on_champion(void *ctx, const csg_score_result *res)
@@ -124,6 +147,10 @@ static void on_champion(void *ctx, const csg_score_result *res)
         .request_id = j->req.request_id,
         .error_message = res->error,
     };
+    if (res->status == CSG_SCORE_OK && CSG_STRUCT_HAS(res, csg_score_result, reasons)) {
+        r.reason_count = res->reason_count;
+        r.reasons = res->reasons;
+    }
     j->cb(j->ctx, &r);
     csg_app_free(j->req.app); /* the core owns a submitted application */
     free(j);

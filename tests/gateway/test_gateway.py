@@ -44,7 +44,7 @@ EVENT_KEYS = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "timestamp", "status",
+    "champion_reasons", "challenger_reasons", "timestamp", "status",
 }
 
 
@@ -187,6 +187,8 @@ def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int,
         assert g["applicant_id"] == a["applicant_id"]
         assert g["score"] == w["score"] and g["decision"] == w["decision"], (a, w, g)
         assert g["model"] == "champion-lr-v1" and g["experiment_id"] == EXPERIMENT
+        # the model's reasons passed on whole ([] when it sends none)
+        assert g["reasons"] == w.get("reasons", []), (a, w, g)
     events = gw.wait_events(before + 1000)[before:]
     assert len(events) == 1000
     by_id = {e["event_id"]: e for e in events}
@@ -197,6 +199,7 @@ def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int,
         assert set(e) == EVENT_KEYS, set(e) ^ EVENT_KEYS
         assert e["applicant_id"] == a["applicant_id"] and e["transport"] == "http"
         assert e["champion_score"] == g["score"] and e["status"] == "OK", e
+        assert e["champion_reasons"] == [x["code"] for x in g["reasons"]], e
         assert e["income"] == a["income"] and e["credit_history"] == a["credit_history"]
         assert e["features"] == {k: v for k, v in a.items() if k != "applicant_id"}, (e, a)
         assert len(e["config_version"]) == 16, e

@@ -90,8 +90,9 @@ def test_replies_equal_champion(stub: int, champion: int) -> None:
         assert g["applicant_id"] == a["applicant_id"]
         assert g["score"] == w["score"], (a, w, g)  # full precision, unchanged
         assert g["decision"] == w["decision"]
+        assert g["reasons"] == w.get("reasons", [])  # the model's, whole ([] for none)
         assert set(g) == {"applicant_id", "score", "decision", "model", "experiment_id",
-                          "request_id"}
+                          "request_id", "reasons"}
 
 
 def test_bad_inputs(stub: int) -> None:
@@ -306,6 +307,53 @@ def test_rest_reply_with_duplicate_key_is_an_error(body: bytes) -> None:
         r = HttpConn(port).score(GOOD_APP)
         assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
         assert "duplicate key" in r.json()["error"]["message"], r.body
+
+
+REASON = {"code": "INCOME", "feature": "income", "text": "Income insufficient"}
+
+
+def decline_with(reasons: object, **extra: object) -> bytes:
+    return json.dumps({"score": 0.2, "decision": "decline", "reasons": reasons,
+                       **extra}).encode()
+
+
+def test_rest_passes_reasons_and_points_on() -> None:
+    """rest.so hands the model's reasons to the core in order, whole (escapes decoded);
+    points and an approve's [] are fine."""
+    debt = {"code": "DEBT", "feature": "debt", "text": 'Debt "high" \u00e9'}
+    with stub_behind(TinyModel(decline_with([REASON, debt], points=571.3),
+                               content_length=True)) as port:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 200 and r.json()["reasons"] == [REASON, debt], r.body
+    with stub_behind(TinyModel(b'{"score":0.9,"decision":"approve","points":640,"reasons":[]}',
+                               content_length=True)) as port:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 200 and r.json()["reasons"] == [], r.body
+
+
+@pytest.mark.parametrize("body,message", [
+    (decline_with([REASON] * 2), "a code appears twice"),
+    (decline_with([{**REASON, "code": c} for c in "ABCDE"]), "more than 4"),
+    (decline_with("INCOME"), "not an array"),
+    (decline_with(["INCOME"]), "an entry is not an object"),
+    (decline_with([{**REASON, "code": "Income"}]), "code must be"),
+    (decline_with([{**REASON, "feature": "Income"}]), "feature must be"),
+    (decline_with([{"code": "INCOME", "text": "x"}]), "feature must be"),
+    (decline_with([{**REASON, "text": "a\tb"}]), "text must be"),
+    (decline_with([{**REASON, "text": "x" * 201}]), "text must be"),
+    (json.dumps({"score": 0.9, "decision": "approve", "reasons": [REASON]}).encode(),
+     "an approve carries none"),
+    (decline_with([], points="571"), "malformed points"),
+], ids=["code-twice", "five", "not-array", "entry-string", "bad-code", "bad-feature",
+        "no-feature", "control-char", "text-201", "approve-with-reasons", "points-string"])
+def test_rest_malformed_reasons_are_a_model_error(body: bytes, message: str) -> None:
+    """A model reply with malformed reasons or points is a champion error that says
+    what is wrong: never passed on in part."""
+    with stub_behind(TinyModel(body, content_length=True)) as port:
+        r = HttpConn(port).score(GOOD_APP)
+        assert r.status == 502 and r.json()["error"]["code"] == "champion_error", r.body
+        assert message in r.json()["error"]["message"], r.body
+        assert "reasons" not in r.json(), r.body
 
 
 def test_rest_queue_full_is_overloaded_and_queue_expiry_a_timeout() -> None:

@@ -35,7 +35,7 @@ EVENT_KEYS = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "timestamp", "status",
+    "champion_reasons", "challenger_reasons", "timestamp", "status",
 }
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CONFIG_VERSION = re.compile(r"^[0-9a-f]{16}$")
@@ -211,6 +211,7 @@ def check_event(e: dict, key: str | None, app: dict, reply: dict, request_id: st
     assert e["champion_model"] == "champion-lr-v1" == reply["model"]
     assert e["champion_score"] == reply["score"]
     assert e["champion_decision"] == reply["decision"]
+    assert e["champion_reasons"] == [x["code"] for x in reply["reasons"]], (e, reply)
     assert e["latency_champion_ms"] > 0 and TS.match(e["timestamp"]), e
     if e["challenger_model"] is None:
         for k in ("challenger_score", "challenger_decision", "decision_match",

@@ -12,7 +12,9 @@
  *   score = FNV-1a(applicant_id) / 2^64, decision approve when score >= 0.5,
  * except for applicant ids starting with: "fail-error" (CHAMPION_ERROR),
  * "fail-timeout" (CHAMPION_TIMEOUT), "overloaded" (OVERLOADED), "fallback" (OK
- * with is_fallback, decision review, score NaN as the core sends it),
+ * with is_fallback, decision review, score NaN and the FALLBACK reason as the
+ * core sends them), "reasons" (a decline with STUB_REASONS, as the core passes
+ * a champion's reasons on),
  * "slow" (answers after 300 ms),
  * "hang" (after 5 s). A request whose deadline_ms passed is answered
  * CSG_REPLY_DEADLINE. At exit, count_request totals are written to --counts.
@@ -117,6 +119,15 @@ static double stub_score(const char *id)
     return (double)(h >> 11) / 9007199254740992.0; /* 53 bits → [0, 1) */
 }
 
+/* What a "reasons…" applicant gets: two reasons, one with text that needs
+ * escaping in JSON and bytes beyond ASCII. */
+static const csg_reason STUB_REASONS[] = {
+    {"INCOME", "income", "Income insufficient for amount of credit requested"},
+    {"DEBT", "debt", "Debt \"too high\" \xe2\x80\x94 r\xc3\xa9" "duire"},
+};
+static const csg_reason STUB_FALLBACK = {
+    "FALLBACK", NULL, "No model answer; the configured fallback decision was applied"};
+
 static void fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -147,6 +158,13 @@ static void fire(evutil_socket_t fd, short what, void *arg)
         r.score = NAN;
         r.decision = CSG_DECISION_REVIEW;
         r.is_fallback = true;
+        r.reason_count = 1;
+        r.reasons = &STUB_FALLBACK;
+    } else if (strncmp(id, "reasons", 7) == 0) {
+        r.score = 0.125;
+        r.decision = CSG_DECISION_DECLINE;
+        r.reason_count = 2;
+        r.reasons = STUB_REASONS;
     } else {
         r.score = stub_score(id);
         r.decision = r.score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
@@ -185,7 +203,8 @@ static size_t stub_format_reply(const csg_reply *r, char *buf, size_t cap)
     snprintf(score, sizeof score, "%.17g", r->score);
     size_t pos = 0;
     const char *parts[] = {"{\"applicant_id\":", ",\"score\":", ",\"decision\":\"",
-                           "\",\"model\":", ",\"experiment_id\":", ",\"request_id\":", "}"};
+                           "\",\"model\":", ",\"experiment_id\":", ",\"request_id\":",
+                           ",\"reasons\":[", "]}"};
 #define PUT_STR(s)                                                                    \
     do {                                                                              \
         for (const char *q = (s); *q; q++, pos++)                                     \
@@ -205,6 +224,19 @@ static size_t stub_format_reply(const csg_reply *r, char *buf, size_t cap)
     PUT_STR(parts[5]);
     csg_json_escape(r->request_id, strlen(r->request_id), buf, cap, &pos);
     PUT_STR(parts[6]);
+    for (unsigned i = 0; i < r->reason_count; i++) {
+        PUT_STR(i ? ",{\"code\":" : "{\"code\":");
+        csg_json_escape(r->reasons[i].code, strlen(r->reasons[i].code), buf, cap, &pos);
+        PUT_STR(",\"feature\":");
+        if (r->reasons[i].feature)
+            csg_json_escape(r->reasons[i].feature, strlen(r->reasons[i].feature), buf, cap, &pos);
+        else
+            PUT_STR("null");
+        PUT_STR(",\"text\":");
+        csg_json_escape(r->reasons[i].text, strlen(r->reasons[i].text), buf, cap, &pos);
+        PUT_STR("}");
+    }
+    PUT_STR(parts[7]);
 #undef PUT_STR
     if (cap)
         buf[pos < cap ? pos : cap - 1] = '\0';

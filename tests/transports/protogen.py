@@ -52,6 +52,32 @@ def load() -> tuple[ModuleType, ModuleType]:
     return pb, health_pb
 
 
+def load_old() -> ModuleType:
+    """csg.v1's ScoreResponse as a client generated before reasons (field 7) existed:
+    the shipped proto without `message Reason` and field 7, in a package of its own
+    (csg_old.v1, so both live in one descriptor pool; the wire format is the same)."""
+    from grpc_tools import protoc
+
+    text = (ROOT / "proto/csg/v1/credit_score.proto").read_text()
+    old = "\n".join(ln for ln in text.splitlines()
+                    if not ln.startswith("message Reason ") and "Reason reasons = 7" not in ln)
+    old = old.replace("string request_id = 6;", "string request_id = 6; }")
+    old = old.replace("package csg.v1;", "package csg_old.v1;")
+    if old.count("{") != old.count("}") or "Reason" in old.replace("// Reasons", ""):
+        raise RuntimeError("load_old: the proto's layout changed; update the edit")
+    src = OUT / "src-old"
+    (src / "csg_old/v1").mkdir(parents=True, exist_ok=True)
+    (src / "csg_old/v1/credit_score.proto").write_text(old)
+    if protoc.main(["protoc", f"-I{src}", f"--python_out={OUT}",
+                    "csg_old/v1/credit_score.proto"]) != 0:
+        raise RuntimeError("protoc failed for the old credit_score.proto")
+    for pkg in ("csg_old", "csg_old/v1"):
+        (OUT / pkg / "__init__.py").touch()
+    if str(OUT) not in sys.path:
+        sys.path.append(str(OUT))
+    return importlib.import_module("csg_old.v1.credit_score_pb2")
+
+
 def score_callable(channel: object, pb: ModuleType) -> object:
     """channel.unary_unary for Score with the generated message classes."""
     return channel.unary_unary(  # type: ignore[attr-defined]

@@ -255,6 +255,40 @@ def test_fallback_sends_score_0_and_metadata(grpc_stub: Stub) -> None:
         assert "x-csg-fallback" not in _md(call)
 
 
+def test_reasons_in_field_7(grpc_stub: Stub) -> None:
+    """The core's reasons become ScoreResponse.reasons, in order, texts unchanged (UTF-8);
+    a fallback's FALLBACK reason has feature ""; an approve has none."""
+    with channel(grpc_stub) as ch:
+        score = protogen.score_callable(ch, pb)
+        r = score(req("reasons-1"), timeout=10)
+        assert r.decision == "decline"
+        assert [(x.code, x.feature, x.text) for x in r.reasons] == [
+            ("INCOME", "income", "Income insufficient for amount of credit requested"),
+            ("DEBT", "debt", 'Debt "too high" \u2014 r\u00e9duire')]
+        r = score(req("fallback-2"), timeout=10)
+        assert [(x.code, x.feature) for x in r.reasons] == [("FALLBACK", "")]
+        assert r.reasons[0].text == "No model answer; the configured fallback decision was applied"
+        r = score(req("g1"), timeout=10)
+        assert list(r.reasons) == []
+
+
+def test_old_client_without_field_7_still_decodes(grpc_stub: Stub) -> None:
+    """A client generated before reasons existed reads fields 1-6 of a reply that has
+    field 7 (it skips it as unknown), on the wire as the server sends it."""
+    old = protogen.load_old()
+    assert "reasons" not in old.ScoreResponse.DESCRIPTOR.fields_by_name
+    with channel(grpc_stub) as ch:
+        raw = ch.unary_unary(protogen.SCORE_METHOD)(req("reasons-2").SerializeToString(),
+                                                    timeout=10)
+    new = pb.ScoreResponse.FromString(raw)
+    assert len(new.reasons) == 2  # field 7 is really on the wire
+    o = old.ScoreResponse.FromString(raw)
+    assert (o.applicant_id, o.score, o.decision, o.model, o.experiment_id, o.request_id) == (
+        new.applicant_id, new.score, new.decision, new.model, new.experiment_id,
+        new.request_id)
+    assert o.applicant_id == "reasons-2" and o.decision == "decline" and o.request_id
+
+
 def test_request_id_metadata_on_replies_and_errors(grpc_stub: Stub) -> None:
     with channel(grpc_stub) as ch:
         score = protogen.score_callable(ch, pb)

@@ -24,7 +24,7 @@ static const char *const keys[] = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "timestamp", "status"};
+    "champion_reasons", "challenger_reasons", "timestamp", "status"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 static csg_event base_event(void)
@@ -43,6 +43,9 @@ static csg_event base_event(void)
     e.challenger_ok = true;
     e.challenger_score = 0.68;
     e.challenger_decision = CSG_DECISION_DECLINE;
+    e.challenger_reasons.count = 2;
+    strcpy(e.challenger_reasons.code[0], "INCOME");
+    strcpy(e.challenger_reasons.code[1], "DEBT");
     e.latency_champion_ms = 1.84;
     e.latency_challenger_ms = 2.31;
     strcpy(e.brief[0], "60000");
@@ -62,19 +65,22 @@ static const struct case_ {
     const char *name;
     int kind;
     csg_event_status status;
-    const char *nulls[8];
+    const char *nulls[10];
 } cases[] = {
     {"both answered", 0, CSG_EVENT_OK, {NULL}},
     {"no challenger chosen", NO_CHAL, CSG_EVENT_OK,
      {"challenger_model", "challenger_score", "challenger_decision", "decision_match",
-      "latency_challenger_ms", "decision_diff", NULL}},
+      "latency_challenger_ms", "decision_diff", "challenger_reasons", NULL}},
     {"challenger timed out", CHAL_FAILED, CSG_EVENT_CHALLENGER_TIMEOUT,
-     {"challenger_score", "challenger_decision", "decision_match", "decision_diff", NULL}},
+     {"challenger_score", "challenger_decision", "decision_match", "decision_diff",
+      "challenger_reasons", NULL}},
     {"champion failed", CHAMP_FAILED, CSG_EVENT_CHAMPION_ERROR,
-     {"champion_score", "champion_decision", "decision_match", "decision_diff", NULL}},
+     {"champion_score", "champion_decision", "decision_match", "decision_diff",
+      "champion_reasons", NULL}},
     {"champion failed, no challenger", CHAMP_FAILED | NO_CHAL, CSG_EVENT_CHAMPION_TIMEOUT,
      {"champion_score", "champion_decision", "challenger_model", "challenger_score",
-      "challenger_decision", "decision_match", "latency_challenger_ms", "decision_diff"}},
+      "challenger_decision", "decision_match", "latency_challenger_ms", "decision_diff",
+      "champion_reasons", "challenger_reasons"}},
 };
 
 static bool listed(const char *const *list, size_t n, const char *k)
@@ -110,7 +116,7 @@ static void test_keys_and_nulls(void **state)
             json_t *v = json_object_get(j, keys[k]);
             if (!v)
                 fail_msg("%s: key %s missing", cases[c].name, keys[k]);
-            bool want_null = listed(cases[c].nulls, 8, keys[k]);
+            bool want_null = listed(cases[c].nulls, 10, keys[k]);
             if (want_null != json_is_null(v))
                 fail_msg("%s: %s should %sbe null: %s", cases[c].name, keys[k],
                          want_null ? "" : "not ", buf);
@@ -327,6 +333,38 @@ static void test_from_application(void **state)
     csg_schema_unref(s);
 }
 
+/* champion_reasons / challenger_reasons: the codes in order, [] for none. */
+static void test_reason_codes(void **state)
+{
+    (void)state;
+    csg_event e = base_event();
+    e.champion_decision = CSG_DECISION_DECLINE;
+    e.champion_reasons.count = 4;
+    static const char *const four[] = {"ABCDEFGHIJKLMNOP", "A", "Z_9", "PRICE"};
+    for (int i = 0; i < 4; i++)
+        strcpy(e.champion_reasons.code[i], four[i]);
+    char buf[2048];
+    size_t len = csg_event_to_json(&e, buf, sizeof buf);
+    assert_true(len < sizeof buf);
+    json_t *j = json_loadb(buf, len, 0, NULL);
+    assert_non_null(j);
+    char *c = json_dumps(json_object_get(j, "champion_reasons"), JSON_COMPACT);
+    char *h = json_dumps(json_object_get(j, "challenger_reasons"), JSON_COMPACT);
+    assert_string_equal(c, "[\"ABCDEFGHIJKLMNOP\",\"A\",\"Z_9\",\"PRICE\"]");
+    assert_string_equal(h, "[\"INCOME\",\"DEBT\"]");
+    free(c);
+    free(h);
+    json_decref(j);
+    /* an answer without reasons (an approve, or a model from before them) */
+    e.champion_reasons.count = 0;
+    e.challenger_reasons.count = 0;
+    len = csg_event_to_json(&e, buf, sizeof buf);
+    assert_non_null(strstr(buf, ",\"champion_reasons\":[],\"challenger_reasons\":[],"));
+}
+
+static const csg_reason two_reasons[] = {{"INCOME", "income", "Income \"low\""},
+                                          {"DEBT", "debt", "Debt high"}};
+
 static void test_reply(void **state)
 {
     (void)state;
@@ -334,14 +372,31 @@ static void test_reply(void **state)
         csg_reply r;
         const char *want;
     } rc[] = {
-        {{.status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.72, .decision = CSG_DECISION_APPROVE,
-          .model = "m", .experiment_id = "e", .request_id = "r"},
+        {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.72,
+          .decision = CSG_DECISION_APPROVE, .model = "m", .experiment_id = "e", .request_id = "r"},
          "{\"applicant_id\":\"1\",\"score\":0.72,\"decision\":\"approve\",\"model\":\"m\","
-         "\"experiment_id\":\"e\",\"request_id\":\"r\"}"},
-        {{.status = CSG_REPLY_OK, .applicant_id = "1", .score = NAN, .decision = CSG_DECISION_REVIEW,
-          .is_fallback = true, .model = "m", .experiment_id = "e", .request_id = "r"},
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[]}"},
+        /* the champion's reasons, in order, texts escaped */
+        {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.25,
+          .decision = CSG_DECISION_DECLINE, .model = "m", .experiment_id = "e", .request_id = "r",
+          .reason_count = 2, .reasons = two_reasons},
+         "{\"applicant_id\":\"1\",\"score\":0.25,\"decision\":\"decline\",\"model\":\"m\","
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":["
+         "{\"code\":\"INCOME\",\"feature\":\"income\",\"text\":\"Income \\\"low\\\"\"},"
+         "{\"code\":\"DEBT\",\"feature\":\"debt\",\"text\":\"Debt high\"}]}"},
+        /* a reply struct from before ABI 2.1 (smaller size): reasons read as none */
+        {{.size = (uint32_t)offsetof(csg_reply, reason_count), .status = CSG_REPLY_OK,
+          .applicant_id = "1", .score = 0.25, .decision = CSG_DECISION_DECLINE, .model = "m",
+          .experiment_id = "e", .request_id = "r", .reason_count = 2, .reasons = two_reasons},
+         "{\"applicant_id\":\"1\",\"score\":0.25,\"decision\":\"decline\",\"model\":\"m\","
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[]}"},
+        {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = NAN,
+          .decision = CSG_DECISION_REVIEW, .is_fallback = true, .model = "m", .experiment_id = "e",
+          .request_id = "r", .reason_count = 1, .reasons = &csg_reason_fallback},
          "{\"applicant_id\":\"1\",\"score\":null,\"decision\":\"review\",\"model\":\"m\","
-         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"fallback\":true}"},
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[{\"code\":\"FALLBACK\","
+         "\"feature\":null,\"text\":\"No model answer; the configured fallback decision was "
+         "applied\"}],\"fallback\":true}"},
         {{.status = CSG_REPLY_CHAMPION_TIMEOUT, .error_message = "slow"},
          "{\"error\":{\"code\":\"champion_timeout\",\"message\":\"slow\"}}"},
         {{.status = CSG_REPLY_CHAMPION_ERROR, .error_message = "down"},
@@ -376,7 +431,8 @@ int main(void)
         cmocka_unit_test(test_keys_and_nulls), cmocka_unit_test(test_values),
         cmocka_unit_test(test_precision),      cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_from_application),
-        cmocka_unit_test(test_reply),          cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_reason_codes),          cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_timestamp_cache),
         cmocka_unit_test(test_jsonw_str_matches_escape),

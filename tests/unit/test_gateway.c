@@ -3,7 +3,9 @@
  * in-process adapter (tests/fixtures good_adapter.so): reply timing in
  * after_champion vs after_all, model timeouts and errors, the fallback
  * decision, client deadlines, request ids, the MetricEvent written by the
- * file sink, and a routing-table swap.
+ * file sink, a routing-table swap, and reasons (ABI 2.1): the champion's in
+ * the reply, FALLBACK for a fallback decision, both models' codes in the
+ * event, a bad list a model error.
  *
  * Requests are submitted on a worker thread (event_base_once on its base),
  * as a transport would; the test thread waits on a condition variable with
@@ -37,6 +39,8 @@ typedef struct model_spec {
     double score;
     const char *decision;
     bool overloaded; /* answer CSG_SCORE_OVERLOADED (load shed by the adapter) */
+    const char *reasons; /* the fixture's `reasons:` option (CODE:feature:text;…), or NULL */
+    bool abi_2_0_result; /* answer with a result struct as ABI 2.0 laid it out */
 } model_spec;
 
 typedef struct gw_spec {
@@ -50,9 +54,21 @@ typedef struct gw_spec {
 /* An `application:` block make_config adds (NULL = none: the default schema). */
 static const char *g_application;
 
+/* The fixture adapter's ABI 2.1 options for m, as YAML lines (indent: "  " or "    "). */
+static const char *extra_opts(const model_spec *m, const char *indent, char *buf, size_t cap)
+{
+    int n = 0;
+    buf[0] = '\0';
+    if (m->reasons)
+        n += snprintf(buf + n, cap - (size_t)n, "%sreasons: \"%s\"\n", indent, m->reasons);
+    if (m->abi_2_0_result)
+        snprintf(buf + n, cap - (size_t)n, "%sabi_2_0_result: true\n", indent);
+    return buf;
+}
+
 static csg_config *make_config(const gw_spec *s)
 {
-    char yaml[4096];
+    char yaml[4096], champ_extra[512], chal_extra[512];
     int n = snprintf(yaml, sizeof yaml,
                      "gateway: { workers: 2, plugin_dir: \"%s\", lock_dir: \"%s\", "
                      "drain_timeout_ms: 3000 }\n"
@@ -61,21 +77,23 @@ static csg_config *make_config(const gw_spec *s)
                      "experiment: { id: exp-test, salt: s, reply: %s }\n"
                      "champion:\n  name: champ\n  adapter: good_adapter.so\n  timeout_ms: %d\n"
                      "  delay_ms: %d\n  fail: %s\n  overloaded: %s\n  score: %.17g\n"
-                     "  decision: %s\n%s%s%s"
+                     "  decision: %s\n%s%s%s%s"
                      "events: { sink: \"file:%s\", queue_capacity: 64 }\n",
                      fixture_dir(), tmpdir, (int)(getpid() % 1000), s->reply, s->champ.timeout_ms,
                      s->champ.delay_ms, s->champ.fail ? "true" : "false",
                      s->champ.overloaded ? "true" : "false", s->champ.score,
                      s->champ.decision, s->fallback ? "  fallback_decision: " : "",
-                     s->fallback ? s->fallback : "", s->fallback ? "\n" : "", events_path);
+                     s->fallback ? s->fallback : "", s->fallback ? "\n" : "",
+                     extra_opts(&s->champ, "  ", champ_extra, sizeof champ_extra), events_path);
     if (s->weight >= 0)
         n += snprintf(yaml + n, sizeof yaml - (size_t)n,
                       "challengers:\n  - name: chal\n    adapter: good_adapter.so\n"
                       "    weight: %g\n    timeout_ms: %d\n    delay_ms: %d\n    fail: %s\n"
-                      "    overloaded: %s\n    score: %.17g\n    decision: %s\n",
+                      "    overloaded: %s\n    score: %.17g\n    decision: %s\n%s",
                       s->weight, s->chal.timeout_ms, s->chal.delay_ms,
                       s->chal.fail ? "true" : "false", s->chal.overloaded ? "true" : "false",
-                      s->chal.score, s->chal.decision);
+                      s->chal.score, s->chal.decision,
+                      extra_opts(&s->chal, "    ", chal_extra, sizeof chal_extra));
     if (g_application)
         n += snprintf(yaml + n, sizeof yaml - (size_t)n, "%s\n", g_application);
     csg_config *cfg = NULL;
@@ -119,6 +137,8 @@ typedef struct job {
     bool is_fallback;
     char request_id[CSG_REQUEST_ID_MAX + 1];
     char model[65];
+    char reasons[1024]; /* the reply's reasons as code|feature|text;… (feature "-" = none) */
+    char error[256];
 } job;
 
 static void on_reply(void *ctx, const csg_reply *r)
@@ -133,6 +153,15 @@ static void on_reply(void *ctx, const csg_reply *r)
     j->is_fallback = r->is_fallback;
     snprintf(j->request_id, sizeof j->request_id, "%s", r->request_id ? r->request_id : "");
     snprintf(j->model, sizeof j->model, "%s", r->model ? r->model : "");
+    snprintf(j->error, sizeof j->error, "%s", r->error_message ? r->error_message : "");
+    j->reasons[0] = '\0';
+    assert_true(r->size >= offsetof(csg_reply, reasons) + sizeof r->reasons);
+    for (unsigned i = 0; i < r->reason_count; i++) {
+        size_t n = strlen(j->reasons);
+        snprintf(j->reasons + n, sizeof j->reasons - n, "%s%s|%s|%s", i ? ";" : "",
+                 r->reasons[i].code, r->reasons[i].feature ? r->reasons[i].feature : "-",
+                 r->reasons[i].text);
+    }
     j->done = true;
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
@@ -248,9 +277,10 @@ static double jnum(json_t *o, const char *k)
 
 /* ---- cases ------------------------------------------------------------ */
 
-#define FAST(score_, dec_) {0, 1000, false, score_, dec_, false}
+#define FAST(score_, dec_) {0, 1000, false, score_, dec_, false, NULL, false}
 /* a model_spec that answers (not overloaded) */
-#define M(delay_, timeout_, fail_, score_, dec_) {delay_, timeout_, fail_, score_, dec_, false}
+#define M(delay_, timeout_, fail_, score_, dec_) \
+    {delay_, timeout_, fail_, score_, dec_, false, NULL, false}
 
 static const struct case_ {
     const char *name;
@@ -297,13 +327,13 @@ static const struct case_ {
     /* Load shed by the adapter (full queue): 503 overloaded, even with a
      * fallback; the event still says CHAMPION_ERROR / CHALLENGER_ERROR. */
     {"champion overloaded → 503 overloaded",
-     {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true}, 1.0, FAST(0.4, "decline")},
+     {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false}, 1.0, FAST(0.4, "decline")},
      0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
     {"champion overloaded with fallback_decision → still 503 overloaded",
-     {"after_champion", "review", {0, 1000, false, 0.7, "approve", true}, -1, FAST(0, "approve")},
+     {"after_champion", "review", {0, 1000, false, 0.7, "approve", true, NULL, false}, -1, FAST(0, "approve")},
      0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", false, true},
     {"challenger overloaded: reply unaffected",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, false, 0.4, "decline", true}},
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, false, 0.4, "decline", true, NULL, false}},
      0, CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
     {"client deadline passes first",
      {"after_champion", NULL, M(300, 1000, false, 0.7, "approve"), -1, FAST(0, "approve")}, 30,
@@ -352,6 +382,80 @@ static void test_dispatch(void **state)
                          jnum(e, "latency_champion_ms"), k->spec.champ.timeout_ms);
         json_decref(e);
         /* shutdown waits for the late adapter answers (contexts kept) */
+        shutdown_gw(gw);
+    }
+}
+
+/* Reasons through the core (ABI 2.1). */
+#define R2 "INCOME:income:Income too low;DEBT:debt:Debt \\\"high\\\": r\u00e9duire"
+#define RM(dec_, reasons_) {0, 1000, false, 0.3, dec_, false, reasons_, false}
+
+static const struct reason_case {
+    const char *name;
+    gw_spec spec;
+    csg_reply_status status;
+    const char *reply_reasons; /* code|feature|text;… */
+    const char *error;         /* substring of the reply's error message */
+    const char *event_status;
+    const char *champion_codes, *challenger_codes; /* compact JSON */
+} reason_cases[] = {
+    {"champion's reasons in the reply, both models' codes in the event",
+     {"after_all", NULL, RM("decline", R2), 1.0, RM("decline", "DEBT:debt:x;AGE:age:y;JOB:-:z")},
+     CSG_REPLY_OK, "INCOME|income|Income too low;DEBT|debt|Debt \"high\": r\xc3\xa9" "duire", NULL, "OK",
+     "[\"INCOME\",\"DEBT\"]", "[\"DEBT\",\"AGE\",\"JOB\"]"},
+    {"approve: no reasons anywhere",
+     {"after_all", NULL, RM("approve", NULL), 1.0, RM("approve", NULL)}, CSG_REPLY_OK, "", NULL,
+     "OK", "[]", "[]"},
+    {"an adapter built against ABI 2.0: its reasons are not there to read",
+     {"after_all", NULL, {0, 1000, false, 0.3, "decline", false, R2, true}, -1, FAST(0, "approve")},
+     CSG_REPLY_OK, "", NULL, "OK", "[]", "null"},
+    {"champion with a bad code: a model error, 502",
+     {"after_all", NULL, RM("decline", "income:income:t"), 1.0, RM("decline", "DEBT:debt:x")},
+     CSG_REPLY_CHAMPION_ERROR, "", "invalid reasons: code must be", "CHAMPION_ERROR", "null",
+     "[\"DEBT\"]"},
+    {"champion with five reasons",
+     {"after_all", NULL, RM("decline", "A:a:t;B:b:t;C:c:t;D:d:t;E:e:t"), -1, FAST(0, "approve")},
+     CSG_REPLY_CHAMPION_ERROR, "", "invalid reasons: more than 4", "CHAMPION_ERROR", "null",
+     "null"},
+    {"champion with reasons on an approve",
+     {"after_all", NULL, RM("approve", "A:a:t"), -1, FAST(0, "approve")},
+     CSG_REPLY_CHAMPION_ERROR, "", "an approve carries none", "CHAMPION_ERROR", "null", "null"},
+    {"champion with a code twice",
+     {"after_all", NULL, RM("decline", "A:a:t;A:b:t"), -1, FAST(0, "approve")},
+     CSG_REPLY_CHAMPION_ERROR, "", "a code appears twice", "CHAMPION_ERROR", "null", "null"},
+    {"challenger with a bad feature: CHALLENGER_ERROR, its codes null, reply unaffected",
+     {"after_all", NULL, RM("decline", R2), 1.0, RM("decline", "DEBT:Debt:x")}, CSG_REPLY_OK,
+     "INCOME|income|Income too low;DEBT|debt|Debt \"high\": r\xc3\xa9" "duire", NULL,
+     "CHALLENGER_ERROR", "[\"INCOME\",\"DEBT\"]", "null"},
+    {"fallback decision: the FALLBACK reason, champion codes null",
+     {"after_all", "review", M(0, 1000, true, 0.7, "approve"), 1.0, RM("decline", "DEBT:debt:x")},
+     CSG_REPLY_OK,
+     "FALLBACK|-|No model answer; the configured fallback decision was applied", NULL,
+     "CHAMPION_ERROR", "null", "[\"DEBT\"]"},
+};
+
+static void test_reasons(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof reason_cases / sizeof reason_cases[0]; c++) {
+        const struct reason_case *k = &reason_cases[c];
+        print_message("-- %s\n", k->name);
+        csg_gateway *gw = start(&k->spec);
+        job *j = run_job(gw, "12345", "req-r", 0);
+        if (j->status != k->status)
+            fail_msg("%s: status %d, want %d (%s)", k->name, j->status, k->status, j->error);
+        assert_string_equal(j->reasons, k->reply_reasons);
+        if (k->error && !strstr(j->error, k->error))
+            fail_msg("%s: error \"%s\", want \"%s\"", k->name, j->error, k->error);
+        json_t *e = event_line(1);
+        assert_string_equal(jstr(e, "status"), k->event_status);
+        char *cr = json_dumps(json_object_get(e, "champion_reasons"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *hr = json_dumps(json_object_get(e, "challenger_reasons"), JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_string_equal(cr, k->champion_codes);
+        assert_string_equal(hr, k->challenger_codes);
+        free(cr);
+        free(hr);
+        json_decref(e);
         shutdown_gw(gw);
     }
 }
@@ -522,7 +626,7 @@ static void test_readiness(void **state)
     j = run_job(gw, "r", NULL, 0);
     assert_true(api->is_ready());
     /* Shed load says nothing about the champion: never not-ready (DESIGN §5). */
-    gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true}, -1,
+    gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false}, -1,
                     FAST(0, "approve")};
     swap_to(gw, &shed);
     for (int i = 0; i < 5; i++) {
@@ -617,6 +721,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_request_ids_and_stickiness),
         cmocka_unit_test(test_swap),
         cmocka_unit_test(test_schema_swap),

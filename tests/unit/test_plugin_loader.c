@@ -30,7 +30,7 @@ static const struct case_ {
     {"older_minor.so", CSG_PLUGIN_MODEL_ADAPTER, NULL},
     /* a 1.x plugin, PostgreSQL style: both versions named */
     {"wrong_abi.so", CSG_PLUGIN_MODEL_ADAPTER,
-     "ABI mismatch: gateway ABI 2.0, plugin ABI 1.2; rebuild the plugin against this gateway's "
+     "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI 1.2; rebuild the plugin against this gateway's "
      "csg/plugin.h"},
     {"newer_minor.so", CSG_PLUGIN_MODEL_ADAPTER,
      "ABI mismatch: gateway ABI " GW_ABI ", plugin ABI " STR(CSG_ABI_MAJOR) ".9 (plugin is newer"},

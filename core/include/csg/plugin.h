@@ -51,7 +51,8 @@ struct event_base; /* libevent */
 
 #define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
 #define CSG_ABI_MAJOR 2
-#define CSG_ABI_MINOR 0 /* 2.0: feature schema, opaque csg_application, sized structs */
+#define CSG_ABI_MINOR 1 /* 2.0: feature schema, opaque csg_application, sized structs;
+                           * 2.1: reasons and points in csg_score_result, reasons in csg_reply */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -220,6 +221,18 @@ typedef struct csg_request {
     int64_t deadline_ms;                     /* client deadline, CLOCK_MONOTONIC ms; 0 = none */
 } csg_request;
 
+/* An adverse-action reason (DESIGN §5): why a model declined, most important
+ * first. code is [A-Z0-9_]{1,16}; feature is a feature name
+ * ([a-z][a-z0-9_]{0,31}) or NULL (none: the core's own FALLBACK reason);
+ * text is 1-200 bytes of UTF-8 without control characters. The bounds are
+ * CSG_REASON_* in lib/csg_event_schema.h. ABI 2.1. */
+#define CSG_REASONS_MAX_ABI 4 /* = CSG_REASONS_MAX: at most this many per answer */
+typedef struct csg_reason {
+    const char *code;
+    const char *feature; /* NULL = none */
+    const char *text;
+} csg_reason;
+
 typedef enum csg_reply_status {
     CSG_REPLY_OK = 0,               /* score/decision from the champion (or its fallback) */
     CSG_REPLY_CHAMPION_ERROR = 1,   /* HTTP 502, gRPC UNAVAILABLE */
@@ -243,6 +256,12 @@ typedef struct csg_reply {
     const char *experiment_id;
     const char *request_id;        /* always set (client's or generated) */
     const char *error_message;     /* for status != OK */
+    /* ABI 2.1 tail: test with CSG_STRUCT_HAS(reply, csg_reply, reasons).
+     * For status OK: the champion's reasons (0 on approve), or the single
+     * FALLBACK reason (feature NULL) with is_fallback. Valid only during the
+     * callback, like the rest of the reply. */
+    unsigned reason_count;
+    const csg_reason *reasons;
 } csg_reply;
 
 /* Called exactly once per submitted request, always later from the same
@@ -435,6 +454,16 @@ typedef struct csg_score_result {
     double score;          /* [0,1], valid when OK */
     csg_decision decision; /* APPROVE/DECLINE, valid when OK */
     const char *error;     /* short reason when not OK; valid during the callback */
+    /* ABI 2.1 tail. An adapter built against 2.0 passes a smaller struct:
+     * the core reads it as "no points, no reasons" (CSG_STRUCT_HAS). Valid
+     * when OK; everything pointed to is valid during the callback only (the
+     * core copies what it keeps). The core checks the rules of csg_reason,
+     * at most CSG_REASONS_MAX_ABI, no code twice, none on approve, points
+     * finite; an answer that breaks one is a model error, never passed on. */
+    double points;             /* the scorecard's points total, when has_points */
+    bool has_points;
+    unsigned reason_count;     /* 0..CSG_REASONS_MAX_ABI */
+    const csg_reason *reasons; /* reason_count entries, most important first */
 } csg_score_result;
 
 /* Called exactly once per score_async, on the worker thread that called it,
