@@ -179,7 +179,7 @@ def _gbm_raw(model: Model, x: list[float]) -> float:
 class _Path:
     """One element of TreeSHAP's unique path."""
 
-    __slots__ = ("d", "z", "o", "w")
+    __slots__ = ("d", "o", "w", "z")
 
     def __init__(self, d: int, z: float, o: float, w: float) -> None:
         self.d, self.z, self.o, self.w = d, z, o, w
@@ -220,12 +220,16 @@ def _unwound_sum(m: list[_Path], ud: int, pi: int) -> float:
     return total
 
 
-def tree_shap(model: Model, tree: dict[str, Any], x: list[float], phi: list[float]) -> None:
+def tree_shap(
+    model: Model, tree: dict[str, Any], x: list[float], phi: list[float]
+) -> None:
     """Add one tree's exact path-dependent SHAP values for x to phi."""
     known = model.body["known"]
     left, right, cover = tree["left"], tree["right"], tree["cover"]
 
-    def recurse(node: int, parent: list[_Path], ud: int, pz: float, po: float, pi: int) -> None:
+    def recurse(
+        node: int, parent: list[_Path], ud: int, pz: float, po: float, pi: int
+    ) -> None:
         m = [_Path(p.d, p.z, p.o, p.w) for p in parent[:ud]] + [_Path(0, 0, 0, 0)]
         _extend(m, ud, pz, po, pi)
         if left[node] < 0:
@@ -263,7 +267,9 @@ def shap_values(model: Model, x: list[float]) -> list[float]:
 
 def _top(values: list[float], n: int = REASONS_MAX) -> list[int]:
     """Indices of the n largest positive values, ties by index."""
-    order = sorted((i for i, v in enumerate(values) if v > 0), key=lambda i: (-values[i], i))
+    order = sorted(
+        (i for i, v in enumerate(values) if v > 0), key=lambda i: (-values[i], i)
+    )
     return order[:n]
 
 
@@ -293,7 +299,13 @@ def evaluate(model: Model, app: dict[str, Any]) -> Result:
             top = _top([-v for v in shap_values(model, x)])
         for i in top:
             f = model.features[i]
-            reasons.append({"code": f["reason"]["code"], "feature": f["name"], "text": f["reason"]["text"]})
+            reasons.append(
+                {
+                    "code": f["reason"]["code"],
+                    "feature": f["name"],
+                    "text": f["reason"]["text"],
+                }
+            )
     return Result(p, decision, points, reasons)
 
 

@@ -15,6 +15,12 @@
 #include <cmocka.h>
 
 #include "model.h"
+/* The gateway's reason bounds (a test may look at both sides; models/ itself may not). */
+#include "../../lib/csg_event_schema.h"
+
+_Static_assert(CSG_MODEL_REASONS_MAX == CSG_REASONS_MAX, "reasons per answer");
+_Static_assert(CSG_MODEL_REASON_CODE_MAX == CSG_REASON_CODE_MAX, "reason code length");
+_Static_assert(CSG_MODEL_REASON_TEXT_MAX == CSG_REASON_TEXT_MAX, "reason text length");
 
 #define R(code) ",\"reason\":{\"code\":\"" code "\",\"text\":\"Reason " code "\"}"
 #define FEATS                                                                                \

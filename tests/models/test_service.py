@@ -152,7 +152,9 @@ def holdout() -> list[dict[str, Any]]:
 
 
 def holdout_with_outcome() -> list[tuple[dict[str, Any], bool]]:
-    types = {f["name"]: f["type"] for f in scorer.load(MODELS / "champion.json").features}
+    types = {
+        f["name"]: f["type"] for f in scorer.load(MODELS / "champion.json").features
+    }
     out = []
     with (MODELS / "holdout.csv").open() as f:
         for r in csv.DictReader(f):
@@ -161,7 +163,13 @@ def holdout_with_outcome() -> list[tuple[dict[str, Any], bool]]:
                 v = r[name]
                 if v == "":
                     continue
-                app[name] = v if kind == "category" else int(v) if kind == "integer" else float(v)
+                app[name] = (
+                    v
+                    if kind == "category"
+                    else int(v)
+                    if kind == "integer"
+                    else float(v)
+                )
             out.append((app, r["defaulted"] == "true"))
     return out
 
@@ -176,7 +184,9 @@ def probes(model: scorer.Model) -> list[dict[str, Any]]:
         app: dict[str, Any] = {
             "applicant_id": f"probe-{i}",
             "income": rng.choice([0, 0.5, 5.999, 1e9, rng.uniform(0, 1200)]),
-            "loan_amount": rng.choice([0.01, 99.5, 4000.5, 1e12, rng.uniform(50, 5000)]),
+            "loan_amount": rng.choice(
+                [0.01, 99.5, 4000.5, 1e12, rng.uniform(50, 5000)]
+            ),
             "credit_history": rng.choice([0, 1, 2, 40, 2**31 - 1]),
         }
         for f in model.features:
@@ -186,7 +196,9 @@ def probes(model: scorer.Model) -> list[dict[str, Any]]:
                 app[f["name"]] = rng.choice(f["values"])
             elif f["type"] == "integer":
                 lo = f.get("min", 0) + (1 if f.get("min_exclusive") else 0)
-                app[f["name"]] = rng.randint(lo, min(f.get("max", 10**6), lo + rng.choice([5, 50, 10**6])))
+                app[f["name"]] = rng.randint(
+                    lo, min(f.get("max", 10**6), lo + rng.choice([5, 50, 10**6]))
+                )
             else:
                 app[f["name"]] = rng.choice([0.5, 1e7, rng.uniform(1, 20000)])
         out.append(app)
@@ -205,7 +217,11 @@ def threshold_probes(model: scorer.Model, base: dict[str, Any]) -> list[dict[str
             (f, t)
             for tree in model.body["trees"]
             for f, t, left, cat in zip(
-                tree["feature"], tree["threshold"], tree["left"], tree["cat_left"], strict=True
+                tree["feature"],
+                tree["threshold"],
+                tree["left"],
+                tree["cat_left"],
+                strict=True,
             )
             if left >= 0 and cat is None
         }
@@ -219,7 +235,11 @@ def threshold_probes(model: scorer.Model, base: dict[str, Any]) -> list[dict[str
         for v in values:
             app = {**base, "applicant_id": f"thr-{len(out)}", feats[f]["name"]: v}
             f_rule = feats[f]
-            if f_rule.get("min_exclusive") and v <= f_rule["min"] or v < f_rule.get("min", -math.inf):
+            if (
+                f_rule.get("min_exclusive")
+                and v <= f_rule["min"]
+                or v < f_rule.get("min", -math.inf)
+            ):
                 continue
             out.append(app)
     return out
@@ -248,7 +268,9 @@ def test_artifacts_reproduce_and_match_sklearn() -> None:
     assert "TreeSHAP vs brute force" in r.stdout
 
 
-def check_reply(model: scorer.Model, app: dict[str, Any], reply: dict[str, Any]) -> float:
+def check_reply(
+    model: scorer.Model, app: dict[str, Any], reply: dict[str, Any]
+) -> float:
     """The service's answer equals scorer.py's: score within 1e-9 (in practice
     identical), decision, points and the reason list exactly. Returns |d score|."""
     want = scorer.evaluate(model, app)
@@ -298,7 +320,12 @@ def test_three_feature_application(role: str, request: pytest.FixtureRequest) ->
     svc: Service = request.getfixturevalue(role)
     model = scorer.load(MODELS / svc.model)
     c = svc.conn()
-    weak = {"applicant_id": "t-weak", "income": 60, "loan_amount": 1500, "credit_history": 0}
+    weak = {
+        "applicant_id": "t-weak",
+        "income": 60,
+        "loan_amount": 1500,
+        "credit_history": 0,
+    }
     # income too may be left out: the data lacks it for 381 applicants and both
     # models score a missing income (the gateway's shipped schema requires it)
     no_income = {"applicant_id": "t-ni", "loan_amount": 1500, "credit_history": 1}
@@ -417,7 +444,9 @@ def test_bad_input(
 def test_extra_fields_ignored(champion: Service) -> None:
     c = champion.conn()
     s1, r1 = post(c, GOOD)
-    s2, r2 = post(c, {**GOOD, "colour": "red", "request_id": "r-1", "nested": {"a": [1]}})
+    s2, r2 = post(
+        c, {**GOOD, "colour": "red", "request_id": "r-1", "nested": {"a": [1]}}
+    )
     assert s1 == s2 == 200 and r1 == r2
 
 
