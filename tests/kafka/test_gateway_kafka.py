@@ -42,7 +42,7 @@ CONFIG_VERSION = re.compile(r"^[0-9a-f]{16}$")
 # The shipped feature schema (13 characteristics), as config/experiments.yaml declares it.
 _SHIPPED = (ROOT / "config" / "experiments.yaml").read_text()
 APPLICATION_BLOCK = _SHIPPED[_SHIPPED.index("\napplication:") + 1:_SHIPPED.index("\nexperiment:") + 1]
-# Optional features some applications carry (the models ignore them: same scores).
+# Optional features some applications carry (the v2 models use them: other scores, same checks).
 EXTRA = ({"age": 41, "home": "rent", "term_months": 36},
          {"marital": "widow", "job": "freelance", "assets": 1e6, "debt": 0.5},
          {})
