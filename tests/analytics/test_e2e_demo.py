@@ -32,9 +32,9 @@ pytestmark = [
 
 
 def demo_application_block() -> str:
-    """The `application:` block of config/demo.yaml (the 13 characteristics, income
-    optional): the demo replays every characteristic of every hold-out row, and the
-    models score the hold-out as train.py did only when they all reach them."""
+    """The `application:` block of config/demo.yaml (the shipped 13 characteristics): the
+    demo replays every characteristic of every hold-out row, and the models score the
+    hold-out as train.py did only when they all reach them."""
     text = (ROOT / "config" / "demo.yaml").read_text()
     return text[text.index("\napplication:") + 1:text.index("\nexperiment:") + 1]
 

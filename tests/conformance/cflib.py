@@ -79,8 +79,6 @@ def applications(n: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with open(ROOT / "models" / "holdout.csv", newline="") as f:
         for r in csv.DictReader(f):
-            if r["income"] == "":
-                continue  # income missing (models v2 keep it so): not a brief-shaped row
             rows.append({"applicant_id": r["applicant_id"], "income": float(r["income"]),
                          "loan_amount": float(r["loan_amount"]),
                          "credit_history": int(r["credit_history"])})
@@ -196,12 +194,12 @@ transports:
   assignment: hash
   reply: after_champion
 champion:
-  name: champion-scorecard-v2
+  name: champion-lr-v1
   adapter: rest.so
   url: http://127.0.0.1:{ports["champion"]}/score
   timeout_ms: {champion_timeout_ms}
 challengers:
-  - name: challenger-gbm-v2
+  - name: challenger-gbm-v1
     adapter: rest.so
     url: http://127.0.0.1:{ports["challenger"]}/score
     weight: {weight}

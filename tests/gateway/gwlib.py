@@ -71,8 +71,6 @@ def applications(n: int, seed: int = 7) -> list[dict]:
     rows: list[dict] = []
     with open(ROOT / "models" / "holdout.csv", newline="") as f:
         for r in csv.DictReader(f):
-            if r["income"] == "":
-                continue  # income missing (models v2 keep it so): not a brief-shaped row
             rows.append(
                 {
                     "applicant_id": r["applicant_id"],

@@ -326,13 +326,13 @@ def test_three_feature_application(role: str, request: pytest.FixtureRequest) ->
         "loan_amount": 1500,
         "credit_history": 0,
     }
-    # income too may be left out: the data lacks it for 381 applicants and both
-    # models score a missing income (the gateway's shipped schema requires it)
-    no_income = {"applicant_id": "t-ni", "loan_amount": 1500, "credit_history": 1}
-    for app in (GOOD, weak, no_income):
+    for app in (GOOD, weak):
         status, reply = post(c, app)
         assert status == 200, reply
         check_reply(model, app, reply)
+    # income is required, as in the gateway's shipped schema
+    status, reply = post(c, {"applicant_id": "t-ni", "loan_amount": 1500, "credit_history": 1})
+    assert status == 400 and reply["error"]["field"] == "income", reply
     status, reply = post(c, weak)
     assert reply["decision"] == "decline" and reply["reasons"], reply
     assert {r["code"] for r in reply["reasons"]} <= {
@@ -578,7 +578,7 @@ def test_error_rate_one() -> None:
             assert status == 500 and reply["error"]["code"] == "model_error"
         # Validation still comes first; health is not affected.
         status, reply = post(c, {"applicant_id": "a"})
-        assert status == 400 and reply["error"]["field"] == "loan_amount"
+        assert status == 400 and reply["error"]["field"] == "income"
         assert svc.get("/healthz")[0] == 200
     finally:
         svc.stop()

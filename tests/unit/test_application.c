@@ -321,11 +321,8 @@ static void test_shipped_schema(void **state)
          "debt must be a finite number >= 0"},
         {"{" BRIEF ",\"unknown\":{}}", CSG_PARSE_OK, NULL, NULL}, /* unknown_fields: ignore */
         /* required before optional, schema order */
-        {"{\"applicant_id\":\"a\",\"age\":1,\"income\":1,\"credit_history\":1}",
-         CSG_PARSE_INVALID_FIELD, "loan_amount", "loan_amount is required"},
-        /* income is optional in the shipped schema (models v2 score it missing) */
-        {"{\"applicant_id\":\"a\",\"loan_amount\":1,\"credit_history\":1}", CSG_PARSE_OK, NULL,
-         NULL},
+        {"{\"applicant_id\":\"a\",\"age\":1,\"loan_amount\":1,\"credit_history\":1}",
+         CSG_PARSE_INVALID_FIELD, "income", "income is required"},
     };
     csg_schema *s = shipped();
     assert_int_equal(s->n, 13);
