@@ -51,11 +51,23 @@ static void fmt_bound(double v, char *buf, size_t cap)
 
 size_t csg_input_rule_text(const csg_model_feature *f, char *buf, size_t cap)
 {
+    int n;
+    if (f->type == CSG_MODEL_CATEGORY) {
+        /* "home must be one of rent, owner, ..." */
+        size_t pos = 0;
+        n = snprintf(buf, cap, "%s must be one of ", f->name);
+        pos = n < 0 ? 0 : (size_t)n;
+        for (size_t k = 0; k < f->nvalues; k++) {
+            n = snprintf(pos < cap ? buf + pos : NULL, pos < cap ? cap - pos : 0, "%s%s",
+                         k ? ", " : "", f->values[k]);
+            pos += n < 0 ? 0 : (size_t)n;
+        }
+        return pos;
+    }
     char lo[32], hi[32];
     fmt_bound(f->min, lo, sizeof lo);
     fmt_bound(f->max, hi, sizeof hi);
     const char *what = f->type == CSG_MODEL_INTEGER ? "an integer" : "a finite number";
-    int n;
     if (f->has_min && f->has_max)
         n = snprintf(buf, cap, "%s must be %s in %c%s, %s%c", f->name, what,
                      f->min_exclusive ? '(' : '[', lo, hi, f->max_exclusive ? ')' : ']');
@@ -80,9 +92,20 @@ static bool in_bounds(const csg_model_feature *f, double v)
 }
 
 /* The value of one feature by its rule: integers must be JSON integers,
- * numbers any finite JSON number (booleans and strings are neither). */
+ * numbers any finite JSON number (booleans and strings are neither), a
+ * category one of its values (as a string, compared byte for byte). */
 static bool feature_value(const csg_model_feature *f, const json_t *v, double *out)
 {
+    if (f->type == CSG_MODEL_CATEGORY) {
+        /* the level's index: what the model's bins and splits speak of */
+        const char *s = json_string_value(v);
+        for (size_t k = 0; s && k < f->nvalues; k++)
+            if (strlen(f->values[k]) == json_string_length(v) && strcmp(f->values[k], s) == 0) {
+                *out = (double)k;
+                return true;
+            }
+        return false;
+    }
     if (f->type == CSG_MODEL_INTEGER) {
         if (!json_is_integer(v))
             return false;
@@ -129,6 +152,10 @@ csg_input_status csg_input_read(const csg_model *m, const char *json, size_t len
     for (size_t i = 0; i < n; i++) {
         const csg_model_feature *f = csg_model_feature_at(m, i);
         v = json_object_get(root, f->name);
+        if (!v && !f->required) {
+            in->x[i] = NAN; /* missing: the model has its own way with it */
+            continue;
+        }
         if (!v) {
             st = fail(err, CSG_INPUT_INVALID_FIELD, f->name, "%s is required", f->name);
             goto out;

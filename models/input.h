@@ -4,9 +4,10 @@
  *
  * csg-model stands apart from the gateway (DESIGN §2): it does not call the
  * gateway's parser. What it checks is what its model needs: `applicant_id`
- * (DESIGN §5's rule) and every feature the file lists, by the type and bounds
- * the file gives (the brief's three carry DESIGN §5's rules, so the error
- * texts are the gateway's). Other keys are ignored.
+ * (DESIGN §5's rule) and every feature the file lists, by the type, bounds or
+ * values the file gives (the shipped schema's rules, so the error texts are
+ * the gateway's); a feature the file marks required must be there, the others
+ * may be left out (missing). Other keys are ignored.
  */
 #ifndef CSG_MODEL_INPUT_H
 #define CSG_MODEL_INPUT_H
@@ -30,7 +31,9 @@ typedef struct csg_input_error {
 } csg_input_error;
 
 /* A validated application: the id and the model's features in file order,
- * ready for csg_model_score. A plain value (no resources). */
+ * ready for csg_model_evaluate: numbers as given, a category as its level's
+ * index, NaN for an optional feature the application left out. A plain value
+ * (no resources). */
 typedef struct csg_model_input {
     char applicant_id[CSG_MODEL_APPLICANT_ID_MAX + 1];
     double x[CSG_MODEL_MAX_FEATURES];

@@ -1,13 +1,14 @@
 /*
  * csg-model — serve one scoring model over HTTP (DESIGN §5 "Model API", §9).
  *
- *   POST /score    JSON application -> {"score": <double>, "decision": "approve"|"decline"}
+ *   POST /score    JSON application -> {"score": <double>, "decision": "approve"|"decline",
+ *                  "points": <double> (scorecard), "reasons": [{"code","feature","text"}, …]}
  *   GET  /healthz  {"status":"ok","model":NAME}
  *
  * Validation is csg-model's own (input.c), against its model file's feature
  * list: models/ stands apart from the gateway (DESIGN §2) and includes none of
- * its headers. For the brief's three features the rules and error texts are
- * those of DESIGN §5, so what the gateway rejects is rejected here alike.
+ * its headers. The file's rules are the shipped schema's, so what the gateway
+ * rejects is rejected here alike.
  * libevent's evhttp is enough here: this process is the thing being called,
  * not the hot path of the gateway. --latency-ms delays replies with a timer
  * on the event loop (never a sleep), so one slow reply does not hold up other
@@ -197,6 +198,48 @@ static bool is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
+/* {"score":…,"decision":…[,"points":…],"reasons":[{"code","feature","text"}…]}
+ * (DESIGN §5 Model API). %.17g round-trips a double: the gateway passes the
+ * score on unchanged. Returns the length needed (snprintf semantics). The
+ * largest answer is about 2 KiB: 4 reasons of at most 16 + 32 + 200 bytes,
+ * where a text's only escapes (no control characters) are \" and \\. */
+static size_t format_answer(const csg_model *m, const csg_model_result *r, char *buf, size_t cap)
+{
+    size_t pos = 0;
+    int n = snprintf(buf, cap, "{\"score\":%.17g,\"decision\":\"%s\"", r->score,
+                     r->decision == CSG_MODEL_APPROVE ? "approve" : "decline");
+    pos = n < 0 ? 0 : (size_t)n;
+    if (r->has_points) {
+        n = snprintf(pos < cap ? buf + pos : NULL, pos < cap ? cap - pos : 0,
+                     ",\"points\":%.17g", r->points);
+        pos += n < 0 ? 0 : (size_t)n;
+    }
+    static const char head[] = ",\"reasons\":[";
+    for (const char *c = head; *c; c++, pos++)
+        if (pos + 1 < cap)
+            buf[pos] = *c;
+    for (size_t i = 0; i < r->nreasons; i++) {
+        const csg_model_feature *f = csg_model_feature_at(m, r->reason[i]);
+        const char *parts[] = {i ? ",{\"code\":" : "{\"code\":", ",\"feature\":", ",\"text\":"};
+        const char *vals[] = {f->reason_code, f->name, f->reason_text};
+        for (size_t k = 0; k < 3; k++) {
+            for (const char *c = parts[k]; *c; c++, pos++)
+                if (pos + 1 < cap)
+                    buf[pos] = *c;
+            csg_model_json_escape(vals[k], strlen(vals[k]), buf, cap, &pos);
+        }
+        if (pos + 1 < cap)
+            buf[pos] = '}';
+        pos++;
+    }
+    for (const char *c = "]}"; *c; c++, pos++)
+        if (pos + 1 < cap)
+            buf[pos] = *c;
+    if (cap)
+        buf[pos < cap ? pos : cap - 1] = '\0';
+    return pos;
+}
+
 static void handle_score(server *srv, struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -222,7 +265,7 @@ static void handle_score(server *srv, struct evhttp_request *req)
                    st == CSG_INPUT_INVALID_FIELD ? ierr.field : NULL);
         return;
     }
-    char out[256];
+    char out[4096]; /* > the largest answer: see format_answer */
     int n;
     if (srv->error_rate > 0 && csg_rng_uniform(&srv->rng) < srv->error_rate) {
         n = (int)csg_model_format_error("model_error", "injected failure (--error-rate)", NULL, out,
@@ -230,18 +273,15 @@ static void handle_score(server *srv, struct evhttp_request *req)
         reply_model(srv, req, 500, out, (size_t)n);
         return;
     }
-    double score;
-    if (csg_model_score(srv->model, app.x, &score)) {
+    csg_model_result res;
+    if (csg_model_evaluate(srv->model, app.x, &res)) {
         n = (int)csg_model_format_error("model_error", "the model gave no finite score", NULL, out,
                                   sizeof out);
         reply_model(srv, req, 500, out, (size_t)n);
         return;
     }
-    bool approve = csg_model_decide(srv->model, score) == CSG_MODEL_APPROVE;
-    /* %.17g round-trips a double: the gateway passes it on unchanged. */
-    n = snprintf(out, sizeof out, "{\"score\":%.17g,\"decision\":\"%s\"}", score,
-                 approve ? "approve" : "decline");
-    reply_model(srv, req, 200, out, (size_t)n);
+    size_t need = format_answer(srv->model, &res, out, sizeof out);
+    reply_model(srv, req, 200, out, need < sizeof out ? need : sizeof out - 1);
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -302,8 +342,11 @@ static void usage(FILE *f)
     fputs("usage: csg-model --model FILE --port N [options]\n"
           "\n"
           "Serve one credit-scoring model (models/champion.json, models/challenger.json):\n"
-          "  POST /score    {\"applicant_id\", and every feature the model file lists}\n"
-          "                 -> {\"score\": P(repay), \"decision\": \"approve\"|\"decline\"}\n"
+          "  POST /score    {\"applicant_id\", the features the model file lists (the\n"
+          "                 optional ones may be left out: scored as missing)}\n"
+          "                 -> {\"score\": P(repay), \"decision\": \"approve\"|\"decline\",\n"
+          "                     \"points\": N (scorecard), \"reasons\": [{\"code\",\"feature\",\"text\"}]}\n"
+          "                 (reasons on decline only: up to 4, most important first)\n"
           "  GET  /healthz  {\"status\":\"ok\",\"model\":NAME}\n"
           "\n"
           "options:\n"

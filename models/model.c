@@ -1,15 +1,16 @@
 /*
- * model.c — load and score the csg-model file formats (models/README.md).
+ * model.c — load csg-model files (format csg-model/2, models/README.md): the
+ * header, the feature list with its input rules and reasons, and the public
+ * scoring API; the bodies are scorecard.c's and gbm.c's, the reasons of a
+ * gbm treeshap.c's.
  *
- * Everything a file says is checked at load time (types, finiteness, tree
- * shape), so scoring needs no checks and can never loop or index out of
- * bounds: every child index is greater than its parent's, which bounds a walk
- * by the tree's node count.
+ * Everything a file says is checked at load time (types, finiteness, sizes,
+ * tree shape), so scoring needs no checks and can never loop or index out of
+ * bounds.
  */
-#include "model.h"
+#include "model_internal.h"
 
 #include <errno.h>
-#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -19,32 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_FEATURES CSG_MODEL_MAX_FEATURES
-#define FORMAT_V1 "csg-model/1"
+#define FORMAT_V2 "csg-model/2"
 
-enum model_kind { K_LOGISTIC, K_GBM };
-
-struct csg_model {
-    char name[128];
-    enum model_kind kind;
-    size_t nfeat;
-    csg_model_feature feat[MAX_FEATURES];
-    double fmin[MAX_FEATURES], fmax[MAX_FEATURES];
-    double cutoff;
-    /* logistic */
-    double intercept, mean[MAX_FEATURES], scale[MAX_FEATURES], coef[MAX_FEATURES];
-    /* gbm: trees are stored back to back; tree t's nodes are
-     * [tree_start[t], tree_start[t + 1]) and child indices are tree-local. */
-    double init_raw, learning_rate;
-    size_t ntrees;
-    size_t *tree_start;
-    int32_t *feature, *left, *right;
-    double *threshold, *value;
-};
-
-static int fail(csg_model_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(csg_model_error *err, const char *fmt, ...)
+int csg_model_fail(csg_model_error *err, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -54,9 +32,9 @@ static int fail(csg_model_error *err, const char *fmt, ...)
     }
     return -CSG_MODEL_EINVAL;
 }
+#define fail csg_model_fail
 
-/* A finite JSON number (integer or real). */
-static bool get_num(const json_t *v, double *out)
+bool csg_model_get_num(const json_t *v, double *out)
 {
     if (json_is_integer(v))
         *out = (double)json_integer_value(v);
@@ -67,7 +45,7 @@ static bool get_num(const json_t *v, double *out)
     return isfinite(*out);
 }
 
-static bool get_int32(const json_t *v, int32_t *out)
+bool csg_model_get_int32(const json_t *v, int32_t *out)
 {
     if (!json_is_integer(v))
         return false;
@@ -78,28 +56,28 @@ static bool get_int32(const json_t *v, int32_t *out)
     return true;
 }
 
-/* key must be an array of exactly n finite numbers. */
-static int num_array(const json_t *obj, const char *key, const char *where, double *out, size_t n,
-                     csg_model_error *err)
+int csg_model_known_keys(const json_t *o, const char *const *allowed, const char *where,
+                         csg_model_error *err)
 {
-    const json_t *a = json_object_get(obj, key);
-    if (!json_is_array(a) || json_array_size(a) != n)
-        return fail(err, "%s%s must be an array of %zu numbers", where, key, n);
-    for (size_t i = 0; i < n; i++)
-        if (!get_num(json_array_get(a, i), &out[i]))
-            return fail(err, "%s%s[%zu] must be a finite number", where, key, i);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)o, key, v)
+    {
+        size_t k = 0;
+        while (allowed[k] && strcmp(allowed[k], key) != 0)
+            k++;
+        if (!allowed[k]) {
+            char list[256];
+            size_t pos = 0;
+            list[0] = '\0';
+            for (k = 0; allowed[k] && pos < sizeof list; k++)
+                pos += (size_t)snprintf(list + pos, sizeof list - pos, "%s%s", k ? ", " : "",
+                                        allowed[k]);
+            return fail(err, "%sunknown key \"%s\" (%s)", where, key, list);
+        }
+    }
     return 0;
 }
-
-/* A bare name is the short form for one of the brief's three features, with
- * the rules of DESIGN §5 (files written before feature objects existed). */
-static const csg_model_feature brief_features[] = {
-    {.name = "income", .type = CSG_MODEL_NUMBER, .has_min = true, .min = 0},
-    {.name = "loan_amount", .type = CSG_MODEL_NUMBER, .has_min = true, .min = 0,
-     .min_exclusive = true},
-    {.name = "credit_history", .type = CSG_MODEL_INTEGER, .has_min = true, .min = 0,
-     .has_max = true, .max = 2147483647},
-};
 
 /* Names as the gateway's schema has them; the id fields are not features. */
 static bool valid_feature_name(const char *s, size_t n)
@@ -112,22 +90,116 @@ static bool valid_feature_name(const char *s, size_t n)
     return strcmp(s, "applicant_id") != 0 && strcmp(s, "request_id") != 0;
 }
 
-/* {"name", "type": "number"|"integer", "min"?, "max"?, "min_exclusive"?,
- * "max_exclusive"?}; unknown keys are refused, so a typo ("minimum") cannot
- * silently drop a rule. */
-static int parse_feature_object(const json_t *o, size_t i, csg_model_feature *f,
-                                csg_model_error *err)
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
+ * without control characters: what a reason text may hold. */
+static bool valid_text(const char *s, size_t n)
 {
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)o, key, v)
-    {
-        if (strcmp(key, "name") && strcmp(key, "type") && strcmp(key, "min") &&
-            strcmp(key, "max") && strcmp(key, "min_exclusive") && strcmp(key, "max_exclusive"))
-            return fail(err, "features[%zu]: unknown key \"%s\" (name, type, min, max, "
-                             "min_exclusive, max_exclusive)", i, key);
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len;
+        unsigned cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4, cp = c & 0x07;
+        else
+            return false;
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0))
+            return false;
+        i += len;
     }
-    v = json_object_get(o, "name");
+    return true;
+}
+
+static bool valid_code(const char *s, size_t n)
+{
+    if (n < 1 || n > CSG_MODEL_REASON_CODE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static int parse_reason(const json_t *r, size_t i, csg_model_feature *f, csg_model_error *err)
+{
+    static const char *const keys[] = {"code", "text", NULL};
+    char where[48];
+    snprintf(where, sizeof where, "features[%zu].reason: ", i);
+    if (!json_is_object(r))
+        return fail(err, "features[%zu].reason must be an object {\"code\", \"text\"}", i);
+    if (csg_model_known_keys(r, keys, where, err))
+        return -CSG_MODEL_EINVAL;
+    const json_t *c = json_object_get(r, "code"), *t = json_object_get(r, "text");
+    if (!json_is_string(c) || !valid_code(json_string_value(c), json_string_length(c)))
+        return fail(err, "features[%zu].reason.code must match [A-Z0-9_]{1,%d}", i,
+                    CSG_MODEL_REASON_CODE_MAX);
+    if (!json_is_string(t) || json_string_length(t) < 1 ||
+        json_string_length(t) > CSG_MODEL_REASON_TEXT_MAX ||
+        strlen(json_string_value(t)) != json_string_length(t) ||
+        !valid_text(json_string_value(t), json_string_length(t)))
+        return fail(err, "features[%zu].reason.text must be 1-%d bytes of UTF-8 without "
+                         "control characters", i, CSG_MODEL_REASON_TEXT_MAX);
+    memcpy(f->reason_code, json_string_value(c), json_string_length(c) + 1);
+    memcpy(f->reason_text, json_string_value(t), json_string_length(t) + 1);
+    return 0;
+}
+
+static int parse_values(const json_t *a, size_t i, csg_model_feature *f, csg_model_error *err)
+{
+    size_t n = json_array_size(a);
+    if (!json_is_array(a) || n < 1 || n > CSG_MODEL_MAX_LEVELS)
+        return fail(err, "features[%zu].values must be an array of 1-%d strings", i,
+                    CSG_MODEL_MAX_LEVELS);
+    for (size_t k = 0; k < n; k++) {
+        const json_t *v = json_array_get(a, k);
+        size_t len = json_string_length(v);
+        if (!json_is_string(v) || len < 1 || len > CSG_MODEL_LEVEL_MAX ||
+            strlen(json_string_value(v)) != len || !valid_text(json_string_value(v), len))
+            return fail(err, "features[%zu].values[%zu] must be a string of 1-%d bytes "
+                             "(UTF-8, no control characters)", i, k, CSG_MODEL_LEVEL_MAX);
+        memcpy(f->values[k], json_string_value(v), len + 1);
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(f->values[j], f->values[k]) == 0)
+                return fail(err, "features[%zu].values: \"%s\" is listed twice", i, f->values[k]);
+    }
+    f->nvalues = n;
+    return 0;
+}
+
+/* {"name", "type": "number"|"integer"|"category", "required"?, "min"?, "max"?,
+ * "min_exclusive"?, "max_exclusive"?, "clip_max"?, "values" (category),
+ * "reason": {"code", "text"}}; unknown keys are refused, so a typo
+ * ("minimum") cannot silently drop a rule. */
+static int parse_feature(const json_t *o, size_t i, csg_model_feature *f, csg_model_error *err)
+{
+    static const char *const keys[] = {"name", "type", "required", "min", "max",
+                                       "min_exclusive", "max_exclusive", "clip_max",
+                                       "values", "reason", NULL};
+    char where[32];
+    snprintf(where, sizeof where, "features[%zu]: ", i);
+    if (!json_is_object(o))
+        return fail(err, "features[%zu] must be an object {\"name\", \"type\", ...}", i);
+    if (csg_model_known_keys(o, keys, where, err))
+        return -CSG_MODEL_EINVAL;
+    const json_t *v = json_object_get(o, "name");
     if (!json_is_string(v) || !valid_feature_name(json_string_value(v), json_string_length(v)))
         return fail(err, "features[%zu].name must match [a-z][a-z0-9_]{0,%d} and not be "
                          "applicant_id or request_id", i, CSG_MODEL_FEATURE_NAME_MAX - 1);
@@ -137,17 +209,34 @@ static int parse_feature_object(const json_t *o, size_t i, csg_model_feature *f,
         f->type = CSG_MODEL_NUMBER;
     else if (type && strcmp(type, "integer") == 0)
         f->type = CSG_MODEL_INTEGER;
+    else if (type && strcmp(type, "category") == 0)
+        f->type = CSG_MODEL_CATEGORY;
     else
-        return fail(err, "features[%zu].type must be \"number\" or \"integer\"", i);
-    if ((v = json_object_get(o, "min"))) {
-        if (!get_num(v, &f->min))
-            return fail(err, "features[%zu].min must be a finite number", i);
-        f->has_min = true;
+        return fail(err, "features[%zu].type must be \"number\", \"integer\" or \"category\"",
+                    i);
+    if ((v = json_object_get(o, "required"))) {
+        if (!json_is_boolean(v))
+            return fail(err, "features[%zu].required must be true or false", i);
+        f->required = json_is_true(v);
     }
-    if ((v = json_object_get(o, "max"))) {
-        if (!get_num(v, &f->max))
-            return fail(err, "features[%zu].max must be a finite number", i);
-        f->has_max = true;
+    bool cat = f->type == CSG_MODEL_CATEGORY;
+    v = json_object_get(o, "values");
+    if (cat != (v != NULL))
+        return fail(err, "features[%zu]: \"values\" goes with type \"category\" and only there",
+                    i);
+    if (cat && parse_values(v, i, f, err))
+        return -CSG_MODEL_EINVAL;
+    static const char *const nums[] = {"min", "max", "clip_max"};
+    double *ndst[] = {&f->min, &f->max, &f->clip_max};
+    bool *nhas[] = {&f->has_min, &f->has_max, &f->has_clip_max};
+    for (size_t k = 0; k < 3; k++) {
+        if (!(v = json_object_get(o, nums[k])))
+            continue;
+        if (cat)
+            return fail(err, "features[%zu].%s does not apply to a category", i, nums[k]);
+        if (!csg_model_get_num(v, ndst[k]))
+            return fail(err, "features[%zu].%s must be a finite number", i, nums[k]);
+        *nhas[k] = true;
     }
     static const char *const flags[] = {"min_exclusive", "max_exclusive"};
     bool *dst[] = {&f->min_exclusive, &f->max_exclusive};
@@ -164,157 +253,25 @@ static int parse_feature_object(const json_t *o, size_t i, csg_model_feature *f,
     if (f->has_min && f->has_max &&
         (f->min > f->max || (f->min == f->max && (f->min_exclusive || f->max_exclusive))))
         return fail(err, "features[%zu]: min and max leave no valid value", i);
-    return 0;
+    return parse_reason(json_object_get(o, "reason"), i, f, err);
 }
 
 static int parse_features(csg_model *m, const json_t *root, csg_model_error *err)
 {
     const json_t *a = json_object_get(root, "features");
     size_t n = json_array_size(a);
-    if (!json_is_array(a) || n < 1 || n > MAX_FEATURES)
-        return fail(err, "features must be an array of 1-%d features", MAX_FEATURES);
+    if (!json_is_array(a) || n < 1 || n > CSG_MODEL_MAX_FEATURES)
+        return fail(err, "features must be an array of 1-%d features", CSG_MODEL_MAX_FEATURES);
     for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(a, i);
         csg_model_feature *f = &m->feat[i];
-        if (json_is_object(v)) {
-            int rc = parse_feature_object(v, i, f, err);
-            if (rc)
-                return rc;
-        } else {
-            const char *s = json_string_value(v);
-            size_t k = 0, nb = sizeof brief_features / sizeof brief_features[0];
-            while (s && k < nb && strcmp(s, brief_features[k].name) != 0)
-                k++;
-            if (!s || k == nb)
-                return fail(err, "features[%zu] must be \"income\", \"loan_amount\", "
-                                 "\"credit_history\" or an object {\"name\", \"type\", ...}", i);
-            *f = brief_features[k];
-        }
+        int rc = parse_feature(json_array_get(a, i), i, f, err);
+        if (rc)
+            return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->feat[j].name, f->name) == 0)
                 return fail(err, "features[%zu]: \"%s\" is listed twice", i, f->name);
     }
     m->nfeat = n;
-    if (num_array(root, "feature_min", "", m->fmin, n, err) ||
-        num_array(root, "feature_max", "", m->fmax, n, err))
-        return -CSG_MODEL_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (m->fmin[i] > m->fmax[i])
-            return fail(err, "feature_min[%zu] is greater than feature_max[%zu]", i, i);
-    return 0;
-}
-
-static int parse_logistic(csg_model *m, const json_t *lr, csg_model_error *err)
-{
-    if (!json_is_object(lr))
-        return fail(err, "logistic must be an object");
-    if (!get_num(json_object_get(lr, "intercept"), &m->intercept))
-        return fail(err, "logistic.intercept must be a finite number");
-    if (num_array(lr, "mean", "logistic.", m->mean, m->nfeat, err) ||
-        num_array(lr, "scale", "logistic.", m->scale, m->nfeat, err) ||
-        num_array(lr, "coef", "logistic.", m->coef, m->nfeat, err))
-        return -CSG_MODEL_EINVAL;
-    for (size_t i = 0; i < m->nfeat; i++)
-        if (!(m->scale[i] > 0))
-            return fail(err, "logistic.scale[%zu] must be > 0", i);
-    return 0;
-}
-
-/* One tree's five parallel arrays; nodes land at m->...[base + i]. */
-static int parse_tree(csg_model *m, const json_t *t, size_t ti, size_t base, size_t n,
-                      csg_model_error *err)
-{
-    static const char *const keys[] = {"feature", "threshold", "left", "right", "value"};
-    const json_t *arr[5];
-    for (size_t k = 0; k < 5; k++) {
-        arr[k] = json_object_get(t, keys[k]);
-        if (!json_is_array(arr[k]) || json_array_size(arr[k]) != n)
-            return fail(err, "gbm.trees[%zu].%s must be an array of %zu entries (one per node)",
-                        ti, keys[k], n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int32_t f, l, r;
-        double thr, val;
-        if (!get_int32(json_array_get(arr[2], i), &l) || !get_int32(json_array_get(arr[3], i), &r))
-            return fail(err, "gbm.trees[%zu].left/right[%zu] must be integers", ti, i);
-        if (l == -1 && r == -1) {
-            if (!get_num(json_array_get(arr[4], i), &val))
-                return fail(err, "gbm.trees[%zu].value[%zu] must be a finite number", ti, i);
-            f = 0;
-            thr = 0;
-        } else {
-            /* Children after their parent: a walk strictly advances, so it ends. */
-            if (l <= (int32_t)i || (size_t)l >= n || r <= (int32_t)i || (size_t)r >= n)
-                return fail(err, "gbm.trees[%zu] node %zu: children (%d, %d) must both be -1 "
-                                 "(leaf) or node indices in (%zu, %zu)", ti, i, l, r, i, n);
-            if (!get_int32(json_array_get(arr[0], i), &f) || f < 0 || (size_t)f >= m->nfeat)
-                return fail(err, "gbm.trees[%zu].feature[%zu] must be a feature index 0-%zu", ti,
-                            i, m->nfeat - 1);
-            if (!get_num(json_array_get(arr[1], i), &thr))
-                return fail(err, "gbm.trees[%zu].threshold[%zu] must be a finite number", ti, i);
-            val = 0;
-        }
-        m->feature[base + i] = f;
-        m->left[base + i] = l;
-        m->right[base + i] = r;
-        m->threshold[base + i] = thr;
-        m->value[base + i] = val;
-    }
-    return 0;
-}
-
-static int parse_gbm(csg_model *m, const json_t *g, csg_model_error *err)
-{
-    if (!json_is_object(g))
-        return fail(err, "gbm must be an object");
-    if (!get_num(json_object_get(g, "init_raw"), &m->init_raw))
-        return fail(err, "gbm.init_raw must be a finite number");
-    if (!get_num(json_object_get(g, "learning_rate"), &m->learning_rate) ||
-        !(m->learning_rate > 0))
-        return fail(err, "gbm.learning_rate must be a finite number > 0");
-    const json_t *trees = json_object_get(g, "trees");
-    size_t nt = json_array_size(trees);
-    if (!json_is_array(trees) || nt < 1 || nt > CSG_MODEL_MAX_TREES)
-        return fail(err, "gbm.trees must be an array of 1-%d trees", CSG_MODEL_MAX_TREES);
-    /* Scoring narrows clipped features to float; keep that conversion defined. */
-    for (size_t i = 0; i < m->nfeat; i++)
-        if (fabs(m->fmin[i]) > FLT_MAX || fabs(m->fmax[i]) > FLT_MAX)
-            return fail(err, "feature_min/feature_max[%zu] must be within float range for gbm", i);
-
-    /* First pass: sizes, so the node arrays are allocated once. */
-    size_t total = 0;
-    for (size_t t = 0; t < nt; t++) {
-        const json_t *tree = json_array_get(trees, t);
-        size_t n = json_array_size(json_object_get(tree, "left"));
-        if (!json_is_object(tree) || n < 1 || n > CSG_MODEL_MAX_NODES_PER_TREE)
-            return fail(err, "gbm.trees[%zu] must be an object with 1-%d nodes", t,
-                        CSG_MODEL_MAX_NODES_PER_TREE);
-        total += n;
-        if (total > CSG_MODEL_MAX_TOTAL_NODES)
-            return fail(err, "gbm.trees: more than %d nodes in all", CSG_MODEL_MAX_TOTAL_NODES);
-    }
-    m->ntrees = nt;
-    m->tree_start = calloc(nt + 1, sizeof *m->tree_start);
-    m->feature = calloc(total, sizeof *m->feature);
-    m->left = calloc(total, sizeof *m->left);
-    m->right = calloc(total, sizeof *m->right);
-    m->threshold = calloc(total, sizeof *m->threshold);
-    m->value = calloc(total, sizeof *m->value);
-    if (!m->tree_start || !m->feature || !m->left || !m->right || !m->threshold || !m->value) {
-        fail(err, "out of memory for %zu tree nodes", total);
-        return -CSG_MODEL_ENOMEM;
-    }
-    size_t base = 0;
-    for (size_t t = 0; t < nt; t++) {
-        const json_t *tree = json_array_get(trees, t);
-        size_t n = json_array_size(json_object_get(tree, "left"));
-        m->tree_start[t] = base;
-        int rc = parse_tree(m, tree, t, base, n, err);
-        if (rc)
-            return rc;
-        base += n;
-    }
-    m->tree_start[nt] = base;
     return 0;
 }
 
@@ -334,6 +291,8 @@ static bool valid_name(const json_t *v)
 
 int csg_model_parse(const char *json, size_t len, csg_model **out, csg_model_error *err)
 {
+    static const char *const keys[] = {"format", "type", "model", "features", "cutoff",
+                                       "scorecard", "gbm", NULL};
     json_error_t jerr;
     int rc = -CSG_MODEL_EINVAL;
     csg_model *m = NULL;
@@ -347,11 +306,13 @@ int csg_model_parse(const char *json, size_t len, csg_model **out, csg_model_err
         goto fail;
     }
     const char *format = json_string_value(json_object_get(root, "format"));
-    if (!format || strcmp(format, FORMAT_V1) != 0) {
-        fail(err, "format must be \"%s\" (got %s%s%s)", FORMAT_V1, format ? "\"" : "",
+    if (!format || strcmp(format, FORMAT_V2) != 0) {
+        fail(err, "format must be \"%s\" (got %s%s%s)", FORMAT_V2, format ? "\"" : "",
              format ? format : "nothing", format ? "\"" : "");
         goto fail;
     }
+    if (csg_model_known_keys(root, keys, "", err))
+        goto fail;
     m = calloc(1, sizeof *m);
     if (!m) {
         rc = -CSG_MODEL_ENOMEM;
@@ -365,7 +326,7 @@ int csg_model_parse(const char *json, size_t len, csg_model **out, csg_model_err
         goto fail;
     }
     memcpy(m->name, json_string_value(name), json_string_length(name) + 1);
-    if (!get_num(json_object_get(root, "cutoff"), &m->cutoff) || m->cutoff < 0 ||
+    if (!csg_model_get_num(json_object_get(root, "cutoff"), &m->cutoff) || m->cutoff < 0 ||
         m->cutoff > 1) {
         fail(err, "cutoff must be a number in [0, 1]");
         goto fail;
@@ -373,15 +334,20 @@ int csg_model_parse(const char *json, size_t len, csg_model **out, csg_model_err
     if ((rc = parse_features(m, root, err)))
         goto fail;
     const char *type = json_string_value(json_object_get(root, "type"));
-    if (type && strcmp(type, "logistic") == 0) {
-        m->kind = K_LOGISTIC;
-        rc = parse_logistic(m, json_object_get(root, "logistic"), err);
+    const char *other = NULL;
+    if (type && strcmp(type, "scorecard") == 0) {
+        m->kind = K_SCORECARD;
+        other = "gbm";
+        rc = csg_scorecard_parse(m, json_object_get(root, "scorecard"), err);
     } else if (type && strcmp(type, "gbm") == 0) {
         m->kind = K_GBM;
-        rc = parse_gbm(m, json_object_get(root, "gbm"), err);
+        other = "scorecard";
+        rc = csg_gbm_parse(m, json_object_get(root, "gbm"), err);
     } else {
-        rc = fail(err, "type must be \"logistic\" or \"gbm\"");
+        rc = fail(err, "type must be \"scorecard\" or \"gbm\"");
     }
+    if (!rc && json_object_get(root, other))
+        rc = fail(err, "a %s file has no \"%s\" section", type, other);
     if (rc)
         goto fail;
     json_decref(root);
@@ -439,17 +405,14 @@ void csg_model_free(csg_model *m)
 {
     if (!m)
         return;
+    free(m->chars);
     free(m->tree_start);
-    free(m->feature);
-    free(m->left);
-    free(m->right);
-    free(m->threshold);
-    free(m->value);
+    free(m->nodes);
     free(m);
 }
 
 const char *csg_model_name(const csg_model *m) { return m->name; }
-const char *csg_model_kind(const csg_model *m) { return m->kind == K_GBM ? "gbm" : "logistic"; }
+const char *csg_model_kind(const csg_model *m) { return m->kind == K_GBM ? "gbm" : "scorecard"; }
 double csg_model_cutoff(const csg_model *m) { return m->cutoff; }
 size_t csg_model_tree_count(const csg_model *m) { return m->kind == K_GBM ? m->ntrees : 0; }
 size_t csg_model_feature_count(const csg_model *m) { return m->nfeat; }
@@ -458,50 +421,73 @@ const csg_model_feature *csg_model_feature_at(const csg_model *m, size_t i)
     return i < m->nfeat ? &m->feat[i] : NULL;
 }
 
-/* 1 / (1 + exp(-x)), the expression scorer.py and scipy's expit use. */
+/* 1 / (1 + exp(-x)), the expression scorer.py uses. */
 static double expit(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-static double raw_score(const csg_model *m, const double *in)
+/* Indices of the up to CSG_MODEL_REASONS_MAX largest values > 0, largest
+ * first, ties by index (scorer.py's _top). */
+static size_t top_reasons(const double *v, size_t n, size_t *out)
 {
-    double x[MAX_FEATURES];
+    size_t k = 0;
+    bool used[CSG_MODEL_MAX_FEATURES] = {false};
+    while (k < CSG_MODEL_REASONS_MAX) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (!used[i] && v[i] > 0 && (best == n || v[i] > v[best]))
+                best = i;
+        if (best == n)
+            break;
+        used[best] = true;
+        out[k++] = best;
+    }
+    return k;
+}
+
+int csg_model_evaluate(const csg_model *m, const double *in, csg_model_result *out)
+{
+    double x[CSG_MODEL_MAX_FEATURES], loss[CSG_MODEL_MAX_FEATURES];
     for (size_t i = 0; i < m->nfeat; i++) {
-        double v = in[i];
-        x[i] = v < m->fmin[i] ? m->fmin[i] : v > m->fmax[i] ? m->fmax[i] : v;
+        const csg_model_feature *f = &m->feat[i];
+        x[i] = f->has_clip_max && in[i] > f->clip_max ? f->clip_max : in[i];
     }
-    if (m->kind == K_LOGISTIC) {
-        double acc = m->intercept;
+    double raw, points = 0;
+    if (m->kind == K_SCORECARD)
+        raw = csg_scorecard_logit(m, x, &points, loss);
+    else
+        raw = csg_gbm_raw(m, x);
+    double p = expit(raw);
+    memset(out, 0, sizeof *out);
+    if (isnan(p) || (m->kind == K_SCORECARD && !isfinite(points))) {
+        out->decision = CSG_MODEL_DECLINE;
+        return -CSG_MODEL_EINVAL;
+    }
+    out->score = p;
+    out->decision = csg_model_decide(m, p);
+    out->has_points = m->kind == K_SCORECARD;
+    out->points = points;
+    if (out->decision == CSG_MODEL_APPROVE)
+        return 0;
+    if (m->kind == K_GBM) {
+        double phi[CSG_MODEL_MAX_FEATURES];
+        csg_treeshap(m, x, phi);
         for (size_t i = 0; i < m->nfeat; i++)
-            acc += m->coef[i] * ((x[i] - m->mean[i]) / m->scale[i]);
-        return acc;
+            loss[i] = -phi[i];
     }
-    /* scikit-learn casts X to float32 before walking its trees and compares
-     * the float32 value (widened) with the float64 threshold; do the same, or
-     * a value between float32 neighbours of a threshold goes the other way. */
-    double xf[MAX_FEATURES];
-    for (size_t i = 0; i < m->nfeat; i++)
-        xf[i] = (double)(float)x[i];
-    double raw = m->init_raw;
-    for (size_t t = 0; t < m->ntrees; t++) {
-        size_t b = m->tree_start[t];
-        int32_t node = 0;
-        while (m->left[b + (size_t)node] >= 0) {
-            size_t k = b + (size_t)node;
-            node = xf[m->feature[k]] <= m->threshold[k] ? m->left[k] : m->right[k];
-        }
-        raw += m->learning_rate * m->value[b + (size_t)node];
-    }
-    return raw;
+    out->nreasons = top_reasons(loss, m->nfeat, out->reason);
+    return 0;
 }
 
 int csg_model_score(const csg_model *m, const double *x, double *score)
 {
-    double p = expit(raw_score(m, x));
-    if (isnan(p)) {
-        *score = 0;
-        return -CSG_MODEL_EINVAL;
+    double xc[CSG_MODEL_MAX_FEATURES], loss[CSG_MODEL_MAX_FEATURES], points;
+    for (size_t i = 0; i < m->nfeat; i++) {
+        const csg_model_feature *f = &m->feat[i];
+        xc[i] = f->has_clip_max && x[i] > f->clip_max ? f->clip_max : x[i];
     }
-    *score = p;
-    return 0;
+    double p = expit(m->kind == K_SCORECARD ? csg_scorecard_logit(m, xc, &points, loss)
+                                            : csg_gbm_raw(m, xc));
+    *score = isnan(p) ? 0 : p;
+    return isnan(p) ? -CSG_MODEL_EINVAL : 0;
 }
 
 csg_model_decision csg_model_decide(const csg_model *m, double score)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Replay the committed hold-out applications (models/holdout.csv) through the running
-gateway as live traffic over HTTP, TCP and gRPC, then post their real outcomes to
-csg-persist and print the comparison. Called by scripts/demo (`make demo`), which
+gateway as live traffic over HTTP, TCP and gRPC, with all 13 characteristics (a cell
+left empty in the CSV, a missing value, is left out of the application; gRPC sends
+every feature in the `features` map), then post their real outcomes to csg-persist
+and print the comparison. Called by scripts/demo (`make demo`), which
 switches the gateway to config/demo.yaml for the run; usable on its own too.
 
 Every request carries a request id "demo-<run>-<row>", so the run's events are
@@ -37,10 +39,13 @@ TRANSPORTS = ("http", "tcp", "grpc")
 class Row:
     index: int
     applicant_id: str
-    income: float
-    loan_amount: float
-    credit_history: int
+    features: dict[str, Any]  # the present ones only
     defaulted: bool
+
+
+# How each holdout.csv column is typed (the shipped schema, DESIGN §9).
+INTEGER = {"credit_history", "seniority_years", "term_months", "age"}
+CATEGORY = {"home", "marital", "job"}
 
 
 @dataclass
@@ -73,8 +78,13 @@ def read_holdout(path: Path, limit: int | None) -> list[Row]:
         for i, r in enumerate(csv.DictReader(f)):
             if limit is not None and i >= limit:
                 break
-            rows.append(Row(i, r["applicant_id"], float(r["income"]), float(r["loan_amount"]),
-                            int(r["credit_history"]), r["defaulted"].strip().lower() == "true"))
+            feats: dict[str, Any] = {}
+            for k, v in r.items():
+                if k in ("applicant_id", "defaulted") or v == "":
+                    continue
+                feats[k] = v if k in CATEGORY else int(v) if k in INTEGER else float(v)
+            rows.append(Row(i, r["applicant_id"], feats,
+                            r["defaulted"].strip().lower() == "true"))
     return rows
 
 
@@ -111,8 +121,7 @@ class Client:
         self.stub = stub
 
     def app(self, row: Row) -> dict[str, Any]:
-        return {"applicant_id": row.applicant_id, "income": row.income,
-                "loan_amount": row.loan_amount, "credit_history": row.credit_history}
+        return {"applicant_id": row.applicant_id, **row.features}
 
     def score(self, transport: str, row: Row, request_id: str) -> Result:
         t0 = time.perf_counter()
@@ -159,9 +168,11 @@ class Client:
         return str(body["decision"])
 
     def _grpc(self, row: Row, request_id: str) -> str:
-        req = self.pb2.ScoreRequest(applicant_id=row.applicant_id, income=row.income,
-                                    loan_amount=row.loan_amount,
-                                    credit_history=row.credit_history)
+        req = self.pb2.ScoreRequest(applicant_id=row.applicant_id)
+        for k, v in row.features.items():
+            fv = self.pb2.FeatureValue(category=v) if isinstance(v, str) else \
+                self.pb2.FeatureValue(number=float(v))
+            req.features[k].CopyFrom(fv)
         resp = self.stub.Score(req, timeout=self.args.timeout,
                                metadata=(("x-request-id", request_id),))
         return str(resp.decision)
@@ -280,11 +291,30 @@ def post_outcomes(args: argparse.Namespace, rows: list[Row]) -> dict[str, Any]:
     return r.json()
 
 
-def show_performance(args: argparse.Namespace, since: str) -> None:
+def check_against_training(perf: dict[str, Any], path: Path) -> bool:
+    """The replay's AUC and KS per model must equal models/metrics.json (train.py's
+    hold-out numbers, rounded to 6 places): the gateway passed every score on
+    unchanged and every model saw every characteristic the row has."""
+    want = {m["model"]: m for m in json.loads(path.read_text()).values()}
+    good = True
+    for m in perf.get("models", []):
+        w = want.get(m["model"])
+        if w is None:
+            continue
+        for key in ("auc", "ks"):
+            got = m.get(key)
+            same = isinstance(got, (int, float)) and abs(got - w[key]) <= 5e-7
+            good &= same
+            print(f"  {m['model']} {key.upper()} {got} vs models/metrics.json {w[key]}: "
+                  f"{'equal' if same else 'DIFFERENT'}")
+    return good
+
+
+def show_performance(args: argparse.Namespace, since: str) -> dict[str, Any]:
     r = requests.get(f"{args.persist}/metrics/performance", params={"from": since}, timeout=30)
     if r.status_code != 200:
         print(f"  /metrics/performance answered {r.status_code}: {r.text[:200]}")
-        return
+        return {}
     perf = r.json()
     print("\nModel performance on this run's paired applicants (outcome known)")
     print(f"  {'model':<22}{'role':<12}{'n':>6}{'AUC':>9}{'KS':>9}{'Brier':>9}{'approve':>9}"
@@ -308,6 +338,7 @@ def show_performance(args: argparse.Namespace, since: str) -> None:
         print(f"  {p['verdict']}")
     if perf.get("note"):
         print(f"  note: {perf['note']}")
+    return perf
 
 
 def main() -> int:
@@ -322,6 +353,8 @@ def main() -> int:
     ap.add_argument("--grpc-port", type=int, default=50051)
     ap.add_argument("--persist", default="http://127.0.0.1:8090", help="csg-persist base URL")
     ap.add_argument("--holdout", type=Path, default=ROOT / "models" / "holdout.csv")
+    ap.add_argument("--metrics", type=Path, default=ROOT / "models" / "metrics.json",
+                    help="the hold-out AUC/KS a full replay must reproduce")
     ap.add_argument("--timeout", type=float, default=5.0, help="per request, seconds")
     ap.add_argument("--ingest-timeout", type=float, default=60.0)
     ap.add_argument("--no-outcomes", action="store_true", help="do not post outcomes")
@@ -348,7 +381,12 @@ def main() -> int:
         out["outcomes"] = res
         print(f"Posted {len(rows)} outcomes: accepted {res.get('accepted')}, "
               f"rejected {len(res.get('rejected', []))}")
-        show_performance(args, since)
+        perf = show_performance(args, since)
+        if args.limit is None and ok == len(stats.results):
+            print("\nCheck against training (models/metrics.json)")
+            out["matches_training"] = check_against_training(perf, args.metrics)
+            if not out["matches_training"]:
+                ok = -1  # a failed check fails the run
     if args.json:
         args.json.write_text(json.dumps(out))
     print("\nDashboard: http://127.0.0.1:8501 (section 'Model performance')")

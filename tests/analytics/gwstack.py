@@ -80,12 +80,12 @@ transports:
   assignment: hash
   reply: after_champion
 champion:
-  name: champion-lr-v1
+  name: champion-scorecard-v2
   adapter: rest.so
   url: http://127.0.0.1:{ports['champion']}/score
   timeout_ms: 2000
 challengers:
-  - name: challenger-gbm-v1
+  - name: challenger-gbm-v2
     adapter: rest.so
     url: http://127.0.0.1:{ports['challenger']}/score
     weight: {weight}

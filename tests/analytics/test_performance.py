@@ -187,7 +187,7 @@ def test_performance_matches_reference(labelled) -> None:
 def test_segments_outcome_columns(labelled) -> None:
     p, events, outcomes, ids = labelled
     for by, edges in (("income", [0.0, 20000.0, 50000.0, 100000.0]), ("credit_history", [0.0, 1.0, 5.0])):
-        for f in (csgp.Filters(), csgp.Filters(challenger_model="challenger-gbm-v1")):
+        for f in (csgp.Filters(), csgp.Filters(challenger_model="challenger-gbm-v2")):
             evs = [e for e in events if f.keep(e)]
             want = ref.segments_outcomes(evs, ids, outcomes, csgp.ts_ms, by, edges)
             r = p.get("/metrics/segments", by=by, bands=",".join(csgp.fmt_edge(x) for x in edges),
@@ -217,7 +217,7 @@ def test_latest_event_per_applicant_counts_once(database: csgp.Database, procs, 
         e = copy.deepcopy(tmpl)
         e.update(event_id=f"late-{i}", applicant_id=f"a{i}", champion_score=0.1 * (i + 1),
                  challenger_score=0.9 - 0.1 * i, timestamp=csgp.fmt_ms(T + 1000 * i),
-                 challenger_model="challenger-gbm-v1", champion_model="champion-lr-v1",
+                 challenger_model="challenger-gbm-v2", champion_model="champion-scorecard-v2",
                  experiment_id="exp-champion-vs-gbm")
         e["decision_diff"] = abs(e["champion_score"] - e["challenger_score"])
         evs.append(e)

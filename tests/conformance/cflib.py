@@ -199,13 +199,13 @@ transports:
   assignment: hash
   reply: after_champion
 champion:
-  name: champion-lr-v1
+  name: champion-scorecard-v2
   adapter: rest.so
   url: http://127.0.0.1:{ports["champion"]}/score
   timeout_ms: {champion_timeout_ms}
 {f"  fallback_decision: {fallback}" if fallback else ""}
 challengers:
-  - name: challenger-gbm-v1
+  - name: challenger-gbm-v2
     adapter: rest.so
     url: http://127.0.0.1:{ports["challenger"]}/score
     weight: {weight}

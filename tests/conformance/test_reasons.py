@@ -150,7 +150,7 @@ def test_malformed_challenger_reasons_are_a_challenger_error(stack: Stack) -> No
         assert r.get("decision") == "decline" and r["reasons"] == [INCOME, DEBT], (t, r)
     for e in events_for(stack, "chalbad-1").values():
         assert e["status"] == "CHALLENGER_ERROR", e
-        assert e["challenger_model"] == "challenger-gbm-v1" and e["challenger_decision"] is None
+        assert e["challenger_model"] == "challenger-gbm-v2" and e["challenger_decision"] is None
         assert e["challenger_reasons"] is None, e
         assert e["champion_reasons"] == ["INCOME", "DEBT"], e
 

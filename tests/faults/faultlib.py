@@ -274,12 +274,12 @@ experiment:
   assignment: hash
   reply: after_champion
 champion:
-  name: champion-lr-v1
+  name: champion-scorecard-v2
   adapter: rest.so
   url: http://127.0.0.1:{self.champion}/score
   timeout_ms: {self.champion_timeout_ms}{fb}
 challengers:
-  - name: challenger-gbm-v1
+  - name: challenger-gbm-v2
     adapter: rest.so
     url: http://127.0.0.1:{self.challenger}/score
     weight: {weight}

@@ -1,8 +1,11 @@
 /* fuzz_model.c — libFuzzer target for csg-model's model-file loader
- * (models/model.c): any accepted file must score every application to a
- * probability in [0, 1] (or report NaN) without looping or reading out of
- * bounds, and any application must be read (or refused) against the file's
- * feature rules without a crash. */
+ * (models/model.c, scorecard.c, gbm.c): any accepted file must score every
+ * application (missing values and out-of-range category indices included) to
+ * a probability in [0, 1] (or report NaN) with at most 4 distinct reasons,
+ * without looping or reading out of bounds (TreeSHAP included), and any
+ * application must be read (or refused) against the file's feature rules
+ * without a crash. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,19 +21,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     csg_model_error err;
     if (csg_model_parse((const char *)data, size, &m, &err) != 0)
         return 0;
-    static const double probes[][3] = {
-        {0, 0.01, 0}, {131, 1000, 1}, {1e9, 1e12, 1000000}, {5.5, 99.5, 2}};
+    static const double probes[][4] = {
+        {0, 0.01, 0, NAN}, {131, 1000, 1, 2}, {1e9, 1e12, 1000000, -1}, {5.5, 99.5, 2, 64}};
     size_t nfeat = csg_model_feature_count(m);
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
         double x[CSG_MODEL_MAX_FEATURES];
         for (size_t j = 0; j < nfeat; j++)
-            x[j] = probes[i][j % 3];
+            x[j] = probes[i][(i + j) % 4];
         double s;
-        if (csg_model_score(m, x, &s) != 0)
-            continue; /* NaN: reported as an error, never printed as a score */
-        if (!(s >= 0 && s <= 1))
+        csg_model_result r;
+        if (csg_model_evaluate(m, x, &r) != 0) {
+            if (r.nreasons || csg_model_score(m, x, &s) == 0)
+                __builtin_trap(); /* NaN: an error both ways, never a score */
+            continue;
+        }
+        if (!(r.score >= 0 && r.score <= 1) || r.nreasons > CSG_MODEL_REASONS_MAX ||
+            (r.decision == CSG_MODEL_APPROVE && r.nreasons) ||
+            r.decision != csg_model_decide(m, r.score))
             __builtin_trap();
-        (void)csg_model_decide(m, s);
+        for (size_t k = 0; k < r.nreasons; k++) {
+            if (r.reason[k] >= nfeat)
+                __builtin_trap();
+            for (size_t l = 0; l < k; l++)
+                if (r.reason[k] == r.reason[l])
+                    __builtin_trap();
+        }
     }
     /* The file itself as an application, and one with every feature set. */
     csg_model_input in;

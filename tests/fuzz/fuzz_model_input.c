@@ -1,8 +1,9 @@
 /* fuzz_model_input.c — libFuzzer target for csg-model's own application reader
  * (models/input.c): the input is a request body, read against a model file whose
  * feature list holds every kind of rule (the brief's three, an integer range, an
- * exclusive maximum, an unbounded number). Accepted ⇒ every value within its rule and
- * a score in [0, 1]; refused ⇒ an error code, a message, and a field naming a known
+ * exclusive maximum, a category, an unbounded number; required and optional).
+ * Accepted ⇒ every value within its rule (NaN only for an optional feature left
+ * out), a score in [0, 1] and at most 4 reasons; refused ⇒ an error code, a message, and a field naming a known
  * key for invalid_field; the error JSON is always written in full. */
 #include <math.h>
 #include <stdint.h>
@@ -14,22 +15,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define RS(c) ",\"reason\":{\"code\":\"" c "\",\"text\":\"t\"}"
 static const char model_json[] =
-    "{\"format\":\"csg-model/1\",\"type\":\"logistic\",\"model\":\"fuzz\",\"cutoff\":0.5,"
-    "\"features\":[\"income\","
-    "{\"name\":\"loan_amount\",\"type\":\"number\",\"min\":0,\"min_exclusive\":true},"
-    "{\"name\":\"credit_history\",\"type\":\"integer\",\"min\":0,\"max\":2147483647},"
-    "{\"name\":\"age\",\"type\":\"integer\",\"min\":18,\"max\":120},"
-    "{\"name\":\"ratio\",\"type\":\"number\",\"max\":1,\"max_exclusive\":true},"
-    "{\"name\":\"any\",\"type\":\"number\"}],"
-    "\"feature_min\":[0,1,0,18,-1,-1e300],\"feature_max\":[1000,5000,1,120,1,1e300],"
-    "\"logistic\":{\"intercept\":0.1,\"mean\":[100,1000,0.5,40,0,0],"
-    "\"scale\":[50,500,0.5,10,1,1e300],\"coef\":[1,-1,0.5,0.2,-0.3,0.1]}}";
+    "{\"format\":\"csg-model/2\",\"type\":\"scorecard\",\"model\":\"fuzz\",\"cutoff\":0.5,"
+    "\"features\":[{\"name\":\"income\",\"type\":\"number\",\"min\":0" RS("I") "},"
+    "{\"name\":\"loan_amount\",\"type\":\"number\",\"min\":0,\"min_exclusive\":true,"
+    "\"required\":true" RS("L") "},"
+    "{\"name\":\"credit_history\",\"type\":\"integer\",\"min\":0,\"max\":2147483647,"
+    "\"required\":true,\"clip_max\":1" RS("R") "},"
+    "{\"name\":\"age\",\"type\":\"integer\",\"min\":18,\"max\":120" RS("A") "},"
+    "{\"name\":\"ratio\",\"type\":\"number\",\"max\":1,\"max_exclusive\":true,"
+    "\"required\":true" RS("RA") "},"
+    "{\"name\":\"home\",\"type\":\"category\",\"values\":[\"rent\",\"owner\",\"pa\u00efs\"]"
+    RS("H") "},"
+    "{\"name\":\"any\",\"type\":\"number\"" RS("AN") "}],"
+    "\"scorecard\":{\"intercept\":0.1,\"characteristics\":["
+    "{\"cuts\":[100],\"woe\":[-1,1,0],\"points\":[1,3,2],\"coef\":1},"
+    "{\"cuts\":[1000],\"woe\":[1,-1,0],\"points\":[3,1,2],\"coef\":1},"
+    "{\"cuts\":[1],\"woe\":[-2,1,0],\"points\":[0,4,2],\"coef\":1},"
+    "{\"cuts\":[30,50],\"woe\":[-1,0,1,0],\"points\":[1,2,3,2],\"coef\":0.5},"
+    "{\"cuts\":[0],\"woe\":[1,-1,0],\"points\":[3,1,2],\"coef\":1},"
+    "{\"level_bin\":[0,1,0],\"woe\":[-1,1,0],\"points\":[1,3,2],\"coef\":1},"
+    "{\"cuts\":[-1e300,1e300],\"woe\":[0,0,0,0],\"points\":[0,0,0,0],\"coef\":1}]}}";
 
 static csg_model *model;
 
 static int within(const csg_model_feature *f, double v)
 {
+    if (isnan(v))
+        return !f->required; /* missing: only an optional feature */
+    if (f->type == CSG_MODEL_CATEGORY)
+        return v >= 0 && v < (double)f->nvalues && v == floor(v);
     if (!isfinite(v))
         return 0;
     if (f->type == CSG_MODEL_INTEGER && v != floor(v))
@@ -60,8 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < csg_model_feature_count(model); i++)
             if (!within(csg_model_feature_at(model, i), in.x[i]))
                 __builtin_trap();
-        double s;
-        if (csg_model_score(model, in.x, &s) == 0 && !(s >= 0 && s <= 1))
+        csg_model_result r;
+        if (csg_model_evaluate(model, in.x, &r) != 0 || !(r.score >= 0 && r.score <= 1) ||
+            r.nreasons > CSG_MODEL_REASONS_MAX)
             __builtin_trap();
         return 0;
     }

@@ -98,7 +98,7 @@ class Gateway:
             "  assignment: hash",
             f"  reply: {self.reply}",
             "champion:",
-            "  name: champion-lr-v1",
+            "  name: champion-scorecard-v2",
             "  adapter: rest.so",
             f"  url: http://127.0.0.1:{self.champion_port}/score",
             f"  timeout_ms: {self.champion_timeout_ms}",
@@ -154,7 +154,7 @@ def models() -> Iterator[tuple[int, int]]:
     h.stop()
 
 
-def rest_challenger(port: int, weight: float, name: str = "challenger-gbm-v1",
+def rest_challenger(port: int, weight: float, name: str = "challenger-gbm-v2",
                     timeout_ms: int = 1000) -> dict:
     return {"name": name, "adapter": "rest.so", "url": f"http://127.0.0.1:{port}/score",
             "weight": weight, "timeout_ms": timeout_ms}
@@ -186,7 +186,7 @@ def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int,
     for a, w, g in zip(apps, want, got):
         assert g["applicant_id"] == a["applicant_id"]
         assert g["score"] == w["score"] and g["decision"] == w["decision"], (a, w, g)
-        assert g["model"] == "champion-lr-v1" and g["experiment_id"] == EXPERIMENT
+        assert g["model"] == "champion-scorecard-v2" and g["experiment_id"] == EXPERIMENT
         # the model's reasons passed on whole ([] when it sends none)
         assert g["reasons"] == w.get("reasons", []), (a, w, g)
     events = gw.wait_events(before + 1000)[before:]
@@ -205,7 +205,7 @@ def test_1000_requests_match_champion_and_events(gw: Gateway, models: tuple[int,
         assert len(e["config_version"]) == 16, e
         if e["challenger_model"] is not None:
             challenged += 1
-            assert e["challenger_model"] == "challenger-gbm-v1"
+            assert e["challenger_model"] == "challenger-gbm-v2"
             assert e["challenger_score"] is not None and e["latency_challenger_ms"] > 0
             assert e["decision_diff"] == pytest.approx(abs(e["champion_score"] -
                                                            e["challenger_score"]))
@@ -263,7 +263,7 @@ def test_metrics_names(gw: Gateway) -> None:
                  "csg_events_total", "csg_event_queue_depth", "csg_events_unacked",
                  "csg_spool_bytes", "csg_config_reloads_total"):
         assert f"\n{name}" in "\n" + text, name
-    assert 'csg_model_latency_seconds_count{model="champion-lr-v1"}' in text
+    assert 'csg_model_latency_seconds_count{model="champion-scorecard-v2"}' in text
     assert 'csg_events_total{outcome="queued"}' in text
 
 
@@ -365,7 +365,7 @@ def test_duplicate_score_in_model_reply_is_a_model_error(models: tuple[int, int]
         g = Gateway(cp, [rest_challenger(dup.port, 1.0)])
         try:
             r = HttpConn(g.port).score(GOOD_APP)
-            assert r.status == 200 and r.json()["model"] == "champion-lr-v1", r.body
+            assert r.status == 200 and r.json()["model"] == "champion-scorecard-v2", r.body
             e = g.wait_events(1)[-1]
             assert e["status"] == "CHALLENGER_ERROR" and e["challenger_score"] is None, e
         finally:
@@ -557,7 +557,7 @@ def test_drop_in_scorecard_with_sighup_under_load(models: tuple[int, int]) -> No
         post = [e for e in events if e["event_id"] in after]
         assert len(post) >= 1000, (len(after), len(events), events[-1], results[-1])
         sc = sum(1 for e in post if e["challenger_model"] == "challenger-scorecard")
-        gbm = sum(1 for e in post if e["challenger_model"] == "challenger-gbm-v1")
+        gbm = sum(1 for e in post if e["challenger_model"] == "challenger-gbm-v2")
         # the load cycles over a fixed set of applicants: shares over distinct ids
         ids = {e["applicant_id"]: e["challenger_model"] for e in post}
         n = len(ids)
@@ -592,7 +592,7 @@ def test_check_config_reports_only_the_real_url_error(tmp_path: Path) -> None:
         "experiment:",
         "  id: exp",
         "champion:",
-        "  name: champion-lr-v1",
+        "  name: champion-scorecard-v2",
         "  adapter: rest.so",
         "  timeout_ms: 500",
         "  url: ftp://127.0.0.1:8081/score",

@@ -102,7 +102,7 @@ class HostileGateway:
             "  id: exp-hostile",
             '  salt: "hostile"',
             "champion:",
-            "  name: champion-lr-v1",
+            "  name: champion-scorecard-v2",
             "  adapter: rest.so",
             f"  url: http://127.0.0.1:{champion_port}/score",
             "  timeout_ms: 5000",

@@ -42,7 +42,7 @@ CONFIG_VERSION = re.compile(r"^[0-9a-f]{16}$")
 # The shipped feature schema (13 characteristics), as config/experiments.yaml declares it.
 _SHIPPED = (ROOT / "config" / "experiments.yaml").read_text()
 APPLICATION_BLOCK = _SHIPPED[_SHIPPED.index("\napplication:") + 1:_SHIPPED.index("\nexperiment:") + 1]
-# Optional features some applications carry (the models ignore them: same scores).
+# Optional features some applications carry (the v2 models use them: other scores, same checks).
 EXTRA = ({"age": 41, "home": "rent", "term_months": 36},
          {"marital": "widow", "job": "freelance", "assets": 1e6, "debt": 0.5},
          {})
@@ -88,12 +88,12 @@ transports:
   assignment: hash
   reply: after_champion
 champion:
-  name: champion-lr-v1
+  name: champion-scorecard-v2
   adapter: rest.so
   url: http://127.0.0.1:{cp}/score
   timeout_ms: 2000
 challengers:
-  - name: challenger-gbm-v1
+  - name: challenger-gbm-v2
     adapter: rest.so
     url: http://127.0.0.1:{hp}/score
     weight: 0.2
@@ -208,7 +208,7 @@ def check_event(e: dict, key: str | None, app: dict, reply: dict, request_id: st
     # The validated features, in schema order; absent optional ones left out.
     assert e["features"] == {k: v for k, v in app.items() if k != "applicant_id"}, (e, app)
     assert CONFIG_VERSION.match(e["config_version"]), e
-    assert e["champion_model"] == "champion-lr-v1" == reply["model"]
+    assert e["champion_model"] == "champion-scorecard-v2" == reply["model"]
     assert e["champion_score"] == reply["score"]
     assert e["champion_decision"] == reply["decision"]
     assert e["champion_reasons"] == [x["code"] for x in reply["reasons"]], (e, reply)
@@ -219,7 +219,7 @@ def check_event(e: dict, key: str | None, app: dict, reply: dict, request_id: st
             assert e[k] is None, (k, e)
         assert e["status"] == "OK", e
     else:
-        assert e["challenger_model"] == "challenger-gbm-v1"
+        assert e["challenger_model"] == "challenger-gbm-v2"
         if e["status"] == "OK":
             assert 0 <= e["challenger_score"] <= 1
             assert e["decision_match"] == (e["champion_decision"] == e["challenger_decision"])

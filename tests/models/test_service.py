@@ -147,66 +147,101 @@ def challenger() -> Iterator[Service]:
 
 
 def holdout() -> list[dict[str, Any]]:
-    with (MODELS / "holdout.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    return [
-        {
-            "applicant_id": r["applicant_id"],
-            "income": float(r["income"]),
-            "loan_amount": float(r["loan_amount"]),
-            "credit_history": int(r["credit_history"]),
-        }
-        for r in rows
-    ]
+    """The hold-out rows as applications: all 13 features, empty cells left out."""
+    return [app for app, _ in holdout_with_outcome()]
 
 
-def probes() -> list[dict[str, Any]]:
-    """Fractional values inside the range and values far outside it (clipped)."""
-    rng = random.Random(7)
+def holdout_with_outcome() -> list[tuple[dict[str, Any], bool]]:
+    types = {
+        f["name"]: f["type"] for f in scorer.load(MODELS / "champion.json").features
+    }
     out = []
-    for i in range(300):
-        out.append(
-            {
-                "applicant_id": f"probe-{i}",
-                "income": rng.choice([0, 0.5, 5.999, 1e9, rng.uniform(0, 1200)]),
-                "loan_amount": rng.choice(
-                    [0.01, 99.5, 4000.5, 1e12, rng.uniform(50, 5000)]
-                ),
-                "credit_history": rng.choice([0, 1, 2, 40, 2**31 - 1]),
-            }
-        )
+    with (MODELS / "holdout.csv").open() as f:
+        for r in csv.DictReader(f):
+            app: dict[str, Any] = {"applicant_id": r["applicant_id"]}
+            for name, kind in types.items():
+                v = r[name]
+                if v == "":
+                    continue
+                app[name] = (
+                    v
+                    if kind == "category"
+                    else int(v)
+                    if kind == "integer"
+                    else float(v)
+                )
+            out.append((app, r["defaulted"] == "true"))
     return out
 
 
-def threshold_probes(model: scorer.Model) -> list[dict[str, Any]]:
-    """Rows on and one double either side of every tree threshold: a C walk
-    that compared float64 features (sklearn compares float32) fails here."""
+def probes(model: scorer.Model) -> list[dict[str, Any]]:
+    """Random applications over every feature's kind of value: fractions, far
+    outside the training range, every level, and any subset of the optional
+    features left out (missing)."""
+    rng = random.Random(7)
+    out = []
+    for i in range(400):
+        app: dict[str, Any] = {
+            "applicant_id": f"probe-{i}",
+            "income": rng.choice([0, 0.5, 5.999, 1e9, rng.uniform(0, 1200)]),
+            "loan_amount": rng.choice(
+                [0.01, 99.5, 4000.5, 1e12, rng.uniform(50, 5000)]
+            ),
+            "credit_history": rng.choice([0, 1, 2, 40, 2**31 - 1]),
+        }
+        for f in model.features:
+            if f.get("required") or rng.random() < 0.3:
+                continue
+            if f["type"] == "category":
+                app[f["name"]] = rng.choice(f["values"])
+            elif f["type"] == "integer":
+                lo = f.get("min", 0) + (1 if f.get("min_exclusive") else 0)
+                app[f["name"]] = rng.randint(
+                    lo, min(f.get("max", 10**6), lo + rng.choice([5, 50, 10**6]))
+                )
+            else:
+                app[f["name"]] = rng.choice([0.5, 1e7, rng.uniform(1, 20000)])
+        out.append(app)
+    return out
+
+
+def threshold_probes(model: scorer.Model, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """A hold-out row with one feature set on and one double either side of
+    every numeric tree threshold (integer features: the integers either side):
+    a C walk that compared differently (float32, < for <=) fails here."""
     if model.kind != "gbm":
         return []
-    mid = [
-        (lo + hi) / 2
-        for lo, hi in zip(model.feature_min, model.feature_max, strict=True)
-    ]
+    feats = model.features
     pairs = sorted(
         {
             (f, t)
             for tree in model.body["trees"]
-            for f, t, left in zip(
-                tree["feature"], tree["threshold"], tree["left"], strict=True
+            for f, t, left, cat in zip(
+                tree["feature"],
+                tree["threshold"],
+                tree["left"],
+                tree["cat_left"],
+                strict=True,
             )
-            if left >= 0
+            if left >= 0 and cat is None
         }
     )
     out = []
     for f, t in pairs:
-        for v in (t, math.nextafter(t, -math.inf), math.nextafter(t, math.inf)):
-            x = list(mid)
-            x[f] = v
-            app = dict(zip(model.features, x, strict=True))
-            if model.features[f] == "credit_history" or "credit_history" not in app:
-                continue  # an integer field: no fractional probes
-            app["credit_history"] = round(app["credit_history"])
-            out.append({"applicant_id": f"thr-{len(out)}", **app})
+        if feats[f]["type"] == "integer":
+            values: tuple[Any, ...] = (math.floor(t), math.floor(t) + 1)
+        else:
+            values = (t, math.nextafter(t, -math.inf), math.nextafter(t, math.inf))
+        for v in values:
+            app = {**base, "applicant_id": f"thr-{len(out)}", feats[f]["name"]: v}
+            f_rule = feats[f]
+            if (
+                f_rule.get("min_exclusive")
+                and v <= f_rule["min"]
+                or v < f_rule.get("min", -math.inf)
+            ):
+                continue
+            out.append(app)
     return out
 
 
@@ -215,7 +250,8 @@ def threshold_probes(model: scorer.Model) -> list[dict[str, Any]]:
 
 def test_artifacts_reproduce_and_match_sklearn() -> None:
     """train.py --check retrains, checks scorer.py against sklearn's predict_proba
-    (training, hold-out and threshold probe rows, |d| <= 1e-12) and compares the
+    (every training and hold-out row, |d| <= 1e-12) and TreeSHAP against a
+    brute-force Shapley computation (|d| <= 1e-9, 120 rows), and compares the
     committed files byte for byte."""
     if UNDER_SANITIZER:
         pytest.skip("pure Python; runs in the normal build's pass")
@@ -224,11 +260,34 @@ def test_artifacts_reproduce_and_match_sklearn() -> None:
         check=False,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         cwd=ROOT,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "reproduce byte-for-byte" in r.stdout
+    assert "TreeSHAP vs brute force" in r.stdout
+
+
+def check_reply(
+    model: scorer.Model, app: dict[str, Any], reply: dict[str, Any]
+) -> float:
+    """The service's answer equals scorer.py's: score within 1e-9 (in practice
+    identical), decision, points and the reason list exactly. Returns |d score|."""
+    want = scorer.evaluate(model, app)
+    assert isinstance(reply["score"], float) and 0.0 <= reply["score"] <= 1.0
+    diff = abs(reply["score"] - want.score)
+    assert diff <= 1e-9, (app, reply, want)
+    assert reply["decision"] == want.decision, (app, reply, want)
+    assert reply["reasons"] == want.reasons, (app, reply, want)
+    if model.kind == "scorecard":
+        assert abs(reply["points"] - want.points) <= 1e-9, (app, reply, want)
+    else:
+        assert "points" not in reply
+    if reply["decision"] == "approve":
+        assert reply["reasons"] == []
+    else:
+        assert 1 <= len(reply["reasons"]) <= 4, reply
+    return diff
 
 
 @pytest.mark.parametrize("role", ["champion", "challenger"])
@@ -241,22 +300,45 @@ def test_parity_every_holdout_row(role: str, request: pytest.FixtureRequest) -> 
     assert model.name == metrics["model"] and model.cutoff == metrics["cutoff"]
     c = svc.conn()
     worst, approvals = 0.0, 0
-    extra = probes() + threshold_probes(model)
+    extra = probes(model) + threshold_probes(model, rows[0])
     for app in rows + extra:
         status, reply = post(c, app)
         assert status == 200, (app, reply)
-        want_score, want_decision = scorer.score(model, app)
-        assert isinstance(reply["score"], float) and 0.0 <= reply["score"] <= 1.0
-        diff = abs(reply["score"] - want_score)
-        worst = max(worst, diff)
-        assert diff <= 1e-9, (app, reply, want_score)
-        assert reply["decision"] == want_decision, (app, reply, want_score)
+        worst = max(worst, check_reply(model, app, reply))
         approvals += reply["decision"] == "approve"
     c.close()
     print(
         f"{model.name}: {len(rows)} hold-out + {len(extra)} probe rows, max |d| {worst:.3g}, "
         f"{approvals} approvals"
     )
+
+
+@pytest.mark.parametrize("role", ["champion", "challenger"])
+def test_three_feature_application(role: str, request: pytest.FixtureRequest) -> None:
+    """An application with only the required three (the brief's shape) scores on
+    both models, missing values and all, and a weak one is declined with reasons."""
+    svc: Service = request.getfixturevalue(role)
+    model = scorer.load(MODELS / svc.model)
+    c = svc.conn()
+    weak = {
+        "applicant_id": "t-weak",
+        "income": 60,
+        "loan_amount": 1500,
+        "credit_history": 0,
+    }
+    for app in (GOOD, weak):
+        status, reply = post(c, app)
+        assert status == 200, reply
+        check_reply(model, app, reply)
+    # income is required, as in the gateway's shipped schema
+    status, reply = post(c, {"applicant_id": "t-ni", "loan_amount": 1500, "credit_history": 1})
+    assert status == 400 and reply["error"]["field"] == "income", reply
+    status, reply = post(c, weak)
+    assert reply["decision"] == "decline" and reply["reasons"], reply
+    assert {r["code"] for r in reply["reasons"]} <= {
+        f["reason"]["code"] for f in model.features
+    }
+    c.close()
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -299,7 +381,6 @@ BAD_CASES: list[tuple[str, Any, str, str | None]] = [
         "applicant_id",
     ),
     ("applicant_id number", _with(applicant_id=12), "invalid_field", "applicant_id"),
-    ("income missing", _with(income=_DROP), "invalid_field", "income"),
     ("income negative", _with(income=-1), "invalid_field", "income"),
     ("income string", _with(income="100"), "invalid_field", "income"),
     ("income null", _with(income=None), "invalid_field", "income"),
@@ -331,6 +412,14 @@ BAD_CASES: list[tuple[str, Any, str, str | None]] = [
         "invalid_field",
         "credit_history",
     ),
+    ("home unknown level", _with(home="castle"), "invalid_field", "home"),
+    ("home number", _with(home=1), "invalid_field", "home"),
+    ("home wrong case", _with(home="Owner"), "invalid_field", "home"),
+    ("marital null", _with(marital=None), "invalid_field", "marital"),
+    ("age under 18", _with(age=17), "invalid_field", "age"),
+    ("term zero", _with(term_months=0), "invalid_field", "term_months"),
+    ("debt negative", _with(debt=-1), "invalid_field", "debt"),
+    ("price zero", _with(purchase_price=0), "invalid_field", "purchase_price"),
 ]
 
 
@@ -355,7 +444,9 @@ def test_bad_input(
 def test_extra_fields_ignored(champion: Service) -> None:
     c = champion.conn()
     s1, r1 = post(c, GOOD)
-    s2, r2 = post(c, {**GOOD, "age": 40, "request_id": "r-1", "nested": {"a": [1]}})
+    s2, r2 = post(
+        c, {**GOOD, "colour": "red", "request_id": "r-1", "nested": {"a": [1]}}
+    )
     assert s1 == s2 == 200 and r1 == r2
 
 
@@ -395,7 +486,7 @@ def test_paths_and_methods(champion: Service) -> None:
     status, body = champion.get("/healthz")
     assert status == 200 and json.loads(body) == {
         "status": "ok",
-        "model": "champion-lr-v1",
+        "model": "champion-scorecard-v2",
     }
     status, body = champion.get("/score")
     assert status == 405 and json.loads(body)["error"]["code"] == "method_not_allowed"
@@ -638,7 +729,7 @@ def test_cli_errors(args: list[str], rc: int, msg: str) -> None:
 def test_cli_bad_model_and_busy_port(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     doc = json.loads((MODELS / "challenger.json").read_text())
-    doc["gbm"]["trees"][3]["left"][0] = 0
+    doc["gbm"]["trees"][3]["left"][0] = 0  # a cycle
     bad.write_text(json.dumps(doc))
     r = subprocess.run(
         [str(BIN), "--model", str(bad), "--port", "2"],
