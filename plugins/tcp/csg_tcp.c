@@ -895,7 +895,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         srv->workers[i].lfd = -1;
     }
 
-    /* The same address handling as http.so (plugins/common/csg_net.c). */
+    /* The same address handling as http.so (lib/csg_net.c). */
     char msg[300];
     csg_sockaddr addr;
     if (csg_net_resolve(srv->listen, &addr, msg, sizeof msg) != 0) {
