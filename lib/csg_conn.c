@@ -19,6 +19,9 @@
 #include "csg_clock.h"
 #include "csg_net.h"
 
+#define CONN_MAX_DEFAULT 20000      /* when the host's api leaves max_connections 0 */
+#define CONN_READ_MS_DEFAULT 10000  /* when the host's api predates ABI 1.2 */
+
 struct csg_conn_server {
     csg_conn_config cfg;
     unsigned nworkers;
@@ -421,7 +424,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         if (c->lingering) {
             if (now - c->last_ms >= CSG_CONN_LINGER_MS)
                 csg_conn_close(c);
-        } else if (cfg->read_ms && c->req_start_ms && !c->closing && !c->paused &&
+        } else if (c->req_start_ms && !c->closing && !c->paused &&
                    !c->read_eof && now - c->req_start_ms >= cfg->read_ms) {
             csg_conn_hold(c);
             cfg->ops->read_timeout(c);
@@ -446,6 +449,12 @@ int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_e
     if (!s)
         goto nomem;
     s->cfg = *cfg;
+    const csg_core_api *api = cfg->api;
+    if (!s->cfg.max_conns)
+        s->cfg.max_conns = api->max_connections ? api->max_connections : CONN_MAX_DEFAULT;
+    /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
+    if (!s->cfg.read_ms)
+        s->cfg.read_ms = api->read_timeout_ms ? api->read_timeout_ms : CONN_READ_MS_DEFAULT;
     snprintf(s->listen, sizeof s->listen, "%s", cfg->listen ? cfg->listen : "");
     s->cfg.listen = s->listen;
     if (cfg->refusal_len) {
@@ -454,7 +463,7 @@ int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_e
         memcpy(s->refusal, cfg->refusal, cfg->refusal_len);
     }
     s->cfg.refusal = s->refusal;
-    s->nworkers = cfg->api->worker_count();
+    s->nworkers = api->worker_count();
     if (s->nworkers == 0)
         s->nworkers = 1;
     s->lfds = malloc(s->nworkers * sizeof *s->lfds);
@@ -543,7 +552,7 @@ int csg_conn_server_start_worker(csg_conn_server *s, csg_worker *w, csg_error *e
         goto nomem;
     /* Half the shortest timeout, within [20 ms, 1 s]: a connection is cut
      * between 1x and 1.5x its timeout, for one list walk per period. */
-    unsigned every = cfg->read_ms ? cfg->read_ms : 2000;
+    unsigned every = cfg->read_ms;
     if (cfg->idle_ms && cfg->idle_ms < every)
         every = cfg->idle_ms;
     every /= 2;

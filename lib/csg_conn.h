@@ -90,9 +90,9 @@ typedef struct csg_conn_config {
     size_t conn_size;       /* the transport's struct, which starts with a csg_conn */
     const csg_conn_ops *ops;
     const csg_conn_io *io;  /* NULL: plain sockets */
-    unsigned max_conns;     /* limits.max_connections (whole transport) */
+    unsigned max_conns;     /* limits.max_connections (whole transport); 0: the api's */
     unsigned idle_ms;       /* 0: no idle timeout */
-    unsigned read_ms;       /* read timeout; 0: none */
+    unsigned read_ms;       /* read timeout; 0: the api's limits.read_timeout_ms */
     unsigned max_pipeline;  /* replies owed before reading pauses */
     size_t pause_out;       /* unsent bytes before reading pauses */
     size_t out_max;         /* hard cap of unsent bytes (and of one waiting reply) */
@@ -178,6 +178,7 @@ void csg_conn_maybe_finish(csg_conn *c);
 static inline bool csg_conn_draining(const csg_conn *c) { return c->w->draining; }
 static inline void *csg_conn_arg(const csg_conn *c) { return c->w->arg; }
 static inline const csg_core_api *csg_conn_api(const csg_conn *c) { return c->w->cfg->api; }
+static inline unsigned csg_conn_read_ms(const csg_conn *c) { return c->w->cfg->read_ms; }
 
 /* A new slot at the tail of the ring (NULL: no memory; the caller closes). */
 csg_slot *csg_conn_slot_new(csg_conn *c);

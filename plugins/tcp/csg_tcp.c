@@ -33,7 +33,6 @@
 #define TCP_NAME "tcp"
 #define TCP_REPLY_STACK 1024   /* most replies fit; longer ones go to the heap */
 #define TCP_IN_KEEP_MAX 65536  /* free a larger idle input buffer */
-#define TCP_READ_TIMEOUT_DEFAULT 10000 /* ms, when the host's api predates ABI 1.2 */
 
 enum { OPT_MAX_PIPELINE, OPT_MAX_OUTPUT_BYTES, OPT_COUNT };
 
@@ -45,19 +44,18 @@ static const csg_option tcp_options[] = {
     {0},
 };
 
-typedef struct tcp_server {
-    const csg_core_api *api;
-    csg_conn_server *cs;
-    size_t max_line;
-    unsigned read_ms; /* a line must be complete this long after its first byte */
-} tcp_server;
-
 typedef struct tcp_conn {
     csg_conn conn;    /* first: the layer allocates and frees the whole struct */
     csg_buf in;       /* bytes read, not yet framed */
     size_t scanned;   /* prefix of in known to hold no '\n' */
     bool discarding;  /* inside an overlong line, already answered */
 } tcp_conn;
+
+typedef struct tcp_server {
+    const csg_core_api *api;
+    csg_conn_server *cs;
+    size_t max_line;
+} tcp_server;
 
 static void tcp_process(tcp_conn *t);
 
@@ -370,7 +368,7 @@ static void tcp_read_timeout(csg_conn *c)
     csg_conn_read_stop(c);
     char msg[96];
     snprintf(msg, sizeof msg, "line not complete within %u ms of its first byte",
-             srv_of(t)->read_ms);
+             csg_conn_read_ms(c));
     conn_error(t, "request_timeout", msg, NULL, NULL);
     csg_conn_maybe_finish(c);
 }
@@ -388,13 +386,8 @@ static void tcp_drain(csg_conn *c) { csg_conn_pause(c); }
 static void tcp_release(csg_conn *c) { csg_buf_free(&((tcp_conn *)c)->in); }
 
 static const csg_conn_ops tcp_conn_ops = {
-    .open = tcp_open,
-    .data = tcp_data,
-    .eof = tcp_eof,
-    .resume = tcp_resume,
-    .read_timeout = tcp_read_timeout,
-    .drain = tcp_drain,
-    .has_input = tcp_has_input,
+    .open = tcp_open, .data = tcp_data, .eof = tcp_eof, .resume = tcp_resume,
+    .read_timeout = tcp_read_timeout, .drain = tcp_drain, .has_input = tcp_has_input,
     .release = tcp_release,
 };
 
@@ -413,8 +406,6 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
     }
     srv->api = api;
     srv->max_line = api->max_line_bytes ? api->max_line_bytes : 16384;
-    /* read_timeout_ms arrived with ABI 1.2: an older host's table ends before it. */
-    srv->read_ms = api->read_timeout_ms ? api->read_timeout_ms : TCP_READ_TIMEOUT_DEFAULT;
     unsigned max_pipeline = 256;
     size_t max_out = 262144;
     if (cfg->options) {
@@ -434,9 +425,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         .listen = cfg->listen,
         .conn_size = sizeof(tcp_conn),
         .ops = &tcp_conn_ops,
-        .max_conns = api->max_connections ? api->max_connections : 20000,
         .idle_ms = api->idle_timeout_ms, /* 0: none */
-        .read_ms = srv->read_ms,
         .max_pipeline = max_pipeline,
         .pause_out = max_out,
         /* Replies of lines read before the pause still arrive: room for them. */
