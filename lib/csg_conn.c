@@ -204,8 +204,10 @@ void csg_conn_maybe_finish(csg_conn *c)
 {
     if (c->closed || c->lingering || !(c->closing || c->read_eof || c->w->draining))
         return;
-    if (c->count || !csg_wq_idle(&c->wq))
+    if (c->count || !csg_wq_idle(&c->wq)) {
+        c->wq.notify_drained = true; /* on_wq comes back here once written */
         return;
+    }
     const csg_conn_ops *ops = c->w->cfg->ops;
     if (ops->has_input && ops->has_input(c))
         return;
