@@ -5,7 +5,6 @@
 #include "csg_conn.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +31,8 @@ struct csg_conn_server {
     char *refusal;
 };
 
-static void set_err(csg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(csg_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
+/* err is required by the plugin ABI (create and start_worker always get one). */
+#define SET_ERR(err, ...) snprintf((err)->message, sizeof (err)->message, __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* The I/O seam: plain sockets                                               */
@@ -477,14 +468,14 @@ int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_e
     char msg[300];
     csg_sockaddr addr;
     if (csg_net_resolve(s->listen, &addr, msg, sizeof msg) != 0) {
-        set_err(err, "%s: bad listen address %.480s", t, msg);
+        SET_ERR(err, "%s: bad listen address %.480s", t, msg);
         rc = -CSG_EINVAL;
         goto fail;
     }
     for (unsigned i = 0; i < s->nworkers; i++) {
         s->lfds[i] = csg_net_listen(&addr, true, 1024, msg, sizeof msg);
         if (s->lfds[i] < 0) {
-            set_err(err, "%s: cannot listen on %.200s: %.250s", t, s->listen, msg);
+            SET_ERR(err, "%s: cannot listen on %.200s: %.250s", t, s->listen, msg);
             rc = -CSG_EIO;
             goto fail;
         }
@@ -494,7 +485,7 @@ int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_e
     *out = s;
     return 0;
 nomem:
-    set_err(err, "%s: out of memory", t);
+    SET_ERR(err, "%s: out of memory", t);
 fail:
     csg_conn_server_free(s);
     return rc;
@@ -535,7 +526,7 @@ int csg_conn_server_start_worker(csg_conn_server *s, csg_worker *w, csg_error *e
     const csg_conn_config *cfg = &s->cfg;
     unsigned idx = cfg->api->worker_index(w);
     if (idx >= s->nworkers) {
-        set_err(err, "%s: worker %u started but only %u were announced at create",
+        SET_ERR(err, "%s: worker %u started but only %u were announced at create",
                 cfg->transport, idx, s->nworkers);
         return -CSG_EINVAL;
     }
@@ -580,7 +571,7 @@ int csg_conn_server_start_worker(csg_conn_server *s, csg_worker *w, csg_error *e
     s->workers[idx] = cw;
     return 0;
 nomem:
-    set_err(err, "%s: cannot add listener events (out of memory)", cfg->transport);
+    SET_ERR(err, "%s: cannot add listener events (out of memory)", cfg->transport);
     if (cw) {
         if (cw->sweep_ev)
             event_free(cw->sweep_ev);

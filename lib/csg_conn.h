@@ -148,7 +148,7 @@ struct csg_conn_worker {
 
 /* Resolve cfg->listen and open one listening socket per worker (main thread).
  * cfg is copied (strings too). 0, or -CSG_E… with err filled (named after
- * cfg->transport). */
+ * cfg->transport). err is required. */
 int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_error *err);
 /* Arm worker w's listener and sweep (worker thread). */
 int csg_conn_server_start_worker(csg_conn_server *s, csg_worker *w, csg_error *err);
