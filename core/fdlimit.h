@@ -6,7 +6,7 @@
  * hard limit is far higher: the gateway raises its soft limit to the hard one
  * at start, and when even that cannot hold what the configuration allows, it
  * starts anyway with a warning naming both numbers. Out of descriptors, the
- * transports pause accepting (plugins/common/csg_accept.h) until some close.
+ * transports pause accepting (lib/csg_accept.h) until some close.
  */
 #ifndef CSG_FDLIMIT_H
 #define CSG_FDLIMIT_H

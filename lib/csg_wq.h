@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "csg_buf.h"
 
@@ -41,6 +42,10 @@ struct csg_wq {
     csg_buf out;         /* append here, then csg_wq_mark() */
     bool notify_drained; /* owner wants CSG_WQ_DRAINED */
     void *owner;
+    /* How bytes leave (the connection layer's I/O seam, e.g. TLS); NULL:
+     * send(2). Same contract as send(2). Set after csg_wq_init. */
+    ssize_t (*send)(csg_wq *q, const void *p, size_t n);
+    uint64_t sent_ms; /* when the peer last took bytes (csg_mono_ms), 0 = never */
     /* private */
     csg_wq_cb cb;
     csg_flusher *f;

@@ -36,12 +36,14 @@ static void write_out(csg_wq *q)
 {
     size_t n = csg_buf_size(&q->out);
     while (n > 0) {
-        ssize_t w = send(q->fd, csg_buf_ptr(&q->out), n, MSG_NOSIGNAL);
+        ssize_t w = q->send ? q->send(q, csg_buf_ptr(&q->out), n)
+                            : send(q->fd, csg_buf_ptr(&q->out), n, MSG_NOSIGNAL);
         if (w > 0) {
             csg_buf_consume(&q->out, (size_t)w);
             n -= (size_t)w;
+            q->sent_ms = csg_mono_ms();
             if (q->blocked)
-                q->stall_ms = csg_mono_ms();
+                q->stall_ms = q->sent_ms;
             continue;
         }
         if (w < 0 && errno == EINTR)
@@ -125,6 +127,8 @@ void csg_wq_init(csg_wq *q, csg_flusher *f, int fd, size_t out_max, csg_wq_cb cb
     csg_buf_init(&q->out, out_max);
     q->notify_drained = false;
     q->owner = owner;
+    q->send = NULL;
+    q->sent_ms = 0;
     q->cb = cb;
     q->f = f;
     q->wev = NULL;
