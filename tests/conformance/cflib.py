@@ -140,11 +140,10 @@ class Stack:
     def read_events(self) -> list[dict[str, Any]]:
         if not self.events.exists():
             return []
-        out = []
-        for line in self.events.read_text().splitlines():
-            if line.strip():
-                out.append(json.loads(line))
-        return out
+        text = self.events.read_text()
+        # Only whole lines: the sink may be half-way through writing the last one.
+        text = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def http_ok(port: int, path: str) -> bool:

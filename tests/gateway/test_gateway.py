@@ -129,11 +129,10 @@ class Gateway:
     def read_events(self) -> list[dict]:
         if not self.events.exists():
             return []
-        out = []
-        for line in self.events.read_text().splitlines():
-            if line.strip():
-                out.append(json.loads(line))
-        return out
+        text = self.events.read_text()
+        # Only whole lines: the sink may be half-way through writing the last one.
+        text = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def wait_events(self, n: int, timeout: float = 20) -> list[dict]:
         assert wait_until(lambda: len(self.read_events()) >= n, timeout), (
