@@ -563,10 +563,20 @@ def test_drop_in_scorecard_with_sighup_under_load(models: tuple[int, int]) -> No
         sc_share = sum(1 for v in ids.values() if v == "challenger-scorecard") / n
         lo, hi = share_bounds(n, 0.3)
         assert lo <= sc_share <= hi, (sc_share, n, sc, gbm)
+        gbm_share = sum(1 for v in ids.values() if v == "challenger-gbm-v2") / n
+        lo, hi = share_bounds(n, 0.2)
+        assert lo <= gbm_share <= hi, (gbm_share, n, sc, gbm)
         for e in post:
             if e["challenger_model"] == "challenger-scorecard":
                 assert e["status"] == "OK" and 0 <= e["challenger_score"] <= 1
                 assert e["challenger_decision"] in ("approve", "decline")
+                # the example's points-below-maximum reasons (ABI 2.1), none on approve
+                codes = e["challenger_reasons"]
+                if e["challenger_decision"] == "approve":
+                    assert codes == [], e
+                else:
+                    assert codes and set(codes) <= {"INCOME", "RECORDS"}, e
+                    assert len(set(codes)) == len(codes), e
         print(f"\nRELOAD under load: {len(results)} requests ({during} between SIGHUP and the "
               "reload counter), 0 failed, "
               f"scorecard share after reload {sc_share:.3f} over {n} applicants")

@@ -17,6 +17,10 @@
  * and the probability of repayment follows the usual "points to double the
  * odds" scaling: score = 1 / (1 + 2^(-(points - even_odds_points) / pdo)).
  * decision = approve when score >= cutoff.
+ *
+ * A decline carries adverse-action reasons (ABI 2.1): the characteristics that
+ * lost points against their maximum, most points lost first — the "points below
+ * maximum" method of the bundled champion, with the same codes and texts.
  */
 #include <event2/event.h>
 #include <math.h>
@@ -50,11 +54,19 @@ static const csg_option scorecard_options[] = {
     {0, NULL, NULL, false, 0, 0, NULL, 0},
 };
 
+#define RATIO_POINTS_MAX 40 /* ratio_points() of the safest band */
+
+static const csg_reason reason_records = {
+    "RECORDS", "credit_history", "Delinquent past or present credit obligations with others"};
+static const csg_reason reason_income = {"INCOME", "income",
+                                         "Income insufficient for amount of credit requested"};
+
 /* One deferred answer: allocated in score_async, freed after the callback. */
 typedef struct pending {
     csg_score_cb cb;
     void *ctx;
     csg_score_result result;
+    csg_reason reasons[2]; /* what result.reasons points to */
 } pending;
 
 static int sc_create(const csg_adapter_config *cfg, const csg_core_api *api,
@@ -120,15 +132,33 @@ static void sc_score_async(void *instance, const csg_application *app, csg_score
     bool has_income = api->app_number(app, sc->f_income, &income);
     api->app_number(app, sc->f_loan, &loan);
     api->app_number(app, sc->f_history, &hist);
-    double points = sc->base_points + (hist > 0 ? sc->history : -sc->history) +
-                    ratio_points(has_income ? income : 0, loan);
+    double history_points = hist > 0 ? sc->history : -sc->history;
+    double ratio = ratio_points(has_income ? income : 0, loan);
+    double points = sc->base_points + history_points + ratio;
     double score = 1.0 / (1.0 + exp2(-(points - sc->even) / sc->pdo));
+    csg_decision decision = score >= sc->cutoff ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
+    /* Points below each characteristic's maximum; on a tie, schema order (income first). */
+    double lost_history = sc->history - history_points, lost_ratio = RATIO_POINTS_MAX - ratio;
+    unsigned n = 0;
+    if (decision == CSG_DECISION_DECLINE) {
+        bool ratio_first = lost_ratio >= lost_history;
+        if (lost_history > 0 && !ratio_first)
+            p->reasons[n++] = reason_records;
+        if (lost_ratio > 0)
+            p->reasons[n++] = reason_income;
+        if (lost_history > 0 && ratio_first)
+            p->reasons[n++] = reason_records;
+    }
     p->result = (csg_score_result){
         .size = sizeof p->result,
         .status = CSG_SCORE_OK,
         .score = score,
-        .decision = score >= sc->cutoff ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE,
+        .decision = decision,
         .error = NULL,
+        .points = points,
+        .has_points = true,
+        .reason_count = n,
+        .reasons = n ? p->reasons : NULL,
     };
     /* A zero timeout runs on the next loop turn: never inside this call. */
     struct timeval zero = {0, 0};
