@@ -1,0 +1,488 @@
+/*
+ * dispatch.c — the request state machine behind csg_core_api.submit
+ * (gateway_state.h): route, call the champion and the chosen challenger
+ * concurrently, reply, queue the MetricEvent.
+ *
+ * Ownership on the request path: a request context (req_ctx) belongs to the
+ * worker that accepted it and is only touched on that worker's thread. It
+ * holds its routing snapshot's per-worker slot (slot->inflight) so the
+ * adapter instances it uses outlive it, and it lives until (a) the client
+ * got its reply, (b) the MetricEvent was queued and (c) every adapter
+ * callback arrived — also those that came after the core's own timeout.
+ * Nothing here blocks or takes a lock: the event queue push is lock-free
+ * and a full queue drops the event (counted).
+ */
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "application.h"
+#include "event.h"
+#include "gateway_state.h"
+#include "log.h"
+#include "reasons.h"
+#include "reply.h"
+
+typedef struct req_ctx req_ctx;
+
+typedef enum call_state { CALL_UNUSED = 0, CALL_PENDING, CALL_DONE } call_state;
+
+typedef struct model_call {
+    req_ctx *ctx;
+    unsigned model; /* index in the snapshot */
+    call_state state;
+    bool outstanding; /* adapter callback not yet received */
+    bool timer_set;
+    struct event timer;
+    double start_ms;
+    double latency_ms;
+    csg_score_status status;
+    double score;
+    csg_decision decision;
+    csg_reason_codes reasons; /* when status is OK */
+    char error[128];
+} model_call;
+
+struct req_ctx {
+    csg_worker *w;
+    csg_snapshot *snap;
+    csg_request req;
+    char transport[CSG_EVENT_TRANSPORT_MAX + 1]; /* copied whole into the event */
+    csg_reply_cb on_reply;
+    void *reply_ctx;
+    int64_t wall_ms;
+    double t0;
+    model_call champ, chal;
+    csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
+    bool has_chal;
+    bool is_probe;
+    bool in_submit;
+    bool reply_due; /* reply decided while inside submit: deliver from the loop */
+    bool replied;
+    bool event_done;
+    bool deadline_set, defer_set;
+    csg_reply_status due_status;
+    struct event deadline_ev;
+    struct event defer_ev;
+};
+
+static void ctx_maybe_free(req_ctx *c);
+static void progress(req_ctx *c);
+static void call_finish(model_call *mc, csg_score_status st, double score, csg_decision d,
+                        const char *error)
+{
+    req_ctx *c = mc->ctx;
+    mc->state = CALL_DONE;
+    mc->latency_ms = csg_now_ms() - mc->start_ms;
+    mc->status = st;
+    mc->score = score;
+    mc->decision = d;
+    if (st != CSG_SCORE_OK)
+        snprintf(mc->error, sizeof mc->error, "%s",
+                 error && *error              ? error
+                 : st == CSG_SCORE_TIMEOUT    ? "timed out"
+                 : st == CSG_SCORE_OVERLOADED ? "overloaded"
+                                              : "model error");
+    if (mc->timer_set) {
+        event_del(&mc->timer);
+        mc->timer_set = false;
+    }
+    if (!c->is_probe)
+        csg_metrics_observe_latency(c->snap->slots[c->w->index].stats[mc->model], mc->latency_ms);
+    if (mc == &c->champ)
+        csg_readiness_champion(c->w, st, c->is_probe, c->snap->models[0]->name, mc->error);
+    progress(c);
+}
+
+static void on_score(void *arg, const csg_score_result *r)
+{
+    model_call *mc = arg;
+    req_ctx *c = mc->ctx;
+    mc->outstanding = false;
+    if (mc->state == CALL_PENDING) {
+        csg_score_status st = r ? r->status : CSG_SCORE_ERROR;
+        if (st != CSG_SCORE_OK && st != CSG_SCORE_TIMEOUT && st != CSG_SCORE_OVERLOADED)
+            st = CSG_SCORE_ERROR; /* an unknown value from a newer adapter */
+        double score = r ? r->score : 0;
+        csg_decision d = r ? r->decision : CSG_DECISION_NONE;
+        /* A model's word is only taken when it makes sense (DESIGN §5). */
+        if (st == CSG_SCORE_OK && (!(score >= 0 && score <= 1) ||
+                                   (d != CSG_DECISION_APPROVE && d != CSG_DECISION_DECLINE))) {
+            call_finish(mc, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE,
+                        "the model returned an invalid score or decision");
+            return;
+        }
+        /* Reasons are copied now (r's pointers die with this callback), and
+         * never taken in part: a bad one makes the whole answer an error. */
+        const char *bad = st == CSG_SCORE_OK
+                              ? csg_reasons_take(r, &mc->reasons,
+                                                 mc == &c->champ ? &c->champ_texts : NULL)
+                              : NULL;
+        if (bad) {
+            char msg[sizeof mc->error];
+            snprintf(msg, sizeof msg, "the model returned invalid %s", bad);
+            call_finish(mc, CSG_SCORE_ERROR, 0, CSG_DECISION_NONE, msg);
+            return;
+        }
+        call_finish(mc, st, score, d, r ? r->error : NULL);
+        return;
+    }
+    /* A late answer after the core's timeout: ignored, but now the context
+     * may go. */
+    ctx_maybe_free(c);
+}
+
+static void on_call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    model_call *mc = arg;
+    mc->timer_set = false;
+    if (mc->state == CALL_PENDING) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "no answer within %u ms",
+                 mc->ctx->snap->models[mc->model]->timeout_ms);
+        call_finish(mc, CSG_SCORE_TIMEOUT, 0, CSG_DECISION_NONE, msg);
+    }
+}
+
+static void start_call(req_ctx *c, model_call *mc, unsigned model)
+{
+    csg_worker *w = c->w;
+    const csg_cfg_model *cm = c->snap->models[model];
+    mc->ctx = c;
+    mc->model = model;
+    mc->state = CALL_PENDING;
+    mc->outstanding = true;
+    mc->start_ms = csg_now_ms();
+    evtimer_assign(&mc->timer, w->base, on_call_timeout, mc);
+    struct timeval tv = {cm->timeout_ms / 1000, (cm->timeout_ms % 1000) * 1000};
+    evtimer_add(&mc->timer, &tv);
+    mc->timer_set = true;
+    cm->plugin->adapter->score_async(c->snap->slots[w->index].inst[model], c->req.app, on_score,
+                                     mc);
+}
+
+/* snprintf(dst, cap, "%s", src) without printf: runs several times per
+ * request. Truncates the same way; cap > 0. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* e comes from csg_event_new (features, brief values, applicant id). */
+static void fill_event(req_ctx *c, csg_event *e)
+{
+    const csg_snapshot *s = c->snap;
+    memcpy(e->event_id, c->req.request_id, sizeof e->event_id);
+    copy_str(e->experiment_id, sizeof e->experiment_id, s->cfg->experiment_id);
+    memcpy(e->config_version, s->cfg->version, sizeof e->config_version);
+    memcpy(e->transport, c->transport, sizeof e->transport);
+    copy_str(e->champion_model, sizeof e->champion_model, s->models[0]->name);
+    e->champion_ok = c->champ.status == CSG_SCORE_OK;
+    e->champion_score = c->champ.score;
+    e->champion_decision = c->champ.decision;
+    e->champion_reasons = c->champ.reasons;
+    e->latency_champion_ms = c->champ.latency_ms;
+    if (c->has_chal) {
+        copy_str(e->challenger_model, sizeof e->challenger_model, s->models[c->chal.model]->name);
+        e->challenger_ok = c->chal.status == CSG_SCORE_OK;
+        e->challenger_score = c->chal.score;
+        e->challenger_decision = c->chal.decision;
+        e->challenger_reasons = c->chal.reasons;
+        e->latency_challenger_ms = c->chal.latency_ms;
+    }
+    e->timestamp_ms = c->wall_ms;
+    if (c->champ.status == CSG_SCORE_TIMEOUT)
+        e->status = CSG_EVENT_CHAMPION_TIMEOUT;
+    else if (c->champ.status != CSG_SCORE_OK)
+        e->status = CSG_EVENT_CHAMPION_ERROR;
+    else if (c->has_chal && c->chal.status == CSG_SCORE_TIMEOUT)
+        e->status = CSG_EVENT_CHALLENGER_TIMEOUT;
+    else if (c->has_chal && c->chal.status != CSG_SCORE_OK)
+        e->status = CSG_EVENT_CHALLENGER_ERROR;
+    else
+        e->status = CSG_EVENT_OK;
+}
+
+static void emit_event(req_ctx *c)
+{
+    csg_worker *w = c->w;
+    c->event_done = true;
+    if (c->is_probe)
+        return;
+    csg_bump_signed(&w->metrics->events_waiting, -1);
+    csg_event *e = csg_event_new(c->req.app);
+    if (!e) {
+        csg_bump(&w->metrics->events_dropped, 1);
+        return;
+    }
+    fill_event(c, e);
+    if (!csg_event_queue_push(w->gw->queue, e)) {
+        free(e); /* full: drop and count, never block the worker */
+        csg_bump(&w->metrics->events_dropped, 1);
+        double now = csg_now_ms();
+        if (now - w->last_drop_log_ms >= 10000) { /* a log line per 10 s, not per event */
+            w->last_drop_log_ms = now;
+            csg_log(CSG_LOG_WARN, "core",
+                    "worker %u: event queue full (capacity %zu): dropping events (%llu so far "
+                    "on this worker); is the sink keeping up?",
+                    w->index, csg_event_queue_capacity(w->gw->queue),
+                    (unsigned long long)atomic_load_explicit(&w->metrics->events_dropped,
+                                                             memory_order_relaxed));
+        }
+        return;
+    }
+    csg_bump(&w->metrics->events_queued, 1);
+    csg_publisher_notify(w->gw->pub);
+}
+
+static void deliver_reply(req_ctx *c, csg_reply_status st)
+{
+    const csg_snapshot *s = c->snap;
+    c->replied = true;
+    if (c->deadline_set) {
+        event_del(&c->deadline_ev);
+        c->deadline_set = false;
+    }
+    if (c->is_probe)
+        return;
+    char msg[200] = "";
+    csg_reason reasons[CSG_REASONS_MAX];
+    csg_reply r = {
+        .status = st,
+        .size = sizeof r,
+        .applicant_id = csg_app_applicant_id(c->req.app),
+        .model = s->models[0]->name,
+        .experiment_id = s->cfg->experiment_id,
+        .request_id = c->req.request_id,
+    };
+    if (st == CSG_REPLY_OK) {
+        if (c->champ.status == CSG_SCORE_OK) {
+            r.score = c->champ.score;
+            r.decision = c->champ.decision;
+            r.reason_count = csg_reasons_view(&c->champ.reasons, &c->champ_texts, reasons);
+            r.reasons = reasons;
+        } else {
+            r.score = NAN;
+            r.decision = s->cfg->champion.fallback_decision;
+            r.is_fallback = true;
+            r.reason_count = 1;
+            r.reasons = &csg_reason_fallback;
+        }
+    } else if (st == CSG_REPLY_DEADLINE) {
+        snprintf(msg, sizeof msg, "the client's deadline passed before the champion answered");
+    } else {
+        snprintf(msg, sizeof msg, "champion model %s: %s", s->models[0]->name, c->champ.error);
+    }
+    r.error_message = msg;
+    c->on_reply(c->reply_ctx, &r);
+}
+
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    req_ctx *c = arg;
+    c->defer_set = false;
+    if (c->reply_due && !c->replied) {
+        c->reply_due = false;
+        deliver_reply(c, c->due_status);
+    }
+    ctx_maybe_free(c);
+}
+
+static void reply(req_ctx *c, csg_reply_status st)
+{
+    if (c->replied || c->reply_due)
+        return;
+    if (c->in_submit) {
+        /* Never call the transport back from inside its own submit(). */
+        c->reply_due = true;
+        c->due_status = st;
+        return;
+    }
+    deliver_reply(c, st);
+}
+
+static csg_reply_status champion_reply_status(const req_ctx *c)
+{
+    if (c->champ.status == CSG_SCORE_OK)
+        return CSG_REPLY_OK;
+    /* Shed load is answered as such even with a fallback configured: the
+     * client should retry, not get a "review" for a healthy champion. */
+    if (c->champ.status == CSG_SCORE_OVERLOADED)
+        return CSG_REPLY_OVERLOADED;
+    if (c->snap->cfg->champion.fallback_decision != CSG_DECISION_NONE)
+        return CSG_REPLY_OK;
+    return c->champ.status == CSG_SCORE_TIMEOUT ? CSG_REPLY_CHAMPION_TIMEOUT
+                                                : CSG_REPLY_CHAMPION_ERROR;
+}
+
+static void progress(req_ctx *c)
+{
+    bool champ_done = c->champ.state == CALL_DONE;
+    bool chal_done = !c->has_chal || c->chal.state == CALL_DONE;
+    /* The event is queued as soon as both answers are known — in after_all
+     * mode before the reply goes out (the brief's literal order). */
+    if (champ_done && chal_done && !c->event_done)
+        emit_event(c);
+    if (champ_done && !c->replied &&
+        (c->snap->cfg->reply == CSG_REPLY_AFTER_CHAMPION || chal_done))
+        reply(c, champion_reply_status(c));
+    ctx_maybe_free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    req_ctx *c = arg;
+    c->deadline_set = false;
+    if (!c->replied)
+        reply(c, CSG_REPLY_DEADLINE);
+    ctx_maybe_free(c);
+}
+
+static void ctx_maybe_free(req_ctx *c)
+{
+    if (c->in_submit || !c->replied || !c->event_done || c->champ.outstanding ||
+        c->chal.outstanding || c->defer_set || c->reply_due)
+        return;
+    if (c->champ.timer_set)
+        event_del(&c->champ.timer);
+    if (c->chal.timer_set)
+        event_del(&c->chal.timer);
+    if (c->deadline_set)
+        event_del(&c->deadline_ev);
+    csg_worker *w = c->w;
+    csg_snapshot *s = c->snap;
+    csg_snap_slot *sl = &s->slots[w->index];
+    sl->inflight--;
+    w->live--;
+    if (c->is_probe)
+        w->probe_outstanding = false;
+    csg_app_free(c->req.app);
+    free(c);
+    if (sl->inflight == 0 && s != w->current)
+        csg_snapshot_retire_slot(w, s);
+}
+
+static req_ctx *ctx_new(csg_worker *w)
+{
+    req_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->w = w;
+    c->snap = w->current;
+    c->snap->slots[w->index].inflight++;
+    w->live++;
+    c->t0 = csg_now_ms();
+    c->wall_ms = csg_wall_ms();
+    return c;
+}
+
+void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_reply, void *ctx)
+{
+    csg_request rq = *in, *req = &rq;
+    /* Parsed under an older schema (a reload came in between): map it onto
+     * the one this worker's adapters were created with. */
+    const csg_schema *now = w->current->cfg->schema;
+    if (csg_app_schema(req->app) != now) {
+        char id[CSG_APPLICANT_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", csg_app_applicant_id(req->app));
+        rq.app = csg_app_rebind(req->app, now);
+        if (!rq.app) {
+            csg_reply r = {.size = sizeof r, .status = CSG_REPLY_OVERLOADED, .applicant_id = id,
+                           .request_id = req->request_id, .error_message = "out of memory"};
+            on_reply(ctx, &r);
+            return;
+        }
+    }
+    req_ctx *c = ctx_new(w);
+    if (!c) {
+        /* No memory for even a context: answer at once (the one case where
+         * the callback runs inside submit). */
+        csg_reply r = {.size = sizeof r,
+                       .status = CSG_REPLY_OVERLOADED,
+                       .applicant_id = csg_app_applicant_id(req->app),
+                       .request_id = req->request_id,
+                       .error_message = "out of memory"};
+        on_reply(ctx, &r);
+        csg_app_free(req->app);
+        return;
+    }
+    c->req = *req;
+    c->req.size = sizeof c->req;
+    c->req.request_id[CSG_REQUEST_ID_MAX] = '\0';
+    if (!c->req.request_id[0])
+        csg_uuid4(&w->rng, c->req.request_id);
+    copy_str(c->transport, sizeof c->transport, req->transport ? req->transport : "?");
+    c->on_reply = on_reply;
+    c->reply_ctx = ctx;
+    c->in_submit = true;
+    /* Timers below count from libevent's cached loop time; refresh it so a
+     * worker that has been busy (or preempted) does not time out early. */
+    event_base_update_cache_time(w->base);
+    csg_snapshot *s = c->snap;
+    csg_snap_slot *sl = &s->slots[w->index];
+    csg_bump_signed(&w->metrics->events_waiting, 1);
+
+    int chal = csg_router_pick(s->router, csg_app_applicant_id(c->req.app), &w->rng);
+    c->champ.ctx = c;
+    c->chal.ctx = c;
+    if (chal >= 0) {
+        c->has_chal = true;
+        c->chal.state = CALL_PENDING; /* before any adapter runs: see progress() */
+        if (sl->stats[1 + chal])
+            csg_bump(&sl->stats[1 + chal]->assignments, 1);
+    }
+    if (req->deadline_ms > 0) {
+        int64_t left = req->deadline_ms - csg_now_ms_int();
+        evtimer_assign(&c->deadline_ev, w->base, on_deadline, c);
+        if (left < 0)
+            left = 0;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+        evtimer_add(&c->deadline_ev, &tv);
+        c->deadline_set = true;
+    }
+    c->champ.state = CALL_PENDING;
+    start_call(c, &c->champ, 0);
+    if (chal >= 0)
+        start_call(c, &c->chal, 1 + (unsigned)chal);
+
+    c->in_submit = false;
+    if (c->reply_due) {
+        event_assign(&c->defer_ev, w->base, -1, 0, on_deferred, c);
+        event_active(&c->defer_ev, EV_TIMEOUT, 0);
+        c->defer_set = true;
+        return;
+    }
+    ctx_maybe_free(c);
+}
+
+
+bool csg_dispatch_probe(csg_worker *w, csg_application *app)
+{
+    req_ctx *c = app ? ctx_new(w) : NULL;
+    if (!c) {
+        csg_app_free(app);
+        return false;
+    }
+    c->is_probe = true;
+    c->replied = true;
+    c->req.app = app;
+    snprintf(c->transport, sizeof c->transport, "probe");
+    c->champ.ctx = c;
+    c->chal.ctx = c;
+    c->in_submit = true;
+    start_call(c, &c->champ, 0);
+    c->in_submit = false;
+    ctx_maybe_free(c);
+    return true;
+}
