@@ -55,6 +55,12 @@ for f in config/experiments.yaml config/demo.yaml config/examples/*.yaml; do
   sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" "$f" > "$T/shipped.yaml"
   "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "$f is invalid"; }
 done
+# --check-config opens each distinct plugin file once (the shipped config names
+# rest.so for the champion and the challenger): the registry, not one dlopen per block.
+sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" config/experiments.yaml > "$T/shipped.yaml"
+LD_DEBUG=files "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "check-config under LD_DEBUG"; }
+opens=$(grep -c 'opening file=.*/rest\.so ' "$T/out" || true)
+[[ $opens == 1 ]] || { grep 'opening file=' "$T/out"; fail "rest.so opened $opens times by --check-config, expected 1"; }
 
 # A running gateway with the fixture transport and adapter.
 port=$(free_port)
