@@ -214,6 +214,11 @@ bool csg_gateway_swapped(csg_gateway *gw)
 
 int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 {
+    if (!cfg->registry) {
+        snprintf(err->message, sizeof err->message,
+                 "%s: loaded without a plugin registry: its plugins were never loaded", cfg->file);
+        return -CSG_EINVAL;
+    }
     csg_snapshot *s = csg_snapshot_build(gw, cfg, err);
     if (!s)
         return -CSG_EPLUGIN;
