@@ -29,13 +29,6 @@
 
 #define CSG_CONFIG_MAX_BYTES (1u << 20)
 
-static bool g_load_plugins = true;
-
-void csg_config_set_plugin_loading(bool enabled)
-{
-    g_load_plugins = enabled;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Error list                                                                */
 
@@ -280,16 +273,17 @@ static void plugin_options(vctx *x, cw_keys *k, const csg_plugin *pl, const char
     *n_out = n;
 }
 
-/* Resolve name against gateway.plugin_dir into *path and load it; false
- * if plugins are not loaded (fuzzing) or it fails (reported at `at`). */
+/* Resolve name against gateway.plugin_dir into *path and get it from the
+ * registry (loaded there once per distinct file); false if the config has
+ * no registry (plugins not loaded: fuzzing) or it fails (reported at `at`). */
 static bool block_plugin(vctx *x, yaml_node_t *at, const char *name, csg_plugin_kind kind,
-                         char **path, csg_plugin **pl)
+                         char **path, const csg_plugin **pl)
 {
     *path = join_path(x->c->plugin_dir, name);
-    if (!g_load_plugins)
+    if (!x->c->registry)
         return false;
     csg_error e;
-    if (!*path || csg_plugin_load(*path, kind, pl, &e) != 0) {
+    if (!*path || csg_registry_get(x->c->registry, *path, kind, pl, &e) != 0) {
         cw_err_at(x, at, "%s", *path ? e.message : "out of memory");
         return false;
     }
@@ -483,14 +477,16 @@ static void read_top(vctx *x, yaml_node_t *root)
 
 /* ------------------------------------------------------------------------ */
 
-static csg_config *config_new(const char *file)
+static csg_config *config_new(const char *file, csg_registry *reg)
 {
     csg_config *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     atomic_init(&c->refs, 1);
+    c->registry = csg_registry_ref(reg);
     c->file = strdup(file);
     if (!c->file) {
+        csg_registry_unref(c->registry);
         free(c);
         return NULL;
     }
@@ -503,7 +499,6 @@ static void free_model(csg_cfg_model *m)
     free(m->adapter_name);
     free(m->adapter_path);
     csg_options_free(m->options, m->n_options);
-    csg_plugin_unload(m->plugin);
 }
 
 static void config_free(csg_config *c)
@@ -514,7 +509,6 @@ static void config_free(csg_config *c)
         free(t->plugin_path);
         free(t->listen);
         csg_options_free(t->options, t->n_options);
-        csg_plugin_unload(t->plugin);
     }
     csg_schema_unref(c->schema);
     free_model(&c->champion);
@@ -529,6 +523,7 @@ static void config_free(csg_config *c)
     free(c->kafka_brokers);
     free(c->topic);
     free(c->spool_dir);
+    csg_registry_unref(c->registry); /* last: the plugins above were its */
     free(c);
 }
 
@@ -544,12 +539,12 @@ void csg_config_unref(csg_config *c)
         config_free(c);
 }
 
-int csg_config_load_string(const char *file, const char *text, size_t len, csg_config **out,
-                           csg_errlist *errs)
+int csg_config_load_string(const char *file, const char *text, size_t len, csg_registry *reg,
+                           csg_config **out, csg_errlist *errs)
 {
     *out = NULL;
     size_t errs_before = errs->count;
-    csg_config *c = config_new(file);
+    csg_config *c = config_new(file, reg);
     if (!c) {
         csg_errlist_add(errs, "%s: out of memory", file);
         return -CSG_ENOMEM;
@@ -581,7 +576,7 @@ done:
     return 0;
 }
 
-int csg_config_load(const char *path, csg_config **out, csg_errlist *errs)
+int csg_config_load(const char *path, csg_registry *reg, csg_config **out, csg_errlist *errs)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -605,7 +600,7 @@ int csg_config_load(const char *path, csg_config **out, csg_errlist *errs)
         return -CSG_EINVAL;
     }
     buf[n] = '\0';
-    int rc = csg_config_load_string(path, buf, n, out, errs);
+    int rc = csg_config_load_string(path, buf, n, reg, out, errs);
     free(buf);
     return rc;
 }

@@ -4,10 +4,13 @@
  *
  * Validation reports every problem, not only the first, each as
  * "<file>:<line>: <message>" (nginx style). Plugins named in the file are
- * loaded (csg_plugin_load) so their option blocks can be checked against
- * their csg_option tables; a loaded config therefore owns dlopen handles.
- * A csg_config is immutable once loaded and reference-counted: the gateway,
- * the transports and each routing snapshot hold references.
+ * taken from a plugin registry (registry.h: each distinct file dlopened
+ * once per process) so their option blocks can be checked against their
+ * csg_option tables; the config itself is plain data that points at the
+ * registry's plugins and holds a reference to the registry, so freeing a
+ * config never dlcloses anything. A csg_config is immutable once loaded
+ * and reference-counted: the gateway and each routing snapshot hold
+ * references.
  */
 #ifndef CSG_CONFIG_H
 #define CSG_CONFIG_H
@@ -19,6 +22,7 @@
 
 #include "csg/plugin.h"
 #include "plugin_loader.h"
+#include "registry.h"
 #include "schema.h"
 
 #define CSG_MODEL_NAME_MAX 64
@@ -44,7 +48,7 @@ typedef struct csg_cfg_transport {
     char *plugin_path; /* resolved, e.g. "build/lib/csg/http.so" */
     char *listen;
     int line;
-    csg_plugin *plugin;
+    const csg_plugin *plugin;  /* the registry's; NULL when loaded without one */
     csg_option_value *options; /* one per row of plugin->options */
     size_t n_options;
 } csg_cfg_transport;
@@ -57,7 +61,7 @@ typedef struct csg_cfg_model {
     unsigned timeout_ms;
     csg_decision fallback_decision; /* the champion's; NONE = reply with an error */
     int line;
-    csg_plugin *plugin;
+    const csg_plugin *plugin; /* the registry's; NULL when loaded without one */
     csg_option_value *options;
     size_t n_options;
 } csg_cfg_model;
@@ -65,6 +69,7 @@ typedef struct csg_cfg_model {
 typedef struct csg_config {
     _Atomic int refs;
     char *file;
+    csg_registry *registry; /* a reference; NULL: plugins were not loaded */
 
     /* gateway: */
     unsigned workers;
@@ -107,19 +112,18 @@ typedef struct csg_config {
     char version[17];
 } csg_config;
 
-/* Parse and validate path. On success returns 0 and *out (refs = 1) and
- * adds nothing to errs. On failure returns -CSG_E… and appends every
- * problem found to errs (the caller frees it with csg_errlist_free). */
-int csg_config_load(const char *path, csg_config **out, csg_errlist *errs);
+/* Parse and validate path, taking the plugins it names from reg (the
+ * config keeps a reference to reg). reg NULL: plugins are neither loaded
+ * nor their option blocks checked (fuzzing: a fuzzer must not dlopen
+ * arbitrary paths; such a config cannot start a gateway). On success
+ * returns 0 and *out (refs = 1) and adds nothing to errs. On failure returns
+ * -CSG_E… and appends every problem found to errs (the caller frees it with
+ * csg_errlist_free). */
+int csg_config_load(const char *path, csg_registry *reg, csg_config **out, csg_errlist *errs);
 
 /* Same, from a string (file is used for messages only). */
-int csg_config_load_string(const char *file, const char *text, size_t len, csg_config **out,
-                           csg_errlist *errs);
-
-/* Fuzzing only: when false, plugins named in a file are neither loaded nor
- * their option blocks checked (a fuzzer must not dlopen arbitrary paths).
- * Default true. Not thread-safe; set once at start. */
-void csg_config_set_plugin_loading(bool enabled);
+int csg_config_load_string(const char *file, const char *text, size_t len, csg_registry *reg,
+                           csg_config **out, csg_errlist *errs);
 
 csg_config *csg_config_ref(csg_config *c);
 void csg_config_unref(csg_config *c);

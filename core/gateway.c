@@ -75,6 +75,7 @@ static void gateway_free(csg_gateway *gw)
     pthread_cond_destroy(&gw->cv);
     pthread_mutex_destroy(&gw->gc_mu);
     csg_config_unref(gw->cfg);
+    csg_registry_unref(gw->registry);
     free(gw->config_path);
     csg_core_api_unbind(gw);
     free(gw);
@@ -95,10 +96,16 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
         snprintf(err->message, sizeof err->message, "a gateway is already running in this process");
         return -CSG_EINVAL;
     }
+    if (!cfg->registry) {
+        snprintf(err->message, sizeof err->message,
+                 "%s: loaded without a plugin registry: its plugins were never loaded", cfg->file);
+        return -CSG_EINVAL;
+    }
     csg_gateway *gw = calloc(1, sizeof *gw);
     if (!gw)
         return -CSG_ENOMEM;
     gw->cfg = csg_config_ref(cfg);
+    gw->registry = csg_registry_ref(cfg->registry);
     gw->config_path = csg_strdup(config_path);
     gw->n_workers = cfg->workers;
     for (unsigned i = 0; i < CSG_MAX_TRANSPORTS; i++)
@@ -207,6 +214,11 @@ bool csg_gateway_swapped(csg_gateway *gw)
 
 int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 {
+    if (!cfg->registry) {
+        snprintf(err->message, sizeof err->message,
+                 "%s: loaded without a plugin registry: its plugins were never loaded", cfg->file);
+        return -CSG_EINVAL;
+    }
     csg_snapshot *s = csg_snapshot_build(gw, cfg, err);
     if (!s)
         return -CSG_EPLUGIN;
@@ -220,7 +232,7 @@ int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
 
 int csg_gateway_reload(csg_gateway *gw)
 {
-    csg_config *cfg = csg_reload_load(gw->config_path, gw->cfg, gw->snap->cfg);
+    csg_config *cfg = csg_reload_load(gw->config_path, gw->registry, gw->cfg, gw->snap->cfg);
     if (!cfg) {
         atomic_fetch_add(&gw->reloads_failed, 1);
         return -CSG_EINVAL;

@@ -19,7 +19,10 @@ typedef struct csg_gateway csg_gateway;
 
 /* Start everything for cfg (takes its own reference): lock files, publisher
  * and sink, adapters, transports, worker threads. Main thread. Only one
- * gateway per process (the core_api functions reach it through a global). */
+ * gateway per process (the core_api functions reach it through a global).
+ * cfg must have been loaded with a plugin registry (csg_config_load); the
+ * gateway keeps that registry for its lifetime and loads every reload
+ * through it, so a plugin file already loaded is not opened again. */
 int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **out,
                       csg_error *err);
 

@@ -26,6 +26,7 @@
 #include "gateway.h"
 #include "metrics.h"
 #include "publisher.h"
+#include "registry.h"
 #include "router.h"
 #include "util.h"
 
@@ -88,6 +89,7 @@ struct csg_worker {
 struct csg_gateway {
     csg_config *cfg; /* the startup config: transports, events, limits, workers */
     char *config_path;
+    csg_registry *registry; /* the startup config's: every reload loads through it */
     unsigned n_workers;
     csg_worker *workers;
     csg_worker_metrics **metrics;

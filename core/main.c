@@ -12,6 +12,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "plugin_loader.h"
+#include "registry.h"
 
 #define DEFAULT_CONFIG "config/experiments.yaml"
 
@@ -63,8 +64,7 @@ static int help_plugin(const char *path)
 {
     csg_plugin *p = NULL;
     csg_error err;
-    if (csg_plugin_load(path, CSG_PLUGIN_TRANSPORT, &p, &err) != 0 &&
-        csg_plugin_load(path, CSG_PLUGIN_MODEL_ADAPTER, &p, &err) != 0) {
+    if (csg_plugin_load(path, CSG_PLUGIN_ANY_KIND, &p, &err) != 0) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
@@ -130,8 +130,16 @@ int main(int argc, char **argv)
 
     csg_errlist errs = {0};
     csg_config *cfg = NULL;
+    /* The gateway's plugins: each distinct file loaded once, for the start
+     * and every reload (the config and then the gateway keep it). */
+    csg_registry *reg = csg_registry_new();
+    if (!reg) {
+        fprintf(stderr, "csg-gateway: out of memory\n");
+        return 1;
+    }
     if (check) {
-        int rc = csg_config_load(check, &cfg, &errs);
+        int rc = csg_config_load(check, reg, &cfg, &errs);
+        csg_registry_unref(reg);
         if (rc == 0)
             rc = csg_gateway_check(cfg, &errs);
         for (size_t i = 0; i < errs.count; i++)
@@ -145,7 +153,9 @@ int main(int argc, char **argv)
         return rc == 0 ? 0 : 1;
     }
 
-    if (csg_config_load(config, &cfg, &errs) != 0) {
+    int lrc = csg_config_load(config, reg, &cfg, &errs);
+    csg_registry_unref(reg); /* cfg holds it now */
+    if (lrc != 0) {
         for (size_t i = 0; i < errs.count; i++)
             csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
         csg_log(CSG_LOG_ERROR, "core", "%s: %zu error(s); not starting", config, errs.count);

@@ -24,7 +24,7 @@ int csg_model_adapter_create(const csg_config *cfg, const csg_cfg_model *m,
 /* Create and destroy one instance of every model's adapter (on a private
  * event_base that never runs); append each failure to errs. Main thread.
  * 0 when every adapter was created. Models whose plugin was not loaded
- * (csg_config_set_plugin_loading(false)) are skipped. */
+ * (a config loaded without a registry) are skipped. */
 int csg_model_adapters_check(const csg_config *cfg, const csg_core_api *api, csg_errlist *errs);
 
 #endif /* CSG_MODEL_ADAPTER_H */

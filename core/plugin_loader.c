@@ -1,5 +1,6 @@
 /*
- * plugin_loader.c — loading and checking plugin shared objects.
+ * plugin_loader.c — loading and checking plugin shared objects (one file,
+ * one load; registry.c decides when a file is loaded).
  */
 #include "plugin_loader.h"
 
@@ -67,10 +68,8 @@ static int check_permissions(const char *path, const char *real, csg_error *err)
     return 0;
 }
 
-int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out, csg_error *err)
+int csg_plugin_resolve(const char *path, char *real, struct stat *st, csg_error *err)
 {
-    *out = NULL;
-    char real[PATH_MAX];
     if (!realpath(path, real)) {
         if (errno == ENOENT)
             return fail(err, path, "cannot open: no such file");
@@ -79,9 +78,27 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
     int rc = check_permissions(path, real, err);
     if (rc)
         return rc;
+    if (st && stat(real, st) != 0)
+        return fail(err, path, "cannot open: %s", strerror(errno));
+    return 0;
+}
 
+int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out, csg_error *err)
+{
+    *out = NULL;
+    char real[PATH_MAX];
+    int rc = csg_plugin_resolve(path, real, NULL, err);
+    if (rc)
+        return rc;
+    return csg_plugin_open(path, real, (int)expected, out, err);
+}
+
+int csg_plugin_open(const char *path, const char *name, int expected, csg_plugin **out,
+                    csg_error *err)
+{
+    *out = NULL;
     dlerror();
-    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         return fail(err, path, "cannot open: %s", e ? e : "dlopen failed");
@@ -118,14 +135,22 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
                                              : "; rebuild the plugin against this gateway's csg/plugin.h");
         goto fail;
     }
-    if (hd->kind != (uint32_t)expected) {
-        fail(err, path, "wrong kind: expected %s, found %s \"%s\"", csg_plugin_kind_name(expected),
-             csg_plugin_kind_name(hd->kind), hd->name ? hd->name : "?");
+    if (expected == CSG_PLUGIN_ANY_KIND && hd->kind != CSG_PLUGIN_TRANSPORT &&
+        hd->kind != CSG_PLUGIN_MODEL_ADAPTER) {
+        fail(err, path, "wrong kind: expected a transport plugin or a model adapter, found %s",
+             csg_plugin_kind_name(hd->kind));
         goto fail;
     }
+    if (expected != CSG_PLUGIN_ANY_KIND && hd->kind != (uint32_t)expected) {
+        fail(err, path, "wrong kind: expected %s, found %s \"%s\"",
+             csg_plugin_kind_name((uint32_t)expected), csg_plugin_kind_name(hd->kind),
+             hd->name ? hd->name : "?");
+        goto fail;
+    }
+    csg_plugin_kind kind = (csg_plugin_kind)hd->kind;
     /* The ABI 2.0 baseline must be there; an optional tail (fields after
      * it, from a later minor) may be cut off by a plugin built before it. */
-    size_t need = expected == CSG_PLUGIN_TRANSPORT ? CSG_TRANSPORT_BASELINE_SIZE
+    size_t need = kind == CSG_PLUGIN_TRANSPORT ? CSG_TRANSPORT_BASELINE_SIZE
                                                     : CSG_ADAPTER_BASELINE_SIZE;
     if (hd->struct_size < need) {
         fail(err, path, "descriptor size %u is smaller than ABI %d.0 requires (%zu bytes)",
@@ -139,10 +164,10 @@ int csg_plugin_load(const char *path, csg_plugin_kind expected, csg_plugin **out
         goto fail;
     }
     p->header = hd;
-    p->kind = expected;
+    p->kind = kind;
     /* Work on a zeroed copy of the gateway's size: what the plugin's
      * descriptor does not have reads as NULL/0, never past its end. */
-    if (expected == CSG_PLUGIN_TRANSPORT) {
+    if (kind == CSG_PLUGIN_TRANSPORT) {
         memcpy(&p->transport_desc, hd,
                hd->struct_size < sizeof p->transport_desc ? hd->struct_size
                                                           : sizeof p->transport_desc);
@@ -190,4 +215,3 @@ void csg_plugin_unload(csg_plugin *p)
     free(p->path);
     free(p);
 }
-//END

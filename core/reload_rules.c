@@ -44,13 +44,13 @@ bool csg_reload_allowed(const csg_config *started, const csg_config *serving,
     return true;
 }
 
-csg_config *csg_reload_load(const char *path, const csg_config *started,
+csg_config *csg_reload_load(const char *path, csg_registry *reg, const csg_config *started,
                             const csg_config *serving)
 {
     csg_errlist errs = {0};
     csg_config *cfg = NULL;
     csg_log(CSG_LOG_INFO, "core", "reloading %s", path);
-    if (csg_config_load(path, &cfg, &errs) != 0) {
+    if (csg_config_load(path, reg, &cfg, &errs) != 0) {
         for (size_t i = 0; i < errs.count; i++)
             csg_log(CSG_LOG_ERROR, "config", "%s", errs.items[i]);
         csg_log(CSG_LOG_ERROR, "core",

@@ -20,11 +20,12 @@
 bool csg_reload_allowed(const csg_config *started, const csg_config *serving,
                         const csg_config *nw);
 
-/* SIGHUP's first step (main thread): load path and check it against the
- * running configurations. Returns the new configuration (the caller unrefs
+/* SIGHUP's first step (main thread): load path, with the plugins from the
+ * gateway's registry reg (a plugin file already loaded is not opened again),
+ * and check it against the running configurations. Returns the new configuration (the caller unrefs
  * it), or NULL after logging why it is refused (its errors, each with
  * file:line, or the schema change). */
-csg_config *csg_reload_load(const char *path, const csg_config *started,
+csg_config *csg_reload_load(const char *path, csg_registry *reg, const csg_config *started,
                             const csg_config *serving);
 
 /* The log line of an applied reload (tests and operators grep it). */

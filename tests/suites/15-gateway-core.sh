@@ -55,12 +55,21 @@ for f in config/experiments.yaml config/demo.yaml config/examples/*.yaml; do
   sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" "$f" > "$T/shipped.yaml"
   "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "$f is invalid"; }
 done
+# --check-config opens each distinct plugin file once (the shipped config names
+# rest.so for the champion and the challenger): the registry, not one dlopen per block.
+sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" config/experiments.yaml > "$T/shipped.yaml"
+LD_DEBUG=files "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "check-config under LD_DEBUG"; }
+opens=$(grep -c 'opening file=.*/rest\.so ' "$T/out" || true)
+[[ $opens == 1 ]] || { grep 'opening file=' "$T/out"; fail "rest.so opened $opens times by --check-config, expected 1"; }
 
-# A running gateway with the fixture transport and adapter.
+# A running gateway with the fixture transport and adapter (copies, so a new
+# version can be installed over them below).
 port=$(free_port)
+mkdir -m 755 "$T/plug"
+install -m 644 "$FIX/good_transport.so" "$FIX/good_adapter.so" "$T/plug/"
 write_config() { # $1 = challenger weight, $2 = extra champion line, $3 = application block
   cat > "$T/gw.yaml" <<YAML
-gateway: { workers: 2, plugin_dir: "$FIX", lock_dir: "$T", drain_timeout_ms: 2000 }
+gateway: { workers: 2, plugin_dir: "$T/plug", lock_dir: "$T", drain_timeout_ms: 2000 }
 transports:
   - { plugin: good_transport.so, listen: "127.0.0.1:$port", banner: suite }
 experiment: { id: exp-suite, salt: s }
@@ -75,7 +84,9 @@ ${3:-}
 YAML
 }
 write_config 0.2 "timeout_ms: 100"
-"$GW" --config "$T/gw.yaml" 2>"$T/gw.log" & gw=$!; pids+=("$gw")
+# The dynamic linker's record of every dlopen goes to $T/ld.<pid> (not the JSON log).
+LD_DEBUG=files LD_DEBUG_OUTPUT="$T/ld" "$GW" --config "$T/gw.yaml" 2>"$T/gw.log" & gw=$!; pids+=("$gw")
+opens() { cat "$T"/ld.* 2>/dev/null | grep -c "opening file=.*$1 " || true; }
 wait_until 10 grep -q "csg-gateway running" "$T/gw.log" || fail "gateway did not start"
 
 # Second gateway on the same port: refused, clearly.
@@ -107,6 +118,18 @@ wait_until 10 grep -q "configuration reloaded (generation 3)" "$T/gw.log" || fai
 v2=$(grep -o 'generation 2).*config_version [0-9a-f]*' "$T/gw.log" | grep -o '[0-9a-f]*$')
 v3=$(grep -o 'generation 3).*config_version [0-9a-f]*' "$T/gw.log" | grep -o '[0-9a-f]*$')
 [[ ${#v3} == 16 && $v2 != "$v3" ]] || fail "config_version did not change with the schema ($v2 → $v3)"
+# Start and three SIGHUPs, the adapter named twice each time: one dlopen (the registry).
+[[ $(opens good_adapter.so) == 1 ]] || fail "good_adapter.so opened $(opens good_adapter.so) times, expected 1"
+# A new version installed by rename is loaded on the next SIGHUP (through /proc/self/fd).
+install -m 644 "$FIX/good_adapter.so" "$T/plug/good_adapter.so"
+kill -HUP "$gw"
+wait_until 10 grep -q "configuration reloaded (generation 4)" "$T/gw.log" || fail "reload after a new .so"
+[[ $(opens "/proc/self/fd/[0-9]*") == 1 ]] || fail "the new good_adapter.so was not loaded afresh"
+# The same file touched in place (same inode): refused, saying why; the old one serves.
+touch "$T/plug/good_adapter.so"
+kill -HUP "$gw"
+wait_until 10 grep -q "changed on disk in place (same inode)" "$T/gw.log" || fail "in-place change not refused"
+kill -0 "$gw" || fail "gateway died on an in-place change"
 
 # SIGTERM: drains and exits 0.
 kill -TERM "$gw"

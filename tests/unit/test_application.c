@@ -254,10 +254,9 @@ static void test_default_messages(void **state)
 /* The shipped schema, as config/experiments.yaml declares it. */
 static csg_schema *shipped(void)
 {
-    csg_config_set_plugin_loading(false);
     csg_config *c;
     csg_errlist errs = {0};
-    if (csg_config_load("config/experiments.yaml", &c, &errs) != 0)
+    if (csg_config_load("config/experiments.yaml", NULL, &c, &errs) != 0) /* no plugins */
         fail_msg("config/experiments.yaml: %s", errs.count ? errs.items[0] : "?");
     csg_schema *s = csg_schema_ref(c->schema);
     csg_config_unref(c);

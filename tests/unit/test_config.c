@@ -20,7 +20,7 @@ static int load_fixture(const char *path, csg_config **cfg, csg_errlist *errs)
     char *raw = slurp(path, NULL);
     assert_non_null(raw);
     char *text = subst_fixtures(raw);
-    int rc = csg_config_load_string(path, text, strlen(text), cfg, errs);
+    int rc = csg_config_load_string(path, text, strlen(text), test_registry(), cfg, errs);
     free(raw);
     free(text);
     return rc;
@@ -304,14 +304,14 @@ static void test_config_version(void **state)
     csg_errlist errs = {0};
     csg_config *c = NULL;
     char *text = subst_fixtures(base);
-    assert_int_equal(csg_config_load_string("t.yaml", text, strlen(text), &c, &errs), 0);
+    assert_int_equal(csg_config_load_string("t.yaml", text, strlen(text), test_registry(), &c, &errs), 0);
     free(text);
     memcpy(want, c->version, sizeof want);
     assert_int_equal(strspn(want, "0123456789abcdef"), 16);
     csg_config_unref(c);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         text = subst_fixtures(v[i].text);
-        int rc = csg_config_load_string("t.yaml", text, strlen(text), &c, &errs);
+        int rc = csg_config_load_string("t.yaml", text, strlen(text), test_registry(), &c, &errs);
         free(text);
         if (rc != 0)
             fail_msg("variant %zu: %s", i, errs.count ? errs.items[0] : "?");
@@ -327,7 +327,7 @@ static void test_missing_file(void **state)
     (void)state;
     csg_config *c = NULL;
     csg_errlist errs = {0};
-    assert_int_not_equal(csg_config_load("tests/config/does-not-exist.yaml", &c, &errs), 0);
+    assert_int_not_equal(csg_config_load("tests/config/does-not-exist.yaml", test_registry(), &c, &errs), 0);
     assert_null(c);
     assert_int_equal(errs.count, 1);
     assert_non_null(strstr(errs.items[0], "does-not-exist.yaml: cannot read the configuration"));
@@ -483,7 +483,7 @@ static void test_yaml_reading(void **state)
         char *text = yaml_case_text(k);
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = csg_config_load_string("t.yaml", text, strlen(text), &cfg, &errs);
+        int rc = csg_config_load_string("t.yaml", text, strlen(text), test_registry(), &cfg, &errs);
         free(text);
         bool ok = k->error ? rc != 0 && !cfg && errs.count == 1 && strstr(errs.items[0], k->error)
                            : rc == 0 && cfg && errs.count == 0;

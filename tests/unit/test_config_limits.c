@@ -66,7 +66,7 @@ static void test_read_timeout_cases(void **state)
         char *text = subst_fixtures(raw);
         csg_config *cfg = NULL;
         csg_errlist errs = {0};
-        int rc = csg_config_load_string("limits.yaml", text, strlen(text), &cfg, &errs);
+        int rc = csg_config_load_string("limits.yaml", text, strlen(text), test_registry(), &cfg, &errs);
         free(text);
         const char *label = k->extra ? k->extra : "(absent)\n";
         if (!k->error) {

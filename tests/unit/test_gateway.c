@@ -98,7 +98,7 @@ static csg_config *make_config(const gw_spec *s)
         n += snprintf(yaml + n, sizeof yaml - (size_t)n, "%s\n", g_application);
     csg_config *cfg = NULL;
     csg_errlist errs = {0};
-    int rc = csg_config_load_string("test.yaml", yaml, (size_t)n, &cfg, &errs);
+    int rc = csg_config_load_string("test.yaml", yaml, (size_t)n, test_registry(), &cfg, &errs);
     for (size_t i = 0; i < errs.count; i++)
         print_error("config: %s\n", errs.items[i]);
     csg_errlist_free(&errs);
@@ -682,7 +682,7 @@ static void test_failing_init(void **state)
                      fixture_dir(), tmpdir, events_path);
     csg_config *cfg = NULL;
     csg_errlist errs = {0};
-    assert_int_equal(csg_config_load_string("t.yaml", yaml, (size_t)n, &cfg, &errs), 0);
+    assert_int_equal(csg_config_load_string("t.yaml", yaml, (size_t)n, test_registry(), &cfg, &errs), 0);
     csg_gateway *gw = NULL;
     csg_error err = {{0}};
     assert_int_not_equal(csg_gateway_start(cfg, "t.yaml", &gw, &err), 0);

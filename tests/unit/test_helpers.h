@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
+
 /* $CSG_BUILD_DIR/<sub> (ctest sets CSG_BUILD_DIR). */
 static inline const char *build_path(char *buf, size_t cap, const char *sub)
 {
@@ -29,6 +31,15 @@ static inline const char *plugin_build_dir(void)
 {
     static char dir[1024];
     return build_path(dir, sizeof dir, "lib/csg");
+}
+
+/* One plugin registry per test process, as a gateway process has one. */
+static inline csg_registry *test_registry(void)
+{
+    static csg_registry *r;
+    if (!r)
+        r = csg_registry_new();
+    return r;
 }
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (NULL on error). */
