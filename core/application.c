@@ -27,7 +27,7 @@ static csg_parse_status fail(csg_parse_error *err, csg_parse_status status, cons
         snprintf(err->field, sizeof err->field, "%s", field ? field : "");
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        csg_errbuf_vset(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return status;

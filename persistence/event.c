@@ -18,7 +18,7 @@ static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
         why->kind = kind;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(why->reason, sizeof why->reason, fmt, ap);
+        csg_errbuf_vset(why->reason, sizeof why->reason, fmt, ap);
         va_end(ap);
     }
     return -CSG_EINVAL;

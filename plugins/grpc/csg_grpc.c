@@ -41,6 +41,7 @@
 #include <grpc/support/time.h>
 
 #include "csg/plugin.h"
+#include "csg_clock.h"
 #include "csg/v1/credit_score.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "score_request.h"
@@ -119,23 +120,8 @@ struct gserver {
     char shutdown_tag; /* its address is the tag */
 };
 
-static void set_err(csg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(csg_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* A create/start failure: lib/'s setter (the caller returns the code). */
+#define set_err(err, ...) ((void)csg_fail((err), CSG_EPLUGIN, __VA_ARGS__))
 
 /* gRPC threads must never take the gateway's SIGTERM/SIGINT: block them while
  * grpc creates threads (they inherit the mask), then restore ours. */
@@ -507,7 +493,7 @@ static void handle_score(gworker *gw, gcall *gc)
                           rid, false);
             return;
         }
-        req.deadline_ms = mono_ms() + left_ms;
+        req.deadline_ms = csg_now_ms_int() + left_ms;
     }
     req.transport = GRPC_NAME;
     inflight_add(gw, gc);

@@ -84,20 +84,15 @@ typedef const csg_plugin_header *(*csg_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
-
-enum {
-    CSG_OK = 0,
-    CSG_EINVAL = 1,  /* bad argument or configuration */
-    CSG_ENOMEM = 2,  /* allocation failed */
-    CSG_EIO = 3,     /* system call failed */
-    CSG_EPLUGIN = 4, /* plugin-specific failure */
-};
-
-/* Functions that can fail return 0 or -CSG_E… and fill *err (if non-NULL)
- * with a human-readable message. Never print from library code. */
-typedef struct csg_error {
-    char message[512];
-} csg_error;
+/*
+ * CSG_OK, CSG_EINVAL, CSG_ENOMEM, CSG_EIO, CSG_EPLUGIN and csg_error come from
+ * lib/csg_error.h, the one error module every component shares (csg-persist
+ * and csg-model too, without this header): functions that can fail return 0
+ * or -CSG_E… and fill *err (if non-NULL) with a human-readable message; never
+ * print from library code. Plugins may fill one with csg_fail (link lib/'s
+ * csg_lib) or snprintf into err->message.
+ */
+#include "csg_error.h"
 
 /* ------------------------------------------------------------------------ */
 /* Plugin options                                                            */
