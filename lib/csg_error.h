@@ -38,7 +38,8 @@ typedef struct csg_error {
 
 /* Fill err (if non-NULL) printf-style, cut at its size, and return -code: so a
  * failing function ends with `return csg_fail(err, CSG_EINVAL, "…", …);`. */
-int csg_fail(csg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int csg_fail(csg_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* As csg_fail, with "prefix: " before the message (prefix NULL: none), e.g. the
  * plugin loader naming the file. */
@@ -47,7 +48,8 @@ int csg_fail_at(csg_error *err, int code, const char *prefix, const char *fmt, .
 
 /* The formatter behind both, for any message buffer buf[cap] (cap > 0): a parse
  * error's or a DLQ reason's message. buf NULL or cap 0: nothing. */
-void csg_errbuf_set(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void csg_errbuf_set(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void csg_errbuf_vset(char *buf, size_t cap, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
