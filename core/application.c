@@ -631,9 +631,9 @@ const char *csg_parse_status_code(csg_parse_status status)
 {
     switch (status) {
     case CSG_PARSE_INVALID_JSON:
-        return "invalid_json";
+        return CSG_CODE_INVALID_JSON;
     case CSG_PARSE_INVALID_FIELD:
-        return "invalid_field";
+        return CSG_CODE_INVALID_FIELD;
     default:
         return NULL;
     }
