@@ -42,7 +42,8 @@ int csg_fail(csg_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* As csg_fail, with "prefix: " before the message (prefix NULL: none), e.g. the
- * plugin loader naming the file. */
+ * plugin loader naming the file. A prefix that would fill the whole buffer is left
+ * out (the message itself says more). */
 int csg_fail_at(csg_error *err, int code, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

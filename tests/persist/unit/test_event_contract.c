@@ -357,8 +357,8 @@ static void check_field(const char *what, csg_event_field_id id, const csg_event
     bool chal = e->challenger_model[0] != '\0';
     bool chal_ok = chal && e->challenger_ok;
     bool both = e->champion_ok && chal_ok;
-    double lat_champ = round(fmin(e->latency_champion_ms, CSG_EVENT_LATENCY_MS_MAX) * 1000.0) / 1000.0;
-    double lat_chal = round(fmin(e->latency_challenger_ms, CSG_EVENT_LATENCY_MS_MAX) * 1000.0) / 1000.0;
+    double lat_champ = round(fmin(e->latency_champion_ms, CSG_EVENT_LATENCY_MS_MAX) * 1e3) / 1e3;
+    double lat_chal = round(fmin(e->latency_challenger_ms, CSG_EVENT_LATENCY_MS_MAX) * 1e3) / 1e3;
     switch (id) {
     case CSG_EF_EVENT_ID: assert_string_equal(ev->event_id, e->event_id); break;
     case CSG_EF_EXPERIMENT_ID: assert_string_equal(ev->experiment_id, e->experiment_id); break;
