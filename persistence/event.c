@@ -38,12 +38,12 @@ static bool no_controls(const char *s, size_t n)
     return true;
 }
 
-/* A non-null string of 1..max bytes without control characters, copied to out. */
-static int get_str(json_t *root, const csg_event_field *f, bool nullable, char *out,
-                   bool *present, csgp_reject *why)
+/* A non-null string of 1..max bytes without control characters, copied to out (which
+ * holds max + 1 bytes). */
+static int get_str(json_t *root, const csg_event_field *f, size_t max, bool nullable,
+                   char *out, bool *present, csgp_reject *why)
 {
     const char *key = f->name;
-    size_t max = f->max_len;
     json_t *v = json_object_get(root, key);
     if (json_is_null(v) && nullable) {
         out[0] = 0;
@@ -232,16 +232,21 @@ static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
 }
 
 /* Where a string, number or decision field lands in ev, and its presence flag (NULL: it
- * is never null). NULL for the fields parsed by their own code below. */
-static void *slot(csgp_event *ev, csg_event_field_id id, bool **present)
+ * is never null); *cap: a string's buffer size. NULL for the fields parsed by their own
+ * code below. */
+#define STR(field) (*cap = sizeof ev->field, ev->field)
+static void *slot(csgp_event *ev, csg_event_field_id id, bool **present, size_t *cap)
 {
     *present = NULL;
+    *cap = 0;
     switch (id) {
-    case CSG_EF_EXPERIMENT_ID: return ev->experiment_id;
-    case CSG_EF_APPLICANT_ID: return ev->applicant_id;
-    case CSG_EF_TRANSPORT: return ev->transport;
-    case CSG_EF_CHAMPION_MODEL: return ev->champion_model;
-    case CSG_EF_CHALLENGER_MODEL: *present = &ev->has_challenger_model; return ev->challenger_model;
+    case CSG_EF_EXPERIMENT_ID: return STR(experiment_id);
+    case CSG_EF_APPLICANT_ID: return STR(applicant_id);
+    case CSG_EF_TRANSPORT: return STR(transport);
+    case CSG_EF_CHAMPION_MODEL: return STR(champion_model);
+    case CSG_EF_CHALLENGER_MODEL:
+        *present = &ev->has_challenger_model;
+        return STR(challenger_model);
     case CSG_EF_CHAMPION_SCORE: *present = &ev->has_champion_score; return &ev->champion_score;
     case CSG_EF_CHALLENGER_SCORE:
         *present = &ev->has_challenger_score;
@@ -259,13 +264,16 @@ static void *slot(csgp_event *ev, csg_event_field_id id, bool **present)
     }
 }
 
+#undef STR
+
 /* The strings, numbers and decisions, in the table's order, each within its row's rule. */
 static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_reject *why)
 {
     for (int i = 0; i < CSG_EF_COUNT; i++) {
         const csg_event_field *f = &csg_event_fields[i];
         bool *present;
-        void *out = slot(ev, (csg_event_field_id)i, &present);
+        size_t cap;
+        void *out = slot(ev, (csg_event_field_id)i, &present, &cap);
         if (!out)
             continue;
         /* The champion's answer is null only when the champion failed. */
@@ -273,7 +281,12 @@ static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_r
                         (!(f->flags & CSG_EF_CHAMPION) || champion_failed);
         int rc = 0;
         switch (f->type) {
-        case CSG_EFT_STRING: rc = get_str(root, f, nullable, out, present, why); break;
+        case CSG_EFT_STRING:
+            /* The buffers are sized by the same bounds (test_event_contract checks it);
+             * never past one in any case. */
+            rc = get_str(root, f, f->max_len < cap ? f->max_len : cap - 1, nullable, out, present,
+                         why);
+            break;
         case CSG_EFT_NUMBER: rc = get_num(root, f, nullable, out, present, why); break;
         case CSG_EFT_DECISION: rc = get_decision(root, f->name, nullable, out, why); break;
         default: break;
