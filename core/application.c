@@ -27,7 +27,7 @@ static csg_parse_status fail(csg_parse_error *err, csg_parse_status status, cons
         snprintf(err->field, sizeof err->field, "%s", field ? field : "");
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        csg_errbuf_vset(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return status;
@@ -631,9 +631,9 @@ const char *csg_parse_status_code(csg_parse_status status)
 {
     switch (status) {
     case CSG_PARSE_INVALID_JSON:
-        return "invalid_json";
+        return CSG_CODE_INVALID_JSON;
     case CSG_PARSE_INVALID_FIELD:
-        return "invalid_field";
+        return CSG_CODE_INVALID_FIELD;
     default:
         return NULL;
     }

@@ -134,7 +134,7 @@ static char *join_path(const char *dir, const char *name)
 
 static const char *const assignments[] = {"hash", "random", NULL};
 static const char *const reply_modes[] = {"after_champion", "after_all", NULL};
-static const char *const decisions[] = {"approve", "decline", "review", NULL};
+static const char *const decisions[] = {CSG_DECISION_NAME_LIST, NULL}; /* lib/csg_vocab.h */
 #define END {.opt = {.name = NULL}}
 
 static const cw_option gateway_rows[] = {
@@ -603,18 +603,4 @@ int csg_config_load(const char *path, csg_registry *reg, csg_config **out, csg_e
     int rc = csg_config_load_string(path, buf, n, reg, out, errs);
     free(buf);
     return rc;
-}
-
-const char *csg_decision_name(csg_decision d)
-{
-    switch (d) {
-    case CSG_DECISION_APPROVE:
-        return "approve";
-    case CSG_DECISION_DECLINE:
-        return "decline";
-    case CSG_DECISION_REVIEW:
-        return "review";
-    default:
-        return NULL;
-    }
 }

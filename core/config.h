@@ -128,7 +128,7 @@ int csg_config_load_string(const char *file, const char *text, size_t len, csg_r
 csg_config *csg_config_ref(csg_config *c);
 void csg_config_unref(csg_config *c);
 
-const char *csg_decision_name(csg_decision d); /* "approve", …; NULL for NONE */
+/* csg_decision_name ("approve", …; NULL for NONE) is lib/csg_vocab.h's. */
 
 /* config_version (DESIGN §3, §6): FNV-1a 64 of a canonical text of the
  * application, experiment, champion and challengers sections as parsed

@@ -1,7 +1,8 @@
 /*
  * event.c — MetricEvent serialisation with the small buffer writer: the
  * publisher thread turns ~100k events/s into JSON, where jansson's
- * serialiser alone would cost ~2 µs each.
+ * serialiser alone would cost ~2 µs each. Its keys, in order, are the field table's
+ * (lib/csg_event_schema.h), the table csg-persist reads events with.
  */
 #include "event.h"
 
@@ -17,23 +18,6 @@
 /* Configured names are copied into events whole (never cut by copy_str). */
 _Static_assert(CSG_EXPERIMENT_ID_MAX <= CSG_EVENT_NAME_MAX, "experiment_id bound");
 _Static_assert(CSG_MODEL_NAME_MAX <= CSG_EVENT_NAME_MAX, "model name bound");
-
-const char *csg_event_status_name(csg_event_status s)
-{
-    switch (s) {
-    case CSG_EVENT_OK:
-        return "OK";
-    case CSG_EVENT_CHALLENGER_TIMEOUT:
-        return "CHALLENGER_TIMEOUT";
-    case CSG_EVENT_CHALLENGER_ERROR:
-        return "CHALLENGER_ERROR";
-    case CSG_EVENT_CHAMPION_TIMEOUT:
-        return "CHAMPION_TIMEOUT";
-    case CSG_EVENT_CHAMPION_ERROR:
-        return "CHAMPION_ERROR";
-    }
-    return "OK";
-}
 
 /* Latencies keep microsecond resolution: the clock difference's float noise
  * (1.8399999999) says nothing and costs bytes in every row. One longer than the
@@ -84,9 +68,19 @@ static void write_codes(csg_jsonw *w, bool answered, const csg_reason_codes *rc)
     csg_jsonw_lit(w, "]");
 }
 
-static const char *const brief_names[3] = {"income", "loan_amount", "credit_history"};
-static const char *const brief_keys[3] = {",\"income\":", ",\"loan_amount\":",
-                                          ",\"credit_history\":"};
+/* The brief's top-level amounts, which the event takes from the features of the same name. */
+static const csg_event_field_id brief_fields[3] = {CSG_EF_INCOME, CSG_EF_LOAN_AMOUNT,
+                                                  CSG_EF_CREDIT_HISTORY};
+
+/* A key of the field table (lib/csg_event_schema.c), with the comma before every key but
+ * the first and the colon after: the writer spells no key of its own. */
+static void key(csg_jsonw *w, csg_event_field_id id)
+{
+    const csg_event_field *f = &csg_event_fields[id];
+    csg_jsonw_lit(w, id == 0 ? "{\"" : ",\"");
+    csg_jsonw_raw(w, f->name, f->name_len);
+    csg_jsonw_lit(w, "\":");
+}
 
 csg_event *csg_event_new(const csg_application *app)
 {
@@ -101,8 +95,8 @@ csg_event *csg_event_new(const csg_application *app)
     const csg_schema *s = csg_app_schema(app);
     for (int i = 0; i < 3; i++) {
         size_t len;
-        const char *v = csg_app_value_text(
-            app, csg_schema_find(s, brief_names[i], strlen(brief_names[i])), &len);
+        const csg_event_field *bf = &csg_event_fields[brief_fields[i]];
+        const char *v = csg_app_value_text(app, csg_schema_find(s, bf->name, bf->name_len), &len);
         if (v && len < sizeof e->brief[i]) {
             memcpy(e->brief[i], v, len);
             e->brief[i][len] = '\0';
@@ -121,52 +115,56 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     char ts[25];
     format_timestamp(e->timestamp_ms, ts);
 
-    csg_jsonw_lit(&w, "{\"event_id\":");
+    key(&w, CSG_EF_EVENT_ID);
     csg_jsonw_str(&w, e->event_id);
-    csg_jsonw_lit(&w, ",\"experiment_id\":");
+    key(&w, CSG_EF_EXPERIMENT_ID);
     csg_jsonw_str(&w, e->experiment_id);
-    csg_jsonw_lit(&w, ",\"applicant_id\":");
+    key(&w, CSG_EF_APPLICANT_ID);
     csg_jsonw_str(&w, e->applicant_id);
-    csg_jsonw_lit(&w, ",\"transport\":");
+    key(&w, CSG_EF_TRANSPORT);
     csg_jsonw_str(&w, e->transport);
-    csg_jsonw_lit(&w, ",\"champion_model\":");
+    key(&w, CSG_EF_CHAMPION_MODEL);
     csg_jsonw_str(&w, e->champion_model);
-    csg_jsonw_lit(&w, ",\"challenger_model\":");
+    key(&w, CSG_EF_CHALLENGER_MODEL);
     csg_jsonw_str(&w, chal ? e->challenger_model : NULL);
-    csg_jsonw_lit(&w, ",\"champion_score\":");
+    key(&w, CSG_EF_CHAMPION_SCORE);
     csg_jsonw_double(&w, e->champion_ok ? e->champion_score : NAN);
-    csg_jsonw_lit(&w, ",\"challenger_score\":");
+    key(&w, CSG_EF_CHALLENGER_SCORE);
     csg_jsonw_double(&w, chal && e->challenger_ok ? e->challenger_score : NAN);
-    csg_jsonw_lit(&w, ",\"champion_decision\":");
+    key(&w, CSG_EF_CHAMPION_DECISION);
     csg_jsonw_str(&w, e->champion_ok ? csg_decision_name(e->champion_decision) : NULL);
-    csg_jsonw_lit(&w, ",\"challenger_decision\":");
+    key(&w, CSG_EF_CHALLENGER_DECISION);
     csg_jsonw_str(&w, chal && e->challenger_ok ? csg_decision_name(e->challenger_decision) : NULL);
-    csg_jsonw_lit(&w, ",\"decision_match\":");
+    key(&w, CSG_EF_DECISION_MATCH);
     csg_jsonw_lit(&w, !both ? "null"
                             : e->champion_decision == e->challenger_decision ? "true"
                                                                              : "false");
-    csg_jsonw_lit(&w, ",\"latency_champion_ms\":");
+    key(&w, CSG_EF_LATENCY_CHAMPION_MS);
     csg_jsonw_double(&w, latency(e->latency_champion_ms));
-    csg_jsonw_lit(&w, ",\"latency_challenger_ms\":");
+    key(&w, CSG_EF_LATENCY_CHALLENGER_MS);
     csg_jsonw_double(&w, chal ? latency(e->latency_challenger_ms) : NAN);
-    csg_jsonw_lit(&w, ",\"decision_diff\":");
+    key(&w, CSG_EF_DECISION_DIFF);
     csg_jsonw_double(&w, both ? fabs(e->champion_score - e->challenger_score) : NAN);
     for (int i = 0; i < 3; i++) {
-        csg_jsonw_lit(&w, brief_keys[i]);
+        key(&w, brief_fields[i]);
         csg_jsonw_lit(&w, e->brief[i][0] ? e->brief[i] : "null");
     }
-    csg_jsonw_lit(&w, ",\"features\":");
+    key(&w, CSG_EF_FEATURES);
     csg_jsonw_lit(&w, e->features ? e->features : "{}");
-    csg_jsonw_lit(&w, ",\"config_version\":\"");
+    key(&w, CSG_EF_CONFIG_VERSION);
+    csg_jsonw_lit(&w, "\"");
     csg_jsonw_lit(&w, e->config_version);
     csg_jsonw_lit(&w, "\"");
-    csg_jsonw_lit(&w, ",\"champion_reasons\":");
+    key(&w, CSG_EF_CHAMPION_REASONS);
     write_codes(&w, e->champion_ok, &e->champion_reasons);
-    csg_jsonw_lit(&w, ",\"challenger_reasons\":");
+    key(&w, CSG_EF_CHALLENGER_REASONS);
     write_codes(&w, chal && e->challenger_ok, &e->challenger_reasons);
-    csg_jsonw_lit(&w, ",\"timestamp\":\"");
+    key(&w, CSG_EF_TIMESTAMP);
+    csg_jsonw_lit(&w, "\"");
     csg_jsonw_lit(&w, ts);
-    csg_jsonw_lit(&w, "\",\"status\":\"");
+    csg_jsonw_lit(&w, "\"");
+    key(&w, CSG_EF_STATUS);
+    csg_jsonw_lit(&w, "\"");
     csg_jsonw_lit(&w, csg_event_status_name(e->status));
     csg_jsonw_lit(&w, "\"}");
     return csg_jsonw_finish(&w);

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
-#include "csg_event_schema.h" /* the field bounds csg-persist reads events with */
+#include "csg_event_schema.h" /* the field table and bounds csg-persist reads events with */
+#include "csg_vocab.h"        /* statuses and decisions */
 #include "reasons.h"
 
 /* Ids arrive validated against the ABI's limits; events carry them whole. */
@@ -25,13 +26,8 @@ _Static_assert(CSG_APPLICANT_ID_MAX == CSG_EVENT_APPLICANT_ID_MAX, "applicant_id
 /* Bound on csg_event_to_json's output for any valid event. */
 #define CSG_EVENT_JSON_MAX 16384
 
-typedef enum csg_event_status {
-    CSG_EVENT_OK = 0,
-    CSG_EVENT_CHALLENGER_TIMEOUT = 1,
-    CSG_EVENT_CHALLENGER_ERROR = 2,
-    CSG_EVENT_CHAMPION_TIMEOUT = 3,
-    CSG_EVENT_CHAMPION_ERROR = 4,
-} csg_event_status;
+/* csg_event_status and its names (csg_event_status_name) are lib/csg_vocab.h's, the
+ * keys and bounds lib/csg_event_schema.h's: csg-persist reads events with both. */
 
 typedef struct csg_event {
     char event_id[CSG_EVENT_ID_MAX + 1];
@@ -52,7 +48,7 @@ typedef struct csg_event {
     double latency_challenger_ms; /* ignored without a challenger */
     int64_t timestamp_ms; /* wall clock at arrival */
     csg_event_status status;
-    char config_version[17]; /* 16 lowercase hex digits */
+    char config_version[CSG_EVENT_CONFIG_VERSION_LEN + 1]; /* lowercase hex digits */
     /* The brief's top-level income, loan_amount, credit_history: the JSON
      * text of the feature's value, "" (→ null) when the schema has no such
      * feature or the application does not carry it. */
@@ -67,8 +63,6 @@ typedef struct csg_event {
  * block (free() it); NULL without memory. */
 struct csg_application;
 csg_event *csg_event_new(const struct csg_application *app);
-
-const char *csg_event_status_name(csg_event_status s);
 
 /* Write the event's compact JSON (no newline) into buf; returns the length
  * needed (snprintf semantics). Every key is always present; see DESIGN §6

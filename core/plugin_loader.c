@@ -13,22 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int fail(csg_error *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(csg_error *err, const char *path, const char *fmt, ...)
-{
-    if (err) {
-        int n = snprintf(err->message, sizeof err->message, "%s: ", path);
-        if (n < 0 || (size_t)n >= sizeof err->message)
-            n = 0;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message + n, sizeof err->message - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -CSG_EPLUGIN;
-}
+/* Every load error names the file first, then what is wrong with it. */
+#define fail(err, path, ...) csg_fail_at((err), CSG_EPLUGIN, (path), __VA_ARGS__)
 
 const char *csg_plugin_kind_name(uint32_t kind)
 {

@@ -9,25 +9,6 @@
 #include "config.h"
 #include "jsonw.h"
 
-const char *csg_reply_status_code(csg_reply_status s)
-{
-    switch (s) {
-    case CSG_REPLY_OK:
-        return "ok";
-    case CSG_REPLY_CHAMPION_ERROR:
-        return "champion_error";
-    case CSG_REPLY_CHAMPION_TIMEOUT:
-        return "champion_timeout";
-    case CSG_REPLY_OVERLOADED:
-        return "overloaded";
-    case CSG_REPLY_NOT_READY:
-        return "not_ready";
-    case CSG_REPLY_DEADLINE:
-        return "deadline_exceeded";
-    }
-    return "champion_error";
-}
-
 size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
 {
     if (r->status != CSG_REPLY_OK)

@@ -18,7 +18,6 @@
  * No newline; snprintf semantics. */
 size_t csg_format_reply(const csg_reply *reply, char *buf, size_t cap);
 
-/* The error code for a non-OK reply status ("champion_error", …). */
-const char *csg_reply_status_code(csg_reply_status s);
+/* The error code of a reply status is lib/csg_vocab.h's csg_reply_status_code. */
 
 #endif /* CSG_REPLY_H */

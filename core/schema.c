@@ -191,7 +191,7 @@ static bool refuse(char *why, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
+    csg_errbuf_vset(why, cap, fmt, ap);
     va_end(ap);
     return false;
 }

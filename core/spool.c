@@ -95,18 +95,6 @@ static void seg_path(const csg_spool *sp, uint64_t id, char *buf, size_t cap)
     snprintf(buf, cap, "%s/" SEG_PREFIX "%016" PRIu64 SEG_SUFFIX, sp->dir, id);
 }
 
-__attribute__((format(printf, 3, 4))) static int set_err(csg_error *err, int code,
-                                                          const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap); /* long paths: truncated */
-        va_end(ap);
-    }
-    return code;
-}
-
 /* mkdir -p */
 static int make_dirs(const char *path)
 {
@@ -228,25 +216,25 @@ int csg_spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_bytes, 
         goto fail;
     }
     if (make_dirs(dir) != 0) {
-        rc = set_err(err, -CSG_EIO, "spool_dir %s: cannot create: %s", dir, strerror(errno));
+        rc = csg_fail(err, CSG_EIO, "spool_dir %s: cannot create: %s", dir, strerror(errno));
         goto fail;
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/LOCK", dir);
     sp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (sp->lock_fd < 0) {
-        rc = set_err(err, -CSG_EIO, "spool_dir %s: cannot open LOCK: %s", dir, strerror(errno));
+        rc = csg_fail(err, CSG_EIO, "spool_dir %s: cannot open LOCK: %s", dir, strerror(errno));
         goto fail;
     }
     if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = set_err(err, -CSG_EIO,
+        rc = csg_fail(err, CSG_EIO,
                      "spool_dir %s is in use by another process (%s); give each gateway its own",
                      dir, errno == EWOULDBLOCK ? "locked" : strerror(errno));
         goto fail;
     }
     d = opendir(dir);
     if (!d) {
-        rc = set_err(err, -CSG_EIO, "spool_dir %s: %s", dir, strerror(errno));
+        rc = csg_fail(err, CSG_EIO, "spool_dir %s: %s", dir, strerror(errno));
         goto fail;
     }
     struct dirent *de;
@@ -315,7 +303,7 @@ static int new_segment(csg_spool *sp, csg_error *err)
     seg_path(sp, s.id, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
-        return set_err(err, -CSG_EIO, "spool: cannot create %s: %s", path, strerror(errno));
+        return csg_fail(err, CSG_EIO, "spool: cannot create %s: %s", path, strerror(errno));
     int rc = push_seg(sp, &s);
     if (rc != 0) {
         close(fd);
@@ -370,7 +358,7 @@ int csg_spool_append(csg_spool *sp, const void *key, size_t key_len, const void 
             /* the reader stops at last->size anyway; a restart counts it torn */
         }
         close_writer(sp);
-        return set_err(err, -CSG_EIO, "spool: write to %s failed: %s", sp->dir, strerror(e));
+        return csg_fail(err, CSG_EIO, "spool: write to %s failed: %s", sp->dir, strerror(e));
     }
     last->size += total;
     sp->bytes += total;

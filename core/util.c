@@ -1,5 +1,5 @@
 /*
- * util.c — clocks, PRNG, UUIDv4, stable hash, double formatting.
+ * util.c — PRNG, UUIDv4, stable hash, double formatting.
  */
 #include "util.h"
 
@@ -11,27 +11,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-double csg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-int64_t csg_now_ms_int(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t csg_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void put_digits(char *p, unsigned v, int n)
 {

@@ -1,5 +1,5 @@
 /*
- * util.h — small helpers shared by the core: clocks, a per-thread PRNG,
+ * util.h — small helpers shared by the core: a per-thread PRNG,
  * UUIDv4, a stable string hash and shortest round-trip double formatting.
  */
 #ifndef CSG_UTIL_H
@@ -9,11 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* CLOCK_MONOTONIC in milliseconds (fractional) and whole milliseconds. */
-double csg_now_ms(void);
-int64_t csg_now_ms_int(void);
-/* CLOCK_REALTIME in milliseconds since the epoch. */
-int64_t csg_wall_ms(void);
+/* The clocks (csg_now_ms, csg_now_ms_int, csg_wall_ms, csg_mono_ms) are lib/'s. */
+#include "csg_clock.h"
 
 /* Format epoch ms as RFC 3339 UTC with milliseconds: 2025-10-07T13:35:42.123Z.
  * buf must hold 25 bytes. */

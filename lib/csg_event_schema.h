@@ -8,8 +8,13 @@
  * tests/persist/unit/test_event_contract.c feeds the writer's output at these edges to
  * the reader.
  *
- * Header-only, no includes beyond the C library: the first piece of the neutral lib/ of
- * DESIGN §2, which core/, plugins and persistence/ may all include.
+ * The field table (csg_event_fields, below) names every key of the event in the order the
+ * writer emits it, with its type, nullability and bounds: the writer takes its keys from
+ * it, the reader its required keys, types and bounds. The status and decision vocabulary
+ * the event uses is lib/csg_vocab.h's.
+ *
+ * No includes beyond lib/ and the C library (DESIGN §2: core/, plugins and persistence/
+ * may all include it); the table itself is in csg_event_schema.c (csg_lib).
  */
 #ifndef CSG_EVENT_SCHEMA_H
 #define CSG_EVENT_SCHEMA_H
@@ -84,5 +89,78 @@ static inline int csg_reason_code_ok(const char *s, size_t n)
             return 0;
     return 1;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The field table                                                           */
+
+/* Every key of the MetricEvent, in the writer's order (DESIGN §6). */
+typedef enum csg_event_field_id {
+    CSG_EF_EVENT_ID,
+    CSG_EF_EXPERIMENT_ID,
+    CSG_EF_APPLICANT_ID,
+    CSG_EF_TRANSPORT,
+    CSG_EF_CHAMPION_MODEL,
+    CSG_EF_CHALLENGER_MODEL,
+    CSG_EF_CHAMPION_SCORE,
+    CSG_EF_CHALLENGER_SCORE,
+    CSG_EF_CHAMPION_DECISION,
+    CSG_EF_CHALLENGER_DECISION,
+    CSG_EF_DECISION_MATCH,
+    CSG_EF_LATENCY_CHAMPION_MS,
+    CSG_EF_LATENCY_CHALLENGER_MS,
+    CSG_EF_DECISION_DIFF,
+    CSG_EF_INCOME,
+    CSG_EF_LOAN_AMOUNT,
+    CSG_EF_CREDIT_HISTORY,
+    CSG_EF_FEATURES,
+    CSG_EF_CONFIG_VERSION,
+    CSG_EF_CHAMPION_REASONS,
+    CSG_EF_CHALLENGER_REASONS,
+    CSG_EF_TIMESTAMP,
+    CSG_EF_STATUS,
+    CSG_EF_COUNT
+} csg_event_field_id;
+
+typedef enum csg_event_field_type {
+    CSG_EFT_ID = 1,    /* printable ASCII (0x21-0x7e), 1..max_len bytes: event_id */
+    CSG_EFT_STRING,    /* 1..max_len bytes without control characters (UTF-8) */
+    CSG_EFT_NUMBER,    /* finite double in [min, max] ((min, max] with CSG_EF_MIN_OPEN) */
+    CSG_EFT_INTEGER,   /* integer in [min, max] */
+    CSG_EFT_BOOL,      /* true / false */
+    CSG_EFT_DECISION,  /* a decision name (csg_vocab.h) */
+    CSG_EFT_STATUS,    /* an event status name (csg_vocab.h) */
+    CSG_EFT_TIMESTAMP, /* RFC 3339 UTC with milliseconds (the writer's form) */
+    CSG_EFT_FEATURES,  /* object: <= CSG_EVENT_MAX_FEATURES feature names → values */
+    CSG_EFT_HEX,       /* exactly max_len lowercase hex characters: config_version */
+    CSG_EFT_REASONS,   /* array of <= CSG_REASONS_MAX reason codes; non-null only when
+                        * that model answered (its score is not null) */
+} csg_event_field_type;
+
+/* Field flags. */
+enum {
+    CSG_EF_NULLABLE = 1u << 0,   /* may be null (when: the other flags and DESIGN §6) */
+    CSG_EF_OPTIONAL = 1u << 1,   /* a (next)-era key: the reader accepts it absent
+                                  * (older gateways, old spools); the writer always
+                                  * writes it */
+    CSG_EF_CHAMPION = 1u << 2,   /* the champion's answer: null only when status is
+                                  * CHAMPION_TIMEOUT / CHAMPION_ERROR */
+    CSG_EF_CHALLENGER = 1u << 3, /* null whenever challenger_model is null */
+    CSG_EF_MIN_OPEN = 1u << 4,   /* the lower bound is excluded (loan_amount > 0) */
+};
+
+typedef struct csg_event_field {
+    const char *name;    /* the JSON key */
+    unsigned name_len;   /* strlen(name) */
+    csg_event_field_type type;
+    unsigned flags;      /* CSG_EF_NULLABLE | … */
+    unsigned max_len;    /* ID, STRING: longest value in bytes; HEX: exact length */
+    double min, max;     /* NUMBER, INTEGER: bounds */
+} csg_event_field;
+
+/* The table, indexed by csg_event_field_id. */
+extern const csg_event_field csg_event_fields[CSG_EF_COUNT];
+
+/* The field named name[0..len); NULL when the event has no such key. */
+const csg_event_field *csg_event_field_find(const char *name, size_t len);
 
 #endif /* CSG_EVENT_SCHEMA_H */

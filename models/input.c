@@ -24,7 +24,7 @@ static csg_input_status fail(csg_input_error *err, csg_input_status status, cons
         snprintf(err->field, sizeof err->field, "%s", field ? field : "");
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        csg_errbuf_vset(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
     }
     return status;

@@ -10,18 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(csg_model_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(csg_model_error *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -CSG_MODEL_EINVAL;
-}
+#define fail csg_model_fail
 
 /* A whole token as a number of milliseconds in [0, CSG_LATENCY_MAX_MS]. */
 static int number(const char *s, double *out)

@@ -22,16 +22,6 @@
 
 #define FORMAT_V2 "csg-model/2"
 
-int csg_model_fail(csg_model_error *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -CSG_MODEL_EINVAL;
-}
 #define fail csg_model_fail
 
 bool csg_model_get_num(const json_t *v, double *out)

@@ -54,9 +54,6 @@ struct csg_model {
     gbm_node *nodes;
 };
 
-/* Fill err with a message; returns -CSG_MODEL_EINVAL. */
-int csg_model_fail(csg_model_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 /* A finite JSON number (integer or real). */
 bool csg_model_get_num(const json_t *v, double *out);
 bool csg_model_get_int32(const json_t *v, int32_t *out);

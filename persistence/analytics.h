@@ -29,7 +29,7 @@
 
 #include <jansson.h>
 
-#include "csg/plugin.h"
+#include "csg_error.h" /* lib/: csg_error and CSG_E… (never the ABI header) */
 
 #define CSGP_PSI_BINS 10
 #define CSGP_PSI_FLOOR 1e-4

@@ -1,4 +1,10 @@
-/* event.c — MetricEvent validation (see event.h for the rules). */
+/*
+ * event.c — MetricEvent validation (see event.h for the rules). The keys, types, bounds
+ * and nullability come from the field table of lib/csg_event_schema.h, which the
+ * gateway's writer (core/event.c) takes its keys from; the statuses and decisions from
+ * lib/csg_vocab.h. What joins several fields (a challenger's fields null without a
+ * challenger, reasons only from a model that answered) is written out below.
+ */
 #include "event.h"
 
 #include <jansson.h>
@@ -18,29 +24,11 @@ static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
         why->kind = kind;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(why->reason, sizeof why->reason, fmt, ap);
+        csg_errbuf_vset(why->reason, sizeof why->reason, fmt, ap);
         va_end(ap);
     }
     return -CSG_EINVAL;
 }
-
-const char *csgp_decision_str(csgp_decision d)
-{
-    switch (d) {
-    case CSGP_DEC_APPROVE: return "approve";
-    case CSGP_DEC_DECLINE: return "decline";
-    case CSGP_DEC_REVIEW: return "review";
-    default: return NULL;
-    }
-}
-
-/* Every key of DESIGN §6 must be present (null where allowed). */
-static const char *const required_keys[] = {
-    "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
-    "challenger_model", "champion_score", "challenger_score", "champion_decision",
-    "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-    "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
-};
 
 static bool no_controls(const char *s, size_t n)
 {
@@ -50,10 +38,12 @@ static bool no_controls(const char *s, size_t n)
     return true;
 }
 
-/* A non-null string of 1..max bytes without control characters, copied to out. */
-static int get_str(json_t *root, const char *key, size_t max, bool nullable, char *out,
-                   bool *present, csgp_reject *why)
+/* A non-null string of 1..max bytes without control characters, copied to out (which
+ * holds max + 1 bytes). */
+static int get_str(json_t *root, const csg_event_field *f, size_t max, bool nullable,
+                   char *out, bool *present, csgp_reject *why)
 {
+    const char *key = f->name;
     json_t *v = json_object_get(root, key);
     if (json_is_null(v) && nullable) {
         out[0] = 0;
@@ -76,9 +66,13 @@ static int get_str(json_t *root, const char *key, size_t max, bool nullable, cha
     return 0;
 }
 
-static int get_num(json_t *root, const char *key, bool nullable, double lo, double hi,
-                   bool lo_open, double *out, bool *present, csgp_reject *why)
+/* A finite number within the field's bounds. */
+static int get_num(json_t *root, const csg_event_field *f, bool nullable, double *out,
+                   bool *present, csgp_reject *why)
 {
+    const char *key = f->name;
+    double lo = f->min, hi = f->max;
+    bool lo_open = f->flags & CSG_EF_MIN_OPEN;
     json_t *v = json_object_get(root, key);
     if (json_is_null(v) && nullable) {
         *out = 0;
@@ -104,35 +98,34 @@ static int get_decision(json_t *root, const char *key, bool nullable, csgp_decis
 {
     json_t *v = json_object_get(root, key);
     if (json_is_null(v) && nullable) {
-        *out = CSGP_DEC_NULL;
+        *out = CSG_DECISION_NONE;
         return 0;
     }
-    const char *s = json_string_value(v);
-    if (s && !strcmp(s, "approve"))
-        *out = CSGP_DEC_APPROVE;
-    else if (s && !strcmp(s, "decline"))
-        *out = CSGP_DEC_DECLINE;
-    else if (s && !strcmp(s, "review"))
-        *out = CSGP_DEC_REVIEW;
-    else
-        return reject(why, "invalid_field", "field \"%s\": must be \"approve\", \"decline\", "
-                      "\"review\"%s", key, nullable ? " or null" : "");
+    *out = json_is_string(v) ? csg_decision_parse(json_string_value(v), json_string_length(v))
+                             : CSG_DECISION_NONE;
+    if (*out == CSG_DECISION_NONE)
+        return reject(why, "invalid_field", "field \"%s\": must be \"%s\", \"%s\", \"%s\"%s",
+                      key, csg_decision_name(CSG_DECISION_APPROVE),
+                      csg_decision_name(CSG_DECISION_DECLINE),
+                      csg_decision_name(CSG_DECISION_REVIEW), nullable ? " or null" : "");
     return 0;
 }
 
 static int get_config_version(json_t *root, csgp_event *ev, csgp_reject *why)
 {
-    json_t *v = json_object_get(root, "config_version");
+    const csg_event_field *f = &csg_event_fields[CSG_EF_CONFIG_VERSION];
+    json_t *v = json_object_get(root, f->name);
     if (!v || json_is_null(v))
         return 0;
     const char *s = json_string_value(v);
-    bool ok = s && json_string_length(v) == CSG_EVENT_CONFIG_VERSION_LEN;
-    for (size_t i = 0; ok && i < CSG_EVENT_CONFIG_VERSION_LEN; i++)
+    bool ok = s && json_string_length(v) == f->max_len;
+    for (size_t i = 0; ok && i < f->max_len; i++)
         ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
     if (!ok)
-        return reject(why, "invalid_field", "field \"config_version\": must be %d lowercase "
-                      "hex characters or null", CSG_EVENT_CONFIG_VERSION_LEN);
-    memcpy(ev->config_version, s, CSG_EVENT_CONFIG_VERSION_LEN + 1);
+        return reject(why, "invalid_field", "field \"%s\": must be %u lowercase hex characters "
+                      "or null", f->name, f->max_len);
+    _Static_assert(sizeof ev->config_version == CSG_EVENT_CONFIG_VERSION_LEN + 1, "buffer");
+    memcpy(ev->config_version, s, f->max_len + 1);
     return 0;
 }
 
@@ -198,7 +191,7 @@ static void fill_from_features(json_t *features, csgp_event *ev)
 /* features: optional; validated entry by entry, stored as compact JSON with sorted keys. */
 static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
 {
-    json_t *f = json_object_get(root, "features");
+    json_t *f = json_object_get(root, csg_event_fields[CSG_EF_FEATURES].name);
     if (!f || json_is_null(f))
         return 0;
     if (!json_is_object(f))
@@ -238,6 +231,87 @@ static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
     return 0;
 }
 
+/* Where a string, number or decision field lands in ev, and its presence flag (NULL: it
+ * is never null); *cap: a string's buffer size. NULL for the fields parsed by their own
+ * code below. */
+#define STR(field) (*cap = sizeof ev->field, ev->field)
+static void *slot(csgp_event *ev, csg_event_field_id id, bool **present, size_t *cap)
+{
+    *present = NULL;
+    *cap = 0;
+    switch (id) {
+    case CSG_EF_EXPERIMENT_ID: return STR(experiment_id);
+    case CSG_EF_APPLICANT_ID: return STR(applicant_id);
+    case CSG_EF_TRANSPORT: return STR(transport);
+    case CSG_EF_CHAMPION_MODEL: return STR(champion_model);
+    case CSG_EF_CHALLENGER_MODEL:
+        *present = &ev->has_challenger_model;
+        return STR(challenger_model);
+    case CSG_EF_CHAMPION_SCORE: *present = &ev->has_champion_score; return &ev->champion_score;
+    case CSG_EF_CHALLENGER_SCORE:
+        *present = &ev->has_challenger_score;
+        return &ev->challenger_score;
+    case CSG_EF_CHAMPION_DECISION: return &ev->champion_decision;
+    case CSG_EF_CHALLENGER_DECISION: return &ev->challenger_decision;
+    case CSG_EF_LATENCY_CHAMPION_MS: return &ev->latency_champion_ms;
+    case CSG_EF_LATENCY_CHALLENGER_MS:
+        *present = &ev->has_latency_challenger;
+        return &ev->latency_challenger_ms;
+    case CSG_EF_DECISION_DIFF: *present = &ev->has_decision_diff; return &ev->decision_diff;
+    case CSG_EF_INCOME: *present = &ev->has_income; return &ev->income;
+    case CSG_EF_LOAN_AMOUNT: *present = &ev->has_loan_amount; return &ev->loan_amount;
+    default: return NULL;
+    }
+}
+
+#undef STR
+
+/* The strings, numbers and decisions, in the table's order, each within its row's rule. */
+static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_reject *why)
+{
+    for (int i = 0; i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        bool *present;
+        size_t cap;
+        void *out = slot(ev, (csg_event_field_id)i, &present, &cap);
+        if (!out)
+            continue;
+        /* The champion's answer is null only when the champion failed. */
+        bool nullable = (f->flags & CSG_EF_NULLABLE) &&
+                        (!(f->flags & CSG_EF_CHAMPION) || champion_failed);
+        int rc = 0;
+        switch (f->type) {
+        case CSG_EFT_STRING:
+            /* The buffers are sized by the same bounds (test_event_contract checks it);
+             * never past one in any case. */
+            rc = get_str(root, f, f->max_len < cap ? f->max_len : cap - 1, nullable, out, present,
+                         why);
+            break;
+        case CSG_EFT_NUMBER: rc = get_num(root, f, nullable, out, present, why); break;
+        case CSG_EFT_DECISION: rc = get_decision(root, f->name, nullable, out, why); break;
+        default: break;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int get_status(json_t *root, csgp_event *ev, csgp_reject *why)
+{
+    const char *s = json_string_value(json_object_get(root, csg_event_fields[CSG_EF_STATUS].name));
+    if (!csg_event_status_parse(s, &ev->status_id)) {
+        char list[128];
+        size_t n = 0;
+        for (int i = 0; i < CSG_EVENT_STATUS_COUNT && n < sizeof list; i++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+                                  csg_event_status_name((csg_event_status)i));
+        return reject(why, "invalid_field", "field \"status\": must be one of %s", list);
+    }
+    snprintf(ev->status, sizeof ev->status, "%s", csg_event_status_name(ev->status_id));
+    return 0;
+}
+
 int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
 {
     if (len > CSGP_MAX_MESSAGE_BYTES)
@@ -253,77 +327,38 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
         rc = reject(why, "not_object", "the event must be a JSON object");
         goto out;
     }
-    for (size_t i = 0; i < sizeof required_keys / sizeof *required_keys; i++) {
-        if (!json_object_get(root, required_keys[i])) {
-            rc = reject(why, "missing_field", "missing field \"%s\"", required_keys[i]);
+    /* Every key of DESIGN §6 must be present (null where allowed), but the (next)-era
+     * ones older gateways do not write. */
+    for (int i = 0; i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        if (!(f->flags & CSG_EF_OPTIONAL) && !json_object_get(root, f->name)) {
+            rc = reject(why, "missing_field", "missing field \"%s\"", f->name);
             goto out;
         }
     }
     memset(ev, 0, sizeof *ev);
     ev->decision_match = -1;
 
-    json_t *v = json_object_get(root, "event_id");
+    const csg_event_field *fid = &csg_event_fields[CSG_EF_EVENT_ID];
+    json_t *v = json_object_get(root, fid->name);
     const char *s = json_string_value(v);
     size_t n = s ? json_string_length(v) : 0;
-    bool ok = s && n >= 1 && n <= CSG_EVENT_ID_MAX;
+    bool ok = s && n >= 1 && n <= fid->max_len;
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] >= 0x21 && s[i] <= 0x7e;
     if (!ok) {
         rc = reject(why, "invalid_field",
-                    "field \"event_id\": must be 1-%d printable ASCII characters",
-                    CSG_EVENT_ID_MAX);
+                    "field \"event_id\": must be 1-%u printable ASCII characters", fid->max_len);
         goto out;
     }
     memcpy(ev->event_id, s, n + 1);
 
-    v = json_object_get(root, "status");
-    s = json_string_value(v);
-    static const char *const statuses[] = {"OK", "CHALLENGER_TIMEOUT", "CHALLENGER_ERROR",
-                                           "CHAMPION_TIMEOUT", "CHAMPION_ERROR"};
-    ok = false;
-    for (size_t i = 0; s && i < 5; i++)
-        ok = ok || !strcmp(s, statuses[i]);
-    if (!ok) {
-        rc = reject(why, "invalid_field", "field \"status\": must be one of OK, "
-                    "CHALLENGER_TIMEOUT, CHALLENGER_ERROR, CHAMPION_TIMEOUT, CHAMPION_ERROR");
+    if ((rc = get_status(root, ev, why)))
         goto out;
-    }
-    snprintf(ev->status, sizeof ev->status, "%s", s);
-    bool champion_failed = !strncmp(ev->status, "CHAMPION_", 9);
-
-    /* Bounds: lib/csg_event_schema.h, the same the gateway writes events within. */
-    const double smin = CSG_EVENT_SCORE_MIN, smax = CSG_EVENT_SCORE_MAX;
-    const double lmax = CSG_EVENT_LATENCY_MS_MAX, amax = CSG_EVENT_AMOUNT_MAX;
-    if (get_str(root, "experiment_id", CSG_EVENT_NAME_MAX, false, ev->experiment_id, NULL,
-                why) ||
-        get_str(root, "applicant_id", CSG_EVENT_APPLICANT_ID_MAX, false, ev->applicant_id, NULL,
-                why) ||
-        get_str(root, "transport", CSG_EVENT_TRANSPORT_MAX, false, ev->transport, NULL, why) ||
-        get_str(root, "champion_model", CSG_EVENT_NAME_MAX, false, ev->champion_model, NULL,
-                why) ||
-        get_str(root, "challenger_model", CSG_EVENT_NAME_MAX, true, ev->challenger_model,
-                &ev->has_challenger_model, why) ||
-        get_num(root, "champion_score", champion_failed, smin, smax, false, &ev->champion_score,
-                &ev->has_champion_score, why) ||
-        get_num(root, "challenger_score", true, smin, smax, false, &ev->challenger_score,
-                &ev->has_challenger_score, why) ||
-        get_decision(root, "champion_decision", champion_failed, &ev->champion_decision, why) ||
-        get_decision(root, "challenger_decision", true, &ev->challenger_decision, why) ||
-        get_num(root, "latency_champion_ms", false, 0, lmax, false, &ev->latency_champion_ms,
-                NULL, why) ||
-        get_num(root, "latency_challenger_ms", true, 0, lmax, false, &ev->latency_challenger_ms,
-                &ev->has_latency_challenger, why) ||
-        get_num(root, "decision_diff", true, smin, smax, false, &ev->decision_diff,
-                &ev->has_decision_diff, why) ||
-        get_num(root, "income", true, 0, amax, false, &ev->income, &ev->has_income, why) ||
-        get_num(root, "loan_amount", true, 0, amax, true, &ev->loan_amount, &ev->has_loan_amount,
-                why))
+    bool champion_failed = csg_event_status_champion_failed(ev->status_id);
+    if ((rc = get_fields(root, ev, champion_failed, why)))
         goto out;
-    if (!champion_failed && !ev->has_champion_score) {
-        rc = reject(why, "invalid_field", "field \"champion_score\": null only when the "
-                    "champion failed");
-        goto out;
-    }
+    rc = -CSG_EINVAL;
 
     v = json_object_get(root, "decision_match");
     if (json_is_boolean(v)) {
@@ -336,8 +371,9 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     /* jansson's integers end where the schema's bound does (larger ones are not JSON it
      * parses: invalid_json). */
     _Static_assert(CSG_EVENT_CREDIT_HISTORY_MAX == LLONG_MAX, "credit_history bound");
-    v = json_object_get(root, "credit_history");
-    if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+    const csg_event_field *fch = &csg_event_fields[CSG_EF_CREDIT_HISTORY];
+    v = json_object_get(root, fch->name);
+    if (!json_is_null(v) && (!json_is_integer(v) || (double)json_integer_value(v) < fch->min)) {
         rc = reject(why, "invalid_field",
                     "field \"credit_history\": must be an integer >= 0 or null");
         goto out;
@@ -345,7 +381,7 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     ev->has_credit_history = !json_is_null(v);
     ev->credit_history = ev->has_credit_history ? json_integer_value(v) : 0;
 
-    v = json_object_get(root, "timestamp");
+    v = json_object_get(root, csg_event_fields[CSG_EF_TIMESTAMP].name);
     if (!json_is_string(v) ||
         csgp_parse_rfc3339(json_string_value(v), json_string_length(v), &ev->ts_ms) != 0) {
         rc = reject(why, "invalid_field", "field \"timestamp\": must be an RFC 3339 time "
@@ -354,25 +390,21 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     }
     csgp_format_ms(ev->ts_ms, ev->timestamp);
 
-    if (!ev->has_challenger_model) {
-        const char *bad = ev->has_challenger_score ? "challenger_score"
-                          : ev->challenger_decision ? "challenger_decision"
-                          : ev->decision_match >= 0 ? "decision_match"
-                          : ev->has_latency_challenger ? "latency_challenger_ms"
-                          : ev->has_decision_diff ? "decision_diff"
-                                                  : NULL;
-        if (bad) {
+    /* Without a challenger, every field of its answer is null. */
+    for (int i = 0; !ev->has_challenger_model && i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        if ((f->flags & CSG_EF_CHALLENGER) && !json_is_null(json_object_get(root, f->name))) {
             rc = reject(why, "invalid_field", "field \"%s\": must be null when challenger_model "
-                        "is null", bad);
+                        "is null", f->name);
             goto out;
         }
     }
     /* features last: it allocates, and a refused event has nothing to release. */
     if ((rc = get_config_version(root, ev, why)) ||
-        (rc = get_reasons(root, "champion_reasons", ev->has_champion_score,
-                          &ev->champion_reasons, why)) ||
-        (rc = get_reasons(root, "challenger_reasons", ev->has_challenger_score,
-                          &ev->challenger_reasons, why)) ||
+        (rc = get_reasons(root, csg_event_fields[CSG_EF_CHAMPION_REASONS].name,
+                          ev->has_champion_score, &ev->champion_reasons, why)) ||
+        (rc = get_reasons(root, csg_event_fields[CSG_EF_CHALLENGER_REASONS].name,
+                          ev->has_challenger_score, &ev->challenger_reasons, why)) ||
         (rc = get_features(root, ev, why)))
         goto out;
     rc = 0;

@@ -1,7 +1,9 @@
 /*
  * event.h — parse and validate one MetricEvent (DESIGN §6) from Kafka or NDJSON.
  *
- * The rules (docs/persistence.md lists them): every key present; strings are
+ * The keys, their types, nullability and bounds are the field table of
+ * lib/csg_event_schema.h, the one the gateway writes events with; statuses and decisions
+ * are lib/csg_vocab.h's. The rules (docs/persistence.md lists them): every key present; strings are
  * non-empty, bounded and free of control characters; numbers finite; the bounds of
  * every field are the gateway's, from lib/csg_event_schema.h (event_id 1–64 printable
  * ASCII, applicant_id 1–64 bytes, names 1–64, transport 1–15; scores and decision_diff
@@ -33,16 +35,13 @@
 #include <stdint.h>
 
 #include "csg_event_schema.h"
+#include "csg_vocab.h"
 #include "util.h"
 
 #define CSGP_MAX_MESSAGE_BYTES 65536 /* larger messages go to the DLQ unparsed */
 
-typedef enum csgp_decision {
-    CSGP_DEC_NULL = 0,
-    CSGP_DEC_APPROVE,
-    CSGP_DEC_DECLINE,
-    CSGP_DEC_REVIEW,
-} csgp_decision;
+/* Decisions are lib/csg_vocab.h's csg_decision (CSG_DECISION_NONE: null). */
+typedef csg_decision csgp_decision;
 
 /* A model's reason codes in its order; present = false stores NULL (no list). */
 typedef struct csgp_reasons {
@@ -74,7 +73,8 @@ typedef struct csgp_event {
     csgp_reasons champion_reasons, challenger_reasons;
     int64_t ts_ms;
     char timestamp[CSGP_TS_SIZE]; /* canonical YYYY-MM-DDTHH:MM:SS.mmmZ */
-    char status[24];
+    csg_event_status status_id;
+    char status[CSG_EVENT_STATUS_NAME_MAX + 1]; /* its name, as stored */
 } csgp_event;
 
 /* Why a message was rejected: a short class (the DLQ metric label) and a sentence. */
@@ -92,7 +92,8 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
  * features. Safe on a zeroed event and twice in a row. */
 void csgp_event_release(csgp_event *ev);
 
-const char *csgp_decision_str(csgp_decision d); /* NULL for CSGP_DEC_NULL */
+/* A decision's name, NULL for none: lib/csg_vocab.h's (the old name stays for callers). */
+#define csgp_decision_str csg_decision_name
 
 /* Room for a reason list as text, exactly: per code its quotes and a comma (one comma
  * fewer than codes), two brackets, the NUL. */

@@ -46,17 +46,6 @@ void csgp_log(const char *level, const char *fmt, ...)
     funlockfile(stderr);
 }
 
-int csgp_fail(csg_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -code;
-}
-
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -172,20 +161,6 @@ void csgp_format_ms(int64_t ms, char *out)
     snprintf(out, CSGP_TS_SIZE, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m % 13, d % 32,
              (unsigned)(sod / 3600) % 24, (unsigned)(sod / 60) % 60, (unsigned)sod % 60,
              (unsigned)msec % 1000);
-}
-
-int64_t csgp_now_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t csgp_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void csgp_format_double(double v, char *out, size_t size)

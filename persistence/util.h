@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "csg/plugin.h"
+#include "csg_clock.h" /* lib/: the one clock module */
+#include "csg_error.h" /* lib/: csg_error, CSG_E…, the one error setter */
 
 /* Error codes of csg-persist beyond the ABI's CSG_E… (returned negated). */
 enum {
@@ -35,9 +36,10 @@ int csgp_parse_rfc3339(const char *s, size_t len, int64_t *ms);
 int csgp_parse_time_param(const char *s, int64_t *ms);
 /* Format ms since the epoch as the canonical text; out must hold CSGP_TS_SIZE bytes. */
 void csgp_format_ms(int64_t ms, char *out);
-/* Monotonic and wall clocks in milliseconds. */
-int64_t csgp_now_mono_ms(void);
-int64_t csgp_now_ms(void);
+/* Monotonic and wall clocks in milliseconds: lib/csg_clock.h's (the old names stay
+ * for the callers). */
+#define csgp_now_mono_ms csg_now_ms_int
+#define csgp_now_ms csg_wall_ms
 
 /* Shortest text that reads back as exactly v (%.15g…%.17g). out: 32 bytes. */
 void csgp_format_double(double v, char *out, size_t size);
@@ -52,7 +54,8 @@ size_t csgp_utf8_trim(const char *s, size_t len);
 /* Base64 (RFC 4648, padded) of in[0..len); malloc'd NUL-terminated, caller frees. */
 char *csgp_base64(const unsigned char *in, size_t len);
 
-/* Fill err (if non-NULL) printf-style and return -code. */
-int csgp_fail(csg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fill err (if non-NULL) printf-style and return -code: lib/csg_error.h's csg_fail
+ * (the old name stays for the callers). */
+#define csgp_fail csg_fail
 
 #endif /* CSGP_UTIL_H */

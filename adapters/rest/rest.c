@@ -32,6 +32,7 @@
 
 #include "csg/plugin.h"
 #include "csg_buf.h"
+#include "csg_clock.h" /* back-off and queue expiry: the coarse monotonic clock */
 #include "csg_net.h"
 #include "csg_wq.h"
 #include "rest_reply.h"
@@ -131,13 +132,6 @@ struct rest_inst {
 
 static void inst_free(rest_inst *in);
 static void pump(rest_inst *in);
-
-static uint64_t now_ms(rest_inst *in)
-{
-    struct timeval tv;
-    event_base_gettimeofday_cached(in->base, &tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Calls                                                                     */
@@ -308,7 +302,7 @@ static void conn_fail(rest_conn *k, const char *why)
         k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : REST_BACKOFF_MIN_MS;
         if (k->backoff_ms > REST_BACKOFF_MAX_MS)
             k->backoff_ms = REST_BACKOFF_MAX_MS;
-        k->retry_at_ms = now_ms(in) + k->backoff_ms;
+        k->retry_at_ms = csg_mono_ms() + k->backoff_ms;
         if (!in->logged_down) {
             in->api->log(CSG_LOG_WARN, "rest", "model %s (%s): %s; retrying with back-off",
                          in->model, in->url.hostport, why);
@@ -574,7 +568,7 @@ static bool all_down(rest_inst *in, uint64_t now)
 
 static void pump(rest_inst *in)
 {
-    uint64_t now = now_ms(in);
+    uint64_t now = csg_mono_ms();
     while (in->q_head) {
         rest_call *c = in->q_head;
         if (c->state == C_EXPIRED_QUEUED) { /* q_len dropped when it expired */

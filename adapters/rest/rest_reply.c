@@ -21,6 +21,17 @@
 
 #define FR_KEYS_MAX 8 /* keys the fast path tracks; a reply with more goes to jansson */
 
+/* A model's decision (DESIGN §5 Model API): approve or decline, in lib/csg_vocab.h's
+ * spelling; review is the gateway's own fallback, never a model's. */
+static bool model_decision(const char *s, size_t n, csg_decision *out)
+{
+    csg_decision d = csg_decision_parse(s, n);
+    if (d != CSG_DECISION_APPROVE && d != CSG_DECISION_DECLINE)
+        return false;
+    *out = d;
+    return true;
+}
+
 static const char *fr_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -286,11 +297,7 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
         *err = "model reply has no score in [0,1]";
     else if (dt != T_STR)
         *err = "model reply has no decision";
-    else if (dn == 7 && memcmp(dv, "approve", 7) == 0)
-        out->decision = CSG_DECISION_APPROVE;
-    else if (dn == 7 && memcmp(dv, "decline", 7) == 0)
-        out->decision = CSG_DECISION_DECLINE;
-    else
+    else if (!model_decision(dv, dn, &out->decision))
         *err = "model decision is neither approve nor decline";
     if (!*err && has_points && !isfinite(pv))
         *err = "malformed points: must be a finite number";
@@ -415,13 +422,8 @@ const char *rest_reply_check_jansson(const char *body, size_t len, rest_answer *
     } else if (!json_is_string(dv)) {
         err = "model reply has no decision";
     } else {
-        const char *ds = json_string_value(dv);
         out->score = json_number_value(s);
-        if (strcmp(ds, "approve") == 0)
-            out->decision = CSG_DECISION_APPROVE;
-        else if (strcmp(ds, "decline") == 0)
-            out->decision = CSG_DECISION_DECLINE;
-        else
+        if (!model_decision(json_string_value(dv), json_string_length(dv), &out->decision))
             err = "model decision is neither approve nor decline";
         if (!err)
             err = check_extras(root, out);

@@ -41,6 +41,7 @@
 #include <grpc/support/time.h>
 
 #include "csg/plugin.h"
+#include "csg_clock.h"
 #include "csg/v1/credit_score.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "score_request.h"
@@ -119,23 +120,8 @@ struct gserver {
     char shutdown_tag; /* its address is the tag */
 };
 
-static void set_err(csg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(csg_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* A create/start failure: lib/'s setter (the caller returns the code). */
+#define set_err(err, ...) ((void)csg_fail((err), CSG_EPLUGIN, __VA_ARGS__))
 
 /* gRPC threads must never take the gateway's SIGTERM/SIGINT: block them while
  * grpc creates threads (they inherit the mask), then restore ours. */
@@ -358,18 +344,11 @@ static void reply_counted(gworker *gw, gcall *gc, const ProtobufCMessage *msg,
     reply_md(gc, msg, status, details, rid, fallback);
 }
 
+/* The decision's name (lib/csg_vocab.h); "" for none (proto3 strings cannot be null). */
 static const char *decision_text(csg_decision d)
 {
-    switch (d) {
-    case CSG_DECISION_APPROVE:
-        return "approve";
-    case CSG_DECISION_DECLINE:
-        return "decline";
-    case CSG_DECISION_REVIEW:
-        return "review";
-    default:
-        return "";
-    }
+    const char *name = csg_decision_name(d);
+    return name ? name : "";
 }
 
 static void on_reply(void *ctx, const csg_reply *r)
@@ -378,23 +357,15 @@ static void on_reply(void *ctx, const csg_reply *r)
     gworker *gw = gc->gw;
     inflight_remove(gw, gc);
     if (r->status != CSG_REPLY_OK) {
-        grpc_status_code st = GRPC_STATUS_UNAVAILABLE;
-        const char *label = "champion_error";
+        grpc_status_code st = GRPC_STATUS_UNAVAILABLE; /* champion_error, not_ready */
+        const char *label = csg_reply_status_code(r->status);
         switch (r->status) {
-        case CSG_REPLY_NOT_READY:
-            label = "not_ready";
-            break;
         case CSG_REPLY_CHAMPION_TIMEOUT:
-            st = GRPC_STATUS_DEADLINE_EXCEEDED;
-            label = "champion_timeout";
-            break;
         case CSG_REPLY_DEADLINE:
             st = GRPC_STATUS_DEADLINE_EXCEEDED;
-            label = "deadline_exceeded";
             break;
         case CSG_REPLY_OVERLOADED:
             st = GRPC_STATUS_RESOURCE_EXHAUSTED;
-            label = "overloaded";
             break;
         default:
             break;
@@ -428,7 +399,8 @@ static void on_reply(void *ctx, const csg_reply *r)
     }
     resp.n_reasons = n;
     resp.reasons = n ? rp : NULL;
-    reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL, "ok", r->request_id, r->is_fallback);
+    reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL, CSG_CODE_OK, r->request_id,
+                  r->is_fallback);
 }
 
 /* A whole received message as one span, valid while bb lives. A small
@@ -488,8 +460,8 @@ static void handle_score(gworker *gw, gcall *gc)
         st = CSG_SR_INVALID_FIELD, snprintf(why, sizeof why, "%s", bad);
     if (st != CSG_SR_OK) {
         api->application_free(req.app);
-        static const char *const label[] = {"ok", "invalid_json", "invalid_field",
-                                            "payload_too_large"};
+        static const char *const label[] = {CSG_CODE_OK, CSG_CODE_INVALID_JSON,
+                                            CSG_CODE_INVALID_FIELD, CSG_CODE_PAYLOAD_TOO_LARGE};
         reply_counted(gw, gc, NULL,
                       st == CSG_SR_TOO_LARGE ? GRPC_STATUS_RESOURCE_EXHAUSTED
                                              : GRPC_STATUS_INVALID_ARGUMENT,
@@ -503,11 +475,12 @@ static void handle_score(gworker *gw, gcall *gc)
         if (left_ms <= 0) {
             api->application_free(req.app);
             reply_counted(gw, gc, NULL, GRPC_STATUS_DEADLINE_EXCEEDED,
-                          "deadline passed before the call was handled", "deadline_exceeded",
+                          "deadline passed before the call was handled",
+                          CSG_CODE_DEADLINE_EXCEEDED,
                           rid, false);
             return;
         }
-        req.deadline_ms = mono_ms() + left_ms;
+        req.deadline_ms = csg_now_ms_int() + left_ms;
     }
     req.transport = GRPC_NAME;
     inflight_add(gw, gc);
@@ -566,7 +539,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             break;
         case KIND_GENERIC:
             reply_counted(gw, gc, NULL, GRPC_STATUS_UNIMPLEMENTED, "method not implemented",
-                          "not_found", NULL, false);
+                          CSG_CODE_NOT_FOUND, NULL, false);
             break;
         }
     }

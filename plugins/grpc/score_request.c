@@ -90,7 +90,7 @@ static csg_sr_status refuse(csg_sr_error *err, const char *field, const char *fm
     snprintf(err->field, sizeof err->field, "%s", field);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    csg_errbuf_vset(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
     return CSG_SR_INVALID_FIELD;
 }

@@ -165,7 +165,7 @@ static void respond_l(http_conn *c, csg_slot *s, int code, const char *label, co
 static void respond(http_conn *c, csg_slot *s, int code, const char *ctype, const char *body,
                     size_t blen, const char *rid, const char *extra)
 {
-    respond_l(c, s, code, "ok", ctype, body, blen, rid, extra);
+    respond_l(c, s, code, CSG_CODE_OK, ctype, body, blen, rid, extra);
 }
 
 static void respond_error(http_conn *c, csg_slot *s, int code, const char *ecode,
@@ -207,16 +207,15 @@ static void on_core_reply(void *ctx, const csg_reply *r)
 static void reply_to(http_conn *c, csg_slot *s, const csg_reply *r)
 {
     const csg_core_api *api = api_of(c);
+    const char *label = csg_reply_status_code(r->status); /* lib/csg_vocab.h */
     int code;
-    const char *label;
     switch (r->status) {
-    case CSG_REPLY_OK: code = 200; label = "ok"; break;
-    case CSG_REPLY_CHAMPION_ERROR: code = 502; label = "champion_error"; break;
-    case CSG_REPLY_CHAMPION_TIMEOUT: code = 504; label = "champion_timeout"; break;
-    case CSG_REPLY_OVERLOADED: code = 503; label = "overloaded"; break;
-    case CSG_REPLY_NOT_READY: code = 503; label = "not_ready"; break;
-    case CSG_REPLY_DEADLINE: code = 504; label = "deadline_exceeded"; break;
-    default: code = 502; label = "champion_error"; break;
+    case CSG_REPLY_OK: code = 200; break;
+    case CSG_REPLY_CHAMPION_TIMEOUT: code = 504; break;
+    case CSG_REPLY_OVERLOADED: code = 503; break;
+    case CSG_REPLY_NOT_READY: code = 503; break;
+    case CSG_REPLY_DEADLINE: code = 504; break;
+    default: code = 502; break; /* champion_error */
     }
     /* The core writes the body for every status (the error codes of DESIGN
      * §5 included), so all transports agree on it. */
@@ -226,7 +225,7 @@ static void reply_to(http_conn *c, csg_slot *s, const csg_reply *r)
         /* Only if names were absurdly long; still answer correctly. */
         char *big = malloc(n + 1);
         if (!big) {
-            respond_error(c, s, 500, "internal", "out of memory", NULL, r->request_id, NULL);
+            respond_error(c, s, 500, CSG_CODE_INTERNAL, "out of memory", NULL, r->request_id, NULL);
             return;
         }
         api->format_reply(r, big, n + 1);
@@ -327,7 +326,7 @@ static int too_large(http_conn *c)
 {
     char msg[96];
     snprintf(msg, sizeof msg, "request body exceeds %zu bytes", inst_of(c)->max_body);
-    return refuse(c, 413, "payload_too_large", msg);
+    return refuse(c, 413, CSG_CODE_PAYLOAD_TOO_LARGE, msg);
 }
 
 static int cb_headers_complete(llhttp_t *p)
@@ -382,15 +381,15 @@ static void handle_request(http_conn *c, csg_slot *s)
     const char *rid = client_rid(c);
     switch (c->rq.early) {
     case 404:
-        respond_error(c, s, 404, "not_found", "no such endpoint", NULL, rid, NULL);
+        respond_error(c, s, 404, CSG_CODE_NOT_FOUND, "no such endpoint", NULL, rid, NULL);
         return;
     case 405:
-        respond_error(c, s, 405, "method_not_allowed",
+        respond_error(c, s, 405, CSG_CODE_METHOD_NOT_ALLOWED,
                       c->rq.route == R_SCORE ? "use POST" : "use GET", NULL, rid,
                       c->rq.route == R_SCORE ? "Allow: POST\r\n" : "Allow: GET\r\n");
         return;
     case 415:
-        respond_error(c, s, 415, "unsupported_media_type",
+        respond_error(c, s, 415, CSG_CODE_UNSUPPORTED_MEDIA_TYPE,
                       "Content-Type must be application/json", NULL, rid, NULL);
         return;
     default: break;
@@ -403,14 +402,15 @@ static void handle_request(http_conn *c, csg_slot *s)
         if (api->is_ready())
             respond(c, s, 200, "application/json", "{\"status\":\"ready\"}", 18, rid, NULL);
         else
-            respond_error(c, s, 503, "not_ready", "the champion model is not reachable", NULL,
+            respond_error(c, s, 503, CSG_CODE_NOT_READY, "the champion model is not reachable",
+                          NULL,
                           rid, NULL);
         return;
     case R_METRICS: {
         size_t len = 0;
         char *text = api->render_metrics(&len);
         if (!text) {
-            respond_error(c, s, 500, "internal", "metrics unavailable", NULL, rid, NULL);
+            respond_error(c, s, 500, CSG_CODE_INTERNAL, "metrics unavailable", NULL, rid, NULL);
             return;
         }
         respond(c, s, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, rid, NULL);
@@ -422,7 +422,7 @@ static void handle_request(http_conn *c, csg_slot *s)
 
     /* POST /v1/score */
     if (c->rq.rid_seen && !rid) {
-        respond_error(c, s, 400, "invalid_field",
+        respond_error(c, s, 400, CSG_CODE_INVALID_FIELD,
                       "X-Request-Id must be 1-64 printable ASCII characters", "request_id", NULL,
                       NULL);
         return;
@@ -436,7 +436,7 @@ static void handle_request(http_conn *c, csg_slot *s)
         &req.app, body_rid, &perr);
     if (ps != CSG_PARSE_OK) {
         bool field = ps == CSG_PARSE_INVALID_FIELD;
-        respond_error(c, s, 400, field ? "invalid_field" : "invalid_json",
+        respond_error(c, s, 400, field ? CSG_CODE_INVALID_FIELD : CSG_CODE_INVALID_JSON,
                       perr.message[0] ? perr.message : "invalid application",
                       field && perr.field[0] ? perr.field : NULL, rid, NULL);
         return;
@@ -570,7 +570,7 @@ static void http_read_timeout(csg_conn *cc)
     char msg[96];
     snprintf(msg, sizeof msg, "request not complete within %u ms of its first byte",
              csg_conn_read_ms(cc));
-    respond_error(c, s, 408, "request_timeout", msg, NULL, client_rid(c), NULL);
+    respond_error(c, s, 408, CSG_CODE_REQUEST_TIMEOUT, msg, NULL, client_rid(c), NULL);
     if (!cc->closed)
         csg_conn_finish(cc);
 }

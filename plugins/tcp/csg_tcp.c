@@ -142,25 +142,7 @@ static void line_too_long(tcp_conn *t)
 {
     char msg[96];
     snprintf(msg, sizeof msg, "line longer than %zu bytes", srv_of(t)->max_line);
-    conn_error(t, "payload_too_large", msg, NULL, NULL);
-}
-
-static const char *reply_error_code(csg_reply_status st)
-{
-    switch (st) {
-    case CSG_REPLY_CHAMPION_ERROR:
-        return "champion_error";
-    case CSG_REPLY_CHAMPION_TIMEOUT:
-        return "champion_timeout";
-    case CSG_REPLY_OVERLOADED:
-        return "overloaded";
-    case CSG_REPLY_NOT_READY:
-        return "not_ready";
-    case CSG_REPLY_DEADLINE:
-        return "deadline_exceeded";
-    default:
-        return "internal";
-    }
+    conn_error(t, CSG_CODE_PAYLOAD_TOO_LARGE, msg, NULL, NULL);
 }
 
 static void on_reply(void *ctx, const csg_reply *reply)
@@ -177,12 +159,12 @@ static void on_reply(void *ctx, const csg_reply *reply)
     size_t n;
     const char *label;
     if (reply->status == CSG_REPLY_OK) {
-        label = "ok";
+        label = CSG_CODE_OK;
         n = api->format_reply(reply, stackbuf, sizeof stackbuf);
         if (n >= sizeof stackbuf && (buf = malloc(n + 1)) != NULL)
             api->format_reply(reply, buf, n + 1);
     } else {
-        label = reply_error_code(reply->status);
+        label = csg_reply_status_code(reply->status);
         const char *msg = reply->error_message ? reply->error_message : label;
         n = format_error_rid(api, label, msg, NULL, reply->request_id, stackbuf,
                              sizeof stackbuf);
@@ -225,7 +207,8 @@ static void handle_line(tcp_conn *t, const char *line, size_t len)
     csg_worker *w = t->conn.w->w;
     csg_parse_status st = api->parse_application(w, line, len, &req.app, req.request_id, &perr);
     if (st != CSG_PARSE_OK) {
-        conn_error(t, st == CSG_PARSE_INVALID_JSON ? "invalid_json" : "invalid_field",
+        conn_error(t,
+                   st == CSG_PARSE_INVALID_JSON ? CSG_CODE_INVALID_JSON : CSG_CODE_INVALID_FIELD,
                    perr.message[0] ? perr.message : "invalid application",
                    st == CSG_PARSE_INVALID_FIELD && perr.field[0] ? perr.field : NULL,
                    st == CSG_PARSE_INVALID_FIELD ? req.request_id : NULL);
@@ -233,7 +216,8 @@ static void handle_line(tcp_conn *t, const char *line, size_t len)
     }
     if (req.request_id[0] && !api->valid_request_id(req.request_id, strlen(req.request_id))) {
         api->application_free(req.app);
-        conn_error(t, "invalid_field", "request_id must be 1-64 printable ASCII characters",
+        conn_error(t, CSG_CODE_INVALID_FIELD,
+                   "request_id must be 1-64 printable ASCII characters",
                    "request_id", NULL);
         return;
     }
@@ -369,7 +353,7 @@ static void tcp_read_timeout(csg_conn *c)
     char msg[96];
     snprintf(msg, sizeof msg, "line not complete within %u ms of its first byte",
              csg_conn_read_ms(c));
-    conn_error(t, "request_timeout", msg, NULL, NULL);
+    conn_error(t, CSG_CODE_REQUEST_TIMEOUT, msg, NULL, NULL);
     csg_conn_maybe_finish(c);
 }
 
@@ -413,7 +397,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         max_out = (size_t)cfg->options[OPT_MAX_OUTPUT_BYTES].i;
     }
     char overloaded[160]; /* error line for a connection refused at max_conns */
-    size_t n = api->format_error("overloaded", "too many connections", NULL, overloaded,
+    size_t n = api->format_error(CSG_CODE_OVERLOADED, "too many connections", NULL, overloaded,
                                  sizeof overloaded - 1);
     if (n < sizeof overloaded - 1)
         overloaded[n++] = '\n';

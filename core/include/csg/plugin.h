@@ -84,20 +84,15 @@ typedef const csg_plugin_header *(*csg_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
-
-enum {
-    CSG_OK = 0,
-    CSG_EINVAL = 1,  /* bad argument or configuration */
-    CSG_ENOMEM = 2,  /* allocation failed */
-    CSG_EIO = 3,     /* system call failed */
-    CSG_EPLUGIN = 4, /* plugin-specific failure */
-};
-
-/* Functions that can fail return 0 or -CSG_E… and fill *err (if non-NULL)
- * with a human-readable message. Never print from library code. */
-typedef struct csg_error {
-    char message[512];
-} csg_error;
+/*
+ * CSG_OK, CSG_EINVAL, CSG_ENOMEM, CSG_EIO, CSG_EPLUGIN and csg_error come from
+ * lib/csg_error.h, the one error module every component shares (csg-persist
+ * and csg-model too, without this header): functions that can fail return 0
+ * or -CSG_E… and fill *err (if non-NULL) with a human-readable message; never
+ * print from library code. Plugins may fill one with csg_fail (link lib/'s
+ * csg_lib) or snprintf into err->message.
+ */
+#include "csg_error.h"
 
 /* ------------------------------------------------------------------------ */
 /* Plugin options                                                            */
@@ -205,12 +200,13 @@ typedef enum csg_feature_type {
     CSG_FEATURE_BOOLEAN = 4,  /* true/false */
 } csg_feature_type;
 
-typedef enum csg_decision {
-    CSG_DECISION_NONE = 0,
-    CSG_DECISION_APPROVE = 1,
-    CSG_DECISION_DECLINE = 2,
-    CSG_DECISION_REVIEW = 3, /* only as a configured champion fallback */
-} csg_decision;
+/* csg_decision (CSG_DECISION_NONE/APPROVE/DECLINE/REVIEW), csg_reply_status
+ * (CSG_REPLY_OK, _CHAMPION_ERROR, _CHAMPION_TIMEOUT, _OVERLOADED, _NOT_READY,
+ * _DEADLINE) and their names (csg_decision_name, csg_reply_status_code, the
+ * DESIGN §5 error codes CSG_CODE_…) come from lib/csg_vocab.h: the one
+ * vocabulary the gateway, every transport and csg-persist share. Their values
+ * are part of this ABI. */
+#include "csg_vocab.h"
 
 /* What a transport hands to core_api->submit. */
 typedef struct csg_request {
@@ -232,15 +228,6 @@ typedef struct csg_reason {
     const char *feature; /* NULL = none */
     const char *text;
 } csg_reason;
-
-typedef enum csg_reply_status {
-    CSG_REPLY_OK = 0,               /* score/decision from the champion (or its fallback) */
-    CSG_REPLY_CHAMPION_ERROR = 1,   /* HTTP 502, gRPC UNAVAILABLE */
-    CSG_REPLY_CHAMPION_TIMEOUT = 2, /* HTTP 504, gRPC DEADLINE_EXCEEDED */
-    CSG_REPLY_OVERLOADED = 3,       /* HTTP 503 overloaded, gRPC RESOURCE_EXHAUSTED */
-    CSG_REPLY_NOT_READY = 4,        /* HTTP 503 not_ready, gRPC UNAVAILABLE */
-    CSG_REPLY_DEADLINE = 5,         /* client deadline passed; gRPC DEADLINE_EXCEEDED */
-} csg_reply_status;
 
 /* Handed to the transport's reply callback; valid only during the callback. */
 typedef struct csg_reply {

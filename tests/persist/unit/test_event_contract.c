@@ -12,7 +12,13 @@
  * their buffers and the reader's checks are that one set. This file links both csg_core
  * and csgp; the two event.h headers are named by path.
  *
- * The third test is the reader's side of issue 17's reason lists, written against the
+ * The field table test walks lib/csg_event_schema.h's table (issue 18): the writer emits
+ * exactly its keys in its order, and every field — one switch case per field id, so a
+ * field added to the table without a check here fails the build (-Wswitch) — reads back
+ * as written, over events that set every field (decisions, reasons, features, each
+ * status); every number and string field is refused one step past its row's bound.
+ *
+ * The reasons test is the reader's side of issue 17's reason lists, written against the
  * shared contract's JSON (DESIGN §6): the writer's event with champion_reasons /
  * challenger_reasons set (or removed) through jansson, so it holds whatever the writer
  * itself emits for those keys.
@@ -30,6 +36,8 @@
 
 #include <jansson.h>
 
+#include "csg_event_schema.h"
+#include "csg_vocab.h"
 #include "core/event.h"
 #include "core/jsonw.h"
 #include "persistence/event.h"
@@ -310,12 +318,254 @@ static void test_reason_lists(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* The field table: writer -> reader over every field                        */
+
+/* Events that set every field between them: each status, with and without a challenger,
+ * decisions of every kind, reason lists, features. */
+static void build_full(size_t k, csg_event *e)
+{
+    build(&cases[k], e);
+    e->champion_decision = k % 3 == 2 ? CSG_DECISION_REVIEW : e->champion_decision;
+    e->champion_reasons.count = (uint8_t)(k % (CSG_REASONS_MAX + 1));
+    for (unsigned i = 0; i < e->champion_reasons.count; i++)
+        snprintf(e->champion_reasons.code[i], sizeof e->champion_reasons.code[i], "C%u_%zu", i, k);
+    e->challenger_reasons.count = (uint8_t)((k + 1) % (CSG_REASONS_MAX + 1));
+    for (unsigned i = 0; i < e->challenger_reasons.count; i++)
+        snprintf(e->challenger_reasons.code[i], sizeof e->challenger_reasons.code[i], "X%u", i);
+    e->features = k % 2 ? "{\"income\":60000,\"home\":\"rent\",\"owner\":true}" : NULL;
+}
+
+static void check_codes(const char *what, const char *key, bool answered,
+                        const csg_reason_codes *w, const csgp_reasons *r)
+{
+    if (r->present != answered)
+        fail_msg("%s: %s stored %s, the model %s", what, key, r->present ? "a list" : "NULL",
+                 answered ? "answered" : "did not answer");
+    if (!answered)
+        return;
+    assert_int_equal(r->n, w->count);
+    for (int i = 0; i < r->n; i++)
+        assert_string_equal(r->code[i], w->code[i]);
+}
+
+/* Field f of the reader's ev against the writer's e. One case per field, no default:
+ * a new field in the table must be checked here. */
+static void check_field(const char *what, csg_event_field_id id, const csg_event *e,
+                        const csgp_event *ev)
+{
+    bool chal = e->challenger_model[0] != '\0';
+    bool chal_ok = chal && e->challenger_ok;
+    bool both = e->champion_ok && chal_ok;
+    double lat_champ = round(fmin(e->latency_champion_ms, CSG_EVENT_LATENCY_MS_MAX) * 1e3) / 1e3;
+    double lat_chal = round(fmin(e->latency_challenger_ms, CSG_EVENT_LATENCY_MS_MAX) * 1e3) / 1e3;
+    switch (id) {
+    case CSG_EF_EVENT_ID: assert_string_equal(ev->event_id, e->event_id); break;
+    case CSG_EF_EXPERIMENT_ID: assert_string_equal(ev->experiment_id, e->experiment_id); break;
+    case CSG_EF_APPLICANT_ID: assert_string_equal(ev->applicant_id, e->applicant_id); break;
+    case CSG_EF_TRANSPORT: assert_string_equal(ev->transport, e->transport); break;
+    case CSG_EF_CHAMPION_MODEL: assert_string_equal(ev->champion_model, e->champion_model); break;
+    case CSG_EF_CHALLENGER_MODEL:
+        assert_true(ev->has_challenger_model == chal);
+        assert_string_equal(ev->challenger_model, e->challenger_model);
+        break;
+    case CSG_EF_CHAMPION_SCORE:
+        assert_true(ev->has_champion_score == e->champion_ok);
+        assert_true(!e->champion_ok || ev->champion_score == e->champion_score);
+        break;
+    case CSG_EF_CHALLENGER_SCORE:
+        assert_true(ev->has_challenger_score == chal_ok);
+        assert_true(!chal_ok || ev->challenger_score == e->challenger_score);
+        break;
+    case CSG_EF_CHAMPION_DECISION:
+        assert_int_equal(ev->champion_decision,
+                         e->champion_ok ? e->champion_decision : CSG_DECISION_NONE);
+        break;
+    case CSG_EF_CHALLENGER_DECISION:
+        assert_int_equal(ev->challenger_decision,
+                         chal_ok ? e->challenger_decision : CSG_DECISION_NONE);
+        break;
+    case CSG_EF_DECISION_MATCH:
+        assert_int_equal(ev->decision_match,
+                         !both ? -1 : e->champion_decision == e->challenger_decision);
+        break;
+    case CSG_EF_LATENCY_CHAMPION_MS: assert_true(ev->latency_champion_ms == lat_champ); break;
+    case CSG_EF_LATENCY_CHALLENGER_MS:
+        assert_true(ev->has_latency_challenger == chal);
+        assert_true(!chal || ev->latency_challenger_ms == lat_chal);
+        break;
+    case CSG_EF_DECISION_DIFF:
+        assert_true(ev->has_decision_diff == both);
+        assert_true(!both || ev->decision_diff == fabs(e->champion_score - e->challenger_score));
+        break;
+    case CSG_EF_INCOME:
+        assert_true(ev->has_income);
+        assert_true(ev->income == strtod(e->brief[0], NULL));
+        break;
+    case CSG_EF_LOAN_AMOUNT:
+        assert_true(ev->has_loan_amount);
+        assert_true(ev->loan_amount == strtod(e->brief[1], NULL));
+        break;
+    case CSG_EF_CREDIT_HISTORY:
+        assert_true(ev->has_credit_history);
+        assert_true(ev->credit_history == strtoll(e->brief[2], NULL, 10));
+        break;
+    case CSG_EF_FEATURES:
+        /* Stored as compact JSON with sorted keys; the writer's {} when it has none. */
+        assert_string_equal(ev->features ? ev->features : "(null)",
+                            e->features ? "{\"home\":\"rent\",\"income\":60000,\"owner\":true}"
+                                        : "{}");
+        break;
+    case CSG_EF_CONFIG_VERSION: assert_string_equal(ev->config_version, e->config_version); break;
+    case CSG_EF_CHAMPION_REASONS:
+        check_codes(what, "champion_reasons", e->champion_ok, &e->champion_reasons,
+                    &ev->champion_reasons);
+        break;
+    case CSG_EF_CHALLENGER_REASONS:
+        check_codes(what, "challenger_reasons", chal_ok, &e->challenger_reasons,
+                    &ev->challenger_reasons);
+        break;
+    case CSG_EF_TIMESTAMP: assert_string_equal(ev->timestamp, "2025-11-25T10:00:00.123Z"); break;
+    case CSG_EF_STATUS:
+        assert_int_equal(ev->status_id, e->status);
+        assert_string_equal(ev->status, csg_event_status_name(e->status));
+        break;
+    case CSG_EF_COUNT: fail_msg("%s: not a field", what);
+    }
+}
+
+static void test_every_field_round_trips(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        csg_event e;
+        build_full(k, &e);
+        char json[4096];
+        size_t n = csg_event_to_json(&e, json, sizeof json);
+        assert_true(n < sizeof json);
+        /* The writer's keys are the table's, in its order, and no others. */
+        json_t *root = json_loadb(json, n, 0, NULL);
+        assert_non_null(root);
+        assert_int_equal(json_object_size(root), CSG_EF_COUNT);
+        json_decref(root);
+        const char *at = json;
+        for (int i = 0; i < CSG_EF_COUNT; i++) {
+            char key[48];
+            snprintf(key, sizeof key, "%c\"%s\":", i ? ',' : '{', csg_event_fields[i].name);
+            const char *p = strstr(at, key);
+            if (!p)
+                fail_msg("%s: key %s missing or out of the table's order\n%s", cases[k].what,
+                         csg_event_fields[i].name, json);
+            at = p + strlen(key);
+        }
+        csgp_event ev;
+        csgp_reject why = {0};
+        if (csgp_event_parse(json, n, &ev, &why) != 0)
+            fail_msg("%s: the reader refuses the writer's event: %s\n%s", cases[k].what,
+                     why.reason, json);
+        for (int i = 0; i < CSG_EF_COUNT; i++)
+            check_field(cases[k].what, (csg_event_field_id)i, &e, &ev);
+        csgp_event_release(&ev);
+    }
+}
+
+/* Replace the value of key in the writer's event text with value (raw JSON) and parse. */
+static int parse_with(const char *key, const char *value, csgp_reject *why)
+{
+    csg_event e;
+    build(&cases[0], &e);
+    char json[4096];
+    size_t n = csg_event_to_json(&e, json, sizeof json);
+    json_t *root = json_loadb(json, n, 0, NULL);
+    json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    assert_non_null(root);
+    assert_non_null(v);
+    json_object_set_new(root, key, v);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    csgp_event ev = {0};
+    int rc = csgp_event_parse(text, strlen(text), &ev, why);
+    if (rc == 0)
+        csgp_event_release(&ev);
+    free(text);
+    return rc;
+}
+
+/* Every bounded row of the table, at its bound (stored) and one step past it (refused,
+ * naming the field): the reader's checks are the table's rows. */
+static void test_reader_takes_the_table_bounds(void **state)
+{
+    (void)state;
+    for (int i = 0; i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        char in[512], out[512];
+        in[0] = out[0] = '\0';
+        switch (f->type) {
+        case CSG_EFT_ID:
+        case CSG_EFT_STRING:
+            snprintf(in, sizeof in, "\"%0*d\"", (int)f->max_len, 0);
+            snprintf(out, sizeof out, "\"%0*d\"", (int)f->max_len + 1, 0);
+            break;
+        case CSG_EFT_NUMBER:
+            if (f->flags & CSG_EF_CHALLENGER)
+                break; /* cases[0] has a challenger, but its rule joins fields: below */
+            snprintf(in, sizeof in, "%.17g", f->max);
+            if (f->max < DBL_MAX)
+                snprintf(out, sizeof out, "%.17g", nextafter(f->max, INFINITY));
+            else
+                snprintf(out, sizeof out, "%.17g", (f->flags & CSG_EF_MIN_OPEN) ? f->min
+                                                   : -DBL_TRUE_MIN);
+            break;
+        case CSG_EFT_HEX:
+            snprintf(in, sizeof in, "\"%0*d\"", (int)f->max_len, 0);
+            snprintf(out, sizeof out, "\"%0*d\"", (int)f->max_len + 1, 0);
+            break;
+        case CSG_EFT_STATUS:
+            snprintf(in, sizeof in, "\"%s\"", csg_event_status_name(CSG_EVENT_CHALLENGER_TIMEOUT));
+            snprintf(out, sizeof out, "\"OKAY\"");
+            break;
+        case CSG_EFT_DECISION:
+            snprintf(in, sizeof in, "\"%s\"", csg_decision_name(CSG_DECISION_REVIEW));
+            snprintf(out, sizeof out, "\"reviewed\"");
+            break;
+        default:
+            break;
+        }
+        if (!in[0])
+            continue;
+        csgp_reject why = {0};
+        if (parse_with(f->name, in, &why) != 0)
+            fail_msg("%s = %s (at the bound): refused: %s", f->name, in, why.reason);
+        if (!out[0])
+            continue;
+        if (parse_with(f->name, out, &why) == 0 || !strstr(why.reason, f->name))
+            fail_msg("%s = %s (past the bound): %s", f->name, out, why.reason);
+    }
+    /* The challenger's numbers, with the challenger's other fields as the writer has them. */
+    static const struct {
+        const char *key, *in, *out;
+    } chal[] = {
+        {"challenger_score", "1", "1.0000000000000002"},
+        {"latency_challenger_ms", "1e9", "1000000000.0000001"},
+        {"decision_diff", "1", "-1e-300"},
+    };
+    for (size_t i = 0; i < sizeof chal / sizeof *chal; i++) {
+        csgp_reject why = {0};
+        if (parse_with(chal[i].key, chal[i].in, &why) != 0)
+            fail_msg("%s = %s: refused: %s", chal[i].key, chal[i].in, why.reason);
+        if (parse_with(chal[i].key, chal[i].out, &why) == 0 || !strstr(why.reason, chal[i].key))
+            fail_msg("%s = %s: %s", chal[i].key, chal[i].out, why.reason);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_output_is_stored),
         cmocka_unit_test(test_one_set_of_bounds),
         cmocka_unit_test(test_reason_lists),
+        cmocka_unit_test(test_every_field_round_trips),
+        cmocka_unit_test(test_reader_takes_the_table_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
