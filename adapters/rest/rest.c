@@ -1,5 +1,6 @@
 /*
- * rest.c — the REST model adapter (rest.so), DESIGN §4 and §5 "Model API".
+ * rest.c — the REST model adapter (rest.so), DESIGN §4 and §5 "Model API": the
+ * connection pool and calls (entry points: rest_adapter.c; reply check: rest_reply.c).
  *
  * Owns, per worker and model: a pool of keep-alive HTTP/1.1 connections to
  * the model's POST endpoint, a bounded queue of calls waiting for a free
@@ -37,101 +38,7 @@
 #include "csg_wq.h"
 #include "rest_reply.h"
 
-#define REST_VERSION "1.0.0"
-#define REST_BODY_MAX 65536     /* a model reply larger than this is an error */
-#define REST_REQ_MAX 8704 /* one request: headers + the application's canonical JSON */
-#define REST_OUT_MAX (4u << 20) /* bytes queued on one upstream connection */
-#define REST_BACKOFF_MIN_MS 50
-#define REST_BACKOFF_MAX_MS 2000
-#define REST_STALL_GRACE_MS 1000 /* a connection silent this long past timeout_ms is dead */
-
-/* The option values, stored by the core (options_apply): defaults only in the table. */
-typedef struct rest_options_t {
-    const char *url;
-    int64_t pool_size, pipeline_depth, max_queue;
-    bool pipeline;
-} rest_options_t;
-
-static const csg_option rest_options[] = {
-    {CSG_OPT_URL, "url", NULL, true, 1, 0,
-     "model endpoint http://host:port/path; names are resolved once at start",
-     CSG_OPT_AT(rest_options_t, url)},
-    {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker",
-     CSG_OPT_AT(rest_options_t, pool_size)},
-    {CSG_OPT_BOOL, "pipeline", "false", false, 1, 0,
-     "queue further requests on busy connections (the model must support HTTP pipelining)",
-     CSG_OPT_AT(rest_options_t, pipeline)},
-    {CSG_OPT_INT, "pipeline_depth", "16", false, 1, 256,
-     "requests in flight per connection when pipeline is true",
-     CSG_OPT_AT(rest_options_t, pipeline_depth)},
-    {CSG_OPT_INT, "max_queue", "1024", false, 1, 1000000,
-     "calls waiting for a connection per worker; beyond it calls fail at once",
-     CSG_OPT_AT(rest_options_t, max_queue)},
-    {0, NULL, NULL, false, 0, 0, NULL, 0},
-};
-
-typedef struct rest_inst rest_inst;
-typedef struct rest_conn rest_conn;
-
-enum call_state { C_FREE, C_QUEUED, C_EXPIRED_QUEUED, C_INFLIGHT, C_ABANDONED, C_EARLY };
-
-typedef struct rest_call {
-    struct rest_call *next; /* queue, connection FIFO or free list */
-    rest_inst *in;
-    struct event *tev; /* timeout, or the early-failure deferral */
-    enum call_state state;
-    csg_score_cb cb;
-    void *ctx;
-    const char *early_error;
-    csg_score_status early_status; /* ERROR, or OVERLOADED for a full queue */
-    bool retried;
-    size_t req_len;
-    char req[REST_REQ_MAX];
-} rest_call;
-
-struct rest_conn {
-    rest_inst *in;
-    int fd; /* -1: not connected */
-    struct event *rev;
-    struct event *stall_ev;
-    csg_wq wq;
-    llhttp_t parser;
-    rest_call *fifo_head, *fifo_tail; /* requests sent (or buffered), oldest first */
-    unsigned inflight;
-    bool served;     /* at least one reply on this connection */
-    bool got_bytes;  /* reply bytes seen for the head call */
-    bool failed;     /* failure found inside the parser; handled after execute */
-    unsigned backoff_ms;
-    uint64_t retry_at_ms;
-    csg_buf body;
-};
-
-struct rest_inst {
-    const csg_core_api *api;
-    struct event_base *base;
-    char model[128];
-    csg_url url;
-    unsigned timeout_ms;
-    unsigned pool_size;
-    bool pipeline;
-    unsigned depth;
-    unsigned max_queue;
-    char head[1400]; /* request line + fixed headers, up to "Content-Length: " */
-    size_t head_len;
-    bool started;
-    csg_flusher *flusher;
-    rest_conn *conns;
-    rest_call *q_head, *q_tail; /* waiting for a connection */
-    unsigned q_len;
-    rest_call *free_calls;
-    unsigned ncalls; /* allocated */
-    unsigned busy;   /* callbacks on the stack */
-    bool destroy_pending;
-    bool logged_down;
-};
-
-static void inst_free(rest_inst *in);
-static void pump(rest_inst *in);
+#include "rest.h"
 
 /* ------------------------------------------------------------------------ */
 /* Calls                                                                     */
@@ -217,7 +124,7 @@ static void on_call_event(evutil_socket_t fd, short what, void *arg)
         inst_free(in);
 }
 
-static rest_call *call_get(rest_inst *in)
+rest_call *call_get(rest_inst *in)
 {
     rest_call *c = in->free_calls;
     if (c) {
@@ -239,7 +146,7 @@ static rest_call *call_get(rest_inst *in)
 }
 
 /* Fail a call later in this loop turn (never inside score_async). */
-static void call_fail_soon(rest_call *c, const char *why)
+void call_fail_soon(rest_call *c, const char *why)
 {
     event_del(c->tev);
     c->state = C_EARLY;
@@ -260,7 +167,7 @@ static void stall_arm(rest_conn *k)
     event_add(k->stall_ev, &tv);
 }
 
-static void on_stall(evutil_socket_t fd, short what, void *arg)
+void on_stall(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -274,7 +181,7 @@ static void on_stall(evutil_socket_t fd, short what, void *arg)
         inst_free(in);
 }
 
-static void conn_close_fd(rest_conn *k)
+void conn_close_fd(rest_conn *k)
 {
     if (k->fd < 0)
         return;
@@ -566,7 +473,7 @@ static bool all_down(rest_inst *in, uint64_t now)
     return true;
 }
 
-static void pump(rest_inst *in)
+void pump(rest_inst *in)
 {
     uint64_t now = csg_mono_ms();
     while (in->q_head) {
@@ -601,241 +508,4 @@ static void pump(rest_inst *in)
         }
         in->q_tail = NULL;
     }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Adapter entry points                                                      */
-
-static int build_request(rest_inst *in, const csg_application *app, rest_call *c)
-{
-    /* The core's canonical JSON, forwarded as is: no re-serialising. */
-    size_t body_len;
-    const char *body = in->api->app_json(app, &body_len);
-    /* "<len>\r\n\r\n" by hand: snprintf cost more than the rest of the body. */
-    char num[24];
-    int nl = 0;
-    {
-        char digits[20];
-        int nd = 0;
-        size_t v = body_len;
-        do {
-            digits[nd++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v && nd < (int)sizeof digits);
-        while (nd)
-            num[nl++] = digits[--nd];
-        memcpy(num + nl, "\r\n\r\n", 4);
-        nl += 4;
-    }
-    if (nl < 0 || in->head_len + (size_t)nl + body_len > sizeof c->req)
-        return -1;
-    /* memcpy, not one big snprintf: this runs for every model call. */
-    memcpy(c->req, in->head, in->head_len);
-    memcpy(c->req + in->head_len, num, (size_t)nl);
-    memcpy(c->req + in->head_len + (size_t)nl, body, body_len);
-    c->req_len = in->head_len + (size_t)nl + body_len;
-    return 0;
-}
-
-static int start(rest_inst *in)
-{
-    in->flusher = csg_flusher_new(in->base);
-    if (!in->flusher)
-        return -1;
-    for (unsigned i = 0; i < in->pool_size; i++) {
-        rest_conn *k = &in->conns[i];
-        k->stall_ev = evtimer_new(in->base, on_stall, k);
-        if (!k->stall_ev)
-            return -1;
-    }
-    in->started = true;
-    return 0;
-}
-
-typedef struct oom_call {
-    csg_score_cb cb;
-    void *ctx;
-} oom_call;
-
-static void on_oom(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    oom_call o = *(oom_call *)arg;
-    free(arg);
-    csg_score_result r = {.size = sizeof r, .status = CSG_SCORE_ERROR, .error = "out of memory"};
-    o.cb(o.ctx, &r);
-}
-
-static void rest_score_async(void *instance, const csg_application *app, csg_score_cb cb, void *ctx)
-{
-    rest_inst *in = instance;
-    rest_call *c = NULL;
-    if (in->started || start(in) == 0)
-        c = call_get(in);
-    if (!c) {
-        /* Out of memory: still answer exactly once, later, if libevent can. */
-        in->api->log(CSG_LOG_ERROR, "rest", "model %s: out of memory", in->model);
-        oom_call *o = malloc(sizeof *o);
-        if (o) {
-            o->cb = cb;
-            o->ctx = ctx;
-            struct timeval zero = {0, 0};
-            if (event_base_once(in->base, -1, EV_TIMEOUT, on_oom, o, &zero) == 0)
-                return;
-            free(o);
-        }
-        return;
-    }
-    c->cb = cb;
-    c->ctx = ctx;
-    c->retried = false;
-    c->next = NULL;
-    if (build_request(in, app, c) != 0) {
-        call_fail_soon(c, "application too large to serialise");
-        return;
-    }
-    if (in->q_len >= in->max_queue) {
-        call_fail_soon(c, "model queue full");
-        c->early_status = CSG_SCORE_OVERLOADED; /* load, not a champion failure */
-        return;
-    }
-    /* 1 ms before the core's own timer (set for timeout_ms just before this
-     * call): the adapter's verdict (timeout, or overloaded while still
-     * queued) must arrive first, or the core would call every expiry a
-     * champion timeout. */
-    unsigned t_ms = in->timeout_ms > 1 ? in->timeout_ms - 1 : in->timeout_ms;
-    struct timeval tv = {t_ms / 1000, (t_ms % 1000) * 1000};
-    event_add(c->tev, &tv);
-    c->state = C_QUEUED;
-    if (in->q_tail)
-        in->q_tail->next = c;
-    else
-        in->q_head = c;
-    in->q_tail = c;
-    in->q_len++;
-    pump(in);
-}
-
-static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
-                       struct event_base *base, void **instance, csg_error *err)
-{
-    char msg[400];
-    rest_inst *in = calloc(1, sizeof *in);
-    if (!in) {
-        snprintf(err->message, sizeof err->message, "rest: out of memory");
-        return -CSG_ENOMEM;
-    }
-    in->api = api;
-    in->base = base;
-    snprintf(in->model, sizeof in->model, "%s", cfg->model_name ? cfg->model_name : "?");
-    rest_options_t o = {0};
-    api->options_apply(rest_options, cfg->options, &o);
-    const char *url = o.url;
-    if (!url) {
-        snprintf(err->message, sizeof err->message, "rest: model %s: url is required", in->model);
-        goto fail;
-    }
-    if (csg_net_parse_url(url, &in->url, msg, sizeof msg) != 0) {
-        snprintf(err->message, sizeof err->message, "rest: model %.100s: url %.380s", in->model,
-                 msg);
-        goto fail;
-    }
-    /* The table's ranges hold (the core checked them); a host that skipped
-     * that still gets a clear refusal. */
-    if (o.pool_size < 1 || o.pool_size > 256 || o.pipeline_depth < 1 || o.max_queue < 1 ||
-        o.max_queue > 1000000 || o.pipeline_depth > 256) {
-        snprintf(err->message, sizeof err->message,
-                 "rest: model %s: pool_size 1-256, pipeline_depth >= 1, max_queue >= 1",
-                 in->model);
-        goto fail;
-    }
-    in->pool_size = (unsigned)o.pool_size;
-    in->pipeline = o.pipeline;
-    in->depth = (unsigned)o.pipeline_depth;
-    in->max_queue = (unsigned)o.max_queue;
-    in->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 1000;
-    int n = snprintf(in->head, sizeof in->head,
-                     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                     "Accept: application/json\r\nContent-Length: ",
-                     in->url.path, in->url.hostport);
-    if (n < 0 || (size_t)n >= sizeof in->head) {
-        snprintf(err->message, sizeof err->message, "rest: model %s: url too long", in->model);
-        goto fail;
-    }
-    in->head_len = (size_t)n;
-    in->conns = calloc(in->pool_size, sizeof *in->conns);
-    if (!in->conns) {
-        snprintf(err->message, sizeof err->message, "rest: out of memory");
-        goto fail;
-    }
-    for (unsigned i = 0; i < in->pool_size; i++) {
-        in->conns[i].in = in;
-        in->conns[i].fd = -1;
-        csg_buf_init(&in->conns[i].body, REST_BODY_MAX);
-    }
-    *instance = in;
-    return 0;
-fail:
-    free(in);
-    return -CSG_EINVAL;
-}
-
-static void inst_free(rest_inst *in)
-{
-    for (unsigned i = 0; in->conns && i < in->pool_size; i++) {
-        rest_conn *k = &in->conns[i];
-        conn_close_fd(k);
-        rest_call *c = k->fifo_head;
-        while (c) { /* only abandoned ones can be left when destroy is allowed */
-            rest_call *next = c->next;
-            c->next = in->free_calls;
-            in->free_calls = c;
-            c = next;
-        }
-        if (k->stall_ev)
-            event_free(k->stall_ev);
-        csg_buf_free(&k->body);
-    }
-    rest_call *c = in->q_head;
-    while (c) {
-        rest_call *next = c->next;
-        c->next = in->free_calls;
-        in->free_calls = c;
-        c = next;
-    }
-    while ((c = in->free_calls) != NULL) {
-        in->free_calls = c->next;
-        event_free(c->tev);
-        free(c);
-    }
-    csg_flusher_free(in->flusher);
-    free(in->conns);
-    free(in);
-}
-
-static void rest_destroy(void *instance)
-{
-    rest_inst *in = instance;
-    if (!in)
-        return;
-    if (in->busy > 0) {
-        /* Called from inside one of our callbacks: free on the way out. */
-        in->destroy_pending = true;
-        return;
-    }
-    inst_free(in);
-}
-
-static const csg_model_adapter rest_adapter = {
-    .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_MODEL_ADAPTER, csg_model_adapter, "rest", REST_VERSION),
-    .options = rest_options,
-    .create = rest_create,
-    .score_async = rest_score_async,
-    .destroy = rest_destroy,
-};
-
-__attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)
-{
-    return &rest_adapter.header;
 }

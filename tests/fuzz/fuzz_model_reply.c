@@ -1,5 +1,5 @@
 /* fuzz_model_reply.c — libFuzzer target for rest.so's reading of a model's
- * reply: the real adapters/rest/rest.c + rest_reply.c (llhttp framing, EOF
+ * reply: the real adapters/rest/rest.c, rest_adapter.c + rest_reply.c (llhttp framing, EOF
  * handling, the body check) linked in and driven through the adapter ABI,
  * against a fake model on loopback whose byte stream is the input.
  *
