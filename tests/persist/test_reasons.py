@@ -185,7 +185,8 @@ def test_notes_and_edges(database: csgp.Database, procs, tmp_path) -> None:
     p = csgp.Persist(database, topic="unused", args=["--no-consume"]).start()
     procs.append(p)
     assert p.get("/metrics/reasons").json() == {
-        "models": [], "agreement": [], "note": "no events match the filters"}
+        "models": [], "agreement": [], "note": "no events match the filters",
+        "source": "rows"}
     base = csgp.make_events(1, 5)[0]
     ok = dict(base, status="OK", champion_model="c1", challenger_model="g1",
               champion_score=0.2, champion_decision="decline", challenger_score=0.9,
