@@ -313,11 +313,17 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     PQclear(res);
     /* The ords of the rows actually inserted (the first of each event_id), so that the
      * feature catalogue counts each stored event once. */
+    /* Exactly-once through csg_event_ids (the events table is partitioned by day, so it
+     * cannot hold a unique key on event_id alone): the first of each new event_id, in batch
+     * order, claims it; only those rows are inserted. */
     res = pg_exec(db,
-                  "WITH ins AS (INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT "
-                  EVENT_COLUMNS " FROM csg_stage ORDER BY ord ON CONFLICT (event_id) DO NOTHING "
-                  "RETURNING event_id) SELECT min(s.ord) FROM ins JOIN csg_stage s USING "
-                  "(event_id) GROUP BY s.event_id",
+                  "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
+                  "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
+                  "DO NOTHING RETURNING event_id), firsts AS (SELECT min(s.ord) AS ord FROM fresh "
+                  "JOIN csg_stage s USING (event_id) GROUP BY s.event_id), ins AS (INSERT INTO "
+                  "credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS " FROM "
+                  "csg_stage WHERE ord IN (SELECT ord FROM firsts) ORDER BY ord) SELECT ord FROM "
+                  "firsts",
                   false, 0, NULL, &abandoned);
     if (abandoned)
         goto abandon;

@@ -259,7 +259,9 @@ def test_extreme_values_round_trip(kafka, database: csgp.Database, procs) -> Non
 
 
 def csgp_check(got: dict, want: dict) -> None:
-    diffs = csgp.close(got, want)
+    # latency percentiles from rollups: within the sketch's accuracy
+    pct = csgp.SKETCH_ACCURACY if got.get("source") == "rollup" else None
+    diffs = csgp.close(got, want, pct_rel=pct)
     assert not diffs, "\n".join(diffs[:20])
 
 
