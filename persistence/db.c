@@ -792,6 +792,34 @@ void csgp_db_rollback(csgp_db *db)
         lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
 }
 
+int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t len,
+                    csg_error *err)
+{
+    if (db->kind != CSGP_DB_PG)
+        return csgp_fail(err, CSG_EINVAL, "COPY is PostgreSQL's");
+    int rc = pg_connect(db, err);
+    if (rc)
+        return rc;
+    bool abandoned;
+    PGresult *res = pg_exec(db, copy_sql, false, 0, NULL, &abandoned);
+    if (abandoned)
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_error(db, res, "COPY", err);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    if (PQputCopyData(db->pg, data ? data : "", (int)len) != 1 || PQputCopyEnd(db->pg, NULL) != 1)
+        return pg_error(db, NULL, "COPY data", err);
+    res = pg_results(db, &abandoned);
+    if (abandoned)
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : pg_error(db, res, "COPY", err);
+    PQclear(res);
+    return rc;
+}
+
 bool csgp_db_connected(const csgp_db *db)
 {
     return db->kind == CSGP_DB_SQLITE || (db->pg && PQstatus(db->pg) == CONNECTION_OK);

@@ -84,6 +84,10 @@ void csgp_db_interrupt_all(void);
 int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_error *err);
 /* Roll back the open transaction, if any (errors ignored). */
 void csgp_db_rollback(csgp_db *db);
+/* PostgreSQL: run copy_sql ("COPY t (…) FROM STDIN") and send data[0..len) (COPY text
+ * rows). -CSG_EINVAL on SQLite. */
+int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t len,
+                    csg_error *err);
 /* SQLite: always; PostgreSQL: the connection is up. */
 bool csgp_db_connected(const csgp_db *db);
 

@@ -201,7 +201,11 @@ int csgp_rollup_band(const double *edges, int n, double x)
     return -1;
 }
 
-static const int32_t resolutions[] = {60, 3600};
+/* Hourly only: per-minute rollups doubled the rows upserted per batch (with realistic
+ * latency spread a minute holds about as many sketch buckets as events) and halved the
+ * drain rate; 1m/5m latency buckets and minute-aligned ranges read the rows, bounded by
+ * from/to (docs/persistence.md "Rollups"). Add 60 here to keep both. */
+static const int32_t resolutions[] = {3600};
 
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
 {
@@ -437,6 +441,127 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
     return rc;
 }
 
+/* The COPY text of one field (\\ \t \n \r escaped). */
+static void copy_field(sbuf *b, const char *s, char sep)
+{
+    char tmp[2] = {0, 0};
+    for (; *s; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" : *s == '\n' ? "\\n"
+                        : *s == '\r' ? "\\r" : NULL;
+        if (esc) {
+            sadd(b, esc);
+        } else {
+            tmp[0] = *s;
+            sadd(b, tmp);
+        }
+    }
+    tmp[0] = sep;
+    sadd(b, tmp);
+}
+
+/* PostgreSQL: COPY the entries into a session temp table shaped like the rollup table
+ * (emptied at commit), then one INSERT … SELECT … ON CONFLICT DO UPDATE in key order: far
+ * cheaper than thousands of VALUES parameters (bench/results.md, issue 20 profile). */
+static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
+{
+    const struct tspec *s = &specs[es[0]->table];
+    const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
+    const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
+    sbuf cols = {0}, keys = {0}, sql = {0}, data = {0};
+    sadd(&cols, "res, t");
+    sadd(&keys, "res, t");
+    for (int g = 0; g < 4; g++)
+        for (int i = 0; i < counts[g]; i++) {
+            sadd(&cols, ", ");
+            sadd(&cols, groups[g][i]);
+            if (g < 2) {
+                sadd(&keys, ", ");
+                sadd(&keys, groups[g][i]);
+            }
+        }
+    char num[48];
+    for (size_t r = 0; r < n; r++) {
+        const entry *e = es[r];
+        snprintf(num, sizeof num, "%d\t%lld\t", (int)e->res, (long long)e->t);
+        sadd(&data, num);
+        for (int i = 0; i < s->nstr; i++)
+            copy_field(&data, e->str[i], '\t');
+        for (int i = 0; i < s->nint; i++) {
+            snprintf(num, sizeof num, "%d\t", (int)e->ints[i]);
+            sadd(&data, num);
+        }
+        for (int i = 0; i < s->nval; i++) {
+            snprintf(num, sizeof num, "%lld%c", (long long)e->val[i],
+                     i + 1 == s->nval && !s->ndbl ? '\n' : '\t');
+            sadd(&data, num);
+        }
+        for (int i = 0; i < s->ndbl; i++) {
+            snprintf(num, sizeof num, "%.17g%c", e->dbl[i], i + 1 == s->ndbl ? '\n' : '\t');
+            sadd(&data, num);
+        }
+    }
+    char stage[64];
+    snprintf(stage, sizeof stage, "csg_stage_%s", s->name);
+    sadd(&sql, "CREATE TEMP TABLE IF NOT EXISTS ");
+    sadd(&sql, stage);
+    sadd(&sql, " (LIKE ");
+    sadd(&sql, s->name);
+    sadd(&sql, ") ON COMMIT DELETE ROWS");
+    int rc = 0;
+    if (cols.oom || keys.oom || sql.oom || data.oom) {
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = csgp_db_exec_script(db, sql.p, "rollup staging table", err)))
+        goto done;
+    sql.len = 0;
+    sadd(&sql, "COPY ");
+    sadd(&sql, stage);
+    sadd(&sql, " (");
+    sadd(&sql, cols.p);
+    sadd(&sql, ") FROM STDIN");
+    if (!sql.oom && (rc = csgp_db_copy_in(db, sql.p, data.p, data.len, err)))
+        goto done;
+    sql.len = 0;
+    sadd(&sql, "INSERT INTO ");
+    sadd(&sql, s->name);
+    sadd(&sql, " (");
+    sadd(&sql, cols.p);
+    sadd(&sql, ") SELECT ");
+    sadd(&sql, cols.p);
+    sadd(&sql, " FROM ");
+    sadd(&sql, stage);
+    sadd(&sql, " ORDER BY ");
+    sadd(&sql, keys.p);
+    sadd(&sql, " ON CONFLICT (");
+    sadd(&sql, keys.p);
+    sadd(&sql, ") DO UPDATE SET ");
+    for (int g = 2, first = 1; g < 4; g++)
+        for (int i = 0; i < counts[g]; i++, first = 0) {
+            if (!first)
+                sadd(&sql, ", ");
+            sadd(&sql, groups[g][i]);
+            sadd(&sql, " = ");
+            sadd(&sql, s->name);
+            sadd(&sql, ".");
+            sadd(&sql, groups[g][i]);
+            sadd(&sql, " + excluded.");
+            sadd(&sql, groups[g][i]);
+        }
+    sadd(&sql, "; TRUNCATE ");
+    sadd(&sql, stage);
+    if (sql.oom)
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+    else
+        rc = csgp_db_exec_script(db, sql.p, "rollup upsert", err);
+done:
+    free(cols.p);
+    free(keys.p);
+    free(sql.p);
+    free(data.p);
+    return rc;
+}
+
 int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
 {
     if (!r->n)
@@ -454,7 +579,8 @@ int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
         size_t j = i;
         while (j < m && es[j]->table == es[i]->table)
             j++;
-        rc = write_table(db, es + i, j - i, err);
+        rc = csgp_db_kind_of(db) == CSGP_DB_PG ? write_table_pg(db, es + i, j - i, err)
+                                                : write_table(db, es + i, j - i, err);
         i = j;
     }
     free(es);

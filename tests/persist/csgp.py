@@ -848,8 +848,6 @@ def close(
 
 ROLLUP_ENDPOINTS = [
     ("/metrics/summary", {}),
-    ("/metrics/latency", {"bucket": "1m"}),
-    ("/metrics/latency", {"bucket": "5m"}),
     ("/metrics/latency", {"bucket": "1h"}),
     ("/metrics/distribution", {"bins": 1}),
     ("/metrics/distribution", {"bins": 20}),

@@ -34,11 +34,11 @@ def loaded(database: csgp.Database, procs, tmp_path):
 ROLLUP_FILTERS = [
     {},
     {"from": csgp.fmt_ms(T + 3_600_000)},  # hour boundary: per-hour rollups
-    {"from": csgp.fmt_ms(T + 600_000), "to": csgp.fmt_ms(T + 5_400_000)},  # minutes
+    {"from": csgp.fmt_ms(T), "to": csgp.fmt_ms(T + 7_200_000)},
     {"experiment_id": "exp-b"},
     {"challenger_model": "challenger-rf-v2"},
     {"experiment_id": "exp-champion-vs-gbm", "challenger_model": "challenger-gbm-v1",
-     "from": str((T + 900_000) // 1000)},  # epoch seconds
+     "from": str((T + 3_600_000) // 1000)},  # epoch seconds
     {"experiment_id": "no-such-experiment"},
 ]
 
@@ -46,7 +46,7 @@ ROLLUP_FILTERS = [
 @pytest.mark.parametrize("filters", ROLLUP_FILTERS, ids=range(len(ROLLUP_FILTERS)))
 def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
     p, events = loaded
-    assert csgp.rollup_totals(database) == [(60, len(events)), (3600, len(events))]
+    assert csgp.rollup_totals(database) == [(3600, len(events))]
     diffs = csgp.rollup_vs_rows(p, filters)
     assert not diffs, "\n".join(diffs[:20])
     # source=auto picks the rollups for these queries.
@@ -62,8 +62,9 @@ def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
     [
         ("/metrics/summary", {"applicant_id": "17"}),
         ("/metrics/summary", {"min_income": "1000"}),
-        ("/metrics/summary", {"from": "2026-11-25T09:00:30Z"}),  # not a minute boundary
+        ("/metrics/summary", {"from": "2026-11-25T09:30:00Z"}),  # not an hour boundary
         ("/metrics/latency", {"bucket": "10s"}),
+        ("/metrics/latency", {"bucket": "5m"}),
         ("/metrics/distribution", {"bins": 7}),
         ("/metrics/segments", {"by": "income", "bands": "0,1000"}),
     ],
@@ -108,7 +109,7 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     out = csgp.run_cli("migrate", "--db", owner).stdout
     assert "1 migration(s) applied" in out, out
     assert sorted(database.query("SELECT id, event_id FROM credit_score_metrics")) == before
-    assert csgp.rollup_totals(database) == [(60, len(events)), (3600, len(events))]
+    assert csgp.rollup_totals(database) == [(3600, len(events))]
     p = csgp.Persist(database, topic=csgp.unique("mig"), args=["--no-consume"]).start()
     procs.append(p)
     diffs = csgp.rollup_vs_rows(p)
@@ -117,6 +118,6 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     more = csgp.make_events(300, 23, span_s=600)
     load(database, tmp_path, more)
     n = len(events) + len(csgp.dedup(more))
-    assert csgp.rollup_totals(database) == [(60, n), (3600, n)]
+    assert csgp.rollup_totals(database) == [(3600, n)]
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
