@@ -201,11 +201,13 @@ int csgp_rollup_band(const double *edges, int n, double x)
     return -1;
 }
 
-/* Hourly only: per-minute rollups doubled the rows upserted per batch (with realistic
- * latency spread a minute holds about as many sketch buckets as events) and halved the
- * drain rate; 1m/5m latency buckets and minute-aligned ranges read the rows, bounded by
- * from/to (docs/persistence.md "Rollups"). Add 60 here to keep both. */
-static const int32_t resolutions[] = {3600};
+/* Per hour and per day, ascending (csgp_rollup_res takes the coarsest that fits). Per-minute
+ * rollups doubled the rows upserted per batch (with a realistic latency spread a minute
+ * holds about as many sketch buckets as events) and halved the drain rate; 1m/5m latency
+ * buckets and ranges off the hour read the rows, bounded by from/to. Per-day rollups keep
+ * an all-time query at a few thousand rows a day whatever the volume (docs/persistence.md
+ * "Rollups"). */
+static const int32_t resolutions[] = {3600, 86400};
 
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
 {

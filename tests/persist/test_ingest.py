@@ -75,7 +75,7 @@ def test_bulk_with_duplicates(kafka, database: csgp.Database, procs) -> None:
     assert p.metric("csgp_dlq_total") == 0
     assert_rows_equal(database, events)
     # Rollups: the duplicates counted once, and they answer like the rows.
-    assert csgp.rollup_totals(database) == [(3600, 19_000)]
+    assert csgp.rollup_totals(database) == [(3600, 19_000), (86400, 19_000)]
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
     # A restart with the committed offsets reads nothing again.
@@ -322,7 +322,7 @@ def test_kill9_restarts(kafka, pg_database: csgp.Database, procs) -> None:
     wait_rows(pg_database, len(events), 120)
     assert_rows_equal(pg_database, events)
     # Redelivery after each kill -9 never counted twice in the rollups.
-    assert csgp.rollup_totals(pg_database) == [(3600, len(events))]
+    assert csgp.rollup_totals(pg_database) == [(3600, len(events)), (86400, len(events))]
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
 
@@ -360,7 +360,7 @@ def test_kill9_two_members(kafka, pg_database: csgp.Database, procs) -> None:
         "both members assigned",
     )
     # Two writers merging into the same rollup rows, with redeliveries: counted once.
-    assert csgp.rollup_totals(pg_database) == [(3600, len(events))]
+    assert csgp.rollup_totals(pg_database) == [(3600, len(events)), (86400, len(events))]
     diffs = csgp.rollup_vs_rows(members[0])
     assert not diffs, "\n".join(diffs[:20])
 

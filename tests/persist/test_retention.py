@@ -65,7 +65,7 @@ def test_purge_keeps_rollups(database: csgp.Database, procs, tmp_path) -> None:
         assert database.query("SELECT count(*) FROM csg_event_ids") == [(n - len(old),)]
     assert database.count() == n - len(old)
     # Rollups keep every event; the rows answer for what is left.
-    assert csgp.rollup_totals(database) == [(3600, n)]
+    assert csgp.rollup_totals(database) == [(3600, n), (86400, n)]
     after = p.get("/metrics/summary").json()
     assert not csgp.close(after, before)  # the same (sums to 1e-9: summation order)
     rows = p.get("/metrics/summary", source="rows").json()
@@ -91,4 +91,4 @@ def test_retry_with_new_timestamp_stored_once(database: csgp.Database, tmp_path)
     st = load(database, tmp_path, later)
     assert st["inserted"] == 0, st
     assert database.count() == 20
-    assert csgp.rollup_totals(database) == [(3600, 20)]
+    assert csgp.rollup_totals(database) == [(3600, 20), (86400, 20)]

@@ -35,6 +35,7 @@ ROLLUP_FILTERS = [
     {},
     {"from": csgp.fmt_ms(T + 3_600_000)},  # hour boundary: per-hour rollups
     {"from": csgp.fmt_ms(T), "to": csgp.fmt_ms(T + 7_200_000)},
+    {"from": "2026-11-25T00:00:00Z", "to": "2026-11-26T00:00:00Z"},  # a day: daily rollups
     {"experiment_id": "exp-b"},
     {"challenger_model": "challenger-rf-v2"},
     {"experiment_id": "exp-champion-vs-gbm", "challenger_model": "challenger-gbm-v1",
@@ -46,7 +47,7 @@ ROLLUP_FILTERS = [
 @pytest.mark.parametrize("filters", ROLLUP_FILTERS, ids=range(len(ROLLUP_FILTERS)))
 def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
     p, events = loaded
-    assert csgp.rollup_totals(database) == [(3600, len(events))]
+    assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
     diffs = csgp.rollup_vs_rows(p, filters)
     assert not diffs, "\n".join(diffs[:20])
     # source=auto picks the rollups for these queries.
@@ -109,7 +110,7 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     out = csgp.run_cli("migrate", "--db", owner).stdout
     assert "1 migration(s) applied" in out, out
     assert sorted(database.query("SELECT id, event_id FROM credit_score_metrics")) == before
-    assert csgp.rollup_totals(database) == [(3600, len(events))]
+    assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
     p = csgp.Persist(database, topic=csgp.unique("mig"), args=["--no-consume"]).start()
     procs.append(p)
     diffs = csgp.rollup_vs_rows(p)
@@ -118,6 +119,6 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     more = csgp.make_events(300, 23, span_s=600)
     load(database, tmp_path, more)
     n = len(events) + len(csgp.dedup(more))
-    assert csgp.rollup_totals(database) == [(3600, n)]
+    assert csgp.rollup_totals(database) == [(3600, n), (86400, n)]
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
