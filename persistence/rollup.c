@@ -2,6 +2,7 @@
 #include "rollup.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,13 +210,20 @@ int csgp_rollup_band(const double *edges, int n, double x)
  * "Rollups"). */
 static const int32_t resolutions[] = {3600, 86400};
 
+/* The default band edges of the three segment columns (query.c), read once. */
+static double edges[3][CSGP_QUERY_MAX_BANDS];
+static int nedges[3];
+static pthread_once_t edges_once = PTHREAD_ONCE_INIT;
+
+static void load_edges(void)
+{
+    for (int c = 0; c < 3; c++)
+        nedges[c] = csgp_query_default_bands(c, edges[c]);
+}
+
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
 {
-    static double edges[3][CSGP_QUERY_MAX_BANDS];
-    static int nedges[3] = {-1, -1, -1};
-    if (nedges[0] < 0) /* the same constant edges every time: a benign first-use race */
-        for (int c = 0; c < 3; c++)
-            nedges[c] = csgp_query_default_bands(c, edges[c]);
+    pthread_once(&edges_once, load_edges);
 
     csgp_decision cd = e->champion_decision, xd = e->challenger_decision;
     bool both = cd != CSGP_DEC_NULL && xd != CSGP_DEC_NULL;
