@@ -475,9 +475,12 @@ static void h_reasons(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    if (csgp_reasons_json(r->api->db, &r->q, &out, &err))
+    int res = choose_res(r, 0, true);
+    if (res < 0)
+        return;
+    if (csgp_reasons_json(r->api->db, &r->q, res, &out, &err))
         return send_db_error(r, &err);
-    set_source(out, 0, false);
+    set_source(out, res, false);
     send_json(r, 200, out);
 }
 

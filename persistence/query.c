@@ -43,7 +43,7 @@ static const struct {
     [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE},
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
-    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS},
+    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
 };
 
 static const struct {

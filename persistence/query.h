@@ -120,7 +120,7 @@ typedef struct csgp_query {
     bool bands_default; /* a column's default bands (no bands= given) */
     /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0) */
     int64_t limit, offset;
-    /* summary, latency, distribution, segments: source=auto|rows|rollup (default auto) */
+    /* summary, latency, distribution, segments, reasons: source=auto|rows|rollup (default auto) */
     csgp_source source;
 } csgp_query;
 

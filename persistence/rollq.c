@@ -13,7 +13,7 @@
 
 /* " WHERE res = … AND t >= … AND t < … AND experiment_id = … AND challenger_model = …":
  * the filters a rollup can answer (csgp_rollup_res has checked there are no others). */
-static void where(csgp_qb *b, const csgp_query *q, int res)
+void csgp_rollq_where(csgp_qb *b, const csgp_query *q, int res)
 {
     csgp_qb_add(b, " WHERE res = ");
     csgp_qb_int(b, res);
@@ -34,6 +34,8 @@ static void where(csgp_qb *b, const csgp_query *q, int res)
         csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->challenger_model}, NULL);
     }
 }
+
+#define where csgp_rollq_where
 
 static int64_t floor_div(int64_t a, int64_t b)
 {

@@ -11,6 +11,11 @@
 
 #include "db.h"
 #include "query.h"
+#include "sqlb.h"
+
+/* " WHERE res = … AND t >= … AND t < … AND experiment_id = … AND challenger_model = …": the
+ * filters of q a rollup table answers (csgp_rollup_res has checked there are no others). */
+void csgp_rollq_where(csgp_qb *b, const csgp_query *q, int res);
 
 int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err);
 /* max_points: the series are cut there (the caller adds the note when *truncated). */

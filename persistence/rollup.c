@@ -1,6 +1,7 @@
 /* rollup.c — rollups written with the rows (see rollup.h). */
 #include "rollup.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,10 +10,10 @@
 
 #include "sketch.h"
 
-enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_TABLES };
+enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_TABLES };
 #define MAX_STR 6
 #define MAX_INT 3
-#define MAX_VAL 14
+#define MAX_VAL 20
 #define MAX_DBL 2
 
 /* One table's layout: key columns (text, then integer) after res and t, then the summed
@@ -22,14 +23,16 @@ static const struct tspec {
     int nstr, nint, nval, ndbl;
     const char *str[MAX_STR], *ints[MAX_INT], *val[MAX_VAL], *dbl[MAX_DBL];
 } specs[T_TABLES] = {
-    [T_COUNTS] = {"rollup_counts", 6, 0, 14, 1,
+    [T_COUNTS] = {"rollup_counts", 6, 0, 20, 1,
                   {"experiment_id", "config_version", "champion_model", "challenger_model",
                    "transport", "status"},
                   {0},
                   {"n", "with_challenger", "n_diff", "both_decided", "diverge", "both_approve",
                    "both_decline", "champion_only_approve", "challenger_only_approve",
                    "champion_decided", "champion_approved", "challenger_decided",
-                   "challenger_approved", "challenger_answered"},
+                   "challenger_approved", "challenger_answered", "champion_declines",
+                   "champion_unlisted", "challenger_declines", "challenger_unlisted",
+                   "both_declined_listed", "first_agree"},
                   {"sum_diff"}},
     [T_LATENCY] = {"rollup_latency", 3, 2, 1, 1,
                    {"experiment_id", "challenger_model", "model"},
@@ -47,6 +50,11 @@ static const struct tspec {
                     {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
                      "challenger_decided", "challenger_approved"},
                     {0}},
+    [T_REASONS] = {"rollup_reason_codes", 4, 1, 2, 0,
+                   {"experiment_id", "challenger_model", "model", "code"},
+                   {"role"},
+                   {"first", "any_count"},
+                   {0}},
 };
 
 typedef struct entry {
@@ -256,8 +264,39 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         x->val[11] += e->has_challenger_model && xd != CSGP_DEC_NULL;
         x->val[12] += e->has_challenger_model && xd == CSGP_DEC_APPROVE;
         x->val[13] += e->has_challenger_model && e->has_latency_challenger;
+        /* Reasons (reasons.c's rules): a decline is decision decline with a score. */
+        bool cdecl = cd == CSGP_DEC_DECLINE && e->has_champion_score;
+        bool xdecl = e->has_challenger_model && xd == CSGP_DEC_DECLINE && e->has_challenger_score;
+        bool listed = cdecl && xdecl && e->champion_reasons.present && e->champion_reasons.n > 0 &&
+                      e->challenger_reasons.present && e->challenger_reasons.n > 0;
+        x->val[14] += cdecl;
+        x->val[15] += cdecl && !e->champion_reasons.present;
+        x->val[16] += xdecl;
+        x->val[17] += xdecl && !e->challenger_reasons.present;
+        x->val[18] += listed;
+        x->val[19] += listed && !strcmp(e->champion_reasons.code[0], e->challenger_reasons.code[0]);
         if (e->has_decision_diff)
             x->dbl[0] += e->decision_diff;
+        for (int role = 0; role < 2; role++) {
+            const csgp_reasons *rs = role ? &e->challenger_reasons : &e->champion_reasons;
+            if (!(role ? xdecl : cdecl) || !rs->present)
+                continue;
+            for (int i = 0; i < rs->n; i++) {
+                bool seen = false; /* a code repeated in one list counts once in any */
+                for (int j = 0; j < i && !seen; j++)
+                    seen = !strcmp(rs->code[j], rs->code[i]);
+                if (seen && i > 0)
+                    continue;
+                k = (key){.table = T_REASONS, .res = res, .t = t,
+                          .str = {e->experiment_id, ch,
+                                  role ? e->challenger_model : e->champion_model, rs->code[i]},
+                          .ints = {role}};
+                if (!(x = lookup(r, &k)))
+                    return -CSG_ENOMEM;
+                x->val[0] += i == 0;
+                x->val[1] += 1;
+            }
+        }
 
         /* Latency sketches and score histograms, per role. */
         for (int role = 0; role < 2; role++) {
@@ -624,6 +663,30 @@ static csgp_decision decision_of(csgp_rows *rows, int col)
                                    : CSGP_DEC_REVIEW;
 }
 
+/* A stored reason list (JSON array text, as both backends give it here) into *out. */
+static int read_reasons(csgp_rows *rows, int col, csgp_reasons *out)
+{
+    memset(out, 0, sizeof *out);
+    if (csgp_rows_null(rows, col))
+        return 0;
+    json_t *a = json_loads(csgp_rows_text(rows, col), 0, NULL);
+    if (!json_is_array(a) || json_array_size(a) > CSG_REASONS_MAX) {
+        json_decref(a);
+        return -1;
+    }
+    out->present = true;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *c = json_string_value(json_array_get(a, i));
+        if (!c || strlen(c) > CSG_REASON_CODE_MAX) {
+            json_decref(a);
+            return -1;
+        }
+        snprintf(out->code[out->n++], sizeof out->code[0], "%s", c);
+    }
+    json_decref(a);
+    return 0;
+}
+
 #define REBUILD_CHUNK 20000
 
 int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
@@ -649,9 +712,11 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
              "SELECT id, experiment_id, config_version, champion_model, challenger_model, "
              "transport, status, champion_score, challenger_score, champion_decision, "
              "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
-             "income, loan_amount, credit_history, %s FROM credit_score_metrics WHERE id > %s "
-             "ORDER BY id LIMIT %d",
+             "income, loan_amount, credit_history, %s, %s, %s FROM credit_score_metrics WHERE "
+             "id > %s ORDER BY id LIMIT %d",
              pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
+             pg ? "array_to_json(champion_reasons)" : "champion_reasons",
+             pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
              csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     for (;;) {
@@ -698,6 +763,11 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
                     s = -1;
                     break;
                 }
+            }
+            if (read_reasons(rows, 18, &ev->champion_reasons) ||
+                read_reasons(rows, 19, &ev->challenger_reasons)) {
+                s = -1;
+                break;
             }
             if (csgp_rollup_event(r, ev)) {
                 s = -2;

@@ -13,6 +13,9 @@ CREATE TABLE rollup_counts (
     challenger_only_approve bigint NOT NULL, champion_decided bigint NOT NULL,
     champion_approved bigint NOT NULL, challenger_decided bigint NOT NULL,
     challenger_approved bigint NOT NULL, challenger_answered bigint NOT NULL,
+    champion_declines bigint NOT NULL, champion_unlisted bigint NOT NULL,
+    challenger_declines bigint NOT NULL, challenger_unlisted bigint NOT NULL,
+    both_declined_listed bigint NOT NULL, first_agree bigint NOT NULL,
     sum_diff double precision NOT NULL,
     PRIMARY KEY (res, t, experiment_id, config_version, champion_model, challenger_model,
                  transport, status)
@@ -34,6 +37,15 @@ CREATE TABLE rollup_scores (
     count bigint NOT NULL,
     PRIMARY KEY (res, t, experiment_id, challenger_model, model, role, bin)
 );
+-- Reason codes of declines (/metrics/reasons): per code, declines with it first and with it
+-- anywhere in the list (once per decline).
+CREATE TABLE rollup_reason_codes (
+    res integer NOT NULL, t bigint NOT NULL,
+    experiment_id text NOT NULL, challenger_model text NOT NULL, model text NOT NULL,
+    code text NOT NULL, role integer NOT NULL,
+    first bigint NOT NULL, any_count bigint NOT NULL,
+    PRIMARY KEY (res, t, experiment_id, challenger_model, model, code, role)
+);
 -- Segments by the default bands of income (by_col 0), loan_amount (1), credit_history (2).
 CREATE TABLE rollup_segments (
     res integer NOT NULL, t bigint NOT NULL,
@@ -48,6 +60,6 @@ CREATE TABLE rollup_segments (
 DO $$ BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'csg_app') THEN
     GRANT SELECT, INSERT, UPDATE ON rollup_counts, rollup_latency, rollup_scores,
-          rollup_segments TO csg_app;
+          rollup_segments, rollup_reason_codes TO csg_app;
   END IF;
 END $$;

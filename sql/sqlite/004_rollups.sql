@@ -13,6 +13,9 @@ CREATE TABLE rollup_counts (
     challenger_only_approve INTEGER NOT NULL, champion_decided INTEGER NOT NULL,
     champion_approved INTEGER NOT NULL, challenger_decided INTEGER NOT NULL,
     challenger_approved INTEGER NOT NULL, challenger_answered INTEGER NOT NULL,
+    champion_declines INTEGER NOT NULL, champion_unlisted INTEGER NOT NULL,
+    challenger_declines INTEGER NOT NULL, challenger_unlisted INTEGER NOT NULL,
+    both_declined_listed INTEGER NOT NULL, first_agree INTEGER NOT NULL,
     sum_diff REAL NOT NULL,
     PRIMARY KEY (res, t, experiment_id, config_version, champion_model, challenger_model,
                  transport, status)
@@ -33,6 +36,15 @@ CREATE TABLE rollup_scores (
     role INTEGER NOT NULL, bin INTEGER NOT NULL,
     count INTEGER NOT NULL,
     PRIMARY KEY (res, t, experiment_id, challenger_model, model, role, bin)
+) WITHOUT ROWID;
+-- Reason codes of declines (/metrics/reasons): per code, declines with it first and with it
+-- anywhere in the list (once per decline).
+CREATE TABLE rollup_reason_codes (
+    res INTEGER NOT NULL, t INTEGER NOT NULL,
+    experiment_id TEXT NOT NULL, challenger_model TEXT NOT NULL, model TEXT NOT NULL,
+    code TEXT NOT NULL, role INTEGER NOT NULL,
+    first INTEGER NOT NULL, any_count INTEGER NOT NULL,
+    PRIMARY KEY (res, t, experiment_id, challenger_model, model, code, role)
 ) WITHOUT ROWID;
 -- Segments by the default bands of income (by_col 0), loan_amount (1), credit_history (2).
 CREATE TABLE rollup_segments (

@@ -855,6 +855,7 @@ ROLLUP_ENDPOINTS = [
     ("/metrics/segments", {"by": "income"}),
     ("/metrics/segments", {"by": "loan_amount"}),
     ("/metrics/segments", {"by": "credit_history"}),
+    ("/metrics/reasons", {}),
 ]
 
 

@@ -86,7 +86,7 @@ def test_source_parameter_checked(loaded) -> None:
     assert r.status_code == 400 and r.json()["error"]["parameter"] == "source"
     r = p.get("/metrics/events", source="rows")  # only the aggregate endpoints take it
     assert r.status_code == 400 and r.json()["error"]["parameter"] == "source"
-    for path in ("/metrics/events", "/metrics/reasons", "/metrics/performance"):
+    for path in ("/metrics/events", "/metrics/performance"):
         assert p.get(path).json()["source"] == "rows", path
 
 
@@ -100,7 +100,8 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     setup = csgp.Database(url=owner, owner_url=owner, kind=database.kind)
     con = setup.connect()
     cur = con.cursor()
-    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments"):
+    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
+              "rollup_reason_codes"):
         cur.execute(f"DROP TABLE {t}")
     cur.execute("DELETE FROM schema_migrations WHERE version = 4")
     con.commit()

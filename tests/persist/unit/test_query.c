@@ -141,7 +141,6 @@ static const struct bad_case {
     {CSGP_Q_LATENCY, "limit=5", "limit", "unknown"},
     {CSGP_Q_REASONS, "bins=5", "bins", "unknown"}, /* reasons: filters only */
     {CSGP_Q_REASONS, "by=home", "by", "unknown"},
-    {CSGP_Q_REASONS, "source=rows", "source", "unknown"}, /* aggregate endpoints only */
     {CSGP_Q_EVENTS, "source=rows", "source", "unknown"},
     {CSGP_Q_SUMMARY, "source=cache", "source", "auto, rows or rollup"},
     {CSGP_Q_SUMMARY, "from%00x=1", "query", "NUL"},
