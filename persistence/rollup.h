@@ -55,6 +55,9 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
  * rows were read. */
 int csgp_rollup_rebuild(csgp_db *db, int64_t *rows, csg_error *err);
 
+/* Name of rollup table i (0, 1, …), NULL past the last. */
+const char *csgp_rollup_table(int i);
+
 /* The rollup resolution (3600 or 60) that answers q exactly — no row-level filter
  * (applicant_id, income, features), from/to on its boundaries, bucket_s (0: none) a
  * multiple of it — or 0 when q needs rows. */
