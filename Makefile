@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 export CSG_BUILD_DIR := $(abspath $(BUILD_DIR))
 export CSG_ASAN_BUILD_DIR := $(abspath $(ASAN_BUILD_DIR))
 
-.PHONY: help bootstrap build build-asan test sanitize fuzz test-faults up down status demo bench clean
+.PHONY: help bootstrap build build-asan test sanitize fuzz test-faults up down status demo bench bench-persist clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,8 +49,11 @@ status: ## show which parts of the stack are running
 demo: up ## replay the hold-out rows as live traffic and post their outcomes (DEMO_ARGS="--rate 50")
 	@scripts/demo $(DEMO_ARGS)
 
-bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration)
-	@bench/run $(if $(QUICK),--quick,)
+bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration), then bench-persist
+	@bench/run $(if $(QUICK),--quick,); rc=$$?; .venv/bin/python bench/persist $(if $(QUICK),--quick,) || rc=1; exit $$rc
+
+bench-persist: bootstrap build ## analytics at 1 M and 10 M events (QUICK=1: 100 k), writes bench/results.md
+	@.venv/bin/python bench/persist $(if $(QUICK),--quick,)
 
 clean: ## remove build outputs
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

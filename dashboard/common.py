@@ -44,6 +44,20 @@ class Context:
         return champs[0] if champs else None
 
 
+def source_text(d: dict[str, Any]) -> str:
+    """Where the API answered from, for small print under a chart: "rollup" (pre-aggregated,
+    per minute or hour; latency percentiles within the stated relative accuracy) or "rows"."""
+    src = d.get("source")
+    if src == "rollup":
+        res = {60: "per-minute", 3600: "per-hour"}.get(d.get("rollup_seconds"), "")
+        acc = d.get("percentile_relative_accuracy")
+        pct = f" · percentiles ±{acc * 100:g}%" if acc else ""
+        return f"source: {res} rollups{pct}".replace("source:  ", "source: ")
+    if src == "rows":
+        return "source: rows"
+    return ""
+
+
 def colour_map(models: list[dict[str, Any]]) -> dict[str, str]:
     """Champion(s) blue, challengers by sorted name — built from the unfiltered summary so a
     model keeps its colour whatever the filters show."""

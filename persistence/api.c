@@ -31,6 +31,9 @@
 #include "perf.h"
 #include "query.h"
 #include "reasons.h"
+#include "rollq.h"
+#include "rollup.h"
+#include "sketch.h"
 #include "segments.h"
 #include "sqlb.h"
 
@@ -103,6 +106,38 @@ static void send_db_error(request *r, const csg_error *err)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Rollups or rows                                                          */
+
+/* The rollup resolution that answers this request (rollup.h), 0 for the rows; -1 after
+ * answering 400 when source=rollup was asked for a query that needs the rows. shape_ok:
+ * the endpoint's own parameters allow a rollup (bins, bands). */
+static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
+{
+    if (r->q.source == CSGP_SOURCE_ROWS)
+        return 0;
+    int res = shape_ok ? csgp_rollup_res(&r->q, bucket_s) : 0;
+    if (!res && r->q.source == CSGP_SOURCE_ROLLUP) {
+        send_error(r, 400, "invalid_parameter", "source",
+                   "this query needs the rows: a row-level filter (applicant_id, min_income, "
+                   "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
+                   "dividing 100, or custom bands / a feature for segments");
+        return -1;
+    }
+    return res;
+}
+
+/* "source" and, where there are percentiles, their accuracy (0: exact, from rows). */
+static void set_source(json_t *out, int res, bool percentiles)
+{
+    json_object_set_new(out, "source", json_string(res ? "rollup" : "rows"));
+    if (res)
+        json_object_set_new(out, "rollup_seconds", json_integer(res));
+    if (percentiles)
+        json_object_set_new(out, "percentile_relative_accuracy",
+                            json_real(res ? CSGP_SKETCH_ALPHA : 0.0));
+}
+
+/* ------------------------------------------------------------------------ */
 /* Endpoints                                                                */
 
 static void h_summary(request *r)
@@ -113,7 +148,18 @@ static void h_summary(request *r)
     csg_error err;
     csgp_rows *rows = NULL;
     csgp_qb b;
+    int res = choose_res(r, 0, true);
+    if (res < 0)
+        return;
+    if (res) {
+        json_t *rolled = NULL;
+        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err))
+            return send_db_error(r, &err);
+        set_source(rolled, res, true);
+        return send_json(r, 200, rolled);
+    }
     json_t *out = json_object();
+    set_source(out, 0, true);
 
     csgp_qb_init(&b, db);
     csgp_qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
@@ -234,7 +280,17 @@ static void h_latency(request *r)
                  {"challenger", "challenger_model", "latency_challenger_ms"}};
     size_t total_points = 0;
     bool truncated = false;
-    for (int k = 0; k < 2; k++) {
+    int res = choose_res(r, secs, true);
+    if (res < 0) {
+        json_decref(out);
+        return;
+    }
+    set_source(out, res, true);
+    if (res && csgp_rollq_latency(db, &r->q, res, series, MAX_LATENCY_ROWS, &truncated, &err)) {
+        json_decref(out);
+        return send_db_error(r, &err);
+    }
+    for (int k = 0; k < 2 && !res; k++) {
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
         int bidx;
@@ -315,16 +371,38 @@ static void h_distribution(request *r)
     json_object_set_new(out, "edges", edges);
     json_t *models = json_array();
     json_object_set_new(out, "models", models);
+    /* bins dividing the rollup's 100: a bin is a run of the 100 fine bins, on both paths
+     * (min(trunc(score·100), 99) / (100 / bins): the same integer arithmetic as rollup.c),
+     * so rollups and rows agree exactly. */
+    bool fine = CSGP_ROLLUP_SCORE_BINS % bins == 0;
+    int res = choose_res(r, 0, fine);
+    if (res < 0) {
+        json_decref(out);
+        return;
+    }
+    set_source(out, res, false);
+    if (res && csgp_rollq_distribution(db, &r->q, res, models, &err))
+        goto dbfail;
     static const struct {
         const char *role, *model, *score;
     } roles[] = {{"champion", "champion_model", "champion_score"},
                  {"challenger", "challenger_model", "challenger_score"}};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !res; k++) {
         csgp_qb b;
         csgp_qb_init(&b, db);
         /* bin i holds [i/bins, (i+1)/bins); a score of exactly 1 falls in the last bin. */
         csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
-        if (pg) {
+        if (fine && pg) {
+            csgp_qb_add(&b, "LEAST(floor(%s * %d)::int, %d) / ", roles[k].score,
+                        CSGP_ROLLUP_SCORE_BINS, CSGP_ROLLUP_SCORE_BINS - 1);
+            csgp_qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = CSGP_ROLLUP_SCORE_BINS / bins}, "int");
+            csgp_qb_add(&b, " AS bin");
+        } else if (fine) {
+            csgp_qb_add(&b, "min(CAST(%s * %d AS INTEGER), %d) / ", roles[k].score,
+                        CSGP_ROLLUP_SCORE_BINS, CSGP_ROLLUP_SCORE_BINS - 1);
+            csgp_qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = CSGP_ROLLUP_SCORE_BINS / bins}, NULL);
+            csgp_qb_add(&b, " AS bin");
+        } else if (pg) {
             csgp_qb_add(&b, "LEAST(floor(%s * ", roles[k].score);
             int idx = csgp_qb_param(&b, (csgp_param){.type = CSGP_P_INT, .i = bins}, "int");
             csgp_qb_add(&b, ")::int, ");
@@ -381,8 +459,12 @@ static void h_segments(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    if (csgp_segments_json(r->api->db, &r->q, &out, &err))
+    int res = choose_res(r, 0, r->q.by_column >= 0 && r->q.bands_default);
+    if (res < 0)
+        return;
+    if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))
         return send_db_error(r, &err);
+    set_source(out, res, false);
     send_json(r, 200, out);
 }
 
@@ -393,8 +475,12 @@ static void h_reasons(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    if (csgp_reasons_json(r->api->db, &r->q, &out, &err))
+    int res = choose_res(r, 0, true);
+    if (res < 0)
+        return;
+    if (csgp_reasons_json(r->api->db, &r->q, res, &out, &err))
         return send_db_error(r, &err);
+    set_source(out, res, false);
     send_json(r, 200, out);
 }
 
@@ -429,6 +515,7 @@ static void h_events(request *r)
     if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     json_object_set_new(out, "total", json_integer(csgp_rows_int(rows, 0)));
+    set_source(out, 0, false);
     csgp_rows_free(rows);
     rows = NULL;
 
@@ -576,6 +663,7 @@ static void h_performance(request *r)
     csgp_rows_free(rows);
     if (rc)
         return send_db_error(r, &err);
+    set_source(out, 0, false);
     send_json(r, 200, out);
 }
 

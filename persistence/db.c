@@ -1,6 +1,6 @@
 /*
  * db.c — PostgreSQL and SQLite behind one interface (see db.h): connections,
- * migrations, the batch insert of the ingest path, and parameterised queries.
+ * the batch insert of the ingest path, and parameterised queries.
  */
 #include "db.h"
 
@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "catalogue.h"
-#include "migrations.h"
 #include "pgcopy.h"
+#include "rollup.h"
 #include "stats.h"
 
 struct csgp_db {
@@ -313,11 +313,17 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     PQclear(res);
     /* The ords of the rows actually inserted (the first of each event_id), so that the
      * feature catalogue counts each stored event once. */
+    /* Exactly-once through csg_event_ids (the events table is partitioned by day, so it
+     * cannot hold a unique key on event_id alone): the first of each new event_id, in batch
+     * order, claims it; only those rows are inserted. */
     res = pg_exec(db,
-                  "WITH ins AS (INSERT INTO credit_score_metrics (" EVENT_COLUMNS ") SELECT "
-                  EVENT_COLUMNS " FROM csg_stage ORDER BY ord ON CONFLICT (event_id) DO NOTHING "
-                  "RETURNING event_id) SELECT min(s.ord) FROM ins JOIN csg_stage s USING "
-                  "(event_id) GROUP BY s.event_id",
+                  "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
+                  "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
+                  "DO NOTHING RETURNING event_id), firsts AS (SELECT min(s.ord) AS ord FROM fresh "
+                  "JOIN csg_stage s USING (event_id) GROUP BY s.event_id), ins AS (INSERT INTO "
+                  "credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS " FROM "
+                  "csg_stage WHERE ord IN (SELECT ord FROM firsts) ORDER BY ord) SELECT ord FROM "
+                  "firsts",
                   false, 0, NULL, &abandoned);
     if (abandoned)
         goto abandon;
@@ -337,7 +343,8 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     }
     PQclear(res);
     res = NULL;
-    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)))
+    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
         goto fail;
     /* A connection lost and silently replaced inside the catalogue update would COMMIT
      * nothing with a mere warning: commit only the transaction this call opened. */
@@ -498,6 +505,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
     }
     sqlite3_reset(st);
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
         (rc = lite_exec(db, "COMMIT", "COMMIT", err)))
         goto fail;
     free(fresh);
@@ -766,143 +774,53 @@ bool csgp_db_ping(csgp_db *db)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Migrations                                                               */
+/* Scripts and transactions (migrate.c, purge)                               */
 
-static const csgp_migration *migrations(const csgp_db *db, size_t *n)
+int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_error *err)
 {
-    if (db->kind == CSGP_DB_PG) {
-        *n = csgp_pg_migrations_count;
-        return csgp_pg_migrations;
-    }
-    *n = csgp_sqlite_migrations_count;
-    return csgp_sqlite_migrations;
+    if (db->kind == CSGP_DB_SQLITE)
+        return lite_exec(db, sql, what, err);
+    int rc = pg_connect(db, err);
+    return rc ? rc : pg_exec_simple(db, sql, what, err);
 }
 
-int csgp_db_latest_version(const csgp_db *db)
+void csgp_db_rollback(csgp_db *db)
 {
-    size_t n;
-    const csgp_migration *m = migrations(db, &n);
-    return n ? m[n - 1].version : 0;
+    if (db->kind == CSGP_DB_PG)
+        pg_rollback(db);
+    else
+        lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
 }
 
-static int applied_version(csgp_db *db, int version, bool *applied, csg_error *err)
+int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t len,
+                    csg_error *err)
 {
-    char sql[128], ph[16];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM schema_migrations WHERE version = %s",
-             csgp_db_ph(db, 1, "int", ph, sizeof ph));
-    csgp_param p = {.type = CSGP_P_INT, .i = version};
-    csgp_rows *r;
-    int rc = csgp_db_query(db, sql, &p, 1, &r, err);
+    if (db->kind != CSGP_DB_PG)
+        return csgp_fail(err, CSG_EINVAL, "COPY is PostgreSQL's");
+    int rc = pg_connect(db, err);
     if (rc)
         return rc;
-    rc = csgp_rows_next(r);
-    csgp_rows_free(r);
-    if (rc < 0)
-        return csgp_fail(err, CSGP_EDB, "reading schema_migrations failed");
-    *applied = rc == 1;
-    return 0;
-}
-
-int csgp_db_migrate(csgp_db *db, int *applied_out, csg_error *err)
-{
-    int applied = 0, rc;
-    size_t n;
-    const csgp_migration *m = migrations(db, &n);
-    if (db->kind == CSGP_DB_PG) {
-        if ((rc = pg_connect(db, err)))
-            return rc;
-        /* One migrator at a time, even with several `make up`s racing. */
-        rc = pg_exec_simple(db,
-                            "SELECT pg_advisory_lock(4242001); "
-                            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer "
-                            "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL "
-                            "DEFAULT now())",
-                            "schema_migrations", err);
-    } else {
-        rc = lite_exec(db,
-                       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
-                       "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT "
-                       "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
-                       "schema_migrations", err);
+    bool abandoned;
+    PGresult *res = pg_exec(db, copy_sql, false, 0, NULL, &abandoned);
+    if (abandoned)
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_error(db, res, "COPY", err);
+        PQclear(res);
+        return rc;
     }
-    if (rc)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        bool done = false;
-        if (db->kind == CSGP_DB_SQLITE && (rc = lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err)))
-            goto out;
-        if (db->kind == CSGP_DB_PG && (rc = pg_exec_simple(db, "BEGIN", "BEGIN", err)))
-            goto out;
-        if ((rc = applied_version(db, m[i].version, &done, err)))
-            goto rollback;
-        if (!done) {
-            char ph1[16], ph2[16], sql[160];
-            rc = db->kind == CSGP_DB_PG ? pg_exec_simple(db, m[i].sql, m[i].name, err)
-                                        : lite_exec(db, m[i].sql, m[i].name, err);
-            if (rc)
-                goto rollback;
-            snprintf(sql, sizeof sql, "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                     csgp_db_ph(db, 1, "int", ph1, sizeof ph1),
-                     csgp_db_ph(db, 2, NULL, ph2, sizeof ph2));
-            csgp_param p[2] = {{.type = CSGP_P_INT, .i = m[i].version},
-                               {.type = CSGP_P_TEXT, .text = m[i].name}};
-            if ((rc = csgp_db_exec(db, sql, p, 2, NULL, err)))
-                goto rollback;
-            applied++;
-        }
-        rc = db->kind == CSGP_DB_PG ? pg_exec_simple(db, "COMMIT", "COMMIT", err)
-                                    : lite_exec(db, "COMMIT", "COMMIT", err);
-        if (rc)
-            goto rollback;
-        continue;
-    rollback:
-        if (db->kind == CSGP_DB_PG)
-            pg_rollback(db);
-        else
-            lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
-        goto out;
-    }
-out:
-    if (db->kind == CSGP_DB_PG && db->pg && PQstatus(db->pg) == CONNECTION_OK)
-        PQclear(PQexec(db->pg, "SELECT pg_advisory_unlock(4242001)"));
-    if (applied_out)
-        *applied_out = applied;
+    PQclear(res);
+    if (PQputCopyData(db->pg, data ? data : "", (int)len) != 1 || PQputCopyEnd(db->pg, NULL) != 1)
+        return pg_error(db, NULL, "COPY data", err);
+    res = pg_results(db, &abandoned);
+    if (abandoned)
+        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : pg_error(db, res, "COPY", err);
+    PQclear(res);
     return rc;
 }
 
-/* Every migration this binary ships must be recorded, not just the highest number: a
- * migration numbered below one already applied (002 after 010) is still missing. */
-int csgp_db_check_schema(csgp_db *db, csg_error *err)
+bool csgp_db_connected(const csgp_db *db)
 {
-    csgp_rows *r;
-    csg_error qerr;
-    size_t nm;
-    const csgp_migration *m = migrations(db, &nm);
-    char sql[4096] = "SELECT min(v) FROM (SELECT 0 AS v"; /* ~20 bytes a migration */
-    for (size_t i = 0; i < nm; i++) {
-        size_t len = strlen(sql);
-        snprintf(sql + len, sizeof sql - len, " UNION ALL SELECT %d", m[i].version);
-    }
-    size_t len = strlen(sql);
-    snprintf(sql + len, sizeof sql - len, ") k WHERE v > 0 AND v NOT IN (SELECT version FROM "
-             "schema_migrations)");
-    int rc = csgp_db_query(db, sql, NULL, 0, &r, &qerr);
-    if (rc == -CSGP_EDB && db->kind == CSGP_DB_PG && PQstatus(db->pg) != CONNECTION_OK)
-        return csgp_fail(err, CSGP_EDB, "%s", qerr.message);
-    int want = csgp_db_latest_version(db);
-    if (rc)
-        return csgp_fail(err, CSG_EINVAL,
-                         "database schema not ready (%s): run `csg-persist migrate --db URL` as "
-                         "the schema owner",
-                         qerr.message);
-    int missing = 0;
-    if (csgp_rows_next(r) == 1 && !csgp_rows_null(r, 0))
-        missing = (int)csgp_rows_int(r, 0);
-    csgp_rows_free(r);
-    if (missing)
-        return csgp_fail(err, CSG_EINVAL,
-                         "database schema lacks migration %03d (this csg-persist needs all up "
-                         "to %d): run `csg-persist migrate --db URL` as the schema owner",
-                         missing, want);
-    return 0;
+    return db->kind == CSGP_DB_SQLITE || (db->pg && PQstatus(db->pg) == CONNECTION_OK);
 }

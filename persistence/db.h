@@ -79,6 +79,18 @@ const char *csgp_db_ph(const csgp_db *db, int n, const char *pg_cast, char *buf,
 void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg);
 void csgp_db_interrupt_all(void);
 
+/* Run sql (one or more statements, no parameters, no rows wanted) as it is: migrations,
+ * BEGIN/COMMIT around a multi-step job. PostgreSQL connects first when needed. */
+int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_error *err);
+/* Roll back the open transaction, if any (errors ignored). */
+void csgp_db_rollback(csgp_db *db);
+/* PostgreSQL: run copy_sql ("COPY t (…) FROM STDIN") and send data[0..len) (COPY text
+ * rows). -CSG_EINVAL on SQLite. */
+int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t len,
+                    csg_error *err);
+/* SQLite: always; PostgreSQL: the connection is up. */
+bool csgp_db_connected(const csgp_db *db);
+
 /* Cheap liveness check (SELECT 1), reconnecting if needed. */
 bool csgp_db_ping(csgp_db *db);
 

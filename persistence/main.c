@@ -13,6 +13,7 @@
 #include "api.h"
 #include "db.h"
 #include "ingest.h"
+#include "retention.h"
 
 #define DEFAULT_SQLITE "var/csg.sqlite"
 
@@ -50,6 +51,14 @@ static void usage(FILE *f)
     fputs("usage: csg-persist [options]              consume MetricEvents and serve the REST API\n"
           "       csg-persist migrate --db URL        apply the schema migrations (as the owner)\n"
           "       csg-persist import --db URL FILE    load NDJSON MetricEvents (- = stdin)\n"
+          "       csg-persist purge --db URL --before DATE\n"
+          "                                           drop raw rows older than DATE (as the owner;\n"
+          "                                           PostgreSQL drops whole day partitions), keep\n"
+          "                                           the rollups\n"
+          "       csg-persist partitions --db URL [--days-ahead N]\n"
+          "                                           create the day partitions of yesterday …\n"
+          "                                           today+N (default 7) and of the days in the\n"
+          "                                           default partition (PostgreSQL, as the owner)\n"
           "\n"
           "options:\n"
           "  --db URL                 postgresql://USER@HOST:PORT/DB (password from PGPASSFILE)\n"
@@ -107,11 +116,49 @@ static int int_opt(const char *name, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+/* `purge --before DATE` / `partitions [--days-ahead N]` (retention.h): 0, 1 or 2 (usage). */
+static int retention_cmd(csgp_db *db, const char *mode, const char *before, int days_ahead,
+                         csg_error *err)
+{
+    int rc;
+    if (!strcmp(mode, "partitions")) {
+        int created = 0;
+        if ((rc = csgp_partitions_upkeep(db, days_ahead, &created, err))) {
+            fprintf(stderr, "csg-persist partitions: %s\n", err->message);
+            return 1;
+        }
+        printf("csg-persist partitions: %d day partition(s) created\n", created);
+        return 0;
+    }
+    int64_t ms;
+    char day[32];
+    if (before && strlen(before) == 10) { /* YYYY-MM-DD: that day's start, UTC */
+        snprintf(day, sizeof day, "%sT00:00:00Z", before);
+        before = day;
+    }
+    if (!before || csgp_parse_time_param(before, &ms)) {
+        fprintf(stderr, "csg-persist purge: --before DATE is required (RFC 3339, YYYY-MM-DD or "
+                        "epoch seconds)\n");
+        return 2;
+    }
+    int64_t parts = 0, rows = 0;
+    if ((rc = csgp_purge(db, ms, &parts, &rows, err))) {
+        fprintf(stderr, "csg-persist purge: %s\n", err->message);
+        return 1;
+    }
+    char ts[CSGP_TS_SIZE];
+    csgp_format_ms(ms, ts);
+    printf("csg-persist purge: %lld row(s) before %s removed (%lld day partition(s) dropped); "
+           "rollups kept\n", (long long)rows, ts, (long long)parts);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = "run";
     if (argc > 1 && (!strcmp(argv[1], "migrate") || !strcmp(argv[1], "import") ||
-                     !strcmp(argv[1], "run"))) {
+                     !strcmp(argv[1], "run") || !strcmp(argv[1], "purge") ||
+                     !strcmp(argv[1], "partitions"))) {
         mode = argv[1];
         argv[1] = argv[0];
         argv++;
@@ -128,7 +175,9 @@ int main(int argc, char **argv)
                            .backoff_max_ms = 5000};
     bool consume = true, api_on = true;
     enum { O_DB = 1, O_BROKERS, O_TOPIC, O_DLQ, O_GROUP, O_LISTEN, O_SESSION, O_BMAX, O_BMS,
-           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP };
+           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD };
+    const char *before = NULL;
+    int days_ahead = 7;
     static const struct option opts[] = {
         {"db", required_argument, 0, O_DB},
         {"brokers", required_argument, 0, O_BROKERS},
@@ -144,6 +193,8 @@ int main(int argc, char **argv)
         {"no-api", no_argument, 0, O_NOAPI},
         {"log-level", required_argument, 0, O_LOG},
         {"help", no_argument, 0, O_HELP},
+        {"before", required_argument, 0, O_BEFORE},
+        {"days-ahead", required_argument, 0, O_AHEAD},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -168,6 +219,11 @@ int main(int argc, char **argv)
             break;
         case O_BACKOFF:
             if (int_opt("--backoff-max-ms", optarg, 100, 600000, &cfg.backoff_max_ms))
+                return 2;
+            break;
+        case O_BEFORE: before = optarg; break;
+        case O_AHEAD:
+            if (int_opt("--days-ahead", optarg, 0, 366, &days_ahead))
                 return 2;
             break;
         case O_NOCONSUME: consume = false; break;
@@ -223,6 +279,12 @@ int main(int argc, char **argv)
                    applied, csgp_db_latest_version(db), shown);
         csgp_db_close(db);
         return rc ? 1 : 0;
+    }
+
+    if (!strcmp(mode, "purge") || !strcmp(mode, "partitions")) {
+        int rc = retention_cmd(db, mode, before, days_ahead, &err);
+        csgp_db_close(db);
+        return rc;
     }
 
     /* SQLite is embedded: bring its schema up to date ourselves. */

@@ -24,25 +24,26 @@ enum {
     K_BANDS,
     K_LIMIT,
     K_OFFSET,
+    K_SOURCE,
     K_COUNT
 };
 #define FILTER_KEYS ((1u << (K_MAX_INCOME + 1)) - 1)
 
 static const char *const key_names[K_COUNT] = {
     "from",   "to",   "experiment_id", "challenger_model", "applicant_id", "min_income",
-    "max_income", "bucket", "bins", "by", "bands", "limit", "offset"};
+    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source"};
 
 static const struct {
     const char *name;
     unsigned keys; /* bit K_… set = allowed */
 } kinds[CSGP_Q_KINDS] = {
-    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS},
-    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET},
-    [CSGP_Q_DISTRIBUTION] = {"distribution", FILTER_KEYS | 1u << K_BINS},
-    [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS},
+    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS | 1u << K_SOURCE},
+    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET | 1u << K_SOURCE},
+    [CSGP_Q_DISTRIBUTION] = {"distribution", FILTER_KEYS | 1u << K_BINS | 1u << K_SOURCE},
+    [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE},
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
-    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS},
+    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
 };
 
 static const struct {
@@ -416,6 +417,8 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
                         "name ([a-z][a-z0-9_]{0,31})");
     }
     q->by_is_feature = col == sizeof segment_columns / sizeof *segment_columns;
+    q->by_column = q->by_is_feature ? -1 : (int)col;
+    q->bands_default = !q->by_is_feature && !val(s, K_BANDS);
     q->by = q->by_is_feature ? q->by_feature.name : segment_columns[col].column;
     const char *bands = val(s, K_BANDS);
     if (!bands && !q->by_is_feature)
@@ -425,7 +428,28 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
     if ((rc = parse_int(s, K_LIMIT, 100, 1, 1000, &q->limit, err)) ||
         (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)))
         return rc;
+    q->source = CSGP_SOURCE_AUTO;
+    if ((v = val(s, K_SOURCE))) {
+        if (!strcmp(v, "rows"))
+            q->source = CSGP_SOURCE_ROWS;
+        else if (!strcmp(v, "rollup"))
+            q->source = CSGP_SOURCE_ROLLUP;
+        else if (strcmp(v, "auto"))
+            return fail(err, "source", "must be auto, rows or rollup");
+    }
     return 0;
+}
+
+int csgp_query_default_bands(int column, double edges[CSGP_QUERY_MAX_BANDS])
+{
+    if (column < 0 || (size_t)column >= sizeof segment_columns / sizeof *segment_columns)
+        return 0;
+    csgp_query q;
+    csgp_query_error err;
+    if (parse_bands(segment_columns[column].default_bands, &q, &err))
+        return 0;
+    memcpy(edges, q.bands, (size_t)q.nbands * sizeof *edges);
+    return q.nbands;
 }
 
 int csgp_query_parse(csgp_query_kind kind, const char *query, csgp_query *out,

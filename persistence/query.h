@@ -75,6 +75,15 @@ typedef enum csgp_query_kind {
     CSGP_Q_KINDS
 } csgp_query_kind;
 
+/* Where an aggregate endpoint reads (DESIGN §7 "Scale", docs/persistence.md): auto = the
+ * rollups when the query allows it, else the rows; rows = always the rows; rollup = the
+ * rollups or 400 when the query needs rows. */
+typedef enum csgp_source {
+    CSGP_SOURCE_AUTO = 0,
+    CSGP_SOURCE_ROWS,
+    CSGP_SOURCE_ROLLUP,
+} csgp_source;
+
 typedef struct csgp_query {
     csgp_query_kind kind;
     /* Filters (every endpoint). Text filters are "" when not set. */
@@ -107,8 +116,12 @@ typedef struct csgp_query {
     csgp_query_feature by_feature;
     double bands[CSGP_QUERY_MAX_BANDS];
     int nbands;
+    int by_column;      /* 0 income, 1 loan_amount, 2 credit_history; -1 a feature */
+    bool bands_default; /* a column's default bands (no bands= given) */
     /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0) */
     int64_t limit, offset;
+    /* summary, latency, distribution, segments, reasons: source=auto|rows|rollup (default auto) */
+    csgp_source source;
 } csgp_query;
 
 /* Why a query was refused: the parameter to name in the 400 reply ("query" when the string
@@ -146,6 +159,10 @@ typedef struct csgp_query_term {
 
 /* The filters of q as AND-ed terms, in a fixed order; returns how many (0–7). */
 int csgp_query_terms(const csgp_query *q, csgp_query_term out[CSGP_QUERY_MAX_TERMS]);
+
+/* The default band edges of segment column `column` (csgp_query.by_column) into edges;
+ * returns how many (0 for a bad column). */
+int csgp_query_default_bands(int column, double edges[CSGP_QUERY_MAX_BANDS]);
 
 /* "summary", "latency", … for logs and tests; NULL when kind is out of range. */
 const char *csgp_query_kind_name(csgp_query_kind kind);

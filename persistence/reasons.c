@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jsonout.h"
+#include "rollq.h"
 #include "sqlb.h"
 
 /* The columns of one role; constants of this module, never input. */
@@ -68,13 +69,18 @@ static int cmp_code(const void *pa, const void *pb)
 }
 
 /* Every code of role r's declines, per model: *out (malloc'd, sorted by cmp_code). */
-static int code_counts(csgp_db *db, const csgp_query *q, const struct role *r, code_count **out,
-                       size_t *n, csg_error *err)
+static int code_counts(csgp_db *db, const csgp_query *q, int res, const struct role *r,
+                       code_count **out, size_t *n, csg_error *err)
 {
     csgp_qb b;
     csgp_rows *rows = NULL;
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csgp_qb_init(&b, db);
+    if (res) {
+        csgp_qb_add(&b, "SELECT model, code, sum(first), sum(any_count) FROM rollup_reason_codes");
+        csgp_rollq_where(&b, q, res);
+        csgp_qb_add(&b, " AND role = %d GROUP BY model, code", r == &roles[0] ? 0 : 1);
+    } else {
     csgp_qb_add(&b, "SELECT m.model, u.%s, coalesce(sum(CASE WHEN u.%s THEN 1 ELSE 0 END), 0), "
                 "count(DISTINCT m.id) FROM (SELECT id, %s AS model, %s AS r FROM " CSGP_TABLE,
                 pg ? "code" : "value", pg ? "ord = 1" : "key = 0", r->model, r->reasons);
@@ -84,6 +90,7 @@ static int code_counts(csgp_db *db, const csgp_query *q, const struct role *r, c
                 pg ? " CROSS JOIN LATERAL unnest(m.r) WITH ORDINALITY AS u(code, ord)"
                    : ", json_each(m.r) AS u",
                 pg ? "code" : "value");
+    }
     int rc = csgp_qb_run(&b, &rows, err);
     if (rc)
         return rc;
@@ -139,23 +146,32 @@ static json_t *model_reasons(const code_count *v, size_t n, const char *model, i
 }
 
 /* Append role r's models (declines, reasons) to models. */
-static int role_models(csgp_db *db, const csgp_query *q, const struct role *r, json_t *models,
-                       csg_error *err)
+static int role_models(csgp_db *db, const csgp_query *q, int res, const struct role *r,
+                       json_t *models, csg_error *err)
 {
     code_count *codes = NULL;
     size_t ncodes = 0;
-    int rc = code_counts(db, q, r, &codes, &ncodes, err);
+    int rc = code_counts(db, q, res, r, &codes, &ncodes, err);
     if (rc)
         return rc;
     csgp_qb b;
     csgp_rows *rows = NULL;
     csgp_qb_init(&b, db);
+    if (res) {
+        const char *role = r == &roles[0] ? "champion" : "challenger";
+        csgp_qb_add(&b, "SELECT %s, sum(%s_declines), sum(%s_unlisted) FROM rollup_counts",
+                    r->model, role, role);
+        csgp_rollq_where(&b, q, res);
+        csgp_qb_add(&b, "%s GROUP BY %s ORDER BY %s", r == &roles[0] ? "" : " AND challenger_model <> ''",
+                    r->model, r->model);
+    } else {
     csgp_qb_add(&b, "SELECT %s, coalesce(sum(CASE WHEN %s = 'decline' AND %s IS NOT NULL THEN 1 "
                 "ELSE 0 END), 0), coalesce(sum(CASE WHEN %s = 'decline' AND %s IS NOT NULL AND "
                 "%s IS NULL THEN 1 ELSE 0 END), 0) FROM " CSGP_TABLE,
                 r->model, r->decision, r->score, r->decision, r->score, r->reasons);
     csgp_qb_where(&b, q);
     csgp_qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", r->model, r->model, r->model);
+    }
     if ((rc = csgp_qb_run(&b, &rows, err))) {
         free(codes);
         return rc;
@@ -188,16 +204,23 @@ static int role_models(csgp_db *db, const csgp_query *q, const struct role *r, j
 }
 
 /* Per champion/challenger pair: declines of both with reasons, and first-code matches. */
-static int agreement(csgp_db *db, const csgp_query *q, json_t *out, csg_error *err)
+static int agreement(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_error *err)
 {
     csgp_qb b;
     csgp_rows *rows = NULL;
     csgp_qb_init(&b, db);
+    if (res) {
+        csgp_qb_add(&b, "SELECT champion_model, challenger_model, sum(both_declined_listed), "
+                        "sum(first_agree) FROM rollup_counts");
+        csgp_rollq_where(&b, q, res);
+        csgp_qb_add(&b, " AND challenger_model <> '' GROUP BY champion_model, challenger_model "
+                        "ORDER BY champion_model, challenger_model");
+    }
     /* both declined, both answered, both lists non-empty */
     static const char *const both_sql =
         "champion_decision = 'decline' AND challenger_decision = 'decline' AND champion_score "
         "IS NOT NULL AND challenger_score IS NOT NULL AND ";
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2 && !res; k++) {
         csgp_qb_add(&b, "%scoalesce(sum(CASE WHEN %s", k ? ", " : "SELECT champion_model, "
                     "challenger_model, ", both_sql);
         qb_nonempty(&b, "champion_reasons");
@@ -211,10 +234,12 @@ static int agreement(csgp_db *db, const csgp_query *q, json_t *out, csg_error *e
         }
         csgp_qb_add(&b, " THEN 1 ELSE 0 END), 0)");
     }
-    csgp_qb_add(&b, " FROM " CSGP_TABLE);
-    csgp_qb_where(&b, q);
-    csgp_qb_add(&b, " AND challenger_model IS NOT NULL GROUP BY champion_model, challenger_model "
-                "ORDER BY champion_model, challenger_model");
+    if (!res) {
+        csgp_qb_add(&b, " FROM " CSGP_TABLE);
+        csgp_qb_where(&b, q);
+        csgp_qb_add(&b, " AND challenger_model IS NOT NULL GROUP BY champion_model, "
+                        "challenger_model ORDER BY champion_model, challenger_model");
+    }
     int rc = csgp_qb_run(&b, &rows, err);
     if (rc)
         return rc;
@@ -235,16 +260,16 @@ static int agreement(csgp_db *db, const csgp_query *q, json_t *out, csg_error *e
     return s < 0 ? csgp_fail(err, CSGP_EDB, "reading agreement rows failed") : 0;
 }
 
-int csgp_reasons_json(csgp_db *db, const csgp_query *q, json_t **out, csg_error *err)
+int csgp_reasons_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err)
 {
     json_t *o = json_object(), *models = json_array(), *agree = json_array();
     json_object_set_new(o, "models", models);
     json_object_set_new(o, "agreement", agree);
     int rc;
     for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)
-        if ((rc = role_models(db, q, &roles[k], models, err)))
+        if ((rc = role_models(db, q, res, &roles[k], models, err)))
             goto fail;
-    if ((rc = agreement(db, q, agree, err)))
+    if ((rc = agreement(db, q, res, agree, err)))
         goto fail;
     if (json_array_size(models) == 0)
         csgp_add_note(o, "no events match the filters");

@@ -24,6 +24,7 @@
 
 /* The answer for q (parsed, features checked); *out is the caller's. 0 or a database
  * error (err filled). */
-int csgp_reasons_json(csgp_db *db, const csgp_query *q, json_t **out, csg_error *err);
+/* res: the rollup resolution to read (csgp_rollup_res), 0 for the rows. */
+int csgp_reasons_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err);
 
 #endif /* CSGP_REASONS_H */

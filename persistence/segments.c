@@ -8,6 +8,7 @@
 #include "catalogue.h"
 #include "jsonout.h"
 #include "perf.h"
+#include "rollq.h"
 #include "sqlb.h"
 
 #define MAX_VALUES 100                                     /* category segments */
@@ -190,7 +191,8 @@ static int make_bands(csgp_db *db, const csgp_query *q, bands *bd, json_t **seg,
     return 0;
 }
 
-int csgp_segments_json(csgp_db *db, const csgp_query *q, json_t **out_json, csg_error *err)
+int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_json,
+                       csg_error *err)
 {
     bands bd = {0};
     json_t *seg_obj[MAX_SEGS] = {0};
@@ -201,26 +203,63 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, json_t **out_json, csg_
         goto done;
     int nb = bd.nsegs;
 
-    csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
-                    "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision "
-                    "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
-    band_expr(&b, &bd);
-    csgp_qb_add(&b, ", champion_decision, challenger_decision FROM " CSGP_TABLE);
-    csgp_qb_where(&b, q);
-    csgp_qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
-    if ((rc = csgp_qb_run(&b, &rows, err)))
-        goto done;
-    while (csgp_rows_next(rows) == 1) {
-        int64_t k = csgp_rows_int(rows, 0);
-        if (k < 0 || k >= nb)
-            continue;
-        int64_t both = csgp_rows_int(rows, 2);
-        json_object_set_new(seg_obj[k], "count", json_integer(csgp_rows_int(rows, 1)));
-        json_object_set_new(seg_obj[k], "divergence_rate", csgp_jratio(csgp_rows_int(rows, 3), both));
+    static const struct {
+        const char *role, *model, *decision;
+    } roles[] = {{"champion", "champion_model", "champion_decision"},
+                 {"challenger", "challenger_model", "challenger_decision"}};
+    if (res) {
+        if ((rc = csgp_rollq_segments(db, q, res, seg_obj, nb, err)))
+            goto done;
+    } else {
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
+                        "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision "
+                        "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
+        band_expr(&b, &bd);
+        csgp_qb_add(&b, ", champion_decision, challenger_decision FROM " CSGP_TABLE);
+        csgp_qb_where(&b, q);
+        csgp_qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        while (csgp_rows_next(rows) == 1) {
+            int64_t k = csgp_rows_int(rows, 0);
+            if (k < 0 || k >= nb)
+                continue;
+            int64_t both = csgp_rows_int(rows, 2);
+            json_object_set_new(seg_obj[k], "count", json_integer(csgp_rows_int(rows, 1)));
+            json_object_set_new(seg_obj[k], "divergence_rate", csgp_jratio(csgp_rows_int(rows, 3), both));
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+        for (int k = 0; k < 2; k++) {
+            csgp_qb_init(&b, db);
+            csgp_qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 "
+                            "ELSE 0 END), 0), count(d) FROM (SELECT ");
+            band_expr(&b, &bd);
+            csgp_qb_add(&b, ", %s AS m, %s AS d FROM " CSGP_TABLE, roles[k].model, roles[k].decision);
+            csgp_qb_where(&b, q);
+            csgp_qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY "
+                            "band, m", roles[k].model);
+            if ((rc = csgp_qb_run(&b, &rows, err)))
+                goto done;
+            while (csgp_rows_next(rows) == 1) {
+                int64_t band = csgp_rows_int(rows, 0);
+                if (band < 0 || band >= nb)
+                    continue;
+                json_t *m = json_object();
+                json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
+                json_object_set_new(m, "role", json_string(roles[k].role));
+                json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
+                int64_t decided = csgp_rows_int(rows, 4);
+                json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
+                if (!decided)
+                    csgp_add_note(m, "no decisions from this model in this band");
+                json_array_append_new(json_object_get(seg_obj[band], "models"), m);
+            }
+            csgp_rows_free(rows);
+            rows = NULL;
+        }
     }
-    csgp_rows_free(rows);
-    rows = NULL;
     for (int k = 0; k < nb; k++) {
         if (json_is_null(json_object_get(seg_obj[k], "divergence_rate")))
             csgp_add_note(seg_obj[k], json_integer_value(json_object_get(seg_obj[k], "count"))
@@ -228,42 +267,20 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, json_t **out_json, csg_
                                           : "no events in this band");
     }
 
-    static const struct {
-        const char *role, *model, *decision;
-    } roles[] = {{"champion", "champion_model", "champion_decision"},
-                 {"challenger", "challenger_model", "challenger_decision"}};
-    for (int k = 0; k < 2; k++) {
-        csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 "
-                        "ELSE 0 END), 0), count(d) FROM (SELECT ");
-        band_expr(&b, &bd);
-        csgp_qb_add(&b, ", %s AS m, %s AS d FROM " CSGP_TABLE, roles[k].model, roles[k].decision);
-        csgp_qb_where(&b, q);
-        csgp_qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY "
-                        "band, m", roles[k].model);
-        if ((rc = csgp_qb_run(&b, &rows, err)))
-            goto done;
-        while (csgp_rows_next(rows) == 1) {
-            int64_t band = csgp_rows_int(rows, 0);
-            if (band < 0 || band >= nb)
-                continue;
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-            int64_t decided = csgp_rows_int(rows, 4);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
-            if (!decided)
-                csgp_add_note(m, "no decisions from this model in this band");
-            json_array_append_new(json_object_get(seg_obj[band], "models"), m);
-        }
-        csgp_rows_free(rows);
-        rows = NULL;
-    }
     /* Outcome columns: each model's labelled applicants, once each by the latest event
      * that model scored (its band from that event); see docs/analytics.md. */
     bool labelled = false;
-    for (int k = 0; k < 2; k++) {
+    bool any_outcome = true;
+    if (res) { /* from rollups: the rows are read only when there are outcomes to join */
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT 1 FROM loan_outcomes LIMIT 1");
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        any_outcome = csgp_rows_next(rows) == 1;
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
+    for (int k = 0; k < 2 && any_outcome; k++) {
         const char *score_col = k ? "challenger_score" : "champion_score";
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT s.m, s.applicant_id, s.band, s.score, o.defaulted FROM (SELECT ");

@@ -20,6 +20,8 @@
 
 /* The answer for q (parsed, features checked); *out is the caller's. 0 or a database
  * error (err filled). */
-int csgp_segments_json(csgp_db *db, const csgp_query *q, json_t **out, csg_error *err);
+/* res: the rollup resolution to read counts from (csgp_rollup_res; the default bands of a
+ * column only), 0 for rows. */
+int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err);
 
 #endif /* CSGP_SEGMENTS_H */

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import data
-from common import Context, plot_layout
+from common import Context, plot_layout, source_text
 
 TITLE = "Score distributions"
 BINS = 20
@@ -52,3 +52,5 @@ def render(ctx: Context) -> None:
                         yaxis_title="share of the model's scores (%)")
             fig.update_xaxes(range=[edges[0], edges[-1]])
             st.plotly_chart(fig, key=f"dist-{ch or 'champion'}")
+            if source_text(d):
+                st.caption(f"<small>{source_text(d)}</small>", unsafe_allow_html=True)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import data
-from common import Context, plot_layout
+from common import Context, plot_layout, source_text
 from sidebar import parse_ts
 
 TITLE = "Latency trends"
@@ -65,4 +65,5 @@ def render(ctx: Context) -> None:
         fig.update_yaxes(type="log")
     st.plotly_chart(fig, key="latency")
     st.caption(f"Solid: average, dashed: p95, per {d.get('bucket', bucket)} bucket. "
-               "Timeouts count at the time the gateway gave up.")
+               "Timeouts count at the time the gateway gave up. "
+               f"<small>{source_text(d)}</small>", unsafe_allow_html=True)

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import data
-from common import Context, plot_layout
+from common import Context, plot_layout, source_text
 
 TITLE = "Segments"
 DIMENSIONS = (("income", "Income"), ("credit_history", "Credit history"),
@@ -110,6 +110,8 @@ def _show(ctx: Context, seg: dict[str, Any], label: str, key: str) -> bool:
     st.plotly_chart(chart(ctx, seg, label), key=f"seg-{key}")
     df, has_outcomes = table(seg)
     st.dataframe(df, hide_index=True, key=f"segtab-{key}")
+    if source_text(seg):
+        st.caption(f"<small>{source_text(seg)}</small>", unsafe_allow_html=True)
     return has_outcomes
 
 

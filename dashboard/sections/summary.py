@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from common import Context, fmt_int, fmt_ms, fmt_pct, fmt_score
+from common import Context, fmt_int, fmt_ms, fmt_pct, fmt_score, source_text
 
 TITLE = "Summary"
 
@@ -54,3 +54,5 @@ def render(ctx: Context) -> None:
             c[4].metric("p99 latency", fmt_ms(lat.get("p99")), help=name)
     if status:
         st.caption("Status: " + " · ".join(f"{k} {v:,}" for k, v in sorted(status.items())))
+    if source_text(s):
+        st.caption(f"<small>{source_text(s)}</small>", unsafe_allow_html=True)

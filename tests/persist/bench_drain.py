@@ -32,9 +32,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--batch-max", type=int, default=5000)
+    ap.add_argument("--pg-port", type=int, default=0, help="its own cluster's port (0: free)")
+    ap.add_argument("--perf", help="record `perf record -g` of csg-persist into this file")
     args = ap.parse_args()
     subprocess.run([str(csgp.ROOT / "tests/lib/need-kafka")], check=True)
-    port = csgp.free_port()
+    port = args.pg_port or csgp.free_port()
     data = f"/var/tmp/csg/pg-bench-{port}"
     pgs = [str(csgp.ROOT / "scripts/postgres"), "--port", str(port), "--data", data]
     subprocess.run([pgs[0], "up", *pgs[1:]], check=True, capture_output=True)
@@ -55,8 +57,17 @@ def main() -> int:
         p = csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
         t0 = time.monotonic()
         p.start(wait=False)
+        perf = None
+        if args.perf:
+            assert p.proc is not None
+            perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf, "-p",
+                                     str(p.proc.pid)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
         csgp.wait_for(lambda: db.count() >= args.events, 600, "all rows", every=0.2)
         wall = time.monotonic() - t0
+        if perf is not None:
+            perf.send_signal(2)
+            perf.wait(60)
         ((lo, hi, n),) = db.query(
             "SELECT extract(epoch FROM min(ingested_at)), extract(epoch FROM max(ingested_at)), count(*) "
             "FROM credit_score_metrics"

@@ -801,9 +801,16 @@ def ref_segments(evs: list[dict], by: str, edges: list[float]) -> dict:
     return {"by": by, "segments": segs}
 
 
-def close(a: Any, b: Any, path: str = "$", rel: float = 1e-9) -> list[str]:
-    """Structural comparison; floats to rel 1e-9. Keys only in `a` (the API) named
-    "note" are ignored. Returns the differences."""
+PCT_KEYS = ("p50", "p95", "p99")
+SKETCH_ACCURACY = 0.01  # persistence/sketch.h: latency percentiles from rollups
+
+
+def close(
+    a: Any, b: Any, path: str = "$", rel: float = 1e-9, pct_rel: float | None = None
+) -> list[str]:
+    """Structural comparison; floats to rel 1e-9, latency percentiles (keys p50, p95,
+    p99) to pct_rel when given (an answer from rollups: the sketch's accuracy). Keys only
+    in `a` (the API) are ignored. Returns the differences."""
     if isinstance(b, dict):
         if not isinstance(a, dict):
             return [f"{path}: {a!r} is not an object"]
@@ -812,7 +819,10 @@ def close(a: Any, b: Any, path: str = "$", rel: float = 1e-9) -> list[str]:
             if k not in a:
                 diffs.append(f"{path}.{k}: missing")
             else:
-                diffs += close(a[k], b[k], f"{path}.{k}", rel)
+                diffs += close(
+                    a[k], b[k], f"{path}.{k}",
+                    pct_rel if pct_rel is not None and k in PCT_KEYS else rel, pct_rel,
+                )
         return diffs
     if isinstance(b, list):
         if not isinstance(a, list) or len(a) != len(b):
@@ -821,7 +831,7 @@ def close(a: Any, b: Any, path: str = "$", rel: float = 1e-9) -> list[str]:
             ]
         diffs = []
         for i, (x, y) in enumerate(zip(a, b)):
-            diffs += close(x, y, f"{path}[{i}]", rel)
+            diffs += close(x, y, f"{path}[{i}]", rel, pct_rel)
         return diffs
     if isinstance(b, float) and not isinstance(b, bool):
         if (
@@ -834,3 +844,44 @@ def close(a: Any, b: Any, path: str = "$", rel: float = 1e-9) -> list[str]:
     if a != b:
         return [f"{path}: {a!r} != {b!r}"]
     return []
+
+
+ROLLUP_ENDPOINTS = [
+    ("/metrics/summary", {}),
+    ("/metrics/latency", {"bucket": "1h"}),
+    ("/metrics/distribution", {"bins": 1}),
+    ("/metrics/distribution", {"bins": 20}),
+    ("/metrics/distribution", {"bins": 100}),
+    ("/metrics/segments", {"by": "income"}),
+    ("/metrics/segments", {"by": "loan_amount"}),
+    ("/metrics/segments", {"by": "credit_history"}),
+    ("/metrics/reasons", {}),
+]
+
+
+def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[str]:
+    """Every rollup-backed endpoint answered from the rollups (source=rollup, asserted)
+    and from the rows (source=rows): counts and rates equal, averages to 1e-9 relative,
+    latency percentiles within the sketch's accuracy. Returns the differences."""
+    diffs: list[str] = []
+    for path, extra in ROLLUP_ENDPOINTS:
+        params = dict(filters or {}, **extra)
+        a = p.get(path, source="rollup", **params)
+        b = p.get(path, source="rows", **params)
+        assert a.status_code == 200 and b.status_code == 200, (path, a.text, b.text)
+        ja, jb = a.json(), b.json()
+        assert ja["source"] == "rollup" and jb["source"] == "rows", (ja, jb)
+        for k in ("source", "rollup_seconds", "percentile_relative_accuracy"):
+            ja.pop(k, None)
+            jb.pop(k, None)
+        diffs += close(ja, jb, f"{path}?{params}", pct_rel=SKETCH_ACCURACY)
+        # and the other way round: nothing extra on the rollup side
+        diffs += [d for d in close(jb, ja, f"{path}?{params}(rev)", pct_rel=SKETCH_ACCURACY)
+                  if "missing" in d]
+    return diffs
+
+
+def rollup_totals(db: Database) -> list[tuple]:
+    """(res, events) per rollup resolution, for comparing with the row count."""
+    return [(int(r), int(n)) for r, n in
+            db.query("SELECT res, sum(n) FROM rollup_counts GROUP BY res ORDER BY res")]

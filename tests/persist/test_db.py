@@ -256,7 +256,9 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
                          check=False)
         assert r.returncode != 0 and "lacks migration 002" in r.stderr, r.stderr
     out = csgp.run_cli("migrate", "--db", db.owner_url).stdout
-    assert "2 migration(s) applied" in out, out
+    assert "4 migration(s) applied" in out, out
+    # 004 built the rollups of the rows already stored (per minute and per hour).
+    assert csgp.rollup_totals(db) == [(3600, 5), (86400, 5)]
     assert sorted(db.query("SELECT id, event_id, income, loan_amount, credit_history FROM "
                            "credit_score_metrics")) == before
     assert db.query("SELECT count(*) FROM credit_score_metrics WHERE features IS NULL AND "
@@ -274,6 +276,7 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
     stats = json.loads(csgp.run_cli("import", "--db", db.url, str(f)).stdout)
     assert stats["inserted"] == 4 and stats["rejected"] == 0, stats
     assert db.count() == 9
+    assert csgp.rollup_totals(db) == [(3600, 9), (86400, 9)]
     assert sorted(db.query("SELECT name, type, count FROM feature_catalogue")) == [
         ("home", "category", 1), ("income", "number", 1)]
     assert db.query("SELECT count(*) FROM credit_score_metrics WHERE income IS NULL") == [(1,)]

@@ -177,6 +177,30 @@ def test_reasons_against_reference(reasoned) -> None:
     applicant = events[0]["applicant_id"]
     r = p.get("/metrics/reasons", applicant_id=applicant)
     check(r.json(), ref_reasons([e for e in events if e["applicant_id"] == applicant]))
+    # Unfiltered it came from the rollups (issue 20); forced to rows it is the same.
+    assert p.get("/metrics/reasons").json()["source"] == "rollup"
+    assert p.get("/metrics/reasons", source="rows").json()["source"] == "rows"
+    check(p.get("/metrics/reasons", source="rows").json(), full)
+
+
+def test_rollups_rebuilt_with_reason_lists(reasoned, database: csgp.Database) -> None:
+    """Migration 004's rebuild reads the stored lists (text[] / JSON) like ingest."""
+    p, events = reasoned
+    before = p.get("/metrics/reasons").json()
+    setup = csgp.Database(url=database.owner_url, owner_url=database.owner_url,
+                          kind=database.kind)
+    con = setup.connect()
+    cur = con.cursor()
+    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
+              "rollup_reason_codes"):
+        cur.execute(f"DROP TABLE {t}")
+    cur.execute("DELETE FROM schema_migrations WHERE version = 4")
+    con.commit()
+    con.close()
+    assert "1 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
+    after = p.get("/metrics/reasons").json()
+    assert after["source"] == "rollup" and after == before
+    check(after, ref_reasons(events))
 
 
 def test_notes_and_edges(database: csgp.Database, procs, tmp_path) -> None:
@@ -185,7 +209,8 @@ def test_notes_and_edges(database: csgp.Database, procs, tmp_path) -> None:
     p = csgp.Persist(database, topic="unused", args=["--no-consume"]).start()
     procs.append(p)
     assert p.get("/metrics/reasons").json() == {
-        "models": [], "agreement": [], "note": "no events match the filters"}
+        "models": [], "agreement": [], "note": "no events match the filters",
+        "source": "rollup", "rollup_seconds": 86400}
     base = csgp.make_events(1, 5)[0]
     ok = dict(base, status="OK", champion_model="c1", challenger_model="g1",
               champion_score=0.2, champion_decision="decline", challenger_score=0.9,

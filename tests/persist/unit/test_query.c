@@ -141,6 +141,8 @@ static const struct bad_case {
     {CSGP_Q_LATENCY, "limit=5", "limit", "unknown"},
     {CSGP_Q_REASONS, "bins=5", "bins", "unknown"}, /* reasons: filters only */
     {CSGP_Q_REASONS, "by=home", "by", "unknown"},
+    {CSGP_Q_EVENTS, "source=rows", "source", "unknown"},
+    {CSGP_Q_SUMMARY, "source=cache", "source", "auto, rows or rollup"},
     {CSGP_Q_SUMMARY, "from%00x=1", "query", "NUL"},
     {CSGP_Q_SUMMARY, "%FF=1", "query", "UTF-8"},
     {CSGP_Q_SUMMARY, X128 "=1", X16 X16 X16 "xxxxxxxxxxxxxxx", "unknown"}, /* name cut to 63 */

@@ -1,0 +1,75 @@
+/* retention.c — day partitions and purge (see retention.h). */
+#include "retention.h"
+
+#include <stdio.h>
+
+static int in_tx(csgp_db *db, int rc, csg_error *err)
+{
+    if (rc) {
+        csgp_db_rollback(db);
+        return rc;
+    }
+    return csgp_db_exec_script(db, "COMMIT", "COMMIT", err);
+}
+
+int csgp_partitions_upkeep(csgp_db *db, int days_ahead, int *created, csg_error *err)
+{
+    if (created)
+        *created = 0;
+    if (csgp_db_kind_of(db) != CSGP_DB_PG)
+        return 0;
+    int rc = csgp_db_exec_script(db, "BEGIN", "BEGIN", err);
+    if (rc)
+        return rc;
+    char ph[16], sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FILTER (WHERE csg_ensure_day_partition(d)) FROM ("
+             "SELECT (now() AT TIME ZONE 'UTC')::date + k AS d FROM generate_series(-1, %s) k UNION "
+             "SELECT DISTINCT (\"timestamp\" AT TIME ZONE 'UTC')::date FROM "
+             "credit_score_metrics_default ORDER BY 1) days",
+             csgp_db_ph(db, 1, "int", ph, sizeof ph));
+    csgp_param p = {.type = CSGP_P_INT, .i = days_ahead};
+    csgp_rows *rows = NULL;
+    if (!(rc = csgp_db_query(db, sql, &p, 1, &rows, err)) && csgp_rows_next(rows) == 1 && created)
+        *created = (int)csgp_rows_int(rows, 0);
+    csgp_rows_free(rows);
+    return in_tx(db, rc, err);
+}
+
+int csgp_purge(csgp_db *db, int64_t before_ms, int64_t *partitions, int64_t *nrows,
+               csg_error *err)
+{
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    char ts[CSGP_TS_SIZE], ph[16], sql[256];
+    csgp_format_ms(before_ms, ts);
+    int rc = csgp_db_exec_script(db, pg ? "BEGIN" : "BEGIN IMMEDIATE", "BEGIN", err);
+    if (rc)
+        return rc;
+    csgp_param p = {.type = CSGP_P_TEXT, .text = ts};
+    int64_t parts = 0, gone = 0;
+    if (pg) {
+        snprintf(sql, sizeof sql, "SELECT partitions, rows_deleted FROM csg_purge_before(%s)",
+                 csgp_db_ph(db, 1, "timestamptz", ph, sizeof ph));
+        csgp_rows *rows = NULL;
+        if (!(rc = csgp_db_query(db, sql, &p, 1, &rows, err))) {
+            if (csgp_rows_next(rows) == 1) {
+                parts = csgp_rows_int(rows, 0);
+                gone = csgp_rows_int(rows, 1);
+            } else {
+                rc = csgp_fail(err, CSGP_EDB, "csg_purge_before returned nothing");
+            }
+        }
+        csgp_rows_free(rows);
+    } else {
+        snprintf(sql, sizeof sql, "DELETE FROM credit_score_metrics WHERE \"timestamp\" < %s",
+                 csgp_db_ph(db, 1, NULL, ph, sizeof ph));
+        rc = csgp_db_exec(db, sql, &p, 1, &gone, err);
+    }
+    if ((rc = in_tx(db, rc, err)))
+        return rc;
+    if (partitions)
+        *partitions = parts;
+    if (nrows)
+        *nrows = gone;
+    return 0;
+}

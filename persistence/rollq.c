@@ -1,0 +1,406 @@
+/* rollq.c — the aggregate endpoints answered from the rollups (see rollq.h, rollup.h). */
+#include "rollq.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonout.h"
+#include "rollup.h"
+#include "sketch.h"
+#include "sqlb.h"
+
+/* " WHERE res = … AND t >= … AND t < … AND experiment_id = … AND challenger_model = …":
+ * the filters a rollup can answer (csgp_rollup_res has checked there are no others). */
+void csgp_rollq_where(csgp_qb *b, const csgp_query *q, int res)
+{
+    csgp_qb_add(b, " WHERE res = ");
+    csgp_qb_int(b, res);
+    if (q->has_from) {
+        csgp_qb_add(b, " AND t >= ");
+        csgp_qb_int(b, q->from_ms / 1000);
+    }
+    if (q->has_to) {
+        csgp_qb_add(b, " AND t < ");
+        csgp_qb_int(b, q->to_ms / 1000);
+    }
+    if (q->experiment_id[0]) {
+        csgp_qb_add(b, " AND experiment_id = ");
+        csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->experiment_id}, NULL);
+    }
+    if (q->challenger_model[0]) {
+        csgp_qb_add(b, " AND challenger_model = ");
+        csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->challenger_model}, NULL);
+    }
+}
+
+#define where csgp_rollq_where
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t d = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? d - 1 : d;
+}
+
+/* Latency of one model: the merged sketch, the sum and the count. */
+typedef struct model_lat {
+    char model[256];
+    csgp_sketch sk;
+    double sum;
+    int64_t n;
+} model_lat;
+
+static void lat_json(json_t *lat, model_lat *m)
+{
+    json_object_set_new(lat, "avg", m && m->n ? csgp_jreal(m->sum / (double)m->n) : json_null());
+    json_object_set_new(lat, "p50", m ? csgp_jreal(csgp_sketch_percentile(&m->sk, 0.5)) : json_null());
+    json_object_set_new(lat, "p95", m ? csgp_jreal(csgp_sketch_percentile(&m->sk, 0.95)) : json_null());
+    json_object_set_new(lat, "p99", m ? csgp_jreal(csgp_sketch_percentile(&m->sk, 0.99)) : json_null());
+}
+
+#define MAX_MODELS 256
+
+int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_json,
+                       csg_error *err)
+{
+    csgp_rows *rows = NULL;
+    csgp_qb b;
+    int rc = 0;
+    json_t *out = json_object();
+    model_lat *lat = calloc(MAX_MODELS, sizeof *lat);
+    size_t nlat = 0;
+    if (!lat) {
+        json_decref(out);
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    }
+
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT coalesce(sum(n), 0), coalesce(sum(with_challenger), 0), "
+                    "coalesce(sum(sum_diff), 0), coalesce(sum(n_diff), 0), "
+                    "coalesce(sum(both_decided), 0), coalesce(sum(diverge), 0), "
+                    "coalesce(sum(both_approve), 0), coalesce(sum(both_decline), 0), "
+                    "coalesce(sum(champion_only_approve), 0), "
+                    "coalesce(sum(challenger_only_approve), 0) FROM rollup_counts");
+    where(&b, q, res);
+    if ((rc = csgp_qb_run(&b, &rows, err)))
+        goto done;
+    if (csgp_rows_next(rows) != 1) {
+        rc = csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+        goto done;
+    }
+    int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
+    int64_t n_diff = csgp_rows_int(rows, 3), both = csgp_rows_int(rows, 4);
+    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "with_challenger", json_integer(with_ch));
+    json_object_set_new(out, "challenger_share", csgp_jratio(with_ch, total));
+    if (total == 0)
+        csgp_add_note(out, "no events match the filters");
+    json_t *models = json_array();
+    json_object_set_new(out, "models", models);
+    json_object_set_new(out, "avg_decision_diff",
+                        n_diff ? csgp_jreal(csgp_rows_real(rows, 2) / (double)n_diff) : json_null());
+    json_object_set_new(out, "divergence_rate", csgp_jratio(csgp_rows_int(rows, 5), both));
+    if (total > 0 && both == 0)
+        csgp_add_note(out, "no event where the challenger answered: avg_decision_diff and "
+                      "divergence_rate are null");
+    json_t *dec = json_object();
+    json_object_set_new(dec, "both_approve", json_integer(csgp_rows_int(rows, 6)));
+    json_object_set_new(dec, "both_decline", json_integer(csgp_rows_int(rows, 7)));
+    json_object_set_new(dec, "champion_only_approve", json_integer(csgp_rows_int(rows, 8)));
+    json_object_set_new(dec, "challenger_only_approve", json_integer(csgp_rows_int(rows, 9)));
+    json_object_set_new(out, "decisions", dec);
+    csgp_rows_free(rows);
+    rows = NULL;
+
+    static const struct {
+        const char *role, *model, *decided, *approved, *count, *lat_n, *cond;
+    } roles[] = {{"champion", "champion_model", "champion_decided", "champion_approved", "n",
+                  "n", ""},
+                 {"challenger", "challenger_model", "challenger_decided", "challenger_approved",
+                  "n", "challenger_answered", " AND challenger_model <> ''"}};
+    for (int k = 0; k < 2; k++) {
+        /* The role's sketches per model. */
+        nlat = 0;
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT model, bucket, sum(count), sum(total) FROM rollup_latency");
+        where(&b, q, res);
+        csgp_qb_add(&b, " AND role = %d GROUP BY model, bucket ORDER BY model", k);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        int s;
+        while ((s = csgp_rows_next(rows)) == 1) {
+            const char *model = csgp_rows_text(rows, 0);
+            if (!nlat || strcmp(lat[nlat - 1].model, model)) {
+                if (nlat == MAX_MODELS)
+                    break;
+                snprintf(lat[nlat++].model, sizeof lat->model, "%s", model);
+            }
+            model_lat *m = &lat[nlat - 1];
+            int64_t c = csgp_rows_int(rows, 2);
+            if (csgp_sketch_add(&m->sk, (int32_t)csgp_rows_int(rows, 1), c)) {
+                rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+                goto done;
+            }
+            m->n += c;
+            m->sum += csgp_rows_real(rows, 3);
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+        if (s < 0) {
+            rc = csgp_fail(err, CSGP_EDB, "reading rollup_latency failed");
+            goto done;
+        }
+
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT %s, sum(%s), sum(%s), sum(%s), sum(%s) FROM rollup_counts",
+                    roles[k].model, roles[k].count, roles[k].approved, roles[k].decided,
+                    roles[k].lat_n);
+        where(&b, q, res);
+        csgp_qb_add(&b, "%s GROUP BY %s ORDER BY %s", roles[k].cond, roles[k].model,
+                    roles[k].model);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        while ((s = csgp_rows_next(rows)) == 1) {
+            const char *model = csgp_rows_text(rows, 0);
+            model_lat *ml = NULL;
+            for (size_t i = 0; i < nlat && !ml; i++)
+                if (!strcmp(lat[i].model, model))
+                    ml = &lat[i];
+            json_t *m = json_object();
+            json_object_set_new(m, "model", json_string(model));
+            json_object_set_new(m, "role", json_string(roles[k].role));
+            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
+            json_t *l = json_object();
+            lat_json(l, ml);
+            json_object_set_new(m, "latency_ms", l);
+            int64_t decided = csgp_rows_int(rows, 3);
+            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 2), decided));
+            if (decided == 0)
+                csgp_add_note(m, "no decisions from this model: approval_rate is null");
+            if (csgp_rows_int(rows, 4) == 0)
+                csgp_add_note(m, "no latencies recorded: latency_ms values are null");
+            json_array_append_new(models, m);
+        }
+        csgp_rows_free(rows);
+        rows = NULL;
+        for (size_t i = 0; i < nlat; i++)
+            csgp_sketch_free(&lat[i].sk);
+        memset(lat, 0, nlat * sizeof *lat);
+        nlat = 0;
+        if (s < 0) {
+            rc = csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+            goto done;
+        }
+    }
+
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT status, sum(n) FROM rollup_counts");
+    where(&b, q, res);
+    csgp_qb_add(&b, " GROUP BY status ORDER BY status");
+    if ((rc = csgp_qb_run(&b, &rows, err)))
+        goto done;
+    json_t *status = json_object();
+    while (csgp_rows_next(rows) == 1)
+        json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
+    json_object_set_new(out, "status", status);
+done:
+    csgp_rows_free(rows);
+    for (size_t i = 0; i < nlat; i++)
+        csgp_sketch_free(&lat[i].sk);
+    free(lat);
+    if (rc)
+        json_decref(out);
+    else
+        *out_json = out;
+    return rc;
+}
+
+int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series,
+                       size_t max_points, bool *truncated, csg_error *err)
+{
+    static const char *const role_names[2] = {"champion", "challenger"};
+    int64_t secs = q->bucket_seconds;
+    size_t total_points = 0;
+    csgp_sketch sk = {0};
+    int rc = 0;
+    for (int k = 0; k < 2 && !*truncated; k++) {
+        csgp_qb b;
+        csgp_rows *rows = NULL;
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT model, t, bucket, sum(count), sum(total) FROM rollup_latency");
+        where(&b, q, res);
+        csgp_qb_add(&b, " AND role = %d GROUP BY model, t, bucket ORDER BY model, t", k);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            break;
+        json_t *points = NULL;
+        char cur_model[256] = "";
+        int64_t cur_pt = 0, n = 0;
+        double sum = 0.0;
+        bool open = false;
+        int s;
+        /* Emit the point being merged. */
+#define EMIT()                                                                                  \
+    do {                                                                                        \
+        if (open) {                                                                             \
+            char ts[CSGP_TS_SIZE];                                                              \
+            csgp_format_ms(cur_pt * secs * 1000, ts);                                           \
+            json_t *po = json_object();                                                         \
+            json_object_set_new(po, "t", json_string(ts));                                      \
+            json_object_set_new(po, "count", json_integer(n));                                  \
+            json_object_set_new(po, "avg", csgp_jreal(sum / (double)n));                        \
+            json_object_set_new(po, "p50", csgp_jreal(csgp_sketch_percentile(&sk, 0.5)));       \
+            json_object_set_new(po, "p95", csgp_jreal(csgp_sketch_percentile(&sk, 0.95)));      \
+            json_object_set_new(po, "p99", csgp_jreal(csgp_sketch_percentile(&sk, 0.99)));      \
+            json_array_append_new(points, po);                                                  \
+            open = false;                                                                       \
+        }                                                                                       \
+    } while (0)
+        while ((s = csgp_rows_next(rows)) == 1) {
+            const char *model = csgp_rows_text(rows, 0);
+            int64_t pt = floor_div(csgp_rows_int(rows, 1), secs);
+            bool new_model = !points || strcmp(model, cur_model);
+            if (open && (new_model || pt != cur_pt))
+                EMIT();
+            if (!open) {
+                if (++total_points > max_points) {
+                    *truncated = true;
+                    break;
+                }
+                if (new_model) {
+                    json_t *cur = json_object();
+                    snprintf(cur_model, sizeof cur_model, "%s", model);
+                    json_object_set_new(cur, "model", json_string(model));
+                    json_object_set_new(cur, "role", json_string(role_names[k]));
+                    points = json_array();
+                    json_object_set_new(cur, "points", points);
+                    json_array_append_new(series, cur);
+                }
+                cur_pt = pt;
+                n = 0;
+                sum = 0.0;
+                csgp_sketch_reset(&sk);
+                open = true;
+            }
+            int64_t c = csgp_rows_int(rows, 3);
+            if (csgp_sketch_add(&sk, (int32_t)csgp_rows_int(rows, 2), c)) {
+                s = -2;
+                break;
+            }
+            n += c;
+            sum += csgp_rows_real(rows, 4);
+        }
+        if (s >= 0 && !*truncated)
+            EMIT();
+#undef EMIT
+        csgp_rows_free(rows);
+        if (s == -2) {
+            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            break;
+        }
+        if (s < 0) {
+            rc = csgp_fail(err, CSGP_EDB, "reading rollup_latency failed");
+            break;
+        }
+    }
+    csgp_sketch_free(&sk);
+    return rc;
+}
+
+int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *models,
+                            csg_error *err)
+{
+    static const char *const role_names[2] = {"champion", "challenger"};
+    int64_t per = CSGP_ROLLUP_SCORE_BINS / q->bins;
+    for (int k = 0; k < 2; k++) {
+        csgp_qb b;
+        csgp_rows *rows = NULL;
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT model, bin, sum(count) FROM rollup_scores");
+        where(&b, q, res);
+        csgp_qb_add(&b, " AND role = %d GROUP BY model, bin ORDER BY model, bin", k);
+        int rc = csgp_qb_run(&b, &rows, err);
+        if (rc)
+            return rc;
+        json_t *counts = NULL;
+        char cur_model[256] = "";
+        int s;
+        while ((s = csgp_rows_next(rows)) == 1) {
+            const char *model = csgp_rows_text(rows, 0);
+            if (!counts || strcmp(model, cur_model)) {
+                snprintf(cur_model, sizeof cur_model, "%s", model);
+                json_t *m = json_object();
+                json_object_set_new(m, "model", json_string(model));
+                json_object_set_new(m, "role", json_string(role_names[k]));
+                counts = json_array();
+                for (int64_t i = 0; i < q->bins; i++)
+                    json_array_append_new(counts, json_integer(0));
+                json_object_set_new(m, "counts", counts);
+                json_array_append_new(models, m);
+            }
+            int64_t bin = csgp_rows_int(rows, 1) / per;
+            if (bin >= 0 && bin < q->bins) {
+                json_t *c = json_array_get(counts, (size_t)bin);
+                json_integer_set(c, json_integer_value(c) + csgp_rows_int(rows, 2));
+            }
+        }
+        csgp_rows_free(rows);
+        if (s < 0)
+            return csgp_fail(err, CSGP_EDB, "reading rollup_scores failed");
+    }
+    return 0;
+}
+
+int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg, int nb,
+                        csg_error *err)
+{
+    csgp_qb b;
+    csgp_rows *rows = NULL;
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT band, sum(n), sum(both_decided), sum(diverge) FROM rollup_segments");
+    where(&b, q, res);
+    csgp_qb_add(&b, " AND by_col = %d GROUP BY band", q->by_column);
+    int rc = csgp_qb_run(&b, &rows, err);
+    if (rc)
+        return rc;
+    while (csgp_rows_next(rows) == 1) {
+        int64_t k = csgp_rows_int(rows, 0);
+        if (k < 0 || k >= nb)
+            continue;
+        json_object_set_new(seg[k], "count", json_integer(csgp_rows_int(rows, 1)));
+        json_object_set_new(seg[k], "divergence_rate",
+                            csgp_jratio(csgp_rows_int(rows, 3), csgp_rows_int(rows, 2)));
+    }
+    csgp_rows_free(rows);
+    static const struct {
+        const char *role, *model, *decided, *approved, *cond;
+    } roles[] = {{"champion", "champion_model", "champion_decided", "champion_approved", ""},
+                 {"challenger", "challenger_model", "challenger_decided", "challenger_approved",
+                  " AND challenger_model <> ''"}};
+    for (int k = 0; k < 2; k++) {
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT band, %s, sum(n), sum(%s), sum(%s) FROM rollup_segments",
+                    roles[k].model, roles[k].approved, roles[k].decided);
+        where(&b, q, res);
+        csgp_qb_add(&b, " AND by_col = %d%s GROUP BY band, %s ORDER BY band, %s", q->by_column,
+                    roles[k].cond, roles[k].model, roles[k].model);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            return rc;
+        while (csgp_rows_next(rows) == 1) {
+            int64_t band = csgp_rows_int(rows, 0);
+            if (band < 0 || band >= nb)
+                continue;
+            json_t *m = json_object();
+            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
+            json_object_set_new(m, "role", json_string(roles[k].role));
+            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
+            int64_t decided = csgp_rows_int(rows, 4);
+            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
+            if (!decided)
+                csgp_add_note(m, "no decisions from this model in this band");
+            json_array_append_new(json_object_get(seg[band], "models"), m);
+        }
+        csgp_rows_free(rows);
+    }
+    return 0;
+}

@@ -1,0 +1,673 @@
+/* rollup.c — rollups written with the rows (see rollup.h). */
+#include "rollup.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sketch.h"
+
+enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_TABLES };
+#define MAX_STR 6
+#define MAX_INT 3
+#define MAX_VAL 20
+#define MAX_DBL 2
+
+/* One table's layout: key columns (text, then integer) after res and t, then the summed
+ * columns (bigint, then float8). */
+static const struct tspec {
+    const char *name;
+    int nstr, nint, nval, ndbl;
+    const char *str[MAX_STR], *ints[MAX_INT], *val[MAX_VAL], *dbl[MAX_DBL];
+} specs[T_TABLES] = {
+    [T_COUNTS] = {"rollup_counts", 6, 0, 20, 1,
+                  {"experiment_id", "config_version", "champion_model", "challenger_model",
+                   "transport", "status"},
+                  {0},
+                  {"n", "with_challenger", "n_diff", "both_decided", "diverge", "both_approve",
+                   "both_decline", "champion_only_approve", "challenger_only_approve",
+                   "champion_decided", "champion_approved", "challenger_decided",
+                   "challenger_approved", "challenger_answered", "champion_declines",
+                   "champion_unlisted", "challenger_declines", "challenger_unlisted",
+                   "both_declined_listed", "first_agree"},
+                  {"sum_diff"}},
+    [T_LATENCY] = {"rollup_latency", 3, 2, 1, 1,
+                   {"experiment_id", "challenger_model", "model"},
+                   {"role", "bucket"},
+                   {"count"},
+                   {"total"}},
+    [T_SCORES] = {"rollup_scores", 3, 2, 1, 0,
+                  {"experiment_id", "challenger_model", "model"},
+                  {"role", "bin"},
+                  {"count"},
+                  {0}},
+    [T_SEGMENTS] = {"rollup_segments", 3, 2, 7, 0,
+                    {"experiment_id", "challenger_model", "champion_model"},
+                    {"by_col", "band"},
+                    {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
+                     "challenger_decided", "challenger_approved"},
+                    {0}},
+    [T_REASONS] = {"rollup_reason_codes", 4, 1, 2, 0,
+                   {"experiment_id", "challenger_model", "model", "code"},
+                   {"role"},
+                   {"first", "any_count"},
+                   {0}},
+};
+
+typedef struct entry {
+    int table;
+    int32_t res;
+    int64_t t;
+    char *str[MAX_STR]; /* malloc'd copies */
+    int32_t ints[MAX_INT];
+    int64_t val[MAX_VAL];
+    double dbl[MAX_DBL];
+    uint64_t hash;
+    bool used;
+} entry;
+
+struct csgp_rollup {
+    entry *e; /* open addressing, cap a power of two */
+    size_t cap, n;
+};
+
+csgp_rollup *csgp_rollup_new(void)
+{
+    csgp_rollup *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cap = 1024;
+    if (!(r->e = calloc(r->cap, sizeof *r->e))) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void clear(csgp_rollup *r)
+{
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->e[i].used)
+            for (int k = 0; k < MAX_STR; k++)
+                free(r->e[i].str[k]);
+    memset(r->e, 0, r->cap * sizeof *r->e);
+    r->n = 0;
+}
+
+void csgp_rollup_free(csgp_rollup *r)
+{
+    if (!r)
+        return;
+    clear(r);
+    free(r->e);
+    free(r);
+}
+
+/* A key being looked up: strings not yet copied. */
+typedef struct key {
+    int table;
+    int32_t res;
+    int64_t t;
+    const char *str[MAX_STR];
+    int32_t ints[MAX_INT];
+} key;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t key_hash(const key *k)
+{
+    const struct tspec *s = &specs[k->table];
+    uint64_t h = 1469598103934665603ULL;
+    h = fnv(h, &k->table, sizeof k->table);
+    h = fnv(h, &k->res, sizeof k->res);
+    h = fnv(h, &k->t, sizeof k->t);
+    for (int i = 0; i < s->nstr; i++)
+        h = fnv(h, k->str[i], strlen(k->str[i]) + 1);
+    return fnv(h, k->ints, (size_t)s->nint * sizeof *k->ints);
+}
+
+static bool key_eq(const entry *e, const key *k, uint64_t h)
+{
+    if (e->hash != h || e->table != k->table || e->res != k->res || e->t != k->t)
+        return false;
+    const struct tspec *s = &specs[k->table];
+    for (int i = 0; i < s->nstr; i++)
+        if (strcmp(e->str[i], k->str[i]))
+            return false;
+    for (int i = 0; i < s->nint; i++)
+        if (e->ints[i] != k->ints[i])
+            return false;
+    return true;
+}
+
+static int grow(csgp_rollup *r)
+{
+    size_t cap = r->cap * 2;
+    entry *ne = calloc(cap, sizeof *ne);
+    if (!ne)
+        return -CSG_ENOMEM;
+    for (size_t i = 0; i < r->cap; i++) {
+        if (!r->e[i].used)
+            continue;
+        size_t j = (size_t)r->e[i].hash & (cap - 1);
+        while (ne[j].used)
+            j = (j + 1) & (cap - 1);
+        ne[j] = r->e[i];
+    }
+    free(r->e);
+    r->e = ne;
+    r->cap = cap;
+    return 0;
+}
+
+/* The entry of k, created (zeroed values) when new; NULL when out of memory. */
+static entry *lookup(csgp_rollup *r, const key *k)
+{
+    if (2 * (r->n + 1) > r->cap && grow(r))
+        return NULL;
+    uint64_t h = key_hash(k);
+    size_t j = (size_t)h & (r->cap - 1);
+    while (r->e[j].used) {
+        if (key_eq(&r->e[j], k, h))
+            return &r->e[j];
+        j = (j + 1) & (r->cap - 1);
+    }
+    entry *e = &r->e[j];
+    const struct tspec *s = &specs[k->table];
+    *e = (entry){.table = k->table, .res = k->res, .t = k->t, .hash = h, .used = true};
+    for (int i = 0; i < s->nstr; i++)
+        if (!(e->str[i] = strdup(k->str[i]))) {
+            for (int m = 0; m < i; m++)
+                free(e->str[m]);
+            *e = (entry){0};
+            return NULL;
+        }
+    memcpy(e->ints, k->ints, sizeof e->ints);
+    r->n++;
+    return e;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int csgp_rollup_band(const double *edges, int n, double x)
+{
+    for (int k = n - 1; k >= 0; k--)
+        if (x >= edges[k])
+            return k;
+    return -1;
+}
+
+/* Per hour and per day, ascending (csgp_rollup_res takes the coarsest that fits). Per-minute
+ * rollups doubled the rows upserted per batch (with a realistic latency spread a minute
+ * holds about as many sketch buckets as events) and halved the drain rate; 1m/5m latency
+ * buckets and ranges off the hour read the rows, bounded by from/to. Per-day rollups keep
+ * an all-time query at a few thousand rows a day whatever the volume (docs/persistence.md
+ * "Rollups"). */
+static const int32_t resolutions[] = {3600, 86400};
+
+/* The default band edges of the three segment columns (query.c), read once. */
+static double edges[3][CSGP_QUERY_MAX_BANDS];
+static int nedges[3];
+static pthread_once_t edges_once = PTHREAD_ONCE_INIT;
+
+static void load_edges(void)
+{
+    for (int c = 0; c < 3; c++)
+        nedges[c] = csgp_query_default_bands(c, edges[c]);
+}
+
+int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
+{
+    pthread_once(&edges_once, load_edges);
+
+    csgp_decision cd = e->champion_decision, xd = e->challenger_decision;
+    bool both = cd != CSGP_DEC_NULL && xd != CSGP_DEC_NULL;
+    const char *ch = e->has_challenger_model ? e->challenger_model : "";
+    int64_t pair[9] = {
+        both,
+        both && cd != xd,
+        cd == CSGP_DEC_APPROVE && xd == CSGP_DEC_APPROVE,
+        cd == CSGP_DEC_DECLINE && xd == CSGP_DEC_DECLINE,
+        both && cd == CSGP_DEC_APPROVE && xd != CSGP_DEC_APPROVE,
+        both && cd != CSGP_DEC_APPROVE && xd == CSGP_DEC_APPROVE,
+        cd != CSGP_DEC_NULL,
+        cd == CSGP_DEC_APPROVE,
+        0,
+    };
+    for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
+        int32_t res = resolutions[ri];
+        int64_t t = floor_div(e->ts_ms, (int64_t)res * 1000) * res;
+        entry *x;
+        key k = {.table = T_COUNTS, .res = res, .t = t,
+                 .str = {e->experiment_id, e->config_version, e->champion_model, ch,
+                         e->transport, e->status}};
+        if (!(x = lookup(r, &k)))
+            return -CSG_ENOMEM;
+        x->val[0] += 1;
+        x->val[1] += e->has_challenger_model;
+        x->val[2] += e->has_decision_diff;
+        for (int i = 0; i < 8; i++)
+            x->val[3 + i] += pair[i];
+        x->val[11] += e->has_challenger_model && xd != CSGP_DEC_NULL;
+        x->val[12] += e->has_challenger_model && xd == CSGP_DEC_APPROVE;
+        x->val[13] += e->has_challenger_model && e->has_latency_challenger;
+        /* Reasons (reasons.c's rules): a decline is decision decline with a score. */
+        bool cdecl = cd == CSGP_DEC_DECLINE && e->has_champion_score;
+        bool xdecl = e->has_challenger_model && xd == CSGP_DEC_DECLINE && e->has_challenger_score;
+        bool listed = cdecl && xdecl && e->champion_reasons.present && e->champion_reasons.n > 0 &&
+                      e->challenger_reasons.present && e->challenger_reasons.n > 0;
+        x->val[14] += cdecl;
+        x->val[15] += cdecl && !e->champion_reasons.present;
+        x->val[16] += xdecl;
+        x->val[17] += xdecl && !e->challenger_reasons.present;
+        x->val[18] += listed;
+        x->val[19] += listed && !strcmp(e->champion_reasons.code[0], e->challenger_reasons.code[0]);
+        if (e->has_decision_diff)
+            x->dbl[0] += e->decision_diff;
+        for (int role = 0; role < 2; role++) {
+            const csgp_reasons *rs = role ? &e->challenger_reasons : &e->champion_reasons;
+            if (!(role ? xdecl : cdecl) || !rs->present)
+                continue;
+            for (int i = 0; i < rs->n; i++) {
+                bool seen = false; /* a code repeated in one list counts once in any */
+                for (int j = 0; j < i && !seen; j++)
+                    seen = !strcmp(rs->code[j], rs->code[i]);
+                if (seen && i > 0)
+                    continue;
+                k = (key){.table = T_REASONS, .res = res, .t = t,
+                          .str = {e->experiment_id, ch,
+                                  role ? e->challenger_model : e->champion_model, rs->code[i]},
+                          .ints = {role}};
+                if (!(x = lookup(r, &k)))
+                    return -CSG_ENOMEM;
+                x->val[0] += i == 0;
+                x->val[1] += 1;
+            }
+        }
+
+        /* Latency sketches and score histograms, per role. */
+        for (int role = 0; role < 2; role++) {
+            if (role == 1 && !e->has_challenger_model)
+                break;
+            const char *model = role ? e->challenger_model : e->champion_model;
+            bool has_lat = role ? e->has_latency_challenger : true;
+            double lat = role ? e->latency_challenger_ms : e->latency_champion_ms;
+            if (has_lat) {
+                k = (key){.table = T_LATENCY, .res = res, .t = t,
+                          .str = {e->experiment_id, ch, model},
+                          .ints = {role, csgp_sketch_bucket(lat)}};
+                if (!(x = lookup(r, &k)))
+                    return -CSG_ENOMEM;
+                x->val[0] += 1;
+                x->dbl[0] += lat;
+            }
+            bool has_score = role ? e->has_challenger_score : e->has_champion_score;
+            double score = role ? e->challenger_score : e->champion_score;
+            if (has_score) {
+                /* The same expression as the rows' query (api.c): min(trunc(s·100), 99). */
+                double f = score * (double)CSGP_ROLLUP_SCORE_BINS;
+                int32_t bin = f >= (double)(CSGP_ROLLUP_SCORE_BINS - 1) ? CSGP_ROLLUP_SCORE_BINS - 1
+                              : f <= 0.0                                 ? 0
+                                                                         : (int32_t)f;
+                k = (key){.table = T_SCORES, .res = res, .t = t,
+                          .str = {e->experiment_id, ch, model}, .ints = {role, bin}};
+                if (!(x = lookup(r, &k)))
+                    return -CSG_ENOMEM;
+                x->val[0] += 1;
+            }
+        }
+
+        /* Segments by the default bands of the three columns. */
+        const bool has[3] = {e->has_income, e->has_loan_amount, e->has_credit_history};
+        const double v[3] = {e->income, e->loan_amount, (double)e->credit_history};
+        for (int c = 0; c < 3; c++) {
+            int band = has[c] ? csgp_rollup_band(edges[c], nedges[c], v[c]) : -1;
+            if (band < 0)
+                continue;
+            k = (key){.table = T_SEGMENTS, .res = res, .t = t,
+                      .str = {e->experiment_id, ch, e->champion_model}, .ints = {c, band}};
+            if (!(x = lookup(r, &k)))
+                return -CSG_ENOMEM;
+            x->val[0] += 1;
+            x->val[1] += pair[0];
+            x->val[2] += pair[1];
+            x->val[3] += cd != CSGP_DEC_NULL;
+            x->val[4] += cd == CSGP_DEC_APPROVE;
+            x->val[5] += e->has_challenger_model && xd != CSGP_DEC_NULL;
+            x->val[6] += e->has_challenger_model && xd == CSGP_DEC_APPROVE;
+        }
+    }
+    return 0;
+}
+
+/* Key order: table, res, t, text keys, integer keys (a fixed order for every writer, so
+ * concurrent consumers lock rows in the same order). */
+static int cmp_entry(const void *pa, const void *pb)
+{
+    const entry *a = *(entry *const *)pa, *b = *(entry *const *)pb;
+    if (a->table != b->table)
+        return a->table - b->table;
+    if (a->res != b->res)
+        return (a->res > b->res) - (a->res < b->res);
+    if (a->t != b->t)
+        return (a->t > b->t) - (a->t < b->t);
+    const struct tspec *s = &specs[a->table];
+    for (int i = 0; i < s->nstr; i++) {
+        int c = strcmp(a->str[i], b->str[i]);
+        if (c)
+            return c;
+    }
+    for (int i = 0; i < s->nint; i++)
+        if (a->ints[i] != b->ints[i])
+            return (a->ints[i] > b->ints[i]) - (a->ints[i] < b->ints[i]);
+    return 0;
+}
+
+/* A growing SQL text. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sadd(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+#define CHUNK_ROWS 200
+
+/* Upsert entries es[0..n) of one table, CHUNK_ROWS rows per statement. */
+static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
+{
+    const struct tspec *s = &specs[es[0]->table];
+    int ncols = 2 + s->nstr + s->nint + s->nval + s->ndbl;
+    csgp_param *p = malloc((size_t)CHUNK_ROWS * (size_t)ncols * sizeof *p);
+    if (!p)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    int rc = 0;
+    char ph[32];
+    for (size_t at = 0; at < n && !rc; at += CHUNK_ROWS) {
+        size_t m = n - at < CHUNK_ROWS ? n - at : CHUNK_ROWS;
+        sbuf b = {0};
+        sadd(&b, "INSERT INTO ");
+        sadd(&b, s->name);
+        sadd(&b, " (res, t");
+        const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
+        const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
+        for (int g = 0; g < 4; g++)
+            for (int i = 0; i < counts[g]; i++) {
+                sadd(&b, ", ");
+                sadd(&b, groups[g][i]);
+            }
+        sadd(&b, ") VALUES ");
+        int np = 0;
+        for (size_t r = 0; r < m; r++) {
+            const entry *e = es[at + r];
+            sadd(&b, r ? ", (" : "(");
+            p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->res};
+            sadd(&b, csgp_db_ph(db, np, "int", ph, sizeof ph));
+            p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->t};
+            sadd(&b, ", ");
+            sadd(&b, csgp_db_ph(db, np, "bigint", ph, sizeof ph));
+            for (int i = 0; i < s->nstr; i++) {
+                p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = e->str[i]};
+                sadd(&b, ", ");
+                sadd(&b, csgp_db_ph(db, np, "text", ph, sizeof ph));
+            }
+            for (int i = 0; i < s->nint; i++) {
+                p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->ints[i]};
+                sadd(&b, ", ");
+                sadd(&b, csgp_db_ph(db, np, "int", ph, sizeof ph));
+            }
+            for (int i = 0; i < s->nval; i++) {
+                p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->val[i]};
+                sadd(&b, ", ");
+                sadd(&b, csgp_db_ph(db, np, "bigint", ph, sizeof ph));
+            }
+            for (int i = 0; i < s->ndbl; i++) {
+                p[np++] = (csgp_param){.type = CSGP_P_REAL, .real = e->dbl[i]};
+                sadd(&b, ", ");
+                sadd(&b, csgp_db_ph(db, np, "float8", ph, sizeof ph));
+            }
+            sadd(&b, ")");
+        }
+        sadd(&b, " ON CONFLICT (res, t");
+        for (int g = 0; g < 2; g++)
+            for (int i = 0; i < counts[g]; i++) {
+                sadd(&b, ", ");
+                sadd(&b, groups[g][i]);
+            }
+        sadd(&b, ") DO UPDATE SET ");
+        for (int g = 2, first = 1; g < 4; g++)
+            for (int i = 0; i < counts[g]; i++, first = 0) {
+                if (!first)
+                    sadd(&b, ", ");
+                sadd(&b, groups[g][i]);
+                sadd(&b, " = ");
+                sadd(&b, s->name);
+                sadd(&b, ".");
+                sadd(&b, groups[g][i]);
+                sadd(&b, " + excluded.");
+                sadd(&b, groups[g][i]);
+            }
+        if (b.oom)
+            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        else
+            rc = csgp_db_exec(db, b.p, p, np, NULL, err);
+        free(b.p);
+    }
+    free(p);
+    return rc;
+}
+
+/* The COPY text of one field (\\ \t \n \r escaped). */
+static void copy_field(sbuf *b, const char *s, char sep)
+{
+    char tmp[2] = {0, 0};
+    for (; *s; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" : *s == '\n' ? "\\n"
+                        : *s == '\r' ? "\\r" : NULL;
+        if (esc) {
+            sadd(b, esc);
+        } else {
+            tmp[0] = *s;
+            sadd(b, tmp);
+        }
+    }
+    tmp[0] = sep;
+    sadd(b, tmp);
+}
+
+/* PostgreSQL: COPY the entries into a session temp table shaped like the rollup table
+ * (emptied at commit), then one INSERT … SELECT … ON CONFLICT DO UPDATE in key order: far
+ * cheaper than thousands of VALUES parameters (bench/results.md, issue 20 profile). */
+static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
+{
+    const struct tspec *s = &specs[es[0]->table];
+    const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
+    const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
+    sbuf cols = {0}, keys = {0}, sql = {0}, data = {0};
+    sadd(&cols, "res, t");
+    sadd(&keys, "res, t");
+    for (int g = 0; g < 4; g++)
+        for (int i = 0; i < counts[g]; i++) {
+            sadd(&cols, ", ");
+            sadd(&cols, groups[g][i]);
+            if (g < 2) {
+                sadd(&keys, ", ");
+                sadd(&keys, groups[g][i]);
+            }
+        }
+    char num[48];
+    for (size_t r = 0; r < n; r++) {
+        const entry *e = es[r];
+        snprintf(num, sizeof num, "%d\t%lld\t", (int)e->res, (long long)e->t);
+        sadd(&data, num);
+        for (int i = 0; i < s->nstr; i++)
+            copy_field(&data, e->str[i], '\t');
+        for (int i = 0; i < s->nint; i++) {
+            snprintf(num, sizeof num, "%d\t", (int)e->ints[i]);
+            sadd(&data, num);
+        }
+        for (int i = 0; i < s->nval; i++) {
+            snprintf(num, sizeof num, "%lld%c", (long long)e->val[i],
+                     i + 1 == s->nval && !s->ndbl ? '\n' : '\t');
+            sadd(&data, num);
+        }
+        for (int i = 0; i < s->ndbl; i++) {
+            snprintf(num, sizeof num, "%.17g%c", e->dbl[i], i + 1 == s->ndbl ? '\n' : '\t');
+            sadd(&data, num);
+        }
+    }
+    char stage[64];
+    snprintf(stage, sizeof stage, "csg_stage_%s", s->name);
+    sadd(&sql, "CREATE TEMP TABLE IF NOT EXISTS ");
+    sadd(&sql, stage);
+    sadd(&sql, " (LIKE ");
+    sadd(&sql, s->name);
+    sadd(&sql, ") ON COMMIT DELETE ROWS");
+    int rc = 0;
+    if (cols.oom || keys.oom || sql.oom || data.oom) {
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = csgp_db_exec_script(db, sql.p, "rollup staging table", err)))
+        goto done;
+    sql.len = 0;
+    sadd(&sql, "COPY ");
+    sadd(&sql, stage);
+    sadd(&sql, " (");
+    sadd(&sql, cols.p);
+    sadd(&sql, ") FROM STDIN");
+    if (!sql.oom && (rc = csgp_db_copy_in(db, sql.p, data.p, data.len, err)))
+        goto done;
+    sql.len = 0;
+    sadd(&sql, "INSERT INTO ");
+    sadd(&sql, s->name);
+    sadd(&sql, " (");
+    sadd(&sql, cols.p);
+    sadd(&sql, ") SELECT ");
+    sadd(&sql, cols.p);
+    sadd(&sql, " FROM ");
+    sadd(&sql, stage);
+    sadd(&sql, " ORDER BY ");
+    sadd(&sql, keys.p);
+    sadd(&sql, " ON CONFLICT (");
+    sadd(&sql, keys.p);
+    sadd(&sql, ") DO UPDATE SET ");
+    for (int g = 2, first = 1; g < 4; g++)
+        for (int i = 0; i < counts[g]; i++, first = 0) {
+            if (!first)
+                sadd(&sql, ", ");
+            sadd(&sql, groups[g][i]);
+            sadd(&sql, " = ");
+            sadd(&sql, s->name);
+            sadd(&sql, ".");
+            sadd(&sql, groups[g][i]);
+            sadd(&sql, " + excluded.");
+            sadd(&sql, groups[g][i]);
+        }
+    sadd(&sql, "; TRUNCATE ");
+    sadd(&sql, stage);
+    if (sql.oom)
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+    else
+        rc = csgp_db_exec_script(db, sql.p, "rollup upsert", err);
+done:
+    free(cols.p);
+    free(keys.p);
+    free(sql.p);
+    free(data.p);
+    return rc;
+}
+
+int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
+{
+    if (!r->n)
+        return 0;
+    entry **es = malloc(r->n * sizeof *es);
+    if (!es)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->e[i].used)
+            es[m++] = &r->e[i];
+    qsort(es, m, sizeof *es, cmp_entry);
+    int rc = 0;
+    for (size_t i = 0; i < m && !rc;) {
+        size_t j = i;
+        while (j < m && es[j]->table == es[i]->table)
+            j++;
+        rc = csgp_db_kind_of(db) == CSGP_DB_PG ? write_table_pg(db, es + i, j - i, err)
+                                                : write_table(db, es + i, j - i, err);
+        i = j;
+    }
+    free(es);
+    clear(r);
+    return rc;
+}
+
+int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
+                    csg_error *err)
+{
+    csgp_rollup *r = csgp_rollup_new();
+    if (!r)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (fresh[i] && csgp_rollup_event(r, &ev[i]))
+            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = csgp_rollup_flush(r, db, err);
+    csgp_rollup_free(r);
+    return rc;
+}
+
+const char *csgp_rollup_table(int i)
+{
+    return i >= 0 && i < T_TABLES ? specs[i].name : NULL;
+}
+
+int csgp_rollup_res(const csgp_query *q, int64_t bucket_s)
+{
+    if (q->applicant_id[0] || q->has_min_income || q->has_max_income || q->nfeatures ||
+        q->nvalues)
+        return 0;
+    for (size_t i = sizeof resolutions / sizeof *resolutions; i-- > 0;) {
+        int64_t ms = (int64_t)resolutions[i] * 1000;
+        if ((q->has_from && q->from_ms % ms) || (q->has_to && q->to_ms % ms) ||
+            (bucket_s && bucket_s % resolutions[i]))
+            continue;
+        return resolutions[i];
+    }
+    return 0;
+}

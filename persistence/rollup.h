@@ -1,0 +1,68 @@
+/*
+ * rollup.h — pre-aggregated metrics written with the rows (DESIGN §7 "Scale",
+ * docs/persistence.md "Rollups").
+ *
+ * Four tables, each at two resolutions (res = 60: per minute, res = 3600: per hour; both
+ * kept for all data), keyed by the bucket start t (epoch seconds, floor of the event's
+ * timestamp) and the dimensions the REST filters can name without reading rows:
+ *  - rollup_counts   (experiment_id, config_version, champion_model, challenger_model,
+ *                     transport, status): events, with a challenger, decision pairs,
+ *                     divergences, decision_diff count and sum, per role decided/approved;
+ *  - rollup_latency  (experiment_id, challenger_model, role, model, bucket): the latency
+ *                     sketch (sketch.h) — per log bucket a count and the sum of latencies;
+ *  - rollup_scores   (experiment_id, challenger_model, role, model, bin): score histogram,
+ *                     CSGP_ROLLUP_SCORE_BINS bins of [0, 1];
+ *  - rollup_segments (experiment_id, challenger_model, by_col, band, champion_model): per
+ *                     default band of income / loan_amount / credit_history (query.c's
+ *                     defaults) events, both-decided, divergences, per role decided/approved.
+ * A missing challenger_model or config_version is '' in the keys (key columns are NOT NULL).
+ *
+ * Ingest calls csgp_rollup_add inside the batch's transaction with the rows actually
+ * inserted (a redelivered duplicate is not inserted, so it never counts twice); the batch
+ * is merged in memory and written as upserts (count = count + excluded.count), in key
+ * order, so two consumers never deadlock. Everything is computed here, in C, from the
+ * event — PostgreSQL and SQLite store the same numbers.
+ */
+#ifndef CSGP_ROLLUP_H
+#define CSGP_ROLLUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "event.h"
+#include "query.h"
+
+#define CSGP_ROLLUP_SCORE_BINS 100 /* distribution bins= that divide it read rollups */
+
+typedef struct csgp_rollup csgp_rollup;
+
+/* An empty accumulator; NULL when out of memory. Free with csgp_rollup_free. */
+csgp_rollup *csgp_rollup_new(void);
+void csgp_rollup_free(csgp_rollup *r);
+/* Count one stored event. 0 or -CSG_ENOMEM. */
+int csgp_rollup_event(csgp_rollup *r, const csgp_event *e);
+/* Upsert what was counted into the rollup tables (inside the caller's transaction) and
+ * empty the accumulator. 0 or a database error. */
+int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err);
+
+/* The insert path: count ev[i] for every fresh[i] and write, in the open transaction. */
+int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
+                    csg_error *err);
+
+/* Empty the rollup tables and build them again from every stored row (migration 004,
+ * `csg-persist rollup-rebuild`), in the open transaction. *rows (optional) gets how many
+ * rows were read. */
+int csgp_rollup_rebuild(csgp_db *db, int64_t *rows, csg_error *err);
+
+/* Name of rollup table i (0, 1, …), NULL past the last. */
+const char *csgp_rollup_table(int i);
+
+/* The rollup resolution (3600 or 60) that answers q exactly — no row-level filter
+ * (applicant_id, income, features), from/to on its boundaries, bucket_s (0: none) a
+ * multiple of it — or 0 when q needs rows. */
+int csgp_rollup_res(const csgp_query *q, int64_t bucket_s);
+/* Band of x among edges[0..n): the last edge <= x, or -1 below the first. */
+int csgp_rollup_band(const double *edges, int n, double x);
+
+#endif /* CSGP_ROLLUP_H */
