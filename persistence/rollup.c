@@ -233,17 +233,17 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
     pthread_once(&edges_once, load_edges);
 
     csgp_decision cd = e->champion_decision, xd = e->challenger_decision;
-    bool both = cd != CSGP_DEC_NULL && xd != CSGP_DEC_NULL;
+    bool both = cd != CSG_DECISION_NONE && xd != CSG_DECISION_NONE;
     const char *ch = e->has_challenger_model ? e->challenger_model : "";
     int64_t pair[9] = {
         both,
         both && cd != xd,
-        cd == CSGP_DEC_APPROVE && xd == CSGP_DEC_APPROVE,
-        cd == CSGP_DEC_DECLINE && xd == CSGP_DEC_DECLINE,
-        both && cd == CSGP_DEC_APPROVE && xd != CSGP_DEC_APPROVE,
-        both && cd != CSGP_DEC_APPROVE && xd == CSGP_DEC_APPROVE,
-        cd != CSGP_DEC_NULL,
-        cd == CSGP_DEC_APPROVE,
+        cd == CSG_DECISION_APPROVE && xd == CSG_DECISION_APPROVE,
+        cd == CSG_DECISION_DECLINE && xd == CSG_DECISION_DECLINE,
+        both && cd == CSG_DECISION_APPROVE && xd != CSG_DECISION_APPROVE,
+        both && cd != CSG_DECISION_APPROVE && xd == CSG_DECISION_APPROVE,
+        cd != CSG_DECISION_NONE,
+        cd == CSG_DECISION_APPROVE,
         0,
     };
     for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
@@ -260,12 +260,12 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         x->val[2] += e->has_decision_diff;
         for (int i = 0; i < 8; i++)
             x->val[3 + i] += pair[i];
-        x->val[11] += e->has_challenger_model && xd != CSGP_DEC_NULL;
-        x->val[12] += e->has_challenger_model && xd == CSGP_DEC_APPROVE;
+        x->val[11] += e->has_challenger_model && xd != CSG_DECISION_NONE;
+        x->val[12] += e->has_challenger_model && xd == CSG_DECISION_APPROVE;
         x->val[13] += e->has_challenger_model && e->has_latency_challenger;
         /* Reasons (reasons.c's rules): a decline is decision decline with a score. */
-        bool cdecl = cd == CSGP_DEC_DECLINE && e->has_champion_score;
-        bool xdecl = e->has_challenger_model && xd == CSGP_DEC_DECLINE && e->has_challenger_score;
+        bool cdecl = cd == CSG_DECISION_DECLINE && e->has_champion_score;
+        bool xdecl = e->has_challenger_model && xd == CSG_DECISION_DECLINE && e->has_challenger_score;
         bool listed = cdecl && xdecl && e->champion_reasons.present && e->champion_reasons.n > 0 &&
                       e->challenger_reasons.present && e->challenger_reasons.n > 0;
         x->val[14] += cdecl;
@@ -343,10 +343,10 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
             x->val[0] += 1;
             x->val[1] += pair[0];
             x->val[2] += pair[1];
-            x->val[3] += cd != CSGP_DEC_NULL;
-            x->val[4] += cd == CSGP_DEC_APPROVE;
-            x->val[5] += e->has_challenger_model && xd != CSGP_DEC_NULL;
-            x->val[6] += e->has_challenger_model && xd == CSGP_DEC_APPROVE;
+            x->val[3] += cd != CSG_DECISION_NONE;
+            x->val[4] += cd == CSG_DECISION_APPROVE;
+            x->val[5] += e->has_challenger_model && xd != CSG_DECISION_NONE;
+            x->val[6] += e->has_challenger_model && xd == CSG_DECISION_APPROVE;
         }
     }
     return 0;

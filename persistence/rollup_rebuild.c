@@ -11,11 +11,9 @@
 static csgp_decision decision_of(csgp_rows *rows, int col)
 {
     if (csgp_rows_null(rows, col))
-        return CSGP_DEC_NULL;
+        return CSG_DECISION_NONE;
     const char *s = csgp_rows_text(rows, col);
-    return !strcmp(s, "approve")   ? CSGP_DEC_APPROVE
-           : !strcmp(s, "decline") ? CSGP_DEC_DECLINE
-                                   : CSGP_DEC_REVIEW;
+    return csg_decision_parse(s, strlen(s)); /* the stored rows hold only valid names */
 }
 
 /* A stored reason list (JSON array text, as both backends give it here) into *out. */
