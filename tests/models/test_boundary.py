@@ -1,7 +1,9 @@
-"""models/ stands apart (DESIGN §2): no gateway header, no gateway library.
+"""models/ stands apart (DESIGN §2): no gateway library.
 
 csg-model validates its input against its own model file (models/input.c); it
-must not drift back to calling the gateway's parser.
+must not drift back to calling the gateway's parser. Which headers models/ may
+include (its own and lib/'s) is checked for every directory at once by
+scripts/check-boundaries (suite 10-unit).
 """
 
 from __future__ import annotations
@@ -10,17 +12,6 @@ import re
 from pathlib import Path
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
-OWN = {p.name for p in MODELS.glob("*.h")}
-
-
-def test_models_include_only_their_own_headers() -> None:
-    bad = []
-    for src in sorted([*MODELS.glob("*.c"), *MODELS.glob("*.h")]):
-        for n, line in enumerate(src.read_text().splitlines(), 1):
-            m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
-            if m and m.group(1) not in OWN:
-                bad.append(f"{src.name}:{n}: {line.strip()}")
-    assert not bad, "models/ includes a header that is not its own:\n" + "\n".join(bad)
 
 
 def test_models_link_no_gateway_library() -> None:
