@@ -3,11 +3,12 @@ SHELL := /bin/bash
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 FUZZ_BUILD_DIR ?= build-fuzz
+COVERAGE_BUILD_DIR ?= build-coverage
 JOBS ?= $(shell nproc)
 export CSG_BUILD_DIR := $(abspath $(BUILD_DIR))
 export CSG_ASAN_BUILD_DIR := $(abspath $(ASAN_BUILD_DIR))
 
-.PHONY: help bootstrap build build-asan test sanitize fuzz test-faults up down status demo bench bench-persist clean
+.PHONY: help bootstrap build build-asan test lint coverage sanitize fuzz test-faults up down status demo bench bench-persist clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +26,12 @@ build-asan: ## build with ASan+UBSan into build-asan/
 
 test: bootstrap build build-asan ## build and run every test suite (unit, integration, e2e, sanitizers)
 	@tests/run
+
+lint: bootstrap build ## clang-tidy over our C code (.clang-tidy; make test runs it in 10-unit)
+	@scripts/lint
+
+coverage: bootstrap ## --coverage build in build-coverage/, the C-facing suites, line coverage per directory (gcovr)
+	@CSG_COVERAGE_BUILD_DIR=$(abspath $(COVERAGE_BUILD_DIR)) JOBS=$(JOBS) scripts/coverage $(SUITES)
 
 sanitize: bootstrap build-asan ## EVERY suite (unit, integration, Kafka, persist, dashboard, faults) against the ASan+UBSan build; fails on any sanitizer report
 	@tests/run --sanitize
@@ -56,4 +63,4 @@ bench-persist: bootstrap build ## analytics at 1 M and 10 M events (QUICK=1: 100
 	@.venv/bin/python bench/persist $(if $(QUICK),--quick,)
 
 clean: ## remove build outputs
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) $(COVERAGE_BUILD_DIR)

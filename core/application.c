@@ -260,7 +260,7 @@ csg_parse_status csg_app_parse(const csg_schema *schema, const char *json, size_
     const json_t *rid = json_object_get(root, "request_id");
     if (request_id) {
         request_id[0] = '\0';
-        if (rid && json_is_string(rid) &&
+        if (json_is_string(rid) &&
             csg_valid_request_id(json_string_value(rid), json_string_length(rid)))
             memcpy(request_id, json_string_value(rid), json_string_length(rid) + 1);
     }

@@ -61,7 +61,7 @@ void csg_config_version_compute(csg_config *c)
     for (size_t i = 0; i < c->n_challengers; i++)
         model(&c->challengers[i], "challenger", &w);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-    size_t n = w.pos < w.cap ? w.pos : w.cap;
+    size_t n = buf ? (w.pos < w.cap ? w.pos : w.cap) : 0; /* cap is 0 without buf */
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)buf[i];
         h *= 0x100000001b3ull;

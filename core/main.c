@@ -72,9 +72,9 @@ static int help_plugin(const char *path)
            csg_plugin_kind_name(p->kind), p->header->abi_major, p->header->abi_minor);
     static const char *types[] = {"?", "string", "integer", "number", "bool", "url"};
     for (const csg_option *o = p->options; o && o->name; o++) {
-        printf("  %-20s %-8s %s%s%s%s\n", o->name, types[o->type <= 5 ? o->type : 0],
+        printf("  %-20s %-8s %s%s%s\n", o->name, types[o->type <= 5 ? o->type : 0],
                o->required ? "(required) " : "", o->default_value ? "default " : "",
-               o->default_value ? o->default_value : "", o->description ? "" : "");
+               o->default_value ? o->default_value : "");
         if (o->description)
             printf("  %-20s          %s\n", "", o->description);
     }

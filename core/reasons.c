@@ -22,7 +22,7 @@ const char *csg_reasons_take(const csg_score_result *r, csg_reason_codes *codes,
                              csg_reason_texts *texts)
 {
     codes->count = 0;
-    if (!CSG_STRUCT_HAS(r, csg_score_result, reasons))
+    if (!CSG_STRUCT_HAS(r, csg_score_result, reasons)) // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
         return NULL; /* built against ABI 2.0: no points, no reasons */
     if (r->has_points && !isfinite(r->points))
         return "points: not a finite number";
@@ -48,15 +48,17 @@ const char *csg_reasons_take(const csg_score_result *r, csg_reason_codes *codes,
         default:
             return "reasons: text must be 1-200 bytes of UTF-8, no control characters";
         }
+        /* csg_reason_check said OK: code and text are not NULL (the analyzer loses that
+         * on a second reason whose check it does not re-enter). */
         for (unsigned k = 0; k < i; k++)
-            if (strcmp(codes->code[k], x->code) == 0)
+            if (strcmp(codes->code[k], x->code) == 0) // NOLINT(clang-analyzer-core.NonNullParamChecker)
                 return "reasons: a code appears twice";
         memcpy(codes->code[i], x->code, cl + 1);
         if (texts) {
             texts->feature[i][0] = '\0';
             if (x->feature)
                 memcpy(texts->feature[i], x->feature, fl + 1);
-            memcpy(texts->text[i], x->text, tl + 1);
+            memcpy(texts->text[i], x->text, tl + 1); // NOLINT(clang-analyzer-core.NonNullParamChecker): as above
         }
         codes->count = (uint8_t)(i + 1);
     }

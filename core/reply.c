@@ -30,7 +30,7 @@ size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
     csg_jsonw_str(&w, r->request_id);
     /* Always present (DESIGN §5): [] on approve and from adapters without reasons. */
     csg_jsonw_lit(&w, ",\"reasons\":[");
-    unsigned n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0;
+    unsigned n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0; // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     for (unsigned i = 0; i < n; i++) {
         csg_jsonw_lit(&w, i ? ",{\"code\":" : "{\"code\":");
         csg_jsonw_str(&w, r->reasons[i].code);

@@ -146,7 +146,7 @@ static void close_writer(csg_spool *sp)
         sp->wfd = -1;
     }
     if (sp->nsegs)
-        sp->segs[sp->nsegs - 1].sealed = true;
+        sp->segs[sp->nsegs - 1].sealed = true; // NOLINT(clang-analyzer-core.NullDereference): segs is allocated whenever nsegs > 0 (push_seg)
 }
 
 /* Delete every segment that is fully read and fully acknowledged. */

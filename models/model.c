@@ -457,7 +457,7 @@ int csg_model_evaluate(const csg_model *m, const double *in, csg_model_result *o
     out->points = points;
     if (out->decision == CSG_MODEL_APPROVE)
         return 0;
-    if (m->kind == K_GBM) {
+    if (m->kind != K_SCORECARD) { /* K_GBM, as csg_gbm_raw above */
         double phi[CSG_MODEL_MAX_FEATURES];
         csg_treeshap(m, x, phi);
         for (size_t i = 0; i < m->nfeat; i++)

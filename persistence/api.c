@@ -684,7 +684,7 @@ static void h_outcomes(request *r)
             return send_error(r, 400, "invalid_json", NULL, err.message);
         return send_db_error(r, &err);
     }
-    if (n && (rc = csgp_outcomes_store(r->api->db, items, n, &stored, &err))) {
+    if (n && csgp_outcomes_store(r->api->db, items, n, &stored, &err) != 0) {
         free(items);
         json_decref(rejected);
         return send_db_error(r, &err);

@@ -597,8 +597,10 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
                   csgp_rows **out, csg_error *err)
 {
     csgp_rows *r = calloc(1, sizeof *r);
-    if (!r)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    if (!r) { /* a literal non-zero: callers read *out whenever 0 comes back */
+        (void)csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return -CSG_ENOMEM;
+    }
     r->db = db;
     r->row = -1;
     int rc;
@@ -669,7 +671,7 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
     return 0;
 fail:
     csgp_rows_free(r);
-    return rc;
+    return rc ? rc : -CSGP_EDB; /* never 0 here: callers read *out on 0 */
 }
 
 int csgp_rows_next(csgp_rows *r)

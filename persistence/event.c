@@ -358,7 +358,6 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     bool champion_failed = csg_event_status_champion_failed(ev->status_id);
     if ((rc = get_fields(root, ev, champion_failed, why)))
         goto out;
-    rc = -CSG_EINVAL;
 
     v = json_object_get(root, "decision_match");
     if (json_is_boolean(v)) {

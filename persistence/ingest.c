@@ -566,7 +566,7 @@ int csgp_ingest_run(csgp_db *db, const csgp_ingest_cfg *cfg, csgp_metrics *m,
     ingest ing = {.db = db, .cfg = cfg, .m = m, .stop = stop};
     int rc = 0;
     size_t cap = (size_t)cfg->batch_max;
-    ing.b.msgs = calloc(cap, sizeof *ing.b.msgs);
+    ing.b.msgs = calloc(cap, sizeof *ing.b.msgs); // NOLINT(bugprone-sizeof-expression): an array of pointers
     ing.b.events = calloc(cap, sizeof *ing.b.events);
     ing.b.dlq = calloc(cap, sizeof *ing.b.dlq);
     ing.seek_back = rd_kafka_topic_partition_list_new(8);

@@ -280,7 +280,7 @@ static void on_reply(void *ctx, const csg_reply *r)
      * during this callback, which is as long as packing needs them. */
     Csg__V1__Reason reasons[CSG_REASONS_MAX_ABI];
     Csg__V1__Reason *rp[CSG_REASONS_MAX_ABI];
-    size_t n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0;
+    size_t n = CSG_STRUCT_HAS(r, csg_reply, reasons) && r->reasons ? r->reason_count : 0; // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     if (n > CSG_REASONS_MAX_ABI)
         n = CSG_REASONS_MAX_ABI;
     for (size_t i = 0; i < n; i++) {
