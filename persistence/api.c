@@ -374,7 +374,7 @@ static void h_distribution(request *r)
     /* bins dividing the rollup's 100: a bin is a run of the 100 fine bins, on both paths
      * (min(trunc(score·100), 99) / (100 / bins): the same integer arithmetic as rollup.c),
      * so rollups and rows agree exactly. */
-    bool fine = CSGP_ROLLUP_SCORE_BINS % bins == 0;
+    bool fine = bins > 0 && CSGP_ROLLUP_SCORE_BINS % bins == 0;
     int res = choose_res(r, 0, fine);
     if (res < 0) {
         json_decref(out);

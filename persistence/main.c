@@ -120,10 +120,9 @@ static int int_opt(const char *name, const char *v, int lo, int hi, int *out)
 static int retention_cmd(csgp_db *db, const char *mode, const char *before, int days_ahead,
                          csg_error *err)
 {
-    int rc;
     if (!strcmp(mode, "partitions")) {
         int created = 0;
-        if ((rc = csgp_partitions_upkeep(db, days_ahead, &created, err))) {
+        if (csgp_partitions_upkeep(db, days_ahead, &created, err) != 0) {
             fprintf(stderr, "csg-persist partitions: %s\n", err->message);
             return 1;
         }
@@ -142,7 +141,7 @@ static int retention_cmd(csgp_db *db, const char *mode, const char *before, int 
         return 2;
     }
     int64_t parts = 0, rows = 0;
-    if ((rc = csgp_purge(db, ms, &parts, &rows, err))) {
+    if (csgp_purge(db, ms, &parts, &rows, err) != 0) {
         fprintf(stderr, "csg-persist purge: %s\n", err->message);
         return 1;
     }

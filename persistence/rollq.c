@@ -260,8 +260,8 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
             const char *model = csgp_rows_text(rows, 0);
             int64_t pt = floor_div(csgp_rows_int(rows, 1), secs);
             bool new_model = !points || strcmp(model, cur_model);
-            if (open && (new_model || pt != cur_pt))
-                EMIT();
+            if (new_model || pt != cur_pt)
+                EMIT(); /* closes the open point, if any */
             if (!open) {
                 if (++total_points > max_points) {
                     *truncated = true;

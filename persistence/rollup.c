@@ -614,14 +614,14 @@ int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
 {
     if (!r->n)
         return 0;
-    entry **es = malloc(r->n * sizeof *es);
+    entry **es = malloc(r->n * sizeof *es); // NOLINT(bugprone-sizeof-expression): an array of pointers
     if (!es)
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
     size_t m = 0;
     for (size_t i = 0; i < r->cap; i++)
         if (r->e[i].used)
             es[m++] = &r->e[i];
-    qsort(es, m, sizeof *es, cmp_entry);
+    qsort(es, m, sizeof *es, cmp_entry); // NOLINT(bugprone-sizeof-expression): sorts the pointers
     int rc = 0;
     for (size_t i = 0; i < m && !rc;) {
         size_t j = i;
