@@ -82,14 +82,8 @@ const char *csg_api_category_value(const csg_schema *s, int i, unsigned k);
 /* A client-chosen request id: 1–64 printable ASCII characters (0x21–0x7e). */
 bool csg_valid_request_id(const char *id, size_t len);
 
-/* Append the JSON string literal for s[0..len) (with quotes) to buf at *pos,
- * never writing past cap; *pos advances by the full length needed. */
-void csg_json_escape(const char *s, size_t len, char *buf, size_t cap, size_t *pos);
-
-/* Write {"error":{"code":…,"message":…[,"field":…]}} into buf (no newline);
- * field may be NULL. Returns the length needed (snprintf semantics). */
-size_t csg_format_error(const char *code, const char *message, const char *field, char *buf,
-                        size_t cap);
+/* csg_json_escape (a JSON string) and csg_json_error (the §5 error object): lib/. */
+#include "csg_json_escape.h"
 
 /* "invalid_json" / "invalid_field" for a parse status (NULL for OK). */
 const char *csg_parse_status_code(csg_parse_status status);

@@ -99,7 +99,7 @@ void csg_core_api_bind(csg_gateway *gw, const csg_config *cfg)
         .parse_application = api_parse_application,
         .valid_request_id = csg_valid_request_id,
         .format_reply = csg_format_reply,
-        .format_error = csg_format_error,
+        .format_error = csg_json_error,
         .count_request = api_count_request,
         .options_apply = csg_options_apply,
         .render_metrics = api_render_metrics,

@@ -12,7 +12,7 @@
 size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
 {
     if (r->status != CSG_REPLY_OK)
-        return csg_format_error(csg_reply_status_code(r->status),
+        return csg_json_error(csg_reply_status_code(r->status),
                                 r->error_message ? r->error_message : "request failed", NULL, buf,
                                 cap);
     csg_jsonw w = {buf, cap, 0};

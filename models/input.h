@@ -51,13 +51,7 @@ const char *csg_input_status_code(csg_input_status status);
  * into buf (snprintf semantics; returns the length needed). */
 size_t csg_input_rule_text(const csg_model_feature *f, char *buf, size_t cap);
 
-/* Append the JSON string literal for s[0..len) (with quotes) to buf at *pos,
- * never writing past cap; *pos advances by the full length needed. */
-void csg_model_json_escape(const char *s, size_t len, char *buf, size_t cap, size_t *pos);
-
-/* Write {"error":{"code":…,"message":…[,"field":…]}} into buf (no newline);
- * field may be NULL. Returns the length needed (snprintf semantics). */
-size_t csg_model_format_error(const char *code, const char *message, const char *field, char *buf,
-                        size_t cap);
+/* Replies are written with lib/'s csg_json_escape and csg_json_error. */
+#include "csg_json_escape.h"
 
 #endif /* CSG_MODEL_INPUT_H */

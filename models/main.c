@@ -93,7 +93,7 @@ static void log_json(const char *level, const char *msg, const char *extra_fmt, 
     }
     char esc[512];
     size_t pos = 0;
-    csg_model_json_escape(msg, strlen(msg), esc, sizeof esc, &pos);
+    csg_json_escape(msg, strlen(msg), esc, sizeof esc, &pos);
     esc[pos < sizeof esc ? pos : sizeof esc - 1] = '\0';
     fprintf(stderr, "{\"level\":\"%s\",\"component\":\"csg-model\",\"msg\":%s%s}\n", level, esc,
             extra);
@@ -127,7 +127,7 @@ static void send_error(struct evhttp_request *req, int code, const char *ecode, 
                        const char *field)
 {
     char buf[512];
-    size_t n = csg_model_format_error(ecode, msg, field, buf, sizeof buf);
+    size_t n = csg_json_error(ecode, msg, field, buf, sizeof buf);
     send_now(req, code, buf, n < sizeof buf ? n : sizeof buf - 1);
 }
 
@@ -226,7 +226,7 @@ static size_t format_answer(const csg_model *m, const csg_model_result *r, char 
             for (const char *c = parts[k]; *c; c++, pos++)
                 if (pos + 1 < cap)
                     buf[pos] = *c;
-            csg_model_json_escape(vals[k], strlen(vals[k]), buf, cap, &pos);
+            csg_json_escape(vals[k], strlen(vals[k]), buf, cap, &pos);
         }
         if (pos + 1 < cap)
             buf[pos] = '}';
@@ -268,14 +268,14 @@ static void handle_score(server *srv, struct evhttp_request *req)
     char out[4096]; /* > the largest answer: see format_answer */
     int n;
     if (srv->error_rate > 0 && csg_rng_uniform(&srv->rng) < srv->error_rate) {
-        n = (int)csg_model_format_error("model_error", "injected failure (--error-rate)", NULL, out,
+        n = (int)csg_json_error("model_error", "injected failure (--error-rate)", NULL, out,
                                   sizeof out);
         reply_model(srv, req, 500, out, (size_t)n);
         return;
     }
     csg_model_result res;
     if (csg_model_evaluate(srv->model, app.x, &res)) {
-        n = (int)csg_model_format_error("model_error", "the model gave no finite score", NULL, out,
+        n = (int)csg_json_error("model_error", "the model gave no finite score", NULL, out,
                                   sizeof out);
         reply_model(srv, req, 500, out, (size_t)n);
         return;
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
     }
     size_t pos = 0;
     const char *name = csg_model_name(srv.model);
-    csg_model_json_escape(name, strlen(name), srv.name_json, sizeof srv.name_json, &pos);
+    csg_json_escape(name, strlen(name), srv.name_json, sizeof srv.name_json, &pos);
     srv.name_json[pos < sizeof srv.name_json ? pos : sizeof srv.name_json - 1] = '\0';
     /* A client that goes away mid-reply must not kill us. */
     signal(SIGPIPE, SIG_IGN);

@@ -27,3 +27,31 @@ void csgp_add_note(json_t *obj, const char *text)
     snprintf(buf, sizeof buf, "%s; %s", old, text);
     json_object_set_new(obj, "note", json_string(buf));
 }
+
+json_t *csgp_summary_totals(json_t *out, csgp_rows *rows, bool diff_is_sum)
+{
+    int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
+    int64_t n_diff = csgp_rows_int(rows, 3), both = csgp_rows_int(rows, 4);
+    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "with_challenger", json_integer(with_ch));
+    json_object_set_new(out, "challenger_share", csgp_jratio(with_ch, total));
+    if (total == 0)
+        csgp_add_note(out, "no events match the filters");
+    json_t *models = json_array();
+    json_object_set_new(out, "models", models);
+    json_t *avg_diff = !n_diff       ? json_null()
+                       : diff_is_sum ? csgp_jreal(csgp_rows_real(rows, 2) / (double)n_diff)
+                                     : csgp_jcol(rows, 2);
+    json_object_set_new(out, "avg_decision_diff", avg_diff);
+    json_object_set_new(out, "divergence_rate", csgp_jratio(csgp_rows_int(rows, 5), both));
+    if (total > 0 && both == 0)
+        csgp_add_note(out, "no event where the challenger answered: avg_decision_diff and "
+                      "divergence_rate are null");
+    json_t *dec = json_object();
+    json_object_set_new(dec, "both_approve", json_integer(csgp_rows_int(rows, 6)));
+    json_object_set_new(dec, "both_decline", json_integer(csgp_rows_int(rows, 7)));
+    json_object_set_new(dec, "champion_only_approve", json_integer(csgp_rows_int(rows, 8)));
+    json_object_set_new(dec, "challenger_only_approve", json_integer(csgp_rows_int(rows, 9)));
+    json_object_set_new(out, "decisions", dec);
+    return models;
+}

@@ -89,27 +89,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         rc = csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
         goto done;
     }
-    int64_t total = csgp_rows_int(rows, 0), with_ch = csgp_rows_int(rows, 1);
-    int64_t n_diff = csgp_rows_int(rows, 3), both = csgp_rows_int(rows, 4);
-    json_object_set_new(out, "total", json_integer(total));
-    json_object_set_new(out, "with_challenger", json_integer(with_ch));
-    json_object_set_new(out, "challenger_share", csgp_jratio(with_ch, total));
-    if (total == 0)
-        csgp_add_note(out, "no events match the filters");
-    json_t *models = json_array();
-    json_object_set_new(out, "models", models);
-    json_object_set_new(out, "avg_decision_diff",
-                        n_diff ? csgp_jreal(csgp_rows_real(rows, 2) / (double)n_diff) : json_null());
-    json_object_set_new(out, "divergence_rate", csgp_jratio(csgp_rows_int(rows, 5), both));
-    if (total > 0 && both == 0)
-        csgp_add_note(out, "no event where the challenger answered: avg_decision_diff and "
-                      "divergence_rate are null");
-    json_t *dec = json_object();
-    json_object_set_new(dec, "both_approve", json_integer(csgp_rows_int(rows, 6)));
-    json_object_set_new(dec, "both_decline", json_integer(csgp_rows_int(rows, 7)));
-    json_object_set_new(dec, "champion_only_approve", json_integer(csgp_rows_int(rows, 8)));
-    json_object_set_new(dec, "challenger_only_approve", json_integer(csgp_rows_int(rows, 9)));
-    json_object_set_new(out, "decisions", dec);
+    json_t *models = csgp_summary_totals(out, rows, true);
     csgp_rows_free(rows);
     rows = NULL;
 

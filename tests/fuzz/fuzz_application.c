@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(app == NULL && err.message[0]);
         CHECK(st != CSG_PARSE_INVALID_FIELD || err.field[0]);
         char buf[512];
-        csg_format_error(csg_parse_status_code(st), err.message, err.field, buf, sizeof buf);
+        csg_json_error(csg_parse_status_code(st), err.message, err.field, buf, sizeof buf);
         return 0;
     }
     size_t n = strlen(csg_app_applicant_id(app));

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
     }
     char buf[512];
-    size_t need = csg_model_format_error(csg_input_status_code(st), err.message, err.field,
+    size_t need = csg_json_error(csg_input_status_code(st), err.message, err.field,
                                          buf, sizeof buf);
     if (need >= sizeof buf)
         __builtin_trap(); /* messages are bounded: the reply is never cut */

@@ -131,7 +131,7 @@ static void fz_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, vo
 static size_t fz_format_error(const char *code, const char *message, const char *field, char *buf,
                               size_t cap)
 {
-    return csg_format_error(code, message, field, buf, cap);
+    return csg_json_error(code, message, field, buf, cap);
 }
 
 static void fz_count_request(csg_worker *w, const char *transport, const char *status)

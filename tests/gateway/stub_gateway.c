@@ -91,7 +91,7 @@ static size_t stub_format_reply(const csg_reply *r, char *buf, size_t cap)
     if (r->status != CSG_REPLY_OK) {
         static const char *codes[] = {"", "champion_error", "champion_timeout", "overloaded",
                                       "not_ready", "deadline_exceeded"};
-        return csg_format_error(codes[r->status], r->error_message ? r->error_message : "error",
+        return csg_json_error(codes[r->status], r->error_message ? r->error_message : "error",
                                 NULL, buf, cap);
     }
     char tmp[256];
@@ -242,7 +242,7 @@ static csg_core_api api = {
     .options_apply = csg_options_apply,
     .valid_request_id = csg_valid_request_id,
     .format_reply = stub_format_reply,
-    .format_error = csg_format_error,
+    .format_error = csg_json_error,
     .count_request = stub_count,
     .render_metrics = stub_render,
     .is_ready = stub_ready,

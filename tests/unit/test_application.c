@@ -505,11 +505,11 @@ static void test_format_error(void **state)
 {
     (void)state;
     char buf[256];
-    csg_format_error("invalid_field", "income must be a finite number >= 0", "income", buf,
+    csg_json_error("invalid_field", "income must be a finite number >= 0", "income", buf,
                      sizeof buf);
     assert_string_equal(buf, "{\"error\":{\"code\":\"invalid_field\",\"message\":\"income must be a "
                              "finite number >= 0\",\"field\":\"income\"}}");
-    csg_format_error("not_found", "no \"route\"", NULL, buf, sizeof buf);
+    csg_json_error("not_found", "no \"route\"", NULL, buf, sizeof buf);
     assert_string_equal(buf, "{\"error\":{\"code\":\"not_found\",\"message\":\"no \\\"route\\\"\"}}");
 }
 
@@ -534,7 +534,7 @@ static void test_format_error_utf8(void **state)
     };
     for (size_t i = 0; i < sizeof utf8_cases / sizeof utf8_cases[0]; i++) {
         char buf[256], want[256];
-        csg_format_error("invalid_json", utf8_cases[i].message, NULL, buf, sizeof buf);
+        csg_json_error("invalid_json", utf8_cases[i].message, NULL, buf, sizeof buf);
         snprintf(want, sizeof want, "{\"error\":{\"code\":\"invalid_json\",\"message\":\"%s\"}}",
                  utf8_cases[i].want);
         assert_string_equal(buf, want);
