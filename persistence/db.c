@@ -1,8 +1,9 @@
 /*
  * db.c — PostgreSQL and SQLite behind one interface (see db.h): connections,
- * the batch insert of the ingest path, and parameterised queries.
+ * and parameterised queries (the ingest path's batch insert: db_insert.c).
  */
 #include "db.h"
+#include "db_private.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -17,16 +18,6 @@
 #include "rollup.h"
 #include "stats.h"
 
-struct csgp_db {
-    csgp_db_kind kind;
-    char role[16];
-    PGconn *pg;
-    char *pg_url;
-    sqlite3 *lite;
-    sqlite3_stmt *lite_insert;
-    bool (*interrupt)(void *arg); /* csgp_db_set_interrupt */
-    void *interrupt_arg;
-};
 
 /* csgp_db_interrupt_all: every PostgreSQL wait of every handle gives up (shutdown). */
 static atomic_bool g_interrupt_all;
@@ -118,7 +109,7 @@ static int pg_poll(PGconn *c, bool for_write)
 /* Connect without blocking in libpq: a server that accepts TCP but never answers (hung,
  * stopped with SIGSTOP, a black-holed port) must not hold up a shutdown for the whole
  * connect timeout, so the wait runs in slices that check the interrupt hooks. */
-static int pg_connect(csgp_db *db, csg_error *err)
+int csgp_pg_connect(csgp_db *db, csg_error *err)
 {
     if (db->pg && PQstatus(db->pg) == CONNECTION_OK)
         return 0;
@@ -172,7 +163,7 @@ static int pg_connect(csgp_db *db, csg_error *err)
 /* The results of the command just sent, waited for in slices (see pg_connect). Returns
  * the first failed result or else the last one; a COPY IN result is returned at once.
  * NULL after an interrupt (the connection is then closed, *abandoned set). */
-static PGresult *pg_results(csgp_db *db, bool *abandoned)
+PGresult *csgp_pg_results(csgp_db *db, bool *abandoned)
 {
     PGresult *keep = NULL;
     *abandoned = false;
@@ -207,7 +198,7 @@ static PGresult *pg_results(csgp_db *db, bool *abandoned)
 
 /* PQexec / PQexecParams that an interrupt can abandon. NULL + *abandoned after one;
  * NULL without it only when sending failed (PQerrorMessage says why). */
-static PGresult *pg_exec(csgp_db *db, const char *sql, bool extended, int nparams,
+PGresult *csgp_pg_exec(csgp_db *db, const char *sql, bool extended, int nparams,
                          const char *const *values, bool *abandoned)
 {
     *abandoned = false;
@@ -216,12 +207,12 @@ static PGresult *pg_exec(csgp_db *db, const char *sql, bool extended, int nparam
                         : PQsendQuery(db->pg, sql);
     if (!sent)
         return NULL;
-    return pg_results(db, abandoned);
+    return csgp_pg_results(db, abandoned);
 }
 
 /* Classify a failed result: data errors (SQLSTATE class 22/23) will fail again;
  * everything else (connection, shutdown, locks, permissions) is worth retrying. */
-static int pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err)
+int csgp_pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     char msg[400];
@@ -235,22 +226,22 @@ static int pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err
                      state ? state : "");
 }
 
-static void pg_rollback(csgp_db *db)
+void csgp_pg_rollback(csgp_db *db)
 {
     bool abandoned;
     if (PQstatus(db->pg) == CONNECTION_OK && PQtransactionStatus(db->pg) != PQTRANS_IDLE)
-        PQclear(pg_exec(db, "ROLLBACK", false, 0, NULL, &abandoned));
+        PQclear(csgp_pg_exec(db, "ROLLBACK", false, 0, NULL, &abandoned));
 }
 
-static int pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_error *err)
+int csgp_pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_error *err)
 {
     bool abandoned;
-    PGresult *res = pg_exec(db, sql, false, 0, NULL, &abandoned);
+    PGresult *res = csgp_pg_exec(db, sql, false, 0, NULL, &abandoned);
     if (abandoned)
         return csgp_fail(err, CSGP_EDB, "PostgreSQL %s abandoned: shutting down", what);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        int rc = pg_error(db, res, what, err);
+        int rc = csgp_pg_error(db, res, what, err);
         PQclear(res);
         return rc;
     }
@@ -258,130 +249,10 @@ static int pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_er
     return 0;
 }
 
-/* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
-#define EVENT_COLUMNS CSGP_COPY_COLUMNS
-
-static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
-                     csg_error *err)
-{
-    int rc = pg_connect(db, err);
-    if (rc)
-        return rc;
-    csgp_copy_buf b = {0};
-    unsigned char *fresh = NULL; /* fresh[i]: ev[i] was inserted (the catalogue counts it) */
-    for (size_t i = 0; i < n; i++)
-        if (csgp_copy_event(&b, i, &ev[i])) {
-            free(b.p);
-            return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
-        }
-    PGresult *res = NULL;
-    /* The staging table lives for this transaction only (DESIGN §7). */
-    rc = pg_exec_simple(db,
-                        "BEGIN; CREATE TEMP TABLE csg_stage (ord int, event_id text, "
-                        "experiment_id text, applicant_id text, transport text, champion_model "
-                        "text, challenger_model text, champion_score float8, challenger_score "
-                        "float8, champion_decision text, challenger_decision text, "
-                        "decision_match boolean, latency_champion_ms float8, "
-                        "latency_challenger_ms float8, decision_diff float8, income float8, "
-                        "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
-                        "status text, features jsonb, config_version text, champion_reasons text[], "
-                        "challenger_reasons text[]) ON COMMIT DROP",
-                        "staging table", err);
-    if (rc)
-        goto fail;
-    bool abandoned;
-    res = pg_exec(db, "COPY csg_stage FROM STDIN", false, 0, NULL, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = pg_error(db, res, "COPY", err);
-        goto fail;
-    }
-    PQclear(res);
-    res = NULL;
-    if (PQputCopyData(db->pg, b.p ? b.p : "", (int)b.len) != 1 || PQputCopyEnd(db->pg, NULL) != 1) {
-        rc = pg_error(db, NULL, "COPY data", err);
-        goto fail;
-    }
-    res = pg_results(db, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = pg_error(db, res, "COPY", err);
-        goto fail;
-    }
-    PQclear(res);
-    /* The ords of the rows actually inserted (the first of each event_id), so that the
-     * feature catalogue counts each stored event once. */
-    /* Exactly-once through csg_event_ids (the events table is partitioned by day, so it
-     * cannot hold a unique key on event_id alone): the first of each new event_id, in batch
-     * order, claims it; only those rows are inserted. */
-    res = pg_exec(db,
-                  "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
-                  "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
-                  "DO NOTHING RETURNING event_id), firsts AS (SELECT min(s.ord) AS ord FROM fresh "
-                  "JOIN csg_stage s USING (event_id) GROUP BY s.event_id), ins AS (INSERT INTO "
-                  "credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS " FROM "
-                  "csg_stage WHERE ord IN (SELECT ord FROM firsts) ORDER BY ord) SELECT ord FROM "
-                  "firsts",
-                  false, 0, NULL, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = pg_error(db, res, "INSERT", err);
-        goto fail;
-    }
-    size_t ins = (size_t)PQntuples(res);
-    if (!(fresh = calloc(n, 1))) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        if (ord < n)
-            fresh[ord] = 1;
-    }
-    PQclear(res);
-    res = NULL;
-    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
-        goto fail;
-    /* A connection lost and silently replaced inside the catalogue update would COMMIT
-     * nothing with a mere warning: commit only the transaction this call opened. */
-    if (PQtransactionStatus(db->pg) != PQTRANS_INTRANS) {
-        rc = csgp_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
-        goto fail;
-    }
-    /* Abandoned during COMMIT, the rows may be stored or not: either way the offsets stay
-     * uncommitted and a re-read skips what is there (event_id is unique). */
-    res = pg_exec(db, "COMMIT", false, 0, NULL, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = pg_error(db, res, "COMMIT", err);
-        goto fail;
-    }
-    PQclear(res);
-    free(b.p);
-    free(fresh);
-    *inserted = ins;
-    return 0;
-fail:
-    PQclear(res);
-    pg_rollback(db);
-    free(b.p);
-    free(fresh);
-    return rc ? rc : -CSGP_EDB;
-abandon:
-    free(b.p);
-    free(fresh);
-    return csgp_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
-}
-
 /* ------------------------------------------------------------------------ */
 /* SQLite                                                                   */
 
-static int lite_error(csgp_db *db, const char *what, csg_error *err)
+int csgp_lite_error(csgp_db *db, const char *what, csg_error *err)
 {
     int code = sqlite3_errcode(db->lite);
     int prim = code & 0xff;
@@ -411,110 +282,21 @@ static int lite_open(csgp_db *db, const char *path, csg_error *err)
         return rc;
     }
     if (csgp_stats_register_sqlite(db->lite) != SQLITE_OK)
-        return lite_error(db, "registering percentile_cont", err);
+        return csgp_lite_error(db, "registering percentile_cont", err);
     return 0;
 }
 
-static int lite_exec(csgp_db *db, const char *sql, const char *what, csg_error *err)
+int csgp_lite_exec(csgp_db *db, const char *sql, const char *what, csg_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->lite, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = lite_error(db, what, err);
+        int rc = csgp_lite_error(db, what, err);
         if (msg && err)
             snprintf(err->message, sizeof err->message, "SQLite %s failed: %s", what, msg);
         sqlite3_free(msg);
         return rc;
     }
     return 0;
-}
-
-static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
-                       csg_error *err)
-{
-    if (!db->lite_insert &&
-        sqlite3_prepare_v2(db->lite,
-                           "INSERT OR IGNORE INTO credit_score_metrics (" EVENT_COLUMNS
-                           ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-                           "?17,?18,?19,?20,?21,?22,?23)",
-                           -1, &db->lite_insert, NULL) != SQLITE_OK)
-        return lite_error(db, "prepare INSERT", err);
-    unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] was inserted */
-    if (!fresh)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
-    int rc = lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err);
-    if (rc) {
-        free(fresh);
-        return rc;
-    }
-    size_t ins = 0;
-    sqlite3_stmt *st = db->lite_insert;
-    for (size_t i = 0; i < n; i++) {
-        const csgp_event *e = &ev[i];
-        const char *cd = csgp_decision_str(e->champion_decision);
-        const char *xd = csgp_decision_str(e->challenger_decision);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e->experiment_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, e->applicant_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, e->transport, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, e->champion_model, -1, SQLITE_STATIC);
-        if (e->has_challenger_model)
-            sqlite3_bind_text(st, 6, e->challenger_model, -1, SQLITE_STATIC);
-        if (e->has_champion_score)
-            sqlite3_bind_double(st, 7, e->champion_score);
-        if (e->has_challenger_score)
-            sqlite3_bind_double(st, 8, e->challenger_score);
-        if (cd)
-            sqlite3_bind_text(st, 9, cd, -1, SQLITE_STATIC);
-        if (xd)
-            sqlite3_bind_text(st, 10, xd, -1, SQLITE_STATIC);
-        if (e->decision_match >= 0)
-            sqlite3_bind_int(st, 11, e->decision_match);
-        sqlite3_bind_double(st, 12, e->latency_champion_ms);
-        if (e->has_latency_challenger)
-            sqlite3_bind_double(st, 13, e->latency_challenger_ms);
-        if (e->has_decision_diff)
-            sqlite3_bind_double(st, 14, e->decision_diff);
-        if (e->has_income)
-            sqlite3_bind_double(st, 15, e->income);
-        if (e->has_loan_amount)
-            sqlite3_bind_double(st, 16, e->loan_amount);
-        if (e->has_credit_history)
-            sqlite3_bind_int64(st, 17, e->credit_history);
-        sqlite3_bind_text(st, 18, e->timestamp, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 19, e->status, -1, SQLITE_STATIC);
-        if (e->features)
-            sqlite3_bind_text(st, 20, e->features, -1, SQLITE_STATIC);
-        if (e->config_version[0])
-            sqlite3_bind_text(st, 21, e->config_version, -1, SQLITE_STATIC);
-        char cr[CSGP_REASONS_TEXT_SIZE], xr[CSGP_REASONS_TEXT_SIZE];
-        if (e->champion_reasons.present)
-            sqlite3_bind_text(st, 22, csgp_reasons_text(&e->champion_reasons, '[', ']', cr), -1,
-                              SQLITE_TRANSIENT);
-        if (e->challenger_reasons.present)
-            sqlite3_bind_text(st, 23, csgp_reasons_text(&e->challenger_reasons, '[', ']', xr),
-                              -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = lite_error(db, "INSERT", err);
-            sqlite3_reset(st);
-            goto fail;
-        }
-        fresh[i] = sqlite3_changes(db->lite) > 0;
-        ins += fresh[i];
-    }
-    sqlite3_reset(st);
-    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
-        (rc = lite_exec(db, "COMMIT", "COMMIT", err)))
-        goto fail;
-    free(fresh);
-    *inserted = ins;
-    return 0;
-fail:
-    lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
-    free(fresh);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -574,16 +356,6 @@ void csgp_db_close(csgp_db *db)
     free(db);
 }
 
-int csgp_db_insert_events(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
-                          csg_error *err)
-{
-    *inserted = 0;
-    if (n == 0)
-        return 0;
-    return db->kind == CSGP_DB_PG ? pg_insert(db, ev, n, inserted, err)
-                                  : lite_insert(db, ev, n, inserted, err);
-}
-
 const char *csgp_db_ph(const csgp_db *db, int n, const char *pg_cast, char *b, size_t size)
 {
     if (db->kind == CSGP_DB_PG)
@@ -605,7 +377,7 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
     r->row = -1;
     int rc;
     if (db->kind == CSGP_DB_PG) {
-        rc = pg_connect(db, err);
+        rc = csgp_pg_connect(db, err);
         if (rc)
             goto fail;
         char(*vals)[40] = calloc((size_t)nparams + 1, sizeof *vals);
@@ -630,14 +402,14 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
             }
         }
         bool abandoned;
-        r->res = pg_exec(db, sql, true, nparams, pv, &abandoned);
+        r->res = csgp_pg_exec(db, sql, true, nparams, pv, &abandoned);
         if (!abandoned && PQresultStatus(r->res) != PGRES_TUPLES_OK &&
             PQstatus(db->pg) == CONNECTION_BAD && !strncmp(sql, "SELECT", 6) &&
-            pg_connect(db, NULL) == 0) {
+            csgp_pg_connect(db, NULL) == 0) {
             /* The server restarted since our last call: a read is retried once on the new
              * connection (writes are not: they may be inside a transaction). */
             PQclear(r->res);
-            r->res = pg_exec(db, sql, true, nparams, pv, &abandoned);
+            r->res = csgp_pg_exec(db, sql, true, nparams, pv, &abandoned);
         }
         free(vals);
         free(pv);
@@ -647,13 +419,13 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
         }
         ExecStatusType st = PQresultStatus(r->res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-            rc = pg_error(db, r->res, "query", err);
+            rc = csgp_pg_error(db, r->res, "query", err);
             goto fail;
         }
         r->nrows = PQntuples(r->res);
     } else {
         if (sqlite3_prepare_v2(db->lite, sql, -1, &r->st, NULL) != SQLITE_OK) {
-            rc = lite_error(db, "prepare", err);
+            rc = csgp_lite_error(db, "prepare", err);
             goto fail;
         }
         for (int i = 0; i < nparams; i++) {
@@ -753,7 +525,7 @@ int csgp_db_exec(csgp_db *db, const char *sql, const csgp_param *params, int npa
         while ((s = sqlite3_step(r->st)) == SQLITE_ROW)
             ;
         if (s != SQLITE_DONE) {
-            rc = lite_error(db, "statement", err);
+            rc = csgp_lite_error(db, "statement", err);
             csgp_rows_free(r);
             return rc;
         }
@@ -781,17 +553,17 @@ bool csgp_db_ping(csgp_db *db)
 int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_error *err)
 {
     if (db->kind == CSGP_DB_SQLITE)
-        return lite_exec(db, sql, what, err);
-    int rc = pg_connect(db, err);
-    return rc ? rc : pg_exec_simple(db, sql, what, err);
+        return csgp_lite_exec(db, sql, what, err);
+    int rc = csgp_pg_connect(db, err);
+    return rc ? rc : csgp_pg_exec_simple(db, sql, what, err);
 }
 
 void csgp_db_rollback(csgp_db *db)
 {
     if (db->kind == CSGP_DB_PG)
-        pg_rollback(db);
+        csgp_pg_rollback(db);
     else
-        lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+        csgp_lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
 }
 
 int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t len,
@@ -799,25 +571,25 @@ int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t 
 {
     if (db->kind != CSGP_DB_PG)
         return csgp_fail(err, CSG_EINVAL, "COPY is PostgreSQL's");
-    int rc = pg_connect(db, err);
+    int rc = csgp_pg_connect(db, err);
     if (rc)
         return rc;
     bool abandoned;
-    PGresult *res = pg_exec(db, copy_sql, false, 0, NULL, &abandoned);
+    PGresult *res = csgp_pg_exec(db, copy_sql, false, 0, NULL, &abandoned);
     if (abandoned)
         return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = pg_error(db, res, "COPY", err);
+        rc = csgp_pg_error(db, res, "COPY", err);
         PQclear(res);
         return rc;
     }
     PQclear(res);
     if (PQputCopyData(db->pg, data ? data : "", (int)len) != 1 || PQputCopyEnd(db->pg, NULL) != 1)
-        return pg_error(db, NULL, "COPY data", err);
-    res = pg_results(db, &abandoned);
+        return csgp_pg_error(db, NULL, "COPY data", err);
+    res = csgp_pg_results(db, &abandoned);
     if (abandoned)
         return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
-    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : pg_error(db, res, "COPY", err);
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : csgp_pg_error(db, res, "COPY", err);
     PQclear(res);
     return rc;
 }

@@ -1,0 +1,233 @@
+/*
+ * db_insert.c — the ingest path's batch insert (csgp_db_insert_events, see db.h): on
+ * PostgreSQL through COPY into a staging table, on SQLite a prepared INSERT OR IGNORE; the
+ * rollups of the rows actually inserted go in the same transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "db_private.h"
+#include "pgcopy.h"
+#include "rollup.h"
+
+/* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
+#define EVENT_COLUMNS CSGP_COPY_COLUMNS
+
+static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                     csg_error *err)
+{
+    int rc = csgp_pg_connect(db, err);
+    if (rc)
+        return rc;
+    csgp_copy_buf b = {0};
+    unsigned char *fresh = NULL; /* fresh[i]: ev[i] was inserted (the catalogue counts it) */
+    for (size_t i = 0; i < n; i++)
+        if (csgp_copy_event(&b, i, &ev[i])) {
+            free(b.p);
+            return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
+        }
+    PGresult *res = NULL;
+    /* The staging table lives for this transaction only (DESIGN §7). */
+    rc = csgp_pg_exec_simple(db,
+                        "BEGIN; CREATE TEMP TABLE csg_stage (ord int, event_id text, "
+                        "experiment_id text, applicant_id text, transport text, champion_model "
+                        "text, challenger_model text, champion_score float8, challenger_score "
+                        "float8, champion_decision text, challenger_decision text, "
+                        "decision_match boolean, latency_champion_ms float8, "
+                        "latency_challenger_ms float8, decision_diff float8, income float8, "
+                        "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
+                        "status text, features jsonb, config_version text, champion_reasons text[], "
+                        "challenger_reasons text[]) ON COMMIT DROP",
+                        "staging table", err);
+    if (rc)
+        goto fail;
+    bool abandoned;
+    res = csgp_pg_exec(db, "COPY csg_stage FROM STDIN", false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = csgp_pg_error(db, res, "COPY", err);
+        goto fail;
+    }
+    PQclear(res);
+    res = NULL;
+    if (PQputCopyData(db->pg, b.p ? b.p : "", (int)b.len) != 1 || PQputCopyEnd(db->pg, NULL) != 1) {
+        rc = csgp_pg_error(db, NULL, "COPY data", err);
+        goto fail;
+    }
+    res = csgp_pg_results(db, &abandoned);
+    if (abandoned)
+        goto abandon;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = csgp_pg_error(db, res, "COPY", err);
+        goto fail;
+    }
+    PQclear(res);
+    /* The ords of the rows actually inserted (the first of each event_id), so that the
+     * feature catalogue counts each stored event once. */
+    /* Exactly-once through csg_event_ids (the events table is partitioned by day, so it
+     * cannot hold a unique key on event_id alone): the first of each new event_id, in batch
+     * order, claims it; only those rows are inserted. */
+    res = csgp_pg_exec(db,
+                  "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
+                  "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
+                  "DO NOTHING RETURNING event_id), firsts AS (SELECT min(s.ord) AS ord FROM fresh "
+                  "JOIN csg_stage s USING (event_id) GROUP BY s.event_id), ins AS (INSERT INTO "
+                  "credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS " FROM "
+                  "csg_stage WHERE ord IN (SELECT ord FROM firsts) ORDER BY ord) SELECT ord FROM "
+                  "firsts",
+                  false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = csgp_pg_error(db, res, "INSERT", err);
+        goto fail;
+    }
+    size_t ins = (size_t)PQntuples(res);
+    if (!(fresh = calloc(n, 1))) {
+        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        if (ord < n)
+            fresh[ord] = 1;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
+        goto fail;
+    /* A connection lost and silently replaced inside the catalogue update would COMMIT
+     * nothing with a mere warning: commit only the transaction this call opened. */
+    if (PQtransactionStatus(db->pg) != PQTRANS_INTRANS) {
+        rc = csgp_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
+        goto fail;
+    }
+    /* Abandoned during COMMIT, the rows may be stored or not: either way the offsets stay
+     * uncommitted and a re-read skips what is there (event_id is unique). */
+    res = csgp_pg_exec(db, "COMMIT", false, 0, NULL, &abandoned);
+    if (abandoned)
+        goto abandon;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = csgp_pg_error(db, res, "COMMIT", err);
+        goto fail;
+    }
+    PQclear(res);
+    free(b.p);
+    free(fresh);
+    *inserted = ins;
+    return 0;
+fail:
+    PQclear(res);
+    csgp_pg_rollback(db);
+    free(b.p);
+    free(fresh);
+    return rc ? rc : -CSGP_EDB;
+abandon:
+    free(b.p);
+    free(fresh);
+    return csgp_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
+}
+
+static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                       csg_error *err)
+{
+    if (!db->lite_insert &&
+        sqlite3_prepare_v2(db->lite,
+                           "INSERT OR IGNORE INTO credit_score_metrics (" EVENT_COLUMNS
+                           ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+                           "?17,?18,?19,?20,?21,?22,?23)",
+                           -1, &db->lite_insert, NULL) != SQLITE_OK)
+        return csgp_lite_error(db, "prepare INSERT", err);
+    unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] was inserted */
+    if (!fresh)
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    int rc = csgp_lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err);
+    if (rc) {
+        free(fresh);
+        return rc;
+    }
+    size_t ins = 0;
+    sqlite3_stmt *st = db->lite_insert;
+    for (size_t i = 0; i < n; i++) {
+        const csgp_event *e = &ev[i];
+        const char *cd = csgp_decision_str(e->champion_decision);
+        const char *xd = csgp_decision_str(e->challenger_decision);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, e->experiment_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, e->applicant_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, e->transport, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, e->champion_model, -1, SQLITE_STATIC);
+        if (e->has_challenger_model)
+            sqlite3_bind_text(st, 6, e->challenger_model, -1, SQLITE_STATIC);
+        if (e->has_champion_score)
+            sqlite3_bind_double(st, 7, e->champion_score);
+        if (e->has_challenger_score)
+            sqlite3_bind_double(st, 8, e->challenger_score);
+        if (cd)
+            sqlite3_bind_text(st, 9, cd, -1, SQLITE_STATIC);
+        if (xd)
+            sqlite3_bind_text(st, 10, xd, -1, SQLITE_STATIC);
+        if (e->decision_match >= 0)
+            sqlite3_bind_int(st, 11, e->decision_match);
+        sqlite3_bind_double(st, 12, e->latency_champion_ms);
+        if (e->has_latency_challenger)
+            sqlite3_bind_double(st, 13, e->latency_challenger_ms);
+        if (e->has_decision_diff)
+            sqlite3_bind_double(st, 14, e->decision_diff);
+        if (e->has_income)
+            sqlite3_bind_double(st, 15, e->income);
+        if (e->has_loan_amount)
+            sqlite3_bind_double(st, 16, e->loan_amount);
+        if (e->has_credit_history)
+            sqlite3_bind_int64(st, 17, e->credit_history);
+        sqlite3_bind_text(st, 18, e->timestamp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 19, e->status, -1, SQLITE_STATIC);
+        if (e->features)
+            sqlite3_bind_text(st, 20, e->features, -1, SQLITE_STATIC);
+        if (e->config_version[0])
+            sqlite3_bind_text(st, 21, e->config_version, -1, SQLITE_STATIC);
+        char cr[CSGP_REASONS_TEXT_SIZE], xr[CSGP_REASONS_TEXT_SIZE];
+        if (e->champion_reasons.present)
+            sqlite3_bind_text(st, 22, csgp_reasons_text(&e->champion_reasons, '[', ']', cr), -1,
+                              SQLITE_TRANSIENT);
+        if (e->challenger_reasons.present)
+            sqlite3_bind_text(st, 23, csgp_reasons_text(&e->challenger_reasons, '[', ']', xr),
+                              -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = csgp_lite_error(db, "INSERT", err);
+            sqlite3_reset(st);
+            goto fail;
+        }
+        fresh[i] = sqlite3_changes(db->lite) > 0;
+        ins += fresh[i];
+    }
+    sqlite3_reset(st);
+    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_lite_exec(db, "COMMIT", "COMMIT", err)))
+        goto fail;
+    free(fresh);
+    *inserted = ins;
+    return 0;
+fail:
+    csgp_lite_exec(db, "ROLLBACK", "ROLLBACK", NULL);
+    free(fresh);
+    return rc;
+}
+
+int csgp_db_insert_events(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
+                          csg_error *err)
+{
+    *inserted = 0;
+    if (n == 0)
+        return 0;
+    return db->kind == CSGP_DB_PG ? pg_insert(db, ev, n, inserted, err)
+                                  : lite_insert(db, ev, n, inserted, err);
+}
+
