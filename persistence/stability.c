@@ -355,6 +355,9 @@ typedef struct acc {
     bool models_left_out;
     int64_t fcounts[CSG_EVENT_MAX_FEATURES][CSGP_BASELINE_MAX_BINS + 2], fn;
     json_t *fpoints[CSG_EVENT_MAX_FEATURES];
+    /* the last bucket's feature counts, for each feature's "latest" bins */
+    int64_t last_counts[CSG_EVENT_MAX_FEATURES][CSGP_BASELINE_MAX_BINS + 2], last_n;
+    char last_t[CSGP_TS_SIZE];
     int64_t points;
     bool truncated;
 } acc;
@@ -418,8 +421,54 @@ static void flush(acc *a, int64_t bucket, int64_t secs)
         const csgp_baseline_feature *f = &a->champion->features[i];
         add_point(a, a->fpoints[i], t, f->share, a->fcounts[i], f->nbins, a->fn);
     }
+    if (a->fn) {
+        memcpy(a->last_counts, a->fcounts, sizeof a->last_counts);
+        a->last_n = a->fn;
+        memcpy(a->last_t, t, sizeof a->last_t);
+    }
     memset(a->fcounts, 0, sizeof a->fcounts);
     a->fn = 0;
+}
+
+/* A bin's label: "< 67", "[67, 83)", ">= 159" for numbers, the level for categories,
+ * "(missing)" and "(other)". */
+static void bin_label(const csgp_baseline_feature *f, int k, char *out, size_t size)
+{
+    if (k == f->nvalue_bins)
+        snprintf(out, size, "(missing)");
+    else if (k > f->nvalue_bins)
+        snprintf(out, size, "(other)");
+    else if (f->category)
+        snprintf(out, size, "%s", f->levels[k]);
+    else if (f->nvalue_bins == 1)
+        snprintf(out, size, "(any)");
+    else if (k == 0)
+        snprintf(out, size, "< %.15g", f->cuts[0]);
+    else if (k == f->nvalue_bins - 1)
+        snprintf(out, size, ">= %.15g", f->cuts[k - 1]);
+    else
+        snprintf(out, size, "[%.15g, %.15g)", f->cuts[k - 1], f->cuts[k]);
+}
+
+/* The latest bucket of feature i: {"t","bins":[{"bin","expected","actual"}]}. */
+static json_t *latest_bins(const acc *a, int i)
+{
+    const csgp_baseline_feature *f = &a->champion->features[i];
+    json_t *bins = json_array();
+    for (int k = 0; k < f->nbins; k++) {
+        char label[CSG_EVENT_CATEGORY_MAX + 8];
+        bin_label(f, k, label, sizeof label);
+        json_t *b = json_object();
+        json_object_set_new(b, "bin", json_string(label));
+        json_object_set_new(b, "expected", json_real(f->share[k]));
+        json_object_set_new(b, "actual",
+                            json_real((double)a->last_counts[i][k] / (double)a->last_n));
+        json_array_append_new(bins, b);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "t", json_string(a->last_t));
+    json_object_set_new(o, "bins", bins);
+    return o;
 }
 
 static void count_row(acc *a, csgp_rows *rows)
@@ -543,9 +592,10 @@ int csgp_stability_json(csgp_db *db, const csgp_query *q, json_t **out, csg_erro
             a->models[k].points = NULL;
         }
         for (int i = 0; a->champion && i < a->champion->nfeatures; i++) {
-            json_array_append_new(features, series("name", a->champion->features[i].name,
-                                                   a->fpoints[i], "csi"));
+            json_t *f = series("name", a->champion->features[i].name, a->fpoints[i], "csi");
             a->fpoints[i] = NULL;
+            json_object_set_new(f, "latest", a->last_n ? latest_bins(a, i) : json_null());
+            json_array_append_new(features, f);
         }
         json_object_set_new(o, "models", models);
         json_object_set_new(o, "features", features);

@@ -8,7 +8,8 @@
  * stored feature bins (else the window's deciles for numbers, its levels for categories).
  * Empty bins are floored as in every PSI here (analytics.h, csgp_psi_term). Rows are read
  * within the query's filters, bucketed by their timestamp; the champion is the latest
- * row's champion_model.
+ * row's champion_model. Each feature also carries "latest": its last bucket's bins with
+ * the expected (baseline) and actual shares, for the dashboard (null without rows).
  */
 #ifndef CSGP_STABILITY_H
 #define CSGP_STABILITY_H

@@ -74,6 +74,24 @@ def feature_bin(f: dict, v: object) -> int:
     return sum(1 for c in f["cuts"] if v >= c)
 
 
+def label(f: dict, k: int) -> str:
+    n = len(f["levels"]) if f["type"] == "category" else len(f["cuts"]) + 1
+    if k == n:
+        return "(missing)"
+    if k > n:
+        return "(other)"
+    if f["type"] == "category":
+        return f["levels"][k]
+    cuts = [format(c, ".15g") for c in f["cuts"]]
+    if n == 1:
+        return "(any)"
+    if k == 0:
+        return f"< {cuts[0]}"
+    if k == n - 1:
+        return f">= {cuts[-1]}"
+    return f"[{cuts[k - 1]}, {cuts[k]})"
+
+
 def index(expected: list[float], counts: list[int]) -> float:
     total = sum(counts)
     out = 0.0
@@ -128,8 +146,15 @@ def ref_stability(evs: list[dict], bases: dict[str, dict], secs: int) -> dict:
             c = per.setdefault(t, [0] * (len(f["shares"]) + extra))
             c[feature_bin(f, e["features"].get(f["name"]))] += 1
         exp = f["shares"] + [0.0] * extra
-        features.append({"name": f["name"],
-                         "points": [point(t, exp, c, "csi") for t, c in sorted(per.items())]})
+        item = {"name": f["name"],
+                "points": [point(t, exp, c, "csi") for t, c in sorted(per.items())],
+                "latest": None}
+        if per:
+            t, c = max(per.items())
+            item["latest"] = {"t": csgp.fmt_ms(t * 1000), "bins": [
+                {"bin": label(f, k), "expected": e, "actual": n / sum(c)}
+                for k, (e, n) in enumerate(zip(exp, c, strict=True))]}
+        features.append(item)
     return {"models": models, "features": features}
 
 
