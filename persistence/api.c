@@ -4,7 +4,7 @@
  * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
  * POST /outcomes, /healthz,
  * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
- * analytics.c), identically on both backends (docs/analytics.md).
+ * lib/csg_outcome_stats.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
  * limits and JSON replies) with its own database connection. Every number is computed by the database
