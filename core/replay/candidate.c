@@ -209,7 +209,7 @@ out:
         bufferevent_free(ch.in);
     if (ch.out)
         bufferevent_free(ch.out);
-    if (ch.inst)
+    if (ch.inst && ch.model)
         ch.model->plugin->adapter->destroy(ch.inst);
     if (ch.base)
         event_base_free(ch.base);
@@ -346,6 +346,21 @@ static void describe_exit(pid_t pid, char *why, size_t size)
         snprintf(why, size, "exited with status %d", WEXITSTATUS(st));
 }
 
+/* Hand every whole answer line read so far to on_answer; keep the partial rest. */
+static void deliver(rp_candidate *c, void (*on_answer)(void *ctx, const rp_answer *a), void *ctx)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < c->in_len; i++)
+        if (c->in[i] == '\n') {
+            rp_answer a;
+            if (parse_answer(c->in + start, i - start, &a))
+                on_answer(ctx, &a);
+            start = i + 1;
+        }
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+}
+
 int rp_candidate_poll(rp_candidate *c, int timeout_ms,
                       void (*on_answer)(void *ctx, const rp_answer *a), void *ctx, char *why,
                       size_t why_size)
@@ -375,29 +390,13 @@ int rp_candidate_poll(rp_candidate *c, int timeout_ms,
         if (r < 0 && (errno == EAGAIN || errno == EINTR))
             break;
         /* EOF: hand over whole lines first, then say how the child ended. */
-        size_t start = 0;
-        for (size_t i = 0; i < c->in_len; i++)
-            if (c->in[i] == '\n') {
-                rp_answer a;
-                if (parse_answer(c->in + start, i - start, &a))
-                    on_answer(ctx, &a);
-                start = i + 1;
-            }
+        deliver(c, on_answer, ctx);
         c->in_len = 0;
         describe_exit(c->pid, why, why_size);
         c->pid = 0;
         return 1;
     }
-    size_t start = 0;
-    for (size_t i = 0; i < c->in_len; i++)
-        if (c->in[i] == '\n') {
-            rp_answer a;
-            if (parse_answer(c->in + start, i - start, &a))
-                on_answer(ctx, &a);
-            start = i + 1;
-        }
-    memmove(c->in, c->in + start, c->in_len - start);
-    c->in_len -= start;
+    deliver(c, on_answer, ctx);
     return 0;
 }
 

@@ -96,7 +96,7 @@ static json_t *jnum(double v)
 /* The paired population → csg_pair_json's models, swap_sets, psi and promotion. */
 static int outcome_part(const rp_report *r, const rp_meta *m, json_t *rep, csg_error *err)
 {
-    const rp_row **p = malloc((r->n ? r->n : 1) * sizeof *p);
+    const rp_row **p = malloc((r->n ? r->n : 1) * sizeof(const rp_row *));
     double *sa = malloc((r->n ? r->n : 1) * sizeof *sa);
     double *sb = malloc((r->n ? r->n : 1) * sizeof *sb);
     signed char *da = malloc(r->n ? r->n : 1), *db = malloc(r->n ? r->n : 1);
@@ -112,7 +112,7 @@ static int outcome_part(const rp_report *r, const rp_meta *m, json_t *rep, csg_e
         if (x->champion_ok && x->candidate_ok && x->defaulted >= 0)
             p[k++] = x;
     }
-    qsort(p, k, sizeof *p, cmp_latest);
+    qsort((void *)p, k, sizeof(const rp_row *), cmp_latest);
     for (size_t i = 0; i < k; i++) {
         if (i > 0 && !strcmp(p[i]->applicant_id, p[i - 1]->applicant_id))
             continue; /* an older event of the same applicant */

@@ -23,12 +23,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import csgp
 import pytest
 import requests
 from gwstack import NEEDED, ROOT, Stack, wait
 from test_e2e_demo import demo_application_block, holdout
-
-import csgp
 
 REPLAY = csgp.BUILD / "bin" / "csg-replay"
 SCORECARD = csgp.BUILD / "lib" / "csg" / "challenger-scorecard.so"
@@ -58,10 +57,15 @@ def live(stack: Stack) -> dict:
     proc = stack.demo("--rate", "1000")
     text, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, text
-    n = len(holdout())
-    return wait(lambda: (lambda p: p if p["models"] and p["models"][0]["count"] == n else None)(
-        stack.persist.get("/metrics/performance", experiment_id=LIVE).json()), 60,
-        "the demo's events and outcomes to be stored")
+    return paired_performance(stack, LIVE, len(holdout()))
+
+
+def paired_performance(stack: Stack, experiment: str, n: int) -> dict:
+    """/metrics/performance of experiment once n applicants are paired (polled)."""
+    def ready() -> dict | None:
+        p = stack.persist.get("/metrics/performance", experiment_id=experiment).json()
+        return p if p["models"] and p["models"][0]["count"] == n else None
+    return wait(ready, 60, f"{n} paired applicants of {experiment} to be stored")
 
 
 def candidate_config(stack: Stack, name: str, block: str) -> Path:
@@ -123,9 +127,7 @@ def test_gbm_replay_equals_live_run(stack: Stack, live: dict, tmp_path: Path) ->
     assert code == (0 if rep["ci95"][0] > 0 else 3), text
     # Its events went through the sink into csg-persist: the API says the same.
     exp = rep["experiment_id"]
-    perf = wait(lambda: (lambda p: p if p["models"] and p["models"][0]["count"] == n else None)(
-        stack.persist.get("/metrics/performance", experiment_id=exp).json()), 60,
-        "the replay's events to be stored")
+    perf = paired_performance(stack, exp, n)
     same_comparison(rep, perf)
     rows = stack.db.query("SELECT DISTINCT transport, challenger_model FROM credit_score_metrics "
                           "WHERE experiment_id = ?", (exp,))
