@@ -523,8 +523,11 @@ static void progress(const replay *rp, long long total, double t0, bool tty, dou
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %zu%s rows  %.0f rows/s%s   %s", total > 0 ? bar : "", done, of,
-                rate, eta, final ? "\n" : "");
+        if (total > 0)
+            fprintf(stderr, "\r[%s] %zu%s rows  %.0f rows/s%s   %s", bar, done, of, rate, eta,
+                    final ? "\n" : "");
+        else
+            fprintf(stderr, "\r%zu rows  %.0f rows/s   %s", done, rate, final ? "\n" : "");
     } else {
         fprintf(stderr, "csg-replay: %zu%s rows replayed (%.0f rows/s)%s\n", done, of, rate, eta);
     }
@@ -532,7 +535,9 @@ static void progress(const replay *rp, long long total, double t0, bool tty, dou
 
 static int run(replay *rp)
 {
-    long long total = count_rows(rp);
+    /* /metrics/events counts every stored row: no total (and no ETA) when only the
+     * labelled ones are replayed. */
+    long long total = rp->o.labelled_only ? -1 : count_rows(rp);
     bool tty = isatty(STDERR_FILENO), end = false;
     double t0 = csg_now_ms(), last = 0.0;
     uint64_t sent = 0;
