@@ -4,7 +4,8 @@ The demo replays the hold-out as live traffic (challenger at 100%) and posts the
 then csg-replay backtests stored applications from csg-persist's GET /export/events:
 - through the bundled GBM (rest.so → csg-model, the live challenger): its report's ΔAUC,
   CI and swap sets equal the live run's /metrics/performance to 1e-9, and once its events
-  are stored (experiment replay-…, transport replay) the API gives the same numbers;
+  are stored (experiment replay-…, transport replay) the API gives the same numbers and
+  the dashboard filtered to that experiment shows them;
 - through the in-process example challenger-scorecard.so: the report is printed and
   --require-better exits as the CI says (0 above zero, else 3);
 - a hanging candidate (the fixture adapter answering after 60 s, timeout 100 ms) is
@@ -27,6 +28,7 @@ import csgp
 import pytest
 import requests
 from gwstack import NEEDED, ROOT, Stack, wait
+from streamlit.testing.v1 import AppTest
 from test_e2e_demo import demo_application_block, holdout
 
 REPLAY = csgp.BUILD / "bin" / "csg-replay"
@@ -109,7 +111,8 @@ def same_comparison(rep: dict, perf: dict) -> None:
     assert close(rep["psi"][0]["psi"], perf["psi"][0]["psi"])
 
 
-def test_gbm_replay_equals_live_run(stack: Stack, live: dict, tmp_path: Path) -> None:
+def test_gbm_replay_equals_live_run(stack: Stack, live: dict, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     n = len(holdout())
     code, text, rep = run(stack, stack.demo_cfg, "challenger-gbm-v2", tmp_path,
                           "--require-better", "--concurrency", "16")
@@ -134,6 +137,14 @@ def test_gbm_replay_equals_live_run(stack: Stack, live: dict, tmp_path: Path) ->
     assert rows == [("replay", "challenger-gbm-v2")]
     # The live experiment got nothing new.
     assert stack.persist.get("/metrics/events", experiment_id=LIVE).json()["total"] == n
+    # The dashboard, filtered to the replay experiment, shows it.
+    monkeypatch.setenv("CSG_API_URL", stack.persist.url)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert exp in at.sidebar.selectbox(key="f_experiment").options
+    at.sidebar.selectbox(key="f_experiment").set_value(exp).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Total requests"] == f"{n:,}"
 
 
 def test_scorecard_report_and_require_better(stack: Stack, live: dict, tmp_path: Path) -> None:
