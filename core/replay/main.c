@@ -571,7 +571,8 @@ static int run(replay *rp)
             sent++;
             more = at < json_array_size(page);
         }
-        pump(rp, rp->inflight ? wait : 0);
+        /* Block for answers, or until the rate allows the next one; else just look. */
+        pump(rp, rp->inflight || (more && rp->o.rate > 0) ? wait : 0);
         progress(rp, total, t0, tty, &last, false);
     }
     json_decref(page);
