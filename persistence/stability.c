@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics.h"
+#include "csg_outcome_stats.h"
 #include "baseline.h"
 #include "jsonout.h"
 #include "sqlb.h"
@@ -105,7 +105,7 @@ static int deciles(dvec *d, bool bounded, double lo, double hi, double *edges)
     qsort(d->v, d->n, sizeof *d->v, cmp_double);
     int n = 0;
     for (int k = 1; k < REF_SCORE_BINS && d->n; k++) {
-        double e = csgp_sorted_percentile(d->v, d->n, (double)k / REF_SCORE_BINS);
+        double e = csg_sorted_percentile(d->v, d->n, (double)k / REF_SCORE_BINS);
         if ((!bounded || (e > lo && e < hi)) && (n == 0 || e > edges[n - 1]))
             edges[n++] = e;
     }
@@ -393,7 +393,7 @@ static void add_point(acc *a, json_t *points, const char *t, const double *expec
     if (expected) {
         double v = 0;
         for (int k = 0; k < nbins; k++)
-            v += csgp_psi_term(expected[k], (double)counts[k] / (double)total);
+            v += csg_psi_term(expected[k], (double)counts[k] / (double)total);
         json_object_set_new(pt, "value", json_real(v));
         json_object_set_new(pt, "band", json_string(csgp_stability_band(v)));
     } else {
