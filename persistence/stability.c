@@ -102,9 +102,11 @@ static int cmp_double(const void *a, const void *b)
  * when bounded; returns how many. */
 static int deciles(dvec *d, bool bounded, double lo, double hi, double *edges)
 {
+    if (!d->n)
+        return 0;
     qsort(d->v, d->n, sizeof *d->v, cmp_double);
     int n = 0;
-    for (int k = 1; k < REF_SCORE_BINS && d->n; k++) {
+    for (int k = 1; k < REF_SCORE_BINS; k++) {
         double e = csg_sorted_percentile(d->v, d->n, (double)k / REF_SCORE_BINS);
         if ((!bounded || (e > lo && e < hi)) && (n == 0 || e > edges[n - 1]))
             edges[n++] = e;
@@ -373,7 +375,7 @@ static model_acc *model_of(acc *a, const char *name)
     }
     model_acc *m = &a->models[a->nmodels++];
     snprintf(m->name, sizeof m->name, "%s", name);
-    for (int i = 0; i < a->nbases && !m->base; i++)
+    for (int i = 0; a->bases && i < a->nbases && !m->base; i++)
         if (!strcmp(a->bases[i].model, name))
             m->base = &a->bases[i];
     m->points = json_array();
@@ -544,7 +546,7 @@ int csgp_stability_json(csgp_db *db, const csgp_query *q, json_t **out, csg_erro
     }
     a->bases = q->has_ref_from ? ref : stored;
     a->nbases = q->has_ref_from ? nref : nstored;
-    for (int i = 0; i < a->nbases; i++)
+    for (int i = 0; a->bases && i < a->nbases; i++)
         if (!strcmp(a->bases[i].model, champion))
             a->champion = &a->bases[i];
     for (int i = 0; a->champion && i < a->champion->nfeatures; i++)
