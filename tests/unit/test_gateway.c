@@ -184,7 +184,7 @@ static void on_reply(void *ctx, const csg_reply *r)
     snprintf(j->model, sizeof j->model, "%s", r->model ? r->model : "");
     snprintf(j->error, sizeof j->error, "%s", r->error_message ? r->error_message : "");
     j->reasons[0] = '\0';
-    assert_true(r->size >= offsetof(csg_reply, reasons) + sizeof r->reasons);
+    assert_true(r->size >= offsetof(csg_reply, reasons) + sizeof r->reasons); // NOLINT(bugprone-sizeof-expression): the pointer field's size on purpose
     for (unsigned i = 0; i < r->reason_count; i++) {
         size_t n = strlen(j->reasons);
         snprintf(j->reasons + n, sizeof j->reasons - n, "%s%s|%s|%s", i ? ";" : "",
@@ -313,7 +313,7 @@ static double jnum(json_t *o, const char *k)
     {delay_, timeout_, fail_, score_, dec_, false, NULL, false, false}
 /* a model that answers only when the test releases it */
 #define HELD(timeout_, score_, dec_) {0, timeout_, false, score_, dec_, false, NULL, false, true}
-#define ANY -1 /* any number of answers */
+#define ANY (-1) /* any number of answers */
 
 static const struct case_ {
     const char *name;
@@ -520,7 +520,7 @@ static void test_request_ids_and_stickiness(void **state)
     assert_int_equal(strlen(j->request_id), 36);
     assert_int_equal(j->request_id[14], '4');
     char first[40];
-    strcpy(first, j->request_id);
+    snprintf(first, sizeof first, "%s", j->request_id);
     j = run_job(gw, "a-1", "", 0);
     assert_string_not_equal(first, j->request_id);
     /* the same applicant lands in the same arm every time */
@@ -669,13 +669,16 @@ static void test_readiness(void **state)
     assert_true(api->is_ready()); /* no request sent: the probe did it */
     swap_to(gw, &bad);
     job *j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     assert_true(api->is_ready()); /* two failures are not enough */
     j = run_job(gw, "r", NULL, 0);
     assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     assert_false(api->is_ready());
     swap_to(gw, &ok);
     j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_OK);
     assert_true(api->is_ready());
     /* Shed load says nothing about the champion: never not-ready (DESIGN §5). */
     gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false, false}, -1,
