@@ -519,7 +519,7 @@ static void test_request_ids_and_stickiness(void **state)
     job *j = run_job(gw, "a-1", NULL, 0);
     assert_int_equal(strlen(j->request_id), 36);
     assert_int_equal(j->request_id[14], '4');
-    char first[40];
+    char first[CSG_REQUEST_ID_MAX + 1];
     snprintf(first, sizeof first, "%s", j->request_id);
     j = run_job(gw, "a-1", "", 0);
     assert_string_not_equal(first, j->request_id);
