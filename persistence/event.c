@@ -8,6 +8,8 @@
 #include "event.h"
 
 #include <jansson.h>
+
+#include "event_arms.h"
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -406,6 +408,13 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
                           ev->has_challenger_score, &ev->challenger_reasons, why)) ||
         (rc = get_features(root, ev, why)))
         goto out;
+    char msg[sizeof why->reason];
+    const char *bad = csgp_event_arms(root, ev, msg, sizeof msg);
+    if (bad) {
+        csgp_event_release(ev); /* a refused event has nothing to release */
+        rc = reject(why, "invalid_field", "%s", bad);
+        goto out;
+    }
     rc = 0;
 out:
     json_decref(root);
@@ -416,6 +425,9 @@ void csgp_event_release(csgp_event *ev)
 {
     free(ev->features);
     ev->features = NULL;
+    free(ev->chal);
+    ev->chal = NULL;
+    ev->n_chal = 0;
 }
 
 const char *csgp_reasons_text(const csgp_reasons *r, char open, char close,
