@@ -49,13 +49,16 @@ void csg_assign_list_order(const double *weights, unsigned n, csg_ranges *out)
     }
 }
 
-/* Every slice of every challenger, sorted by lo, into a (caller frees);
- * NULL without memory. */
-static owned *collect(const csg_ranges *ranges, unsigned n, size_t *count)
+/* Every slice of ranges[0..n) and of also[0..n_also), sorted by lo, into a (caller
+ * frees); NULL without memory. */
+static owned *collect2(const csg_ranges *ranges, unsigned n, const csg_ranges *also,
+                       unsigned n_also, size_t *count)
 {
     size_t total = 0;
     for (unsigned i = 0; i < n; i++)
         total += ranges[i].n;
+    for (unsigned i = 0; i < n_also; i++)
+        total += also[i].n;
     owned *a = malloc((total ? total : 1) * sizeof *a);
     if (!a)
         return NULL;
@@ -63,9 +66,17 @@ static owned *collect(const csg_ranges *ranges, unsigned n, size_t *count)
     for (unsigned i = 0; i < n; i++)
         for (unsigned j = 0; j < ranges[i].n; j++)
             a[k++] = (owned){ranges[i].r[j].lo, ranges[i].r[j].hi, i};
+    for (unsigned i = 0; i < n_also; i++)
+        for (unsigned j = 0; j < also[i].n; j++)
+            a[k++] = (owned){also[i].r[j].lo, also[i].r[j].hi, i};
     qsort(a, total, sizeof *a, by_lo);
     *count = total;
     return a;
+}
+
+static owned *collect(const csg_ranges *ranges, unsigned n, size_t *count)
+{
+    return collect2(ranges, n, NULL, 0, count);
 }
 
 const char *csg_assign_check(const csg_ranges *ranges, const double *weights, unsigned n,
@@ -144,20 +155,23 @@ static void shrink(csg_ranges *rs, double w)
     }
 }
 
-/* Take need from the lowest unassigned space into ranges[i]. */
-static int grow(csg_ranges *ranges, unsigned n, unsigned i, double need, char *msg, size_t cap)
+/* Take up to *need from the lowest space that neither ranges nor keep_off (the slices
+ * before this rebalance, NULL: none) hold, into ranges[i]; *need is reduced by what was
+ * taken. */
+static int grow(csg_ranges *ranges, unsigned n, unsigned i, double *need,
+                const csg_ranges *keep_off, char *msg, size_t cap)
 {
     size_t count;
-    owned *a = collect(ranges, n, &count);
+    owned *a = collect2(ranges, n, keep_off, keep_off ? n : 0, &count);
     if (!a) {
         snprintf(msg, cap, "out of memory");
         return -1;
     }
     double cursor = 0;
-    for (size_t k = 0; k <= count && need > CSG_RANGE_EPS / 2; k++) {
+    for (size_t k = 0; k <= count && *need > CSG_RANGE_EPS / 2; k++) {
         double gap_end = k < count ? a[k].lo : 1.0;
         if (gap_end - cursor > DUST) {
-            double take = fmin(need, gap_end - cursor);
+            double take = fmin(*need, gap_end - cursor);
             if (ranges[i].n >= CSG_MAX_RANGES) {
                 normalize(&ranges[i]);
                 if (ranges[i].n >= CSG_MAX_RANGES) {
@@ -168,39 +182,57 @@ static int grow(csg_ranges *ranges, unsigned n, unsigned i, double need, char *m
                 }
             }
             ranges[i].r[ranges[i].n++] = (csg_range){cursor, cursor + take};
-            need -= take;
+            *need -= take;
         }
         if (k < count)
             cursor = fmax(cursor, a[k].hi);
     }
     free(a);
     normalize(&ranges[i]);
-    if (need > CSG_RANGE_EPS) {
-        snprintf(msg, cap, "not enough unassigned space for challenger %u (weights sum to more than 1)",
-                 i + 1);
-        return -1;
-    }
     return 0;
 }
 
-int csg_assign_rebalance(csg_ranges *ranges, const double *weights, unsigned n, char *msg,
-                         size_t cap)
+int csg_assign_rebalance(csg_ranges *ranges, const double *weights, unsigned n, double *moved,
+                         char *msg, size_t cap)
 {
     double sum = 0;
     for (unsigned i = 0; i < n; i++)
         sum += weights[i];
+    if (moved)
+        *moved = 0;
     if (sum > 1.0 + CSG_RANGE_EPS) {
         snprintf(msg, cap, "challenger weights sum to %.15g, must be at most 1", sum);
         return -1;
     }
+    csg_ranges *before = malloc((n ? n : 1) * sizeof *before);
+    if (!before) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
     for (unsigned i = 0; i < n; i++) {
         normalize(&ranges[i]);
+        before[i] = ranges[i];
         shrink(&ranges[i], weights[i]);
     }
-    for (unsigned i = 0; i < n; i++) {
-        double need = weights[i] - csg_ranges_length(&ranges[i]);
-        if (need > CSG_RANGE_EPS / 2 && grow(ranges, n, i, need, msg, cap) != 0)
-            return -1;
-    }
+    /* Space nobody held before this edit first; space given back in this same edit
+     * only when that is not enough (then applicants move between challengers). */
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++) {
+            double need = weights[i] - csg_ranges_length(&ranges[i]), asked = need;
+            if (need <= CSG_RANGE_EPS / 2)
+                continue;
+            if (grow(ranges, n, i, &need, pass == 0 ? before : NULL, msg, cap) != 0) {
+                free(before);
+                return -1;
+            }
+            if (pass == 1 && moved)
+                *moved += asked - need;
+            if (pass == 1 && need > CSG_RANGE_EPS) {
+                free(before);
+                snprintf(msg, cap, "not enough unassigned space for challenger %u", i + 1);
+                return -1;
+            }
+        }
+    free(before);
     return 0;
 }

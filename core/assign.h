@@ -46,13 +46,15 @@ void csg_assign_list_order(const double *weights, unsigned n, csg_ranges *out);
 const char *csg_assign_check(const csg_ranges *ranges, const double *weights, unsigned n,
                              int *who, char *msg, size_t cap);
 
-/* Rewrite ranges[0..n) for new weights (DESIGN §3 rebalance): challengers
- * whose slices exceed their weight give back their last slices; then, in
- * list order, those short of it take the lowest unassigned space. Slices
- * of one challenger that touch are merged. Returns 0, or -1 with msg when
- * the weights sum to more than 1 or a challenger would need more than
- * CSG_MAX_RANGES slices. */
-int csg_assign_rebalance(csg_ranges *ranges, const double *weights, unsigned n, char *msg,
-                         size_t cap);
+/* Rewrite ranges[0..n) for new weights (DESIGN §3 rebalance): challengers whose
+ * slices exceed their weight give back their highest slices; then, in list order, those
+ * short of it take the lowest space nobody held before this call. Only when that is not
+ * enough (weights moved between challengers in one edit with no unassigned space left)
+ * is space given back in this same call handed on: *moved (may be NULL) gets how much
+ * of the hash space changed challenger, 0 normally. Slices of one challenger that touch
+ * are merged. Returns 0, or -1 with msg when the weights sum to more than 1 or a
+ * challenger would need more than CSG_MAX_RANGES slices. */
+int csg_assign_rebalance(csg_ranges *ranges, const double *weights, unsigned n, double *moved,
+                         char *msg, size_t cap);
 
 #endif /* CSG_ASSIGN_H */

@@ -266,10 +266,17 @@ static int rebalance_file(const char *path)
     if (!any)
         csg_assign_list_order(w, (unsigned)n, rs);
     char msg[256];
-    if (csg_assign_rebalance(rs, w, (unsigned)n, msg, sizeof msg) != 0) {
+    double moved = 0;
+    if (csg_assign_rebalance(rs, w, (unsigned)n, &moved, msg, sizeof msg) != 0) {
         fprintf(stderr, "%s: %s\n", path, msg);
         goto done;
     }
+    if (moved > CSG_RANGE_EPS)
+        fprintf(stderr,
+                "%s: warning: %.4g of the hash space moved from one challenger to another (the "
+                "weights were raised by more than the unassigned space); lower weights, "
+                "rebalance, then raise them in a second edit to avoid that\n",
+                path, moved);
     for (size_t i = 0; i < n; i++) {
         cs[i].ranges = rs[i];
         plan(&cs[i], text, len, &ed[i]);
