@@ -16,7 +16,6 @@ from pathlib import Path
 import checks
 from gwlib import GATEWAY_BIN, HttpConn, applications, free_port, wait_until
 from test_gateway import Gateway, rest_challenger, share_bounds
-from test_gateway import models as _models_fixture  # noqa: F401 - the module's model services
 
 CHAMPION = "champion-scorecard-v2"
 CHALLENGER = "challenger-gbm-v2"

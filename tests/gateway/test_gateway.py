@@ -144,16 +144,6 @@ class Gateway:
         return self.proc.stop()
 
 
-@pytest.fixture(scope="module")
-def models() -> Iterator[tuple[int, int]]:
-    cp, hp = free_port(), free_port()
-    c = start_model("champion", cp)
-    h = start_model("challenger", hp)
-    yield cp, hp
-    c.stop()
-    h.stop()
-
-
 def rest_challenger(port: int, weight: float, name: str = "challenger-gbm-v2",
                     timeout_ms: int = 1000) -> dict:
     return {"name": name, "adapter": "rest.so", "url": f"http://127.0.0.1:{port}/score",
