@@ -64,3 +64,17 @@ int csgp_arms_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh,
     return csgp_db_kind_of(db) == CSGP_DB_PG ? pg_add(db, ev, fresh, n, err)
                                              : lite_add(db, ev, fresh, n, err);
 }
+
+int csgp_arms_multi(csgp_db *db, bool *multi, csg_error *err)
+{
+    csgp_rows *rows = NULL;
+    *multi = false;
+    int rc = csgp_db_query(db, "SELECT 1 FROM challenger_results WHERE ord > 0 LIMIT 1", NULL, 0,
+                           &rows, err);
+    if (rc)
+        return rc;
+    int s = csgp_rows_next(rows);
+    *multi = s == 1;
+    csgp_rows_free(rows);
+    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading challenger_results failed") : 0;
+}
