@@ -32,7 +32,7 @@ static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
     return -CSG_EINVAL;
 }
 
-static bool no_controls(const char *s, size_t n)
+bool csgp_no_controls(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -58,7 +58,7 @@ static int get_str(json_t *root, const csg_event_field *f, size_t max, bool null
                       nullable ? " or null" : "");
     size_t n = json_string_length(v);
     const char *s = json_string_value(v);
-    if (n < 1 || n > max || !no_controls(s, n))
+    if (n < 1 || n > max || !csgp_no_controls(s, n))
         return reject(why, "invalid_field",
                       "field \"%s\": must be 1-%zu characters without control characters", key,
                       max);
@@ -219,7 +219,7 @@ static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
         if (json_is_string(v)) {
             size_t len = json_string_length(v);
             ok = len >= 1 && len <= CSG_EVENT_CATEGORY_MAX &&
-                 no_controls(json_string_value(v), len);
+                 csgp_no_controls(json_string_value(v), len);
         }
         if (!ok)
             return reject(why, "invalid_field", "field \"features.%s\": must be a finite "

@@ -119,6 +119,9 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
  * features. Safe on a zeroed event and twice in a row. */
 void csgp_event_release(csgp_event *ev);
 
+/* s[0..n) holds no control character (C0 or DEL): the rule of every event string. */
+bool csgp_no_controls(const char *s, size_t n);
+
 /* A decision's name, NULL for none: lib/csg_vocab.h's (the old name stays for callers). */
 #define csgp_decision_str csg_decision_name
 

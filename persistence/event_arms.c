@@ -23,12 +23,7 @@ static const char *say(char *msg, size_t cap, const char *fmt, ...)
 
 static bool name_ok(const char *s, size_t n)
 {
-    if (n < 1 || n > CSG_EVENT_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return true;
+    return n >= 1 && n <= CSG_EVENT_NAME_MAX && csgp_no_controls(s, n);
 }
 
 /* An older event: its one challenger from the top-level keys. */
