@@ -460,8 +460,8 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     }
     /* Route first: the context is sized by how many challengers it calls. */
     const csg_snapshot *cur = w->current;
-    int chal = csg_router_pick(cur->router, csg_app_applicant_id(req->app), &w->rng);
     bool all = cur->cfg->assignment == CSG_ASSIGN_ALL;
+    int chal = all ? -1 : csg_router_pick(cur->router, csg_app_applicant_id(req->app), &w->rng);
     unsigned n_chal = all ? (unsigned)cur->cfg->n_challengers : chal >= 0;
     req_ctx *c = ctx_new(w, n_chal);
     if (!c) {
