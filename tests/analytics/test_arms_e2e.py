@@ -110,6 +110,13 @@ def test_all_then_live(stack: Stack) -> None:
     perf = stack.persist.get("/metrics/performance", experiment_id=EXPERIMENT).json()
     counts = {m["model"]: m["count"] for m in perf["models"] if m["role"] == "challenger"}
     assert counts == {CHALLENGER: N_ALL, SECOND: N_ALL}, perf
+    # Stability (issue 22) counts every challenger's scores, the champion's once per request;
+    # the second challenger has no baseline: listed, PSI null.
+    st = stack.persist.get("/metrics/stability", experiment_id=EXPERIMENT).json()
+    scored = {m["model"]: sum(p["count"] for p in m["points"]) for m in st["models"]}
+    assert scored == {"champion-scorecard-v2": N_ALL, CHALLENGER: N_ALL, SECOND: N_ALL}, st
+    psi = {m["model"]: [p["psi"] for p in m["points"]] for m in st["models"]}
+    assert None not in psi[CHALLENGER] and set(psi[SECOND]) == {None}, st
 
     # The first challenger live at 100% (hash assignment: weight 1.0).
     live_cfg = stack.dir / "live.yaml"
