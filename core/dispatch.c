@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "config_guard.h"
 #include "event.h"
 #include "gateway_state.h"
 #include "log.h"
@@ -58,6 +59,7 @@ struct req_ctx {
     model_call champ, chal;
     csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
     bool has_chal;
+    bool chal_held; /* chosen, but a guardrail or the schedule kept it from being called */
     bool is_probe;
     bool in_submit;
     bool reply_due; /* reply decided while inside submit: deliver from the loop */
@@ -92,6 +94,10 @@ static void call_finish(model_call *mc, csg_score_status st, double score, csg_d
     }
     if (!c->is_probe)
         csg_metrics_observe_latency(c->snap->slots[c->w->index].stats[mc->model], mc->latency_ms);
+    csg_guard *g = mc == &c->chal ? c->snap->guards[mc->model] : NULL;
+    if (g && st != CSG_SCORE_OVERLOADED) /* shed load is this gateway's, not the model's */
+        csg_guard_record(g, &c->snap->models[mc->model]->guardrail, st == CSG_SCORE_OK,
+                         mc->latency_ms);
     if (mc == &c->champ)
         csg_readiness_champion(c->w, st, c->is_probe, c->snap->models[0]->name, mc->error);
     progress(c);
@@ -196,6 +202,8 @@ static void fill_event(req_ctx *c, csg_event *e)
         e->challenger_decision = c->chal.decision;
         e->challenger_reasons = c->chal.reasons;
         e->latency_challenger_ms = c->chal.latency_ms;
+    } else if (c->chal_held) {
+        copy_str(e->challenger_model, sizeof e->challenger_model, s->models[c->chal.model]->name);
     }
     e->timestamp_ms = c->wall_ms;
     if (c->champ.status == CSG_SCORE_TIMEOUT)
@@ -206,6 +214,8 @@ static void fill_event(req_ctx *c, csg_event *e)
         e->status = CSG_EVENT_CHALLENGER_TIMEOUT;
     else if (c->has_chal && c->chal.status != CSG_SCORE_OK)
         e->status = CSG_EVENT_CHALLENGER_ERROR;
+    else if (c->chal_held)
+        e->status = CSG_EVENT_CHALLENGER_SUSPENDED;
     else
         e->status = CSG_EVENT_OK;
 }
@@ -434,6 +444,16 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     csg_bump_signed(&w->metrics->events_waiting, 1);
 
     int chal = csg_router_pick(s->router, csg_app_applicant_id(c->req.app), &w->rng);
+    if (chal >= 0 && s->cfg->has_schedule &&
+        csg_schedule_at(s->cfg, c->wall_ms) != CSG_SCHEDULE_RUNNING)
+        chal = -1; /* outside the experiment's schedule: champion only */
+    csg_guard *g = chal >= 0 ? s->guards[1 + chal] : NULL;
+    if (g && csg_guard_admit_call(g, &s->models[1 + chal]->guardrail, &w->rng) == CSG_GUARD_HELD) {
+        /* Its share goes to the champion; the event says it was held off. */
+        c->chal_held = true;
+        c->chal.model = 1 + (unsigned)chal;
+        chal = -1;
+    }
     c->champ.ctx = c;
     c->chal.ctx = c;
     if (chal >= 0) {

@@ -63,6 +63,7 @@ static void gateway_free(csg_gateway *gw)
     }
     csg_event_queue_free(gw->queue);
     csg_workers_free(gw);
+    free(gw->guards);
     for (unsigned i = 0; i < CSG_MAX_TRANSPORTS; i++)
         csg_lockfile_release(gw->lock_fds[i]);
     if (gw->gc_ev)

@@ -1,0 +1,195 @@
+"""Experiment control through the real csg-gateway (http.so + rest.so), DESIGN §3/§6:
+a challenger's guardrail suspends it when it starts failing (HTTP 500s) or answering in
+2 s, the champion path stays intact, and a trial share after the cool-down brings it
+back once healthy; `schedule:` keeps challengers off outside its window."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from gwlib import HttpConn, applications, start_model, wait_until
+from test_gateway import Gateway, rest_challenger
+
+CHAL = "challenger-flaky"
+
+
+class FlakyModel:
+    """A model API whose behaviour the test switches: healthy (200 with a score),
+    failing (HTTP 500) or slow (answers after `delay` seconds)."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.delay = 2.0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                mode = outer.mode
+                if mode == "slow":
+                    time.sleep(outer.delay)  # the fault being tested, not synchronisation
+                code, body = (500, b'{"error":"boom"}') if mode == "error" else (
+                    200, b'{"score":0.61,"decision":"approve"}')
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def champion_port() -> Iterator[int]:
+    from gwlib import free_port
+
+    port = free_port()
+    p = start_model("champion", port)
+    yield port
+    p.stop()
+
+
+def metric(port: int, name: str) -> float | None:
+    c = HttpConn(port)
+    try:
+        text = c.request("GET", "/metrics").body.decode()
+    finally:
+        c.close()
+    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def suspended(port: int) -> float | None:
+    return metric(port, f'csg_challenger_suspended{{model="{CHAL}"}}')
+
+
+def drive(port: int, apps: list[dict]) -> None:
+    """Send apps; every reply must be the champion's 200 whatever the challenger does."""
+    c = HttpConn(port)
+    try:
+        for a in apps:
+            r = c.score(a)
+            assert r.status == 200, r.body
+            assert r.json()["model"] == "champion-scorecard-v2"
+    finally:
+        c.close()
+
+
+def drive_until(port: int, pred, apps: list[dict], timeout: float) -> bool:
+    """Send batches of apps until pred() holds (bounded by timeout seconds)."""
+    it = iter(range(10**9))
+
+    def step() -> bool:
+        i = next(it) % (len(apps) // 20)
+        drive(port, apps[i * 20:(i + 1) * 20])
+        return bool(pred())
+
+    return wait_until(step, timeout, interval=0.01)
+
+
+@pytest.mark.parametrize("fault", ["error", "slow"])
+def test_guardrail_suspends_and_resumes(champion_port: int, fault: str) -> None:
+    flaky = FlakyModel()
+    guard = ("{ max_error_rate: 0.2, max_p99_ms: 250, window_s: 3, min_calls: 10, "
+             "cooldown_s: 1 }")
+    chal = rest_challenger(flaky.port, 1.0, name=CHAL, timeout_ms=400) | {
+        "pool_size": 64, "guardrail": guard}
+    g = Gateway(champion_port, [chal])
+    apps = applications(400, seed=33)
+    try:
+        drive(g.port, apps[:40])
+        assert suspended(g.port) == 0
+        flaky.mode = fault
+        # Suspended within the window: the breach is seen after min_calls bad calls.
+        assert drive_until(g.port, lambda: suspended(g.port) == 1, apps, 15), g.proc.log()[-3000:]
+        assert metric(g.port, f'csg_challenger_suspensions_total{{model="{CHAL}"}}') >= 1
+        ready = HttpConn(g.port).request("GET", "/readyz")
+        assert ready.status == 200  # the champion still serves
+        states = {c["model"]: c["state"] for c in ready.json()["challengers"]}
+        assert states[CHAL] in ("suspended", "trial"), states
+        # Healthy again: after the cool-down the trial share brings it back.
+        flaky.mode = "ok"
+        assert drive_until(g.port, lambda: suspended(g.port) == 0, apps, 30), g.proc.log()[-3000:]
+        log = g.proc.log()
+        assert "suspended by its guardrail" in log and f"challenger {CHAL} resumed" in log
+        events = g.wait_events(60)
+        held = [e for e in events if e["status"] == "CHALLENGER_SUSPENDED"]
+        assert held, "no event says the challenger was held off"
+        for e in held:
+            assert e["challenger_model"] == CHAL
+            assert e["challenger_score"] is None and e["latency_challenger_ms"] is None
+            assert e["champion_score"] is not None
+        assert any(e["status"] == "OK" and e["challenger_score"] is not None
+                   for e in events[-20:]), "not resumed in the events"
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        flaky.stop()
+
+
+def test_schedule_keeps_challengers_off_outside_it(champion_port: int) -> None:
+    flaky = FlakyModel()
+    chal = rest_challenger(flaky.port, 1.0, name=CHAL)
+    g = Gateway(champion_port, [chal])
+    try:
+        cfg = g.config.read_text().replace(
+            "  reply: after_champion",
+            '  reply: after_champion\n  schedule: { start: "2020-01-01T00:00:00Z", '
+            'end: "2020-02-01T00:00:00Z" }')
+        g.config.write_text(cfg)
+        g.proc.signal(1)  # SIGHUP
+        assert wait_until(lambda: "configuration reloaded" in g.proc.log(), 10), g.proc.log()
+        n0 = len(g.read_events())
+        drive(g.port, applications(10, seed=5))
+        events = g.wait_events(n0 + 10)[n0:]
+        assert all(e["challenger_model"] is None for e in events), events[:2]
+    finally:
+        assert g.stop() == 0, g.proc.log()
+        flaky.stop()
+
+
+def test_guardrail_and_schedule_are_checked(tmp_path) -> None:
+    """--check-config names the bad keys with their lines."""
+    import subprocess
+
+    from gwlib import GATEWAY_BIN, PLUGIN_DIR
+
+    cfg = tmp_path / "e.yaml"
+    cfg.write_text(f"""gateway: {{ plugin_dir: {PLUGIN_DIR} }}
+transports: [ {{ plugin: http.so, listen: "127.0.0.1:1" }} ]
+experiment:
+  id: e
+  schedule: {{ start: "tomorrow" }}
+champion: {{ name: c, adapter: rest.so, url: "http://127.0.0.1:1/score",
+             guardrail: {{ max_error_rate: 0.1 }} }}
+challengers:
+  - name: h
+    adapter: rest.so
+    url: http://127.0.0.1:1/score
+    weight: 0.5
+    guardrail: {{ max_error_rate: 2, window: 5 }}
+""")
+    r = subprocess.run([str(GATEWAY_BIN), "--check-config", str(cfg)], capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 1
+    err = r.stderr
+    assert re.search(r"e.yaml:5: .*\"start\" must be an RFC 3339 UTC time", err), err
+    assert re.search(r"e.yaml:7: \"guardrail\" is only allowed for a challenger", err), err
+    assert re.search(r"e.yaml:13: .*max_error_rate", err), err
+    assert re.search(r'e.yaml:13: unknown key "window" in guardrail', err), err
