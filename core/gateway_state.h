@@ -102,6 +102,7 @@ struct csg_gateway {
     int lock_fds[CSG_MAX_TRANSPORTS];
     csg_event_queue *queue;
     csg_publisher *pub;
+    struct csg_audit *audit; /* applied config versions (audit.h) */
     csg_guards *guards; /* guardrail state by challenger name (guardrail.h), kept over reloads */
     _Atomic uint64_t reloads_ok, reloads_failed;
     _Atomic uint64_t config_version; /* of the serving snapshot, for /metrics */

@@ -5,6 +5,7 @@ back once healthy; `schedule:` keeps challengers off outside its window."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -193,3 +194,64 @@ challengers:
     assert re.search(r"e.yaml:7: \"guardrail\" is only allowed for a challenger", err), err
     assert re.search(r"e.yaml:13: .*max_error_rate", err), err
     assert re.search(r'e.yaml:13: unknown key "window" in guardrail', err), err
+
+
+def audit_records(g: Gateway) -> list[dict]:
+    path = g.events.with_name(g.events.name + ".audit")
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_promote_then_rollback_with_audit_trail(champion_port: int) -> None:
+    """promote rewrites the config, reloads the running gateway and the audit trail says
+    so; rollback restores the previous file and version. Audit records go to
+    PATH.audit with a file sink, never into the events."""
+    import subprocess
+
+    from gwlib import GATEWAY_BIN
+
+    g = Gateway(champion_port, [rest_challenger(champion_port, 0.3, name="challenger-gbm-v2")])
+    try:
+        pid_file = g.dir / "gateway.pid"
+        pid_file.write_text(f"{g.proc.p.pid}\n")
+        assert wait_until(lambda: len(audit_records(g)) == 1, 10), g.proc.log()
+        start = audit_records(g)[0]
+        assert start["action"] == "start" and start["champion"] == "champion-scorecard-v2"
+        assert start["challengers"] == [{"name": "challenger-gbm-v2", "weight": 0.3,
+                                         "mode": "shadow", "ranges": None, "guardrail": False}]
+        assert re.fullmatch(r"[0-9a-f]{16}", start["config_version"])
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(GATEWAY_BIN), *args, "--config", str(g.config),
+                                   "--pid-file", str(pid_file)], capture_output=True,
+                                  text=True, check=False, timeout=60)
+
+        bad = run("promote", "--challenger", "no-such-model")
+        assert bad.returncode == 1 and "no challenger named" in bad.stderr
+        r = run("promote", "--challenger", "challenger-gbm-v2")
+        assert r.returncode == 0, (r.stdout, r.stderr, g.proc.log()[-2000:])
+        assert "reloaded" in r.stdout
+        promoted = audit_records(g)[1]
+        assert promoted["action"] == "promote" and "@" in promoted["applied_by"]
+        assert promoted["champion"] == "challenger-gbm-v2"
+        assert [(c["name"], c["weight"]) for c in promoted["challengers"]] == [
+            ("champion-scorecard-v2", 0.3)]
+        assert promoted["config_version"] != start["config_version"]
+        c = HttpConn(g.port)
+        assert c.score(applications(1, seed=9)[0]).json()["model"] == "challenger-gbm-v2"
+
+        r = run("rollback")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        back = audit_records(g)[2]
+        assert back["action"] == "rollback"
+        assert back["config_version"] == start["config_version"]
+        assert c.score(applications(1, seed=9)[0]).json()["model"] == "champion-scorecard-v2"
+        c.close()
+        assert run("rollback").returncode == 1  # nothing saved to roll back to
+        g.proc.signal(1)
+        assert wait_until(lambda: len(audit_records(g)) == 4, 10)
+        assert audit_records(g)[3]["action"] == "reload"
+        assert all("action" not in e for e in g.read_events())
+    finally:
+        assert g.stop() == 0, g.proc.log()
