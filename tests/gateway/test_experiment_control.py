@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from gwlib import HttpConn, applications, start_model, wait_until
+from gwlib import (
+    GATEWAY_BIN,
+    PLUGIN_DIR,
+    HttpConn,
+    applications,
+    free_port,
+    start_model,
+    wait_until,
+)
 from test_gateway import Gateway, rest_challenger
 
 CHAL = "challenger-flaky"
@@ -59,8 +68,6 @@ class FlakyModel:
 
 @pytest.fixture(scope="module")
 def champion_port() -> Iterator[int]:
-    from gwlib import free_port
-
     port = free_port()
     p = start_model("champion", port)
     yield port
@@ -73,7 +80,7 @@ def metric(port: int, name: str) -> float | None:
         text = c.request("GET", "/metrics").body.decode()
     finally:
         c.close()
-    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     return float(m.group(1)) if m else None
 
 
@@ -167,10 +174,6 @@ def test_schedule_keeps_challengers_off_outside_it(champion_port: int) -> None:
 
 def test_guardrail_and_schedule_are_checked(tmp_path) -> None:
     """--check-config names the bad keys with their lines."""
-    import subprocess
-
-    from gwlib import GATEWAY_BIN, PLUGIN_DIR
-
     cfg = tmp_path / "e.yaml"
     cfg.write_text(f"""gateway: {{ plugin_dir: {PLUGIN_DIR} }}
 transports: [ {{ plugin: http.so, listen: "127.0.0.1:1" }} ]
@@ -207,10 +210,6 @@ def test_promote_then_rollback_with_audit_trail(champion_port: int) -> None:
     """promote rewrites the config, reloads the running gateway and the audit trail says
     so; rollback restores the previous file and version. Audit records go to
     PATH.audit with a file sink, never into the events."""
-    import subprocess
-
-    from gwlib import GATEWAY_BIN
-
     g = Gateway(champion_port, [rest_challenger(champion_port, 0.3, name="challenger-gbm-v2")])
     try:
         pid_file = g.dir / "gateway.pid"
