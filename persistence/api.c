@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalogue.h"
 #include "db.h"
 #include "httpd.h"
@@ -36,6 +37,7 @@
 #include "sketch.h"
 #include "segments.h"
 #include "sqlb.h"
+#include "srm.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -153,8 +155,11 @@ static void h_summary(request *r)
         return;
     if (res) {
         json_t *rolled = NULL;
-        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err))
+        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err) ||
+            csgp_srm_annotate(db, r->q.experiment_id, rolled, &err)) {
+            json_decref(rolled);
             return send_db_error(r, &err);
+        }
         set_source(rolled, res, true);
         return send_json(r, 200, rolled);
     }
@@ -230,6 +235,9 @@ static void h_summary(request *r)
         json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
     json_object_set_new(out, "status", status);
     csgp_rows_free(rows);
+    rows = NULL;
+    if (csgp_srm_annotate(db, r->q.experiment_id, out, &err))
+        goto dbfail;
     send_json(r, 200, out);
     return;
 dbfail_rows:
@@ -613,6 +621,11 @@ static void h_prometheus(request *r)
                         (double)atomic_load(&m->last_batch_ms) / 1000.0);
 #undef COUNTER
 #undef GAUGE
+    char *srm = NULL;
+    csg_error err;
+    if (csgp_srm_gauges(r->api->db, &srm, &err) == 0)
+        evbuffer_add(b, srm, strlen(srm));
+    free(srm);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r->req, 200, "OK", b);
@@ -678,6 +691,18 @@ static void h_outcomes(request *r)
     send_json(r, 200, out);
 }
 
+/* GET /experiments: the applied config versions with their metrics (audit.h). */
+static void h_experiments(request *r)
+{
+    if (!parse_query(r, CSGP_Q_SUMMARY))
+        return;
+    json_t *out = NULL;
+    csg_error err;
+    if (csgp_experiments_json(r->api->db, r->q.experiment_id, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
 static const struct route {
     const char *path;
     void (*fn)(request *r);
@@ -692,6 +717,7 @@ static const struct route {
     {"/metrics/features", h_features, false},
     {"/metrics/reasons", h_reasons, false},
     {"/outcomes", h_outcomes, true},
+    {"/experiments", h_experiments, false},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},
 };

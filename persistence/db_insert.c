@@ -11,6 +11,7 @@
 #include "db_private.h"
 #include "pgcopy.h"
 #include "rollup.h"
+#include "srm.h"
 
 /* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
 #define EVENT_COLUMNS CSGP_COPY_COLUMNS
@@ -98,7 +99,7 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     PQclear(res);
     res = NULL;
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) || (rc = csgp_srm_add(db, ev, fresh, n, err)))
         goto fail;
     /* A connection lost and silently replaced inside the catalogue update would COMMIT
      * nothing with a mere warning: commit only the transaction this call opened. */
@@ -209,7 +210,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
     }
     sqlite3_reset(st);
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) || (rc = csgp_srm_add(db, ev, fresh, n, err)) ||
         (rc = csgp_lite_exec(db, "COMMIT", "COMMIT", err)))
         goto fail;
     free(fresh);
