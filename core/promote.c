@@ -18,6 +18,7 @@
 #include "promote.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ typedef struct text {
 
 static bool put(text *t, const char *s, size_t n)
 {
-    if (t->len + n + 1 > t->cap) {
+    if (n > SIZE_MAX / 4 || t->len > SIZE_MAX / 4)
+        return false;
+    if (!t->p || t->len + n + 1 > t->cap) {
         size_t cap = (t->len + n + 1) * 2;
         char *p = realloc(t->p, cap);
         if (!p)

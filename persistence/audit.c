@@ -106,7 +106,6 @@ int csgp_audit_store(csgp_db *db, const char *json, size_t len, char *why, size_
     }
     char ph[11][24];
     char sql[768];
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     snprintf(sql, sizeof sql,
              "INSERT INTO experiment_versions (config_version, applied_at, applied_by, action, "
              "experiment_id, assignment, champion, challengers, schedule_start, schedule_end, "
@@ -117,7 +116,7 @@ int csgp_audit_store(csgp_db *db, const char *json, size_t len, char *why, size_
              csgp_db_ph(db, 7, NULL, ph[6], 24), csgp_db_ph(db, 8, "jsonb", ph[7], 24),
              csgp_db_ph(db, 9, "timestamptz", ph[8], 24),
              csgp_db_ph(db, 10, "timestamptz", ph[9], 24), csgp_db_ph(db, 11, NULL, ph[10], 24),
-             pg ? "ON CONFLICT DO NOTHING" : "ON CONFLICT DO NOTHING");
+             "ON CONFLICT DO NOTHING");
     csgp_param p[11] = {
         {.type = CSGP_P_TEXT, .text = cv},     {.type = CSGP_P_TEXT, .text = at},
         {.type = CSGP_P_TEXT, .text = by},     {.type = CSGP_P_TEXT, .text = action},

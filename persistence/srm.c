@@ -177,11 +177,13 @@ static int load(csgp_db *db, const char *where, const char *arg, csgp_srm_versio
     int rc = csgp_db_query(db, sql, &p, arg ? 1 : 0, &r, err);
     if (rc)
         return rc;
-    int s;
+    int s = 1;
     *n = 0;
     while (*n < cap && (s = csgp_rows_next(r)) == 1)
         from_audit(r, &out[(*n)++]);
     csgp_rows_free(r);
+    if (s < 0)
+        return csgp_fail(err, CSGP_EDB, "reading experiment_versions failed");
     for (size_t i = 0; i < *n && !rc; i++)
         rc = count(db, &out[i], err);
     return rc;
