@@ -399,7 +399,7 @@ static void handle_request(http_conn *c, csg_slot *s)
         respond(c, s, 200, "application/json", "{\"status\":\"ok\"}", 15, rid, NULL);
         return;
     case R_READYZ:
-        if (api->is_ready() && CSG_API_HAS(api, ready_details)) {
+        if (api->is_ready() && CSG_API_HAS(api, ready_details) && api->ready_details) {
             /* Details: each guarded challenger's state (suspended ones too;
              * the gateway stays ready while the champion answers). */
             char body[4096];
