@@ -171,28 +171,39 @@ static const char *phase_name(csg_guard_phase ph)
     return ph == CSG_GUARD_SUSPENDED ? "suspended" : ph == CSG_GUARD_TRIAL ? "trial" : "active";
 }
 
+/* The next guard from *i on that the serving config configures (advancing *i past
+ * it), NULL at the end of the used ones. */
+static const csg_guard *configured_at(const csg_guards *gs, size_t *i)
+{
+    for (; *i < CSG_GUARD_MAX; (*i)++) {
+        const csg_guard *g = &gs->g[*i];
+        if (!atomic_load_explicit(&g->used, memory_order_acquire))
+            return NULL;
+        if (atomic_load_explicit(&g->configured, memory_order_relaxed)) {
+            (*i)++;
+            return g;
+        }
+    }
+    return NULL;
+}
+
 void csg_guards_render(const csg_guards *gs, void (*out)(void *arg, const char *text), void *arg)
 {
     char line[256];
     out(arg, "# HELP csg_challenger_suspended 1 while a guardrail holds the challenger off "
              "(suspended, or on its trial share), else 0.\n"
              "# TYPE csg_challenger_suspended gauge\n");
-    for (size_t i = 0; i < CSG_GUARD_MAX; i++) {
-        const csg_guard *g = &gs->g[i];
-        if (!atomic_load_explicit(&g->used, memory_order_acquire))
-            break;
-        if (!atomic_load_explicit(&g->configured, memory_order_relaxed))
-            continue;
+    size_t i = 0;
+    for (const csg_guard *g; (g = configured_at(gs, &i));) {
         snprintf(line, sizeof line, "csg_challenger_suspended{model=\"%s\"} %d\n", g->name,
                  csg_guard_phase_of(g) != CSG_GUARD_ACTIVE);
         out(arg, line);
     }
     out(arg, "# HELP csg_challenger_suspensions_total Times a guardrail suspended the challenger.\n"
              "# TYPE csg_challenger_suspensions_total counter\n");
-    for (size_t i = 0; i < CSG_GUARD_MAX; i++) {
-        const csg_guard *g = &gs->g[i];
-        if (!atomic_load_explicit(&g->used, memory_order_acquire))
-            break;
+    for (size_t k = 0; k < CSG_GUARD_MAX && atomic_load_explicit(&gs->g[k].used, memory_order_acquire);
+         k++) {
+        const csg_guard *g = &gs->g[k];
         snprintf(line, sizeof line, "csg_challenger_suspensions_total{model=\"%s\"} %llu\n",
                  g->name, (unsigned long long)atomic_load(&g->suspensions));
         out(arg, line);
@@ -209,12 +220,8 @@ size_t csg_guards_json(const csg_guards *gs, char *buf, size_t cap)
     } while (0)
     PUT("[");
     bool first = true;
-    for (size_t i = 0; i < CSG_GUARD_MAX; i++) {
-        const csg_guard *g = &gs->g[i];
-        if (!atomic_load_explicit(&g->used, memory_order_acquire))
-            break;
-        if (!atomic_load_explicit(&g->configured, memory_order_relaxed))
-            continue;
+    size_t i = 0;
+    for (const csg_guard *g; (g = configured_at(gs, &i));) {
         PUT("%s{\"model\":\"%s\",\"state\":\"%s\",\"suspensions\":%llu}", first ? "" : ",",
             g->name, phase_name(csg_guard_phase_of(g)),
             (unsigned long long)atomic_load(&g->suspensions));

@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from gwlib import (
     GATEWAY_BIN,
     PLUGIN_DIR,
     HttpConn,
+    TinyModel,
     applications,
     free_port,
     start_model,
@@ -28,42 +27,21 @@ from test_gateway import Gateway, rest_challenger
 CHAL = "challenger-flaky"
 
 
-class FlakyModel:
+class FlakyModel(TinyModel):
     """A model API whose behaviour the test switches: healthy (200 with a score),
     failing (HTTP 500) or slow (answers after `delay` seconds)."""
 
     def __init__(self) -> None:
         self.mode = "ok"
         self.delay = 2.0
-        outer = self
+        super().__init__(self._answer, content_length=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                mode = outer.mode
-                if mode == "slow":
-                    time.sleep(outer.delay)  # the fault being tested, not synchronisation
-                code, body = (500, b'{"error":"boom"}') if mode == "error" else (
-                    200, b'{"score":0.61,"decision":"approve"}')
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _answer(self, body: bytes) -> tuple[int, bytes]:
+        if self.mode == "slow":
+            time.sleep(self.delay)  # the fault being tested, not synchronisation
+        if self.mode == "error":
+            return 500, b'{"error":"boom"}'
+        return 200, b'{"score":0.61,"decision":"approve"}'
 
 
 @pytest.fixture(scope="module")
