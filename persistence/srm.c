@@ -38,12 +38,19 @@ int csgp_srm_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, 
         ords[len++] = '}';
         ords[len] = '\0';
         csgp_param p = {.type = CSGP_P_TEXT, .text = ords};
+        /* The applicants seen for the first time, then their per-minute counts (rows in
+         * key order: concurrent consumers lock counts in the same order). */
         int rc = csgp_db_exec(
             db,
-            "INSERT INTO srm_first_seen (config_version, applicant_id, arm, first_seen) "
-            "SELECT DISTINCT ON (config_version, applicant_id) config_version, applicant_id, "
-            "coalesce(challenger_model, ''), \"timestamp\" FROM csg_stage WHERE ord = ANY($1::int[]) "
-            "ORDER BY config_version, applicant_id, ord ON CONFLICT DO NOTHING",
+            "WITH ins AS (INSERT INTO srm_first_seen (config_version, applicant_id, arm, "
+            "first_seen) SELECT DISTINCT ON (config_version, applicant_id) config_version, "
+            "applicant_id, coalesce(challenger_model, ''), \"timestamp\" FROM csg_stage WHERE "
+            "ord = ANY($1::int[]) ORDER BY config_version, applicant_id, ord ON CONFLICT DO "
+            "NOTHING RETURNING config_version, arm, first_seen) INSERT INTO srm_counts "
+            "(config_version, arm, minute, applicants) SELECT config_version, arm, "
+            "date_trunc('minute', first_seen), count(*) FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+            "ON CONFLICT (config_version, arm, minute) DO UPDATE SET applicants = "
+            "srm_counts.applicants + excluded.applicants",
             &p, 1, NULL, err);
         free(ords);
         return rc;
@@ -52,14 +59,25 @@ int csgp_srm_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, 
         const csgp_event *e = &ev[i];
         if (!fresh[i] || !counted(e))
             continue;
+        /* The minute as the canonical text starts: YYYY-MM-DDTHH:MM + ":00.000Z". */
+        char minute[CSGP_TS_SIZE];
+        snprintf(minute, sizeof minute, "%.16s:00.000Z", e->timestamp);
         csgp_param p[4] = {{.type = CSGP_P_TEXT, .text = e->config_version},
                            {.type = CSGP_P_TEXT, .text = e->applicant_id},
                            {.type = CSGP_P_TEXT, .text = e->challenger_model},
                            {.type = CSGP_P_TEXT, .text = e->timestamp}};
+        int64_t fresh_one = 0;
         int rc = csgp_db_exec(db,
                               "INSERT OR IGNORE INTO srm_first_seen (config_version, "
                               "applicant_id, arm, first_seen) VALUES (?1, ?2, ?3, ?4)",
-                              p, 4, NULL, err);
+                              p, 4, &fresh_one, err);
+        p[1].text = minute;
+        if (!rc && fresh_one > 0)
+            rc = csgp_db_exec(db,
+                              "INSERT INTO srm_counts (config_version, arm, minute, applicants) "
+                              "VALUES (?1, ?3, ?2, 1) ON CONFLICT (config_version, arm, minute) "
+                              "DO UPDATE SET applicants = applicants + 1",
+                              p, 3, NULL, err);
         if (rc)
             return rc;
     }
@@ -116,27 +134,29 @@ static void from_audit(csgp_rows *r, csgp_srm_version *v)
 
 #define AUDIT_COLS "config_version, experiment_id, assignment, CAST(challengers AS text), "
 
-/* Count v's applicants per arm (inside its schedule) and compute each arm's test. */
+/* Count v's applicants per arm (first seen inside its schedule, to the minute: the
+ * counts are per minute; a schedule on minute boundaries is exact) and compute each
+ * arm's test. */
 static int count(csgp_db *db, csgp_srm_version *v, csg_error *err)
 {
     char sql[512], ph[3][24], t0[CSGP_TS_SIZE], t1[CSGP_TS_SIZE];
     csgp_param p[3] = {{.type = CSGP_P_TEXT, .text = v->config_version}};
     int np = 1;
     size_t len = (size_t)snprintf(sql, sizeof sql,
-                                  "SELECT arm, count(*) FROM srm_first_seen WHERE config_version = %s",
+                                  "SELECT arm, sum(applicants) FROM srm_counts WHERE config_version = %s",
                                   csgp_db_ph(db, 1, NULL, ph[0], sizeof ph[0]));
     if (v->schedule_start_ms) {
         csgp_format_ms(v->schedule_start_ms, t0);
         p[np] = (csgp_param){.type = CSGP_P_TEXT, .text = t0};
         np++;
-        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND first_seen >= %s",
+        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND minute >= %s",
                                 csgp_db_ph(db, np, "timestamptz", ph[1], sizeof ph[1]));
     }
     if (v->schedule_end_ms) {
         csgp_format_ms(v->schedule_end_ms, t1);
         p[np] = (csgp_param){.type = CSGP_P_TEXT, .text = t1};
         np++;
-        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND first_seen < %s",
+        len += (size_t)snprintf(sql + len, sizeof sql - len, " AND minute < %s",
                                 csgp_db_ph(db, np, "timestamptz", ph[2], sizeof ph[2]));
     }
     snprintf(sql + len, sizeof sql - len, " GROUP BY arm");

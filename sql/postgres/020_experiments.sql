@@ -29,11 +29,20 @@ CREATE TABLE srm_first_seen (
     first_seen     timestamptz NOT NULL,
     PRIMARY KEY (config_version, applicant_id)
 );
-CREATE INDEX srm_first_seen_arm ON srm_first_seen (config_version, arm);
+-- Per minute, how many applicants were first seen in each arm: what the SRM check
+-- sums (srm_first_seen is only the "seen before?" test), so it stays cheap at scale.
+CREATE TABLE srm_counts (
+    config_version text        NOT NULL,
+    arm            text        NOT NULL,
+    minute         timestamptz NOT NULL,
+    applicants     bigint      NOT NULL,
+    PRIMARY KEY (config_version, arm, minute)
+);
 
 DO $$ BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'csg_app') THEN
     GRANT SELECT, INSERT ON experiment_versions, srm_first_seen TO csg_app;
+    GRANT SELECT, INSERT, UPDATE ON srm_counts TO csg_app;
     GRANT USAGE ON SEQUENCE experiment_versions_id_seq TO csg_app;
   END IF;
 END $$;

@@ -26,4 +26,10 @@ CREATE TABLE srm_first_seen (
     first_seen     TEXT NOT NULL,
     PRIMARY KEY (config_version, applicant_id)
 );
-CREATE INDEX srm_first_seen_arm ON srm_first_seen (config_version, arm);
+CREATE TABLE srm_counts (
+    config_version TEXT    NOT NULL,
+    arm            TEXT    NOT NULL,
+    minute         TEXT    NOT NULL,
+    applicants     INTEGER NOT NULL,
+    PRIMARY KEY (config_version, arm, minute)
+);
