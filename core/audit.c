@@ -207,9 +207,14 @@ void csg_audit_close(csg_audit *a, int timeout_ms)
     if (!a)
         return;
     if (a->rk) {
-        if (rd_kafka_flush(a->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (rd_kafka_flush(a->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* Kafka unreachable at exit: do not hold the shutdown up; the next start
+             * publishes the version it applies. */
             csg_log(CSG_LOG_WARN, "audit", "%d audit record(s) not delivered at exit",
                     rd_kafka_outq_len(a->rk));
+            rd_kafka_purge(a->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_poll(a->rk, 0);
+        }
         rd_kafka_destroy(a->rk);
     }
     free(a->path);

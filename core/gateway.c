@@ -62,7 +62,7 @@ static void gateway_free(csg_gateway *gw)
         csg_publisher_stop(gw->pub, 10000);
         gw->pub = NULL;
     }
-    csg_audit_close(gw->audit, 5000);
+    csg_audit_close(gw->audit, 1000);
     csg_event_queue_free(gw->queue);
     csg_workers_free(gw);
     free(gw->guards);
