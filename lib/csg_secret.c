@@ -1,0 +1,100 @@
+/*
+ * csg_secret.c — see csg_secret.h.
+ */
+#include "csg_secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int csg_secret_file_read(const char *path, const char *what, char **out, size_t *len,
+                         csg_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return csg_fail(err, CSG_EIO, "%s %s: cannot open: %s", what, path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        rc = csg_fail(err, CSG_EIO, "%s %s: cannot stat: %s", what, path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = csg_fail(err, CSG_EINVAL, "%s %s: not a regular file", what, path);
+    else if (st.st_mode & 077)
+        rc = csg_fail(err, CSG_EINVAL,
+                      "%s %s: readable or writable by group or others (mode %03o); "
+                      "chmod 600 it",
+                      what, path, (unsigned)(st.st_mode & 0777));
+    else if (st.st_size > CSG_SECRET_FILE_MAX)
+        rc = csg_fail(err, CSG_EINVAL, "%s %s: larger than %d bytes", what, path,
+                      CSG_SECRET_FILE_MAX);
+    char *buf = rc ? NULL : malloc((size_t)st.st_size + 1);
+    if (!rc && !buf)
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
+    size_t n = 0;
+    while (!rc && n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = csg_fail(err, CSG_EIO, "%s %s: read error", what, path);
+            break;
+        }
+        n += (size_t)r;
+    }
+    close(fd);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int csg_pseudonym_key_load(const char *path, const char *what, csg_pseudonym_key *k,
+                           csg_error *err)
+{
+    char *text;
+    size_t n;
+    int rc = csg_secret_file_read(path, what, &text, &n, err);
+    if (rc)
+        return rc;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' ||
+                     text[n - 1] == '\t'))
+        n--;
+    if (n < CSG_PSEUDONYM_KEY_MIN || n > CSG_PSEUDONYM_KEY_MAX)
+        rc = csg_fail(err, CSG_EINVAL,
+                      "%s %s: the key must be %d to %d bytes (e.g. `openssl rand -hex 32`), "
+                      "got %zu",
+                      what, path, CSG_PSEUDONYM_KEY_MIN, CSG_PSEUDONYM_KEY_MAX, n);
+    else {
+        memcpy(k->key, text, n);
+        k->len = n;
+    }
+    OPENSSL_cleanse(text, n);
+    free(text);
+    return rc;
+}
+
+void csg_pseudonym_hex(const csg_pseudonym_key *k, const char *id, size_t len,
+                       char out[CSG_PSEUDONYM_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0;
+    HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)id, len, mac, &mlen);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[CSG_PSEUDONYM_HEX] = '\0';
+}
