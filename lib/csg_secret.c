@@ -13,6 +13,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The checks of csg_secret_file_read on the open file fd: 0 or -CSG_E…. */
+static int check_file(int fd, const char *path, const char *what, struct stat *st,
+                      csg_error *err)
+{
+    if (fstat(fd, st) != 0)
+        return csg_fail(err, CSG_EIO, "%s %s: cannot stat: %s", what, path, strerror(errno));
+    if (!S_ISREG(st->st_mode))
+        return csg_fail(err, CSG_EINVAL, "%s %s: not a regular file", what, path);
+    if (st->st_mode & 077)
+        return csg_fail(err, CSG_EINVAL,
+                        "%s %s: readable or writable by group or others (mode %03o); "
+                        "chmod 600 it",
+                        what, path, (unsigned)(st->st_mode & 0777));
+    if (st->st_size > CSG_SECRET_FILE_MAX)
+        return csg_fail(err, CSG_EINVAL, "%s %s: larger than %d bytes", what, path,
+                        CSG_SECRET_FILE_MAX);
+    return 0;
+}
+
 int csg_secret_file_read(const char *path, const char *what, char **out, size_t *len,
                          csg_error *err)
 {
@@ -22,38 +41,29 @@ int csg_secret_file_read(const char *path, const char *what, char **out, size_t 
     if (fd < 0)
         return csg_fail(err, CSG_EIO, "%s %s: cannot open: %s", what, path, strerror(errno));
     struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) != 0)
-        rc = csg_fail(err, CSG_EIO, "%s %s: cannot stat: %s", what, path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = csg_fail(err, CSG_EINVAL, "%s %s: not a regular file", what, path);
-    else if (st.st_mode & 077)
-        rc = csg_fail(err, CSG_EINVAL,
-                      "%s %s: readable or writable by group or others (mode %03o); "
-                      "chmod 600 it",
-                      what, path, (unsigned)(st.st_mode & 0777));
-    else if (st.st_size > CSG_SECRET_FILE_MAX)
-        rc = csg_fail(err, CSG_EINVAL, "%s %s: larger than %d bytes", what, path,
-                      CSG_SECRET_FILE_MAX);
-    char *buf = rc ? NULL : malloc((size_t)st.st_size + 1);
-    if (!rc && !buf)
-        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-    size_t n = 0;
-    while (!rc && n < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+    int rc = check_file(fd, path, what, &st, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    size_t size = (size_t)st.st_size, n = 0;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        close(fd);
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    }
+    while (n < size) {
+        ssize_t r = read(fd, buf + n, size - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            rc = csg_fail(err, CSG_EIO, "%s %s: read error", what, path);
-            break;
+            close(fd);
+            free(buf);
+            return csg_fail(err, CSG_EIO, "%s %s: read error", what, path);
         }
         n += (size_t)r;
     }
     close(fd);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
     buf[n] = '\0';
     *out = buf;
     *len = n;
