@@ -58,45 +58,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-class SecurePersist(csgp.Persist):
-    """csg-persist with TLS and/or tokens: health checks and GETs send the read token."""
-
-    scheme: str = "http"
-    ca: Path | None = None
-    token: str = READ
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def request(
-        self, method: str, path: str, token: str | None, **kw
-    ) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.request(
-            method,
-            self.url + path,
-            headers=headers,
-            timeout=30,
-            verify=str(self.ca) if self.ca else True,
-            **kw,
-        )
-
-    def healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(
-                f"csg-persist exited with {self.proc.returncode}; log {self.log}"
-            )
-        try:
-            return self.request("GET", "/healthz", self.token).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def get(self, path: str, **params) -> requests.Response:
-        return self.request("GET", path, self.token, params=params)
-
-
 def start_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
@@ -171,7 +132,7 @@ def test_security_option_errors(tmp_path: Path, args: list[str], message: str) -
 def test_tokens_and_tls(tmp_path: Path, pki: Path, procs: list[csgp.Persist]) -> None:
     tokens = secret(tmp_path / "tokens", f"# scopes\nread {READ}\n\nwrite {WRITE}\n")
     db = csgp.new_sqlite_database(tmp_path)
-    p = SecurePersist(
+    p = csgp.Persist(
         db,
         topic="unused",
         args=[
@@ -184,7 +145,7 @@ def test_tokens_and_tls(tmp_path: Path, pki: Path, procs: list[csgp.Persist]) ->
             str(pki / "server-key.pem"),
         ],
     )
-    p.scheme, p.ca = "https", pki / "ca.pem"
+    p.scheme, p.ca, p.token = "https", pki / "ca.pem", READ
     procs.append(p)
     p.start()
 
@@ -312,7 +273,7 @@ def test_pseudonymised_end_to_end(
 
     db = csgp.new_pg_database()
     tokens = secret(tmp_path / "tokens", f"read {READ}\nwrite {WRITE}\n")
-    p = SecurePersist(
+    p = csgp.Persist(
         db,
         topic=topic,
         args=[
@@ -323,6 +284,7 @@ def test_pseudonymised_end_to_end(
             "--kafka-conf",
             "security.protocol=plaintext",
         ],
+        token=READ,
     )
     procs.append(p)
     p.start()
