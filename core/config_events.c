@@ -89,7 +89,7 @@ void csg_config_events_extra(vctx *x, cw_keys *k)
 void csg_config_events_free(csg_config *c)
 {
     if (c->pseudonym)
-        memset(c->pseudonym, 0, sizeof *c->pseudonym);
+        csg_pseudonym_key_clear(c->pseudonym);
     free(c->pseudonym);
     free(c->pseudonym_key_file);
     for (size_t i = 0; i < 2 * c->n_kafka_conf; i++)

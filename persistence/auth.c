@@ -211,7 +211,7 @@ void csgp_security_free(csgp_security *s)
     if (s->tls)
         SSL_CTX_free(s->tls);
     if (s->pseudonym)
-        OPENSSL_cleanse(s->pseudonym, sizeof *s->pseudonym);
+        csg_pseudonym_key_clear(s->pseudonym);
     free(s->pseudonym);
     *s = (csgp_security){0};
 }
