@@ -10,16 +10,19 @@
   the topic or in the rows, outcomes posted with raw ids still join
   (/metrics/performance), and an applicant_id filter given the raw id finds its event.
 - Kafka over TLS: a broker with a TLS-only listener (scripts/kafka --tls, on
-  $CSG_TEST_KAFKA_PORT + 40), the gateway (events.kafka_security) producing and csg-persist
+  $CSG_TEST_KAFKA_PORT + 10), the gateway (events.kafka_security) producing and csg-persist
   (--kafka-conf) consuming over it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -33,7 +36,12 @@ import csgp
 sys.path.insert(0, str(csgp.ROOT / "tests" / "gateway"))
 from gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model, wait_until
 
-TLS_KAFKA_PORT = int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192")) + 40
+TLS_KAFKA_PORT = int(
+    os.environ.get(
+        "CSG_TEST_KAFKA_TLS_PORT",
+        int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192")) + 10,
+    )
+)
 TLS_KAFKA_DATA = csgp.LOG_DIR.parents[1] / "kafka-tls"
 READ = "r" * 20 + "-read-token"
 WRITE = "w" * 20 + "-write-token"
@@ -321,8 +329,10 @@ def tls_broker(pki: Path):
         "--data",
         str(TLS_KAFKA_DATA),
     ]
-    # A broker left by an earlier run trusts another CA: start afresh.
+    # Throw-away data, formatted afresh (a left-over broker trusted another CA); the stop
+    # is a kill -9, not the graceful ~7 s one: nothing in it is kept.
     subprocess.run([kafka[0], "down", "--quiet", *kafka[1:]], check=False, timeout=120)
+    shutil.rmtree(TLS_KAFKA_DATA, ignore_errors=True)
     r = subprocess.run(
         [kafka[0], "up", "--quiet", "--tls", str(pki), *kafka[1:]],
         check=False,
@@ -331,8 +341,14 @@ def tls_broker(pki: Path):
         timeout=180,
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    pid = int((TLS_KAFKA_DATA / "broker.pid").read_text())
     yield f"127.0.0.1:{TLS_KAFKA_PORT}"
-    subprocess.run([kafka[0], "down", "--quiet", *kafka[1:]], check=False, timeout=120)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    csgp.wait_for(
+        lambda: not Path(f"/proc/{pid}").exists(), 30, "the TLS broker's exit"
+    )
+    shutil.rmtree(TLS_KAFKA_DATA, ignore_errors=True)
 
 
 @pytest.mark.skipif(
