@@ -44,8 +44,8 @@ fuzz: bootstrap ## time-bounded libFuzzer runs (FUZZ_SECONDS=60 per target)
 test-faults: bootstrap build ## the long fault scenarios
 	@CSG_FAULTS_LONG=1 CSG_SUITE_TIMEOUT=5400 PYTEST_TIMEOUT=2700 tests/run faults
 
-up: bootstrap build ## start the whole stack (idempotent) and print its URLs
-	@scripts/stack up
+up: bootstrap build ## start the whole stack (idempotent) and print its URLs; SECURE=1: TLS + tokens (docs/security.md)
+	@CSG_SECURE=$(SECURE) scripts/stack up
 
 down: ## stop everything `make up` started
 	@scripts/stack down

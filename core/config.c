@@ -24,6 +24,7 @@
 
 #include "config_assign.h"
 #include "config_guard.h"
+#include "config_events.h"
 #include "config_walk.h"
 #include "options.h"
 #include "config_yaml.h"
@@ -453,6 +454,16 @@ static void sec_experiment(vctx *x, yaml_node_t *n)
     }
 }
 
+/* events: the flat keys of events_rows, then the nested ones (config_events.c). */
+static void sec_events(vctx *x, yaml_node_t *n)
+{
+    cw_keys k = {0};
+    if (n && !cw_want_mapping(x, n, "\"events\""))
+        n = NULL;
+    core_block(x, n, "events", events_rows, x->c, &k);
+    csg_config_events_extra(x, &k);
+}
+
 static void sec_application(vctx *x, yaml_node_t *n)
 {
     x->c->schema = csg_schema_from_yaml(x, n);
@@ -475,7 +486,7 @@ static const struct section {
     {"experiment", NULL, sec_experiment, ""},
     {"champion", NULL, sec_champion, ""},
     {"challengers", NULL, sec_challengers, NULL},
-    {"events", events_rows, NULL, NULL},
+    {"events", NULL, sec_events, NULL},
     {"limits", limits_rows, NULL, NULL},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
@@ -554,6 +565,7 @@ static void config_free(csg_config *c)
     free(c->kafka_brokers);
     free(c->topic);
     free(c->spool_dir);
+    csg_config_events_free(c);
     csg_registry_unref(c->registry); /* last: the plugins above were its */
     free(c);
 }

@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
+#include "csg_kafka_sec.h"
+#include "csg_secret.h"
 #include "guardrail.h"
 #include "plugin_loader.h"
 #include "registry.h"
@@ -116,6 +118,12 @@ typedef struct csg_config {
     uint64_t queue_capacity;
     char *spool_dir;
     uint64_t spool_max_bytes;
+    /* events.pseudonymize_applicant_id (config_events.c): the key, NULL when off */
+    csg_pseudonym_key *pseudonym;
+    char *pseudonym_key_file;
+    /* events.kafka_security: kafka_conf[2i] = kafka_conf[2i+1] for librdkafka */
+    char *kafka_conf[2 * CSG_KAFKA_SEC_MAX];
+    size_t n_kafka_conf;
 
     /* limits: */
     uint64_t max_body_bytes;

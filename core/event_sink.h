@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csg_secret.h"
+
 #include "csg/plugin.h"
 
 /* Counters every sink keeps (csg_events_total{outcome=…}, csg_spool_bytes,
@@ -35,6 +37,12 @@ typedef struct csg_sink_config {
     const char *topic;      /* topic */
     const char *spool_dir;  /* spool_dir */
     uint64_t spool_max_bytes;
+    /* events.kafka_security: kafka_conf[2i] = kafka_conf[2i+1] (lib/csg_kafka_sec.h) */
+    char *const *kafka_conf;
+    size_t n_kafka_conf;
+    /* events.pseudonymize_applicant_id: the publisher replaces every event's applicant_id
+     * (payload and Kafka key) with its HMAC before the sink sees it; NULL: off */
+    const csg_pseudonym_key *pseudonym;
 } csg_sink_config;
 
 typedef struct csg_sink csg_sink;

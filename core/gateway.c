@@ -140,6 +140,9 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
         .topic = cfg->topic,
         .spool_dir = cfg->spool_dir,
         .spool_max_bytes = cfg->spool_max_bytes,
+        .kafka_conf = cfg->kafka_conf,
+        .n_kafka_conf = cfg->n_kafka_conf,
+        .pseudonym = cfg->pseudonym,
     };
     if (csg_publisher_start(gw->queue, &sc, &gw->pub, err) != 0)
         goto fail;

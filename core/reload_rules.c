@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_events.h"
 #include "log.h"
 #include "schema.h"
 
@@ -21,7 +22,8 @@ static void warn_restart_only(const csg_config *old, const csg_config *nw)
     if (old->workers != nw->workers)
         csg_log(CSG_LOG_WARN, "core", "reload: \"gateway.workers\" changes need a restart; ignored");
     if (strcmp(old->sink, nw->sink) || strcmp(old->topic, nw->topic) ||
-        strcmp(old->kafka_brokers, nw->kafka_brokers) || old->queue_capacity != nw->queue_capacity)
+        strcmp(old->kafka_brokers, nw->kafka_brokers) || old->queue_capacity != nw->queue_capacity ||
+        csg_config_events_differ(old, nw))
         csg_log(CSG_LOG_WARN, "core", "reload: changes to \"events\" need a restart; ignored");
     if (old->max_body_bytes != nw->max_body_bytes || old->max_line_bytes != nw->max_line_bytes ||
         old->max_connections != nw->max_connections || old->idle_timeout_ms != nw->idle_timeout_ms ||

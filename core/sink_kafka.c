@@ -55,6 +55,8 @@ struct csg_sink {
     csg_sink_stats *stats;
     csg_spool *spool;
     char *brokers, *topic;
+    char *const *kafka_conf; /* the started config's events.kafka_security (it outlives us) */
+    size_t n_kafka_conf;
     int down;             /* broker unreachable: events go to the spool */
     int fatal;            /* librdkafka raised a fatal error: recreate the producer */
     int replay_failed;    /* a replayed record failed: rewind when nothing is in flight */
@@ -267,6 +269,11 @@ static int make_producer(csg_sink *s, csg_error *err)
     for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], es, sizeof es) != RD_KAFKA_CONF_OK)
             goto bad;
+    /* events.kafka_security, validated at load; librdkafka's message never quotes a value */
+    for (size_t i = 0; i < s->n_kafka_conf; i++)
+        if (rd_kafka_conf_set(conf, s->kafka_conf[2 * i], s->kafka_conf[2 * i + 1], es,
+                              sizeof es) != RD_KAFKA_CONF_OK)
+            goto bad;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -333,6 +340,8 @@ static int kafka_open(const csg_sink_config *cfg, csg_sink_stats *stats, csg_sin
     s->stats = stats;
     s->brokers = strdup(cfg->brokers);
     s->topic = strdup(cfg->topic);
+    s->kafka_conf = cfg->kafka_conf;
+    s->n_kafka_conf = cfg->n_kafka_conf;
     if (!s->brokers || !s->topic) {
         rc = -CSG_ENOMEM;
         goto fail;

@@ -110,7 +110,12 @@ def main() -> None:
             st.session_state["api_was_down"] = True
             banner.error(down_banner(exc, refresh_s if auto else 0), icon=":material/cloud_off:")
             return
-        except data.ApiError as exc:  # the filters themselves were refused
+        except data.ApiError as exc:  # the filters themselves were refused, or the token
+            if exc.status in (401, 403):
+                banner.error(f"**The metrics API refused the dashboard's token** (HTTP "
+                             f"{exc.status}: {exc.message}). Set CSG_API_TOKEN to a read "
+                             "token (docs/security.md).", icon=":material/lock:")
+                return
             where = f" `{exc.parameter}`" if exc.parameter else ""
             banner.error(f"**The metrics API rejected the filters**{where}: {exc.message}. "
                          "Change them in the sidebar.", icon=":material/filter_alt_off:")

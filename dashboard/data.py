@@ -31,6 +31,15 @@ def api_url() -> str:
     return os.environ.get("CSG_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
+def api_auth() -> tuple[dict[str, str], str | bool]:
+    """Headers and TLS verification for the API (docs/security.md), read at call time:
+    CSG_API_TOKEN (a read token, sent as a bearer token) and CSG_API_CA_FILE (the CA that
+    signed csg-persist's certificate, for an https:// CSG_API_URL; default: the system's)."""
+    token = os.environ.get("CSG_API_TOKEN", "").strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return headers, os.environ.get("CSG_API_CA_FILE") or True
+
+
 def refresh_seconds() -> float:
     """Auto-refresh period; 0 turns it off."""
     return max(0.0, _env_float("CSG_REFRESH_SECONDS", 5.0))
@@ -114,8 +123,10 @@ def _fmt_number(v: float) -> str:
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=512)
 def _get_json(base: str, path: str, params: tuple[tuple[str, str], ...]) -> Any:
     url = base + path
+    headers, verify = api_auth()
     try:
-        resp = requests.get(url, params=list(params), timeout=TIMEOUT_S)
+        resp = requests.get(url, params=list(params), timeout=TIMEOUT_S, headers=headers,
+                            verify=verify)
     except requests.RequestException as exc:
         raise ApiUnavailable(base, _short_reason(exc)) from None
     if resp.status_code >= 500:
@@ -137,6 +148,8 @@ def _get_json(base: str, path: str, params: tuple[tuple[str, str], ...]) -> Any:
 
 
 def _short_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failed (is CSG_API_CA_FILE the CA of the API's certificate?)"
     if isinstance(exc, requests.ConnectionError):
         return "connection refused or host unreachable"
     if isinstance(exc, requests.Timeout):

@@ -60,7 +60,16 @@ struct csgp_api {
     csgp_db *db;
     csgp_metrics *m;
     csgp_stability_gauges gauges; /* csgp_psi / csgp_csi, cached per hour */
+    const csg_pseudonym_key *pseudonym; /* NULL: applicant ids as given */
 };
+
+/* With --pseudonymize-key-file, id (NUL-terminated, room for CSG_PSEUDONYM_HEX + 1)
+ * becomes the gateway's HMAC of it, the form the rows hold. */
+static void pseudonymize(const csgp_api *api, char *id)
+{
+    if (api->pseudonym && *id)
+        csg_pseudonym_hex(api->pseudonym, id, strlen(id), id);
+}
 
 #define MAX_LATENCY_ROWS 50000
 
@@ -86,8 +95,10 @@ static bool parse_query(request *r, csgp_query_kind kind)
     int rc = csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr);
     if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0 &&
         (kind == CSGP_Q_EVENTS || kind == CSGP_Q_EXPORT ||
-         (rc = csgp_arms_multi(r->api->db, &r->q.pairs, &err)) == 0))
+         (rc = csgp_arms_multi(r->api->db, &r->q.pairs, &err)) == 0)) {
+        pseudonymize(r->api, r->q.applicant_id);
         return true;
+    }
     if (rc == -CSG_EINVAL)
         send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
     else
@@ -690,6 +701,8 @@ static void h_outcomes(request *r)
             return send_error(r, 400, "invalid_json", NULL, err.message);
         return send_db_error(r, &err);
     }
+    for (size_t i = 0; i < n; i++)
+        pseudonymize(r->api, items[i].applicant_id);
     if (n && csgp_outcomes_store(r->api->db, items, n, &stored, &err) != 0) {
         free(items);
         json_decref(rejected);
@@ -800,17 +813,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 int csgp_api_start(const char *listen, const char *db_url, csgp_metrics *metrics,
-                   csgp_api **out, csg_error *err)
+                   const csgp_security *sec, csgp_api **out, csg_error *err)
 {
     csgp_api *api = calloc(1, sizeof *api);
     if (!api)
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
     api->m = metrics;
+    api->pseudonym = sec ? sec->pseudonym : NULL;
     int rc;
     /* The connection first: the server calls on_request as soon as it listens. POST
      * /outcomes has the only body: its limit is the server's. */
     if ((rc = csgp_db_open(db_url, "api", &api->db, err)) ||
-        (rc = csgp_httpd_start(listen, CSGP_OUTCOMES_MAX_BYTES, on_request, api,
+        (rc = csgp_httpd_start(listen, CSGP_OUTCOMES_MAX_BYTES, sec, on_request, api,
                                &metrics->http_requests, &api->http, err))) {
         csgp_api_stop(api);
         return rc;

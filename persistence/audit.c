@@ -189,8 +189,9 @@ static void *run(void *arg)
     return NULL;
 }
 
-int csgp_audit_start(const char *brokers, const char *group, const char *db_url,
-                     csgp_audit_consumer **out, csg_error *err)
+int csgp_audit_start(const char *brokers, const char *group, const char *const *kafka_conf,
+                     size_t n_kafka_conf, const char *db_url, csgp_audit_consumer **out,
+                     csg_error *err)
 {
     csgp_audit_consumer *c = calloc(1, sizeof *c);
     if (!c)
@@ -207,6 +208,10 @@ int csgp_audit_start(const char *brokers, const char *group, const char *db_url,
               rd_kafka_conf_set(conf, "group.id", gid, es, sizeof es) == RD_KAFKA_CONF_OK;
     for (size_t i = 0; ok && i < sizeof kv / sizeof *kv; i++)
         ok = rd_kafka_conf_set(conf, kv[i][0], kv[i][1], es, sizeof es) == RD_KAFKA_CONF_OK;
+    /* --kafka-conf (security.protocol, sasl.*, ssl.*), as the events consumer has them */
+    for (size_t i = 0; ok && i < n_kafka_conf; i++)
+        ok = rd_kafka_conf_set(conf, kafka_conf[2 * i], kafka_conf[2 * i + 1], es, sizeof es) ==
+             RD_KAFKA_CONF_OK;
     if (ok)
         c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
     if (!c->rk) {

@@ -24,8 +24,9 @@ int csgp_audit_store(csgp_db *db, const char *json, size_t len, char *why, size_
 typedef struct csgp_audit_consumer csgp_audit_consumer;
 
 /* Start the consumer thread (its own database connection to db_url). */
-int csgp_audit_start(const char *brokers, const char *group, const char *db_url,
-                     csgp_audit_consumer **out, csg_error *err);
+int csgp_audit_start(const char *brokers, const char *group, const char *const *kafka_conf,
+                     size_t n_kafka_conf, const char *db_url, csgp_audit_consumer **out,
+                     csg_error *err);
 void csgp_audit_stop(csgp_audit_consumer *c);
 
 /* GET /experiments: {"versions":[{audit fields…, "metrics":{…}, "srm":{…}}]} newest first

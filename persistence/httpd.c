@@ -4,6 +4,8 @@
 #include "httpd.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
@@ -11,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct csgp_httpd {
     struct event_base *base;
@@ -21,6 +24,8 @@ struct csgp_httpd {
     csgp_httpd_cb cb;
     void *arg;
     _Atomic uint64_t *requests;
+    const csgp_tokens *tokens; /* NULL: no tokens needed */
+    SSL_CTX *tls;              /* NULL: plaintext */
 };
 
 void csgp_httpd_send_json(struct evhttp_request *req, int code, json_t *body)
@@ -53,12 +58,62 @@ void csgp_httpd_send_error(struct evhttp_request *req, int code, const char *eco
     csgp_httpd_send_json(req, code, body);
 }
 
-/* The limits every request must meet before it is routed. */
+/* 401 or 403 with the JSON error body and the RFC 6750 challenge. */
+static void send_auth_error(struct evhttp_request *req, int code, const char *challenge,
+                            const char *ecode, const char *message)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", challenge);
+    csgp_httpd_send_error(req, code, ecode, NULL, message);
+}
+
+/* With tokens: every request needs a read token, a POST a write token (DESIGN §7).
+ * True when req may go on; else it has been answered. The token is never logged. */
+static bool authorized(const csgp_httpd *h, struct evhttp_request *req)
+{
+    if (!h->tokens)
+        return true;
+    const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!a) {
+        send_auth_error(req, 401, "Bearer realm=\"csg-persist\"", "unauthorized",
+                        "this API needs a bearer token: Authorization: Bearer <token>");
+        return false;
+    }
+    size_t len = strlen(a);
+    if (len < 7 || strncasecmp(a, "Bearer ", 7) != 0) {
+        send_auth_error(req, 401, "Bearer realm=\"csg-persist\", error=\"invalid_request\"",
+                        "unauthorized", "the Authorization header must be \"Bearer <token>\"");
+        return false;
+    }
+    const char *tok = a + 7;
+    len -= 7;
+    while (len && *tok == ' ')
+        tok++, len--;
+    while (len && tok[len - 1] == ' ')
+        len--;
+    csgp_scope scope = csgp_tokens_scope(h->tokens, tok, len);
+    if (scope == CSGP_SCOPE_NONE) {
+        send_auth_error(req, 401, "Bearer realm=\"csg-persist\", error=\"invalid_token\"",
+                        "unauthorized", "the bearer token is not valid");
+        return false;
+    }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST && scope != CSGP_SCOPE_WRITE) {
+        send_auth_error(req, 403,
+                        "Bearer realm=\"csg-persist\", error=\"insufficient_scope\", "
+                        "scope=\"write\"",
+                        "forbidden", "this request needs a token with the write scope");
+        return false;
+    }
+    return true;
+}
+
+/* The token and the limits every request must meet before it is routed. */
 static void on_request(struct evhttp_request *req, void *arg)
 {
     csgp_httpd *h = arg;
     if (h->requests)
         atomic_fetch_add(h->requests, 1);
+    if (!authorized(h, req))
+        return;
     const char *uri = evhttp_request_get_uri(req);
     if (uri && strlen(uri) > CSGP_HTTPD_MAX_URI_BYTES) {
         char msg[96];
@@ -76,6 +131,17 @@ static void on_request(struct evhttp_request *req, void *arg)
     h->cb(req, h->arg);
 }
 
+/* Each connection's bufferevent: TLS over the socket when the server has a context. */
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
+{
+    csgp_httpd *h = arg;
+    SSL *ssl = SSL_new(h->tls);
+    if (!ssl)
+        return NULL; /* evhttp drops the connection */
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
 static void *serve(void *arg)
 {
     csgp_httpd *h = arg;
@@ -83,15 +149,17 @@ static void *serve(void *arg)
     return NULL;
 }
 
-int csgp_httpd_start(const char *listen, size_t max_body, csgp_httpd_cb cb, void *arg,
-                     _Atomic uint64_t *requests, csgp_httpd **out, csg_error *err)
+int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *sec,
+                     csgp_httpd_cb cb, void *arg, _Atomic uint64_t *requests, csgp_httpd **out,
+                     csg_error *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
     csgp_httpd *h = calloc(1, sizeof *h);
     if (!h)
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
-    *h = (csgp_httpd){.max_body = max_body, .cb = cb, .arg = arg, .requests = requests};
+    *h = (csgp_httpd){.max_body = max_body, .cb = cb, .arg = arg, .requests = requests,
+                      .tokens = sec ? sec->tokens : NULL, .tls = sec ? sec->tls : NULL};
     int rc;
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -124,6 +192,8 @@ int csgp_httpd_start(const char *listen, size_t max_body, csgp_httpd_cb cb, void
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_PATCH);
     evhttp_set_gencb(h->http, on_request, h);
+    if (h->tls)
+        evhttp_set_bevcb(h->http, make_bev, h);
     if (!evhttp_bind_socket_with_handle(h->http, host, (uint16_t)port)) {
         rc = csgp_fail(err, CSG_EIO, "cannot listen on %s (in use, or not a local address)",
                        listen);

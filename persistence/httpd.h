@@ -23,6 +23,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "auth.h"
 #include "util.h"
 
 #define CSGP_HTTPD_MAX_URI_BYTES (256u << 10) /* longer request targets: 414 */
@@ -35,10 +36,13 @@ typedef struct csgp_httpd csgp_httpd;
 typedef void (*csgp_httpd_cb)(struct evhttp_request *req, void *arg);
 
 /* Bind listen ("HOST:PORT") now — a port in use fails here — and serve on a new thread:
- * every request is counted in *requests (may be NULL), checked against the limits
- * (bodies up to max_body bytes) and handed to cb. 0 and *out, or -CSG_E… and err. */
-int csgp_httpd_start(const char *listen, size_t max_body, csgp_httpd_cb cb, void *arg,
-                     _Atomic uint64_t *requests, csgp_httpd **out, csg_error *err);
+ * every request is counted in *requests (may be NULL), checked against the tokens of sec
+ * (401/403, auth.h; sec NULL or its parts NULL: off) and the limits (bodies up to
+ * max_body bytes) and handed to cb. With sec->tls every connection speaks TLS.
+ * 0 and *out, or -CSG_E… and err. */
+int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *sec,
+                     csgp_httpd_cb cb, void *arg, _Atomic uint64_t *requests, csgp_httpd **out,
+                     csg_error *err);
 /* Stop the thread, close the socket, free everything (NULL is fine). */
 void csgp_httpd_stop(csgp_httpd *h);
 

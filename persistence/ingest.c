@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csg_kafka_sec.h"
 #include "event.h"
 
 #define DLQ_PAYLOAD_MAX CSGP_MAX_MESSAGE_BYTES /* envelope payload cap (too_large ones) */
@@ -466,7 +467,17 @@ static int set(rd_kafka_conf_t *c, const char *k, const char *v, csg_error *err)
 {
     char es[256];
     if (rd_kafka_conf_set(c, k, v, es, sizeof es) != RD_KAFKA_CONF_OK)
-        return csgp_fail(err, CSG_EINVAL, "kafka config %s=%s: %s", k, v, es);
+        return csgp_fail(err, CSG_EINVAL, "kafka config %s=%s: %s", k,
+                         csg_kafka_sec_is_secret(k) ? "(secret)" : v, es);
+    return 0;
+}
+
+/* The --kafka-conf security settings, the same for the consumer and the DLQ producer. */
+static int set_security(rd_kafka_conf_t *c, const csgp_ingest_cfg *cfg, csg_error *err)
+{
+    for (size_t i = 0; i < cfg->n_kafka_conf; i++)
+        if (set(c, cfg->kafka_conf[2 * i], cfg->kafka_conf[2 * i + 1], err))
+            return -CSG_EINVAL;
     return 0;
 }
 
@@ -486,7 +497,8 @@ static int make_clients(ingest *ing, csg_error *err)
         set(c, "heartbeat.interval.ms", hbs, err) || set(c, "fetch.wait.max.ms", "50", err) ||
         set(c, "enable.partition.eof", "false", err) ||
         /* notice a topic created after start-up within seconds, not minutes */
-        set(c, "topic.metadata.refresh.interval.ms", "10000", err)) {
+        set(c, "topic.metadata.refresh.interval.ms", "10000", err) ||
+        set_security(c, cfg, err)) {
         rd_kafka_conf_destroy(c);
         return -CSG_EINVAL;
     }
@@ -504,7 +516,8 @@ static int make_clients(ingest *ing, csg_error *err)
     rd_kafka_conf_t *p = rd_kafka_conf_new();
     if (set(p, "bootstrap.servers", cfg->brokers, err) || set(p, "client.id", "csg-persist-dlq", err) ||
         set(p, "acks", "all", err) || set(p, "enable.idempotence", "true", err) ||
-        set(p, "linger.ms", "5", err) || set(p, "message.timeout.ms", "30000", err)) {
+        set(p, "linger.ms", "5", err) || set(p, "message.timeout.ms", "30000", err) ||
+        set_security(p, cfg, err)) {
         rd_kafka_conf_destroy(p);
         return -CSG_EINVAL;
     }

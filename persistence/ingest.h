@@ -29,6 +29,10 @@ typedef struct csgp_ingest_cfg {
     int batch_max;    /* messages per transaction */
     int batch_ms;     /* how long to gather a batch after its first message */
     int backoff_max_ms;
+    /* Kafka security settings for both clients (--kafka-conf KEY=VALUE, checked by
+     * lib/csg_kafka_sec.h): kafka_conf[2i] = kafka_conf[2i+1]. */
+    const char *const *kafka_conf;
+    size_t n_kafka_conf;
 } csgp_ingest_cfg;
 
 /* Run until *stop becomes non-zero (signal handler). Returns 0 after a clean shutdown

@@ -13,6 +13,7 @@
 #include "api.h"
 #include "audit.h"
 #include "baseline.h"
+#include "csg_kafka_sec.h"
 #include "db.h"
 #include "ingest.h"
 #include "retention.h"
@@ -79,6 +80,17 @@ static void usage(FILE *f)
           "  --no-consume             REST API only\n"
           "  --no-api                 consumer only\n"
           "  --log-level L            debug|info|warn|error (default info)\n"
+          "  --token-file FILE        require bearer tokens: lines \"read <token>\" / \"write\n"
+          "                           <token>\", mode 600; every endpoint needs read, POST\n"
+          "                           needs write (docs/security.md)\n"
+          "  --tls-cert FILE          serve the API over TLS with this certificate (PEM chain)\n"
+          "  --tls-key FILE           … and this private key (mode 600)\n"
+          "  --tls-min-version V      1.2 (default) or 1.3\n"
+          "  --pseudonymize-key-file FILE\n"
+          "                           the gateway's events.pseudonymize_applicant_id key: POST\n"
+          "                           /outcomes ids and applicant_id filters are HMAC'ed with it\n"
+          "  --kafka-conf KEY=VALUE   a librdkafka security setting (security.protocol, sasl.*,\n"
+          "                           ssl.*; repeatable; secrets are never logged)\n"
           "  --help\n"
           "\n"
           "SQLite databases are migrated automatically; PostgreSQL ones by `csg-persist migrate`\n"
@@ -195,10 +207,14 @@ int main(int argc, char **argv)
                            .backoff_max_ms = 5000};
     bool consume = true, api_on = true;
     enum { O_DB = 1, O_BROKERS, O_TOPIC, O_DLQ, O_GROUP, O_LISTEN, O_SESSION, O_BMAX, O_BMS,
-           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD, O_BASELINE };
+           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD, O_BASELINE,
+           O_TOKENS, O_TLS_CERT, O_TLS_KEY, O_TLS_MIN, O_PSEUDO, O_KAFKA_CONF };
     enum { MAX_BASELINE_FILES = 16 };
     const char *baseline_files[MAX_BASELINE_FILES];
     int nbaseline_files = 0;
+    csgp_security_opts sopt = {0};
+    const char *kafka_conf[2 * CSG_KAFKA_SEC_MAX];
+    csg_error aerr = {{0}};
     const char *before = NULL;
     int days_ahead = 7;
     static const struct option opts[] = {
@@ -219,6 +235,12 @@ int main(int argc, char **argv)
         {"before", required_argument, 0, O_BEFORE},
         {"days-ahead", required_argument, 0, O_AHEAD},
         {"baseline", required_argument, 0, O_BASELINE},
+        {"token-file", required_argument, 0, O_TOKENS},
+        {"tls-cert", required_argument, 0, O_TLS_CERT},
+        {"tls-key", required_argument, 0, O_TLS_KEY},
+        {"tls-min-version", required_argument, 0, O_TLS_MIN},
+        {"pseudonymize-key-file", required_argument, 0, O_PSEUDO},
+        {"kafka-conf", required_argument, 0, O_KAFKA_CONF},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -257,6 +279,18 @@ int main(int argc, char **argv)
             }
             baseline_files[nbaseline_files++] = optarg;
             break;
+        case O_TOKENS: sopt.token_file = optarg; break;
+        case O_TLS_CERT: sopt.tls_cert = optarg; break;
+        case O_TLS_KEY: sopt.tls_key = optarg; break;
+        case O_TLS_MIN: sopt.tls_min_version = optarg; break;
+        case O_PSEUDO: sopt.pseudonym_key_file = optarg; break;
+        case O_KAFKA_CONF:
+            if (csgp_kafka_conf_add(optarg, kafka_conf, &cfg.n_kafka_conf, &aerr)) {
+                fprintf(stderr, "csg-persist: %s\n", aerr.message);
+                return 2;
+            }
+            cfg.kafka_conf = kafka_conf;
+            break;
         case O_NOCONSUME: consume = false; break;
         case O_NOAPI: api_on = false; break;
         case O_LOG:
@@ -280,6 +314,12 @@ int main(int argc, char **argv)
             return 2;
         }
         db_url = "sqlite:" DEFAULT_SQLITE;
+    }
+    /* Token, TLS and key files are checked before anything starts (run only). */
+    static csgp_security sec;
+    if (!strcmp(mode, "run") && csgp_security_load(&sopt, &sec, &aerr)) {
+        fprintf(stderr, "csg-persist: %s\n", aerr.message);
+        return 2;
     }
     char shown[512];
     csgp_db_redact_url(db_url, shown, sizeof shown);
@@ -393,17 +433,20 @@ int main(int argc, char **argv)
 
     static csgp_metrics metrics;
     csgp_api *api = NULL;
-    if (api_on && csgp_api_start(listen, db_url, &metrics, &api, &err)) {
+    if (api_on && csgp_api_start(listen, db_url, &metrics, &sec, &api, &err)) {
         fprintf(stderr, "csg-persist: %s\n", err.message);
         csgp_db_close(db);
         return 1;
     }
-    csgp_log("info", "csg-persist up: db %s, api %s, consumer %s", shown,
-             api_on ? listen : "off", consume ? cfg.topic : "off");
+    csgp_log("info", "csg-persist up: db %s, api %s%s%s%s, consumer %s%s", shown,
+             api_on ? listen : "off", sec.tls ? " (TLS)" : "", sec.tokens ? " (tokens)" : "",
+             sec.pseudonym ? " (pseudonymised ids)" : "", consume ? cfg.topic : "off",
+             cfg.n_kafka_conf ? " (Kafka security settings)" : "");
     int rc = 0;
     csgp_audit_consumer *audit = NULL;
     /* The audit trail (GET /experiments, SRM weights) comes on a topic of its own. */
-    if (consume && csgp_audit_start(cfg.brokers, cfg.group, db_url, &audit, &err))
+    if (consume && csgp_audit_start(cfg.brokers, cfg.group, cfg.kafka_conf, cfg.n_kafka_conf, db_url,
+                                 &audit, &err))
         csgp_log("error", "audit consumer: %s (GET /experiments stays empty)", err.message);
     if (consume) {
         rc = csgp_ingest_run(db, &cfg, &metrics, &g_stop, &err);
@@ -419,6 +462,7 @@ int main(int argc, char **argv)
     csgp_db_interrupt_all();
     csgp_api_stop(api);
     csgp_db_close(db);
+    csgp_security_free(&sec);
     csgp_log("info", "csg-persist stopped");
     return rc ? 1 : 0;
 }

@@ -23,6 +23,7 @@ import csv
 import hashlib
 import importlib
 import json
+import os
 import queue
 import socket
 import sys
@@ -39,6 +40,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "proto"
 PROTO = PROTO_DIR / "csg" / "v1" / "credit_score.proto"
 TRANSPORTS = ("http", "tcp", "grpc")
+
+
+def persist_http() -> requests.Session:
+    """A session for csg-persist: CSG_API_TOKEN as bearer token (posting outcomes needs a
+    write token), CSG_API_CA_FILE to verify an https:// --persist (docs/security.md)."""
+    s = requests.Session()
+    if token := os.environ.get("CSG_API_TOKEN", "").strip():
+        s.headers["Authorization"] = f"Bearer {token}"
+    if ca := os.environ.get("CSG_API_CA_FILE"):
+        s.verify = ca
+    return s
 
 
 @dataclass
@@ -314,7 +326,8 @@ def wait_ingested(args: argparse.Namespace, since: str, want: int) -> int:
     got = -1
     while time.monotonic() < deadline:
         try:
-            r = requests.get(f"{args.persist}/metrics/summary", params={"from": since}, timeout=5)
+            r = persist_http().get(f"{args.persist}/metrics/summary", params={"from": since},
+                                   timeout=5)
             got = int(r.json().get("total") or 0)
             if got >= want:
                 return got
@@ -326,7 +339,7 @@ def wait_ingested(args: argparse.Namespace, since: str, want: int) -> int:
 
 def post_outcomes(args: argparse.Namespace, rows: list[Row]) -> dict[str, Any]:
     body = [{"applicant_id": r.applicant_id, "defaulted": r.defaulted} for r in rows]
-    r = requests.post(f"{args.persist}/outcomes", json=body, timeout=60)
+    r = persist_http().post(f"{args.persist}/outcomes", json=body, timeout=60)
     if r.status_code != 200:
         raise SystemExit(f"demo: POST /outcomes answered {r.status_code}: {r.text[:300]}")
     return r.json()
@@ -352,7 +365,8 @@ def check_against_training(perf: dict[str, Any], path: Path) -> bool:
 
 
 def show_performance(args: argparse.Namespace, since: str) -> dict[str, Any]:
-    r = requests.get(f"{args.persist}/metrics/performance", params={"from": since}, timeout=30)
+    r = persist_http().get(f"{args.persist}/metrics/performance", params={"from": since},
+                           timeout=30)
     if r.status_code != 200:
         print(f"  /metrics/performance answered {r.status_code}: {r.text[:200]}")
         return {}

@@ -62,3 +62,19 @@ for _ in range(200):
         s.close()
 PY
 }
+
+# The `make up SECURE=1` stack (DESIGN §10): its throw-away CA, certificates and tokens
+# live in $CSG_SECURE_DIR (scripts/secure); the marker file says the running stack is the
+# secure one (scripts/stack writes it on `up` with CSG_SECURE=1, removes it on `down`).
+CSG_SECURE_DIR="${CSG_SECURE_DIR:-$CSG_ROOT/var/secure}"
+secure_on() { [[ -f $CSG_RUN_DIR/secure ]]; }
+# api_token read|write — a csg-persist token of that scope from $CSG_SECURE_DIR/api-tokens.
+api_token() { awk -v s="$1" '$1 == s { print $2; exit }' "$CSG_SECURE_DIR/api-tokens" 2>/dev/null; }
+# https_ok URL [read|write] — URL answers 2xx over TLS verified with the stack's CA,
+# with that scope's bearer token (sent on stdin, never on a command line).
+https_ok() {
+  local hdr=""
+  [[ -n ${2:-} ]] && hdr="Authorization: Bearer $(api_token "$2")"
+  printf '%s\n' "$hdr" | curl -fsS -o /dev/null --max-time 2 --cacert "$CSG_SECURE_DIR/ca.pem" \
+    -H @- "$1" 2>/dev/null
+}

@@ -2,12 +2,23 @@
 # metrics REST API on :8090. The schema is migrated first, as csg_owner, and the day
 # partitions of yesterday … a week ahead are created (csg-persist partitions, issue 20).
 # The bundled models' stability baselines are stored at start (issue 22).
+# Secure stack: the API over TLS with tokens (var/secure/api-tokens), Kafka over TLS, and
+# the gateway's pseudonymisation key for outcomes and applicant_id filters.
 SVC_NAME=csg-persist
 SVC_URL=http://127.0.0.1:8090/metrics/summary
+secure_on && SVC_URL="https://127.0.0.1:8090/metrics/summary (token: scripts/secure token read)"
 SVC_TIMEOUT=60
-svc_health() { http_ok http://127.0.0.1:8090/healthz; }
+svc_health() {
+  if secure_on; then https_ok https://127.0.0.1:8090/healthz read; else http_ok http://127.0.0.1:8090/healthz; fi
+}
 svc_start() {
-  local passfile
+  local passfile sec=()
+  if secure_on; then
+    local d=$CSG_SECURE_DIR
+    sec=(--tls-cert "$d/server.pem" --tls-key "$d/server-key.pem" --token-file "$d/api-tokens"
+         --pseudonymize-key-file "$d/pseudonym.key"
+         --kafka-conf security.protocol=ssl --kafka-conf "ssl.ca.location=$d/ca.pem")
+  fi
   passfile=$(scripts/postgres passfile --port 5433)
   PGPASSFILE=$passfile "$CSG_BUILD_DIR/bin/csg-persist" migrate \
     --db "$(scripts/postgres url --port 5433 --role owner)" >/dev/null
@@ -16,5 +27,5 @@ svc_start() {
   start_daemon "$SVC_NAME" env PGPASSFILE="$passfile" "$CSG_BUILD_DIR/bin/csg-persist" \
     --db "$(scripts/postgres url --port 5433 --role app)" --brokers 127.0.0.1:9092 \
     --topic credit_score_metrics --group csg-persist --listen 127.0.0.1:8090 \
-    --baseline models/champion.baseline.json --baseline models/challenger.baseline.json
+    --baseline models/champion.baseline.json --baseline models/challenger.baseline.json "${sec[@]}"
 }

@@ -467,6 +467,11 @@ class Persist:
     args: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    # With --tls-cert/--token-file (test_security.py): https, the CA to verify it with,
+    # and the token health checks and get() send.
+    scheme: str = "http"
+    ca: Path | None = None
+    token: str | None = None
 
     def start(self, wait: bool = True) -> Persist:
         if not self.port:
@@ -499,7 +504,17 @@ class Persist:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def request(
+        self, method: str, path: str, token: str | None, **kw: Any
+    ) -> requests.Response:
+        """One request with that bearer token (None: none), verified with self.ca."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        verify: str | bool = str(self.ca) if self.ca else True
+        return requests.request(
+            method, self.url + path, headers=headers, verify=verify, timeout=30, **kw
+        )
 
     def healthy(self) -> bool:
         assert self.proc is not None
@@ -508,12 +523,12 @@ class Persist:
                 f"csg-persist exited with {self.proc.returncode}; log {self.log}"
             )
         try:
-            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
+            return self.get("/healthz").status_code == 200
         except requests.RequestException:
             return False
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(self.url + path, params=params, timeout=30)
+        return self.request("GET", path, self.token, params=params)
 
     def metric(self, name: str) -> float:
         text = self.get("/metrics").text

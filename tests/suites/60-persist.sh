@@ -4,14 +4,19 @@
 # REST API checked against Python references. Drivers: tests/persist/*.py (pytest).
 # Under ASan+UBSan in make test (90-sanitizers) only the API, schema and DLQ tests run;
 # make sanitize (CSG_SANITIZE_ALL=1) runs them all.
+# test_security.py (issue 24): tokens, TLS, pseudonymisation end to end, and Kafka over TLS
+# on a second broker ($CSG_TEST_KAFKA_PORT + 10, stopped by its fixture; the trap below
+# catches a crashed run).
 # csg-sanitize
 set -euo pipefail
 tests/lib/need-postgres
 tests/lib/need-kafka
+root=$PWD
+trap '"$root"/scripts/kafka down --quiet --port "${CSG_TEST_KAFKA_TLS_PORT:-$((CSG_TEST_KAFKA_PORT + 10))}" --data "$CSG_TEST_VAR/kafka-tls" >/dev/null 2>&1 || true' EXIT
 cd tests/persist
 select=()
 if [[ ${CSG_UNDER_SANITIZER:-0} == 1 ]]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   [[ -n ${CSG_SANITIZE_ALL:-} ]] || select=(-k "not kill and not outage and not bulk")
 fi
-exec "$PY" -m pytest -q -p no:cacheprovider --durations=8 "${select[@]}" "$@" .
+"$PY" -m pytest -q -p no:cacheprovider --durations=8 "${select[@]}" "$@" .
