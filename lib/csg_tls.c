@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509err.h>
 
 struct csg_tls_server {
     pthread_mutex_t mu;
@@ -87,8 +88,13 @@ static SSL_CTX *server_ctx_load(const char *cert, const char *key, const char *c
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        snprintf(msg, cap, "key %s is not a usable PEM private key for cert %s: %s", key, cert,
-                 ssl_reason(why, sizeof why));
+        if (ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
+            snprintf(msg, cap, "key %s is not a PEM private key: %s", key,
+                     ssl_reason(why, sizeof why));
+            goto fail;
+        }
+        ERR_clear_error(); /* loading checks the pair already: say it as below */
+        snprintf(msg, cap, "key %s does not match cert %s", key, cert);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
