@@ -121,7 +121,7 @@ typedef enum csg_option_type {
     CSG_OPT_INT = 2,    /* 64-bit integer, range [min, max] */
     CSG_OPT_DOUBLE = 3, /* finite double, range [min, max] */
     CSG_OPT_BOOL = 4,   /* true/false */
-    CSG_OPT_URL = 5,    /* http://host:port/path (string, checked by the core) */
+    CSG_OPT_URL = 5,    /* http[s]://host:port/path (string, checked by the core) */
 } csg_option_type;
 
 typedef struct csg_option {
