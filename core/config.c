@@ -323,7 +323,8 @@ static void transport_tls(vctx *x, cw_keys *k, csg_cfg_transport *tr)
         yaml_node_t *key = cw_node(x, k->p[e]->key), *v = cw_node(x, k->p[e]->value);
         if (strcmp(cw_sval(key), "tls") != 0)
             continue;
-        memmove(&k->p[e], &k->p[e + 1], (k->n - e - 1) * sizeof k->p[0]);
+        for (size_t j = e + 1; j < k->n; j++)
+            k->p[j - 1] = k->p[j];
         k->n--;
         if (!cw_want_mapping(x, v, "\"tls\""))
             return;

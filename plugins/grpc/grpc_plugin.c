@@ -137,7 +137,7 @@ static int grpc_plugin_create(const csg_transport_config *cfg, const csg_core_ap
         goto fail;
     }
     grpc_server_credentials *creds = NULL;
-    const csg_tls_config *tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL;
+    const csg_tls_config *tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL; // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     if (tls) {
         if (!(srv->tls = grpc_tls_new(tls, &creds, err)))
             goto fail;

@@ -417,7 +417,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         .refusal = overloaded,
         .refusal_len = n,
         .arg = srv,
-        .tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL,
+        .tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL, // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     };
     int rc = csg_conn_server_new(&cc, &srv->cs, err);
     if (rc != 0) {

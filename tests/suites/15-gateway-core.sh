@@ -50,9 +50,25 @@ if "$GW" --check-config "$T/host.yaml" >"$T/out" 2>&1; then fail "check-config a
 grep -qF "$want" "$T/out" || { cat "$T/out"; fail "check-config: no file:line error naming the host"; }
 if "$GW" --config "$T/host.yaml" 2>"$T/start.log"; then fail "started with an unresolvable champion host"; fi
 grep -qF "${want//\"/\\\"}" "$T/start.log" || { cat "$T/start.log"; fail "start: not the message --check-config printed"; }
-# Every shipped config is valid, with every plugin it names built by `make build`.
+# Every shipped config is valid, with every plugin it names built by `make build`;
+# the TLS files they expect in var/secure/ (`make up SECURE=1`) are made up here.
+mkdir -p "$T/secure"
+"$PY" - "$T/secure" <<'PYEOF'
+import shutil, sys
+from pathlib import Path
+sys.path.insert(0, "tests/gateway")
+from tlscerts import CA
+d = Path(sys.argv[1])
+ca = CA(d)
+for name, client in (("server", False), ("client", True)):
+    cert, key = ca.issue(name, client=client)
+    shutil.copy(cert, d / f"{name}.pem")
+    shutil.copy(key, d / f"{name}-key.pem")
+shutil.copy(ca.cert, d / "ca.pem")
+PYEOF
 for f in config/experiments.yaml config/demo.yaml config/examples/*.yaml; do
-  sed "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" "$f" > "$T/shipped.yaml"
+  sed -e "s|plugin_dir: build/lib/csg|plugin_dir: $CSG_BUILD_DIR/lib/csg|" \
+      -e "s|var/secure/|$T/secure/|g" "$f" > "$T/shipped.yaml"
   "$GW" --check-config "$T/shipped.yaml" >"$T/out" 2>&1 || { cat "$T/out"; fail "$f is invalid"; }
 done
 # --check-config opens each distinct plugin file once (the shipped config names
