@@ -26,12 +26,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from gwlib import GATEWAY_BIN, PLUGIN_DIR, ROOT, SLOW, VAR, Proc, free_port, start_model, \
-    wait_until
+from gwlib import (
+    GATEWAY_BIN,
+    PLUGIN_DIR,
+    ROOT,
+    SLOW,
+    VAR,
+    Proc,
+    free_port,
+    start_model,
+    wait_until,
+)
 from tlscerts import CA
 
 sys.path.insert(0, str(ROOT / "tests" / "transports"))
-import protogen  # noqa: E402
+import protogen
 
 APP = {"applicant_id": "tls-1", "income": 52000.0, "loan_amount": 1200.0, "credit_history": 3}
 READ_TIMEOUT_MS = 1500
