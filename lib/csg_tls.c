@@ -19,7 +19,7 @@
 struct csg_tls_server {
     pthread_mutex_t mu;
     SSL_CTX *ctx;
-    char *cert, *key, *client_ca;
+    csg_tls_config *files;
     int min_version;
 };
 
@@ -149,12 +149,38 @@ int csg_tls_check(const csg_tls_config *t, char *msg, size_t cap)
 
 static char *dup_or_null(const char *s, bool *oom)
 {
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *oom = true;
+    char *d = s ? strdup(s) : NULL;
+    *oom |= s && !d;
     return d;
+}
+
+csg_tls_config *csg_tls_config_dup(const csg_tls_config *t)
+{
+    csg_tls_config *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    bool oom = false;
+    d->size = sizeof *d;
+    d->cert = dup_or_null(t->cert, &oom);
+    d->key = dup_or_null(t->key, &oom);
+    d->client_ca = dup_or_null(t->client_ca, &oom);
+    d->min_version = dup_or_null(t->min_version, &oom);
+    if (oom) {
+        csg_tls_config_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void csg_tls_config_free(csg_tls_config *t)
+{
+    if (!t)
+        return;
+    free((char *)t->cert);
+    free((char *)t->key);
+    free((char *)t->client_ca);
+    free((char *)t->min_version);
+    free(t);
 }
 
 csg_tls_server *csg_tls_server_new(const csg_tls_config *t, char *msg, size_t cap)
@@ -169,16 +195,13 @@ csg_tls_server *csg_tls_server_new(const csg_tls_config *t, char *msg, size_t ca
         snprintf(msg, cap, "tls: out of memory");
         return NULL;
     }
-    bool oom = false;
-    s->cert = dup_or_null(t->cert, &oom);
-    s->key = dup_or_null(t->key, &oom);
-    s->client_ca = dup_or_null(t->client_ca, &oom);
-    s->min_version = minv;
     pthread_mutex_init(&s->mu, NULL);
-    if (oom)
+    s->min_version = minv;
+    if (!(s->files = csg_tls_config_dup(t)))
         snprintf(msg, cap, "tls: out of memory");
     else
-        s->ctx = server_ctx_load(s->cert, s->key, s->client_ca, minv, msg, cap);
+        s->ctx = server_ctx_load(s->files->cert, s->files->key, s->files->client_ca, minv, msg,
+                                 cap);
     if (!s->ctx) {
         csg_tls_server_free(s);
         return NULL;
@@ -188,9 +211,10 @@ csg_tls_server *csg_tls_server_new(const csg_tls_config *t, char *msg, size_t ca
 
 int csg_tls_server_reload(csg_tls_server *s, char *msg, size_t cap)
 {
-    if (check_file("key", s->key, true, msg, cap))
+    const csg_tls_config *f = s->files;
+    if (check_file("key", f->key, true, msg, cap))
         return -1;
-    SSL_CTX *ctx = server_ctx_load(s->cert, s->key, s->client_ca, s->min_version, msg, cap);
+    SSL_CTX *ctx = server_ctx_load(f->cert, f->key, f->client_ca, s->min_version, msg, cap);
     if (!ctx)
         return -1;
     pthread_mutex_lock(&s->mu);
@@ -216,9 +240,7 @@ void csg_tls_server_free(csg_tls_server *s)
         return;
     SSL_CTX_free(s->ctx);
     pthread_mutex_destroy(&s->mu);
-    free(s->cert);
-    free(s->key);
-    free(s->client_ca);
+    csg_tls_config_free(s->files);
     free(s);
 }
 

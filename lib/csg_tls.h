@@ -29,6 +29,10 @@ typedef struct csg_tls_server csg_tls_server;
  * ("key /x/k.pem is readable by every user (mode 644): chmod 600 it"). */
 int csg_tls_check(const csg_tls_config *t, char *msg, size_t cap);
 
+/* A deep copy of t (NULL without memory); free with csg_tls_config_free. */
+csg_tls_config *csg_tls_config_dup(const csg_tls_config *t);
+void csg_tls_config_free(csg_tls_config *t);
+
 /* A server context from t (copied). NULL with msg filled on failure. */
 csg_tls_server *csg_tls_server_new(const csg_tls_config *t, char *msg, size_t cap);
 /* Load the files again; on success new connections get the new context. 0,

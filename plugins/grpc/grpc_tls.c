@@ -16,7 +16,7 @@
 struct grpc_tls {
     pthread_mutex_t mu;
     grpc_ssl_server_certificate_config *pending; /* handed to the core at its next fetch */
-    char *cert, *key, *client_ca, *min_version;
+    csg_tls_config *files;
 };
 
 /* The whole file as a string; NULL with err filled. */
@@ -44,17 +44,17 @@ static char *read_pem(const char *what, const char *path, csg_error *err)
 /* A certificate config from the files, after the same check as --check-config. */
 static grpc_ssl_server_certificate_config *load(const grpc_tls *g, csg_error *err)
 {
-    csg_tls_config t = {sizeof t, g->cert, g->key, g->client_ca, g->min_version};
+    const csg_tls_config *f = g->files;
     char msg[480];
-    if (csg_tls_check(&t, msg, sizeof msg) != 0) {
+    if (csg_tls_check(f, msg, sizeof msg) != 0) {
         csg_fail(err, CSG_EINVAL, "grpc: tls: %s", msg);
         return NULL;
     }
-    char *cert = read_pem("cert", g->cert, err);
-    char *key = cert ? read_pem("key", g->key, err) : NULL;
-    char *ca = key && g->client_ca ? read_pem("client_ca", g->client_ca, err) : NULL;
+    char *cert = read_pem("cert", f->cert, err);
+    char *key = cert ? read_pem("key", f->key, err) : NULL;
+    char *ca = key && f->client_ca ? read_pem("client_ca", f->client_ca, err) : NULL;
     grpc_ssl_server_certificate_config *cfg = NULL;
-    if (key && (ca || !g->client_ca)) {
+    if (key && (ca || !f->client_ca)) {
         grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
         /* gRPC 1.51 asserts root certificates in a fetched config even when it
          * asks clients for none: without client_ca, the chain stands in, unused. */
@@ -82,13 +82,6 @@ static grpc_ssl_certificate_config_reload_status fetch(void *user_data,
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }
 
-static char *dup_opt(const char *s, bool *oom)
-{
-    char *d = s ? strdup(s) : NULL;
-    *oom |= s && !d;
-    return d;
-}
-
 grpc_tls *grpc_tls_new(const csg_tls_config *t, grpc_server_credentials **creds, csg_error *err)
 {
     /* gRPC's SSL credentials have no minimum-version knob: they speak 1.2 and 1.3. */
@@ -103,12 +96,7 @@ grpc_tls *grpc_tls_new(const csg_tls_config *t, grpc_server_credentials **creds,
         return NULL;
     }
     pthread_mutex_init(&g->mu, NULL);
-    bool oom = false;
-    g->cert = dup_opt(t->cert, &oom);
-    g->key = dup_opt(t->key, &oom);
-    g->client_ca = dup_opt(t->client_ca, &oom);
-    g->min_version = dup_opt(t->min_version, &oom);
-    if (oom) {
+    if (!(g->files = csg_tls_config_dup(t))) {
         csg_fail(err, CSG_ENOMEM, "grpc: out of memory");
         grpc_tls_free(g);
         return NULL;
@@ -119,7 +107,7 @@ grpc_tls *grpc_tls_new(const csg_tls_config *t, grpc_server_credentials **creds,
     }
     grpc_ssl_server_credentials_options *o =
         grpc_ssl_server_credentials_create_options_using_config_fetcher(
-            g->client_ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+            g->files->client_ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
             fetch, g);
     *creds = o ? grpc_ssl_server_credentials_create_with_options(o) : NULL;
@@ -152,9 +140,6 @@ void grpc_tls_free(grpc_tls *g)
     if (g->pending)
         grpc_ssl_server_certificate_config_destroy(g->pending);
     pthread_mutex_destroy(&g->mu);
-    free(g->cert);
-    free(g->key);
-    free(g->client_ca);
-    free(g->min_version);
+    csg_tls_config_free(g->files);
     free(g);
 }

@@ -34,7 +34,6 @@ from gwlib import (
     VAR,
     Proc,
     free_port,
-    start_model,
     wait_until,
 )
 from tlscerts import CA
@@ -129,14 +128,6 @@ def score_https(port: int, ctx: ssl.SSLContext) -> dict:
 def certs() -> Certs:
     VAR.mkdir(parents=True, exist_ok=True)
     return Certs(Path(tempfile.mkdtemp(prefix="certs-", dir=VAR)))
-
-
-@pytest.fixture(scope="module")
-def champion() -> Iterator[int]:
-    port = free_port()
-    m = start_model("champion", port)
-    yield port
-    m.stop()
 
 
 @pytest.fixture(scope="module")
