@@ -178,7 +178,7 @@ def test_tcp_lines_over_tls_and_min_version(gw: TlsGateway) -> None:
         ctx.wrap_socket(raw, server_hostname="localhost")
 
 
-def test_grpc_over_tls(gw: TlsGateway) -> None:
+def grpc_score(gw: TlsGateway) -> None:
     pb, _ = protogen.load()
     import grpc
 
@@ -186,6 +186,13 @@ def test_grpc_over_tls(gw: TlsGateway) -> None:
     with grpc.secure_channel(f"localhost:{gw.grpc}", creds) as ch:
         r = protogen.score_callable(ch, pb)(pb.ScoreRequest(**APP), timeout=10 * SLOW)
         assert r.applicant_id == "tls-1" and 0 <= r.score <= 1
+
+
+def test_grpc_over_tls(gw: TlsGateway) -> None:
+    grpc_score(gw)
+    pb, _ = protogen.load()
+    import grpc
+
     with grpc.insecure_channel(f"127.0.0.1:{gw.grpc}") as ch, pytest.raises(grpc.RpcError):
         protogen.score_callable(ch, pb)(pb.ScoreRequest(**APP), timeout=3 * SLOW)
 
@@ -260,6 +267,7 @@ def test_sighup_reloads_the_certificate(gw: TlsGateway) -> None:
     assert wait_until(lambda: peer_serial(gw.http, ctx) != before, 10), gw.proc.log()[-2000:]
     assert peer_serial(gw.tcp, ctx) == peer_serial(gw.http, ctx)
     assert score_https(gw.http, ctx)["applicant_id"] == "tls-1"
+    grpc_score(gw)  # grpc.so took the new files through its certificate fetcher
 
 
 # ---------------------------------------------------------------------------------------
