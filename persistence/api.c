@@ -1,10 +1,11 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
  * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
+ * /export/events (export.c),
  * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
  * POST /outcomes, /healthz,
  * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
- * analytics.c), identically on both backends (docs/analytics.md).
+ * lib/csg_outcome_stats.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
  * limits and JSON replies) with its own database connection. Every number is computed by the database
@@ -25,6 +26,7 @@
 
 #include "catalogue.h"
 #include "db.h"
+#include "export.h"
 #include "httpd.h"
 #include "jsonout.h"
 #include "outcomes.h"
@@ -485,7 +487,6 @@ static void h_events(request *r)
         return;
     int64_t limit = r->q.limit, offset = r->q.offset;
     csgp_db *db = r->api->db;
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
     csgp_rows *rows = NULL;
     json_t *out = json_object();
@@ -500,18 +501,8 @@ static void h_events(request *r)
     csgp_rows_free(rows);
     rows = NULL;
 
-    const char *ts = pg ? "to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                        : "\"timestamp\"";
-    const char *ing = pg ? "to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                         : "ingested_at";
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT id, event_id, experiment_id, applicant_id, transport, champion_model, "
-               "challenger_model, champion_score, challenger_score, champion_decision, "
-               "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
-               "decision_diff, income, loan_amount, credit_history, %s, status, %s, features, "
-               "config_version, %s, %s FROM " CSGP_TABLE,
-           ts, ing, pg ? "array_to_json(champion_reasons)" : "champion_reasons",
-           pg ? "array_to_json(challenger_reasons)" : "challenger_reasons");
+    csgp_event_select(&b);
     csgp_qb_where(&b, &r->q);
     csgp_qb_add(&b, " ORDER BY id DESC LIMIT ");
     csgp_qb_int(&b, limit);
@@ -519,38 +510,11 @@ static void h_events(request *r)
     csgp_qb_int(&b, offset);
     if (csgp_qb_run(&b, &rows, &err))
         goto dbfail;
-    /* column kinds: i integer, s text, r real, b bool, j JSON text */
-    static const char kinds[] = "issssssrrssbrrrrrisssjsjj";
-    static const char *const names[] = {
-        "id", "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
-        "challenger_model", "champion_score", "challenger_score", "champion_decision",
-        "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-        "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
-        "ingested_at", "features", "config_version", "champion_reasons", "challenger_reasons"};
     json_t *events = json_array();
     json_object_set_new(out, "events", events);
     int s;
-    while ((s = csgp_rows_next(rows)) == 1) {
-        json_t *e = json_object();
-        for (int c = 0; c < (int)sizeof kinds - 1; c++) {
-            char kind = kinds[c];
-            json_t *v;
-            if (csgp_rows_null(rows, c))
-                v = json_null();
-            else if (kind == 'i')
-                v = json_integer(csgp_rows_int(rows, c));
-            else if (kind == 'r')
-                v = csgp_jreal(csgp_rows_real(rows, c));
-            else if (kind == 'b')
-                v = json_boolean(csgp_rows_bool(rows, c) == 1);
-            else if (kind == 'j')
-                v = json_loads(csgp_rows_text(rows, c), 0, NULL);
-            else
-                v = json_string(csgp_rows_text(rows, c));
-            json_object_set_new(e, names[c], v ? v : json_null());
-        }
-        json_array_append_new(events, e);
-    }
+    while ((s = csgp_rows_next(rows)) == 1)
+        json_array_append_new(events, csgp_event_row_json(rows));
     csgp_rows_free(rows);
     rows = NULL;
     if (s < 0) {
@@ -563,6 +527,28 @@ dbfail:
     csgp_rows_free(rows);
     json_decref(out);
     send_db_error(r, &err);
+}
+
+/* GET /export/events: one NDJSON page of stored events (export.c); the client pages on by
+ * passing the last line's id as after_id, until a page has fewer lines than limit. */
+static void h_export(request *r)
+{
+    if (!parse_query(r, CSGP_Q_EXPORT))
+        return;
+    csg_error err;
+    int64_t n = 0;
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return send_error(r, 503, "out_of_memory", NULL, "out of memory");
+    if (csgp_export_page(r->api->db, &r->q, out, &n, &err)) {
+        evbuffer_free(out);
+        return send_db_error(r, &err);
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(r->req, 200, NULL, out);
+    evbuffer_free(out);
 }
 
 static void h_healthz(request *r)
@@ -688,6 +674,7 @@ static const struct route {
     {"/metrics/distribution", h_distribution, false},
     {"/metrics/segments", h_segments, false},
     {"/metrics/events", h_events, false},
+    {"/export/events", h_export, false},
     {"/metrics/performance", h_performance, false},
     {"/metrics/features", h_features, false},
     {"/metrics/reasons", h_reasons, false},

@@ -25,13 +25,16 @@ enum {
     K_LIMIT,
     K_OFFSET,
     K_SOURCE,
+    K_AFTER_ID,
+    K_LABELLED,
     K_COUNT
 };
 #define FILTER_KEYS ((1u << (K_MAX_INCOME + 1)) - 1)
 
 static const char *const key_names[K_COUNT] = {
     "from",   "to",   "experiment_id", "challenger_model", "applicant_id", "min_income",
-    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source"};
+    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source", "after_id",
+    "labelled"};
 
 static const struct {
     const char *name;
@@ -44,6 +47,7 @@ static const struct {
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
     [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
+    [CSGP_Q_EXPORT] = {"export", FILTER_KEYS | 1u << K_LIMIT | 1u << K_AFTER_ID | 1u << K_LABELLED},
 };
 
 static const struct {
@@ -425,9 +429,17 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
         bands = segment_columns[col].default_bands;
     if (bands && (rc = parse_bands(bands, q, err)))
         return rc;
-    if ((rc = parse_int(s, K_LIMIT, 100, 1, 1000, &q->limit, err)) ||
-        (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)))
+    bool export = q->kind == CSGP_Q_EXPORT; /* pages of up to 10000 rows, 1000 by default */
+    if ((rc = parse_int(s, K_LIMIT, export ? 1000 : 100, 1, export ? 10000 : 1000, &q->limit,
+                        err)) ||
+        (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)) ||
+        (rc = parse_int(s, K_AFTER_ID, 0, 0, INT64_MAX, &q->after_id, err)))
         return rc;
+    if ((v = val(s, K_LABELLED))) {
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return fail(err, "labelled", "must be true or false");
+        q->labelled_only = !strcmp(v, "true");
+    }
     q->source = CSGP_SOURCE_AUTO;
     if ((v = val(s, K_SOURCE))) {
         if (!strcmp(v, "rows"))

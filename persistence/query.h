@@ -72,6 +72,7 @@ typedef enum csgp_query_kind {
     CSGP_Q_EVENTS,       /* + limit, offset */
     CSGP_Q_PERFORMANCE,  /* filters only */
     CSGP_Q_REASONS,      /* filters only */
+    CSGP_Q_EXPORT,       /* + limit, after_id, labelled (GET /export/events) */
     CSGP_Q_KINDS
 } csgp_query_kind;
 
@@ -118,8 +119,11 @@ typedef struct csgp_query {
     int nbands;
     int by_column;      /* 0 income, 1 loan_amount, 2 credit_history; -1 a feature */
     bool bands_default; /* a column's default bands (no bands= given) */
-    /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0) */
-    int64_t limit, offset;
+    /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0); export: limit 1–10000
+     * (default 1000), rows with id > after_id (default 0), labelled=true: only applicants
+     * with a known outcome */
+    int64_t limit, offset, after_id;
+    bool labelled_only;
     /* summary, latency, distribution, segments, reasons: source=auto|rows|rollup (default auto) */
     csgp_source source;
 } csgp_query;
