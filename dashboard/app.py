@@ -32,6 +32,7 @@ from sections import (  # noqa: E402
     performance,
     reasons,
     segments,
+    stability,
 )
 from sections import summary as summary_section  # noqa: E402
 
@@ -65,6 +66,7 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
         (reasons.TITLE, lambda: reasons.render(ctx)),
         (segments.TITLE, lambda: segments.render(ctx, sample, catalogue)),
         (performance.TITLE, lambda: performance.render(ctx)),
+        (stability.TITLE, lambda: stability.render(ctx)),
         (events.TITLE, lambda: events.render(ctx)),
     ]
     for title, render in sections:

@@ -198,6 +198,17 @@ def reasons(filters: Filters) -> dict[str, Any] | None:
         raise
 
 
+def stability(filters: Filters, bucket: str) -> dict[str, Any] | None:
+    """Score PSI and feature CSI per bucket against the baselines (issue 22); None while
+    the API has no /metrics/stability yet (404) — the section says so."""
+    try:
+        return _call("/metrics/stability", filters, bucket=bucket)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def events(filters: Filters, limit: int, offset: int) -> dict[str, Any]:
     return _call("/metrics/events", filters, limit=limit, offset=offset)
 

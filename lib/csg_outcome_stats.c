@@ -225,6 +225,12 @@ static int psi_bin(const double *e, double x)
     return k;
 }
 
+double csg_psi_term(double e_share, double a_share)
+{
+    double e = fmax(e_share, CSG_PSI_FLOOR), a = fmax(a_share, CSG_PSI_FLOOR);
+    return (a - e) * log(a / e);
+}
+
 double csg_psi(const double *expected, const double *actual, size_t n, double *edges,
                 double *e_share, double *a_share, int *rc)
 {
@@ -253,7 +259,7 @@ double csg_psi(const double *expected, const double *actual, size_t n, double *e
     for (int k = 0; k < CSG_PSI_BINS; k++) {
         double pe = fmax((double)ce[k] / (double)n, CSG_PSI_FLOOR);
         double pa = fmax((double)ca[k] / (double)n, CSG_PSI_FLOOR);
-        psi += (pa - pe) * log(pa / pe);
+        psi += csg_psi_term(pe, pa);
         if (e_share)
             e_share[k] = pe;
         if (a_share)

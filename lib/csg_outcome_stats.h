@@ -71,6 +71,10 @@ int csg_roc(const double *score, const unsigned char *bad, size_t n, size_t max_
 double csg_psi(const double *expected, const double *actual, size_t n,
                 double *edges, double *e_share, double *a_share, int *rc);
 
+/* One bin's PSI term, (a − e)·ln(a / e), with both shares floored at CSG_PSI_FLOOR (an
+ * empty bin would otherwise make it infinite); summed over bins it is the PSI or CSI. */
+double csg_psi_term(double e_share, double a_share);
+
 /* DeLong comparison of two models scored on the same applicants. */
 typedef struct csg_delong {
     size_t n, n_good, n_bad;

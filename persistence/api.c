@@ -3,7 +3,7 @@
  * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
  * /export/events (export.c),
  * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
- * POST /outcomes, /healthz,
+ * /metrics/stability (stability.c), POST /outcomes, POST /baselines (baseline.c), /healthz,
  * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
  * lib/csg_outcome_stats.c), identically on both backends (docs/analytics.md).
  *
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "catalogue.h"
 #include "db.h"
 #include "export.h"
@@ -38,6 +39,7 @@
 #include "sketch.h"
 #include "segments.h"
 #include "sqlb.h"
+#include "stability.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -54,6 +56,7 @@ struct csgp_api {
     csgp_httpd *http;
     csgp_db *db;
     csgp_metrics *m;
+    csgp_stability_gauges gauges; /* csgp_psi / csgp_csi, cached per hour */
 };
 
 #define MAX_LATENCY_ROWS 50000
@@ -249,7 +252,6 @@ static void h_latency(request *r)
     const char *bname = r->q.bucket;
     int64_t secs = r->q.bucket_seconds;
     csgp_db *db = r->api->db;
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
     csgp_rows *rows = NULL;
     csgp_qb b;
@@ -276,17 +278,8 @@ static void h_latency(request *r)
     for (int k = 0; k < 2 && !res; k++) {
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
-        int bidx;
-        if (pg) {
-            csgp_qb_add(&b, "floor(extract(epoch FROM \"timestamp\") / ");
-            bidx = csgp_qb_int(&b, secs);
-            csgp_qb_add(&b, ")::bigint AS bucket, ");
-        } else {
-            csgp_qb_add(&b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
-            bidx = csgp_qb_int(&b, secs);
-            csgp_qb_add(&b, ") AS bucket, ");
-        }
-        (void)bidx;
+        csgp_qb_bucket(&b, secs);
+        csgp_qb_add(&b, " AS bucket, ");
         csgp_qb_add(&b, "count(*), ");
         csgp_qb_latency_stats(&b, roles[k].latency);
         csgp_qb_add(&b, " FROM " CSGP_TABLE);
@@ -599,6 +592,12 @@ static void h_prometheus(request *r)
                         (double)atomic_load(&m->last_batch_ms) / 1000.0);
 #undef COUNTER
 #undef GAUGE
+    const char *stability = NULL;
+    csg_error err;
+    if (csgp_stability_gauges_text(r->api->db, csg_wall_ms(), &r->api->gauges, &stability, &err))
+        csgp_log("warn", "api: stability gauges left out: %s", err.message);
+    else
+        evbuffer_add(b, stability, strlen(stability));
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r->req, 200, "OK", b);
@@ -664,6 +663,43 @@ static void h_outcomes(request *r)
     send_json(r, 200, out);
 }
 
+/* GET /metrics/stability: PSI/CSI per bucket against the baselines (stability.c). */
+static void h_stability(request *r)
+{
+    if (!parse_query(r, CSGP_Q_STABILITY))
+        return;
+    json_t *out;
+    csg_error err;
+    if (csgp_stability_json(r->api->db, &r->q, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
+/* POST /baselines: one baseline document (models/baseline.py's format). */
+static void h_baselines(request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    csgp_baseline b;
+    csg_error err;
+    int rc = csgp_baseline_parse(body, len, &b, &err);
+    if (rc)
+        return send_error(r, 400, "invalid_baseline", NULL, err.message);
+    rc = csgp_baseline_store(r->api->db, &b, &err);
+    if (rc) {
+        csgp_baseline_free(&b);
+        return send_db_error(r, &err);
+    }
+    csgp_stability_gauges_reset(&r->api->gauges);
+    json_t *out = json_object();
+    json_object_set_new(out, "model", json_string(b.model));
+    json_object_set_new(out, "score_bins", json_integer(b.nscore_bins));
+    json_object_set_new(out, "features", json_integer(b.nfeatures));
+    csgp_baseline_free(&b);
+    send_json(r, 200, out);
+}
+
 static const struct route {
     const char *path;
     void (*fn)(request *r);
@@ -678,6 +714,8 @@ static const struct route {
     {"/metrics/performance", h_performance, false},
     {"/metrics/features", h_features, false},
     {"/metrics/reasons", h_reasons, false},
+    {"/metrics/stability", h_stability, false},
+    {"/baselines", h_baselines, true},
     {"/outcomes", h_outcomes, true},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},
@@ -733,6 +771,7 @@ void csgp_api_stop(csgp_api *api)
     if (!api)
         return;
     csgp_httpd_stop(api->http);
+    csgp_stability_gauges_reset(&api->gauges);
     csgp_db_close(api->db);
     free(api);
 }

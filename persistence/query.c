@@ -25,6 +25,8 @@ enum {
     K_LIMIT,
     K_OFFSET,
     K_SOURCE,
+    K_REF_FROM,
+    K_REF_TO,
     K_AFTER_ID,
     K_LABELLED,
     K_COUNT
@@ -33,8 +35,8 @@ enum {
 
 static const char *const key_names[K_COUNT] = {
     "from",   "to",   "experiment_id", "challenger_model", "applicant_id", "min_income",
-    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source", "after_id",
-    "labelled"};
+    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source",
+    "reference_from", "reference_to", "after_id", "labelled"};
 
 static const struct {
     const char *name;
@@ -47,13 +49,16 @@ static const struct {
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
     [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
+    [CSGP_Q_STABILITY] = {"stability",
+                          FILTER_KEYS | 1u << K_BUCKET | 1u << K_REF_FROM | 1u << K_REF_TO},
     [CSGP_Q_EXPORT] = {"export", FILTER_KEYS | 1u << K_LIMIT | 1u << K_AFTER_ID | 1u << K_LABELLED},
 };
 
 static const struct {
     const char *name;
     int64_t seconds;
-} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}};
+} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}},
+  stability_buckets[] = {{"1m", 60}, {"1h", 3600}, {"1d", 86400}};
 
 static const struct {
     const char *column, *default_bands;
@@ -397,17 +402,29 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
 {
     const char *v;
     int rc;
-    q->bucket = buckets[1].name;
-    q->bucket_seconds = buckets[1].seconds;
+    /* latency: 10s|1m|5m|1h, default 1m; stability: 1m|1h|1d, default 1d */
+    bool stab = q->kind == CSGP_Q_STABILITY;
+    size_t nb = stab ? sizeof stability_buckets / sizeof *stability_buckets
+                     : sizeof buckets / sizeof *buckets;
+    size_t i = stab ? nb - 1 : 1;
     if ((v = val(s, K_BUCKET))) {
-        size_t i = 0;
-        while (i < sizeof buckets / sizeof *buckets && strcmp(v, buckets[i].name))
+        i = 0;
+        while (i < nb && strcmp(v, (stab ? stability_buckets : buckets)[i].name))
             i++;
-        if (i == sizeof buckets / sizeof *buckets)
-            return fail(err, "bucket", "must be one of 10s, 1m, 5m, 1h");
-        q->bucket = buckets[i].name;
-        q->bucket_seconds = buckets[i].seconds;
+        if (i == nb)
+            return fail(err, "bucket", stab ? "must be one of 1m, 1h, 1d"
+                                             : "must be one of 10s, 1m, 5m, 1h");
     }
+    q->bucket = (stab ? stability_buckets : buckets)[i].name;
+    q->bucket_seconds = (stab ? stability_buckets : buckets)[i].seconds;
+    if ((rc = parse_time(s, K_REF_FROM, &q->has_ref_from, &q->ref_from_ms, q->ref_from, err)) ||
+        (rc = parse_time(s, K_REF_TO, &q->has_ref_to, &q->ref_to_ms, q->ref_to, err)))
+        return rc;
+    if (q->has_ref_from != q->has_ref_to)
+        return fail(err, q->has_ref_from ? "reference_to" : "reference_from",
+                    "reference_from and reference_to go together");
+    if (q->has_ref_from && q->ref_from_ms >= q->ref_to_ms)
+        return fail(err, "reference_to", "must be later than reference_from");
     if ((rc = parse_int(s, K_BINS, 20, 1, 1000, &q->bins, err)))
         return rc;
     size_t col = 0;

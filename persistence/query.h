@@ -72,6 +72,7 @@ typedef enum csgp_query_kind {
     CSGP_Q_EVENTS,       /* + limit, offset */
     CSGP_Q_PERFORMANCE,  /* filters only */
     CSGP_Q_REASONS,      /* filters only */
+    CSGP_Q_STABILITY,    /* + bucket (1m|1h|1d), reference_from, reference_to */
     CSGP_Q_EXPORT,       /* + limit, after_id, labelled (GET /export/events) */
     CSGP_Q_KINDS
 } csgp_query_kind;
@@ -103,9 +104,15 @@ typedef struct csgp_query {
         char text[CSG_EVENT_CATEGORY_MAX + 1];
     } values[CSGP_QUERY_MAX_FEATURE_VALUES];
     int nvalues;
-    /* latency: "10s" | "1m" (default) | "5m" | "1h" and its length in seconds */
+    /* latency: "10s" | "1m" (default) | "5m" | "1h"; stability: "1m" | "1h" | "1d" (default);
+     * and its length in seconds */
     const char *bucket;
     int64_t bucket_seconds;
+    /* stability: a reference window instead of the stored baselines (both or neither;
+     * from < to) */
+    bool has_ref_from, has_ref_to;
+    int64_t ref_from_ms, ref_to_ms;
+    char ref_from[CSGP_TS_SIZE], ref_to[CSGP_TS_SIZE];
     /* distribution: 1–1000, default 20 */
     int64_t bins;
     /* segments: by = the column ("income" default, "credit_history", "loan_amount"), and

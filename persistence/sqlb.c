@@ -99,3 +99,16 @@ int csgp_qb_run(csgp_qb *b, csgp_rows **rows, csg_error *err)
         return csgp_fail(err, CSG_EINVAL, "query too large");
     return csgp_db_query(b->db, b->sql, b->p, b->np, rows, err);
 }
+
+void csgp_qb_bucket(csgp_qb *b, int64_t secs)
+{
+    if (csgp_qb_pg(b)) {
+        csgp_qb_add(b, "floor(extract(epoch FROM \"timestamp\") / ");
+        csgp_qb_int(b, secs);
+        csgp_qb_add(b, ")::bigint");
+    } else {
+        csgp_qb_add(b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
+        csgp_qb_int(b, secs);
+        csgp_qb_add(b, ")");
+    }
+}

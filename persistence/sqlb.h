@@ -53,6 +53,8 @@ void csgp_qb_where(csgp_qb *b, const csgp_query *q);
 void csgp_qb_pct(csgp_qb *b, const char *col, const char *p);
 /* avg, p50, p95, p99 of col. */
 void csgp_qb_latency_stats(csgp_qb *b, const char *col);
+/* The row's time bucket of secs seconds as an integer (epoch seconds / secs, floored). */
+void csgp_qb_bucket(csgp_qb *b, int64_t secs);
 /* Run the statement; -CSG_EINVAL when it overflowed. */
 int csgp_qb_run(csgp_qb *b, csgp_rows **rows, csg_error *err);
 

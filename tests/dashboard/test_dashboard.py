@@ -19,7 +19,7 @@ import reference as ref
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TITLES = ["Summary", "Score distributions", "Latency trends", "Decision divergence",
-          "Decline reasons", "Segments", "Model performance", "Raw events"]
+          "Decline reasons", "Segments", "Model performance", "Stability", "Raw events"]
 CHAMPION, GBM, CARD = "champion-lr-v1", "challenger-gbm-v1", "challenger-scorecard-v1"
 # metrics shown once per model (or pair): keyed by their help text, which names it
 PER_MODEL = ("Requests", "Approval rate", "Avg latency", "p99 latency", "First-reason agreement")
@@ -318,6 +318,7 @@ def test_no_matching_events_renders_every_section_empty(dashboard_env: str) -> N
     assert shown(at)[("Divergence rate", "")] == "—"
     assert any("No events match" in i.value for i in at.info)
     assert any(i.value.startswith("No declines in the filtered requests") for i in at.info)
+    assert any(i.value.startswith("No scored events in the filtered range") for i in at.info)
 
 
 def test_fixture_file_is_the_generator_output() -> None:
@@ -413,3 +414,29 @@ def test_decline_reasons(dashboard_env: str, events: list[dict], case: str) -> N
     assert agreement == {("First-reason agreement", f"{a['champion']} vs {a['challenger']}"):
                          pct(a["rate"]) for a in want["agreement"]}
     assert all(a["both_declined"] > 0 for a in want["agreement"])
+
+
+def test_stability_section(dashboard_env: str) -> None:
+    """PSI per model, the CSI heat map with one row per baseline characteristic, and the
+    three worst characteristics (by the latest bucket's CSI) with their bins — as the API
+    answers for the fixture and its champion's baseline."""
+    import requests
+
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception and not at.error
+    at.selectbox(key="stability_bucket").set_value("1d").run()
+    assert not at.exception and not at.error
+    api = requests.get(dashboard_env + "/metrics/stability", params={"bucket": "1d"},
+                       timeout=10).json()
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    specs = list(charts.values())
+    heat = [s for s in specs if s["data"] and s["data"][0].get("type") == "heatmap"]
+    assert len(heat) == 1
+    baseline = json.loads(ref.BASELINE.read_text())
+    assert heat[0]["data"][0]["y"] == [f["name"] for f in baseline["features"]]
+    psi = [s for s in specs if "Score PSI" in str(s["layout"].get("title"))]
+    assert len(psi) == 1 and [t["name"] for t in psi[0]["data"]] == [CHAMPION]
+    want = sorted(api["features"], key=lambda f: f["points"][-1]["csi"], reverse=True)[:3]
+    shown_worst = [m.value.split("**")[1] for m in at.markdown
+                   if m.value.startswith("**") and " · CSI " in m.value]
+    assert shown_worst == [f["name"] for f in want]
