@@ -25,6 +25,15 @@ static void model(const csg_cfg_model *m, const char *role, csg_jsonw *w)
     csg_jsonw_printf(w, "%s name=%s adapter=%s weight=%.17g timeout_ms=%u\n", role,
                      m->name ? m->name : "", m->adapter_name ? m->adapter_name : "", m->weight,
                      m->timeout_ms);
+    /* Only when not the default, so configs without them keep their version. */
+    if (m->mode == CSG_MODE_LIVE)
+        csg_jsonw_printf(w, " mode=live\n");
+    if (m->has_ranges) {
+        csg_jsonw_printf(w, " ranges=");
+        for (unsigned i = 0; i < m->ranges.n; i++)
+            csg_jsonw_printf(w, "[%.17g,%.17g]", m->ranges.r[i].lo, m->ranges.r[i].hi);
+        csg_jsonw_printf(w, "\n");
+    }
     const csg_option *opts = m->plugin ? m->plugin->options : NULL;
     for (size_t i = 0; opts && opts[i].name && i < m->n_options; i++) {
         const csg_option_value *v = &m->options[i];

@@ -32,6 +32,7 @@ typedef struct csg_model_stats {
     _Atomic uint64_t count;
     _Atomic uint64_t sum_us; /* microseconds */
     _Atomic uint64_t assignments;
+    _Atomic uint64_t live_fallbacks; /* a live challenger failed: the champion decided */
     _Atomic bool is_challenger; /* listed in csg_challenger_assignments_total */
 } csg_model_stats;
 

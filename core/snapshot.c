@@ -57,11 +57,18 @@ csg_snapshot *csg_snapshot_build(csg_gateway *gw, csg_config *cfg, csg_error *er
     s->n_models = 1 + (unsigned)cfg->n_challengers;
     s->models[0] = &cfg->champion;
     double weights[CSG_MAX_CHALLENGERS];
+    csg_ranges ranges[CSG_MAX_CHALLENGERS];
+    bool given = false; /* the config validated: all or none carry ranges */
     for (size_t i = 0; i < cfg->n_challengers; i++) {
         s->models[1 + i] = &cfg->challengers[i];
         weights[i] = cfg->challengers[i].weight;
+        ranges[i] = cfg->challengers[i].ranges;
+        given |= cfg->challengers[i].has_ranges;
     }
-    s->router = csg_router_new(cfg->assignment, cfg->salt, weights, (unsigned)cfg->n_challengers);
+    s->router = given ? csg_router_new_ranges(cfg->assignment, cfg->salt, ranges,
+                                              (unsigned)cfg->n_challengers)
+                      : csg_router_new(cfg->assignment, cfg->salt, weights,
+                                       (unsigned)cfg->n_challengers);
     if (!s->router)
         goto oom;
     for (unsigned w = 0; w < gw->n_workers; w++) {

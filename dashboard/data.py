@@ -177,10 +177,11 @@ def segments(filters: Filters, by: str, bands: str | None) -> dict[str, Any]:
     return _call("/metrics/segments", filters, by=by, bands=bands or None)
 
 
-def performance(filters: Filters) -> dict[str, Any] | None:
-    """None while the API has no performance endpoint yet (404) — the section says so."""
+def performance(filters: Filters, arm: str | None = None) -> dict[str, Any] | None:
+    """None while the API has no performance endpoint yet (404) — the section says so.
+    arm "live" | "shadow": only the live challengers' decisions, or the comparisons."""
     try:
-        return _call("/metrics/performance", filters)
+        return _call("/metrics/performance", filters, arm=arm)
     except ApiError as exc:
         if exc.status == 404:
             return None

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arms_store.h"
 #include "baseline.h"
 #include "catalogue.h"
 #include "db.h"
@@ -81,7 +82,9 @@ static bool parse_query(request *r, csgp_query_kind kind)
     csgp_query_error qerr;
     csg_error err;
     int rc = csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr);
-    if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0)
+    if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0 &&
+        (kind == CSGP_Q_EVENTS || kind == CSGP_Q_EXPORT ||
+         (rc = csgp_arms_multi(r->api->db, &r->q.pairs, &err)) == 0))
         return true;
     if (rc == -CSG_EINVAL)
         send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
@@ -125,7 +128,8 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
         send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
                    "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
-                   "dividing 100, or custom bands / a feature for segments");
+                   "dividing 100, custom bands / a feature for segments, arm=, or requests "
+                   "with several challengers (assignment: all)");
         return -1;
     }
     return res;
@@ -166,21 +170,42 @@ static void h_summary(request *r)
     json_t *out = json_object();
     set_source(out, 0, true);
 
+    /* With several challengers per request (or an arm), the pairs: one row per request
+     * and challenger; requests are then counted once. */
+    const char *pairs_src = csgp_qb_table(&r->q, true);
+    bool on_pairs = strcmp(pairs_src, CSGP_TABLE) != 0;
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
+    csgp_qb_add(&b, on_pairs ? "SELECT count(DISTINCT event_id), count(DISTINCT event_id), "
+                             : "SELECT count(*), count(challenger_model), ");
+    csgp_qb_add(&b, "avg(decision_diff), count(decision_diff), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'decline' AND challenger_decision = 'decline' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
-               "FROM " CSGP_TABLE);
+               "FROM %s", pairs_src);
     csgp_qb_where(&b, &r->q);
     if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     json_t *models = csgp_summary_totals(out, rows, false);
     csgp_rows_free(rows);
     rows = NULL;
+    if (on_pairs && !r->q.arm[0]) {
+        /* Requests without any challenger are not in the pairs: total from the events. */
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT count(*) FROM " CSGP_TABLE);
+        csgp_qb_where(&b, &r->q);
+        if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+            goto dbfail;
+        int64_t total = csgp_rows_int(rows, 0);
+        json_object_set_new(out, "total", json_integer(total));
+        json_object_set_new(out, "challenger_share",
+                            csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
+                                        total));
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
 
     /* Per model: champions on the champion columns, challengers on theirs. */
     static const struct {
@@ -191,8 +216,8 @@ static void h_summary(request *r)
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, count(*), ", roles[k].model);
         csgp_qb_latency_stats(&b, roles[k].latency);
-        csgp_qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " CSGP_TABLE,
-               roles[k].decision, roles[k].decision, roles[k].latency);
+        csgp_qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM %s",
+               roles[k].decision, roles[k].decision, roles[k].latency, csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
                roles[k].model);
@@ -225,7 +250,7 @@ static void h_summary(request *r)
     }
 
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT status, count(*) FROM " CSGP_TABLE);
+    csgp_qb_add(&b, "SELECT status, count(*) FROM %s", csgp_qb_table(&r->q, false));
     csgp_qb_where(&b, &r->q);
     csgp_qb_add(&b, " GROUP BY status ORDER BY status");
     if (csgp_qb_run(&b, &rows, &err))
@@ -282,7 +307,7 @@ static void h_latency(request *r)
         csgp_qb_add(&b, " AS bucket, ");
         csgp_qb_add(&b, "count(*), ");
         csgp_qb_latency_stats(&b, roles[k].latency);
-        csgp_qb_add(&b, " FROM " CSGP_TABLE);
+        csgp_qb_add(&b, " FROM %s", csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
                roles[k].model, roles[k].latency, roles[k].model, roles[k].model);
@@ -391,7 +416,7 @@ static void h_distribution(request *r)
             csgp_qb_ph(&b, idx, NULL);
             csgp_qb_add(&b, " - 1) AS bin");
         }
-        csgp_qb_add(&b, ", count(*) FROM " CSGP_TABLE);
+        csgp_qb_add(&b, ", count(*) FROM %s", csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
                roles[k].model, roles[k].score, roles[k].model, roles[k].model);
@@ -616,9 +641,12 @@ static void h_performance(request *r)
     csgp_qb_add(&b, "SELECT e.champion_model, e.challenger_model, e.applicant_id, e.champion_score, "
                "e.challenger_score, e.champion_decision, e.challenger_decision, o.defaulted FROM "
                "(SELECT id, \"timestamp\", applicant_id, champion_model, challenger_model, "
-               "champion_score, challenger_score, champion_decision, challenger_decision FROM " CSGP_TABLE);
+               "champion_score, challenger_score, champion_decision, challenger_decision FROM %s",
+               csgp_qb_table(&r->q, true));
     csgp_qb_where(&b, &r->q);
-    csgp_qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
+    /* Both answered (no status test: under assignment all another challenger may have
+     * failed the same request). */
+    csgp_qb_add(&b, " AND challenger_model IS NOT NULL AND champion_score IS NOT "
                "NULL AND challenger_score IS NOT NULL) e JOIN loan_outcomes o ON o.applicant_id = "
                "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
                "e.\"timestamp\" DESC, e.id DESC");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arms_store.h"
 #include "catalogue.h"
 #include "db_private.h"
 #include "pgcopy.h"
@@ -98,7 +99,8 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     PQclear(res);
     res = NULL;
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_arms_add(db, ev, fresh, n, err)))
         goto fail;
     /* A connection lost and silently replaced inside the catalogue update would COMMIT
      * nothing with a mere warning: commit only the transaction this call opened. */
@@ -210,6 +212,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
     sqlite3_reset(st);
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
         (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_arms_add(db, ev, fresh, n, err)) ||
         (rc = csgp_lite_exec(db, "COMMIT", "COMMIT", err)))
         goto fail;
     free(fresh);

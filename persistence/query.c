@@ -29,6 +29,7 @@ enum {
     K_REF_TO,
     K_AFTER_ID,
     K_LABELLED,
+    K_ARM,
     K_COUNT
 };
 #define FILTER_KEYS ((1u << (K_MAX_INCOME + 1)) - 1)
@@ -36,19 +37,21 @@ enum {
 static const char *const key_names[K_COUNT] = {
     "from",   "to",   "experiment_id", "challenger_model", "applicant_id", "min_income",
     "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source",
-    "reference_from", "reference_to", "after_id", "labelled"};
+    "reference_from", "reference_to", "after_id", "labelled", "arm"};
 
 static const struct {
     const char *name;
     unsigned keys; /* bit K_… set = allowed */
 } kinds[CSGP_Q_KINDS] = {
-    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS | 1u << K_SOURCE},
-    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET | 1u << K_SOURCE},
-    [CSGP_Q_DISTRIBUTION] = {"distribution", FILTER_KEYS | 1u << K_BINS | 1u << K_SOURCE},
-    [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE},
+    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_DISTRIBUTION] = {"distribution",
+                             FILTER_KEYS | 1u << K_BINS | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_SEGMENTS] = {"segments",
+                         FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE | 1u << K_ARM},
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
-    [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
-    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
+    [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS | 1u << K_ARM},
+    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE | 1u << K_ARM},
     [CSGP_Q_STABILITY] = {"stability",
                           FILTER_KEYS | 1u << K_BUCKET | 1u << K_REF_FROM | 1u << K_REF_TO},
     [CSGP_Q_EXPORT] = {"export", FILTER_KEYS | 1u << K_LIMIT | 1u << K_AFTER_ID | 1u << K_LABELLED},
@@ -465,6 +468,12 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
             q->source = CSGP_SOURCE_ROLLUP;
         else if (strcmp(v, "auto"))
             return fail(err, "source", "must be auto, rows or rollup");
+    }
+    /* arm (issue 21): live = the challenger's decision was the reply; shadow = comparisons. */
+    if ((v = val(s, K_ARM))) {
+        if (strcmp(v, "live") && strcmp(v, "shadow"))
+            return fail(err, "arm", "must be live or shadow");
+        memcpy(q->arm, v, strlen(v) + 1); /* "live" or "shadow": fits */
     }
     return 0;
 }

@@ -133,6 +133,14 @@ typedef struct csgp_query {
     bool labelled_only;
     /* summary, latency, distribution, segments, reasons: source=auto|rows|rollup (default auto) */
     csgp_source source;
+    /* summary, latency, distribution, segments, performance, reasons: arm=live|shadow ("" =
+     * both): only request–challenger pairs where the live challenger decided, or the others
+     * (read from the view challenger_pairs). */
+    char arm[8];
+    /* Set by the API, not parsed: some request has more than one challenger result
+     * (assignment: all), so per-challenger numbers read challenger_pairs and not the
+     * rollups, which describe the first challenger only. */
+    bool pairs;
 } csgp_query;
 
 /* Why a query was refused: the parameter to name in the 400 reply ("query" when the string

@@ -73,6 +73,15 @@ void csgp_qb_where(csgp_qb *b, const csgp_query *q)
         csgp_qb_param(b, t[i].param, t[i].pg_cast);
     }
     csgp_features_where(b, q);
+    if (q->arm[0]) {
+        csgp_qb_add(b, " AND arm = ");
+        csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->arm}, NULL);
+    }
+}
+
+const char *csgp_qb_table(const csgp_query *q, bool challenger_side)
+{
+    return q->arm[0] || (challenger_side && q->pairs) ? CSGP_PAIRS : CSGP_TABLE;
 }
 
 void csgp_qb_pct(csgp_qb *b, const char *col, const char *p)

@@ -40,12 +40,28 @@ static int select_rows(csgp_db *db, const csgp_query *q, bool window, int64_t se
     }
     csgp_qb b;
     csgp_qb_init(&b, db);
+    bool pg = csgp_qb_pg(&b);
     csgp_qb_add(&b, "SELECT ");
     csgp_qb_bucket(&b, secs);
-    csgp_qb_add(&b, " AS bucket, champion_model, champion_score, challenger_model, "
-                    "challenger_score, features%s FROM " CSGP_TABLE,
-                csgp_qb_pg(&b) ? "::text" : "");
-    csgp_qb_where(&b, &wq);
+    if (!q->pairs) {
+        csgp_qb_add(&b, " AS bucket, champion_model, champion_score, challenger_model, "
+                        "challenger_score, features%s FROM " CSGP_TABLE,
+                    pg ? "::text" : "");
+        csgp_qb_where(&b, &wq);
+    } else {
+        /* Several challengers per request (assignment: all): the champion and the features
+         * once per request, every challenger's score from the pairs view. */
+        csgp_qb_add(&b, " AS bucket, champion_model, champion_score, NULL%s, NULL%s, "
+                        "features%s FROM " CSGP_TABLE,
+                    pg ? "::text" : "", pg ? "::float8" : "", pg ? "::text" : "");
+        csgp_qb_where(&b, &wq);
+        csgp_qb_add(&b, " UNION ALL SELECT ");
+        csgp_qb_bucket(&b, secs);
+        csgp_qb_add(&b, " AS bucket, NULL%s, NULL%s, challenger_model, challenger_score, "
+                        "NULL%s FROM " CSGP_PAIRS,
+                    pg ? "::text" : "", pg ? "::float8" : "", pg ? "::text" : "");
+        csgp_qb_where(&b, &wq);
+    }
     csgp_qb_add(&b, " ORDER BY bucket");
     return csgp_qb_run(&b, rows, err);
 }

@@ -254,6 +254,17 @@ static void finish(replay *rp, slot *s, csg_score_status st, const rp_answer *a,
     }
     if (e->status == CSG_EVENT_OK && st != CSG_SCORE_OK)
         e->status = st == CSG_SCORE_TIMEOUT ? CSG_EVENT_CHALLENGER_TIMEOUT : CSG_EVENT_CHALLENGER_ERROR;
+    /* The `challengers` array repeats it (DESIGN §6), in shadow. */
+    csg_event_chal *ec = &e->chal[0];
+    copy_str(ec->model, sizeof ec->model, rp->model->name);
+    ec->ok = e->challenger_ok;
+    ec->score = e->challenger_score;
+    ec->decision = e->challenger_decision;
+    ec->reasons = e->challenger_reasons;
+    ec->latency_ms = latency;
+    ec->status = st == CSG_SCORE_OK        ? CSG_EVENT_OK
+                 : st == CSG_SCORE_TIMEOUT ? CSG_EVENT_CHALLENGER_TIMEOUT
+                                           : CSG_EVENT_CHALLENGER_ERROR;
     rp_row *row = &s->row;
     row->candidate_ok = e->challenger_ok;
     row->candidate_status = st == CSG_SCORE_OK ? 0 : st == CSG_SCORE_TIMEOUT ? 2 : 1;
@@ -353,7 +364,7 @@ static void submit(replay *rp, const json_t *row)
         return;
     }
     free(text);
-    csg_event *e = csg_event_new(app);
+    csg_event *e = csg_event_new(app, 1); /* the candidate: the event's one challenger */
     size_t len;
     const char *json = csg_app_json(app, &len);
     slot *s = NULL;

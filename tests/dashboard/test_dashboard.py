@@ -282,6 +282,25 @@ def test_model_performance_renders_outcome_metrics(dashboard_env: str,
     assert {t["name"] for t in _spec(at, "PSI bins")["data"]} == {CHAMPION, GBM}
 
 
+def test_model_performance_arm_selector(dashboard_env: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Arm choice reaches /metrics/performance as arm=live|shadow (issue 21 item 7)."""
+    sys.path.insert(0, str(APP.parent))
+    import data as dashboard_data
+
+    asked: list[str | None] = []
+
+    def fake(_f: Any, arm: str | None = None) -> dict:
+        asked.append(arm)
+        return {"models": []}
+
+    monkeypatch.setattr(dashboard_data, "performance", fake)
+    at = run_app()
+    at.radio(key="perf_arm").set_value("live").run()
+    assert not at.exception
+    assert asked[0] is None and asked[-1] == "live", asked
+
+
 def test_refused_filter_shows_banner(dashboard_env: str) -> None:
     """A filter the API refuses (400 invalid_parameter) is a banner naming it, no traceback."""
     at = AppTest.from_file(str(APP), default_timeout=30).run()

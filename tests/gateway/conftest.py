@@ -17,6 +17,17 @@ VAR.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(scope="module")
+def models() -> Iterator[tuple[int, int]]:
+    """The champion and challenger csg-model services (ports) of one test module."""
+    cp, hp = free_port(), free_port()
+    c = start_model("champion", cp)
+    h = start_model("challenger", hp)
+    yield cp, hp
+    c.stop()
+    h.stop()
+
+
+@pytest.fixture(scope="module")
 def champion() -> Iterator[int]:
     """csg-model serving the champion on a free port, for the module's tests."""
     port = free_port()
