@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "config_assign.h"
+#include "config_guard.h"
 #include "config_walk.h"
 #include "csg_tls.h"
 #include "options.h"
@@ -399,6 +400,11 @@ static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion
             cw_err_at(x, key, "\"fallback_decision\" is only allowed for the champion");
         else if (!champion && !strcmp(cw_sval(key), "ranges"))
             csg_cfg_ranges_read(x, cw_node(x, k.p[e]->value), m);
+        else if (!strcmp(cw_sval(key), "guardrail") && champion)
+            cw_err_at(x, key, "\"guardrail\" is only allowed for a challenger (the champion "
+                              "is never suspended)");
+        else if (!strcmp(cw_sval(key), "guardrail"))
+            csg_config_guardrail(x, cw_node(x, k.p[e]->value), &m->guardrail);
         else
             k.p[kept++] = k.p[e];
     }
@@ -470,6 +476,24 @@ static void sec_challengers(vctx *x, yaml_node_t *n)
     }
 }
 
+/* The experiment's keys, and `schedule:` (a mapping, read by config_guard.c). */
+static void sec_experiment(vctx *x, yaml_node_t *n)
+{
+    if (!cw_want_mapping(x, n, "\"experiment\""))
+        return;
+    cw_keys k;
+    core_block(x, n, "experiment", experiment_rows, x->c, &k);
+    for (size_t e = 0; e < k.n; e++) {
+        yaml_node_t *key = cw_node(x, k.p[e]->key);
+        if (!strcmp(cw_sval(key), "schedule"))
+            csg_config_schedule(x, cw_node(x, k.p[e]->value), x->c);
+        else
+            cw_err_at(x, key, "unknown key \"%s\" in experiment (allowed: id, salt, assignment, "
+                              "reply, schedule)",
+                      cw_sval(key));
+    }
+}
+
 static void sec_application(vctx *x, yaml_node_t *n)
 {
     x->c->schema = csg_schema_from_yaml(x, n);
@@ -489,7 +513,7 @@ static const struct section {
     {"transports", NULL, sec_transports, " (at least one transport)"},
     /* Before the models: their adapters' required_features are checked against it. */
     {"application", NULL, sec_application, NULL},
-    {"experiment", experiment_rows, NULL, ""},
+    {"experiment", NULL, sec_experiment, ""},
     {"champion", NULL, sec_champion, ""},
     {"challengers", NULL, sec_challengers, NULL},
     {"events", events_rows, NULL, NULL},

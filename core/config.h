@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
+#include "guardrail.h"
 #include "plugin_loader.h"
 #include "registry.h"
 #include "assign.h"
@@ -74,6 +75,7 @@ typedef struct csg_cfg_model {
     bool has_ranges;     /* a `ranges:` key was given (possibly empty) */
     unsigned timeout_ms;
     csg_decision fallback_decision; /* the champion's; NONE = reply with an error */
+    csg_guardrail_cfg guardrail;    /* challengers; .set false: none */
     int line;
     const csg_plugin *plugin; /* the registry's; NULL when loaded without one */
     csg_option_value *options;
@@ -102,6 +104,9 @@ typedef struct csg_config {
     char *salt;
     csg_assignment assignment;
     csg_reply_mode reply;
+    /* experiment.schedule (config_guard.h); 0 = that end is open */
+    bool has_schedule;
+    int64_t schedule_start_ms, schedule_end_ms;
 
     csg_cfg_model champion;
     csg_cfg_model challengers[CSG_MAX_CHALLENGERS];

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "config_guard.h"
 #include "event.h"
 #include "gateway_state.h"
 #include "log.h"
@@ -61,6 +62,8 @@ struct req_ctx {
     csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
     csg_reason_texts live_texts;  /* the same for a live challenger (chal[0]) */
     bool live;                    /* chal[0] is a live challenger: it decides */
+    bool chal_held;      /* chosen, but a guardrail kept it from being called */
+    unsigned held_model; /* its index in the snapshot's models, when chal_held */
     bool is_probe;
     bool in_submit;
     bool reply_due; /* reply decided while inside submit: deliver from the loop */
@@ -97,6 +100,10 @@ static void call_finish(model_call *mc, csg_score_status st, double score, csg_d
     }
     if (!c->is_probe)
         csg_metrics_observe_latency(c->snap->slots[c->w->index].stats[mc->model], mc->latency_ms);
+    csg_guard *g = mc != &c->champ ? c->snap->guards[mc->model] : NULL;
+    if (g && st != CSG_SCORE_OVERLOADED) /* shed load is this gateway's, not the model's */
+        csg_guard_record(g, &c->snap->models[mc->model]->guardrail, st == CSG_SCORE_OK,
+                         mc->latency_ms);
     if (mc == &c->champ)
         csg_readiness_champion(c->w, st, c->is_probe, c->snap->models[0]->name, mc->error);
     progress(c);
@@ -222,6 +229,10 @@ static void fill_event(req_ctx *c, csg_event *e)
         e->challenger_decision = first->decision;
         e->challenger_reasons = first->reasons;
         e->latency_challenger_ms = first->latency_ms;
+    } else if (c->chal_held) {
+        /* Named, never called: score, decision and latency stay null (DESIGN §6). */
+        copy_str(e->challenger_model, sizeof e->challenger_model,
+                 s->models[c->held_model]->name);
     }
     e->decided_by_challenger = c->live && c->chal[0].status == CSG_SCORE_OK;
     e->timestamp_ms = c->wall_ms;
@@ -231,6 +242,8 @@ static void fill_event(req_ctx *c, csg_event *e)
         e->status = CSG_EVENT_CHAMPION_ERROR;
     else if (c->live && c->chal[0].status != CSG_SCORE_OK)
         e->status = CSG_EVENT_LIVE_FALLBACK;
+    else if (c->chal_held)
+        e->status = CSG_EVENT_CHALLENGER_SUSPENDED;
     else
         e->status = chal_status;
 }
@@ -441,6 +454,31 @@ static req_ctx *ctx_new(csg_worker *w, unsigned n_chal)
     return c;
 }
 
+/* Which challengers this request calls: picks[0..n), indexes into the configured
+ * challengers. Outside the experiment's schedule none. A challenger a guardrail holds off
+ * is not called (its share goes to the champion); when it is the one routed to, *held
+ * names it for the event (CHALLENGER_SUSPENDED). */
+static unsigned route(csg_worker *w, const csg_snapshot *s, const char *applicant, bool all,
+                      unsigned *picks, int *held)
+{
+    *held = -1;
+    if (s->cfg->has_schedule && csg_schedule_at(s->cfg, csg_wall_ms()) != CSG_SCHEDULE_RUNNING)
+        return 0;
+    int first = all ? 0 : csg_router_pick(s->router, applicant, &w->rng);
+    int last = all ? (int)s->cfg->n_challengers - 1 : first;
+    unsigned n = 0;
+    for (int i = first; i >= 0 && i <= last; i++) {
+        csg_guard *g = s->guards[1 + i];
+        if (g && csg_guard_admit_call(g, &s->models[1 + i]->guardrail, &w->rng) == CSG_GUARD_HELD) {
+            if (!all)
+                *held = i;
+            continue;
+        }
+        picks[n++] = (unsigned)i;
+    }
+    return n;
+}
+
 void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_reply, void *ctx)
 {
     csg_request rq = *in, *req = &rq;
@@ -459,10 +497,11 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
         }
     }
     /* Route first: the context is sized by how many challengers it calls. */
+    unsigned picks[CSG_MAX_CHALLENGERS];
+    int held = -1;
     const csg_snapshot *cur = w->current;
     bool all = cur->cfg->assignment == CSG_ASSIGN_ALL;
-    int chal = all ? -1 : csg_router_pick(cur->router, csg_app_applicant_id(req->app), &w->rng);
-    unsigned n_chal = all ? (unsigned)cur->cfg->n_challengers : chal >= 0;
+    unsigned n_chal = route(w, cur, csg_app_applicant_id(req->app), all, picks, &held);
     req_ctx *c = ctx_new(w, n_chal);
     if (!c) {
         /* No memory for even a context: answer at once (the one case where
@@ -492,9 +531,11 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     csg_snap_slot *sl = &s->slots[w->index];
     csg_bump_signed(&w->metrics->events_waiting, 1);
 
+    c->chal_held = held >= 0;
+    c->held_model = 1 + (unsigned)(held >= 0 ? held : 0);
     c->champ.ctx = c;
     for (unsigned i = 0; i < n_chal; i++) {
-        unsigned idx = all ? i : (unsigned)chal;
+        unsigned idx = picks[i];
         c->chal[i].model = 1 + idx;
         c->chal[i].state = CALL_PENDING; /* before any adapter runs: see progress() */
         if (sl->stats[1 + idx])

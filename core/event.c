@@ -169,7 +169,10 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     key(&w, CSG_EF_LATENCY_CHAMPION_MS);
     csg_jsonw_double(&w, latency(e->latency_champion_ms));
     key(&w, CSG_EF_LATENCY_CHALLENGER_MS);
-    csg_jsonw_double(&w, chal ? latency(e->latency_challenger_ms) : NAN);
+    /* A held-off (suspended) challenger was not called: no latency. */
+    csg_jsonw_double(&w, chal && e->status != CSG_EVENT_CHALLENGER_SUSPENDED
+                             ? latency(e->latency_challenger_ms)
+                             : NAN);
     key(&w, CSG_EF_DECISION_DIFF);
     csg_jsonw_double(&w, both ? fabs(e->champion_score - e->challenger_score) : NAN);
     for (int i = 0; i < 3; i++) {

@@ -13,6 +13,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "plugin_loader.h"
+#include "promote.h"
 #include "rebalance.h"
 #include "registry.h"
 
@@ -25,6 +26,8 @@ static void usage(FILE *f)
             "       csg-gateway --check-config FILE\n"
             "       csg-gateway --help-plugin PLUGIN.so\n"
             "       csg-gateway rebalance --config FILE\n"
+            "       csg-gateway promote --config FILE --challenger NAME [--pid-file F]\n"
+            "       csg-gateway rollback --config FILE [--pid-file F]\n"
             "\n"
             "Credit Score Gateway: scores every loan application with the champion model\n"
             "and a weighted share with challenger models, replies with the champion's\n"
@@ -89,6 +92,8 @@ static int help_plugin(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "promote") || !strcmp(argv[1], "rollback")))
+        return csg_promote_main(argc - 1, argv + 1);
     const char *config = DEFAULT_CONFIG;
     const char *check = NULL;
     static const struct option opts[] = {

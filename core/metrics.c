@@ -3,6 +3,8 @@
  */
 #include "metrics.h"
 
+#include "guardrail.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -94,6 +96,11 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         b->p = np;
         b->cap = ncap;
     }
+}
+
+static void sb_put(void *arg, const char *text)
+{
+    sb_printf(arg, "%s", text);
 }
 
 static uint64_t ld(const _Atomic uint64_t *c)
@@ -266,6 +273,8 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
               "# TYPE csg_config_info gauge\n"
               "csg_config_info{version=\"%016" PRIx64 "\"} 1\n",
               g ? g->config_version : 0);
+    if (g && g->guards)
+        csg_guards_render(g->guards, sb_put, &b);
     if (b.oom) {
         free(b.p);
         return NULL;

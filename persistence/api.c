@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "arms_store.h"
+#include "audit.h"
 #include "baseline.h"
 #include "catalogue.h"
 #include "db.h"
@@ -40,6 +41,7 @@
 #include "sketch.h"
 #include "segments.h"
 #include "sqlb.h"
+#include "srm.h"
 #include "stability.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
@@ -162,8 +164,11 @@ static void h_summary(request *r)
         return;
     if (res) {
         json_t *rolled = NULL;
-        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err))
+        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err) ||
+            csgp_srm_annotate(db, r->q.experiment_id, rolled, &err)) {
+            json_decref(rolled);
             return send_db_error(r, &err);
+        }
         set_source(rolled, res, true);
         return send_json(r, 200, rolled);
     }
@@ -260,6 +265,9 @@ static void h_summary(request *r)
         json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
     json_object_set_new(out, "status", status);
     csgp_rows_free(rows);
+    rows = NULL;
+    if (csgp_srm_annotate(db, r->q.experiment_id, out, &err))
+        goto dbfail;
     send_json(r, 200, out);
     return;
 dbfail_rows:
@@ -617,12 +625,16 @@ static void h_prometheus(request *r)
                         (double)atomic_load(&m->last_batch_ms) / 1000.0);
 #undef COUNTER
 #undef GAUGE
-    const char *stability = NULL;
     csg_error err;
+    const char *stability = NULL;
     if (csgp_stability_gauges_text(r->api->db, csg_wall_ms(), &r->api->gauges, &stability, &err))
         csgp_log("warn", "api: stability gauges left out: %s", err.message);
     else
         evbuffer_add(b, stability, strlen(stability));
+    char *srm = NULL;
+    if (csgp_srm_gauges(r->api->db, &srm, &err) == 0)
+        evbuffer_add(b, srm, strlen(srm));
+    free(srm);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r->req, 200, "OK", b);
@@ -703,6 +715,18 @@ static void h_stability(request *r)
     send_json(r, 200, out);
 }
 
+/* GET /experiments: the applied config versions with their metrics (audit.h). */
+static void h_experiments(request *r)
+{
+    if (!parse_query(r, CSGP_Q_SUMMARY))
+        return;
+    json_t *out = NULL;
+    csg_error err;
+    if (csgp_experiments_json(r->api->db, r->q.experiment_id, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
 /* POST /baselines: one baseline document (models/baseline.py's format). */
 static void h_baselines(request *r)
 {
@@ -745,6 +769,7 @@ static const struct route {
     {"/metrics/stability", h_stability, false},
     {"/baselines", h_baselines, true},
     {"/outcomes", h_outcomes, true},
+    {"/experiments", h_experiments, false},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
 #include "baseline.h"
 #include "db.h"
 #include "ingest.h"
@@ -400,6 +401,10 @@ int main(int argc, char **argv)
     csgp_log("info", "csg-persist up: db %s, api %s, consumer %s", shown,
              api_on ? listen : "off", consume ? cfg.topic : "off");
     int rc = 0;
+    csgp_audit_consumer *audit = NULL;
+    /* The audit trail (GET /experiments, SRM weights) comes on a topic of its own. */
+    if (consume && csgp_audit_start(cfg.brokers, cfg.group, db_url, &audit, &err))
+        csgp_log("error", "audit consumer: %s (GET /experiments stays empty)", err.message);
     if (consume) {
         rc = csgp_ingest_run(db, &cfg, &metrics, &g_stop, &err);
         if (rc)
@@ -410,6 +415,7 @@ int main(int argc, char **argv)
     }
     /* A REST request still waiting on the database gives up now, so joining the API
      * thread is quick even when the server hangs. */
+    csgp_audit_stop(audit); /* its own interrupt hook: quick even on a hung server */
     csgp_db_interrupt_all();
     csgp_api_stop(api);
     csgp_db_close(db);

@@ -459,3 +459,32 @@ def test_stability_section(dashboard_env: str) -> None:
     shown_worst = [m.value.split("**")[1] for m in at.markdown
                    if m.value.startswith("**") and " · CSI " in m.value]
     assert shown_worst == [f["name"] for f in want]
+
+
+def test_srm_and_suspended_banners_name_the_arm(dashboard_env: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SRM flag in /metrics/summary is a red banner above Summary naming the arm; an
+    unflagged arm none; requests held off by a guardrail a warning with their count."""
+    import data
+
+    real = data.summary
+
+    def with_srm(filters: data.Filters) -> dict[str, Any]:
+        s = real(filters)
+        s["srm"] = [{"config_version": "0123456789abcdef", "experiment_id": "e",
+                     "assignment": "hash", "applicants": 300, "ended": False,
+                     "challengers": [
+                         {"challenger": GBM, "expected_share": 0.5, "observed_share": 0.1,
+                          "applicants": 30, "srm_p_value": 1e-40, "srm": True},
+                         {"challenger": CARD, "expected_share": 0.2, "observed_share": 0.2,
+                          "applicants": 60, "srm_p_value": 0.9, "srm": False}]}]
+        s.setdefault("status", {})["CHALLENGER_SUSPENDED"] = 7
+        return s
+
+    monkeypatch.setattr(data, "summary", with_srm)
+    at = run_app()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and GBM in errors[0] and "Sample-ratio mismatch" in errors[0]
+    assert "10.0%" in errors[0] and "50.0%" in errors[0] and CARD not in errors[0]
+    assert any("7 request(s)" in w.value for w in at.warning)
+    assert [h.value for h in at.header][:1] == ["Summary"]

@@ -50,7 +50,7 @@ static void test_event_statuses(void **state)
     (void)state;
     static const char *const names[CSG_EVENT_STATUS_COUNT] = {
         "OK", "CHALLENGER_TIMEOUT", "CHALLENGER_ERROR", "CHAMPION_TIMEOUT", "CHAMPION_ERROR",
-        "LIVE_FALLBACK"};
+        "LIVE_FALLBACK", "CHALLENGER_SUSPENDED"};
     size_t longest = 0;
     for (int i = 0; i < CSG_EVENT_STATUS_COUNT; i++) {
         csg_event_status s = (csg_event_status)i, back;

@@ -388,6 +388,12 @@ typedef struct csg_core_api {
     /* The category's value, or NULL when absent or not a category. */
     const char *(*app_category)(const csg_application *app, int i);
     bool (*app_flag)(const csg_application *app, int i, bool *out);
+
+    /* Details for /readyz (any thread): a JSON array of the guarded
+     * challengers' states, `[{"model","state":"active|suspended|trial",
+     * "suspensions"}]`, written into buf with snprintf semantics. Test with
+     * CSG_API_HAS(api, ready_details). */
+    size_t (*ready_details)(char *buf, size_t cap);
 } csg_core_api;
 
 /* ------------------------------------------------------------------------ */
