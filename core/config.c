@@ -26,6 +26,7 @@
 #include "config_guard.h"
 #include "config_events.h"
 #include "config_walk.h"
+#include "csg_tls.h"
 #include "options.h"
 #include "config_yaml.h"
 #include "schema_config.h"
@@ -206,6 +207,19 @@ static const cw_option transport_rows[] = {
     END,
 };
 
+/* A transport's `tls:` block; the files themselves are checked by csg_tls_check. */
+static const cw_option tls_rows[] = {
+    {CW_STR("cert", NULL, true, 1, 4000, csg_cfg_transport, tls_cert,
+            "PEM certificate chain, the server's certificate first")},
+    {CW_STR("key", NULL, true, 1, 4000, csg_cfg_transport, tls_key,
+            "PEM private key of cert (must not be readable by every user)")},
+    {CW_STR("client_ca", NULL, false, 1, 4000, csg_cfg_transport, tls_client_ca,
+            "PEM CA bundle: clients must present a certificate it signed (mTLS)")},
+    {CW_STR("min_version", "1.2", false, 1, 8, csg_cfg_transport, tls_min_version,
+            "lowest TLS version accepted: 1.2 or 1.3")},
+    END,
+};
+
 #define MODEL_NAME                                                                                 \
     {CW_STR("name", NULL, true, 1, CSG_MODEL_NAME_MAX, csg_cfg_model, name,                        \
             "the model's name in events and metrics"),                                             \
@@ -308,6 +322,32 @@ static yaml_node_t *value_of(vctx *x, yaml_node_t *n, const char *name)
     return n;
 }
 
+/* Take `tls:` out of the transport's keys k and read it into tr. */
+static void transport_tls(vctx *x, cw_keys *k, csg_cfg_transport *tr)
+{
+    for (size_t e = 0; e < k->n; e++) {
+        yaml_node_t *key = cw_node(x, k->p[e]->key), *v = cw_node(x, k->p[e]->value);
+        if (strcmp(cw_sval(key), "tls") != 0)
+            continue;
+        for (size_t j = e + 1; j < k->n; j++)
+            k->p[j - 1] = k->p[j];
+        k->n--;
+        if (!cw_want_mapping(x, v, "\"tls\""))
+            return;
+        int errors = x->errs ? (int)x->errs->count : 0;
+        core_block(x, v, "tls", tls_rows, tr, NULL);
+        tr->has_tls = true;
+        if (x->errs && (int)x->errs->count != errors)
+            return;
+        csg_tls_config t = {sizeof t, tr->tls_cert, tr->tls_key, tr->tls_client_ca,
+                            tr->tls_min_version};
+        char msg[600];
+        if (csg_tls_check(&t, msg, sizeof msg) != 0)
+            cw_err_at(x, v, "tls: %s", msg);
+        return;
+    }
+}
+
 static void sec_transports(vctx *x, yaml_node_t *n)
 {
     csg_config *c = x->c;
@@ -336,6 +376,7 @@ static void sec_transports(vctx *x, yaml_node_t *n)
                 cw_err_at(x, value_of(x, t, "listen"),
                           "listen address %s is already used by the transport at line %d",
                           tr->listen, c->transports[j].line);
+        transport_tls(x, &k, tr);
         if (tr->plugin_name && block_plugin(x, value_of(x, t, "plugin"), tr->plugin_name,
                                             CSG_PLUGIN_TRANSPORT, &tr->plugin_path, &tr->plugin))
             plugin_options(x, &k, tr->plugin, "transport", transport_rows, &tr->options,
@@ -550,6 +591,10 @@ static void config_free(csg_config *c)
         free(t->plugin_name);
         free(t->plugin_path);
         free(t->listen);
+        free(t->tls_cert);
+        free(t->tls_key);
+        free(t->tls_client_ca);
+        free(t->tls_min_version);
         csg_options_free(t->options, t->n_options);
     }
     csg_schema_unref(c->schema);

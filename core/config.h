@@ -62,6 +62,9 @@ typedef struct csg_cfg_transport {
     const csg_plugin *plugin;  /* the registry's; NULL when loaded without one */
     csg_option_value *options; /* one per row of plugin->options */
     size_t n_options;
+    /* `tls:` (DESIGN §3): has_tls false = plaintext */
+    bool has_tls;
+    char *tls_cert, *tls_key, *tls_client_ca, *tls_min_version;
 } csg_cfg_transport;
 
 typedef struct csg_cfg_model {

@@ -177,7 +177,7 @@ static bool read_value(vctx *x, const cw_option *r, yaml_node_t *v, csg_option_v
     } else if (!strcmp(why, "length")) {
         cw_err_at(x, v, "\"%s\" must be %u to %u characters long", o->name, r->minlen, r->maxlen);
     } else if (o->type == CSG_OPT_URL) {
-        cw_err_at(x, v, "\"%s\" %s: \"%s\" (expected http://host:port/path)", o->name, why,
+        cw_err_at(x, v, "\"%s\" %s: \"%s\" (expected http[s]://host:port/path)", o->name, why,
                   cw_sval(v));
     } else {
         cw_err_at(x, v, "\"%s\" %s", o->name, why);

@@ -170,13 +170,23 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
     /* 5. Transports bind their sockets (main thread). */
     for (unsigned i = 0; i < cfg->n_transports; i++) {
         const csg_cfg_transport *t = &cfg->transports[i];
+        csg_tls_config tls = {sizeof tls, t->tls_cert, t->tls_key, t->tls_client_ca,
+                              t->tls_min_version};
         csg_transport_config tc = {
             .size = sizeof tc,
             .listen = t->listen,
             .options = t->options,
             .config_file = cfg->file,
+            .tls = t->has_tls ? &tls : NULL,
         };
         csg_error e = {{0}};
+        if (t->has_tls && t->plugin->header->abi_minor < 2) { /* it would serve plaintext */
+            snprintf(err->message, sizeof err->message,
+                     "%.200s (%.64s): built against ABI %u.%u, which has no tls (needs 2.2)",
+                     t->plugin_path, t->listen, t->plugin->header->abi_major,
+                     t->plugin->header->abi_minor);
+            goto fail;
+        }
         if (t->plugin->transport->create(&tc, csg_gateway_api(), &gw->transports[i], &e) != 0) {
             gw->transports[i] = NULL;
             snprintf(err->message, sizeof err->message, "%.200s (%.64s): init failed: %.200s",
@@ -240,8 +250,28 @@ int csg_gateway_reload_config(csg_gateway *gw, csg_config *cfg, csg_error *err)
     return 0;
 }
 
+/* SIGHUP: transports with `tls:` read their cert, key and CA files again
+ * (the files, not the config's paths: transports change only at restart). */
+static void reload_tls(csg_gateway *gw)
+{
+    for (unsigned i = 0; i < gw->cfg->n_transports; i++) {
+        const csg_cfg_transport *t = &gw->cfg->transports[i];
+        const csg_transport_plugin *tp = t->plugin->transport;
+        if (!t->has_tls || !gw->transports[i] || !tp->tls_reload)
+            continue;
+        csg_error e = {{0}};
+        if (tp->tls_reload(gw->transports[i], &e) != 0)
+            csg_log(CSG_LOG_ERROR, "core", "%s (%s): TLS reload failed: %s; the previous "
+                    "certificate stays in use", t->plugin_path, t->listen, e.message);
+        else
+            csg_log(CSG_LOG_INFO, "core", "%s (%s): TLS certificate reloaded", t->plugin_path,
+                    t->listen);
+    }
+}
+
 int csg_gateway_reload(csg_gateway *gw)
 {
+    reload_tls(gw);
     csg_config *cfg = csg_reload_load(gw->config_path, gw->registry, gw->cfg, gw->snap->cfg);
     if (!cfg) {
         atomic_fetch_add(&gw->reloads_failed, 1);

@@ -48,11 +48,12 @@ bool csg_parse_double_text(const char *s, double *out)
 /* http://host[:port][/path] — what rest.so can connect to without DNS games. */
 bool csg_valid_url(const char *u, const char **why)
 {
-    if (strncmp(u, "http://", 7) != 0) {
-        *why = "must start with http://";
+    size_t scheme = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+    if (!scheme) {
+        *why = "must start with http:// or https://";
         return false;
     }
-    const char *h = u + 7, *p = h;
+    const char *h = u + scheme, *p = h;
     if (*p == '[') {
         const char *e = strchr(p, ']');
         if (!e) {

@@ -19,7 +19,7 @@
 bool csg_parse_int_text(const char *s, int64_t *out);
 bool csg_parse_double_text(const char *s, double *out);
 
-/* http://host[:port][/path]; false with *why ("must start with http://", …). */
+/* http[s]://host[:port][/path]; false with *why ("must start with http:// or https://", …). */
 bool csg_valid_url(const char *u, const char **why);
 
 /* text as the value of row o into *v (a STRING/URL is strdup'd, replacing

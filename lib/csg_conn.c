@@ -16,7 +16,9 @@
 
 #include "csg_accept.h"
 #include "csg_clock.h"
+#include "csg_conn_tls.h"
 #include "csg_net.h"
+#include "csg_tls.h"
 
 #define CONN_MAX_DEFAULT 20000      /* when the host's api leaves max_connections 0 */
 #define CONN_READ_MS_DEFAULT 10000  /* when the host's api predates ABI 1.2 */
@@ -29,6 +31,7 @@ struct csg_conn_server {
     atomic_uint nconns;         /* all workers: max_conns is per transport */
     char listen[300];
     char *refusal;
+    csg_tls_server *tls; /* when cfg.tls */
 };
 
 /* err is required by the plugin ABI (create and start_worker always get one). */
@@ -43,7 +46,7 @@ static ssize_t plain_send(csg_conn *c, const void *buf, size_t n)
     return send(c->fd, buf, n, MSG_NOSIGNAL);
 }
 static void plain_shutdown_wr(csg_conn *c) { shutdown(c->fd, SHUT_WR); }
-static const csg_conn_io plain_io = {plain_recv, plain_send, plain_shutdown_wr};
+static const csg_conn_io plain_io = {plain_recv, plain_send, plain_shutdown_wr, NULL, NULL, NULL};
 
 static const csg_conn_io *io_of(const csg_conn *c)
 {
@@ -122,6 +125,8 @@ void csg_conn_close(csg_conn *c)
         event_free(c->rev);
     c->rev = NULL;
     c->reading = false;
+    if (c->w->cfg->io && c->w->cfg->io->close)
+        c->w->cfg->io->close(c);
     close(c->fd);
     c->fd = -1;
     list_remove(&w->conns, c);
@@ -377,10 +382,11 @@ static void on_accept(void *arg, int fd)
     if (cfg->io)
         c->wq.send = wq_send_io;
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-    if (!c->rev || cfg->ops->open(c) != 0 || event_add(c->rev, NULL) != 0)
+    if (!c->rev || (cfg->io && cfg->io->open && cfg->io->open(c) != 0) || cfg->ops->open(c) != 0 ||
+        event_add(c->rev, NULL) != 0)
         goto fail;
     c->reading = true;
-    c->last_ms = csg_mono_ms();
+    c->last_ms = c->open_ms = csg_mono_ms();
     list_push(&w->conns, c);
     w->nconns++;
     return;
@@ -390,6 +396,8 @@ fail:
         if (c->rev)
             event_free(c->rev);
         csg_wq_done(&c->wq);
+        if (cfg->io && cfg->io->close)
+            cfg->io->close(c);
         cfg->ops->release(c);
         free(c);
     }
@@ -416,6 +424,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         uint64_t last = c->last_ms > c->wq.sent_ms ? c->last_ms : c->wq.sent_ms;
         if (c->lingering) {
             if (now - c->last_ms >= CSG_CONN_LINGER_MS)
+                csg_conn_close(c);
+        } else if (cfg->io && cfg->io->handshaking && cfg->io->handshaking(c)) {
+            /* The handshake counts against the read timeout; nothing to answer yet. */
+            if (now - c->open_ms >= cfg->read_ms)
                 csg_conn_close(c);
         } else if (c->req_start_ms && !c->closing && !c->paused &&
                    !c->read_eof && now - c->req_start_ms >= cfg->read_ms) {
@@ -456,6 +468,19 @@ int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_e
         memcpy(s->refusal, cfg->refusal, cfg->refusal_len);
     }
     s->cfg.refusal = s->refusal;
+    s->cfg.tls = NULL; /* not kept: the paths live in s->tls */
+    if (cfg->tls) {
+        char msg[600];
+        if (!(s->tls = csg_tls_server_new(cfg->tls, msg, sizeof msg))) {
+            SET_ERR(err, "%s: %.480s", t, msg);
+            rc = -CSG_EINVAL;
+            goto fail;
+        }
+        s->cfg.io = &csg_conn_tls_io;
+        s->cfg.io_arg = s->tls;
+    }
+    if (s->cfg.io && s->cfg.io->open) /* a plaintext refusal means nothing to a TLS client */
+        s->cfg.refusal_len = 0;
     s->nworkers = api->worker_count();
     if (s->nworkers == 0)
         s->nworkers = 1;
@@ -645,5 +670,16 @@ void csg_conn_server_free(csg_conn_server *s)
     free(s->lfds);
     free(s->workers);
     free(s->refusal);
+    csg_tls_server_free(s->tls);
     free(s);
+}
+
+int csg_conn_server_tls_reload(csg_conn_server *s, csg_error *err)
+{
+    char msg[600];
+    if (s->tls && csg_tls_server_reload(s->tls, msg, sizeof msg) != 0) {
+        SET_ERR(err, "%s: %.480s", s->cfg.transport, msg);
+        return -CSG_EIO;
+    }
+    return 0;
 }

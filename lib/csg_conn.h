@@ -24,7 +24,7 @@
  *
  * Why one layer: http.so and tcp.so each had their own copy of all this and the
  * copies drifted into a bug (issue 18). The I/O seam (csg_conn_io) is where TLS
- * plugs in later: every byte of a connection goes through it.
+ * plugs in (csg_conn_tls.h): every byte of a connection goes through it.
  *
  * Threads: create/stop/free on the main thread; everything else on the worker
  * that owns the connection.
@@ -51,13 +51,20 @@ typedef struct csg_conn_worker csg_conn_worker;
 typedef struct csg_conn_server csg_conn_server;
 typedef struct csg_slot csg_slot;
 
-/* The I/O seam: how a connection's bytes move (plain sockets by default; TLS
- * later). recv/send follow recv(2)/send(2): > 0 bytes, 0 end of stream (recv),
- * -1 with errno (EAGAIN when it would block). shutdown_wr ends our side. */
+/* The I/O seam: how a connection's bytes move (plain sockets by default; TLS:
+ * csg_conn_tls.h). recv/send follow recv(2)/send(2): > 0 bytes, 0 end of
+ * stream (recv), -1 with errno (EAGAIN when it would block; any other errno
+ * closes the connection). shutdown_wr ends our side. The optional hooks: open
+ * sets up c->io_state at accept (non-zero refuses c), close frees it, and
+ * handshaking says c has not finished its handshake: such a connection is
+ * closed without a word once read_ms have passed since its accept. */
 typedef struct csg_conn_io {
     ssize_t (*recv)(csg_conn *c, void *buf, size_t n);
     ssize_t (*send)(csg_conn *c, const void *buf, size_t n);
     void (*shutdown_wr)(csg_conn *c);
+    int (*open)(csg_conn *c);
+    void (*close)(csg_conn *c);
+    bool (*handshaking)(const csg_conn *c);
 } csg_conn_io;
 
 /* What the transport does; every callback runs on the connection's worker and
@@ -89,7 +96,9 @@ typedef struct csg_conn_config {
     const char *listen;     /* "host:port" */
     size_t conn_size;       /* the transport's struct, which starts with a csg_conn */
     const csg_conn_ops *ops;
-    const csg_conn_io *io;  /* NULL: plain sockets */
+    const csg_conn_io *io;  /* NULL: plain sockets (or TLS when tls is set) */
+    void *io_arg;           /* the io's own (TLS: the csg_tls_server) */
+    const csg_tls_config *tls; /* the transport's `tls:` (NULL: none): TLS on every connection */
     unsigned max_conns;     /* limits.max_connections (whole transport); 0: the api's */
     unsigned idle_ms;       /* 0: no idle timeout */
     unsigned read_ms;       /* read timeout; 0: the api's limits.read_timeout_ms */
@@ -127,6 +136,8 @@ struct csg_conn {
     unsigned pending;      /* submitted, reply not yet back */
     unsigned busy;         /* holds (csg_conn_hold) */
     size_t discarded;      /* bytes dropped while lingering */
+    void *io_state;        /* the io's per connection (TLS: its SSL) */
+    uint64_t open_ms;      /* accepted at */
     bool reading, paused, closing, lingering, read_eof, closed;
 };
 
@@ -150,6 +161,9 @@ struct csg_conn_worker {
  * cfg is copied (strings too). 0, or -CSG_E… with err filled (named after
  * cfg->transport). err is required. */
 int csg_conn_server_new(const csg_conn_config *cfg, csg_conn_server **out, csg_error *err);
+/* SIGHUP: load the `tls:` files again for new connections (main thread).
+ * 0 (also without tls), or -CSG_EIO with err filled; the old ones stay. */
+int csg_conn_server_tls_reload(csg_conn_server *s, csg_error *err);
 /* Arm worker w's listener and sweep (worker thread). */
 int csg_conn_server_start_worker(csg_conn_server *s, csg_worker *w, csg_error *err);
 /* Shut every listener down (main thread): leaves the SO_REUSEPORT group at

@@ -13,8 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* default_port: used when s has no ":port" (0: the port is required). */
 static int split_hostport(const char *s, char *host, size_t hostcap, unsigned *port,
-                          bool port_optional, char *err, size_t errlen)
+                          unsigned default_port, char *err, size_t errlen)
 {
     const char *h = s, *colon;
     size_t hlen;
@@ -46,11 +47,11 @@ static int split_hostport(const char *s, char *host, size_t hostcap, unsigned *p
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     if (!colon) {
-        if (!port_optional) {
+        if (!default_port) {
             snprintf(err, errlen, "\"%s\": missing ':port'", s);
             return -1;
         }
-        *port = 80;
+        *port = default_port;
         return 0;
     }
     char *endp;
@@ -93,19 +94,19 @@ int csg_net_resolve(const char *hostport, csg_sockaddr *out, char *err, size_t e
 {
     char host[256];
     unsigned port;
-    if (split_hostport(hostport, host, sizeof host, &port, false, err, errlen) != 0)
+    if (split_hostport(hostport, host, sizeof host, &port, 0, err, errlen) != 0)
         return -1;
     return resolve(host, port, out, hostport, err, errlen);
 }
 
 int csg_net_parse_url(const char *url, csg_url *out, char *err, size_t errlen)
 {
-    static const char scheme[] = "http://";
-    if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
-        snprintf(err, errlen, "\"%s\": only http:// URLs are supported", url);
+    out->tls = strncmp(url, "https://", 8) == 0;
+    if (!out->tls && strncmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "\"%s\": only http:// and https:// URLs are supported", url);
         return -1;
     }
-    const char *auth = url + sizeof scheme - 1;
+    const char *auth = url + (out->tls ? 8 : 7);
     const char *slash = strchr(auth, '/');
     size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
     char hostport[300];
@@ -119,7 +120,8 @@ int csg_net_parse_url(const char *url, csg_url *out, char *err, size_t errlen)
         snprintf(err, errlen, "\"%s\": credentials in URLs are not supported", url);
         return -1;
     }
-    if (split_hostport(hostport, out->host, sizeof out->host, &out->port, true, err, errlen) != 0)
+    if (split_hostport(hostport, out->host, sizeof out->host, &out->port, out->tls ? 443 : 80, err,
+                       errlen) != 0)
         return -1;
     const char *path = slash ? slash : "/";
     if (strlen(path) >= sizeof out->path) {

@@ -19,7 +19,8 @@ typedef struct csg_sockaddr {
 
 typedef struct csg_url {
     char host[256];   /* as written, without brackets */
-    unsigned port;    /* 80 when absent */
+    unsigned port;    /* 80 (https: 443) when absent */
+    bool tls;         /* https:// */
     char path[1024];  /* "/score"; "/" when absent; query kept */
     char hostport[300]; /* for the Host header: "host:port" or "[v6]:port" */
     csg_sockaddr addr;
@@ -29,7 +30,7 @@ typedef struct csg_url {
  * getaddrinfo (main thread only). 0 or -1 with a message in err. */
 int csg_net_resolve(const char *hostport, csg_sockaddr *out, char *err, size_t errlen);
 
-/* "http://host[:port][/path]" → parts + resolved address (main thread only). */
+/* "http[s]://host[:port][/path]" → parts + resolved address (main thread only). */
 int csg_net_parse_url(const char *url, csg_url *out, char *err, size_t errlen);
 
 /* A non-blocking, close-on-exec listening socket bound to addr, with

@@ -48,6 +48,8 @@ static void write_out(csg_wq *q)
         }
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && errno == EINPROGRESS)
+            return; /* the owner marks q again (csg_wq.h) */
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!q->blocked) {
                 if (!q->wev) {

@@ -43,7 +43,10 @@ struct csg_wq {
     bool notify_drained; /* owner wants CSG_WQ_DRAINED */
     void *owner;
     /* How bytes leave (the connection layer's I/O seam, e.g. TLS); NULL:
-     * send(2). Same contract as send(2). Set after csg_wq_init. */
+     * send(2). Same contract as send(2), plus -1 with errno EINPROGRESS: the
+     * seam waits for the peer (a TLS handshake wants to read), so no write
+     * watch is armed; the owner calls csg_wq_mark() once it can go on. Set
+     * after csg_wq_init. */
     ssize_t (*send)(csg_wq *q, const void *p, size_t n);
     uint64_t sent_ms; /* when the peer last took bytes (csg_mono_ms), 0 = never */
     /* private */

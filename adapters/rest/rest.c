@@ -190,6 +190,7 @@ void conn_close_fd(rest_conn *k)
     event_free(k->rev);
     k->rev = NULL;
     event_del(k->stall_ev);
+    rest_tls_close(k);
     close(k->fd);
     k->fd = -1;
     csg_buf_clear(&k->body);
@@ -340,7 +341,8 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
     rest_inst *in = k->in;
     char buf[16384];
     in->busy++;
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    (void)fd;
+    ssize_t n = rest_conn_recv(k, buf, sizeof buf);
     if (n >= 0) {
         if (n > 0 && k->fifo_head)
             k->got_bytes = true;
@@ -365,7 +367,8 @@ static void on_conn_readable(evutil_socket_t fd, short what, void *arg)
         }
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         conn_fail(k, errno == ECONNREFUSED ? "model refused the connection"
-                                           : "model connection failed");
+                     : errno == EPROTO && k->tls_why ? k->tls_why
+                                                     : "model connection failed");
     }
     pump(in);
     in->busy--;
@@ -380,7 +383,9 @@ static void on_conn_wq(csg_wq *q, int what, int err)
         return;
     rest_inst *in = k->in;
     in->busy++;
-    conn_fail(k, err == ECONNREFUSED ? "model refused the connection" : "cannot send to the model");
+    conn_fail(k, err == ECONNREFUSED              ? "model refused the connection"
+                 : err == EPROTO && k->tls_why ? k->tls_why
+                                               : "cannot send to the model");
     pump(in);
     in->busy--;
     if (in->busy == 0 && in->destroy_pending)
@@ -403,6 +408,10 @@ static int conn_open(rest_conn *k)
     }
     k->fd = fd;
     csg_wq_init(&k->wq, in->flusher, fd, REST_OUT_MAX, on_conn_wq, k);
+    if (rest_tls_open(k) != 0) {
+        conn_close_fd(k);
+        return -1;
+    }
     llhttp_init(&k->parser, HTTP_RESPONSE, &resp_settings);
     k->parser.data = k;
     k->served = false;

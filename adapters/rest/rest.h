@@ -59,6 +59,9 @@ struct rest_conn {
     unsigned backoff_ms;
     uint64_t retry_at_ms;
     csg_buf body;
+    struct ssl_st *ssl;   /* https:// (rest_tls.c); NULL: plain */
+    bool tls_ready;       /* handshake done */
+    const char *tls_why;  /* fixed reason of the last TLS failure */
 };
 
 struct rest_inst {
@@ -83,6 +86,8 @@ struct rest_inst {
     unsigned busy;   /* callbacks on the stack */
     bool destroy_pending;
     bool logged_down;
+    struct ssl_ctx_st *tls_ctx; /* https:// models; NULL: plain */
+    bool tls_logged;            /* a TLS failure's details were logged */
 };
 
 /* A free call of the instance (the free list, else a new one); NULL without memory. */
@@ -93,6 +98,17 @@ void call_fail_soon(rest_call *c, const char *why);
 void pump(rest_inst *in);
 void on_stall(evutil_socket_t fd, short what, void *arg);
 void conn_close_fd(rest_conn *k);
+
+/* https:// (rest_tls.c). setup: the client context from the options (or an
+ * error when they are given for an http:// URL); 0 or -1 with msg. open: an
+ * SSL for k's new fd (0 also for plain); close frees it. recv: recv(2) or
+ * SSL_read, with the handshake first; -1 with errno EPROTO on a TLS failure
+ * (k->tls_why says which). */
+int rest_tls_setup(rest_inst *in, const char *ca_file, const char *cert, const char *key,
+                   char *msg, size_t cap);
+int rest_tls_open(rest_conn *k);
+void rest_tls_close(rest_conn *k);
+ssize_t rest_conn_recv(rest_conn *k, void *buf, size_t n);
 void inst_free(rest_inst *in);
 
 #endif /* CSG_REST_H */

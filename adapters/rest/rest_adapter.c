@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "csg/plugin.h"
 #include "csg_buf.h"
 #include "csg_clock.h" /* back-off and queue expiry: the coarse monotonic clock */
@@ -24,13 +26,14 @@
 /* The option values, stored by the core (options_apply): defaults only in the table. */
 typedef struct rest_options_t {
     const char *url;
+    const char *ca_file, *client_cert, *client_key;
     int64_t pool_size, pipeline_depth, max_queue;
     bool pipeline;
 } rest_options_t;
 
 static const csg_option rest_options[] = {
     {CSG_OPT_URL, "url", NULL, true, 1, 0,
-     "model endpoint http://host:port/path; names are resolved once at start",
+     "model endpoint http[s]://host:port/path; names are resolved once at start",
      CSG_OPT_AT(rest_options_t, url)},
     {CSG_OPT_INT, "pool_size", "4", false, 1, 256, "keep-alive connections per worker",
      CSG_OPT_AT(rest_options_t, pool_size)},
@@ -43,6 +46,16 @@ static const csg_option rest_options[] = {
     {CSG_OPT_INT, "max_queue", "1024", false, 1, 1000000,
      "calls waiting for a connection per worker; beyond it calls fail at once",
      CSG_OPT_AT(rest_options_t, max_queue)},
+    /* New rows go last: hosts that fill values by position keep their indexes. */
+    {CSG_OPT_STRING, "ca_file", NULL, false, 1, 0,
+     "https: PEM CA bundle the model's certificate must chain to (default: the system's)",
+     CSG_OPT_AT(rest_options_t, ca_file)},
+    {CSG_OPT_STRING, "client_cert", NULL, false, 1, 0,
+     "https: PEM certificate to present to the model (mTLS; with client_key)",
+     CSG_OPT_AT(rest_options_t, client_cert)},
+    {CSG_OPT_STRING, "client_key", NULL, false, 1, 0,
+     "https: PEM private key of client_cert (not readable by every user)",
+     CSG_OPT_AT(rest_options_t, client_key)},
     {0, NULL, NULL, false, 0, 0, NULL, 0},
 };
 
@@ -184,6 +197,10 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
                  msg);
         goto fail;
     }
+    if (rest_tls_setup(in, o.ca_file, o.client_cert, o.client_key, msg, sizeof msg) != 0) {
+        snprintf(err->message, sizeof err->message, "rest: model %.100s: %.380s", in->model, msg);
+        goto fail;
+    }
     /* The table's ranges hold (the core checked them); a host that skipped
      * that still gets a clear refusal. */
     if (o.pool_size < 1 || o.pool_size > 256 || o.pipeline_depth < 1 || o.max_queue < 1 ||
@@ -220,6 +237,7 @@ static int rest_create(const csg_adapter_config *cfg, const csg_core_api *api,
     *instance = in;
     return 0;
 fail:
+    SSL_CTX_free(in->tls_ctx);
     free(in);
     return -CSG_EINVAL;
 }
@@ -253,6 +271,7 @@ void inst_free(rest_inst *in)
         free(c);
     }
     csg_flusher_free(in->flusher);
+    SSL_CTX_free(in->tls_ctx);
     free(in->conns);
     free(in);
 }

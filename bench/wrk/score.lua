@@ -11,12 +11,17 @@ local k = 0
 function init(args)
   local path = args[1] or "/v1/score"
   local features = args[2]
+  -- A third argument "close": every request ends its connection (handshake-rate runs).
+  local headers = { ["Content-Type"] = "application/json" }
+  if args[3] == "close" then
+    headers["Connection"] = "close"
+  end
   if not features or features == "" then
     error("score.lua: pass the path and the feature members: -- /v1/score '\"income\":131,...'")
   end
   for i = 1, n do
     local body = string.format('{"applicant_id":"w%08d",%s}', i, features)
-    reqs[i] = wrk.format("POST", path, { ["Content-Type"] = "application/json" }, body)
+    reqs[i] = wrk.format("POST", path, headers, body)
   end
 end
 

@@ -87,6 +87,7 @@ struct gserver {
     pthread_t thread;
     int port;
     char shutdown_tag; /* its address is the tag */
+    struct grpc_tls *tls; /* `tls:`, NULL = plaintext (grpc_tls.h) */
 };
 
 /* A create/start failure: lib/'s setter (the caller returns the code). */

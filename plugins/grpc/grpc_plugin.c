@@ -30,6 +30,7 @@
 #include "score_request.h"
 
 #include "grpc_call.h"
+#include "grpc_tls.h"
 
 /* gRPC threads must never take the gateway's SIGTERM/SIGINT: block them while
  * grpc creates threads (they inherit the mask), then restore ours. */
@@ -135,7 +136,14 @@ static int grpc_plugin_create(const csg_transport_config *cfg, const csg_core_ap
         rc = -CSG_EPLUGIN;
         goto fail;
     }
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = NULL;
+    const csg_tls_config *tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL; // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
+    if (tls) {
+        if (!(srv->tls = grpc_tls_new(tls, &creds, err)))
+            goto fail;
+    } else {
+        creds = grpc_insecure_server_credentials_create();
+    }
     srv->port = grpc_server_add_http2_port(srv->server, cfg->listen ? cfg->listen : "", creds);
     grpc_server_credentials_release(creds);
     if (srv->port <= 0) {
@@ -282,6 +290,7 @@ static void grpc_plugin_destroy(void *instance)
         }
         grpc_server_destroy(srv->server);
     }
+    grpc_tls_free(srv->tls); /* its fetcher runs only for handshakes of the server */
     if (srv->cq)
         grpc_completion_queue_destroy(srv->cq);
     if (srv->call_cq) {
@@ -318,6 +327,12 @@ static void grpc_plugin_destroy(void *instance)
     grpc_shutdown_blocking();
 }
 
+static int grpc_plugin_tls_reload(void *instance, csg_error *err)
+{
+    gserver *srv = instance;
+    return srv->tls ? grpc_tls_reload(srv->tls, err) : 0;
+}
+
 static const csg_transport_plugin grpc_transport = {
     .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_TRANSPORT, csg_transport_plugin, "grpc", "1.0.0"),
     .options = NULL,
@@ -327,6 +342,7 @@ static const csg_transport_plugin grpc_transport = {
     .stop = grpc_plugin_stop,
     .drain_worker = grpc_plugin_drain_worker,
     .destroy = grpc_plugin_destroy,
+    .tls_reload = grpc_plugin_tls_reload,
 };
 
 __attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)

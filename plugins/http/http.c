@@ -633,6 +633,7 @@ static int http_create(const csg_transport_config *cfg, const csg_core_api *api,
         .refusal = overloaded,
         .refusal_len = sizeof overloaded - 1,
         .arg = in,
+        .tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL, // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     };
     int rc = csg_conn_server_new(&cc, &in->cs, err);
     if (rc != 0) {
@@ -665,6 +666,11 @@ static void http_destroy(void *instance)
     free(in);
 }
 
+static int http_tls_reload(void *instance, csg_error *err)
+{
+    return csg_conn_server_tls_reload(((http_inst *)instance)->cs, err);
+}
+
 static const csg_transport_plugin http_plugin = {
     .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_TRANSPORT, csg_transport_plugin, "http", HTTP_VERSION),
     .options = NULL,
@@ -674,6 +680,7 @@ static const csg_transport_plugin http_plugin = {
     .stop = http_stop,
     .drain_worker = http_drain_worker,
     .destroy = http_destroy,
+    .tls_reload = http_tls_reload,
 };
 
 __attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)

@@ -417,6 +417,7 @@ static int tcp_create(const csg_transport_config *cfg, const csg_core_api *api, 
         .refusal = overloaded,
         .refusal_len = n,
         .arg = srv,
+        .tls = CSG_STRUCT_HAS(cfg, csg_transport_config, tls) ? cfg->tls : NULL, // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     };
     int rc = csg_conn_server_new(&cc, &srv->cs, err);
     if (rc != 0) {
@@ -449,6 +450,11 @@ static void tcp_destroy(void *instance)
     free(srv);
 }
 
+static int tcp_tls_reload(void *instance, csg_error *err)
+{
+    return csg_conn_server_tls_reload(((tcp_server *)instance)->cs, err);
+}
+
 static const csg_transport_plugin tcp_plugin = {
     .header = CSG_PLUGIN_HEADER(CSG_PLUGIN_TRANSPORT, csg_transport_plugin, "tcp", "1.0.0"),
     .options = tcp_options,
@@ -458,6 +464,7 @@ static const csg_transport_plugin tcp_plugin = {
     .stop = tcp_stop,
     .drain_worker = tcp_drain_worker,
     .destroy = tcp_destroy,
+    .tls_reload = tcp_tls_reload,
 };
 
 __attribute__((visibility("default"))) const csg_plugin_header *csg_plugin_entry(void)

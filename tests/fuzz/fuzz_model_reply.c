@@ -241,9 +241,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 2;
     size -= 2;
 
-    /* rest.so's option rows: url, pool_size, pipeline, pipeline_depth, max_queue */
+    /* rest.so's option rows: url, pool_size, pipeline, pipeline_depth, max_queue, then
+     * the https ones (ca_file, client_cert, client_key: absent); room for a few more. */
     bool pipeline = flags & F_PIPELINE;
-    csg_option_value opt[5] = {{.is_set = true, .str = g.url},
+    csg_option_value opt[16] = {{.is_set = true, .str = g.url},
                                {.is_set = true, .i = 1, .d = 1},
                                {.is_set = true, .b = pipeline, .i = pipeline},
                                {.is_set = true, .i = MAX_CALLS, .d = MAX_CALLS},

@@ -29,6 +29,7 @@
 
 #include "application.h"
 #include "csg_test_host.h"
+#include "transport_tls.h"
 
 #define FZ_MAX_FD 4096
 #define FZ_SEND_TURNS 4000  /* event-loop turns spent sending one input */
@@ -184,6 +185,7 @@ static void setup(const fz_transport *t)
         before[fd] = is_listener(fd);
 
     csg_th_config cfg = {.workers = 1, .manual_loop = true, .quiet = true,
+                         .tls = fz_tls_config(), /* CSG_FUZZ_TLS=1: the same run over TLS */
                          .submit = fz_submit,
                          .max_body_bytes = t->max_body_bytes,
                          .max_line_bytes = t->max_line_bytes,
@@ -235,7 +237,7 @@ static size_t drain_client(int fd, fz_out *o)
     size_t got = 0;
     char tmp[65536];
     for (int i = 0; i < 64; i++) {
-        ssize_t k = recv(fd, tmp, sizeof tmp, 0);
+        ssize_t k = fz_tls_recv(fd, tmp, sizeof tmp);
         if (k > 0) {
             size_t room = FZ_OUT_CAP - o->len;
             size_t take = (size_t)k < room ? (size_t)k : room;
@@ -282,13 +284,15 @@ int fz_transport_run(const fz_transport *t, const uint8_t *data, size_t size)
     if (connect(fd, (struct sockaddr *)&g.addr, sizeof g.addr) != 0 && errno != EINPROGRESS)
         abort();
     pump(); /* accept */
+    if (!fz_tls_connect(fd, pump))
+        abort(); /* our own server refused a good handshake */
 
     size_t off = 0;
     bool peer_gone = false;
     unsigned stalled = 0;
     for (unsigned turns = 0; off < size && turns < FZ_SEND_TURNS && !peer_gone; turns++) {
         size_t n = size - off < chunk ? size - off : chunk;
-        ssize_t k = send(fd, data + off, n, MSG_NOSIGNAL);
+        ssize_t k = fz_tls_send(fd, data + off, n);
         if (k > 0) {
             off += (size_t)k;
             stalled = 0;
@@ -310,7 +314,7 @@ int fz_transport_run(const fz_transport *t, const uint8_t *data, size_t size)
     }
     bool sent_all = off == size;
     if (sent_all && (flags & FZ_HALF_CLOSE))
-        shutdown(fd, SHUT_WR);
+        fz_tls_shutdown_wr(fd);
     g.release = true;
 
     /* Settle: every reply answered and nothing more arriving. */
@@ -334,6 +338,7 @@ int fz_transport_run(const fz_transport *t, const uint8_t *data, size_t size)
 
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    fz_tls_close();
     close(fd);
     for (unsigned turns = 0; turns < 50 && (turns < 3 || g.npending); turns++)
         pump();

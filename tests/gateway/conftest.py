@@ -25,3 +25,12 @@ def models() -> Iterator[tuple[int, int]]:
     yield cp, hp
     c.stop()
     h.stop()
+
+
+@pytest.fixture(scope="module")
+def champion() -> Iterator[int]:
+    """csg-model serving the champion on a free port, for the module's tests."""
+    port = free_port()
+    m = start_model("champion", port)
+    yield port
+    m.stop()

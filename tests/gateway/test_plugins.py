@@ -67,14 +67,6 @@ def stub_behind(model: TinyModel) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def champion() -> Iterator[int]:
-    port = free_port()
-    m = start_model("champion", port)
-    yield port
-    m.stop()
-
-
-@pytest.fixture(scope="module")
 def stub(champion: int) -> Iterator[int]:
     p, port = start_stub(f"http://127.0.0.1:{champion}/score")
     yield port

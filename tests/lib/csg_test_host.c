@@ -286,7 +286,7 @@ int csg_th_add_transport(csg_test_host *h, const char *path, const char *listen,
         rc = csg_fail(err, CSG_ENOMEM, "test host: out of memory");
     if (rc == 0) {
         csg_transport_config tc = {.size = sizeof tc, .listen = listen, .options = t->p.values,
-                                   .config_file = "(test host)"};
+                                   .config_file = "(test host)", .tls = h->cfg.tls};
         rc = t->p.plugin->transport->create(&tc, &h->api, &t->instance, err);
     }
     if (rc != 0) {

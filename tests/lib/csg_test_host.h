@@ -56,6 +56,8 @@ typedef struct csg_th_config {
     bool quiet; /* drop plugin log lines (fuzzing) */
     csg_th_submit_fn submit;
     void *user;
+    /* Every transport's `tls:` block (NULL: plaintext); must outlive the host. */
+    const csg_tls_config *tls;
 } csg_th_config;
 
 /* A host with cfg's workers (event bases made, no threads yet). NULL and

@@ -149,7 +149,7 @@ static ssize_t count_send(csg_conn *c, const void *buf, size_t n)
     return send(c->fd, buf, n, MSG_NOSIGNAL);
 }
 static void count_shutdown(csg_conn *c) { shutdown(c->fd, SHUT_WR); }
-static const csg_conn_io count_io = {count_recv, count_send, count_shutdown};
+static const csg_conn_io count_io = {.recv = count_recv, .send = count_send, .shutdown_wr = count_shutdown};
 
 /* Answer the i-th "later" line. */
 static void complete(unsigned i, const char *text)

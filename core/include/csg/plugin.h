@@ -53,7 +53,8 @@ struct event_base; /* libevent */
 #define CSG_ABI_MAJOR 2
 #define CSG_ABI_MINOR 2 /* 2.0: feature schema, opaque csg_application, sized structs;
                            * 2.1: reasons and points in csg_score_result, reasons in csg_reply;
-                           * 2.2: arm in csg_reply (live challengers) */
+                           * 2.2: arm in csg_reply (live challengers); tls in
+                           *      csg_transport_config, tls_reload in the transport */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -121,7 +122,7 @@ typedef enum csg_option_type {
     CSG_OPT_INT = 2,    /* 64-bit integer, range [min, max] */
     CSG_OPT_DOUBLE = 3, /* finite double, range [min, max] */
     CSG_OPT_BOOL = 4,   /* true/false */
-    CSG_OPT_URL = 5,    /* http://host:port/path (string, checked by the core) */
+    CSG_OPT_URL = 5,    /* http[s]://host:port/path (string, checked by the core) */
 } csg_option_type;
 
 typedef struct csg_option {
@@ -398,11 +399,25 @@ typedef struct csg_core_api {
 /* ------------------------------------------------------------------------ */
 /* Transport plugins (http.so, tcp.so, grpc.so)                              */
 
+/* A transport's `tls:` block (DESIGN §3), checked by the core (files
+ * readable, key matches cert, key not world-readable) before create. */
+typedef struct csg_tls_config {
+    uint32_t size;           /* sizeof(csg_tls_config) */
+    const char *cert;        /* PEM certificate chain, server certificate first */
+    const char *key;         /* PEM private key of cert */
+    const char *client_ca;   /* PEM CA bundle: clients must present a cert it signed; NULL = no mTLS */
+    const char *min_version; /* "1.2" or "1.3" */
+} csg_tls_config;
+
 typedef struct csg_transport_config {
     uint32_t size;                   /* sizeof(csg_transport_config) */
     const char *listen;              /* "host:port", "[v6]:port" */
     const csg_option_value *options; /* one per row of the plugin's option table */
     const char *config_file;         /* for messages */
+    /* ABI 2.2 tail (CSG_STRUCT_HAS): the `tls:` block, NULL = plaintext.
+     * Valid until destroy. A plugin that cannot serve TLS must fail create
+     * when it is set. */
+    const csg_tls_config *tls;
 } csg_transport_config;
 
 typedef struct csg_transport_plugin {
@@ -427,6 +442,13 @@ typedef struct csg_transport_plugin {
     unsigned (*drain_worker)(void *instance, csg_worker *w);
     /* Main thread, after all workers have exited. Frees everything. */
     void (*destroy)(void *instance);
+
+    /* Optional tail (ABI 2.2; NULL or cut off: absent). */
+
+    /* Main thread, on SIGHUP when the transport has `tls:`: read the cert,
+     * key and client CA files again; new connections use them, open ones
+     * keep theirs. On failure fill err and keep serving the old ones. */
+    int (*tls_reload)(void *instance, csg_error *err);
 } csg_transport_plugin;
 
 /* ------------------------------------------------------------------------ */
