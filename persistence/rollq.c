@@ -103,9 +103,9 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         /* The role's sketches per model. */
         nlat = 0;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, bucket, sum(count), sum(total) FROM rollup_latency");
+        csgp_qb_add(&b, "SELECT model, sketch, count, total FROM rollup_latency");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, bucket ORDER BY model", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             goto done;
         int s;
@@ -117,12 +117,11 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
                 snprintf(lat[nlat++].model, sizeof lat->model, "%s", model);
             }
             model_lat *m = &lat[nlat - 1];
-            int64_t c = csgp_rows_int(rows, 2);
-            if (csgp_sketch_add(&m->sk, (int32_t)csgp_rows_int(rows, 1), c)) {
-                rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            if (csgp_sketch_parse(&m->sk, csgp_rows_text(rows, 1))) {
+                rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency");
                 goto done;
             }
-            m->n += c;
+            m->n += csgp_rows_int(rows, 2);
             m->sum += csgp_rows_real(rows, 3);
         }
         csgp_rows_free(rows);
@@ -208,9 +207,9 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, t, bucket, sum(count), sum(total) FROM rollup_latency");
+        csgp_qb_add(&b, "SELECT model, t, sketch, count, total FROM rollup_latency");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, t, bucket ORDER BY model, t", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model, t", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             break;
         json_t *points = NULL;
@@ -262,12 +261,11 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
                 csgp_sketch_reset(&sk);
                 open = true;
             }
-            int64_t c = csgp_rows_int(rows, 3);
-            if (csgp_sketch_add(&sk, (int32_t)csgp_rows_int(rows, 2), c)) {
+            if (csgp_sketch_parse(&sk, csgp_rows_text(rows, 2))) {
                 s = -2;
                 break;
             }
-            n += c;
+            n += csgp_rows_int(rows, 3);
             sum += csgp_rows_real(rows, 4);
         }
         if (s >= 0 && !*truncated)
@@ -275,7 +273,8 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
 #undef EMIT
         csgp_rows_free(rows);
         if (s == -2) {
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency (or "
+                                          "out of memory)");
             break;
         }
         if (s < 0) {
@@ -292,16 +291,19 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
 {
     static const char *const role_names[2] = {"champion", "challenger"};
     int64_t per = CSGP_ROLLUP_SCORE_BINS / q->bins;
+    csgp_sketch bins = {0};
     for (int k = 0; k < 2; k++) {
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, bin, sum(count) FROM rollup_scores");
+        csgp_qb_add(&b, "SELECT model, sketch FROM rollup_scores");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, bin ORDER BY model, bin", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         int rc = csgp_qb_run(&b, &rows, err);
-        if (rc)
+        if (rc) {
+            csgp_sketch_free(&bins);
             return rc;
+        }
         json_t *counts = NULL;
         char cur_model[256] = "";
         int s;
@@ -318,16 +320,29 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
                 json_object_set_new(m, "counts", counts);
                 json_array_append_new(models, m);
             }
-            int64_t bin = csgp_rows_int(rows, 1) / per;
-            if (bin >= 0 && bin < q->bins) {
-                json_t *c = json_array_get(counts, (size_t)bin);
-                json_integer_set(c, json_integer_value(c) + csgp_rows_int(rows, 2));
+            /* The row's score bins (sketch.h's form: bin:count pairs). */
+            csgp_sketch_reset(&bins);
+            if (csgp_sketch_parse(&bins, csgp_rows_text(rows, 1))) {
+                s = -2;
+                break;
+            }
+            for (size_t i = 0; i < bins.n; i++) {
+                int64_t bin = bins.bins[i].bucket / per;
+                if (bin >= 0 && bin < q->bins) {
+                    json_t *c = json_array_get(counts, (size_t)bin);
+                    json_integer_set(c, json_integer_value(c) + bins.bins[i].count);
+                }
             }
         }
         csgp_rows_free(rows);
-        if (s < 0)
-            return csgp_fail(err, CSGP_EDB, "reading rollup_scores failed");
+        if (s < 0) {
+            csgp_sketch_free(&bins);
+            return csgp_fail(err, CSGP_EDB, s == -2 ? "a malformed score histogram in "
+                                                      "rollup_scores (or out of memory)"
+                                                    : "reading rollup_scores failed");
+        }
     }
+    csgp_sketch_free(&bins);
     return 0;
 }
 

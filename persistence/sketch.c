@@ -1,8 +1,12 @@
 /* sketch.c — logarithmic-bucket latency sketch (see sketch.h). */
 #include "sketch.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define GAMMA ((1.0 + CSGP_SKETCH_ALPHA) / (1.0 - CSGP_SKETCH_ALPHA))
 
@@ -99,4 +103,49 @@ void csgp_sketch_free(csgp_sketch *s)
 {
     free(s->bins);
     *s = (csgp_sketch){0};
+}
+
+int csgp_sketch_parse(csgp_sketch *s, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long long b = strtoll(p, &end, 10);
+        if (end == p || *end != ':' || errno || b < INT32_MIN || b > INT32_MAX)
+            return -1;
+        p = end + 1;
+        long long c = strtoll(p, &end, 10);
+        if (end == p || (*end != ',' && *end) || errno || c < 0)
+            return -1;
+        if (csgp_sketch_add(s, (int32_t)b, (int64_t)c))
+            return -1;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+char *csgp_sketch_format(csgp_sketch *s)
+{
+    normalise(s);
+    size_t cap = s->n * 32 + 1; /* an int32, ':', an int64, ',' fit in 32 */
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%" PRId32 ":%" PRId64, i ? "," : "",
+                                s->bins[i].bucket, s->bins[i].count);
+    return out;
+}
+
+char *csgp_sketch_merge_text(const char *a, const char *b)
+{
+    csgp_sketch s = {0};
+    char *out = NULL;
+    if (!csgp_sketch_parse(&s, a) && !csgp_sketch_parse(&s, b))
+        out = csgp_sketch_format(&s);
+    csgp_sketch_free(&s);
+    return out;
 }
