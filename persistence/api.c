@@ -155,6 +155,10 @@ static void h_summary(request *r)
         json_t *rolled = NULL;
         if (csgp_rollq_summary(db, &r->q, res, &rolled, &err))
             return send_db_error(r, &err);
+        if (csgp_rollq_span(db, &r->q, res, rolled, &err)) {
+            json_decref(rolled);
+            return send_db_error(r, &err);
+        }
         set_source(rolled, res, true);
         return send_json(r, 200, rolled);
     }
@@ -230,6 +234,9 @@ static void h_summary(request *r)
         json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
     json_object_set_new(out, "status", status);
     csgp_rows_free(rows);
+    rows = NULL;
+    if (csgp_rollq_span(db, &r->q, 0, out, &err))
+        goto dbfail;
     send_json(r, 200, out);
     return;
 dbfail_rows:

@@ -399,3 +399,79 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
     }
     return 0;
 }
+
+/* min or max ("timestamp") of the rows of q as canonical text into out ("" when none). */
+static int row_edge(csgp_db *db, const csgp_query *q, const char *fn, char *out, csg_error *err)
+{
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    csgp_qb b;
+    csgp_rows *rows = NULL;
+    csgp_qb_init(&b, db);
+    if (pg)
+        csgp_qb_add(&b, "SELECT to_char(%s(\"timestamp\") AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM " CSGP_TABLE, fn);
+    else /* SQLite stores the canonical text, which sorts by time */
+        csgp_qb_add(&b, "SELECT %s(\"timestamp\") FROM " CSGP_TABLE, fn);
+    csgp_qb_where(&b, q);
+    int rc = csgp_qb_run(&b, &rows, err);
+    if (rc)
+        return rc;
+    out[0] = '\0';
+    int s = csgp_rows_next(rows);
+    if (s == 1 && !csgp_rows_null(rows, 0))
+        snprintf(out, CSGP_TS_SIZE, "%s", csgp_rows_text(rows, 0));
+    csgp_rows_free(rows);
+    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading the time span failed") : 0;
+}
+
+/* q narrowed to the hour starting at t (seconds), which lies inside q's range. */
+static csgp_query in_hour(const csgp_query *q, int64_t t)
+{
+    csgp_query h = *q;
+    h.has_from = h.has_to = true;
+    h.from_ms = t * 1000;
+    h.to_ms = (t + 3600) * 1000;
+    csgp_format_ms(h.from_ms, h.from);
+    csgp_format_ms(h.to_ms, h.to);
+    return h;
+}
+
+int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_error *err)
+{
+    char first[CSGP_TS_SIZE] = "", last[CSGP_TS_SIZE] = "";
+    int rc = 0;
+    if (!res) {
+        rc = row_edge(db, q, "min", first, err);
+        if (!rc)
+            rc = row_edge(db, q, "max", last, err);
+    } else {
+        /* The first and last hours with events, from the hourly rollups; then only the rows
+         * of those two hours (or none, once purged: the hour's start stands in). */
+        csgp_qb b;
+        csgp_rows *rows = NULL;
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT min(t), max(t) FROM rollup_counts");
+        where(&b, q, 3600);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            return rc;
+        int s = csgp_rows_next(rows);
+        bool any = s == 1 && !csgp_rows_null(rows, 0);
+        int64_t lo = any ? csgp_rows_int(rows, 0) : 0, hi = any ? csgp_rows_int(rows, 1) : 0;
+        csgp_rows_free(rows);
+        if (s < 0)
+            return csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+        if (any) {
+            csgp_query h = in_hour(q, lo);
+            if (!(rc = row_edge(db, &h, "min", first, err)) && !first[0])
+                csgp_format_ms(lo * 1000, first);
+            h = in_hour(q, hi);
+            if (!rc && !(rc = row_edge(db, &h, "max", last, err)) && !last[0])
+                csgp_format_ms((hi + 3600) * 1000 - 1, last);
+        }
+    }
+    if (rc)
+        return rc;
+    json_object_set_new(out, "first", first[0] ? json_string(first) : json_null());
+    json_object_set_new(out, "last", last[0] ? json_string(last) : json_null());
+    return 0;
+}

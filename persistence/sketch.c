@@ -53,7 +53,7 @@ static int cmp_bin(const void *pa, const void *pb)
 /* Sort by bucket and merge equal buckets. */
 static void normalise(csgp_sketch *s)
 {
-    if (s->sorted)
+    if (s->sorted || s->n == 0)
         return;
     qsort(s->bins, s->n, sizeof *s->bins, cmp_bin);
     size_t w = 0;

@@ -56,6 +56,15 @@ def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
         assert body["source"] == "rollup", (path, body)
         if path in ("/metrics/summary", "/metrics/latency"):
             assert body["percentile_relative_accuracy"] == csgp.SKETCH_ACCURACY
+    # The span (first/last event, for the dashboard's latency bucket): the rollups find the
+    # two hours, their rows give the exact times, equal to the rows' min/max.
+    rolled = p.get("/metrics/summary", **filters).json()
+    rows = p.get("/metrics/summary", **filters, source="rows").json()
+    assert (rolled["first"], rolled["last"]) == (rows["first"], rows["last"])
+    if rows["total"]:
+        assert rows["first"] <= rows["last"], rows
+    else:
+        assert rows["first"] is None and rows["last"] is None
 
 
 @pytest.mark.parametrize(
