@@ -146,20 +146,13 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             for (size_t i = 0; i < nlat && !ml; i++)
                 if (!strcmp(lat[i].model, model))
                     ml = &lat[i];
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(model));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
             json_t *l = json_object();
             lat_json(l, ml);
-            json_object_set_new(m, "latency_ms", l);
-            int64_t decided = csgp_rows_int(rows, 3);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 2), decided));
-            if (decided == 0)
-                csgp_add_note(m, "no decisions from this model: approval_rate is null");
-            if (csgp_rows_int(rows, 4) == 0)
-                csgp_add_note(m, "no latencies recorded: latency_ms values are null");
-            json_array_append_new(models, m);
+            json_array_append_new(models, csgp_summary_model(model, roles[k].role,
+                                                             csgp_rows_int(rows, 1), l,
+                                                             csgp_rows_int(rows, 2),
+                                                             csgp_rows_int(rows, 3),
+                                                             csgp_rows_int(rows, 4)));
         }
         csgp_rows_free(rows);
         rows = NULL;
@@ -381,21 +374,10 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
                     roles[k].cond, roles[k].model, roles[k].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             return rc;
-        while (csgp_rows_next(rows) == 1) {
-            int64_t band = csgp_rows_int(rows, 0);
-            if (band < 0 || band >= nb)
-                continue;
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-            int64_t decided = csgp_rows_int(rows, 4);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
-            if (!decided)
-                csgp_add_note(m, "no decisions from this model in this band");
-            json_array_append_new(json_object_get(seg[band], "models"), m);
-        }
+        int s = csgp_band_models(rows, roles[k].role, seg, nb);
         csgp_rows_free(rows);
+        if (s)
+            return csgp_fail(err, CSGP_EDB, "reading rollup_segments failed");
     }
     return 0;
 }
