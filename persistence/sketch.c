@@ -105,22 +105,29 @@ void csgp_sketch_free(csgp_sketch *s)
     *s = (csgp_sketch){0};
 }
 
+/* A decimal integer starting exactly at p (no blanks, no '+'), into *v; its end, or NULL. */
+static const char *integer(const char *p, long long *v)
+{
+    if (!((*p >= '0' && *p <= '9') || (*p == '-' && p[1] >= '0' && p[1] <= '9')))
+        return NULL;
+    char *end;
+    errno = 0;
+    *v = strtoll(p, &end, 10);
+    return errno ? NULL : end;
+}
+
 int csgp_sketch_parse(csgp_sketch *s, const char *text)
 {
     const char *p = text;
     while (*p) {
-        char *end;
-        errno = 0;
-        long long b = strtoll(p, &end, 10);
-        if (end == p || *end != ':' || errno || b < INT32_MIN || b > INT32_MAX)
-            return -1;
-        p = end + 1;
-        long long c = strtoll(p, &end, 10);
-        if (end == p || (*end != ',' && *end) || errno || c < 0)
+        long long b, c;
+        if (!(p = integer(p, &b)) || *p != ':' || b < INT32_MIN || b > INT32_MAX ||
+            !(p = integer(p + 1, &c)) || c < 0 || (*p != ',' && *p) ||
+            (*p == ',' && !p[1]))
             return -1;
         if (csgp_sketch_add(s, (int32_t)b, (int64_t)c))
             return -1;
-        p = *end ? end + 1 : end;
+        p += *p == ',';
     }
     return 0;
 }
