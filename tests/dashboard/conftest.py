@@ -62,7 +62,7 @@ def api_url() -> Iterator[str]:
         port = _free_port()
         log = open(Path(tmp) / "persist.log", "wb")  # noqa: SIM115 - closed below
         proc = subprocess.Popen([str(binary), "--db", db, "--listen", f"127.0.0.1:{port}",
-                                 "--no-consume"],
+                                 "--no-consume", "--baseline", str(reference.BASELINE)],
                                 stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -3,11 +3,25 @@ run with an empty var/test/gateway (the last run's logs and configs stay for deb
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gwlib import VAR
+from gwlib import VAR, free_port, start_model
 
 shutil.rmtree(VAR, ignore_errors=True)
 VAR.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def models() -> Iterator[tuple[int, int]]:
+    """The champion and challenger csg-model services (ports) of one test module."""
+    cp, hp = free_port(), free_port()
+    c = start_model("champion", cp)
+    h = start_model("challenger", hp)
+    yield cp, hp
+    c.stop()
+    h.stop()
