@@ -391,9 +391,10 @@ static int row_edge(csgp_db *db, const csgp_query *q, const char *fn, char *out,
     csgp_qb_init(&b, db);
     if (pg)
         csgp_qb_add(&b, "SELECT to_char(%s(\"timestamp\") AT TIME ZONE 'UTC', "
-                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM " CSGP_TABLE, fn);
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM %s", fn,
+                    csgp_qb_table(q, false));
     else /* SQLite stores the canonical text, which sorts by time */
-        csgp_qb_add(&b, "SELECT %s(\"timestamp\") FROM " CSGP_TABLE, fn);
+        csgp_qb_add(&b, "SELECT %s(\"timestamp\") FROM %s", fn, csgp_qb_table(q, false));
     csgp_qb_where(&b, q);
     int rc = csgp_qb_run(&b, &rows, err);
     if (rc)
