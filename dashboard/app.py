@@ -37,7 +37,7 @@ from sections import (  # noqa: E402
 )
 from sections import summary as summary_section  # noqa: E402
 
-SAMPLE_SIZE = 1000  # recent events used for filter options and default band edges
+SAMPLE_SIZE = 1000  # recent events used for filter options (one bounded read)
 
 
 def _quiet(fn: Callable[..., Any], *args: Any) -> Any:
@@ -55,8 +55,7 @@ def down_banner(exc: data.ApiUnavailable, refresh_s: float) -> str:
             f"dashboard elsewhere.){again}")
 
 
-def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
-                    catalogue: list[dict[str, Any]]) -> None:
+def render_sections(filters: data.Filters, catalogue: list[dict[str, Any]]) -> None:
     unfiltered = data.summary(data.Filters())
     ctx = Context(filters, data.summary(filters), colour_map(unfiltered.get("models") or []))
     for text in banners.srm(ctx.summary):
@@ -70,7 +69,7 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
         (latency.TITLE, lambda: latency.render(ctx)),
         (divergence.TITLE, lambda: divergence.render(ctx)),
         (reasons.TITLE, lambda: reasons.render(ctx)),
-        (segments.TITLE, lambda: segments.render(ctx, sample, catalogue)),
+        (segments.TITLE, lambda: segments.render(ctx, catalogue)),
         (performance.TITLE, lambda: performance.render(ctx)),
         (stability.TITLE, lambda: stability.render(ctx)),
         (events.TITLE, lambda: events.render(ctx)),
@@ -94,7 +93,6 @@ def main() -> None:
     sidebar.render(unfiltered, sample, refresh_s, catalogue)
     auto = refresh_s > 0 and bool(st.session_state.get("f_autorefresh", True))
     st.title("Credit Score Gateway · Champion vs Challenger")
-    sample_events = (sample or {}).get("events") or []
 
     @st.fragment(run_every=refresh_s if auto else None)
     def body() -> None:
@@ -105,7 +103,7 @@ def main() -> None:
         if problem:
             st.warning(problem)
         try:
-            render_sections(filters, sample_events, catalogue)
+            render_sections(filters, catalogue)
         except data.ApiUnavailable as exc:
             st.session_state["api_was_down"] = True
             banner.error(down_banner(exc, refresh_s if auto else 0), icon=":material/cloud_off:")

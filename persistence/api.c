@@ -176,7 +176,8 @@ static void h_summary(request *r)
     if (res) {
         json_t *rolled = NULL;
         if (csgp_rollq_summary(db, &r->q, res, &rolled, &err) ||
-            csgp_srm_annotate(db, r->q.experiment_id, rolled, &err)) {
+            csgp_srm_annotate(db, r->q.experiment_id, rolled, &err) ||
+            csgp_rollq_span(db, &r->q, res, rolled, &err)) {
             json_decref(rolled);
             return send_db_error(r, &err);
         }
@@ -241,23 +242,15 @@ static void h_summary(request *r)
             goto dbfail;
         int s;
         while ((s = csgp_rows_next(rows)) == 1) {
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 0)));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
             json_t *lat = json_object();
             json_object_set_new(lat, "avg", csgp_jcol(rows, 2));
             json_object_set_new(lat, "p50", csgp_jcol(rows, 3));
             json_object_set_new(lat, "p95", csgp_jcol(rows, 4));
             json_object_set_new(lat, "p99", csgp_jcol(rows, 5));
-            json_object_set_new(m, "latency_ms", lat);
-            int64_t decided = csgp_rows_int(rows, 7);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 6), decided));
-            if (decided == 0)
-                csgp_add_note(m, "no decisions from this model: approval_rate is null");
-            if (csgp_rows_int(rows, 8) == 0)
-                csgp_add_note(m, "no latencies recorded: latency_ms values are null");
-            json_array_append_new(models, m);
+            json_array_append_new(models, csgp_summary_model(
+                                              csgp_rows_text(rows, 0), roles[k].role,
+                                              csgp_rows_int(rows, 1), lat, csgp_rows_int(rows, 6),
+                                              csgp_rows_int(rows, 7), csgp_rows_int(rows, 8)));
         }
         csgp_rows_free(rows);
         rows = NULL;
@@ -277,7 +270,8 @@ static void h_summary(request *r)
     json_object_set_new(out, "status", status);
     csgp_rows_free(rows);
     rows = NULL;
-    if (csgp_srm_annotate(db, r->q.experiment_id, out, &err))
+    if (csgp_srm_annotate(db, r->q.experiment_id, out, &err) ||
+        csgp_rollq_span(db, &r->q, 0, out, &err))
         goto dbfail;
     send_json(r, 200, out);
     return;

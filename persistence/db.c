@@ -282,7 +282,7 @@ static int lite_open(csgp_db *db, const char *path, csg_error *err)
         return rc;
     }
     if (csgp_stats_register_sqlite(db->lite) != SQLITE_OK)
-        return csgp_lite_error(db, "registering percentile_cont", err);
+        return csgp_lite_error(db, "registering SQL functions", err);
     return 0;
 }
 

@@ -55,3 +55,39 @@ json_t *csgp_summary_totals(json_t *out, csgp_rows *rows, bool diff_is_sum)
     json_object_set_new(out, "decisions", dec);
     return models;
 }
+
+json_t *csgp_summary_model(const char *model, const char *role, int64_t count, json_t *latency_ms,
+                           int64_t approved, int64_t decided, int64_t nlat)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "model", json_string(model));
+    json_object_set_new(m, "role", json_string(role));
+    json_object_set_new(m, "count", json_integer(count));
+    json_object_set_new(m, "latency_ms", latency_ms);
+    json_object_set_new(m, "approval_rate", csgp_jratio(approved, decided));
+    if (decided == 0)
+        csgp_add_note(m, "no decisions from this model: approval_rate is null");
+    if (nlat == 0)
+        csgp_add_note(m, "no latencies recorded: latency_ms values are null");
+    return m;
+}
+
+int csgp_band_models(csgp_rows *rows, const char *role, json_t **seg, int nb)
+{
+    int s;
+    while ((s = csgp_rows_next(rows)) == 1) {
+        int64_t band = csgp_rows_int(rows, 0);
+        if (band < 0 || band >= nb)
+            continue;
+        json_t *m = json_object();
+        json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
+        json_object_set_new(m, "role", json_string(role));
+        json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
+        int64_t decided = csgp_rows_int(rows, 4);
+        json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
+        if (!decided)
+            csgp_add_note(m, "no decisions from this model in this band");
+        json_array_append_new(json_object_get(seg[band], "models"), m);
+    }
+    return s < 0 ? -1 : 0;
+}

@@ -29,4 +29,15 @@ void csgp_add_note(json_t *obj, const char *text);
  * notes in out; returns the empty "models" array it put there. */
 json_t *csgp_summary_totals(json_t *out, csgp_rows *rows, bool diff_is_sum);
 
+/* One entry of /metrics/summary's "models", the same whether rows or rollups were summed:
+ * latency_ms (stolen) is its {"avg","p50","p95","p99"}; approval_rate is approved / decided;
+ * the notes say why a rate or the latencies are null (nlat: latencies recorded). */
+json_t *csgp_summary_model(const char *model, const char *role, int64_t count, json_t *latency_ms,
+                           int64_t approved, int64_t decided, int64_t nlat);
+
+/* /metrics/segments' per-band models from rows of (band, model, count, approved, decided),
+ * the same whether rows or rollups were summed: each goes into seg[band]'s "models" (bands
+ * outside 0..nb-1 are skipped). Reads rows to the end; 0, or -1 when reading failed. */
+int csgp_band_models(csgp_rows *rows, const char *role, json_t **seg, int nb);
+
 #endif /* CSGP_JSONOUT_H */

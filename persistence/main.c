@@ -72,7 +72,7 @@ static void usage(FILE *f)
           "  --group G                consumer group (default csg-persist)\n"
           "  --listen HOST:PORT       REST API address (default 127.0.0.1:8090)\n"
           "  --session-timeout-ms N   consumer session timeout (default 10000)\n"
-          "  --batch-max N            messages per DB transaction (default 5000)\n"
+          "  --batch-max N            messages per DB transaction (default 20000)\n"
           "  --batch-ms N             gather a batch for at most N ms (default 20)\n"
           "  --backoff-max-ms N       longest retry wait while the DB is down (default 5000)\n"
           "  --baseline FILE          store a stability baseline (models/*.baseline.json) at\n"
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
                            .topic = "credit_score_metrics",
                            .group = "csg-persist",
                            .session_timeout_ms = 10000,
-                           .batch_max = 5000,
+                           .batch_max = 20000,
                            .batch_ms = 20,
                            .backoff_max_ms = 5000};
     bool consume = true, api_on = true;

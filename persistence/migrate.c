@@ -2,8 +2,8 @@
  * migrate.c — the numbered SQL migrations (sql/<backend>/NNN_name.sql, embedded by
  * embed_sql.cmake) and the schema check (see db.h). Each migration runs in its own
  * transaction with its schema_migrations row; a migration may have a step in C run in the
- * same transaction after its SQL (004_rollups builds the rollups of the rows already
- * stored, with the same code as ingest: rollup.c).
+ * same transaction after its SQL (007 builds the rollups of the rows already stored, with
+ * the same code as ingest: rollup.c, when no rollup exists yet).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,17 +22,29 @@ static const csgp_migration *migrations(const csgp_db *db, size_t *n)
     return csgp_sqlite_migrations;
 }
 
-/* The C step of a migration, after its SQL, in its transaction. */
+/* The C step of a migration, after its SQL, in its transaction. Rollups of the rows
+ * already stored are built once the rollup tables have the shape rollup.c writes (007), and
+ * only when there are none yet (004 just created them): rollups outlive purged rows, so
+ * existing ones are converted by 007's SQL, not rebuilt. */
 static int after_sql(csgp_db *db, int version, csg_error *err)
 {
-    if (version == 4) {
-        int64_t rows = 0;
-        int rc = csgp_rollup_rebuild(db, &rows, err);
-        if (!rc)
-            csgp_log("info", "migration 004: rollups built from %lld stored rows", (long long)rows);
+    if (version != 7)
+        return 0;
+    csgp_rows *r;
+    int rc = csgp_db_query(db, "SELECT 1 FROM rollup_counts LIMIT 1", NULL, 0, &r, err);
+    if (rc)
         return rc;
-    }
-    return 0;
+    int s = csgp_rows_next(r);
+    csgp_rows_free(r);
+    if (s < 0)
+        return csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+    if (s == 1)
+        return 0;
+    int64_t rows = 0;
+    rc = csgp_rollup_rebuild(db, &rows, err);
+    if (!rc)
+        csgp_log("info", "migration 007: rollups built from %lld stored rows", (long long)rows);
+    return rc;
 }
 
 int csgp_db_latest_version(const csgp_db *db)

@@ -103,9 +103,9 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         /* The role's sketches per model. */
         nlat = 0;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, bucket, sum(count), sum(total) FROM rollup_latency");
+        csgp_qb_add(&b, "SELECT model, sketch, count, total FROM rollup_latency");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, bucket ORDER BY model", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             goto done;
         int s;
@@ -117,12 +117,11 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
                 snprintf(lat[nlat++].model, sizeof lat->model, "%s", model);
             }
             model_lat *m = &lat[nlat - 1];
-            int64_t c = csgp_rows_int(rows, 2);
-            if (csgp_sketch_add(&m->sk, (int32_t)csgp_rows_int(rows, 1), c)) {
-                rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            if (csgp_sketch_parse(&m->sk, csgp_rows_text(rows, 1))) {
+                rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency");
                 goto done;
             }
-            m->n += c;
+            m->n += csgp_rows_int(rows, 2);
             m->sum += csgp_rows_real(rows, 3);
         }
         csgp_rows_free(rows);
@@ -147,20 +146,13 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             for (size_t i = 0; i < nlat && !ml; i++)
                 if (!strcmp(lat[i].model, model))
                     ml = &lat[i];
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(model));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 1)));
             json_t *l = json_object();
             lat_json(l, ml);
-            json_object_set_new(m, "latency_ms", l);
-            int64_t decided = csgp_rows_int(rows, 3);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 2), decided));
-            if (decided == 0)
-                csgp_add_note(m, "no decisions from this model: approval_rate is null");
-            if (csgp_rows_int(rows, 4) == 0)
-                csgp_add_note(m, "no latencies recorded: latency_ms values are null");
-            json_array_append_new(models, m);
+            json_array_append_new(models, csgp_summary_model(model, roles[k].role,
+                                                             csgp_rows_int(rows, 1), l,
+                                                             csgp_rows_int(rows, 2),
+                                                             csgp_rows_int(rows, 3),
+                                                             csgp_rows_int(rows, 4)));
         }
         csgp_rows_free(rows);
         rows = NULL;
@@ -208,9 +200,9 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, t, bucket, sum(count), sum(total) FROM rollup_latency");
+        csgp_qb_add(&b, "SELECT model, t, sketch, count, total FROM rollup_latency");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, t, bucket ORDER BY model, t", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model, t", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             break;
         json_t *points = NULL;
@@ -262,12 +254,11 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
                 csgp_sketch_reset(&sk);
                 open = true;
             }
-            int64_t c = csgp_rows_int(rows, 3);
-            if (csgp_sketch_add(&sk, (int32_t)csgp_rows_int(rows, 2), c)) {
+            if (csgp_sketch_parse(&sk, csgp_rows_text(rows, 2))) {
                 s = -2;
                 break;
             }
-            n += c;
+            n += csgp_rows_int(rows, 3);
             sum += csgp_rows_real(rows, 4);
         }
         if (s >= 0 && !*truncated)
@@ -275,7 +266,8 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
 #undef EMIT
         csgp_rows_free(rows);
         if (s == -2) {
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency (or "
+                                          "out of memory)");
             break;
         }
         if (s < 0) {
@@ -292,16 +284,19 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
 {
     static const char *const role_names[2] = {"champion", "challenger"};
     int64_t per = CSGP_ROLLUP_SCORE_BINS / q->bins;
+    csgp_sketch bins = {0};
     for (int k = 0; k < 2; k++) {
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, bin, sum(count) FROM rollup_scores");
+        csgp_qb_add(&b, "SELECT model, sketch FROM rollup_scores");
         where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, bin ORDER BY model, bin", k);
+        csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         int rc = csgp_qb_run(&b, &rows, err);
-        if (rc)
+        if (rc) {
+            csgp_sketch_free(&bins);
             return rc;
+        }
         json_t *counts = NULL;
         char cur_model[256] = "";
         int s;
@@ -318,16 +313,29 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
                 json_object_set_new(m, "counts", counts);
                 json_array_append_new(models, m);
             }
-            int64_t bin = csgp_rows_int(rows, 1) / per;
-            if (bin >= 0 && bin < q->bins) {
-                json_t *c = json_array_get(counts, (size_t)bin);
-                json_integer_set(c, json_integer_value(c) + csgp_rows_int(rows, 2));
+            /* The row's score bins (sketch.h's form: bin:count pairs). */
+            csgp_sketch_reset(&bins);
+            if (csgp_sketch_parse(&bins, csgp_rows_text(rows, 1))) {
+                s = -2;
+                break;
+            }
+            for (size_t i = 0; i < bins.n; i++) {
+                int64_t bin = bins.bins[i].bucket / per;
+                if (bin >= 0 && bin < q->bins) {
+                    json_t *c = json_array_get(counts, (size_t)bin);
+                    json_integer_set(c, json_integer_value(c) + bins.bins[i].count);
+                }
             }
         }
         csgp_rows_free(rows);
-        if (s < 0)
-            return csgp_fail(err, CSGP_EDB, "reading rollup_scores failed");
+        if (s < 0) {
+            csgp_sketch_free(&bins);
+            return csgp_fail(err, CSGP_EDB, s == -2 ? "a malformed score histogram in "
+                                                      "rollup_scores (or out of memory)"
+                                                    : "reading rollup_scores failed");
+        }
     }
+    csgp_sketch_free(&bins);
     return 0;
 }
 
@@ -366,21 +374,87 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
                     roles[k].cond, roles[k].model, roles[k].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             return rc;
-        while (csgp_rows_next(rows) == 1) {
-            int64_t band = csgp_rows_int(rows, 0);
-            if (band < 0 || band >= nb)
-                continue;
-            json_t *m = json_object();
-            json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-            json_object_set_new(m, "role", json_string(roles[k].role));
-            json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-            int64_t decided = csgp_rows_int(rows, 4);
-            json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
-            if (!decided)
-                csgp_add_note(m, "no decisions from this model in this band");
-            json_array_append_new(json_object_get(seg[band], "models"), m);
-        }
+        int s = csgp_band_models(rows, roles[k].role, seg, nb);
         csgp_rows_free(rows);
+        if (s)
+            return csgp_fail(err, CSGP_EDB, "reading rollup_segments failed");
     }
+    return 0;
+}
+
+/* min or max ("timestamp") of the rows of q as canonical text into out ("" when none). */
+static int row_edge(csgp_db *db, const csgp_query *q, const char *fn, char *out, csg_error *err)
+{
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    csgp_qb b;
+    csgp_rows *rows = NULL;
+    csgp_qb_init(&b, db);
+    if (pg)
+        csgp_qb_add(&b, "SELECT to_char(%s(\"timestamp\") AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM %s", fn,
+                    csgp_qb_table(q, false));
+    else /* SQLite stores the canonical text, which sorts by time */
+        csgp_qb_add(&b, "SELECT %s(\"timestamp\") FROM %s", fn, csgp_qb_table(q, false));
+    csgp_qb_where(&b, q);
+    int rc = csgp_qb_run(&b, &rows, err);
+    if (rc)
+        return rc;
+    out[0] = '\0';
+    int s = csgp_rows_next(rows);
+    if (s == 1 && !csgp_rows_null(rows, 0))
+        snprintf(out, CSGP_TS_SIZE, "%s", csgp_rows_text(rows, 0));
+    csgp_rows_free(rows);
+    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading the time span failed") : 0;
+}
+
+/* q narrowed to the hour starting at t (seconds), which lies inside q's range. */
+static csgp_query in_hour(const csgp_query *q, int64_t t)
+{
+    csgp_query h = *q;
+    h.has_from = h.has_to = true;
+    h.from_ms = t * 1000;
+    h.to_ms = (t + 3600) * 1000;
+    csgp_format_ms(h.from_ms, h.from);
+    csgp_format_ms(h.to_ms, h.to);
+    return h;
+}
+
+int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_error *err)
+{
+    char first[CSGP_TS_SIZE] = "", last[CSGP_TS_SIZE] = "";
+    int rc = 0;
+    if (!res) {
+        rc = row_edge(db, q, "min", first, err);
+        if (!rc)
+            rc = row_edge(db, q, "max", last, err);
+    } else {
+        /* The first and last hours with events, from the hourly rollups; then only the rows
+         * of those two hours (or none, once purged: the hour's start stands in). */
+        csgp_qb b;
+        csgp_rows *rows = NULL;
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT min(t), max(t) FROM rollup_counts");
+        where(&b, q, 3600);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            return rc;
+        int s = csgp_rows_next(rows);
+        bool any = s == 1 && !csgp_rows_null(rows, 0);
+        int64_t lo = any ? csgp_rows_int(rows, 0) : 0, hi = any ? csgp_rows_int(rows, 1) : 0;
+        csgp_rows_free(rows);
+        if (s < 0)
+            return csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+        if (any) {
+            csgp_query h = in_hour(q, lo);
+            if (!(rc = row_edge(db, &h, "min", first, err)) && !first[0])
+                csgp_format_ms(lo * 1000, first);
+            h = in_hour(q, hi);
+            if (!rc && !(rc = row_edge(db, &h, "max", last, err)) && !last[0])
+                csgp_format_ms((hi + 3600) * 1000 - 1, last);
+        }
+    }
+    if (rc)
+        return rc;
+    json_object_set_new(out, "first", first[0] ? json_string(first) : json_null());
+    json_object_set_new(out, "last", last[0] ? json_string(last) : json_null());
     return 0;
 }

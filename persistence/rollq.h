@@ -28,5 +28,10 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
  * "models" (as segments.c does from rows). */
 int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg, int nb,
                         csg_error *err);
+/* out's "first" and "last": the timestamps of the first and last events q matches (null
+ * when none), for the dashboard's choice of a latency bucket. res > 0: the hourly rollups
+ * find the two hours, then only those hours' rows are read; 0: the rows, bounded by q's
+ * filters. */
+int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_error *err);
 
 #endif /* CSGP_ROLLQ_H */

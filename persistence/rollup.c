@@ -16,11 +16,13 @@ enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_TABLES };
 #define MAX_DBL 2
 
 /* One table's layout: key columns (text, then integer) after res and t, then the summed
- * columns (bigint, then float8). */
+ * columns (bigint, then float8), then, for a sketch table, the column `sketch` (sketch.h:
+ * the whole histogram of the key and period in one text value, merged on upsert). */
 static const struct tspec {
     const char *name;
     int nstr, nint, nval, ndbl;
     const char *str[MAX_STR], *ints[MAX_INT], *val[MAX_VAL], *dbl[MAX_DBL];
+    bool sketch;
 } specs[T_TABLES] = {
     [T_COUNTS] = {"rollup_counts", 6, 0, 20, 1,
                   {"experiment_id", "config_version", "champion_model", "challenger_model",
@@ -32,28 +34,33 @@ static const struct tspec {
                    "challenger_approved", "challenger_answered", "champion_declines",
                    "champion_unlisted", "challenger_declines", "challenger_unlisted",
                    "both_declined_listed", "first_agree"},
-                  {"sum_diff"}},
-    [T_LATENCY] = {"rollup_latency", 3, 2, 1, 1,
+                  {"sum_diff"},
+                  false},
+    [T_LATENCY] = {"rollup_latency", 3, 1, 1, 1,
                    {"experiment_id", "challenger_model", "model"},
-                   {"role", "bucket"},
+                   {"role"},
                    {"count"},
-                   {"total"}},
-    [T_SCORES] = {"rollup_scores", 3, 2, 1, 0,
+                   {"total"},
+                   true},
+    [T_SCORES] = {"rollup_scores", 3, 1, 1, 0,
                   {"experiment_id", "challenger_model", "model"},
-                  {"role", "bin"},
+                  {"role"},
                   {"count"},
-                  {0}},
+                  {0},
+                  true},
     [T_SEGMENTS] = {"rollup_segments", 3, 2, 7, 0,
                     {"experiment_id", "challenger_model", "champion_model"},
                     {"by_col", "band"},
                     {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
                      "challenger_decided", "challenger_approved"},
-                    {0}},
+                    {0},
+                    false},
     [T_REASONS] = {"rollup_reason_codes", 4, 1, 2, 0,
                    {"experiment_id", "challenger_model", "model", "code"},
                    {"role"},
                    {"first", "any_count"},
-                   {0}},
+                   {0},
+                   false},
 };
 
 typedef struct entry {
@@ -64,6 +71,7 @@ typedef struct entry {
     int32_t ints[MAX_INT];
     int64_t val[MAX_VAL];
     double dbl[MAX_DBL];
+    csgp_sketch sk; /* a sketch table's histogram (latency buckets, score bins) */
     uint64_t hash;
     bool used;
 } entry;
@@ -89,9 +97,11 @@ csgp_rollup *csgp_rollup_new(void)
 static void clear(csgp_rollup *r)
 {
     for (size_t i = 0; i < r->cap; i++)
-        if (r->e[i].used)
+        if (r->e[i].used) {
             for (int k = 0; k < MAX_STR; k++)
                 free(r->e[i].str[k]);
+            csgp_sketch_free(&r->e[i].sk);
+        }
     memset(r->e, 0, r->cap * sizeof *r->e);
     r->n = 0;
 }
@@ -306,9 +316,8 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
             double lat = role ? e->latency_challenger_ms : e->latency_champion_ms;
             if (has_lat) {
                 k = (key){.table = T_LATENCY, .res = res, .t = t,
-                          .str = {e->experiment_id, ch, model},
-                          .ints = {role, csgp_sketch_bucket(lat)}};
-                if (!(x = lookup(r, &k)))
+                          .str = {e->experiment_id, ch, model}, .ints = {role}};
+                if (!(x = lookup(r, &k)) || csgp_sketch_add(&x->sk, csgp_sketch_bucket(lat), 1))
                     return -CSG_ENOMEM;
                 x->val[0] += 1;
                 x->dbl[0] += lat;
@@ -322,8 +331,8 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
                               : f <= 0.0                                 ? 0
                                                                          : (int32_t)f;
                 k = (key){.table = T_SCORES, .res = res, .t = t,
-                          .str = {e->experiment_id, ch, model}, .ints = {role, bin}};
-                if (!(x = lookup(r, &k)))
+                          .str = {e->experiment_id, ch, model}, .ints = {role}};
+                if (!(x = lookup(r, &k)) || csgp_sketch_add(&x->sk, bin, 1))
                     return -CSG_ENOMEM;
                 x->val[0] += 1;
             }
@@ -405,14 +414,90 @@ static void sadd(sbuf *b, const char *s)
 
 #define CHUNK_ROWS 200
 
-/* Upsert entries es[0..n) of one table, CHUNK_ROWS rows per statement. */
+/* The stored form of each entry's sketch (NULL entries when the table has none); *out
+ * is malloc'd, freed with free_texts. */
+static int sketch_texts(const struct tspec *s, entry **es, size_t n, char ***out)
+{
+    *out = NULL;
+    if (!s->sketch)
+        return 0;
+    char **t = calloc(n, sizeof *t); // NOLINT(bugprone-sizeof-expression): an array of pointers
+    if (!t)
+        return -CSG_ENOMEM;
+    *out = t;
+    for (size_t i = 0; i < n; i++)
+        if (!(t[i] = csgp_sketch_format(&es[i]->sk)))
+            return -CSG_ENOMEM;
+    return 0;
+}
+
+static void free_texts(char **t, size_t n)
+{
+    if (t)
+        for (size_t i = 0; i < n; i++)
+            free(t[i]);
+    free(t);
+}
+
+/* The DO UPDATE SET list: summed columns add up, the sketch merges (sketch_merge: the SQL
+ * of the backend's merge of the stored and the new sketch). */
+static void update_set(sbuf *b, const struct tspec *s, const char *sketch_merge)
+{
+    const char *const *groups[2] = {s->val, s->dbl};
+    const int counts[2] = {s->nval, s->ndbl};
+    for (int g = 0, first = 1; g < 2; g++)
+        for (int i = 0; i < counts[g]; i++, first = 0) {
+            if (!first)
+                sadd(b, ", ");
+            sadd(b, groups[g][i]);
+            sadd(b, " = ");
+            sadd(b, s->name);
+            sadd(b, ".");
+            sadd(b, groups[g][i]);
+            sadd(b, " + excluded.");
+            sadd(b, groups[g][i]);
+        }
+    if (s->sketch) {
+        sadd(b, ", sketch = ");
+        sadd(b, sketch_merge);
+    }
+}
+
+/* The stored sketch and the new one merged: on SQLite by csg_sketch_merge (stats.c), on
+ * PostgreSQL in SQL (no server-side C): pairs summed per bucket, ascending (sketch.h). */
+static void merged_set(sbuf *b, const struct tspec *s, bool pg)
+{
+    sbuf m = {0};
+    if (pg) {
+        sadd(&m, "(SELECT string_agg(b || ':' || c, ',' ORDER BY b) FROM (SELECT "
+                 "split_part(x, ':', 1)::int AS b, sum(split_part(x, ':', 2)::bigint) AS c FROM "
+                 "unnest(string_to_array(");
+        sadd(&m, s->name);
+        sadd(&m, ".sketch || ',' || excluded.sketch, ',')) AS x GROUP BY 1) AS m)");
+    } else {
+        sadd(&m, "csg_sketch_merge(");
+        sadd(&m, s->name);
+        sadd(&m, ".sketch, excluded.sketch)");
+    }
+    if (m.oom)
+        b->oom = true;
+    else
+        update_set(b, s, m.p);
+    free(m.p);
+}
+
+/* Upsert entries es[0..n) of one table, CHUNK_ROWS rows per statement (SQLite). */
 static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
 {
     const struct tspec *s = &specs[es[0]->table];
-    int ncols = 2 + s->nstr + s->nint + s->nval + s->ndbl;
+    int ncols = 2 + s->nstr + s->nint + s->nval + s->ndbl + (s->sketch ? 1 : 0);
     csgp_param *p = malloc((size_t)CHUNK_ROWS * (size_t)ncols * sizeof *p);
-    if (!p)
+    char **sk = NULL;
+    if (!p || sketch_texts(s, es, n, &sk)) {
+        free(p);
+        free_texts(sk, n);
         return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    }
     int rc = 0;
     char ph[32];
     for (size_t at = 0; at < n && !rc; at += CHUNK_ROWS) {
@@ -428,6 +513,8 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
                 sadd(&b, ", ");
                 sadd(&b, groups[g][i]);
             }
+        if (s->sketch)
+            sadd(&b, ", sketch");
         sadd(&b, ") VALUES ");
         int np = 0;
         for (size_t r = 0; r < m; r++) {
@@ -458,6 +545,11 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
                 sadd(&b, ", ");
                 sadd(&b, csgp_db_ph(db, np, "float8", ph, sizeof ph));
             }
+            if (s->sketch) {
+                p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = sk[at + r]};
+                sadd(&b, ", ");
+                sadd(&b, csgp_db_ph(db, np, "text", ph, sizeof ph));
+            }
             sadd(&b, ")");
         }
         sadd(&b, " ON CONFLICT (res, t");
@@ -467,18 +559,7 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
                 sadd(&b, groups[g][i]);
             }
         sadd(&b, ") DO UPDATE SET ");
-        for (int g = 2, first = 1; g < 4; g++)
-            for (int i = 0; i < counts[g]; i++, first = 0) {
-                if (!first)
-                    sadd(&b, ", ");
-                sadd(&b, groups[g][i]);
-                sadd(&b, " = ");
-                sadd(&b, s->name);
-                sadd(&b, ".");
-                sadd(&b, groups[g][i]);
-                sadd(&b, " + excluded.");
-                sadd(&b, groups[g][i]);
-            }
+        merged_set(&b, s, false);
         if (b.oom)
             rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
         else
@@ -486,6 +567,7 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
         free(b.p);
     }
     free(p);
+    free_texts(sk, n);
     return rc;
 }
 
@@ -516,6 +598,11 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
     const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
     const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
     sbuf cols = {0}, keys = {0}, sql = {0}, data = {0};
+    char **sk = NULL;
+    if (sketch_texts(s, es, n, &sk)) {
+        free_texts(sk, n);
+        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    }
     sadd(&cols, "res, t");
     sadd(&keys, "res, t");
     for (int g = 0; g < 4; g++)
@@ -527,6 +614,8 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
                 sadd(&keys, groups[g][i]);
             }
         }
+    if (s->sketch)
+        sadd(&cols, ", sketch");
     char num[48];
     for (size_t r = 0; r < n; r++) {
         const entry *e = es[r];
@@ -539,14 +628,18 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
             sadd(&data, num);
         }
         for (int i = 0; i < s->nval; i++) {
-            snprintf(num, sizeof num, "%lld%c", (long long)e->val[i],
-                     i + 1 == s->nval && !s->ndbl ? '\n' : '\t');
+            snprintf(num, sizeof num, "%lld\t", (long long)e->val[i]);
             sadd(&data, num);
         }
         for (int i = 0; i < s->ndbl; i++) {
-            snprintf(num, sizeof num, "%.17g%c", e->dbl[i], i + 1 == s->ndbl ? '\n' : '\t');
+            snprintf(num, sizeof num, "%.17g\t", e->dbl[i]);
             sadd(&data, num);
         }
+        if (s->sketch)
+            sadd(&data, sk[r]); /* digits, ':' and ',' only: nothing to escape */
+        else if (!data.oom)
+            data.len--; /* the last column's tab */
+        sadd(&data, "\n");
     }
     char stage[64];
     snprintf(stage, sizeof stage, "csg_stage_%s", s->name);
@@ -584,18 +677,7 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
     sadd(&sql, " ON CONFLICT (");
     sadd(&sql, keys.p);
     sadd(&sql, ") DO UPDATE SET ");
-    for (int g = 2, first = 1; g < 4; g++)
-        for (int i = 0; i < counts[g]; i++, first = 0) {
-            if (!first)
-                sadd(&sql, ", ");
-            sadd(&sql, groups[g][i]);
-            sadd(&sql, " = ");
-            sadd(&sql, s->name);
-            sadd(&sql, ".");
-            sadd(&sql, groups[g][i]);
-            sadd(&sql, " + excluded.");
-            sadd(&sql, groups[g][i]);
-        }
+    merged_set(&sql, s, true);
     sadd(&sql, "; TRUNCATE ");
     sadd(&sql, stage);
     if (sql.oom)
@@ -607,6 +689,7 @@ done:
     free(keys.p);
     free(sql.p);
     free(data.p);
+    free_texts(sk, n);
     return rc;
 }
 

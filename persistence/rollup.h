@@ -8,10 +8,10 @@
  *  - rollup_counts   (experiment_id, config_version, champion_model, challenger_model,
  *                     transport, status): events, with a challenger, decision pairs,
  *                     divergences, decision_diff count and sum, per role decided/approved;
- *  - rollup_latency  (experiment_id, challenger_model, role, model, bucket): the latency
- *                     sketch (sketch.h) — per log bucket a count and the sum of latencies;
- *  - rollup_scores   (experiment_id, challenger_model, role, model, bin): score histogram,
- *                     CSGP_ROLLUP_SCORE_BINS bins of [0, 1];
+ *  - rollup_latency  (experiment_id, challenger_model, role, model): count and sum of the
+ *                     latencies, and the latency sketch (sketch.h) as one text value;
+ *  - rollup_scores   (experiment_id, challenger_model, role, model): count, and the score
+ *                     histogram (CSGP_ROLLUP_SCORE_BINS bins of [0, 1]) in sketch.h's form;
  *  - rollup_segments (experiment_id, challenger_model, by_col, band, champion_model): per
  *                     default band of income / loan_amount / credit_history (query.c's
  *                     defaults) events, both-decided, divergences, per role decided/approved.

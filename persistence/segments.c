@@ -245,22 +245,13 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
                             "band, m", roles[k].model);
             if ((rc = csgp_qb_run(&b, &rows, err)))
                 goto done;
-            while (csgp_rows_next(rows) == 1) {
-                int64_t band = csgp_rows_int(rows, 0);
-                if (band < 0 || band >= nb)
-                    continue;
-                json_t *m = json_object();
-                json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-                json_object_set_new(m, "role", json_string(roles[k].role));
-                json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-                int64_t decided = csgp_rows_int(rows, 4);
-                json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
-                if (!decided)
-                    csgp_add_note(m, "no decisions from this model in this band");
-                json_array_append_new(json_object_get(seg_obj[band], "models"), m);
-            }
+            int s = csgp_band_models(rows, roles[k].role, seg_obj, nb);
             csgp_rows_free(rows);
             rows = NULL;
+            if (s) {
+                rc = csgp_fail(err, CSGP_EDB, "reading rows failed");
+                goto done;
+            }
         }
     }
     for (int k = 0; k < nb; k++) {

@@ -50,6 +50,18 @@ int csgp_sketch_add(csgp_sketch *s, int32_t bucket, int64_t count);
 /* percentile_cont(p) estimate, p in [0, 1]; NAN when empty. Sorts and merges s. */
 double csgp_sketch_percentile(csgp_sketch *s, double p);
 void csgp_sketch_reset(csgp_sketch *s); /* empty, keeps its memory */
+
+/* The stored form of a sketch (or of any sparse integer histogram, e.g. the score bins):
+ * "bucket:count" pairs, comma-separated, buckets ascending and distinct. One text column
+ * holds a whole sketch, so a rollup writes and reads one row per key and period instead of
+ * one per bucket (issue 20: the drain upserted ~0.3 sketch rows per event). */
+/* Adds the pairs of text to s. 0, or -1 when text is malformed or memory runs out. */
+int csgp_sketch_parse(csgp_sketch *s, const char *text);
+/* s's stored form (normalised first), malloc'd; NULL when out of memory. */
+char *csgp_sketch_format(csgp_sketch *s);
+/* The stored form of a and b merged, malloc'd; NULL when either is malformed or memory runs
+ * out (SQLite's csg_sketch_merge; PostgreSQL merges in SQL, rollup.c). */
+char *csgp_sketch_merge_text(const char *a, const char *b);
 void csgp_sketch_free(csgp_sketch *s);
 
 #endif /* CSGP_SKETCH_H */

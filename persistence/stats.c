@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sketch.h"
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -77,9 +79,26 @@ static void pct_final(sqlite3_context *ctx)
         sqlite3_free(st->v);
 }
 
+/* csg_sketch_merge(a, b): two stored sketches merged (the rollup upsert, rollup.c). */
+static void sketch_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const unsigned char *a = sqlite3_value_text(argv[0]), *b = sqlite3_value_text(argv[1]);
+    char *m = csgp_sketch_merge_text(a ? (const char *)a : "", b ? (const char *)b : "");
+    if (m)
+        sqlite3_result_text(ctx, m, -1, free);
+    else
+        sqlite3_result_error(ctx, "csg_sketch_merge: malformed sketch or out of memory", -1);
+}
+
 int csgp_stats_register_sqlite(sqlite3 *db)
 {
-    return sqlite3_create_function_v2(db, "percentile_cont", 2,
-                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, pct_step,
-                                      pct_final, NULL);
+    int rc = sqlite3_create_function_v2(db, "percentile_cont", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL, pct_step,
+                                        pct_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(db, "csg_sketch_merge", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sketch_merge,
+                                        NULL, NULL, NULL);
+    return rc;
 }

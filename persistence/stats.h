@@ -17,7 +17,8 @@ struct sqlite3;
 /* Percentile of v[0..n) (sorted in place), p in [0, 1]; n must be > 0. */
 double csgp_percentile_cont(double *v, size_t n, double p);
 
-/* Register percentile_cont(x, p) on a SQLite connection. 0 or an SQLite error code. */
+/* Register percentile_cont(x, p) and csg_sketch_merge(a, b) (sketch.h) on a SQLite
+ * connection. 0 or an SQLite error code. */
 int csgp_stats_register_sqlite(struct sqlite3 *db);
 
 #endif /* CSGP_STATS_H */

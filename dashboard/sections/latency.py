@@ -24,21 +24,18 @@ def choose_bucket(span: timedelta) -> str:
     return "1h"
 
 
-def data_span(f: data.Filters) -> tuple[datetime, datetime] | None:
-    """First and last timestamps of the filtered events (events come newest id first)."""
-    newest = data.events(f, 1, 0)
-    total = int(newest.get("total") or 0)
-    if total == 0 or not newest.get("events"):
+def data_span(summary: dict) -> tuple[datetime, datetime] | None:
+    """First and last timestamps of the filtered events: the summary's first/last (read from
+    the rollups plus the rows of two hours, not a scan of the events)."""
+    if not summary.get("total") or not summary.get("first") or not summary.get("last"):
         return None
-    oldest = data.events(f, 1, total - 1) if total > 1 else newest
-    a = parse_ts(oldest["events"][0]["timestamp"])
-    b = parse_ts(newest["events"][0]["timestamp"])
+    a, b = parse_ts(summary["first"]), parse_ts(summary["last"])
     return (a, b) if a <= b else (b, a)
 
 
 def render(ctx: Context) -> None:
     st.header(TITLE)
-    span = data_span(ctx.filters)
+    span = data_span(ctx.summary)
     if span is None:
         st.info("No events match the filters yet.")
         return

@@ -5,7 +5,6 @@ exist."""
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 from typing import Any
 
@@ -19,34 +18,14 @@ from common import Context, plot_layout, source_text
 TITLE = "Segments"
 DIMENSIONS = (("income", "Income"), ("credit_history", "Credit history"),
               ("loan_amount", "Loan amount"))
-FALLBACK_BANDS = {"income": "0,20000,40000,60000,100000", "credit_history": "0,1,3,6,10",
-                  "loan_amount": "0,5000,10000,20000,40000"}
 NO_OUTCOMES = ("No outcomes yet: accuracy columns (AUC, bad rate per model and band) appear "
                "once loan outcomes are posted to the API's /outcomes.")
 
 
-def nice(v: float) -> float:
-    """Round to two significant digits so band edges read well."""
-    if v <= 0:
-        return 0.0
-    mag = 10 ** (math.floor(math.log10(v)) - 1)
-    return float(round(v / mag) * mag)
-
-
-def default_bands(by: str, sample: list[dict[str, Any]]) -> str:
-    """Edges at the quintiles of a recent sample of events, starting at 0."""
-    values = sorted(float(e[by]) for e in sample if isinstance(e.get(by), (int, float)))
-    if len(values) < 10:
-        return FALLBACK_BANDS[by]
-    qs = [values[int(len(values) * q)] for q in (0.2, 0.4, 0.6, 0.8)]
-    edges = {0.0}
-    for q in qs:
-        edges.add(float(math.ceil(q)) if by == "credit_history" else nice(q))
-    out = sorted(edges)
-    return ",".join(str(int(e)) if e.is_integer() else f"{e:g}" for e in out)
-
-
 def valid_bands(text: str) -> bool:
+    """Increasing numbers; empty is valid too (the API's default bands)."""
+    if not text.strip():
+        return True
     try:
         edges = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -138,8 +117,7 @@ def _by_feature(ctx: Context, catalogue: list[dict[str, Any]]) -> bool:
     return _show(ctx, seg, by.replace("_", " "), "feature")
 
 
-def render(ctx: Context, sample: list[dict[str, Any]],
-           catalogue: list[dict[str, Any]] | None = None) -> None:
+def render(ctx: Context, catalogue: list[dict[str, Any]] | None = None) -> None:
     st.header(TITLE)
     if not ctx.models():
         st.info("No events match the filters yet.")
@@ -148,14 +126,14 @@ def render(ctx: Context, sample: list[dict[str, Any]],
     tabs = st.tabs([label for _, label in DIMENSIONS] + [BY_FEATURE])
     for tab, (by, label) in zip(tabs[:-1], DIMENSIONS, strict=True):
         with tab:
-            key = f"bands_{by}"
-            if key not in st.session_state:
-                st.session_state[key] = default_bands(by, sample)
-            bands = st.text_input(f"{label} band edges (comma-separated, lower bounds)", key=key)
+            # Empty: the API's default bands, answered from its rollups without reading rows
+            # (issue 20); typed edges read the rows of the filtered range.
+            bands = st.text_input(f"{label} band edges (comma-separated lower bounds; empty: "
+                                  "the default bands)", key=f"bands_{by}")
             if not valid_bands(bands):
                 st.warning("Band edges must be increasing numbers, e.g. 0,20000,50000.")
                 continue
-            seg = data.segments(ctx.filters, by, bands.replace(" ", ""))
+            seg = data.segments(ctx.filters, by, bands.replace(" ", "") or None)
             if not seg.get("segments"):
                 st.info("No events in these bands.")
                 continue

@@ -10,7 +10,10 @@ on a free port, pre-fills a fresh 6-partition topic on the test broker
   * drain: N / (last batch's ingested_at − first batch's ingested_at), i.e. the steady
     insert rate measured by the database's own clock.
   * persist CPU: user+system seconds of the csg-persist process (JSON parsing, validation,
-    COPY encoding, librdkafka), i.e. its own cost independent of the machine's other load.
+    COPY encoding, librdkafka), i.e. its own cost independent of the machine's other load;
+  * db CPU: user+system seconds of csg-persist's PostgreSQL backend(s) (COPY, dedup, routing,
+    indexes, rollup upserts); with persist CPU, the drain's cost on a machine whose other
+    load makes the wall clock unreliable (rows_per_cpu_s: rows per CPU-second of both).
 Also checks that exactly N rows arrived. Prints one JSON line.
 """
 
@@ -28,12 +31,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import csgp
 
 
+def proc_cpu(pid: int) -> float:
+    """User+system CPU seconds of a live process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(db: csgp.Database) -> float:
+    """CPU seconds of the csg_app backends (csg-persist's connections), read while they live."""
+    rows = db.query("SELECT pid FROM pg_stat_activity WHERE usename = 'csg_app' "
+                    "AND pid <> pg_backend_pid()")
+    return sum(proc_cpu(int(pid)) for (pid,) in rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
-    ap.add_argument("--batch-max", type=int, default=5000)
+    ap.add_argument("--batch-max", type=int, default=20000)
     ap.add_argument("--pg-port", type=int, default=0, help="its own cluster's port (0: free)")
     ap.add_argument("--perf", help="record `perf record -g` of csg-persist into this file")
+    ap.add_argument("--perf-db", help="record `perf record -g` of its PostgreSQL backend "
+                    "into this file (needs the right to trace the postgres user's processes)")
     args = ap.parse_args()
     subprocess.run([str(csgp.ROOT / "tests/lib/need-kafka")], check=True)
     port = args.pg_port or csgp.free_port()
@@ -63,11 +84,26 @@ def main() -> int:
             perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf, "-p",
                                      str(p.proc.pid)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
+        perf_db = None
+        if args.perf_db:
+            pids: list[tuple] = []
+
+            def backend() -> bool:
+                pids[:] = db.query("SELECT pid FROM pg_stat_activity WHERE usename = 'csg_app' "
+                                   "AND pid <> pg_backend_pid() AND state IS NOT NULL")
+                return bool(pids)
+
+            csgp.wait_for(backend, 60, "csg-persist's PostgreSQL backend", every=0.05)
+            perf_db = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_db, "-p",
+                                        ",".join(str(p) for (p,) in pids)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         csgp.wait_for(lambda: db.count() >= args.events, 600, "all rows", every=0.2)
         wall = time.monotonic() - t0
-        if perf is not None:
-            perf.send_signal(2)
-            perf.wait(60)
+        db_cpu = backend_cpu(db)
+        for rec in (perf, perf_db):
+            if rec is not None:
+                rec.send_signal(2)
+                rec.wait(60)
         ((lo, hi, n),) = db.query(
             "SELECT extract(epoch FROM min(ingested_at)), extract(epoch FROM max(ingested_at)), count(*) "
             "FROM credit_score_metrics"
@@ -77,8 +113,7 @@ def main() -> int:
         # CPU seconds csg-persist itself used (user + system), less sensitive to the
         # machine's other load than the wall clock.
         assert p.proc is not None
-        fields = Path(f"/proc/{p.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = proc_cpu(p.proc.pid)
         load = os.getloadavg()[0]
         print(
             json.dumps(
@@ -94,6 +129,8 @@ def main() -> int:
                     "rows_per_s_drain": round(n / span) if span > 0 else None,
                     "persist_cpu_seconds": round(cpu, 2),
                     "rows_per_persist_cpu_s": round(n / cpu) if cpu else None,
+                    "db_cpu_seconds": round(db_cpu, 2),
+                    "rows_per_cpu_s": round(n / (cpu + db_cpu)) if cpu + db_cpu else None,
                     "load_average_1m": round(load, 1),
                 }
             )

@@ -259,7 +259,7 @@ def test_migration_002_keeps_rows(kind: str, tmp_path) -> None:
     # Every shipped migration but the two applied by hand above.
     shipped = csgp.ROOT / "sql" / ("postgres" if kind == "pg" else "sqlite")
     assert f"{len(list(shipped.glob('[0-9][0-9][0-9]_*.sql'))) - 2} migration(s) applied" in out, out
-    # 004 built the rollups of the rows already stored (per minute and per hour).
+    # 007 built the rollups of the rows already stored (per hour and per day).
     assert csgp.rollup_totals(db) == [(3600, 5), (86400, 5)]
     assert sorted(db.query("SELECT id, event_id, income, loan_amount, credit_history FROM "
                            "credit_score_metrics")) == before

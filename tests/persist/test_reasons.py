@@ -184,7 +184,7 @@ def test_reasons_against_reference(reasoned) -> None:
 
 
 def test_rollups_rebuilt_with_reason_lists(reasoned, database: csgp.Database) -> None:
-    """Migration 004's rebuild reads the stored lists (text[] / JSON) like ingest."""
+    """Migration 007's rebuild reads the stored lists (text[] / JSON) like ingest."""
     p, events = reasoned
     before = p.get("/metrics/reasons").json()
     setup = csgp.Database(url=database.owner_url, owner_url=database.owner_url,
@@ -194,10 +194,10 @@ def test_rollups_rebuilt_with_reason_lists(reasoned, database: csgp.Database) ->
     for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
               "rollup_reason_codes"):
         cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version = 4")
+    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
     con.commit()
     con.close()
-    assert "1 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
+    assert "2 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
     after = p.get("/metrics/reasons").json()
     assert after["source"] == "rollup" and after == before
     check(after, ref_reasons(events))

@@ -56,6 +56,15 @@ def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
         assert body["source"] == "rollup", (path, body)
         if path in ("/metrics/summary", "/metrics/latency"):
             assert body["percentile_relative_accuracy"] == csgp.SKETCH_ACCURACY
+    # The span (first/last event, for the dashboard's latency bucket): the rollups find the
+    # two hours, their rows give the exact times, equal to the rows' min/max.
+    rolled = p.get("/metrics/summary", **filters).json()
+    rows = p.get("/metrics/summary", **filters, source="rows").json()
+    assert (rolled["first"], rolled["last"]) == (rows["first"], rows["last"])
+    if rows["total"]:
+        assert rows["first"] <= rows["last"], rows
+    else:
+        assert rows["first"] is None and rows["last"] is None
 
 
 @pytest.mark.parametrize(
@@ -93,7 +102,7 @@ def test_source_parameter_checked(loaded) -> None:
 def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, procs,
                                                    tmp_path) -> None:
     """The layout before 004 (migrations up to 003 with rows): migrate adds the rollup
-    tables and fills them from the rows in the same transaction; no row is lost."""
+    tables (004, 007) and fills them from the rows; no row is lost."""
     events = csgp.make_events(2500, 22, span_s=2 * 3600)
     load(database, tmp_path, events)
     owner = database.owner_url
@@ -103,13 +112,13 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
               "rollup_reason_codes"):
         cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version = 4")
+    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
     con.commit()
     con.close()
     before = sorted(database.query("SELECT id, event_id FROM credit_score_metrics"))
     assert len(before) == len(events)
     out = csgp.run_cli("migrate", "--db", owner).stdout
-    assert "1 migration(s) applied" in out, out
+    assert "2 migration(s) applied" in out, out
     assert sorted(database.query("SELECT id, event_id FROM credit_score_metrics")) == before
     assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
     p = csgp.Persist(database, topic=csgp.unique("mig"), args=["--no-consume"]).start()
@@ -123,3 +132,56 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     assert csgp.rollup_totals(database) == [(3600, n), (86400, n)]
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
+
+
+def test_migration_007_converts_bucket_rows(database: csgp.Database, procs, tmp_path) -> None:
+    """Rollups of the 004 layout (one row per latency bucket / score bin) become one sketch
+    row per key and period without reading the rows (rollups outlive purged rows): the
+    endpoints answer the same before and after."""
+    load(database, tmp_path, csgp.make_events(1500, 31, span_s=2 * 3600))
+    p = csgp.Persist(database, topic=csgp.unique("m7"), args=["--no-consume"]).start()
+    procs.append(p)
+    paths = [("/metrics/summary", {}), ("/metrics/latency", {"bucket": "1h"}),
+             ("/metrics/distribution", {"bins": 20})]
+    before = [p.get(path, **q).json() for path, q in paths]
+    assert all(b["source"] == "rollup" for b in before)
+    owner = database.owner_url
+    setup = csgp.Database(url=owner, owner_url=owner, kind=database.kind)
+    keys = "res, t, experiment_id, challenger_model, model, role"
+    lat = setup.query(f"SELECT {keys}, count, total, sketch FROM rollup_latency")
+    scores = setup.query(f"SELECT {keys}, count, sketch FROM rollup_scores")
+    assert lat and scores
+    con = setup.connect()
+    cur = con.cursor()
+    ph = "%s" if database.kind == "pg" else "?"
+    cur.execute("DROP TABLE rollup_latency")
+    cur.execute("DROP TABLE rollup_scores")
+    cur.execute("CREATE TABLE rollup_latency (res integer NOT NULL, t bigint NOT NULL, "
+                "experiment_id text NOT NULL, challenger_model text NOT NULL, model text NOT "
+                "NULL, role integer NOT NULL, bucket integer NOT NULL, count bigint NOT NULL, "
+                "total double precision NOT NULL, PRIMARY KEY (res, t, experiment_id, "
+                "challenger_model, model, role, bucket))")
+    cur.execute("CREATE TABLE rollup_scores (res integer NOT NULL, t bigint NOT NULL, "
+                "experiment_id text NOT NULL, challenger_model text NOT NULL, model text NOT "
+                "NULL, role integer NOT NULL, bin integer NOT NULL, count bigint NOT NULL, "
+                "PRIMARY KEY (res, t, experiment_id, challenger_model, model, role, bin))")
+    for *key, count, total, sketch in lat:
+        pairs = [tuple(int(v) for v in x.split(":")) for x in sketch.split(",")]
+        assert sum(c for _, c in pairs) == count
+        for i, (b, c) in enumerate(pairs):  # the key's total on its first bucket
+            cur.execute(f"INSERT INTO rollup_latency VALUES ({', '.join([ph] * 9)})",
+                        (*key, b, c, total if i == 0 else 0.0))
+    for *key, count, sketch in scores:
+        for x in sketch.split(","):
+            b, c = (int(v) for v in x.split(":"))
+            cur.execute(f"INSERT INTO rollup_scores VALUES ({', '.join([ph] * 8)})",
+                        (*key, b, c))
+    cur.execute("DELETE FROM schema_migrations WHERE version = 7")
+    con.commit()
+    con.close()
+    out = csgp.run_cli("migrate", "--db", owner).stdout
+    assert "1 migration(s) applied" in out, out
+    assert sorted(setup.query(f"SELECT {keys}, count, sketch FROM rollup_scores")) == sorted(
+        scores)
+    after = [p.get(path, **q).json() for path, q in paths]
+    assert after == before
