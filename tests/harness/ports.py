@@ -25,7 +25,7 @@ def _reserve() -> int:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         addr = listener.getsockname()
-        with socket.create_connection(addr) as client:
+        with socket.create_connection(addr):
             accepted, _ = listener.accept()
             accepted.close()  # the server side closes first: TIME_WAIT is on our port
         return addr[1]

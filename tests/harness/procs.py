@@ -113,8 +113,8 @@ class Proc:
 
 def stop_all() -> None:
     """Stop every Proc still registered (the session's safety net)."""
-    for p in list(_running):
-        p.stop(timeout=5)
+    while _running:
+        _running[-1].stop(timeout=5)
 
 
 class Procs:

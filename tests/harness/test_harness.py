@@ -17,9 +17,9 @@ def test_free_port_is_reserved_for_a_reuseaddr_listener_only() -> None:
     lo, hi = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     assert all(lo <= p <= hi for p in ports)  # never a fixed port of the suites
     p = ports[0]
-    with socket.socket() as s:  # an unrelated bind without SO_REUSEADDR is refused ...
-        with pytest.raises(OSError):
-            s.bind(("127.0.0.1", p))
+    # an unrelated bind without SO_REUSEADDR is refused ...
+    with socket.socket() as s, pytest.raises(OSError):
+        s.bind(("127.0.0.1", p))
     with socket.socket() as s:  # ... while the child's listener gets it
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", p))
