@@ -18,18 +18,16 @@ import pytest
 from gwlib import (
     GOOD_APP,
     PLUGIN_DIR,
-    SLOW,
     STUB_BIN,
     ConnectionClosed,
     HttpConn,
     Proc,
     TinyModel,
     applications,
-    free_port,
     http_get_ok,
     start_model,
-    wait_until,
 )
+from harness import SLOW, free_port, wait_until
 
 MAX_BODY = 4096
 
