@@ -25,22 +25,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
-import gwlib
 import pytest
-from gwlib import (
+from gateway import gwlib
+from gateway.gwlib import (
     GATEWAY_BIN,
     PLUGIN_DIR,
-    SLOW,
-    UNDER_SANITIZER,
     HttpConn,
     Proc,
     applications,
-    free_port,
     http_get_ok,
     percentile,
     start_model,
-    wait_until,
 )
+from harness import SLOW, UNDER_SANITIZER, free_port, wait_until
 
 MAX_BODY = 4096
 MAX_LINE = 2048
