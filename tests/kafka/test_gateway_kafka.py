@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, TEST_VAR, Broker
-from gwlib import (
+from gateway.gwlib import (
     GATEWAY_BIN,
     MODEL_BIN,
     PLUGIN_DIR,
@@ -22,12 +22,11 @@ from gwlib import (
     HttpConn,
     Proc,
     applications,
-    free_port,
     http_get_ok,
     start_model,
-    wait_until,
 )
-from kafkacheck import wait_for_ids
+from harness import free_port, wait_until
+from kafka.kafkacheck import wait_for_ids
 
 EXPERIMENT = "exp-kafka-test"
 EVENT_KEYS = {
