@@ -58,6 +58,6 @@ def procs() -> Iterator[list[csgp.Persist]]:
     started: list[csgp.Persist] = []
     yield started
     for p in started:
-        if p.proc is not None and p.proc.poll() is None:
+        if p.proc is not None and p.proc.alive():
             with contextlib.suppress(AssertionError):  # stop() killed it
                 p.stop()
