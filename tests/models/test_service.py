@@ -12,10 +12,8 @@ import csv
 import http.client
 import json
 import math
-import os
 import random
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -25,29 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scorer  # models/scorer.py (pytest.ini pythonpath)
+from harness import BUILD, ROOT, UNDER_SANITIZER, Proc, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
-BIN = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build")) / "bin" / "csg-model"
-LOG_DIR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "logs"
-UNDER_SANITIZER = os.environ.get("CSG_UNDER_SANITIZER") == "1"
-sys.path.insert(0, str(MODELS))
-import scorer
+BIN = BUILD / "bin" / "csg-model"
 
 JSON = {"Content-Type": "application/json"}
 GOOD = {"applicant_id": "t-1", "income": 131, "loan_amount": 1000, "credit_history": 1}
-
-
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 class Service:
@@ -56,34 +39,9 @@ class Service:
     def __init__(self, model: str, *extra: str) -> None:
         self.model = model
         self.port = free_port()
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"csg-model-{self.port}.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [
-                str(BIN),
-                "--model",
-                str(MODELS / model),
-                "--port",
-                str(self.port),
-                *extra,
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            assert self.proc.poll() is None, (
-                f"csg-model exited: {self.log_path.read_text()}"
-            )
-            try:
-                status, _ = self.get("/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "csg-model did not become healthy"
-            time.sleep(0.05)
+        self.proc = Proc("csg-model", [str(BIN), "--model", str(MODELS / model), "--port",
+                                       str(self.port), *extra])
+        self.proc.ready(lambda: self.get("/healthz")[0] == 200, 20, "csg-model healthy")
 
     def conn(self, timeout: float = 10) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -98,17 +56,8 @@ class Service:
             c.close()
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=15)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.log.close()
-        assert rc == 0, (
-            f"csg-model exited {rc} on SIGTERM: {self.log_path.read_text()[-3000:]}"
-        )
+        rc = self.proc.stop(15)
+        assert rc == 0, f"csg-model exited {rc} on SIGTERM: {self.proc.tail()}"
 
 
 def post(
