@@ -27,7 +27,7 @@ build-asan: ## build with ASan+UBSan into build-asan/
 test: bootstrap build build-asan ## build and run every test suite (unit, integration, e2e, sanitizers)
 	@tests/run
 
-lint: bootstrap build ## clang-tidy over our C code (.clang-tidy; make test runs it in 10-unit)
+lint: bootstrap build ## clang-tidy over our C code (.clang-tidy; make test runs it as 95-lint)
 	@scripts/lint
 
 coverage: bootstrap ## --coverage build in build-coverage/, the C-facing suites, line coverage per directory (gcovr)
