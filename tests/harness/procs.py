@@ -1,13 +1,14 @@
 """Child processes with their output in a log file, always stopped.
 
 Every Proc is registered until it is stopped; stop_all() (run by tests/conftest.py at the
-end of the session, and by the `procs` fixture after each test) stops what is left, so a
+end of the session, and at interpreter exit) stops what is left, so a
 failing test or fixture never leaves a service running. The `procs` fixture also prints
 the tail of each of its processes' logs when the test failed.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import signal as _signal
@@ -115,6 +116,9 @@ def stop_all() -> None:
     """Stop every Proc still registered (the session's safety net)."""
     while _running:
         _running[-1].stop(timeout=5)
+
+
+atexit.register(stop_all)  # scripts outside pytest (bench) too
 
 
 class Procs:
