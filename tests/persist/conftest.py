@@ -46,6 +46,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> csgp.Database:
     return csgp.new_sqlite_database(tmp_path)
 
 
+@pytest.fixture(scope="module", params=["pg", "sqlite"])
+def module_database(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> csgp.Database:
+    """One database per backend shared by a module's tests that only read what the
+    module loaded once (loading is most of such a test's time)."""
+    if request.param == "pg":
+        return csgp.new_pg_database()
+    return csgp.new_sqlite_database(tmp_path_factory.mktemp("db"))
+
+
 @pytest.fixture
 def pg_database() -> csgp.Database:
     return csgp.new_pg_database()
