@@ -18,15 +18,14 @@ def services() -> Iterator[None]:
     assert csgp.BIN.exists(), f"{csgp.BIN} not built"
     subprocess.run([str(csgp.ROOT / "tests/lib/need-postgres")], check=True)
     yield
-    for name in csgp.CREATED_DATABASES:
+    if csgp.CREATED_DATABASES:
+        # One psql for all of them (each -c its own transaction, as DROP DATABASE needs):
+        # a scripts/postgres process per database made this teardown tens of seconds.
+        drops = [arg for name in csgp.CREATED_DATABASES
+                 for arg in ("-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')]
         subprocess.run(
-            [
-                str(csgp.ROOT / "scripts/postgres"),
-                "dropdb",
-                name,
-                "--port",
-                str(csgp.PG_PORT),
-            ],
+            [str(csgp.ROOT / "scripts/postgres"), "psql", "postgres", "--port",
+             str(csgp.PG_PORT), "--", "-q", *drops],
             capture_output=True,
             check=False,
         )
