@@ -53,7 +53,7 @@ down: ## stop everything `make up` started
 status: ## show which parts of the stack are running
 	@scripts/stack status
 
-demo: up ## replay the hold-out rows as live traffic and post their outcomes (DEMO_ARGS="--rate 50")
+demo: up ## replay the hold-out rows as live traffic and post their outcomes (DEMO_ARGS="--rate 50", "--drift")
 	@scripts/demo $(DEMO_ARGS)
 
 bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration), then bench-persist and bench/hostile

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "config_assign.h"
+#include "config_guard.h"
 #include "config_walk.h"
 #include "options.h"
 #include "config_yaml.h"
@@ -132,7 +134,8 @@ static char *join_path(const char *dir, const char *name)
 /* ------------------------------------------------------------------------ */
 /* The core's option tables (DESIGN §3): every key, its default and bounds   */
 
-static const char *const assignments[] = {"hash", "random", NULL};
+static const char *const assignments[] = {"hash", "random", "all", NULL};
+static const char *const chal_modes[] = {"shadow", "live", NULL};
 static const char *const reply_modes[] = {"after_champion", "after_all", NULL};
 static const char *const decisions[] = {CSG_DECISION_NAME_LIST, NULL}; /* lib/csg_vocab.h */
 #define END {.opt = {.name = NULL}}
@@ -156,7 +159,7 @@ static const cw_option experiment_rows[] = {
      .check = check_name},
     {CW_STR("salt", "", false, 0, 256, csg_config, salt, "mixed into the assignment hash")},
     {CW_ENUM("assignment", "hash", assignments, CSG_ASSIGN_HASH, csg_config, assignment,
-             "hash (sticky per applicant) | random")},
+             "hash (sticky per applicant) | random | all (every challenger, in shadow)")},
     {CW_ENUM("reply", "after_champion", reply_modes, CSG_REPLY_AFTER_CHAMPION, csg_config, reply,
              "reply when the champion answers, or after the challenger too")},
     END,
@@ -224,6 +227,8 @@ static const cw_option challenger_rows[] = {
     MODEL_NAME, MODEL_ADAPTER,
     {CW_ROW(CSG_OPT_DOUBLE, "weight", NULL, true, 0, 1, csg_cfg_model, weight,
             "its share of requests")},
+    {CW_ENUM("mode", "shadow", chal_modes, CSG_MODE_SHADOW, csg_cfg_model, mode,
+             "shadow | live (its decision is returned for its share)")},
     MODEL_TIMEOUT, END,
 };
 
@@ -352,6 +357,13 @@ static void model_block(vctx *x, yaml_node_t *n, csg_cfg_model *m, bool champion
             cw_err_at(x, key, "\"weight\" is not allowed for the champion (it scores every request)");
         else if (!champion && !strcmp(cw_sval(key), "fallback_decision"))
             cw_err_at(x, key, "\"fallback_decision\" is only allowed for the champion");
+        else if (!champion && !strcmp(cw_sval(key), "ranges"))
+            csg_cfg_ranges_read(x, cw_node(x, k.p[e]->value), m);
+        else if (!strcmp(cw_sval(key), "guardrail") && champion)
+            cw_err_at(x, key, "\"guardrail\" is only allowed for a challenger (the champion "
+                              "is never suspended)");
+        else if (!strcmp(cw_sval(key), "guardrail"))
+            csg_config_guardrail(x, cw_node(x, k.p[e]->value), &m->guardrail);
         else
             k.p[kept++] = k.p[e];
     }
@@ -400,9 +412,10 @@ static void sec_challengers(vctx *x, yaml_node_t *n)
         model_block(x, m, cm, false);
         sum += cm->weight;
     }
-    /* A little slack so 0.1 + 0.2 + 0.7 is accepted. */
-    if (sum > 1.0 + 1e-9)
+    /* A little slack so 0.1 + 0.2 + 0.7 is accepted; under "all" weights are ignored. */
+    if (sum > 1.0 + 1e-9 && c->assignment != CSG_ASSIGN_ALL)
         cw_err_at(x, n, "challenger weights sum to %.15g, must be at most 1", sum);
+    csg_cfg_assign_check(x, n);
     /* Names are the key of every metric and event: they must be unique. */
     for (size_t i = 0; i < c->n_challengers; i++) {
         const csg_cfg_model *a = &c->challengers[i];
@@ -419,6 +432,24 @@ static void sec_challengers(vctx *x, yaml_node_t *n)
                                 x->file, a->line, a->name, c->challengers[j].line);
                 break;
             }
+    }
+}
+
+/* The experiment's keys, and `schedule:` (a mapping, read by config_guard.c). */
+static void sec_experiment(vctx *x, yaml_node_t *n)
+{
+    if (!cw_want_mapping(x, n, "\"experiment\""))
+        return;
+    cw_keys k;
+    core_block(x, n, "experiment", experiment_rows, x->c, &k);
+    for (size_t e = 0; e < k.n; e++) {
+        yaml_node_t *key = cw_node(x, k.p[e]->key);
+        if (!strcmp(cw_sval(key), "schedule"))
+            csg_config_schedule(x, cw_node(x, k.p[e]->value), x->c);
+        else
+            cw_err_at(x, key, "unknown key \"%s\" in experiment (allowed: id, salt, assignment, "
+                              "reply, schedule)",
+                      cw_sval(key));
     }
 }
 
@@ -441,7 +472,7 @@ static const struct section {
     {"transports", NULL, sec_transports, " (at least one transport)"},
     /* Before the models: their adapters' required_features are checked against it. */
     {"application", NULL, sec_application, NULL},
-    {"experiment", experiment_rows, NULL, ""},
+    {"experiment", NULL, sec_experiment, ""},
     {"champion", NULL, sec_champion, ""},
     {"challengers", NULL, sec_challengers, NULL},
     {"events", events_rows, NULL, NULL},

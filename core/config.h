@@ -21,8 +21,10 @@
 #include <stdint.h>
 
 #include "csg/plugin.h"
+#include "guardrail.h"
 #include "plugin_loader.h"
 #include "registry.h"
+#include "assign.h"
 #include "schema.h"
 
 #define CSG_MODEL_NAME_MAX 64
@@ -30,7 +32,14 @@
 #define CSG_MAX_CHALLENGERS 16
 #define CSG_MAX_TRANSPORTS 16
 
-typedef enum csg_assignment { CSG_ASSIGN_HASH = 0, CSG_ASSIGN_RANDOM = 1 } csg_assignment;
+/* all: every challenger scores every request (in shadow); weights are ignored. */
+typedef enum csg_assignment {
+    CSG_ASSIGN_HASH = 0,
+    CSG_ASSIGN_RANDOM = 1,
+    CSG_ASSIGN_ALL = 2
+} csg_assignment;
+/* live: for its share the client gets the challenger's decision (DESIGN §3). */
+typedef enum csg_chal_mode { CSG_MODE_SHADOW = 0, CSG_MODE_LIVE = 1 } csg_chal_mode;
 typedef enum csg_reply_mode { CSG_REPLY_AFTER_CHAMPION = 0, CSG_REPLY_AFTER_ALL = 1 } csg_reply_mode;
 
 /* A list of validation errors, each "<file>:<line>: <message>". */
@@ -58,8 +67,12 @@ typedef struct csg_cfg_model {
     char *adapter_name;
     char *adapter_path;
     double weight;       /* challengers */
+    csg_chal_mode mode;  /* challengers */
+    csg_ranges ranges;   /* challengers: hash-space slices (n == 0: none given) */
+    bool has_ranges;     /* a `ranges:` key was given (possibly empty) */
     unsigned timeout_ms;
     csg_decision fallback_decision; /* the champion's; NONE = reply with an error */
+    csg_guardrail_cfg guardrail;    /* challengers; .set false: none */
     int line;
     const csg_plugin *plugin; /* the registry's; NULL when loaded without one */
     csg_option_value *options;
@@ -88,6 +101,9 @@ typedef struct csg_config {
     char *salt;
     csg_assignment assignment;
     csg_reply_mode reply;
+    /* experiment.schedule (config_guard.h); 0 = that end is open */
+    bool has_schedule;
+    int64_t schedule_start_ms, schedule_end_ms;
 
     csg_cfg_model champion;
     csg_cfg_model challengers[CSG_MAX_CHALLENGERS];

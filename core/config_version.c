@@ -6,7 +6,8 @@
  * configuration, not from the file: one line per item, in a fixed order, of
  * the application schema (schema.c), the experiment (id, salt, assignment,
  * reply), the champion and each challenger (name, adapter file name,
- * weight, timeout_ms, fallback_decision, and every option of the adapter's
+ * weight, timeout_ms, fallback_decision, guardrail and schedule when given,
+ * and every option of the adapter's
  * table with its effective value, defaults included). So whitespace,
  * comments, key order, YAML quoting and spelling a default out do not
  * change it; gateway, transports, events and limits are not part of it.
@@ -25,6 +26,22 @@ static void model(const csg_cfg_model *m, const char *role, csg_jsonw *w)
     csg_jsonw_printf(w, "%s name=%s adapter=%s weight=%.17g timeout_ms=%u\n", role,
                      m->name ? m->name : "", m->adapter_name ? m->adapter_name : "", m->weight,
                      m->timeout_ms);
+    /* Only when not the default, so configs without them keep their version. */
+    if (m->mode == CSG_MODE_LIVE)
+        csg_jsonw_printf(w, " mode=live\n");
+    if (m->has_ranges) {
+        csg_jsonw_printf(w, " ranges=");
+        for (unsigned i = 0; i < m->ranges.n; i++)
+            csg_jsonw_printf(w, "[%.17g,%.17g]", m->ranges.r[i].lo, m->ranges.r[i].hi);
+        csg_jsonw_printf(w, "\n");
+    }
+    /* Only when given, so configs without one keep their version. */
+    const csg_guardrail_cfg *g = &m->guardrail;
+    if (g->set)
+        csg_jsonw_printf(w, " guardrail max_error_rate=%.17g max_p99_ms=%.17g window_s=%u "
+                            "min_calls=%u cooldown_s=%u\n",
+                         g->max_error_rate, g->max_p99_ms, g->window_s, g->min_calls,
+                         g->cooldown_s);
     const csg_option *opts = m->plugin ? m->plugin->options : NULL;
     for (size_t i = 0; opts && opts[i].name && i < m->n_options; i++) {
         const csg_option_value *v = &m->options[i];
@@ -55,6 +72,9 @@ void csg_config_version_compute(csg_config *c)
     csg_jsonw_printf(&w, "experiment id=%s salt=%s assignment=%d reply=%d\n",
                      c->experiment_id ? c->experiment_id : "", c->salt ? c->salt : "",
                      (int)c->assignment, (int)c->reply);
+    if (c->has_schedule)
+        csg_jsonw_printf(&w, " schedule start=%" PRId64 " end=%" PRId64 "\n", c->schedule_start_ms,
+                         c->schedule_end_ms);
     model(&c->champion, "champion", &w);
     const char *fd = csg_decision_name(c->champion.fallback_decision);
     csg_jsonw_printf(&w, " fallback_decision=%s\n", fd ? fd : "");

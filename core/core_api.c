@@ -61,6 +61,7 @@ static char *api_render_metrics(size_t *len)
         .reloads_ok = atomic_load(&gw->reloads_ok),
         .reloads_failed = atomic_load(&gw->reloads_failed),
         .config_version = atomic_load(&gw->config_version),
+        .guards = gw->guards,
     };
     return csg_metrics_render(gw->metrics, gw->n_workers, &g, len);
 }
@@ -77,6 +78,14 @@ static bool api_is_ready(void)
 {
     csg_gateway *gw = atomic_load_explicit(&g_gw, memory_order_relaxed);
     return gw && atomic_load_explicit(&gw->ready, memory_order_relaxed);
+}
+
+static size_t api_ready_details(char *buf, size_t cap)
+{
+    csg_gateway *gw = atomic_load_explicit(&g_gw, memory_order_relaxed);
+    if (!gw || !gw->guards)
+        return (size_t)snprintf(buf, cap, "[]");
+    return csg_guards_json(gw->guards, buf, cap);
 }
 
 const csg_core_api *csg_gateway_api(void)
@@ -104,6 +113,7 @@ void csg_core_api_bind(csg_gateway *gw, const csg_config *cfg)
         .options_apply = csg_options_apply,
         .render_metrics = api_render_metrics,
         .is_ready = api_is_ready,
+        .ready_details = api_ready_details,
         .max_body_bytes = (size_t)cfg->max_body_bytes,
         .max_line_bytes = (size_t)cfg->max_line_bytes,
         .max_connections = (unsigned)cfg->max_connections,

@@ -1,7 +1,9 @@
 /*
  * dispatch.c — the request state machine behind csg_core_api.submit
  * (gateway_state.h): route, call the champion and the chosen challenger
- * concurrently, reply, queue the MetricEvent.
+ * (assignment all: every challenger) concurrently, reply, queue the
+ * MetricEvent. A live challenger's answer is the reply for its share; the
+ * champion is still called, and decides when the live challenger fails.
  *
  * Ownership on the request path: a request context (req_ctx) belongs to the
  * worker that accepted it and is only touched on that worker's thread. It
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "application.h"
+#include "config_guard.h"
 #include "event.h"
 #include "gateway_state.h"
 #include "log.h"
@@ -55,9 +58,12 @@ struct req_ctx {
     void *reply_ctx;
     int64_t wall_ms;
     double t0;
-    model_call champ, chal;
+    model_call champ;
     csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
-    bool has_chal;
+    csg_reason_texts live_texts;  /* the same for a live challenger (chal[0]) */
+    bool live;                    /* chal[0] is a live challenger: it decides */
+    bool chal_held;      /* chosen, but a guardrail kept it from being called */
+    unsigned held_model; /* its index in the snapshot's models, when chal_held */
     bool is_probe;
     bool in_submit;
     bool reply_due; /* reply decided while inside submit: deliver from the loop */
@@ -67,6 +73,8 @@ struct req_ctx {
     csg_reply_status due_status;
     struct event deadline_ev;
     struct event defer_ev;
+    unsigned n_chal;     /* challengers called: 0 or 1, every one under assignment all */
+    model_call chal[];   /* n_chal of them */
 };
 
 static void ctx_maybe_free(req_ctx *c);
@@ -92,6 +100,10 @@ static void call_finish(model_call *mc, csg_score_status st, double score, csg_d
     }
     if (!c->is_probe)
         csg_metrics_observe_latency(c->snap->slots[c->w->index].stats[mc->model], mc->latency_ms);
+    csg_guard *g = mc != &c->champ ? c->snap->guards[mc->model] : NULL;
+    if (g && st != CSG_SCORE_OVERLOADED) /* shed load is this gateway's, not the model's */
+        csg_guard_record(g, &c->snap->models[mc->model]->guardrail, st == CSG_SCORE_OK,
+                         mc->latency_ms);
     if (mc == &c->champ)
         csg_readiness_champion(c->w, st, c->is_probe, c->snap->models[0]->name, mc->error);
     progress(c);
@@ -119,7 +131,9 @@ static void on_score(void *arg, const csg_score_result *r)
          * never taken in part: a bad one makes the whole answer an error. */
         const char *bad = st == CSG_SCORE_OK
                               ? csg_reasons_take(r, &mc->reasons,
-                                                 mc == &c->champ ? &c->champ_texts : NULL)
+                                                 mc == &c->champ ? &c->champ_texts
+                                                 : c->live       ? &c->live_texts
+                                                                 : NULL)
                               : NULL;
         if (bad) {
             char msg[sizeof mc->error];
@@ -189,25 +203,49 @@ static void fill_event(req_ctx *c, csg_event *e)
     e->champion_decision = c->champ.decision;
     e->champion_reasons = c->champ.reasons;
     e->latency_champion_ms = c->champ.latency_ms;
-    if (c->has_chal) {
-        copy_str(e->challenger_model, sizeof e->challenger_model, s->models[c->chal.model]->name);
-        e->challenger_ok = c->chal.status == CSG_SCORE_OK;
-        e->challenger_score = c->chal.score;
-        e->challenger_decision = c->chal.decision;
-        e->challenger_reasons = c->chal.reasons;
-        e->latency_challenger_ms = c->chal.latency_ms;
+    csg_event_status chal_status = CSG_EVENT_OK; /* the first failing challenger's */
+    for (unsigned i = 0; i < c->n_chal && i < e->n_chal; i++) {
+        const model_call *mc = &c->chal[i];
+        csg_event_chal *ec = &e->chal[i];
+        copy_str(ec->model, sizeof ec->model, s->models[mc->model]->name);
+        ec->ok = mc->status == CSG_SCORE_OK;
+        ec->live = c->live && i == 0;
+        ec->score = mc->score;
+        ec->decision = mc->decision;
+        ec->reasons = mc->reasons;
+        ec->latency_ms = mc->latency_ms;
+        ec->status = ec->ok                         ? CSG_EVENT_OK
+                     : mc->status == CSG_SCORE_TIMEOUT ? CSG_EVENT_CHALLENGER_TIMEOUT
+                                                       : CSG_EVENT_CHALLENGER_ERROR;
+        if (chal_status == CSG_EVENT_OK)
+            chal_status = ec->status;
     }
+    /* The brief's single-challenger keys repeat the first result (DESIGN §6). */
+    if (e->n_chal > 0) {
+        const csg_event_chal *first = &e->chal[0];
+        copy_str(e->challenger_model, sizeof e->challenger_model, first->model);
+        e->challenger_ok = first->ok;
+        e->challenger_score = first->score;
+        e->challenger_decision = first->decision;
+        e->challenger_reasons = first->reasons;
+        e->latency_challenger_ms = first->latency_ms;
+    } else if (c->chal_held) {
+        /* Named, never called: score, decision and latency stay null (DESIGN §6). */
+        copy_str(e->challenger_model, sizeof e->challenger_model,
+                 s->models[c->held_model]->name);
+    }
+    e->decided_by_challenger = c->live && c->chal[0].status == CSG_SCORE_OK;
     e->timestamp_ms = c->wall_ms;
     if (c->champ.status == CSG_SCORE_TIMEOUT)
         e->status = CSG_EVENT_CHAMPION_TIMEOUT;
     else if (c->champ.status != CSG_SCORE_OK)
         e->status = CSG_EVENT_CHAMPION_ERROR;
-    else if (c->has_chal && c->chal.status == CSG_SCORE_TIMEOUT)
-        e->status = CSG_EVENT_CHALLENGER_TIMEOUT;
-    else if (c->has_chal && c->chal.status != CSG_SCORE_OK)
-        e->status = CSG_EVENT_CHALLENGER_ERROR;
+    else if (c->live && c->chal[0].status != CSG_SCORE_OK)
+        e->status = CSG_EVENT_LIVE_FALLBACK;
+    else if (c->chal_held)
+        e->status = CSG_EVENT_CHALLENGER_SUSPENDED;
     else
-        e->status = CSG_EVENT_OK;
+        e->status = chal_status;
 }
 
 static void emit_event(req_ctx *c)
@@ -217,7 +255,7 @@ static void emit_event(req_ctx *c)
     if (c->is_probe)
         return;
     csg_bump_signed(&w->metrics->events_waiting, -1);
-    csg_event *e = csg_event_new(c->req.app);
+    csg_event *e = csg_event_new(c->req.app, c->n_chal);
     if (!e) {
         csg_bump(&w->metrics->events_dropped, 1);
         return;
@@ -261,9 +299,18 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
         .model = s->models[0]->name,
         .experiment_id = s->cfg->experiment_id,
         .request_id = c->req.request_id,
+        .arm = CSG_ARM_CHAMPION,
     };
     if (st == CSG_REPLY_OK) {
-        if (c->champ.status == CSG_SCORE_OK) {
+        if (c->live && c->chal[0].status == CSG_SCORE_OK) {
+            const model_call *lc = &c->chal[0];
+            r.model = s->models[lc->model]->name;
+            r.arm = CSG_ARM_CHALLENGER;
+            r.score = lc->score;
+            r.decision = lc->decision;
+            r.reason_count = csg_reasons_view(&lc->reasons, &c->live_texts, reasons);
+            r.reasons = reasons;
+        } else if (c->champ.status == CSG_SCORE_OK) {
             r.score = c->champ.score;
             r.decision = c->champ.decision;
             r.reason_count = csg_reasons_view(&c->champ.reasons, &c->champ_texts, reasons);
@@ -327,14 +374,27 @@ static csg_reply_status champion_reply_status(const req_ctx *c)
 static void progress(req_ctx *c)
 {
     bool champ_done = c->champ.state == CALL_DONE;
-    bool chal_done = !c->has_chal || c->chal.state == CALL_DONE;
-    /* The event is queued as soon as both answers are known — in after_all
+    bool chal_done = true;
+    for (unsigned i = 0; i < c->n_chal; i++)
+        chal_done = chal_done && c->chal[i].state == CALL_DONE;
+    /* The event is queued as soon as every answer is known — in after_all
      * mode before the reply goes out (the brief's literal order). */
     if (champ_done && chal_done && !c->event_done)
         emit_event(c);
-    if (champ_done && !c->replied &&
-        (c->snap->cfg->reply == CSG_REPLY_AFTER_CHAMPION || chal_done))
-        reply(c, champion_reply_status(c));
+    if (!c->replied) {
+        bool after_all = c->snap->cfg->reply == CSG_REPLY_AFTER_ALL;
+        if (c->live && c->chal[0].state == CALL_DONE && c->chal[0].status == CSG_SCORE_OK &&
+            (!after_all || (champ_done && chal_done)))
+            reply(c, CSG_REPLY_OK); /* the live challenger decides */
+        else if (champ_done && (!c->live || c->chal[0].state == CALL_DONE) &&
+                 (!after_all || chal_done)) {
+            csg_model_stats *ls =
+                c->live ? c->snap->slots[c->w->index].stats[c->chal[0].model] : NULL;
+            if (ls && c->champ.status == CSG_SCORE_OK)
+                csg_bump(&ls->live_fallbacks, 1);
+            reply(c, champion_reply_status(c));
+        }
+    }
     ctx_maybe_free(c);
 }
 
@@ -352,12 +412,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void ctx_maybe_free(req_ctx *c)
 {
     if (c->in_submit || !c->replied || !c->event_done || c->champ.outstanding ||
-        c->chal.outstanding || c->defer_set || c->reply_due)
+        c->defer_set || c->reply_due)
         return;
+    for (unsigned i = 0; i < c->n_chal; i++)
+        if (c->chal[i].outstanding)
+            return;
     if (c->champ.timer_set)
         event_del(&c->champ.timer);
-    if (c->chal.timer_set)
-        event_del(&c->chal.timer);
+    for (unsigned i = 0; i < c->n_chal; i++)
+        if (c->chal[i].timer_set)
+            event_del(&c->chal[i].timer);
     if (c->deadline_set)
         event_del(&c->deadline_ev);
     csg_worker *w = c->w;
@@ -373,18 +437,46 @@ static void ctx_maybe_free(req_ctx *c)
         csg_snapshot_retire_slot(w, s);
 }
 
-static req_ctx *ctx_new(csg_worker *w)
+static req_ctx *ctx_new(csg_worker *w, unsigned n_chal)
 {
-    req_ctx *c = calloc(1, sizeof *c);
+    req_ctx *c = calloc(1, sizeof *c + n_chal * sizeof c->chal[0]);
     if (!c)
         return NULL;
     c->w = w;
     c->snap = w->current;
     c->snap->slots[w->index].inflight++;
     w->live++;
+    c->n_chal = n_chal;
+    for (unsigned i = 0; i < n_chal; i++)
+        c->chal[i].ctx = c;
     c->t0 = csg_now_ms();
     c->wall_ms = csg_wall_ms();
     return c;
+}
+
+/* Which challengers this request calls: picks[0..n), indexes into the configured
+ * challengers. Outside the experiment's schedule none. A challenger a guardrail holds off
+ * is not called (its share goes to the champion); when it is the one routed to, *held
+ * names it for the event (CHALLENGER_SUSPENDED). */
+static unsigned route(csg_worker *w, const csg_snapshot *s, const char *applicant, bool all,
+                      unsigned *picks, int *held)
+{
+    *held = -1;
+    if (s->cfg->has_schedule && csg_schedule_at(s->cfg, csg_wall_ms()) != CSG_SCHEDULE_RUNNING)
+        return 0;
+    int first = all ? 0 : csg_router_pick(s->router, applicant, &w->rng);
+    int last = all ? (int)s->cfg->n_challengers - 1 : first;
+    unsigned n = 0;
+    for (int i = first; i >= 0 && i <= last; i++) {
+        csg_guard *g = s->guards[1 + i];
+        if (g && csg_guard_admit_call(g, &s->models[1 + i]->guardrail, &w->rng) == CSG_GUARD_HELD) {
+            if (!all)
+                *held = i;
+            continue;
+        }
+        picks[n++] = (unsigned)i;
+    }
+    return n;
 }
 
 void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_reply, void *ctx)
@@ -404,7 +496,13 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
             return;
         }
     }
-    req_ctx *c = ctx_new(w);
+    /* Route first: the context is sized by how many challengers it calls. */
+    unsigned picks[CSG_MAX_CHALLENGERS];
+    int held = -1;
+    const csg_snapshot *cur = w->current;
+    bool all = cur->cfg->assignment == CSG_ASSIGN_ALL;
+    unsigned n_chal = route(w, cur, csg_app_applicant_id(req->app), all, picks, &held);
+    req_ctx *c = ctx_new(w, n_chal);
     if (!c) {
         /* No memory for even a context: answer at once (the one case where
          * the callback runs inside submit). */
@@ -433,15 +531,17 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     csg_snap_slot *sl = &s->slots[w->index];
     csg_bump_signed(&w->metrics->events_waiting, 1);
 
-    int chal = csg_router_pick(s->router, csg_app_applicant_id(c->req.app), &w->rng);
+    c->chal_held = held >= 0;
+    c->held_model = 1 + (unsigned)(held >= 0 ? held : 0);
     c->champ.ctx = c;
-    c->chal.ctx = c;
-    if (chal >= 0) {
-        c->has_chal = true;
-        c->chal.state = CALL_PENDING; /* before any adapter runs: see progress() */
-        if (sl->stats[1 + chal])
-            csg_bump(&sl->stats[1 + chal]->assignments, 1);
+    for (unsigned i = 0; i < n_chal; i++) {
+        unsigned idx = picks[i];
+        c->chal[i].model = 1 + idx;
+        c->chal[i].state = CALL_PENDING; /* before any adapter runs: see progress() */
+        if (sl->stats[1 + idx])
+            csg_bump(&sl->stats[1 + idx]->assignments, 1);
     }
+    c->live = !all && n_chal == 1 && s->models[c->chal[0].model]->mode == CSG_MODE_LIVE;
     if (req->deadline_ms > 0) {
         int64_t left = req->deadline_ms - csg_now_ms_int();
         evtimer_assign(&c->deadline_ev, w->base, on_deadline, c);
@@ -453,8 +553,8 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     }
     c->champ.state = CALL_PENDING;
     start_call(c, &c->champ, 0);
-    if (chal >= 0)
-        start_call(c, &c->chal, 1 + (unsigned)chal);
+    for (unsigned i = 0; i < n_chal; i++)
+        start_call(c, &c->chal[i], c->chal[i].model);
 
     c->in_submit = false;
     if (c->reply_due) {
@@ -469,7 +569,7 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
 
 bool csg_dispatch_probe(csg_worker *w, csg_application *app)
 {
-    req_ctx *c = app ? ctx_new(w) : NULL;
+    req_ctx *c = app ? ctx_new(w, 0) : NULL;
     if (!c) {
         csg_app_free(app);
         return false;
@@ -479,7 +579,6 @@ bool csg_dispatch_probe(csg_worker *w, csg_application *app)
     c->req.app = app;
     snprintf(c->transport, sizeof c->transport, "probe");
     c->champ.ctx = c;
-    c->chal.ctx = c;
     c->in_submit = true;
     start_call(c, &c->champ, 0);
     c->in_submit = false;

@@ -68,6 +68,30 @@ static void write_codes(csg_jsonw *w, bool answered, const csg_reason_codes *rc)
     csg_jsonw_lit(w, "]");
 }
 
+/* The `challengers` array: every challenger result of the request. */
+static void write_challengers(csg_jsonw *w, const csg_event *e)
+{
+    csg_jsonw_lit(w, "[");
+    for (unsigned i = 0; i < e->n_chal; i++) {
+        const csg_event_chal *c = &e->chal[i];
+        csg_jsonw_lit(w, i ? ",{\"model\":" : "{\"model\":");
+        csg_jsonw_str(w, c->model);
+        csg_jsonw_lit(w, ",\"score\":");
+        csg_jsonw_double(w, c->ok ? c->score : NAN);
+        csg_jsonw_lit(w, ",\"decision\":");
+        csg_jsonw_str(w, c->ok ? csg_decision_name(c->decision) : NULL);
+        csg_jsonw_lit(w, ",\"latency_ms\":");
+        csg_jsonw_double(w, latency(c->latency_ms));
+        csg_jsonw_lit(w, ",\"status\":\"");
+        csg_jsonw_lit(w, csg_event_status_name(c->status));
+        csg_jsonw_lit(w, "\",\"reasons\":");
+        write_codes(w, c->ok, &c->reasons);
+        csg_jsonw_lit(w, c->live ? ",\"mode\":\"" CSG_MODE_LIVE_NAME "\"}"
+                                 : ",\"mode\":\"" CSG_MODE_SHADOW_NAME "\"}");
+    }
+    csg_jsonw_lit(w, "]");
+}
+
 /* The brief's top-level amounts, which the event takes from the features of the same name. */
 static const csg_event_field_id brief_fields[3] = {CSG_EF_INCOME, CSG_EF_LOAN_AMOUNT,
                                                   CSG_EF_CREDIT_HISTORY};
@@ -82,14 +106,17 @@ static void key(csg_jsonw *w, csg_event_field_id id)
     csg_jsonw_lit(w, "\":");
 }
 
-csg_event *csg_event_new(const csg_application *app)
+csg_event *csg_event_new(const csg_application *app, unsigned n_chal)
 {
     size_t cap = csg_app_features_json(app, NULL, 0) + 1;
-    csg_event *e = malloc(sizeof *e + cap);
+    size_t chal_bytes = (size_t)n_chal * sizeof(csg_event_chal);
+    csg_event *e = malloc(sizeof *e + chal_bytes + cap);
     if (!e)
         return NULL;
-    memset(e, 0, sizeof *e);
-    char *f = (char *)(e + 1);
+    memset(e, 0, sizeof *e + chal_bytes);
+    e->chal = (csg_event_chal *)(e + 1);
+    e->n_chal = n_chal;
+    char *f = (char *)(e + 1) + chal_bytes;
     csg_app_features_json(app, f, cap);
     e->features = f;
     const csg_schema *s = csg_app_schema(app);
@@ -142,7 +169,10 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     key(&w, CSG_EF_LATENCY_CHAMPION_MS);
     csg_jsonw_double(&w, latency(e->latency_champion_ms));
     key(&w, CSG_EF_LATENCY_CHALLENGER_MS);
-    csg_jsonw_double(&w, chal ? latency(e->latency_challenger_ms) : NAN);
+    /* A held-off (suspended) challenger was not called: no latency. */
+    csg_jsonw_double(&w, chal && e->status != CSG_EVENT_CHALLENGER_SUSPENDED
+                             ? latency(e->latency_challenger_ms)
+                             : NAN);
     key(&w, CSG_EF_DECISION_DIFF);
     csg_jsonw_double(&w, both ? fabs(e->champion_score - e->challenger_score) : NAN);
     for (int i = 0; i < 3; i++) {
@@ -159,6 +189,11 @@ size_t csg_event_to_json(const csg_event *e, char *buf, size_t cap)
     write_codes(&w, e->champion_ok, &e->champion_reasons);
     key(&w, CSG_EF_CHALLENGER_REASONS);
     write_codes(&w, chal && e->challenger_ok, &e->challenger_reasons);
+    key(&w, CSG_EF_DECIDED_BY);
+    csg_jsonw_lit(&w, e->decided_by_challenger ? "\"" CSG_ARM_CHALLENGER "\""
+                                               : "\"" CSG_ARM_CHAMPION "\"");
+    key(&w, CSG_EF_CHALLENGERS);
+    write_challengers(&w, e);
     key(&w, CSG_EF_TIMESTAMP);
     csg_jsonw_lit(&w, "\"");
     csg_jsonw_lit(&w, ts);

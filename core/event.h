@@ -29,6 +29,18 @@ _Static_assert(CSG_APPLICANT_ID_MAX == CSG_EVENT_APPLICANT_ID_MAX, "applicant_id
 /* csg_event_status and its names (csg_event_status_name) are lib/csg_vocab.h's, the
  * keys and bounds lib/csg_event_schema.h's: csg-persist reads events with both. */
 
+/* One challenger's result in the event's `challengers` array (DESIGN §6). */
+typedef struct csg_event_chal {
+    char model[CSG_EVENT_NAME_MAX + 1];
+    bool ok; /* score/decision/reasons valid */
+    bool live;
+    double score;
+    csg_decision decision;
+    double latency_ms;
+    csg_event_status status; /* OK, CHALLENGER_TIMEOUT or CHALLENGER_ERROR */
+    csg_reason_codes reasons;
+} csg_event_chal;
+
 typedef struct csg_event {
     char event_id[CSG_EVENT_ID_MAX + 1];
     char experiment_id[CSG_EVENT_NAME_MAX + 1];
@@ -57,12 +69,19 @@ typedef struct csg_event {
      * schema order); NULL → {}. csg_event_new points it just past the
      * struct, in the same allocation. */
     const char *features;
+    bool decided_by_challenger; /* decided_by: the client got a live challenger's decision */
+    /* Every challenger result of the request (assignment all: each challenger; else
+     * the chosen one or none); the top-level challenger_* keys repeat chal[0].
+     * csg_event_new points it into the same allocation. */
+    unsigned n_chal;
+    csg_event_chal *chal;
 } csg_event;
 
-/* A zeroed event carrying app's features and brief values, in one malloc
- * block (free() it); NULL without memory. */
+/* A zeroed event carrying app's features and brief values and room for
+ * n_chal challenger results, in one malloc block (free() it); NULL without
+ * memory. */
 struct csg_application;
-csg_event *csg_event_new(const struct csg_application *app);
+csg_event *csg_event_new(const struct csg_application *app, unsigned n_chal);
 
 /* Write the event's compact JSON (no newline) into buf; returns the length
  * needed (snprintf semantics). Every key is always present; see DESIGN §6

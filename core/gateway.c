@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "gateway_state.h"
 #include "lockfile.h"
 #include "log.h"
@@ -61,8 +62,10 @@ static void gateway_free(csg_gateway *gw)
         csg_publisher_stop(gw->pub, 10000);
         gw->pub = NULL;
     }
+    csg_audit_close(gw->audit, 1000);
     csg_event_queue_free(gw->queue);
     csg_workers_free(gw);
+    free(gw->guards);
     for (unsigned i = 0; i < CSG_MAX_TRANSPORTS; i++)
         csg_lockfile_release(gw->lock_fds[i]);
     if (gw->gc_ev)
@@ -140,6 +143,9 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
     };
     if (csg_publisher_start(gw->queue, &sc, &gw->pub, err) != 0)
         goto fail;
+    gw->audit = csg_audit_open(cfg, err);
+    if (!gw->audit)
+        goto fail;
 
     /* 3. Workers' bases (threads come later). */
     if (csg_workers_init(gw) != 0)
@@ -192,6 +198,7 @@ int csg_gateway_start(csg_config *cfg, const char *config_path, csg_gateway **ou
             goto fail;
         }
     }
+    csg_audit_publish(gw->audit, cfg, "start", NULL, NULL);
     *out = gw;
     return 0;
 oom:
@@ -246,6 +253,11 @@ int csg_gateway_reload(csg_gateway *gw)
     } else {
         csg_reload_log_applied(cfg, (unsigned long long)gw->snap->generation);
         atomic_fetch_add(&gw->reloads_ok, 1);
+        /* promote/rollback leave a note saying who asked and why. */
+        char action[16] = "reload", by[256] = "", summary[512] = "";
+        csg_audit_take_note(gw->config_path, action, sizeof action, by, sizeof by, summary,
+                            sizeof summary);
+        csg_audit_publish(gw->audit, cfg, action, by, summary);
     }
     csg_config_unref(cfg);
     return rc;

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "event_queue.h"
 #include "gateway.h"
+#include "guardrail.h"
 #include "metrics.h"
 #include "publisher.h"
 #include "registry.h"
@@ -49,6 +50,7 @@ typedef struct csg_snapshot {
     uint64_t generation;
     csg_config *cfg;
     csg_router *router;
+    csg_guard *guards[CSG_MAX_MODELS]; /* gw->guards' entry of a guarded challenger, else NULL */
     unsigned n_models; /* 1 + challengers */
     const csg_cfg_model *models[CSG_MAX_MODELS];
     unsigned n_workers;
@@ -100,6 +102,8 @@ struct csg_gateway {
     int lock_fds[CSG_MAX_TRANSPORTS];
     csg_event_queue *queue;
     csg_publisher *pub;
+    struct csg_audit *audit; /* applied config versions (audit.h) */
+    csg_guards *guards; /* guardrail state by challenger name (guardrail.h), kept over reloads */
     _Atomic uint64_t reloads_ok, reloads_failed;
     _Atomic uint64_t config_version; /* of the serving snapshot, for /metrics */
     _Atomic int ready;

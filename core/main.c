@@ -8,10 +8,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_assign.h"
 #include "fdlimit.h"
 #include "gateway.h"
 #include "log.h"
 #include "plugin_loader.h"
+#include "promote.h"
+#include "rebalance.h"
 #include "registry.h"
 
 #define DEFAULT_CONFIG "config/experiments.yaml"
@@ -22,6 +25,9 @@ static void usage(FILE *f)
             "usage: csg-gateway [--config FILE] [--log-level LEVEL]\n"
             "       csg-gateway --check-config FILE\n"
             "       csg-gateway --help-plugin PLUGIN.so\n"
+            "       csg-gateway rebalance --config FILE\n"
+            "       csg-gateway promote --config FILE --challenger NAME [--pid-file F]\n"
+            "       csg-gateway rollback --config FILE [--pid-file F]\n"
             "\n"
             "Credit Score Gateway: scores every loan application with the champion model\n"
             "and a weighted share with challenger models, replies with the champion's\n"
@@ -38,6 +44,8 @@ static void usage(FILE *f)
             "      --help-plugin FILE   list a plugin's configuration keys\n"
             "  -l, --log-level LEVEL    error | warn | info (default) | debug\n"
             "  -h, --help               this text\n"
+            "  rebalance --config FILE  rewrite the challengers' ranges: after a weight\n"
+            "                           edit so no applicant moves between challengers\n"
             "\n"
             "Signals: SIGHUP reloads the configuration (a bad file is rejected and the\n"
             "running one stays); SIGTERM/SIGINT stop accepting, finish in-flight requests,\n"
@@ -84,6 +92,8 @@ static int help_plugin(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "promote") || !strcmp(argv[1], "rollback")))
+        return csg_promote_main(argc - 1, argv + 1);
     const char *config = DEFAULT_CONFIG;
     const char *check = NULL;
     static const struct option opts[] = {
@@ -94,6 +104,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    if (argc > 1 && !strcmp(argv[1], "rebalance"))
+        return csg_rebalance_main(argc - 1, argv + 1);
     int ch;
     while ((ch = getopt_long(argc, argv, "c:t:l:h", opts, NULL)) != -1) {
         switch (ch) {
@@ -144,10 +156,14 @@ int main(int argc, char **argv)
             rc = csg_gateway_check(cfg, &errs);
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stderr, "%s\n", errs.items[i]);
-        if (rc == 0)
+        if (rc == 0) {
+            char how[300];
+            csg_cfg_assign_describe(cfg, how, sizeof how);
+            printf("%s: %s\n", check, how);
             printf("%s: configuration OK\n", check);
-        else
+        } else {
             fprintf(stderr, "%s: %zu error(s); configuration test failed\n", check, errs.count);
+        }
         csg_errlist_free(&errs);
         csg_config_unref(cfg);
         return rc == 0 ? 0 : 1;

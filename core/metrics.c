@@ -3,9 +3,12 @@
  */
 #include "metrics.h"
 
+#include "guardrail.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,9 +98,38 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     }
 }
 
+static void sb_put(void *arg, const char *text)
+{
+    sb_printf(arg, "%s", text);
+}
+
 static uint64_t ld(const _Atomic uint64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* A per-challenger counter (the csg_model_stats field at off) summed over
+ * workers, one line per challenger name. */
+static void challenger_counter(sbuf *b, csg_worker_metrics *const *workers, unsigned n,
+                               const char *const *names, unsigned nn, size_t off,
+                               const char *metric, const char *help)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
+    for (unsigned k = 0; k < nn; k++) {
+        uint64_t a = 0;
+        bool any = false;
+        for (unsigned w = 0; w < n; w++) {
+            unsigned nm = atomic_load_explicit(&workers[w]->n_models, memory_order_acquire);
+            for (unsigned i = 0; i < nm; i++)
+                if (!strcmp(workers[w]->models[i].name, names[k])) {
+                    const csg_model_stats *st = &workers[w]->models[i];
+                    a += ld((const _Atomic uint64_t *)((const char *)st + off)); // NOLINT(cppcoreguidelines-pro-type-cstyle-cast): a field chosen by offset
+                    any = any || atomic_load_explicit(&st->is_challenger, memory_order_relaxed);
+                }
+        }
+        if (any)
+            sb_printf(b, "%s{model=\"%s\"} %" PRIu64 "\n", metric, names[k], a);
+    }
 }
 
 char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
@@ -138,7 +170,7 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
     }
 
     /* Models: collect the distinct names first. */
-    const char *names[CSG_METRICS_MAX_MODELS * 2];
+    const char *names[CSG_METRICS_MAX_MODELS * 2] = {0};
     unsigned nn = 0;
     for (unsigned w = 0; w < n; w++) {
         unsigned nm = atomic_load_explicit(&workers[w]->n_models, memory_order_acquire);
@@ -182,23 +214,11 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
                   (double)sum_us / 1e6);
         sb_printf(&b, "csg_model_latency_seconds_count{model=\"%s\"} %" PRIu64 "\n", names[k], count);
     }
-    sb_printf(&b, "# HELP csg_challenger_assignments_total Requests routed to each challenger.\n"
-                  "# TYPE csg_challenger_assignments_total counter\n");
-    for (unsigned k = 0; k < nn; k++) {
-        uint64_t a = 0;
-        bool any = false;
-        for (unsigned w = 0; w < n; w++) {
-            unsigned nm = atomic_load_explicit(&workers[w]->n_models, memory_order_acquire);
-            for (unsigned i = 0; i < nm; i++)
-                if (!strcmp(workers[w]->models[i].name, names[k])) {
-                    a += ld(&workers[w]->models[i].assignments);
-                    any = any || atomic_load_explicit(&workers[w]->models[i].is_challenger,
-                                                      memory_order_relaxed);
-                }
-        }
-        if (any)
-            sb_printf(&b, "csg_challenger_assignments_total{model=\"%s\"} %" PRIu64 "\n", names[k], a);
-    }
+    challenger_counter(&b, workers, n, names, nn, offsetof(csg_model_stats, assignments),
+                       "csg_challenger_assignments_total", "Requests routed to each challenger.");
+    challenger_counter(&b, workers, n, names, nn, offsetof(csg_model_stats, live_fallbacks),
+                       "csg_live_fallbacks_total",
+                       "Requests a live challenger failed, answered with the champion's decision.");
 
     uint64_t queued = 0, qdropped = 0;
     int64_t waiting = 0;
@@ -253,6 +273,8 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
               "# TYPE csg_config_info gauge\n"
               "csg_config_info{version=\"%016" PRIx64 "\"} 1\n",
               g ? g->config_version : 0);
+    if (g && g->guards)
+        csg_guards_render(g->guards, sb_put, &b);
     if (b.oom) {
         free(b.p);
         return NULL;

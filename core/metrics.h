@@ -32,6 +32,7 @@ typedef struct csg_model_stats {
     _Atomic uint64_t count;
     _Atomic uint64_t sum_us; /* microseconds */
     _Atomic uint64_t assignments;
+    _Atomic uint64_t live_fallbacks; /* a live challenger failed: the champion decided */
     _Atomic bool is_challenger; /* listed in csg_challenger_assignments_total */
 } csg_model_stats;
 
@@ -72,6 +73,7 @@ typedef struct csg_metrics_globals {
     size_t queue_depth;
     uint64_t reloads_ok, reloads_failed;
     uint64_t config_version; /* the serving configuration's config_version */
+    const struct csg_guards *guards; /* guardrail states (guardrail.h); may be NULL */
 } csg_metrics_globals;
 
 /* Render everything into a malloc'd NUL-terminated string (*len = its length). */

@@ -41,6 +41,10 @@ size_t csg_format_reply(const csg_reply *r, char *buf, size_t cap)
         csg_jsonw_lit(&w, "}");
     }
     csg_jsonw_lit(&w, "]");
+    /* Which model's decision this is (DESIGN §5); a reply built by an older core has none. */
+    const char *arm = CSG_STRUCT_HAS(r, csg_reply, arm) && r->arm ? r->arm : "champion"; // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
+    csg_jsonw_lit(&w, ",\"arm\":");
+    csg_jsonw_str(&w, arm);
     if (r->is_fallback)
         csg_jsonw_lit(&w, ",\"fallback\":true");
     csg_jsonw_lit(&w, "}");

@@ -10,7 +10,7 @@
 #include "csg/plugin.h"
 
 /* OK: {"applicant_id","score","decision","model","experiment_id","request_id",
- * "reasons":[{"code","feature","text"},…]} ("reasons" always, [] when the
+ * "reasons":[{"code","feature","text"},…],"arm"} ("reasons" always, [] when the
  * reply has none; a fallback decision has "score":null, the FALLBACK reason
  * with "feature":null, and adds "fallback":true).
  * Otherwise: {"error":{"code","message"}} with code champion_error,

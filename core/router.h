@@ -7,7 +7,8 @@
  * challenger. With assignment "hash", u = csg_hash_unit(csg_hash2(salt,
  * applicant_id)): the same applicant always lands in the same arm, and a new
  * salt reshuffles everyone. With "random", u comes from the calling worker's
- * own PRNG (no shared state, no lock).
+ * own PRNG (no shared state, no lock). A config with `ranges:` gives the
+ * slices itself (assign.h: stable across weight edits).
  */
 #ifndef CSG_ROUTER_H
 #define CSG_ROUTER_H
@@ -21,9 +22,14 @@ typedef struct csg_router csg_router;
  * NULL on ENOMEM. */
 csg_router *csg_router_new(csg_assignment mode, const char *salt, const double *weights,
                            unsigned n);
+/* Each challenger i owns the slices ranges[i] (validated by the config:
+ * inside [0, 1), not overlapping). NULL on ENOMEM. */
+csg_router *csg_router_new_ranges(csg_assignment mode, const char *salt, const csg_ranges *ranges,
+                                  unsigned n);
 void csg_router_free(csg_router *r);
 
-/* Index of the chosen challenger, or -1 for none. rng is only used with
+/* Index of the chosen challenger, or -1 for none (assignment "all" picks
+ * like "hash"; the dispatcher calls every challenger then). rng is only used with
  * assignment "random" (may be NULL otherwise). */
 int csg_router_pick(const csg_router *r, const char *applicant_id, csg_rng *rng);
 

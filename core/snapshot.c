@@ -39,6 +39,28 @@ void csg_snapshot_free(csg_snapshot *s)
     free(s);
 }
 
+/* Point s's guarded challengers at their state in gw->guards (created on
+ * first use, kept over reloads) and mark which names the new config guards. */
+static bool guards_bind(csg_gateway *gw, csg_snapshot *s)
+{
+    if (!gw->guards) {
+        /* csg_guard is cache-line aligned: calloc does not promise that. */
+        gw->guards = aligned_alloc(_Alignof(csg_guards), sizeof *gw->guards);
+        if (!gw->guards)
+            return false;
+        memset(gw->guards, 0, sizeof *gw->guards);
+    }
+    const char *names[CSG_MAX_MODELS];
+    size_t n = 0;
+    for (unsigned m = 1; m < s->n_models; m++)
+        if (s->models[m]->guardrail.set) {
+            s->guards[m] = csg_guard_for(gw->guards, s->models[m]->name);
+            names[n++] = s->models[m]->name;
+        }
+    csg_guards_configure(gw->guards, names, n);
+    return true;
+}
+
 /* Adapters are created here for every worker, by the call --check-config
  * makes too (model_adapter.h); create() only allocates, the first
  * score_async on the worker adds events. */
@@ -57,11 +79,18 @@ csg_snapshot *csg_snapshot_build(csg_gateway *gw, csg_config *cfg, csg_error *er
     s->n_models = 1 + (unsigned)cfg->n_challengers;
     s->models[0] = &cfg->champion;
     double weights[CSG_MAX_CHALLENGERS];
+    csg_ranges ranges[CSG_MAX_CHALLENGERS];
+    bool given = false; /* the config validated: all or none carry ranges */
     for (size_t i = 0; i < cfg->n_challengers; i++) {
         s->models[1 + i] = &cfg->challengers[i];
         weights[i] = cfg->challengers[i].weight;
+        ranges[i] = cfg->challengers[i].ranges;
+        given |= cfg->challengers[i].has_ranges;
     }
-    s->router = csg_router_new(cfg->assignment, cfg->salt, weights, (unsigned)cfg->n_challengers);
+    s->router = given ? csg_router_new_ranges(cfg->assignment, cfg->salt, ranges,
+                                              (unsigned)cfg->n_challengers)
+                      : csg_router_new(cfg->assignment, cfg->salt, weights,
+                                       (unsigned)cfg->n_challengers);
     if (!s->router)
         goto oom;
     for (unsigned w = 0; w < gw->n_workers; w++) {
@@ -76,8 +105,15 @@ csg_snapshot *csg_snapshot_build(csg_gateway *gw, csg_config *cfg, csg_error *er
             }
         }
     }
+    if (!guards_bind(gw, s))
+        goto oom_built;
     s->generation = ++gw->generation;
     return s;
+oom_built:
+    for (unsigned w = 0; w < gw->n_workers; w++)
+        csg_snapshot_destroy_slot(s, w);
+    csg_snapshot_free(s);
+    s = NULL;
 oom:
     if (err)
         snprintf(err->message, sizeof err->message, "out of memory building the routing table");

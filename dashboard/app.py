@@ -21,6 +21,7 @@ if _HERE not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+import banners  # noqa: E402
 import data  # noqa: E402
 import sidebar  # noqa: E402
 from common import Context, colour_map  # noqa: E402
@@ -32,6 +33,7 @@ from sections import (  # noqa: E402
     performance,
     reasons,
     segments,
+    stability,
 )
 from sections import summary as summary_section  # noqa: E402
 
@@ -57,6 +59,11 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
                     catalogue: list[dict[str, Any]]) -> None:
     unfiltered = data.summary(data.Filters())
     ctx = Context(filters, data.summary(filters), colour_map(unfiltered.get("models") or []))
+    for text in banners.srm(ctx.summary):
+        st.error(text, icon=":material/balance:")
+    held = banners.suspended(ctx.summary)
+    if held:
+        st.warning(held, icon=":material/pause_circle:")
     sections: list[tuple[str, Callable[[], None]]] = [
         (summary_section.TITLE, lambda: summary_section.render(ctx)),
         (distributions.TITLE, lambda: distributions.render(ctx)),
@@ -65,6 +72,7 @@ def render_sections(filters: data.Filters, sample: list[dict[str, Any]],
         (reasons.TITLE, lambda: reasons.render(ctx)),
         (segments.TITLE, lambda: segments.render(ctx, sample, catalogue)),
         (performance.TITLE, lambda: performance.render(ctx)),
+        (stability.TITLE, lambda: stability.render(ctx)),
         (events.TITLE, lambda: events.render(ctx)),
     ]
     for title, render in sections:

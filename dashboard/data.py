@@ -177,10 +177,11 @@ def segments(filters: Filters, by: str, bands: str | None) -> dict[str, Any]:
     return _call("/metrics/segments", filters, by=by, bands=bands or None)
 
 
-def performance(filters: Filters) -> dict[str, Any] | None:
-    """None while the API has no performance endpoint yet (404) — the section says so."""
+def performance(filters: Filters, arm: str | None = None) -> dict[str, Any] | None:
+    """None while the API has no performance endpoint yet (404) — the section says so.
+    arm "live" | "shadow": only the live challengers' decisions, or the comparisons."""
     try:
-        return _call("/metrics/performance", filters)
+        return _call("/metrics/performance", filters, arm=arm)
     except ApiError as exc:
         if exc.status == 404:
             return None
@@ -192,6 +193,17 @@ def reasons(filters: Filters) -> dict[str, Any] | None:
     while the API has no /metrics/reasons yet (404) — the section says so."""
     try:
         return _call("/metrics/reasons", filters)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def stability(filters: Filters, bucket: str) -> dict[str, Any] | None:
+    """Score PSI and feature CSI per bucket against the baselines (issue 22); None while
+    the API has no /metrics/stability yet (404) — the section says so."""
+    try:
+        return _call("/metrics/stability", filters, bucket=bucket)
     except ApiError as exc:
         if exc.status == 404:
             return None

@@ -47,6 +47,8 @@ const csg_event_field csg_event_fields[CSG_EF_COUNT] = {
       0),
     F(CSG_EF_CHAMPION_REASONS, "champion_reasons", CSG_EFT_REASONS, OPT, 0, 0, 0),
     F(CSG_EF_CHALLENGER_REASONS, "challenger_reasons", CSG_EFT_REASONS, OPT, 0, 0, 0),
+    F(CSG_EF_DECIDED_BY, "decided_by", CSG_EFT_ARM, OPT, 0, 0, 0),
+    F(CSG_EF_CHALLENGERS, "challengers", CSG_EFT_CHALLENGERS, OPT, 0, 0, 0),
     F(CSG_EF_TIMESTAMP, "timestamp", CSG_EFT_TIMESTAMP, 0, 0, 0, 0),
     F(CSG_EF_STATUS, "status", CSG_EFT_STATUS, 0, CSG_EVENT_STATUS_NAME_MAX, 0, 0),
 };

@@ -53,6 +53,18 @@
 #define CSG_EVENT_FEATURE_NAME_MAX 32
 #define CSG_EVENT_CATEGORY_MAX 256
 
+/* challengers (DESIGN §6, issue 21): every challenger result of the request, each
+ * {"model","score","decision","latency_ms","status","reasons","mode"}; score, decision and
+ * reasons null when that challenger gave no answer (status CHALLENGER_TIMEOUT or
+ * CHALLENGER_ERROR), mode "shadow" | "live". The top-level challenger_* keys repeat the
+ * first element. decided_by: "champion" | "challenger" (which model's decision the
+ * client got). Both optional for the reader (older gateways). */
+#define CSG_EVENT_MAX_CHALLENGERS 16
+#define CSG_ARM_CHAMPION "champion"
+#define CSG_ARM_CHALLENGER "challenger"
+#define CSG_MODE_SHADOW_NAME "shadow"
+#define CSG_MODE_LIVE_NAME "live"
+
 /* config_version: exactly 16 lowercase hex characters; optional for the reader. */
 #define CSG_EVENT_CONFIG_VERSION_LEN 16
 
@@ -116,6 +128,8 @@ typedef enum csg_event_field_id {
     CSG_EF_CONFIG_VERSION,
     CSG_EF_CHAMPION_REASONS,
     CSG_EF_CHALLENGER_REASONS,
+    CSG_EF_DECIDED_BY,
+    CSG_EF_CHALLENGERS,
     CSG_EF_TIMESTAMP,
     CSG_EF_STATUS,
     CSG_EF_COUNT
@@ -134,6 +148,8 @@ typedef enum csg_event_field_type {
     CSG_EFT_HEX,       /* exactly max_len lowercase hex characters: config_version */
     CSG_EFT_REASONS,   /* array of <= CSG_REASONS_MAX reason codes; non-null only when
                         * that model answered (its score is not null) */
+    CSG_EFT_ARM,       /* "champion" | "challenger": decided_by */
+    CSG_EFT_CHALLENGERS, /* array of <= CSG_EVENT_MAX_CHALLENGERS challenger results */
 } csg_event_field_type;
 
 /* Field flags. */

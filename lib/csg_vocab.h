@@ -7,7 +7,7 @@
  *  - decisions: approve | decline | review (csg_decision; review only as a configured
  *    champion fallback);
  *  - MetricEvent statuses: OK, CHALLENGER_TIMEOUT, CHALLENGER_ERROR, CHAMPION_TIMEOUT,
- *    CHAMPION_ERROR (csg_event_status);
+ *    CHAMPION_ERROR, LIVE_FALLBACK, CHALLENGER_SUSPENDED (csg_event_status);
  *  - the DESIGN §5 error codes of replies and of csg_requests_total{status}
  *    (CSG_CODE_…), and which one a reply status (csg_reply_status) answers with.
  *
@@ -76,10 +76,13 @@ typedef enum csg_event_status {
     CSG_EVENT_CHALLENGER_ERROR = 2,
     CSG_EVENT_CHAMPION_TIMEOUT = 3,
     CSG_EVENT_CHAMPION_ERROR = 4,
+    CSG_EVENT_LIVE_FALLBACK = 5, /* a live challenger failed; the champion decided */
+    /* A guardrail held the challenger off (suspended, or outside its trial share). */
+    CSG_EVENT_CHALLENGER_SUSPENDED = 6,
 } csg_event_status;
-#define CSG_EVENT_STATUS_COUNT 5
-/* The longest status name's length (CHALLENGER_TIMEOUT). */
-#define CSG_EVENT_STATUS_NAME_MAX 18
+#define CSG_EVENT_STATUS_COUNT 7
+/* The longest status name's length (CHALLENGER_SUSPENDED). */
+#define CSG_EVENT_STATUS_NAME_MAX 20
 
 /* The status's name; "OK" for an unknown value (the writer never has one). */
 static inline const char *csg_event_status_name(csg_event_status s)
@@ -95,6 +98,10 @@ static inline const char *csg_event_status_name(csg_event_status s)
         return "CHAMPION_TIMEOUT";
     case CSG_EVENT_CHAMPION_ERROR:
         return "CHAMPION_ERROR";
+    case CSG_EVENT_LIVE_FALLBACK:
+        return "LIVE_FALLBACK";
+    case CSG_EVENT_CHALLENGER_SUSPENDED:
+        return "CHALLENGER_SUSPENDED";
     }
     return "OK";
 }

@@ -17,6 +17,7 @@ Split: 75/25 stratified on Status, random_state 20261125.
 Writes (all committed, byte-for-byte reproducible):
   models/champion.json    WoE scorecard (champion-scorecard-v2)
   models/challenger.json  gradient-boosted trees (challenger-gbm-v2)
+  models/*.baseline.json  each model's training score and feature bins (baseline.py)
   models/metrics.json     hold-out AUC, KS, cut-off, row count per model
   models/holdout.csv      the hold-out rows (empty cell = missing) and outcome
 
@@ -50,6 +51,7 @@ from sklearn.model_selection import train_test_split
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import baseline
 import scorer
 
 SEED = 20261125
@@ -57,7 +59,14 @@ HOLDOUT_SHARE = 0.25
 FEATURES = list(scorer.FEATURES)
 CHAMPION = "champion-scorecard-v2"
 CHALLENGER = "challenger-gbm-v2"
-ARTIFACTS = ("champion.json", "challenger.json", "metrics.json", "holdout.csv")
+ARTIFACTS = (
+    "champion.json",
+    "challenger.json",
+    "champion.baseline.json",
+    "challenger.baseline.json",
+    "metrics.json",
+    "holdout.csv",
+)
 
 # Scorecard scaling: 600 points at odds 50:1 (good:bad), 20 points to double the odds.
 POINTS_BASE = 600
@@ -741,6 +750,10 @@ def train(out_dir: Path) -> None:
 
     (out_dir / "champion.json").write_text(dump(docs["champion"]))
     (out_dir / "challenger.json").write_text(dump(docs["challenger"]))
+    champion = scorer.from_dict(docs["champion"])
+    for role in ("champion", "challenger"):
+        base = baseline.build(scorer.from_dict(docs[role]), champion, x_train)
+        (out_dir / f"{role}.baseline.json").write_text(dump(base))
     (out_dir / "metrics.json").write_text(dump(metrics))
     (out_dir / "holdout.csv").write_text(out.getvalue())
     print(

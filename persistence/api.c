@@ -1,10 +1,11 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
  * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
+ * /export/events (export.c),
  * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
- * POST /outcomes, /healthz,
+ * /metrics/stability (stability.c), POST /outcomes, POST /baselines (baseline.c), /healthz,
  * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
- * analytics.c), identically on both backends (docs/analytics.md).
+ * lib/csg_outcome_stats.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
  * limits and JSON replies) with its own database connection. Every number is computed by the database
@@ -23,8 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arms_store.h"
+#include "audit.h"
+#include "baseline.h"
 #include "catalogue.h"
 #include "db.h"
+#include "export.h"
 #include "httpd.h"
 #include "jsonout.h"
 #include "outcomes.h"
@@ -36,6 +41,8 @@
 #include "sketch.h"
 #include "segments.h"
 #include "sqlb.h"
+#include "srm.h"
+#include "stability.h"
 
 const char *const csgp_dlq_kind_names[CSGP_DLQ_KINDS] = {
     "too_large", "invalid_json", "not_object", "missing_field", "invalid_field", "other"};
@@ -52,6 +59,7 @@ struct csgp_api {
     csgp_httpd *http;
     csgp_db *db;
     csgp_metrics *m;
+    csgp_stability_gauges gauges; /* csgp_psi / csgp_csi, cached per hour */
 };
 
 #define MAX_LATENCY_ROWS 50000
@@ -76,7 +84,9 @@ static bool parse_query(request *r, csgp_query_kind kind)
     csgp_query_error qerr;
     csg_error err;
     int rc = csgp_query_parse(kind, uri ? evhttp_uri_get_query(uri) : NULL, &r->q, &qerr);
-    if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0)
+    if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0 &&
+        (kind == CSGP_Q_EVENTS || kind == CSGP_Q_EXPORT ||
+         (rc = csgp_arms_multi(r->api->db, &r->q.pairs, &err)) == 0))
         return true;
     if (rc == -CSG_EINVAL)
         send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
@@ -120,7 +130,8 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
         send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
                    "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
-                   "dividing 100, or custom bands / a feature for segments");
+                   "dividing 100, custom bands / a feature for segments, arm=, or requests "
+                   "with several challengers (assignment: all)");
         return -1;
     }
     return res;
@@ -153,29 +164,53 @@ static void h_summary(request *r)
         return;
     if (res) {
         json_t *rolled = NULL;
-        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err))
+        if (csgp_rollq_summary(db, &r->q, res, &rolled, &err) ||
+            csgp_srm_annotate(db, r->q.experiment_id, rolled, &err)) {
+            json_decref(rolled);
             return send_db_error(r, &err);
+        }
         set_source(rolled, res, true);
         return send_json(r, 200, rolled);
     }
     json_t *out = json_object();
     set_source(out, 0, true);
 
+    /* With several challengers per request (or an arm), the pairs: one row per request
+     * and challenger; requests are then counted once. */
+    const char *pairs_src = csgp_qb_table(&r->q, true);
+    bool on_pairs = strcmp(pairs_src, CSGP_TABLE) != 0;
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT count(*), count(challenger_model), avg(decision_diff), count(decision_diff), "
+    csgp_qb_add(&b, on_pairs ? "SELECT count(DISTINCT event_id), count(DISTINCT event_id), "
+                             : "SELECT count(*), count(challenger_model), ");
+    csgp_qb_add(&b, "avg(decision_diff), count(decision_diff), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN champion_decision = 'decline' AND challenger_decision = 'decline' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision = 'approve' AND challenger_decision <> 'approve' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> 'approve' AND challenger_decision = 'approve' THEN 1 ELSE 0 END), 0) "
-               "FROM " CSGP_TABLE);
+               "FROM %s", pairs_src);
     csgp_qb_where(&b, &r->q);
     if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
         goto dbfail;
     json_t *models = csgp_summary_totals(out, rows, false);
     csgp_rows_free(rows);
     rows = NULL;
+    if (on_pairs && !r->q.arm[0]) {
+        /* Requests without any challenger are not in the pairs: total from the events. */
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT count(*) FROM " CSGP_TABLE);
+        csgp_qb_where(&b, &r->q);
+        if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
+            goto dbfail;
+        int64_t total = csgp_rows_int(rows, 0);
+        json_object_set_new(out, "total", json_integer(total));
+        json_object_set_new(out, "challenger_share",
+                            csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
+                                        total));
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
 
     /* Per model: champions on the champion columns, challengers on theirs. */
     static const struct {
@@ -186,8 +221,8 @@ static void h_summary(request *r)
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, count(*), ", roles[k].model);
         csgp_qb_latency_stats(&b, roles[k].latency);
-        csgp_qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM " CSGP_TABLE,
-               roles[k].decision, roles[k].decision, roles[k].latency);
+        csgp_qb_add(&b, ", coalesce(sum(CASE WHEN %s = 'approve' THEN 1 ELSE 0 END), 0), count(%s), count(%s) FROM %s",
+               roles[k].decision, roles[k].decision, roles[k].latency, csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", roles[k].model, roles[k].model,
                roles[k].model);
@@ -220,7 +255,7 @@ static void h_summary(request *r)
     }
 
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT status, count(*) FROM " CSGP_TABLE);
+    csgp_qb_add(&b, "SELECT status, count(*) FROM %s", csgp_qb_table(&r->q, false));
     csgp_qb_where(&b, &r->q);
     csgp_qb_add(&b, " GROUP BY status ORDER BY status");
     if (csgp_qb_run(&b, &rows, &err))
@@ -230,6 +265,9 @@ static void h_summary(request *r)
         json_object_set_new(status, csgp_rows_text(rows, 0), json_integer(csgp_rows_int(rows, 1)));
     json_object_set_new(out, "status", status);
     csgp_rows_free(rows);
+    rows = NULL;
+    if (csgp_srm_annotate(db, r->q.experiment_id, out, &err))
+        goto dbfail;
     send_json(r, 200, out);
     return;
 dbfail_rows:
@@ -247,7 +285,6 @@ static void h_latency(request *r)
     const char *bname = r->q.bucket;
     int64_t secs = r->q.bucket_seconds;
     csgp_db *db = r->api->db;
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
     csgp_rows *rows = NULL;
     csgp_qb b;
@@ -274,20 +311,11 @@ static void h_latency(request *r)
     for (int k = 0; k < 2 && !res; k++) {
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, ", roles[k].model);
-        int bidx;
-        if (pg) {
-            csgp_qb_add(&b, "floor(extract(epoch FROM \"timestamp\") / ");
-            bidx = csgp_qb_int(&b, secs);
-            csgp_qb_add(&b, ")::bigint AS bucket, ");
-        } else {
-            csgp_qb_add(&b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
-            bidx = csgp_qb_int(&b, secs);
-            csgp_qb_add(&b, ") AS bucket, ");
-        }
-        (void)bidx;
+        csgp_qb_bucket(&b, secs);
+        csgp_qb_add(&b, " AS bucket, ");
         csgp_qb_add(&b, "count(*), ");
         csgp_qb_latency_stats(&b, roles[k].latency);
-        csgp_qb_add(&b, " FROM " CSGP_TABLE);
+        csgp_qb_add(&b, " FROM %s", csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bucket ORDER BY %s, bucket LIMIT ",
                roles[k].model, roles[k].latency, roles[k].model, roles[k].model);
@@ -396,7 +424,7 @@ static void h_distribution(request *r)
             csgp_qb_ph(&b, idx, NULL);
             csgp_qb_add(&b, " - 1) AS bin");
         }
-        csgp_qb_add(&b, ", count(*) FROM " CSGP_TABLE);
+        csgp_qb_add(&b, ", count(*) FROM %s", csgp_qb_table(&r->q, k == 1));
         csgp_qb_where(&b, &r->q);
         csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL GROUP BY %s, bin ORDER BY %s, bin",
                roles[k].model, roles[k].score, roles[k].model, roles[k].model);
@@ -485,7 +513,6 @@ static void h_events(request *r)
         return;
     int64_t limit = r->q.limit, offset = r->q.offset;
     csgp_db *db = r->api->db;
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csg_error err;
     csgp_rows *rows = NULL;
     json_t *out = json_object();
@@ -500,18 +527,8 @@ static void h_events(request *r)
     csgp_rows_free(rows);
     rows = NULL;
 
-    const char *ts = pg ? "to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                        : "\"timestamp\"";
-    const char *ing = pg ? "to_char(ingested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-                         : "ingested_at";
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT id, event_id, experiment_id, applicant_id, transport, champion_model, "
-               "challenger_model, champion_score, challenger_score, champion_decision, "
-               "challenger_decision, decision_match, latency_champion_ms, latency_challenger_ms, "
-               "decision_diff, income, loan_amount, credit_history, %s, status, %s, features, "
-               "config_version, %s, %s FROM " CSGP_TABLE,
-           ts, ing, pg ? "array_to_json(champion_reasons)" : "champion_reasons",
-           pg ? "array_to_json(challenger_reasons)" : "challenger_reasons");
+    csgp_event_select(&b);
     csgp_qb_where(&b, &r->q);
     csgp_qb_add(&b, " ORDER BY id DESC LIMIT ");
     csgp_qb_int(&b, limit);
@@ -519,38 +536,11 @@ static void h_events(request *r)
     csgp_qb_int(&b, offset);
     if (csgp_qb_run(&b, &rows, &err))
         goto dbfail;
-    /* column kinds: i integer, s text, r real, b bool, j JSON text */
-    static const char kinds[] = "issssssrrssbrrrrrisssjsjj";
-    static const char *const names[] = {
-        "id", "event_id", "experiment_id", "applicant_id", "transport", "champion_model",
-        "challenger_model", "champion_score", "challenger_score", "champion_decision",
-        "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
-        "decision_diff", "income", "loan_amount", "credit_history", "timestamp", "status",
-        "ingested_at", "features", "config_version", "champion_reasons", "challenger_reasons"};
     json_t *events = json_array();
     json_object_set_new(out, "events", events);
     int s;
-    while ((s = csgp_rows_next(rows)) == 1) {
-        json_t *e = json_object();
-        for (int c = 0; c < (int)sizeof kinds - 1; c++) {
-            char kind = kinds[c];
-            json_t *v;
-            if (csgp_rows_null(rows, c))
-                v = json_null();
-            else if (kind == 'i')
-                v = json_integer(csgp_rows_int(rows, c));
-            else if (kind == 'r')
-                v = csgp_jreal(csgp_rows_real(rows, c));
-            else if (kind == 'b')
-                v = json_boolean(csgp_rows_bool(rows, c) == 1);
-            else if (kind == 'j')
-                v = json_loads(csgp_rows_text(rows, c), 0, NULL);
-            else
-                v = json_string(csgp_rows_text(rows, c));
-            json_object_set_new(e, names[c], v ? v : json_null());
-        }
-        json_array_append_new(events, e);
-    }
+    while ((s = csgp_rows_next(rows)) == 1)
+        json_array_append_new(events, csgp_event_row_json(rows));
     csgp_rows_free(rows);
     rows = NULL;
     if (s < 0) {
@@ -563,6 +553,28 @@ dbfail:
     csgp_rows_free(rows);
     json_decref(out);
     send_db_error(r, &err);
+}
+
+/* GET /export/events: one NDJSON page of stored events (export.c); the client pages on by
+ * passing the last line's id as after_id, until a page has fewer lines than limit. */
+static void h_export(request *r)
+{
+    if (!parse_query(r, CSGP_Q_EXPORT))
+        return;
+    csg_error err;
+    int64_t n = 0;
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        return send_error(r, 503, "out_of_memory", NULL, "out of memory");
+    if (csgp_export_page(r->api->db, &r->q, out, &n, &err)) {
+        evbuffer_free(out);
+        return send_db_error(r, &err);
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(r->req, 200, NULL, out);
+    evbuffer_free(out);
 }
 
 static void h_healthz(request *r)
@@ -613,6 +625,16 @@ static void h_prometheus(request *r)
                         (double)atomic_load(&m->last_batch_ms) / 1000.0);
 #undef COUNTER
 #undef GAUGE
+    csg_error err;
+    const char *stability = NULL;
+    if (csgp_stability_gauges_text(r->api->db, csg_wall_ms(), &r->api->gauges, &stability, &err))
+        csgp_log("warn", "api: stability gauges left out: %s", err.message);
+    else
+        evbuffer_add(b, stability, strlen(stability));
+    char *srm = NULL;
+    if (csgp_srm_gauges(r->api->db, &srm, &err) == 0)
+        evbuffer_add(b, srm, strlen(srm));
+    free(srm);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(r->req, 200, "OK", b);
@@ -631,9 +653,12 @@ static void h_performance(request *r)
     csgp_qb_add(&b, "SELECT e.champion_model, e.challenger_model, e.applicant_id, e.champion_score, "
                "e.challenger_score, e.champion_decision, e.challenger_decision, o.defaulted FROM "
                "(SELECT id, \"timestamp\", applicant_id, champion_model, challenger_model, "
-               "champion_score, challenger_score, champion_decision, challenger_decision FROM " CSGP_TABLE);
+               "champion_score, challenger_score, champion_decision, challenger_decision FROM %s",
+               csgp_qb_table(&r->q, true));
     csgp_qb_where(&b, &r->q);
-    csgp_qb_add(&b, " AND status = 'OK' AND challenger_model IS NOT NULL AND champion_score IS NOT "
+    /* Both answered (no status test: under assignment all another challenger may have
+     * failed the same request). */
+    csgp_qb_add(&b, " AND challenger_model IS NOT NULL AND champion_score IS NOT "
                "NULL AND challenger_score IS NOT NULL) e JOIN loan_outcomes o ON o.applicant_id = "
                "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
                "e.\"timestamp\" DESC, e.id DESC");
@@ -678,6 +703,55 @@ static void h_outcomes(request *r)
     send_json(r, 200, out);
 }
 
+/* GET /metrics/stability: PSI/CSI per bucket against the baselines (stability.c). */
+static void h_stability(request *r)
+{
+    if (!parse_query(r, CSGP_Q_STABILITY))
+        return;
+    json_t *out;
+    csg_error err;
+    if (csgp_stability_json(r->api->db, &r->q, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
+/* GET /experiments: the applied config versions with their metrics (audit.h). */
+static void h_experiments(request *r)
+{
+    if (!parse_query(r, CSGP_Q_SUMMARY))
+        return;
+    json_t *out = NULL;
+    csg_error err;
+    if (csgp_experiments_json(r->api->db, r->q.experiment_id, &out, &err))
+        return send_db_error(r, &err);
+    send_json(r, 200, out);
+}
+
+/* POST /baselines: one baseline document (models/baseline.py's format). */
+static void h_baselines(request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    csgp_baseline b;
+    csg_error err;
+    int rc = csgp_baseline_parse(body, len, &b, &err);
+    if (rc)
+        return send_error(r, 400, "invalid_baseline", NULL, err.message);
+    rc = csgp_baseline_store(r->api->db, &b, &err);
+    if (rc) {
+        csgp_baseline_free(&b);
+        return send_db_error(r, &err);
+    }
+    csgp_stability_gauges_reset(&r->api->gauges);
+    json_t *out = json_object();
+    json_object_set_new(out, "model", json_string(b.model));
+    json_object_set_new(out, "score_bins", json_integer(b.nscore_bins));
+    json_object_set_new(out, "features", json_integer(b.nfeatures));
+    csgp_baseline_free(&b);
+    send_json(r, 200, out);
+}
+
 static const struct route {
     const char *path;
     void (*fn)(request *r);
@@ -688,10 +762,14 @@ static const struct route {
     {"/metrics/distribution", h_distribution, false},
     {"/metrics/segments", h_segments, false},
     {"/metrics/events", h_events, false},
+    {"/export/events", h_export, false},
     {"/metrics/performance", h_performance, false},
     {"/metrics/features", h_features, false},
     {"/metrics/reasons", h_reasons, false},
+    {"/metrics/stability", h_stability, false},
+    {"/baselines", h_baselines, true},
     {"/outcomes", h_outcomes, true},
+    {"/experiments", h_experiments, false},
     {"/healthz", h_healthz, false},
     {"/metrics", h_prometheus, false},
 };
@@ -746,6 +824,7 @@ void csgp_api_stop(csgp_api *api)
     if (!api)
         return;
     csgp_httpd_stop(api->http);
+    csgp_stability_gauges_reset(&api->gauges);
     csgp_db_close(api->db);
     free(api);
 }

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arms_store.h"
 #include "catalogue.h"
 #include "db_private.h"
 #include "pgcopy.h"
 #include "rollup.h"
+#include "srm.h"
 
 /* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
 #define EVENT_COLUMNS CSGP_COPY_COLUMNS
@@ -98,7 +100,8 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     PQclear(res);
     res = NULL;
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
-        (rc = csgp_rollup_add(db, ev, fresh, n, err)))
+        (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_arms_add(db, ev, fresh, n, err)) || (rc = csgp_srm_add(db, ev, fresh, n, err)))
         goto fail;
     /* A connection lost and silently replaced inside the catalogue update would COMMIT
      * nothing with a mere warning: commit only the transaction this call opened. */
@@ -210,6 +213,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
     sqlite3_reset(st);
     if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
         (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
+        (rc = csgp_arms_add(db, ev, fresh, n, err)) || (rc = csgp_srm_add(db, ev, fresh, n, err)) ||
         (rc = csgp_lite_exec(db, "COMMIT", "COMMIT", err)))
         goto fail;
     free(fresh);

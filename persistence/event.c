@@ -8,6 +8,8 @@
 #include "event.h"
 
 #include <jansson.h>
+
+#include "event_arms.h"
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,7 +32,7 @@ static int reject(csgp_reject *why, const char *kind, const char *fmt, ...)
     return -CSG_EINVAL;
 }
 
-static bool no_controls(const char *s, size_t n)
+bool csgp_no_controls(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -56,7 +58,7 @@ static int get_str(json_t *root, const csg_event_field *f, size_t max, bool null
                       nullable ? " or null" : "");
     size_t n = json_string_length(v);
     const char *s = json_string_value(v);
-    if (n < 1 || n > max || !no_controls(s, n))
+    if (n < 1 || n > max || !csgp_no_controls(s, n))
         return reject(why, "invalid_field",
                       "field \"%s\": must be 1-%zu characters without control characters", key,
                       max);
@@ -217,7 +219,7 @@ static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
         if (json_is_string(v)) {
             size_t len = json_string_length(v);
             ok = len >= 1 && len <= CSG_EVENT_CATEGORY_MAX &&
-                 no_controls(json_string_value(v), len);
+                 csgp_no_controls(json_string_value(v), len);
         }
         if (!ok)
             return reject(why, "invalid_field", "field \"features.%s\": must be a finite "
@@ -406,6 +408,13 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
                           ev->has_challenger_score, &ev->challenger_reasons, why)) ||
         (rc = get_features(root, ev, why)))
         goto out;
+    char msg[sizeof why->reason];
+    const char *bad = csgp_event_arms(root, ev, msg, sizeof msg);
+    if (bad) {
+        csgp_event_release(ev); /* a refused event has nothing to release */
+        rc = reject(why, "invalid_field", "%s", bad);
+        goto out;
+    }
     rc = 0;
 out:
     json_decref(root);
@@ -416,6 +425,9 @@ void csgp_event_release(csgp_event *ev)
 {
     free(ev->features);
     ev->features = NULL;
+    free(ev->chal);
+    ev->chal = NULL;
+    ev->n_chal = 0;
 }
 
 const char *csgp_reasons_text(const csgp_reasons *r, char open, char close,

@@ -26,6 +26,15 @@
  * CSG_REASONS_MAX codes ([A-Z0-9_]{1,16}, csg_reason_code_ok), in the model's order. A list
  * needs an answer from its model: champion_reasons must be null when champion_score is,
  * challenger_reasons when challenger_score is (so also without a challenger).
+ *
+ * Arms (issue 21, event_arms.c): `decided_by` is absent, null, "champion" or
+ * "challenger" ("challenger" needs a live challenger that answered: the first element of
+ * `challengers` with mode live and status OK). `challengers` is absent, null or an array
+ * of at most CSG_EVENT_MAX_CHALLENGERS objects {"model","score","decision","latency_ms",
+ * "status","reasons","mode"}: model a name (distinct within the event), score in [0, 1]
+ * and decision both null (status CHALLENGER_TIMEOUT / CHALLENGER_ERROR) or both set
+ * (status OK), latency_ms in [0, 1e9], reasons as for challenger_reasons, mode shadow |
+ * live (the gateway writes the top-level challenger_* keys from the first element).
  */
 #ifndef CSGP_EVENT_H
 #define CSGP_EVENT_H
@@ -49,6 +58,18 @@ typedef struct csgp_reasons {
     int n; /* 0..CSG_REASONS_MAX */
     char code[CSG_REASONS_MAX][CSG_REASON_CODE_MAX + 1];
 } csgp_reasons;
+
+/* One element of the event's `challengers` array (DESIGN §6, issue 21). */
+typedef struct csgp_chal_result {
+    char model[CSG_EVENT_NAME_MAX + 1];
+    bool has_score; /* false: no answer (score, decision, reasons null) */
+    double score;
+    csgp_decision decision;
+    double latency_ms;
+    csg_event_status status; /* OK, CHALLENGER_TIMEOUT or CHALLENGER_ERROR */
+    csgp_reasons reasons;
+    bool live; /* mode "live" */
+} csgp_chal_result;
 
 typedef struct csgp_event {
     char event_id[CSG_EVENT_ID_MAX + 1];
@@ -75,6 +96,12 @@ typedef struct csgp_event {
     char timestamp[CSGP_TS_SIZE]; /* canonical YYYY-MM-DDTHH:MM:SS.mmmZ */
     csg_event_status status_id;
     char status[CSG_EVENT_STATUS_NAME_MAX + 1]; /* its name, as stored */
+    /* decided_by (absent in older events: the champion) and every challenger result
+     * (malloc'd, freed by csgp_event_release; an event without the array gets one
+     * element built from its top-level challenger_* keys, none without a challenger). */
+    bool decided_by_challenger;
+    int n_chal;
+    csgp_chal_result *chal;
 } csgp_event;
 
 /* Why a message was rejected: a short class (the DLQ metric label) and a sentence. */
@@ -91,6 +118,9 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
 /* Free what csgp_event_parse allocated in ev (its features text); ev stays valid with no
  * features. Safe on a zeroed event and twice in a row. */
 void csgp_event_release(csgp_event *ev);
+
+/* s[0..n) holds no control character (C0 or DEL): the rule of every event string. */
+bool csgp_no_controls(const char *s, size_t n);
 
 /* A decision's name, NULL for none: lib/csg_vocab.h's (the old name stays for callers). */
 #define csgp_decision_str csg_decision_name

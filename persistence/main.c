@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
+#include "baseline.h"
 #include "db.h"
 #include "ingest.h"
 #include "retention.h"
@@ -72,6 +74,8 @@ static void usage(FILE *f)
           "  --batch-max N            messages per DB transaction (default 5000)\n"
           "  --batch-ms N             gather a batch for at most N ms (default 20)\n"
           "  --backoff-max-ms N       longest retry wait while the DB is down (default 5000)\n"
+          "  --baseline FILE          store a stability baseline (models/*.baseline.json) at\n"
+          "                           start; repeatable (also POST /baselines)\n"
           "  --no-consume             REST API only\n"
           "  --no-api                 consumer only\n"
           "  --log-level L            debug|info|warn|error (default info)\n"
@@ -152,6 +156,23 @@ static int retention_cmd(csgp_db *db, const char *mode, const char *before, int 
     return 0;
 }
 
+/* --baseline FILE…: validate and store each (replacing the model's earlier one). */
+static int store_baselines(csgp_db *db, const char *const *files, int n, csg_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        csgp_baseline b;
+        int rc = csgp_baseline_read_file(files[i], &b, err);
+        if (rc == 0)
+            rc = csgp_baseline_store(db, &b, err);
+        if (rc == 0)
+            csgp_log("info", "baseline of %s stored from %s", b.model, files[i]);
+        csgp_baseline_free(&b);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = "run";
@@ -174,7 +195,10 @@ int main(int argc, char **argv)
                            .backoff_max_ms = 5000};
     bool consume = true, api_on = true;
     enum { O_DB = 1, O_BROKERS, O_TOPIC, O_DLQ, O_GROUP, O_LISTEN, O_SESSION, O_BMAX, O_BMS,
-           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD };
+           O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD, O_BASELINE };
+    enum { MAX_BASELINE_FILES = 16 };
+    const char *baseline_files[MAX_BASELINE_FILES];
+    int nbaseline_files = 0;
     const char *before = NULL;
     int days_ahead = 7;
     static const struct option opts[] = {
@@ -194,6 +218,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, O_HELP},
         {"before", required_argument, 0, O_BEFORE},
         {"days-ahead", required_argument, 0, O_AHEAD},
+        {"baseline", required_argument, 0, O_BASELINE},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -224,6 +249,13 @@ int main(int argc, char **argv)
         case O_AHEAD:
             if (int_opt("--days-ahead", optarg, 0, 366, &days_ahead))
                 return 2;
+            break;
+        case O_BASELINE:
+            if (nbaseline_files == MAX_BASELINE_FILES) {
+                fprintf(stderr, "csg-persist: at most %d --baseline files\n", MAX_BASELINE_FILES);
+                return 2;
+            }
+            baseline_files[nbaseline_files++] = optarg;
             break;
         case O_NOCONSUME: consume = false; break;
         case O_NOAPI: api_on = false; break;
@@ -353,6 +385,11 @@ int main(int argc, char **argv)
         wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
     }
     csgp_db_set_interrupt(db, NULL, NULL);
+    if (store_baselines(db, baseline_files, nbaseline_files, &err)) {
+        fprintf(stderr, "csg-persist: %s\n", err.message);
+        csgp_db_close(db);
+        return 1;
+    }
 
     static csgp_metrics metrics;
     csgp_api *api = NULL;
@@ -364,6 +401,10 @@ int main(int argc, char **argv)
     csgp_log("info", "csg-persist up: db %s, api %s, consumer %s", shown,
              api_on ? listen : "off", consume ? cfg.topic : "off");
     int rc = 0;
+    csgp_audit_consumer *audit = NULL;
+    /* The audit trail (GET /experiments, SRM weights) comes on a topic of its own. */
+    if (consume && csgp_audit_start(cfg.brokers, cfg.group, db_url, &audit, &err))
+        csgp_log("error", "audit consumer: %s (GET /experiments stays empty)", err.message);
     if (consume) {
         rc = csgp_ingest_run(db, &cfg, &metrics, &g_stop, &err);
         if (rc)
@@ -374,6 +415,7 @@ int main(int argc, char **argv)
     }
     /* A REST request still waiting on the database gives up now, so joining the API
      * thread is quick even when the server hangs. */
+    csgp_audit_stop(audit); /* its own interrupt hook: quick even on a hung server */
     csgp_db_interrupt_all();
     csgp_api_stop(api);
     csgp_db_close(db);

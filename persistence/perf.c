@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics.h"
+#include "csg_outcome_stats.h"
 #include "event.h"
 #include "jsonout.h"
 
@@ -114,10 +114,10 @@ int csgp_perf_from_rows(csgp_rows *rows, json_t **out, csg_error *err)
         const char *c2 = s == 1 ? csgp_rows_text(rows, 1) : "";
         bool new_group = s == 0 || !have || strcmp(c1, champ) || strcmp(c2, chall);
         if (new_group && have && g.n > 0) {
-            csgp_pair_input in = {.champion = champ, .challenger = chall, .s_champion = g.sa,
+            csg_pair_input in = {.champion = champ, .challenger = chall, .s_champion = g.sa,
                                   .s_challenger = g.sb, .d_champion = g.da, .d_challenger = g.db,
                                   .bad = g.bad, .n = g.n};
-            if ((rc = csgp_pair_json(&in, models, swaps, psi, promo, err)))
+            if ((rc = csg_pair_json(&in, models, swaps, psi, promo, err)))
                 goto fail;
             g.n = 0;
         }
@@ -189,7 +189,7 @@ static int flush_bands(band_acc *acc, int nb, json_t *const *seg, const char *mo
             size_t nbad = 0;
             for (size_t i = 0; i < acc[k].n; i++)
                 nbad += acc[k].bad[i];
-            double auc = csgp_auc(acc[k].s, acc[k].bad, acc[k].n, &rc);
+            double auc = csg_auc(acc[k].s, acc[k].bad, acc[k].n, &rc);
             if (rc)
                 return csgp_fail(err, CSG_ENOMEM, "out of memory");
             json_object_set_new(m, "labelled", json_integer((json_int_t)acc[k].n));

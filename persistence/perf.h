@@ -3,7 +3,7 @@
  * GET /metrics/performance and the outcome columns of /metrics/segments
  * (DESIGN §7, docs/analytics.md). api.c builds the filtered, parameterised SQL; this
  * module walks the rows (applicant de-duplication by latest event) and calls the pure
- * statistics of analytics.c, so both backends give the same numbers.
+ * statistics of lib/csg_outcome_stats.c, so both backends give the same numbers.
  */
 #ifndef CSGP_PERF_H
 #define CSGP_PERF_H

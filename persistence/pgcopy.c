@@ -96,3 +96,24 @@ int csgp_copy_event(csgp_copy_buf *b, size_t ord, const csgp_event *e)
               : copy_raw(b, "\\N", '\n');
     return rc ? -1 : 0;
 }
+
+int csgp_copy_chal_results(csgp_copy_buf *b, const csgp_event *e)
+{
+    int rc = 0;
+    for (int i = 0; i < e->n_chal; i++) {
+        const csgp_chal_result *r = &e->chal[i];
+        const char *d = csgp_decision_str(r->decision);
+        char num[16], arr[CSGP_REASONS_TEXT_SIZE];
+        snprintf(num, sizeof num, "%d", i);
+        rc |= copy_text(b, e->event_id, '\t') | copy_raw(b, num, '\t') |
+              copy_text(b, r->model, '\t') | copy_real(b, r->has_score, r->score, '\t') |
+              copy_raw(b, r->has_score && d ? d : "\\N", '\t') |
+              copy_real(b, true, r->latency_ms, '\t') |
+              copy_raw(b, csg_event_status_name(r->status), '\t') |
+              copy_raw(b, r->reasons.present ? csgp_reasons_text(&r->reasons, '{', '}', arr) : "\\N",
+                       '\t') |
+              copy_raw(b, r->live ? CSG_MODE_LIVE_NAME : CSG_MODE_SHADOW_NAME, '\t') |
+              copy_raw(b, e->timestamp, '\n');
+    }
+    return rc ? -1 : 0;
+}

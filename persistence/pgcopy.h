@@ -29,4 +29,12 @@ typedef struct csgp_copy_buf {
 /* Append the row of e (ord = its index in the batch). 0, or -1 when out of memory. */
 int csgp_copy_event(csgp_copy_buf *b, size_t ord, const csgp_event *e);
 
+/* The columns of challenger_results rows (issue 21), in csgp_copy_chal_results' order. */
+#define CSGP_CHAL_COLUMNS                                                                      \
+    "event_id, ord, model, score, decision, latency_ms, status, reasons, mode, \"timestamp\""
+
+/* Append one challenger_results row per element of e's challengers. 0, or -1 when out of
+ * memory. */
+int csgp_copy_chal_results(csgp_copy_buf *b, const csgp_event *e);
+
 #endif /* CSGP_PGCOPY_H */

@@ -25,31 +25,43 @@ enum {
     K_LIMIT,
     K_OFFSET,
     K_SOURCE,
+    K_REF_FROM,
+    K_REF_TO,
+    K_AFTER_ID,
+    K_LABELLED,
+    K_ARM,
     K_COUNT
 };
 #define FILTER_KEYS ((1u << (K_MAX_INCOME + 1)) - 1)
 
 static const char *const key_names[K_COUNT] = {
     "from",   "to",   "experiment_id", "challenger_model", "applicant_id", "min_income",
-    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source"};
+    "max_income", "bucket", "bins", "by", "bands", "limit", "offset", "source",
+    "reference_from", "reference_to", "after_id", "labelled", "arm"};
 
 static const struct {
     const char *name;
     unsigned keys; /* bit K_… set = allowed */
 } kinds[CSGP_Q_KINDS] = {
-    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS | 1u << K_SOURCE},
-    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET | 1u << K_SOURCE},
-    [CSGP_Q_DISTRIBUTION] = {"distribution", FILTER_KEYS | 1u << K_BINS | 1u << K_SOURCE},
-    [CSGP_Q_SEGMENTS] = {"segments", FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE},
+    [CSGP_Q_SUMMARY] = {"summary", FILTER_KEYS | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_LATENCY] = {"latency", FILTER_KEYS | 1u << K_BUCKET | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_DISTRIBUTION] = {"distribution",
+                             FILTER_KEYS | 1u << K_BINS | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_SEGMENTS] = {"segments",
+                         FILTER_KEYS | 1u << K_BY | 1u << K_BANDS | 1u << K_SOURCE | 1u << K_ARM},
     [CSGP_Q_EVENTS] = {"events", FILTER_KEYS | 1u << K_LIMIT | 1u << K_OFFSET},
-    [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS},
-    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE},
+    [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS | 1u << K_ARM},
+    [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE | 1u << K_ARM},
+    [CSGP_Q_STABILITY] = {"stability",
+                          FILTER_KEYS | 1u << K_BUCKET | 1u << K_REF_FROM | 1u << K_REF_TO},
+    [CSGP_Q_EXPORT] = {"export", FILTER_KEYS | 1u << K_LIMIT | 1u << K_AFTER_ID | 1u << K_LABELLED},
 };
 
 static const struct {
     const char *name;
     int64_t seconds;
-} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}};
+} buckets[] = {{"10s", 10}, {"1m", 60}, {"5m", 300}, {"1h", 3600}},
+  stability_buckets[] = {{"1m", 60}, {"1h", 3600}, {"1d", 86400}};
 
 static const struct {
     const char *column, *default_bands;
@@ -393,17 +405,29 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
 {
     const char *v;
     int rc;
-    q->bucket = buckets[1].name;
-    q->bucket_seconds = buckets[1].seconds;
+    /* latency: 10s|1m|5m|1h, default 1m; stability: 1m|1h|1d, default 1d */
+    bool stab = q->kind == CSGP_Q_STABILITY;
+    size_t nb = stab ? sizeof stability_buckets / sizeof *stability_buckets
+                     : sizeof buckets / sizeof *buckets;
+    size_t i = stab ? nb - 1 : 1;
     if ((v = val(s, K_BUCKET))) {
-        size_t i = 0;
-        while (i < sizeof buckets / sizeof *buckets && strcmp(v, buckets[i].name))
+        i = 0;
+        while (i < nb && strcmp(v, (stab ? stability_buckets : buckets)[i].name))
             i++;
-        if (i == sizeof buckets / sizeof *buckets)
-            return fail(err, "bucket", "must be one of 10s, 1m, 5m, 1h");
-        q->bucket = buckets[i].name;
-        q->bucket_seconds = buckets[i].seconds;
+        if (i == nb)
+            return fail(err, "bucket", stab ? "must be one of 1m, 1h, 1d"
+                                             : "must be one of 10s, 1m, 5m, 1h");
     }
+    q->bucket = (stab ? stability_buckets : buckets)[i].name;
+    q->bucket_seconds = (stab ? stability_buckets : buckets)[i].seconds;
+    if ((rc = parse_time(s, K_REF_FROM, &q->has_ref_from, &q->ref_from_ms, q->ref_from, err)) ||
+        (rc = parse_time(s, K_REF_TO, &q->has_ref_to, &q->ref_to_ms, q->ref_to, err)))
+        return rc;
+    if (q->has_ref_from != q->has_ref_to)
+        return fail(err, q->has_ref_from ? "reference_to" : "reference_from",
+                    "reference_from and reference_to go together");
+    if (q->has_ref_from && q->ref_from_ms >= q->ref_to_ms)
+        return fail(err, "reference_to", "must be later than reference_from");
     if ((rc = parse_int(s, K_BINS, 20, 1, 1000, &q->bins, err)))
         return rc;
     size_t col = 0;
@@ -425,9 +449,17 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
         bands = segment_columns[col].default_bands;
     if (bands && (rc = parse_bands(bands, q, err)))
         return rc;
-    if ((rc = parse_int(s, K_LIMIT, 100, 1, 1000, &q->limit, err)) ||
-        (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)))
+    bool export = q->kind == CSGP_Q_EXPORT; /* pages of up to 10000 rows, 1000 by default */
+    if ((rc = parse_int(s, K_LIMIT, export ? 1000 : 100, 1, export ? 10000 : 1000, &q->limit,
+                        err)) ||
+        (rc = parse_int(s, K_OFFSET, 0, 0, 1000000000, &q->offset, err)) ||
+        (rc = parse_int(s, K_AFTER_ID, 0, 0, INT64_MAX, &q->after_id, err)))
         return rc;
+    if ((v = val(s, K_LABELLED))) {
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return fail(err, "labelled", "must be true or false");
+        q->labelled_only = !strcmp(v, "true");
+    }
     q->source = CSGP_SOURCE_AUTO;
     if ((v = val(s, K_SOURCE))) {
         if (!strcmp(v, "rows"))
@@ -436,6 +468,12 @@ static int parse_endpoint(const seen *s, csgp_query *q, csgp_query_error *err)
             q->source = CSGP_SOURCE_ROLLUP;
         else if (strcmp(v, "auto"))
             return fail(err, "source", "must be auto, rows or rollup");
+    }
+    /* arm (issue 21): live = the challenger's decision was the reply; shadow = comparisons. */
+    if ((v = val(s, K_ARM))) {
+        if (strcmp(v, "live") && strcmp(v, "shadow"))
+            return fail(err, "arm", "must be live or shadow");
+        memcpy(q->arm, v, strlen(v) + 1); /* "live" or "shadow": fits */
     }
     return 0;
 }

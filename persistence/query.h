@@ -72,6 +72,8 @@ typedef enum csgp_query_kind {
     CSGP_Q_EVENTS,       /* + limit, offset */
     CSGP_Q_PERFORMANCE,  /* filters only */
     CSGP_Q_REASONS,      /* filters only */
+    CSGP_Q_STABILITY,    /* + bucket (1m|1h|1d), reference_from, reference_to */
+    CSGP_Q_EXPORT,       /* + limit, after_id, labelled (GET /export/events) */
     CSGP_Q_KINDS
 } csgp_query_kind;
 
@@ -102,9 +104,15 @@ typedef struct csgp_query {
         char text[CSG_EVENT_CATEGORY_MAX + 1];
     } values[CSGP_QUERY_MAX_FEATURE_VALUES];
     int nvalues;
-    /* latency: "10s" | "1m" (default) | "5m" | "1h" and its length in seconds */
+    /* latency: "10s" | "1m" (default) | "5m" | "1h"; stability: "1m" | "1h" | "1d" (default);
+     * and its length in seconds */
     const char *bucket;
     int64_t bucket_seconds;
+    /* stability: a reference window instead of the stored baselines (both or neither;
+     * from < to) */
+    bool has_ref_from, has_ref_to;
+    int64_t ref_from_ms, ref_to_ms;
+    char ref_from[CSGP_TS_SIZE], ref_to[CSGP_TS_SIZE];
     /* distribution: 1–1000, default 20 */
     int64_t bins;
     /* segments: by = the column ("income" default, "credit_history", "loan_amount"), and
@@ -118,10 +126,21 @@ typedef struct csgp_query {
     int nbands;
     int by_column;      /* 0 income, 1 loan_amount, 2 credit_history; -1 a feature */
     bool bands_default; /* a column's default bands (no bands= given) */
-    /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0) */
-    int64_t limit, offset;
+    /* events: limit 1–1000 (default 100), offset 0–1e9 (default 0); export: limit 1–10000
+     * (default 1000), rows with id > after_id (default 0), labelled=true: only applicants
+     * with a known outcome */
+    int64_t limit, offset, after_id;
+    bool labelled_only;
     /* summary, latency, distribution, segments, reasons: source=auto|rows|rollup (default auto) */
     csgp_source source;
+    /* summary, latency, distribution, segments, performance, reasons: arm=live|shadow ("" =
+     * both): only request–challenger pairs where the live challenger decided, or the others
+     * (read from the view challenger_pairs). */
+    char arm[8];
+    /* Set by the API, not parsed: some request has more than one challenger result
+     * (assignment: all), so per-challenger numbers read challenger_pairs and not the
+     * rollups, which describe the first challenger only. */
+    bool pairs;
 } csgp_query;
 
 /* Why a query was refused: the parameter to name in the 400 reply ("query" when the string

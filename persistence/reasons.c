@@ -82,8 +82,9 @@ static int code_counts(csgp_db *db, const csgp_query *q, int res, const struct r
         csgp_qb_add(&b, " AND role = %d GROUP BY model, code", r == &roles[0] ? 0 : 1);
     } else {
     csgp_qb_add(&b, "SELECT m.model, u.%s, coalesce(sum(CASE WHEN u.%s THEN 1 ELSE 0 END), 0), "
-                "count(DISTINCT m.id) FROM (SELECT id, %s AS model, %s AS r FROM " CSGP_TABLE,
-                pg ? "code" : "value", pg ? "ord = 1" : "key = 0", r->model, r->reasons);
+                "count(DISTINCT m.id) FROM (SELECT id, %s AS model, %s AS r FROM %s",
+                pg ? "code" : "value", pg ? "ord = 1" : "key = 0", r->model, r->reasons,
+                csgp_qb_table(q, r != &roles[0]));
     csgp_qb_where(&b, q);
     qb_declined(&b, r);
     csgp_qb_add(&b, ") m%s GROUP BY m.model, u.%s",
@@ -167,8 +168,9 @@ static int role_models(csgp_db *db, const csgp_query *q, int res, const struct r
     } else {
     csgp_qb_add(&b, "SELECT %s, coalesce(sum(CASE WHEN %s = 'decline' AND %s IS NOT NULL THEN 1 "
                 "ELSE 0 END), 0), coalesce(sum(CASE WHEN %s = 'decline' AND %s IS NOT NULL AND "
-                "%s IS NULL THEN 1 ELSE 0 END), 0) FROM " CSGP_TABLE,
-                r->model, r->decision, r->score, r->decision, r->score, r->reasons);
+                "%s IS NULL THEN 1 ELSE 0 END), 0) FROM %s",
+                r->model, r->decision, r->score, r->decision, r->score, r->reasons,
+                csgp_qb_table(q, r != &roles[0]));
     csgp_qb_where(&b, q);
     csgp_qb_add(&b, " AND %s IS NOT NULL GROUP BY %s ORDER BY %s", r->model, r->model, r->model);
     }
@@ -235,7 +237,7 @@ static int agreement(csgp_db *db, const csgp_query *q, int res, json_t *out, csg
         csgp_qb_add(&b, " THEN 1 ELSE 0 END), 0)");
     }
     if (!res) {
-        csgp_qb_add(&b, " FROM " CSGP_TABLE);
+        csgp_qb_add(&b, " FROM %s", csgp_qb_table(q, true));
         csgp_qb_where(&b, q);
         csgp_qb_add(&b, " AND challenger_model IS NOT NULL GROUP BY champion_model, "
                         "challenger_model ORDER BY champion_model, challenger_model");

@@ -65,6 +65,11 @@ int csgp_purge(csgp_db *db, int64_t before_ms, int64_t *partitions, int64_t *nro
                  csgp_db_ph(db, 1, NULL, ph, sizeof ph));
         rc = csgp_db_exec(db, sql, &p, 1, &gone, err);
     }
+    if (!rc) { /* the challenger results of the purged requests (issue 21) */
+        snprintf(sql, sizeof sql, "DELETE FROM challenger_results WHERE \"timestamp\" < %s",
+                 csgp_db_ph(db, 1, pg ? "timestamptz" : NULL, ph, sizeof ph));
+        rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
+    }
     if ((rc = in_tx(db, rc, err)))
         return rc;
     if (partitions)

@@ -660,7 +660,7 @@ const char *csgp_rollup_table(int i)
 int csgp_rollup_res(const csgp_query *q, int64_t bucket_s)
 {
     if (q->applicant_id[0] || q->has_min_income || q->has_max_income || q->nfeatures ||
-        q->nvalues)
+        q->nvalues || q->arm[0] || q->pairs)
         return 0;
     for (size_t i = sizeof resolutions / sizeof *resolutions; i-- > 0;) {
         int64_t ms = (int64_t)resolutions[i] * 1000;

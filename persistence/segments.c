@@ -77,7 +77,7 @@ static void qb_values_of_by(csgp_qb *b, const bands *bd)
 {
     csgp_qb_add(b, " FROM (SELECT ");
     by_expr(b, bd);
-    csgp_qb_add(b, " AS x FROM " CSGP_TABLE);
+    csgp_qb_add(b, " AS x FROM %s", csgp_qb_table(bd->q, false));
     csgp_qb_where(b, bd->q);
     csgp_qb_add(b, ") s WHERE x IS NOT NULL");
 }
@@ -211,12 +211,14 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         if ((rc = csgp_rollq_segments(db, q, res, seg_obj, nb, err)))
             goto done;
     } else {
+        /* Divergence over request–challenger pairs; each request counted once. */
+        const char *src = csgp_qb_table(q, true);
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT band, count(*), coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
+        csgp_qb_add(&b, "SELECT band, count(DISTINCT id), coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END), 0), "
                         "coalesce(sum(CASE WHEN " CSGP_BOTH_DECIDED " AND champion_decision <> challenger_decision "
                         "THEN 1 ELSE 0 END), 0) FROM (SELECT ");
         band_expr(&b, &bd);
-        csgp_qb_add(&b, ", champion_decision, challenger_decision FROM " CSGP_TABLE);
+        csgp_qb_add(&b, ", id, champion_decision, challenger_decision FROM %s", src);
         csgp_qb_where(&b, q);
         csgp_qb_add(&b, ") s WHERE band IS NOT NULL GROUP BY band");
         if ((rc = csgp_qb_run(&b, &rows, err)))
@@ -236,7 +238,8 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             csgp_qb_add(&b, "SELECT band, m, count(*), coalesce(sum(CASE WHEN d = 'approve' THEN 1 "
                             "ELSE 0 END), 0), count(d) FROM (SELECT ");
             band_expr(&b, &bd);
-            csgp_qb_add(&b, ", %s AS m, %s AS d FROM " CSGP_TABLE, roles[k].model, roles[k].decision);
+            csgp_qb_add(&b, ", %s AS m, %s AS d FROM %s", roles[k].model, roles[k].decision,
+                        csgp_qb_table(q, k == 1));
             csgp_qb_where(&b, q);
             csgp_qb_add(&b, " AND %s IS NOT NULL) s WHERE band IS NOT NULL GROUP BY band, m ORDER BY "
                             "band, m", roles[k].model);
@@ -285,8 +288,8 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT s.m, s.applicant_id, s.band, s.score, o.defaulted FROM (SELECT ");
         band_expr(&b, &bd);
-        csgp_qb_add(&b, ", %s AS m, %s AS score, applicant_id, \"timestamp\" AS ts, id FROM " CSGP_TABLE,
-                    roles[k].model, score_col);
+        csgp_qb_add(&b, ", %s AS m, %s AS score, applicant_id, \"timestamp\" AS ts, id FROM %s",
+                    roles[k].model, score_col, csgp_qb_table(q, k == 1));
         csgp_qb_where(&b, q);
         csgp_qb_add(&b, " AND %s IS NOT NULL AND %s IS NOT NULL) s JOIN loan_outcomes o ON "
                         "o.applicant_id = s.applicant_id ORDER BY s.m, s.applicant_id, s.ts DESC, "

@@ -73,6 +73,15 @@ void csgp_qb_where(csgp_qb *b, const csgp_query *q)
         csgp_qb_param(b, t[i].param, t[i].pg_cast);
     }
     csgp_features_where(b, q);
+    if (q->arm[0]) {
+        csgp_qb_add(b, " AND arm = ");
+        csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->arm}, NULL);
+    }
+}
+
+const char *csgp_qb_table(const csgp_query *q, bool challenger_side)
+{
+    return q->arm[0] || (challenger_side && q->pairs) ? CSGP_PAIRS : CSGP_TABLE;
 }
 
 void csgp_qb_pct(csgp_qb *b, const char *col, const char *p)
@@ -98,4 +107,17 @@ int csgp_qb_run(csgp_qb *b, csgp_rows **rows, csg_error *err)
     if (b->overflow)
         return csgp_fail(err, CSG_EINVAL, "query too large");
     return csgp_db_query(b->db, b->sql, b->p, b->np, rows, err);
+}
+
+void csgp_qb_bucket(csgp_qb *b, int64_t secs)
+{
+    if (csgp_qb_pg(b)) {
+        csgp_qb_add(b, "floor(extract(epoch FROM \"timestamp\") / ");
+        csgp_qb_int(b, secs);
+        csgp_qb_add(b, ")::bigint");
+    } else {
+        csgp_qb_add(b, "(CAST(strftime('%%s', \"timestamp\") AS INTEGER) / ");
+        csgp_qb_int(b, secs);
+        csgp_qb_add(b, ")");
+    }
 }

@@ -20,6 +20,14 @@
 #define CSGP_TABLE "credit_score_metrics"
 #define CSGP_BOTH_DECIDED "champion_decision IS NOT NULL AND challenger_decision IS NOT NULL"
 
+/* Every request–challenger result (sql/…/011_challenger_results.sql). */
+#define CSGP_PAIRS "challenger_pairs"
+
+/* Where a query of q reads: the pairs view when q filters by arm, or for the challenger's
+ * side (challenger_side) when some request has several challengers (q->pairs); else the
+ * events table. */
+const char *csgp_qb_table(const csgp_query *q, bool challenger_side);
+
 /* Enough for every filter of a query plus a segment expression over 100 categories. */
 #define CSGP_QB_MAX_PARAMS 320
 
@@ -45,7 +53,8 @@ int csgp_qb_param(csgp_qb *b, csgp_param p, const char *pg_cast);
 int csgp_qb_real(csgp_qb *b, double d);
 int csgp_qb_int(csgp_qb *b, int64_t i);
 bool csgp_qb_pg(const csgp_qb *b);
-/* " WHERE …" with every filter of q (columns from query.c, features from catalogue.c);
+/* " WHERE …" with every filter of q (columns from query.c, features from catalogue.c;
+ * arm= needs csgp_qb_table's view);
  * always present, so callers may append " AND …". Feature filters need their type
  * (csgp_features_check) before this is called. */
 void csgp_qb_where(csgp_qb *b, const csgp_query *q);
@@ -53,6 +62,8 @@ void csgp_qb_where(csgp_qb *b, const csgp_query *q);
 void csgp_qb_pct(csgp_qb *b, const char *col, const char *p);
 /* avg, p50, p95, p99 of col. */
 void csgp_qb_latency_stats(csgp_qb *b, const char *col);
+/* The row's time bucket of secs seconds as an integer (epoch seconds / secs, floored). */
+void csgp_qb_bucket(csgp_qb *b, int64_t secs);
 /* Run the statement; -CSG_EINVAL when it overflowed. */
 int csgp_qb_run(csgp_qb *b, csgp_rows **rows, csg_error *err);
 

@@ -8,6 +8,12 @@ switches the gateway to config/demo.yaml for the run; usable on its own too.
 
 Every request carries a request id "demo-<run>-<row>", so the run's events are
 recognisable; re-running is safe (new events, outcomes upserted per applicant).
+
+--drift (issue 22): the second half of the rows is sent in a later minute than the
+first, with one characteristic shifted (default: incomes halved), and the run ends with
+/metrics/stability per minute: the shifted feature's CSI is above 0.25 in the drift
+minute while the others stay stable. The comparison with training is skipped then (the
+scores of shifted applications are not the hold-out's).
 """
 
 from __future__ import annotations
@@ -246,6 +252,41 @@ def replay(args: argparse.Namespace, rows: list[Row], run_id: str) -> Stats:
     return stats
 
 
+def wait_next_minute() -> None:
+    """Until a new UTC minute has begun, so /metrics/stability?bucket=1m separates the
+    halves (a deliberate wait of the demo's design, at most a minute)."""
+    minute = int(time.time()) // 60
+    while int(time.time()) // 60 == minute:
+        time.sleep(min(0.2, 60 - time.time() % 60 + 0.01))
+
+
+def shifted(row: Row, feature: str, factor: float) -> Row:
+    feats = dict(row.features)
+    v = feats.get(feature)
+    if isinstance(v, (int, float)):
+        feats[feature] = int(round(v * factor)) if feature in INTEGER else v * factor
+    return Row(row.index, row.applicant_id, feats, row.defaulted)
+
+
+def show_stability(args: argparse.Namespace, since: str) -> dict[str, Any]:
+    """Each feature's CSI per minute since the run began (and the models' PSI)."""
+    r = requests.get(f"{args.persist}/metrics/stability",
+                     params={"bucket": "1m", "from": since}, timeout=30)
+    r.raise_for_status()
+    d = r.json()
+    if d.get("baseline") is None:
+        print("\nStability: no baseline loaded in csg-persist (make up loads the bundled ones)")
+        return d
+    print("\nStability per minute (CSI against the champion's training baseline; "
+          "< 0.10 stable, > 0.25 shifted)")
+    for s in d.get("models", []) + d.get("features", []):
+        key = "psi" if "model" in s else "csi"
+        vals = " ".join(f"{p['t'][11:16]} {p[key]:.3f}" if p[key] is not None else "-"
+                        for p in s.get("points", []))
+        print(f"  {s.get('model') or s.get('name'):<24} {key.upper()} {vals}")
+    return d
+
+
 def summary(stats: Stats) -> None:
     print("\nReplay summary")
     print(f"  {'transport':<10}{'sent':>7}{'ok':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
@@ -359,6 +400,11 @@ def main() -> int:
     ap.add_argument("--ingest-timeout", type=float, default=60.0)
     ap.add_argument("--no-outcomes", action="store_true", help="do not post outcomes")
     ap.add_argument("--run-id", default=None, help="request ids are demo-<run-id>-<row>")
+    ap.add_argument("--drift", action="store_true",
+                    help="send the second half a minute later with one feature shifted")
+    ap.add_argument("--drift-feature", default="income", help="feature to shift (default income)")
+    ap.add_argument("--drift-factor", type=float, default=0.5,
+                    help="multiply it by this (default 0.5)")
     ap.add_argument("--json", type=Path, default=None,
                     help="write {run_id, since, sent, ok, outcomes} here (for tests)")
     args = ap.parse_args()
@@ -370,10 +416,24 @@ def main() -> int:
     since = datetime.fromtimestamp(time.time() - 1, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"Replaying {len(rows)} hold-out applications at {args.rate:g} req/s "
           f"(mix http,tcp,grpc = {args.mix}), run {run_id}")
-    stats = replay(args, rows, run_id)
+    if args.drift:
+        half = len(rows) // 2
+        started = time.monotonic()
+        stats = replay(args, rows[:half], run_id)
+        wait_next_minute()
+        drift_from = datetime.fromtimestamp(int(time.time()) // 60 * 60, UTC)
+        print(f"Drift: the second half with {args.drift_feature} x {args.drift_factor:g}")
+        more = replay(args, [shifted(r, args.drift_feature, args.drift_factor)
+                             for r in rows[half:]], run_id)
+        stats.results += more.results
+        stats.elapsed = time.monotonic() - started  # type: ignore[attr-defined]
+    else:
+        stats = replay(args, rows, run_id)
     summary(stats)
     ok = sum(1 for r in stats.results if r.ok)
     out: dict[str, Any] = {"run_id": run_id, "since": since, "sent": len(stats.results), "ok": ok}
+    if args.drift:
+        out["drift_from"] = drift_from.strftime("%Y-%m-%dT%H:%M:%SZ")
     stored = wait_ingested(args, since, ok)
     print(f"\ncsg-persist stored {max(stored, 0)} events since {since} (expected at least {ok})")
     if not args.no_outcomes:
@@ -382,14 +442,17 @@ def main() -> int:
         print(f"Posted {len(rows)} outcomes: accepted {res.get('accepted')}, "
               f"rejected {len(res.get('rejected', []))}")
         perf = show_performance(args, since)
-        if args.limit is None and ok == len(stats.results):
+        if not args.drift and args.limit is None and ok == len(stats.results):
             print("\nCheck against training (models/metrics.json)")
             out["matches_training"] = check_against_training(perf, args.metrics)
             if not out["matches_training"]:
                 ok = -1  # a failed check fails the run
+    if args.drift:
+        out["stability"] = show_stability(args, since)
     if args.json:
         args.json.write_text(json.dumps(out))
-    print("\nDashboard: http://127.0.0.1:8501 (section 'Model performance')")
+    print("\nDashboard: http://127.0.0.1:8501 (section "
+          f"'{'Stability' if args.drift else 'Model performance'}')")
     return 0 if ok == len(stats.results) else 1
 
 

@@ -26,6 +26,9 @@ SELECTION_BIAS = ("In production only applicants the champion approved get a loa
                   "their outcomes are observed: both models are measured on the champion's "
                   "approvals, and the challenger-only approvals have no outcomes "
                   "(docs/analytics.md).")
+ARMS = ("all", "live", "shadow")
+ARM_HELP = ("live: requests a live challenger decided (outcomes of its own approvals); "
+            "shadow: comparisons where the champion decided (docs/experiments.md)")
 METRIC_ORDER = ("count", "auc", "gini", "ks", "brier", "bad_rate", "approval_rate",
                 "bad_rate_approved")
 SWAP_LABELS = {"champion_only": "champion approves, challenger declines",
@@ -173,7 +176,9 @@ def verdict(promo: dict[str, Any]) -> None:
 
 def render(ctx: Context) -> None:
     st.header(TITLE)
-    perf = data.performance(ctx.filters)
+    arm = st.radio("Arm", list(ARMS), horizontal=True, key="perf_arm", help=ARM_HELP)
+    # All arms: the call of older dashboards (no arm parameter).
+    perf = data.performance(ctx.filters) if arm == "all" else data.performance(ctx.filters, arm)
     if not has_data(perf):
         st.info(NO_OUTCOMES)
         if perf and perf.get("note"):

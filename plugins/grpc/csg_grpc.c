@@ -276,7 +276,7 @@ static void on_reply(void *ctx, const csg_reply *r)
     resp.model = (char *)(r->model ? r->model : "");
     resp.experiment_id = (char *)(r->experiment_id ? r->experiment_id : "");
     resp.request_id = (char *)(r->request_id ? r->request_id : "");
-    /* The champion's reasons (or FALLBACK): views of the core's strings, valid
+    /* The deciding model's reasons (or FALLBACK): views of the core's strings, valid
      * during this callback, which is as long as packing needs them. */
     Csg__V1__Reason reasons[CSG_REASONS_MAX_ABI];
     Csg__V1__Reason *rp[CSG_REASONS_MAX_ABI];
@@ -292,6 +292,8 @@ static void on_reply(void *ctx, const csg_reply *r)
     }
     resp.n_reasons = n;
     resp.reasons = n ? rp : NULL;
+    /* Which model decided (field 8); a core before ABI 2.2 only has the champion. */
+    resp.arm = (char *)(CSG_STRUCT_HAS(r, csg_reply, arm) && r->arm ? r->arm : "champion"); // NOLINT(bugprone-sizeof-expression): CSG_STRUCT_HAS sizes a pointer field on purpose
     reply_counted(gw, gc, &resp.base, GRPC_STATUS_OK, NULL, CSG_CODE_OK, r->request_id,
                   r->is_fallback);
 }

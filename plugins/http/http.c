@@ -399,7 +399,19 @@ static void handle_request(http_conn *c, csg_slot *s)
         respond(c, s, 200, "application/json", "{\"status\":\"ok\"}", 15, rid, NULL);
         return;
     case R_READYZ:
-        if (api->is_ready())
+        if (api->is_ready() && CSG_API_HAS(api, ready_details) && api->ready_details) {
+            /* Details: each guarded challenger's state (suspended ones too;
+             * the gateway stays ready while the champion answers). */
+            char body[4096];
+            int n = snprintf(body, sizeof body, "{\"status\":\"ready\",\"challengers\":");
+            size_t d = api->ready_details(body + n, sizeof body - (size_t)n - 1);
+            if ((size_t)n + d + 1 < sizeof body) {
+                body[(size_t)n + d] = '}';
+                respond(c, s, 200, "application/json", body, (size_t)n + d + 1, rid, NULL);
+            } else {
+                respond(c, s, 200, "application/json", "{\"status\":\"ready\"}", 18, rid, NULL);
+            }
+        } else if (api->is_ready())
             respond(c, s, 200, "application/json", "{\"status\":\"ready\"}", 18, rid, NULL);
         else
             respond_error(c, s, 503, CSG_CODE_NOT_READY, "the champion model is not reachable",

@@ -102,7 +102,10 @@ class Stack:
         self.gw_url = f"http://127.0.0.1:{self.ports['http']}"
         self.gateway.ready(lambda: ok(self.gw_url + "/readyz"), 30, "gateway /readyz")
         self.db = db or csgp.new_sqlite_database(tmp)
-        self.persist = csgp.Persist(self.db, topic=self.topic).start()
+        # as make up: the bundled models' stability baselines stored at start
+        baselines = [a for role in ("champion", "challenger")
+                     for a in ("--baseline", str(ROOT / f"models/{role}.baseline.json"))]
+        self.persist = csgp.Persist(self.db, topic=self.topic, args=baselines).start()
 
     def config(self, name: str, application: str, weight: float = 0.2) -> Path:
         """Another config file for this stack (same ports, topic), e.g. another schema."""

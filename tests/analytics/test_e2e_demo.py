@@ -8,6 +8,9 @@ gRPC on free ports, the test Kafka broker, csg-persist on SQLite) — the same p
 - /metrics/performance's per-model AUC equals an offline computation on exactly the
   applicants the run paired (1e-9), and — the whole hold-out at 100% — the hold-out AUC of
   models/metrics.json (1e-6).
+- `--drift` (issue 22): the second half, a minute later with incomes halved, shows income's
+  CSI above 0.25 per minute in /metrics/stability while every other characteristic, and
+  income before the drift, stays below 0.10 (the bundled baselines, stored at start).
 """
 
 from __future__ import annotations
@@ -122,3 +125,34 @@ def test_demo_interrupted_restores_config(stack: Stack) -> None:
     assert "restored" in text, text
     assert os.readlink(stack.link) == str(stack.default_cfg)
     assert stack.reloads() == before + 2
+
+
+def busiest(points: list[dict], keep) -> dict:
+    """The point with the most events among those kept (a half may straddle a minute)."""
+    return max((p for p in points if keep(p["t"])), key=lambda p: p["count"])
+
+
+def test_demo_drift_shows_in_stability(stack: Stack, tmp_path: Path) -> None:
+    out = tmp_path / "drift.json"
+    proc = stack.demo("--drift", "--rate", "500", "--limit", "600", "--no-outcomes",
+                      "--json", str(out))
+    text, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, text
+    assert "Stability per minute" in text, text
+    run = json.loads(out.read_text())
+    assert run["ok"] == run["sent"] == 600
+    wait(lambda: stack.persist.get("/metrics/summary", **{"from": run["since"]}).json()["total"]
+         >= 600, 60, "the drift run's events to be stored")
+    d = stack.persist.get("/metrics/stability", bucket="1m", **{"from": run["since"]}).json()
+    assert d["baseline"] == {"source": "file", "model": "champion-scorecard-v2"}
+    features = {f["name"]: f["points"] for f in d["features"]}
+    assert len(features) == 13
+    drift = run["drift_from"].replace("Z", ".000Z")
+    for name, pts in features.items():
+        before = busiest(pts, lambda t: t < drift)
+        after = busiest(pts, lambda t: t >= drift)
+        assert before["csi"] < 0.10, (name, before)
+        if name == "income":
+            assert after["csi"] > 0.25 and after["band"] == "shifted", (name, after)
+        else:
+            assert after["csi"] < 0.10, (name, after)

@@ -353,3 +353,38 @@ def test_outcomes_idempotent_and_replaced(database: csgp.Database, procs, tmp_pa
     # No observed_at: the time of the request, so a fresh label replaces an old one.
     post(p, [{"applicant_id": "a", "defaulted": False}])
     assert stored(database)["a"][0] is False
+
+
+def test_export_events_pages_by_id(database: csgp.Database, procs, tmp_path) -> None:
+    """GET /export/events (csg-replay's stream) on both backends: pages of `limit` rows by
+    id cover every filtered row once, oldest first, with its outcome; labelled=true keeps
+    only applicants with one."""
+    events = csgp.make_events(300, seed=23)
+    p = load(database, procs, tmp_path, events)
+    outcomes = make_outcomes(events, seed=23, share=0.5)
+    post_outcomes(p, outcomes)
+    exp = events[0]["experiment_id"]
+    want = {e: i for e, i in database.query(
+        "SELECT event_id, id FROM credit_score_metrics WHERE experiment_id = "
+        + ("%s" if database.kind == "pg" else "?"), (exp,))}
+
+    def stream(**params: Any) -> list[dict]:
+        rows: list[dict] = []
+        after = 0
+        while True:
+            r = requests.get(p.url + "/export/events", timeout=30,
+                             params={"experiment_id": exp, "limit": 70, "after_id": after, **params})
+            assert r.status_code == 200, r.text
+            page = [json.loads(line) for line in r.text.splitlines()]
+            rows += page
+            if len(page) < 70:
+                return rows
+            after = page[-1]["id"]
+
+    rows = stream()
+    assert [r["id"] for r in rows] == sorted(want.values())
+    assert {r["event_id"]: r["id"] for r in rows} == want
+    for r in rows:
+        assert r["defaulted"] == outcomes.get(r["applicant_id"]), r
+    labelled = stream(labelled="true")
+    assert [r["id"] for r in labelled] == [r["id"] for r in rows if r["defaulted"] is not None]

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const TITLES = ['Summary', 'Score distributions', 'Latency trends', 'Decision divergence',
-  'Decline reasons', 'Segments', 'Model performance', 'Raw events'];
+  'Decline reasons', 'Segments', 'Model performance', 'Stability', 'Raw events'];
 // 2 distributions + latency + 2 divergence pies + decline reasons (+ segments)
 const MIN_CHARTS = 6;
 

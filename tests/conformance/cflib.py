@@ -371,7 +371,7 @@ class GrpcClient:
                 out.append({"applicant_id": r.applicant_id, "score": r.score,
                             "decision": r.decision, "model": r.model,
                             "experiment_id": r.experiment_id, "request_id": r.request_id,
-                            "reasons": reasons_of_grpc(r)})
+                            "reasons": reasons_of_grpc(r), "arm": r.arm})
             except grpc.RpcError as e:
                 out.append({"error": grpc_error_class(e)})
         return out

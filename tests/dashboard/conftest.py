@@ -34,7 +34,8 @@ def api_url() -> Iterator[str]:
                        check=True, timeout=60, capture_output=True)
         port = free_port()
         proc = Proc("dashboard-persist", [str(binary), "--db", db, "--listen",
-                                          f"127.0.0.1:{port}", "--no-consume"])
+                                          f"127.0.0.1:{port}", "--no-consume",
+                                          "--baseline", str(reference.BASELINE)])
         try:
             proc.ready(lambda: http_ok(port), 20, "csg-persist healthy")
             yield f"http://127.0.0.1:{port}"

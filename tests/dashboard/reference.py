@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 FIXTURE = Path(__file__).resolve().parent / "testdata" / "events.ndjson"
+# the fixture champion's stability baseline (csg-persist --baseline)
+BASELINE = FIXTURE.with_name("champion-lr-v1.baseline.json")
 
 
 def load(path: Path = FIXTURE) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import reference as ref
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TITLES = ["Summary", "Score distributions", "Latency trends", "Decision divergence",
-          "Decline reasons", "Segments", "Model performance", "Raw events"]
+          "Decline reasons", "Segments", "Model performance", "Stability", "Raw events"]
 CHAMPION, GBM, CARD = "champion-lr-v1", "challenger-gbm-v1", "challenger-scorecard-v1"
 # metrics shown once per model (or pair): keyed by their help text, which names it
 PER_MODEL = ("Requests", "Approval rate", "Avg latency", "p99 latency", "First-reason agreement")
@@ -279,6 +279,25 @@ def test_model_performance_renders_outcome_metrics(dashboard_env: str,
     assert {t["name"] for t in _spec(at, "PSI bins")["data"]} == {CHAMPION, GBM}
 
 
+def test_model_performance_arm_selector(dashboard_env: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Arm choice reaches /metrics/performance as arm=live|shadow (issue 21 item 7)."""
+    monkeypatch.syspath_prepend(str(APP.parent))  # as streamlit runs the app
+    import data as dashboard_data
+
+    asked: list[str | None] = []
+
+    def fake(_f: Any, arm: str | None = None) -> dict:
+        asked.append(arm)
+        return {"models": []}
+
+    monkeypatch.setattr(dashboard_data, "performance", fake)
+    at = run_app()
+    at.radio(key="perf_arm").set_value("live").run()
+    assert not at.exception
+    assert asked[0] is None and asked[-1] == "live", asked
+
+
 def test_refused_filter_shows_banner(dashboard_env: str) -> None:
     """A filter the API refuses (400 invalid_parameter) is a banner naming it, no traceback."""
     at = AppTest.from_file(str(APP), default_timeout=30).run()
@@ -315,6 +334,7 @@ def test_no_matching_events_renders_every_section_empty(dashboard_env: str) -> N
     assert shown(at)[("Divergence rate", "")] == "—"
     assert any("No events match" in i.value for i in at.info)
     assert any(i.value.startswith("No declines in the filtered requests") for i in at.info)
+    assert any(i.value.startswith("No scored events in the filtered range") for i in at.info)
 
 
 def test_fixture_file_is_the_generator_output() -> None:
@@ -410,3 +430,58 @@ def test_decline_reasons(dashboard_env: str, events: list[dict], case: str) -> N
     assert agreement == {("First-reason agreement", f"{a['champion']} vs {a['challenger']}"):
                          pct(a["rate"]) for a in want["agreement"]}
     assert all(a["both_declined"] > 0 for a in want["agreement"])
+
+
+def test_stability_section(dashboard_env: str) -> None:
+    """PSI per model, the CSI heat map with one row per baseline characteristic, and the
+    three worst characteristics (by the latest bucket's CSI) with their bins — as the API
+    answers for the fixture and its champion's baseline."""
+    import requests
+
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception and not at.error
+    at.selectbox(key="stability_bucket").set_value("1d").run()
+    assert not at.exception and not at.error
+    api = requests.get(dashboard_env + "/metrics/stability", params={"bucket": "1d"},
+                       timeout=10).json()
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    specs = list(charts.values())
+    heat = [s for s in specs if s["data"] and s["data"][0].get("type") == "heatmap"]
+    assert len(heat) == 1
+    baseline = json.loads(ref.BASELINE.read_text())
+    assert heat[0]["data"][0]["y"] == [f["name"] for f in baseline["features"]]
+    psi = [s for s in specs if "Score PSI" in str(s["layout"].get("title"))]
+    assert len(psi) == 1 and [t["name"] for t in psi[0]["data"]] == [CHAMPION]
+    want = sorted(api["features"], key=lambda f: f["points"][-1]["csi"], reverse=True)[:3]
+    shown_worst = [m.value.split("**")[1] for m in at.markdown
+                   if m.value.startswith("**") and " · CSI " in m.value]
+    assert shown_worst == [f["name"] for f in want]
+
+
+def test_srm_and_suspended_banners_name_the_arm(dashboard_env: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SRM flag in /metrics/summary is a red banner above Summary naming the arm; an
+    unflagged arm none; requests held off by a guardrail a warning with their count."""
+    import data
+
+    real = data.summary
+
+    def with_srm(filters: data.Filters) -> dict[str, Any]:
+        s = real(filters)
+        s["srm"] = [{"config_version": "0123456789abcdef", "experiment_id": "e",
+                     "assignment": "hash", "applicants": 300, "ended": False,
+                     "challengers": [
+                         {"challenger": GBM, "expected_share": 0.5, "observed_share": 0.1,
+                          "applicants": 30, "srm_p_value": 1e-40, "srm": True},
+                         {"challenger": CARD, "expected_share": 0.2, "observed_share": 0.2,
+                          "applicants": 60, "srm_p_value": 0.9, "srm": False}]}]
+        s.setdefault("status", {})["CHALLENGER_SUSPENDED"] = 7
+        return s
+
+    monkeypatch.setattr(data, "summary", with_srm)
+    at = run_app()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and GBM in errors[0] and "Sample-ratio mismatch" in errors[0]
+    assert "10.0%" in errors[0] and "50.0%" in errors[0] and CARD not in errors[0]
+    assert any("7 request(s)" in w.value for w in at.warning)
+    assert [h.value for h in at.header][:1] == ["Summary"]

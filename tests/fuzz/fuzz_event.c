@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *o = json_loadb(buf, n, 0, &jerr);
     if (!o)
         __builtin_trap(); /* whatever the strings held, the event is JSON */
-    if (!json_is_object(o) || json_object_size(o) != 23)
+    if (!json_is_object(o) || json_object_size(o) != 25)
         __builtin_trap();
 
     bool chal = e.challenger_model[0] != '\0';
@@ -220,6 +220,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     expect_codes(o, "champion_reasons", e.champion_ok, &e.champion_reasons);
     expect_codes(o, "challenger_reasons", chal && e.challenger_ok, &e.challenger_reasons);
     expect_str(o, "status", csg_event_status_name(e.status));
+    expect_str(o, "decided_by", "champion");
+    json_t *arr = json_object_get(o, "challengers");
+    if (!json_is_array(arr) || json_array_size(arr) != 0)
+        __builtin_trap(); /* no results given: [] */
     const char *ts = json_string_value(json_object_get(o, "timestamp"));
     if (!ts || strlen(ts) != 24 || ts[4] != '-' || ts[10] != 'T' || ts[19] != '.' ||
         ts[23] != 'Z')

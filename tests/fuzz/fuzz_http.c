@@ -1,6 +1,7 @@
 /* fuzz_http.c — libFuzzer target for http.so's request handling: the real
- * plugin (plugins/http/http.c, llhttp, pipelining ring, 413/431/415 paths,
- * 100-continue, half-close) driven over loopback by transport_harness.c.
+ * plugin (build/lib/csg/http.so, loaded as the gateway loads it: llhttp,
+ * pipelining ring, 413/431/415 paths, 100-continue, half-close) driven over
+ * loopback by transport_harness.c.
  * Oracle: whatever the bytes, the server's output is a sequence of
  * well-formed HTTP/1.1 responses with exact Content-Length, and every JSON
  * body is an object (a reply or {"error":{"code":…}}). */
@@ -12,7 +13,6 @@
 #include "transport_harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const csg_plugin_header *csg_plugin_entry(void);
 
 static const char *find(const char *s, size_t n, const char *needle)
 {
@@ -81,12 +81,11 @@ static void check_http(const char *out, size_t len, int complete)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const fz_transport t = {
+        .plugin_file = "http.so",
         .max_body_bytes = 512, /* small, so 413 (header and chunked) is reachable */
         .max_line_bytes = 512,
         .max_connections = 64,
         .check = check_http,
     };
-    fz_transport run = t;
-    run.plugin = (const csg_transport_plugin *)csg_plugin_entry();
-    return fz_transport_run(&run, data, size);
+    return fz_transport_run(&t, data, size);
 }

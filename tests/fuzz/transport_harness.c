@@ -1,9 +1,11 @@
 /*
- * transport_harness.c — see transport_harness.h. A fake core (one worker,
- * the real application parser, reply and error writers of the core) and a
- * loopback client that feeds one fuzz input per connection.
+ * transport_harness.c — see transport_harness.h. The test host (one worker,
+ * its loop turned here: manual_loop) loads the plugin and provides the
+ * core's application parser, reply and error writers; this file is the
+ * submit handler and a loopback client that feeds one fuzz input per
+ * connection.
  *
- * The fake core answers submitted requests later, from the worker's event
+ * The handler answers submitted requests later, from the worker's event
  * loop (as the ABI requires), in an order chosen by the input's flags, so
  * out-of-order completion, pipelining limits and back-pressure are reached.
  * The reply status is derived from the applicant id (OK, champion error,
@@ -19,7 +21,6 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +28,16 @@
 #include <unistd.h>
 
 #include "application.h"
-#include "options.h"
-#include "reply.h"
+#include "csg_test_host.h"
 
 #define FZ_MAX_FD 4096
 #define FZ_SEND_TURNS 4000  /* event-loop turns spent sending one input */
 #define FZ_SETTLE_TURNS 400 /* turns waiting for the replies afterwards */
 #define FZ_OUT_CAP (1u << 20)
 
-struct csg_worker {
-    struct event_base *base;
-};
+#ifndef CSG_FUZZ_PLUGIN_DIR
+#define CSG_FUZZ_PLUGIN_DIR "build/lib/csg"
+#endif
 
 typedef struct fz_pending {
     csg_request req;
@@ -49,12 +49,8 @@ typedef struct fz_pending {
 
 static struct {
     bool ready;
+    csg_test_host *host;
     struct event_base *base;
-    csg_worker worker;
-    csg_core_api api;
-    csg_transport_config cfg;
-    csg_option_value *opts;
-    void *instance;
     struct sockaddr_in addr;
     struct event *deliver_ev;
     fz_pending *pending;
@@ -62,31 +58,10 @@ static struct {
     unsigned turn;
     unsigned mode;
     bool release; /* mode 3: input fully sent, answer everything */
-    bool not_ready;
-    unsigned long generated;
 } g;
 
 /* ------------------------------------------------------------------------ */
-/* Fake core API                                                             */
-
-static void fz_log(csg_log_level level, const char *component, const char *fmt, ...)
-{
-    (void)level;
-    (void)component;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap); /* format it: the arguments must be valid */
-    va_end(ap);
-}
-
-static struct event_base *fz_worker_base(csg_worker *w) { return w->base; }
-static unsigned fz_worker_index(csg_worker *w)
-{
-    (void)w;
-    return 0;
-}
-static unsigned fz_worker_count(void) { return 1; }
+/* The submit handler                                                        */
 
 static uint32_t fnv(const char *s)
 {
@@ -96,8 +71,10 @@ static uint32_t fnv(const char *s)
     return h;
 }
 
-static void fz_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, void *ctx)
+static void fz_submit(void *user, csg_worker *w, const csg_request *req, csg_reply_cb cb,
+                      void *ctx)
 {
+    (void)user;
     (void)w;
     /* The transport promised a validated application: check it did. */
     double income, loan;
@@ -128,49 +105,18 @@ static void fz_submit(csg_worker *w, const csg_request *req, csg_reply_cb cb, vo
     p->due = g.turn + 1 + (g.mode == 2 ? p->hash % 5 : 0);
 }
 
-static size_t fz_format_error(const char *code, const char *message, const char *field, char *buf,
-                              size_t cap)
-{
-    return csg_json_error(code, message, field, buf, cap);
-}
-
-static void fz_count_request(csg_worker *w, const char *transport, const char *status)
-{
-    (void)w;
-    if (!transport || !status)
-        __builtin_trap();
-}
-
-static char *fz_render_metrics(size_t *len)
-{
-    static const char text[] = "# TYPE csg_fuzz_total counter\ncsg_fuzz_total 1\n";
-    char *s = malloc(sizeof text);
-    if (s) {
-        memcpy(s, text, sizeof text);
-        *len = sizeof text - 1;
-    }
-    return s;
-}
-
-static bool fz_is_ready(void) { return !g.not_ready; }
-
 /* ------------------------------------------------------------------------ */
 /* Reply delivery                                                            */
 
 static void answer(fz_pending *p)
 {
-    char rid[CSG_REQUEST_ID_MAX + 1];
-    if (p->req.request_id[0])
-        memcpy(rid, p->req.request_id, sizeof rid);
-    else
-        snprintf(rid, sizeof rid, "gen-%lu", ++g.generated);
     csg_reply r;
     memset(&r, 0, sizeof r);
     r.size = sizeof r;
     r.applicant_id = csg_app_applicant_id(p->req.app);
     r.model = "champion-fuzz";
     r.experiment_id = "exp-fuzz";
-    r.request_id = rid;
+    r.request_id = p->req.request_id; /* the host set one when the client did not */
     r.score = (double)(p->hash >> 8) / (double)(1u << 24);
     r.decision = r.score >= 0.5 ? CSG_DECISION_APPROVE : CSG_DECISION_DECLINE;
     switch (p->hash % 10) {
@@ -237,48 +183,26 @@ static void setup(const fz_transport *t)
     for (int fd = 0; fd < FZ_MAX_FD; fd++)
         before[fd] = is_listener(fd);
 
-    g.base = event_base_new();
-    g.worker.base = g.base;
-    g.deliver_ev = event_new(g.base, -1, 0, deliver, NULL);
-    if (!g.base || !g.deliver_ev)
-        abort();
-    g.api = (csg_core_api){
-        .size = sizeof(csg_core_api),
-        .abi_major = CSG_ABI_MAJOR,
-        .abi_minor = CSG_ABI_MINOR,
-        .log = fz_log,
-        .worker_base = fz_worker_base,
-        .worker_index = fz_worker_index,
-        .worker_count = fz_worker_count,
-        .submit = fz_submit,
-        .parse_application = csg_app_parse_default,
-        .options_apply = csg_options_apply,
-        .valid_request_id = csg_valid_request_id,
-        .format_reply = csg_format_reply,
-        .format_error = fz_format_error,
-        .count_request = fz_count_request,
-        .render_metrics = fz_render_metrics,
-        .is_ready = fz_is_ready,
-        .max_body_bytes = t->max_body_bytes,
-        .max_line_bytes = t->max_line_bytes,
-        .max_connections = t->max_connections,
-        .idle_timeout_ms = 60000,
-    };
-    csg_app_api_fill(&g.api);
-    g.cfg = (csg_transport_config){
-        .size = sizeof(csg_transport_config),
-        .listen = "127.0.0.1:0",
-        .options = t->options,
-        .config_file = "fuzz.yaml",
-    };
+    csg_th_config cfg = {.workers = 1, .manual_loop = true, .quiet = true,
+                         .submit = fz_submit,
+                         .max_body_bytes = t->max_body_bytes,
+                         .max_line_bytes = t->max_line_bytes,
+                         .max_connections = t->max_connections};
     csg_error err = {{0}};
-    const csg_transport_plugin *p = t->plugin;
-    if (p->create(&g.cfg, &g.api, &g.instance, &err) != 0 ||
-        p->start_worker(g.instance, &g.worker, &err) != 0 ||
-        (p->start && p->start(g.instance, &err) != 0)) {
+    char path[1024];
+    const char *dir = getenv("CSG_PLUGIN_DIR");
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : CSG_FUZZ_PLUGIN_DIR,
+             t->plugin_file);
+    g.host = csg_th_new(&cfg, &err);
+    if (!g.host || csg_th_add_transport(g.host, path, "127.0.0.1:0", t->opts, t->n_opts, &err) ||
+        csg_th_start(g.host, &err)) {
         fprintf(stderr, "fuzz harness: plugin start failed: %s\n", err.message);
         abort();
     }
+    g.base = csg_th_base(g.host, 0);
+    g.deliver_ev = event_new(g.base, -1, 0, deliver, NULL);
+    if (!g.deliver_ev)
+        abort();
     /* The plugin bound port 0: find the listener it opened. */
     for (int fd = 0; fd < FZ_MAX_FD; fd++) {
         if (before[fd] || !is_listener(fd))
@@ -343,7 +267,7 @@ int fz_transport_run(const fz_transport *t, const uint8_t *data, size_t size)
     size -= 2;
     g.mode = flags & FZ_REPLY_MODE;
     g.release = false;
-    g.not_ready = flags & FZ_NOT_READY;
+    csg_th_set_ready(g.host, !(flags & FZ_NOT_READY));
     bool read_slowly = flags & FZ_READ_SLOWLY;
 
     static char outbuf[FZ_OUT_CAP];

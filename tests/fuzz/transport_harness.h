@@ -1,7 +1,9 @@
 /*
- * transport_harness.h — drive a real transport plugin (http.so, tcp.so code,
- * linked into the fuzz binary) through its public ABI with a fake core, over
- * a real loopback connection, one fuzz input per connection.
+ * transport_harness.h — drive a real transport plugin (http.so, tcp.so),
+ * loaded from the build's plugin directory exactly as the gateway loads it
+ * (the test host, tests/lib/csg_test_host.h: the core's registry, loader
+ * and option code), through its public ABI, over a real loopback
+ * connection, one fuzz input per connection.
  *
  * Why a socket and not a parse function: the parser of both transports is
  * woven into connection state (pipelining ring, pause/resume, stash, 413 from
@@ -31,8 +33,9 @@ enum {
 typedef void (*fz_check_fn)(const char *out, size_t len, int complete);
 
 typedef struct fz_transport {
-    const csg_transport_plugin *plugin;
-    const csg_option_value *options; /* NULL: plugin defaults */
+    const char *plugin_file;  /* e.g. "tcp.so", in $CSG_PLUGIN_DIR or the build's lib/csg */
+    const char *const *opts;  /* "name=value" options, as a config block gives them */
+    size_t n_opts;
     size_t max_body_bytes, max_line_bytes;
     unsigned max_connections;
     fz_check_fn check; /* NULL: no output oracle */

@@ -87,21 +87,25 @@ def start_model(kind: str, port: int, *extra: str) -> Proc:
 class TinyModel:
     """A model API written with Python's http.server, in a thread of the test process:
     every POST gets `reply` with status 200 (or reply(request body) when reply is a
-    function, to answer per application). With content_length=False it answers the
+    function, to answer per application; it may return (status, body)). With content_length=False it answers the
     way http.server does by default (HTTP/1.0, no Content-Length, the body ends when it
     closes the connection), which is legal HTTP and what many small model servers do.
     With raw=True, `reply` is the whole byte stream sent back before the close."""
 
-    def __init__(self, reply: bytes | Callable[[bytes], bytes], content_length: bool = False,
+    def __init__(self, reply: bytes | Callable[[bytes], bytes | tuple[int, bytes]],
+                 content_length: bool = False,
                  raw: bool = False) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 out = reply(body) if callable(reply) else reply
+                code = 200
+                if isinstance(out, tuple):  # (status, body) from a reply function
+                    code, out = out
                 if raw:
                     self.wfile.write(out)
                     return
-                self.send_response(200)
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 if content_length:
                     self.send_header("Content-Length", str(len(out)))

@@ -42,7 +42,7 @@ EVENT_KEYS = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "champion_reasons", "challenger_reasons", "timestamp", "status",
+    "champion_reasons", "challenger_reasons", "decided_by", "challengers", "timestamp", "status",
 }
 
 
@@ -53,7 +53,7 @@ class Gateway:
                  champion_timeout_ms: int = 1000, fallback: str | None = None,
                  reply: str = "after_champion", workers: int = 2,
                  expect_ready: bool = True, champion_extra: dict | None = None,
-                 nofile: tuple[int, int] | None = None) -> None:
+                 nofile: tuple[int, int] | None = None, assignment: str = "hash") -> None:
         """nofile: (soft, hard) RLIMIT_NOFILE the gateway starts with (prlimit)."""
         VAR.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="gw-", dir=VAR))
@@ -69,6 +69,7 @@ class Gateway:
         self.reply = reply
         self.workers = workers
         self.champion_extra = champion_extra or {}
+        self.assignment = assignment
         self.config = self.dir / "experiments.yaml"
         self.write_config(challengers or [])
         argv = [str(GATEWAY_BIN), "--config", str(self.config)]
@@ -93,7 +94,7 @@ class Gateway:
             "experiment:",
             f"  id: {EXPERIMENT}",
             '  salt: "gw-test-salt"',
-            "  assignment: hash",
+            f"  assignment: {self.assignment}",
             f"  reply: {self.reply}",
             "champion:",
             "  name: champion-scorecard-v2",
@@ -135,16 +136,6 @@ class Gateway:
 
     def stop(self) -> int:
         return self.proc.stop()
-
-
-@pytest.fixture(scope="module")
-def models() -> Iterator[tuple[int, int]]:
-    cp, hp = free_port(), free_port()
-    c = start_model("champion", cp)
-    h = start_model("challenger", hp)
-    yield cp, hp
-    c.stop()
-    h.stop()
 
 
 def rest_challenger(port: int, weight: float, name: str = "challenger-gbm-v2",

@@ -89,8 +89,9 @@ def test_replies_equal_champion(stub: int, champion: int) -> None:
         assert g["score"] == w["score"], (a, w, g)  # full precision, unchanged
         assert g["decision"] == w["decision"]
         assert g["reasons"] == w.get("reasons", [])  # the model's, whole ([] for none)
+        assert g["arm"] == "champion"  # the core's reply writer, through the test host
         assert set(g) == {"applicant_id", "score", "decision", "model", "experiment_id",
-                          "request_id", "reasons"}
+                          "request_id", "reasons", "arm"}
 
 
 def test_bad_inputs(stub: int) -> None:

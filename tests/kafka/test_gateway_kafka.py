@@ -33,7 +33,7 @@ EVENT_KEYS = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "champion_reasons", "challenger_reasons", "timestamp", "status",
+    "champion_reasons", "challenger_reasons", "decided_by", "challengers", "timestamp", "status",
 }
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CONFIG_VERSION = re.compile(r"^[0-9a-f]{16}$")

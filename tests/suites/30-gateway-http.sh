@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# http.so, rest.so and challenger-scorecard.so: plugin-level tests through the stub
-# host (tests/gateway/stub_gateway.c), then the real csg-gateway in front of both
+# http.so, rest.so and challenger-scorecard.so: plugin-level tests through the C test
+# host (tests/lib/csg_test_host_main.c, as csg-stub-gateway), then the real csg-gateway in front of both
 # csg-model services: 1,000 requests vs the champion + events file, slow challenger,
 # champion down/slow, every bad input of DESIGN §5, keep-alive/pipelining, SIGHUP
 # drop-in of challenger-scorecard.so under load, /metrics names, an open-file limit

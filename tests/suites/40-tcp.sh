@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tcp.so through the transport stub host (tests/transports/csg_transport_stub.c):
+# tcp.so through the C test host (tests/lib/csg_test_host_main.c, as csg-transport-stub):
 # replies and request ids, an error line per bad line while the connection goes
 # on, 1,000 pipelined lines in order, overlong-line resync, half-close, idle
 # timeout, max connections (refusals counted), out of descriptors (accept backs

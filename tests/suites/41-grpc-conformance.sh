@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# grpc.so through the transport stub host (statuses, INVALID_ARGUMENT naming the
+# grpc.so through the C test host (statuses, INVALID_ARGUMENT naming the
 # field, client deadlines, UNIMPLEMENTED at once, health, drain, a second server
 # on the same port refused), then the conformance suite against the real
 # csg-gateway with all three transports in front of both csg-model services:

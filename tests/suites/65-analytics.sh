@@ -7,7 +7,9 @@
 # On a private real stack (tests/analytics/gwstack.py: models, gateway, test Kafka,
 # csg-persist): the demo run (test_e2e_demo.py) and issue 16's feature schema end to end
 # (test_schema_e2e.py: three transports, a reload under load, catalogue, segments,
-# dashboard filter, a refused reload).
+# dashboard filter, a refused reload); csg-replay end to end (test_replay_e2e.py: the GBM
+# replay equals the live run to 1e-9, the scorecard report, --require-better, hanging and
+# crashing candidates, Ctrl-C, GET /export/events).
 # csg-sanitize
 set -euo pipefail
 tests/lib/need-postgres

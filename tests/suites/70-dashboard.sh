@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dashboard: ruff; streamlit.testing AppTest against a real csg-persist (SQLite) holding the
-# fixture events (tests/dashboard); then the app served by streamlit and loaded in Debian's
+# fixture events and the fixture champion's stability baseline (tests/dashboard); then the app served by streamlit and loaded in Debian's
 # chromium through playwright-core (tests/browser), which also checks the auto-refresh and
 # saves a screenshot to $CSG_TEST_VAR/dashboard/dashboard.png.
 set -euo pipefail
@@ -31,7 +31,8 @@ db="sqlite:$work/metrics.db"
   || { cat "$work/import.log"; die "csg-persist import failed"; }
 api_port=$(free_port)
 api="http://127.0.0.1:$api_port"
-setsid "$PERSIST" --db "$db" --listen "127.0.0.1:$api_port" --no-consume >"$work/persist.log" 2>&1 </dev/null &
+setsid "$PERSIST" --db "$db" --listen "127.0.0.1:$api_port" --no-consume \
+  --baseline tests/dashboard/testdata/champion-lr-v1.baseline.json >"$work/persist.log" 2>&1 </dev/null &
 pids+=($!)
 wait_until 20 http_ok "$api/healthz" || { cat "$work/persist.log"; die "csg-persist did not answer"; }
 want=$(grep -c . "$FIXTURE")

@@ -24,7 +24,8 @@ static const char *const keys[] = {
     "challenger_model", "champion_score", "challenger_score", "champion_decision",
     "challenger_decision", "decision_match", "latency_champion_ms", "latency_challenger_ms",
     "decision_diff", "income", "loan_amount", "credit_history", "features", "config_version",
-    "champion_reasons", "challenger_reasons", "timestamp", "status"};
+    "champion_reasons", "challenger_reasons", "decided_by", "challengers", "timestamp",
+    "status"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 static csg_event base_event(void)
@@ -314,7 +315,7 @@ static void test_from_application(void **state)
     const char *in = "{\"applicant_id\":\"7\",\"home\":\"rent\",\"loan_amount\":2.5e4}";
     csg_application *app;
     assert_int_equal(csg_app_parse(s, in, strlen(in), &app, NULL, NULL), CSG_PARSE_OK);
-    csg_event *e = csg_event_new(app);
+    csg_event *e = csg_event_new(app, 0);
     assert_non_null(e);
     csg_event b = base_event();
     memcpy(b.brief, e->brief, sizeof b.brief);
@@ -375,7 +376,7 @@ static void test_reply(void **state)
         {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.72,
           .decision = CSG_DECISION_APPROVE, .model = "m", .experiment_id = "e", .request_id = "r"},
          "{\"applicant_id\":\"1\",\"score\":0.72,\"decision\":\"approve\",\"model\":\"m\","
-         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[]}"},
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[],\"arm\":\"champion\"}"},
         /* the champion's reasons, in order, texts escaped */
         {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.25,
           .decision = CSG_DECISION_DECLINE, .model = "m", .experiment_id = "e", .request_id = "r",
@@ -383,20 +384,26 @@ static void test_reply(void **state)
          "{\"applicant_id\":\"1\",\"score\":0.25,\"decision\":\"decline\",\"model\":\"m\","
          "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":["
          "{\"code\":\"INCOME\",\"feature\":\"income\",\"text\":\"Income \\\"low\\\"\"},"
-         "{\"code\":\"DEBT\",\"feature\":\"debt\",\"text\":\"Debt high\"}]}"},
+         "{\"code\":\"DEBT\",\"feature\":\"debt\",\"text\":\"Debt high\"}],\"arm\":\"champion\"}"},
         /* a reply struct from before ABI 2.1 (smaller size): reasons read as none */
         {{.size = (uint32_t)offsetof(csg_reply, reason_count), .status = CSG_REPLY_OK,
           .applicant_id = "1", .score = 0.25, .decision = CSG_DECISION_DECLINE, .model = "m",
           .experiment_id = "e", .request_id = "r", .reason_count = 2, .reasons = two_reasons},
          "{\"applicant_id\":\"1\",\"score\":0.25,\"decision\":\"decline\",\"model\":\"m\","
-         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[]}"},
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[],\"arm\":\"champion\"}"},
         {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = NAN,
           .decision = CSG_DECISION_REVIEW, .is_fallback = true, .model = "m", .experiment_id = "e",
           .request_id = "r", .reason_count = 1, .reasons = &csg_reason_fallback},
          "{\"applicant_id\":\"1\",\"score\":null,\"decision\":\"review\",\"model\":\"m\","
          "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[{\"code\":\"FALLBACK\","
          "\"feature\":null,\"text\":\"No model answer; the configured fallback decision was "
-         "applied\"}],\"fallback\":true}"},
+         "applied\"}],\"arm\":\"champion\",\"fallback\":true}"},
+        /* a live challenger decided (ABI 2.2): arm and model say so */
+        {{.size = sizeof(csg_reply), .status = CSG_REPLY_OK, .applicant_id = "1", .score = 0.5,
+          .decision = CSG_DECISION_APPROVE, .model = "c", .experiment_id = "e", .request_id = "r",
+          .arm = "challenger"},
+         "{\"applicant_id\":\"1\",\"score\":0.5,\"decision\":\"approve\",\"model\":\"c\","
+         "\"experiment_id\":\"e\",\"request_id\":\"r\",\"reasons\":[],\"arm\":\"challenger\"}"},
         {{.status = CSG_REPLY_CHAMPION_TIMEOUT, .error_message = "slow"},
          "{\"error\":{\"code\":\"champion_timeout\",\"message\":\"slow\"}}"},
         {{.status = CSG_REPLY_CHAMPION_ERROR, .error_message = "down"},

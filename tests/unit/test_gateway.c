@@ -1,7 +1,7 @@
 /*
  * test_gateway.c — dispatch through core/gateway.c with the fixture
- * in-process adapter (tests/fixtures good_adapter.so): reply timing in
- * after_champion vs after_all, model timeouts and errors, the fallback
+ * in-process adapter (tests/fixtures good_adapter.so): when the reply comes
+ * in after_champion vs after_all, model timeouts and errors, the fallback
  * decision, client deadlines, request ids, the MetricEvent written by the
  * file sink, a routing-table swap, and reasons (ABI 2.1): the champion's in
  * the reply, FALLBACK for a fallback decision, both models' codes in the
@@ -9,8 +9,12 @@
  *
  * Requests are submitted on a worker thread (event_base_once on its base),
  * as a transport would; the test thread waits on a condition variable with
- * a deadline.
+ * a deadline. No assertion reads a clock: what a reply waited for is told by
+ * order — a model with `hold: true` answers only when the test calls the
+ * fixture's fixture_release(), and fixture_answers(model) says how many
+ * answers each model had given when the reply came.
  */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +45,7 @@ typedef struct model_spec {
     bool overloaded; /* answer CSG_SCORE_OVERLOADED (load shed by the adapter) */
     const char *reasons; /* the fixture's `reasons:` option (CODE:feature:text;…), or NULL */
     bool abi_2_0_result; /* answer with a result struct as ABI 2.0 laid it out */
+    bool hold;           /* answer only at fixture_release() */
 } model_spec;
 
 typedef struct gw_spec {
@@ -62,7 +67,9 @@ static const char *extra_opts(const model_spec *m, const char *indent, char *buf
     if (m->reasons)
         n += snprintf(buf + n, cap - (size_t)n, "%sreasons: \"%s\"\n", indent, m->reasons);
     if (m->abi_2_0_result)
-        snprintf(buf + n, cap - (size_t)n, "%sabi_2_0_result: true\n", indent);
+        n += snprintf(buf + n, cap - (size_t)n, "%sabi_2_0_result: true\n", indent);
+    if (m->hold)
+        snprintf(buf + n, cap - (size_t)n, "%shold: true\n", indent);
     return buf;
 }
 
@@ -106,6 +113,26 @@ static csg_config *make_config(const gw_spec *s)
     return cfg;
 }
 
+/* The fixture adapter's barrier and answer counter (fixture_plugin.c), from
+ * the object the gateway loaded (the registry's). */
+static unsigned (*fx_answers)(const char *model);
+static void (*fx_release)(void);
+
+static void bind_fixture(void)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/good_adapter.so", fixture_dir());
+    const csg_plugin *pl = NULL;
+    csg_error err = {{0}};
+    if (csg_registry_get(test_registry(), path, CSG_PLUGIN_MODEL_ADAPTER, &pl, &err) != 0)
+        fail_msg("%s", err.message);
+    void *a = dlsym(pl->handle, "fixture_answers"), *r = dlsym(pl->handle, "fixture_release");
+    assert_non_null(a);
+    assert_non_null(r);
+    memcpy(&fx_answers, &a, sizeof a);
+    memcpy(&fx_release, &r, sizeof r);
+}
+
 static csg_gateway *start(const gw_spec *s)
 {
     unlink(events_path);
@@ -130,7 +157,8 @@ typedef struct job {
     bool done;
     bool in_submit;
     bool reply_inside_submit;
-    double t_submit, t_reply;
+    unsigned champ_before, chal_before; /* fixture_answers() at submit */
+    int champ_at_reply, chal_at_reply;  /* answers given since, when the reply came */
     csg_reply_status status;
     double score;
     csg_decision decision;
@@ -146,7 +174,8 @@ static void on_reply(void *ctx, const csg_reply *r)
     job *j = ctx;
     pthread_mutex_lock(&j->mu);
     j->reply_inside_submit = j->in_submit;
-    j->t_reply = csg_now_ms();
+    j->champ_at_reply = (int)(fx_answers("champ") - j->champ_before);
+    j->chal_at_reply = (int)(fx_answers("chal") - j->chal_before);
     j->status = r->status;
     j->score = r->score;
     j->decision = r->decision;
@@ -155,7 +184,7 @@ static void on_reply(void *ctx, const csg_reply *r)
     snprintf(j->model, sizeof j->model, "%s", r->model ? r->model : "");
     snprintf(j->error, sizeof j->error, "%s", r->error_message ? r->error_message : "");
     j->reasons[0] = '\0';
-    assert_true(r->size >= offsetof(csg_reply, reasons) + sizeof r->reasons);
+    assert_true(r->size >= offsetof(csg_reply, reasons) + sizeof r->reasons); // NOLINT(bugprone-sizeof-expression): the pointer field's size on purpose
     for (unsigned i = 0; i < r->reason_count; i++) {
         size_t n = strlen(j->reasons);
         snprintf(j->reasons + n, sizeof j->reasons - n, "%s%s|%s|%s", i ? ";" : "",
@@ -179,7 +208,8 @@ static void do_submit(evutil_socket_t fd, short what, void *arg)
                                                 NULL, NULL),
                          CSG_PARSE_OK);
     j->in_submit = true;
-    j->t_submit = csg_now_ms();
+    j->champ_before = fx_answers("champ");
+    j->chal_before = fx_answers("chal");
     api->submit(j->w, &j->req, on_reply, j);
     j->in_submit = false;
 }
@@ -277,10 +307,13 @@ static double jnum(json_t *o, const char *k)
 
 /* ---- cases ------------------------------------------------------------ */
 
-#define FAST(score_, dec_) {0, 1000, false, score_, dec_, false, NULL, false}
+#define FAST(score_, dec_) {0, 1000, false, score_, dec_, false, NULL, false, false}
 /* a model_spec that answers (not overloaded) */
 #define M(delay_, timeout_, fail_, score_, dec_) \
-    {delay_, timeout_, fail_, score_, dec_, false, NULL, false}
+    {delay_, timeout_, fail_, score_, dec_, false, NULL, false, false}
+/* a model that answers only when the test releases it */
+#define HELD(timeout_, score_, dec_) {0, timeout_, false, score_, dec_, false, NULL, false, true}
+#define ANY (-1) /* any number of answers */
 
 static const struct case_ {
     const char *name;
@@ -289,55 +322,67 @@ static const struct case_ {
     csg_reply_status status;
     csg_decision decision;
     bool fallback;
-    double min_reply_ms, max_reply_ms; /* reply time window after submit */
+    /* answers each model had given when the reply came (ANY: not checked) */
+    int champ_at_reply, chal_at_reply;
+    bool release_first; /* the event needs the held answer: release before reading it */
     const char *event_status;
     bool chal_in_event, chal_score_null;
 } cases[] = {
-    {"after_champion: slow challenger does not delay the reply",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(600, 2000, false, 0.4, "decline")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "OK", true, false},
+    {"after_champion: a challenger that has not answered does not delay the reply",
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, HELD(5000, 0.4, "decline")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, 0, true, "OK", true, false},
+    /* the challenger answers 20 ms after the champion (timer order): a reply
+     * that did not wait would see 0 challenger answers */
     {"after_all: the reply waits for the challenger",
-     {"after_all", NULL, FAST(0.7, "approve"), 1.0, M(300, 2000, false, 0.4, "decline")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 290, 2000, "OK", true, false},
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, M(20, 2000, false, 0.4, "decline")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, 1, false, "OK", true, false},
     {"after_all: bounded by the challenger's timeout",
-     {"after_all", NULL, FAST(0.7, "approve"), 1.0, M(2000, 100, false, 0.4, "decline")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 95, 1000, "CHALLENGER_TIMEOUT", true, true},
+     {"after_all", NULL, FAST(0.7, "approve"), 1.0, HELD(100, 0.4, "decline")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, 0, false, "CHALLENGER_TIMEOUT", true, true},
     {"challenger timeout: event says so, reply unaffected",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(800, 400, false, 0.4, "decline")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 300, "CHALLENGER_TIMEOUT", true, true},
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, HELD(100, 0.4, "decline")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, 0, false, "CHALLENGER_TIMEOUT", true, true},
     {"challenger error",
      {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(0, 1000, true, 0.4, "decline")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
+     CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, ANY, false, "CHALLENGER_ERROR", true, true},
     {"no challenger (weight 0)",
      {"after_champion", NULL, FAST(0.2, "decline"), 0.0, FAST(0.4, "decline")}, 0, CSG_REPLY_OK,
-     CSG_DECISION_DECLINE, false, 0, 200, "OK", false, true},
+     CSG_DECISION_DECLINE, false, ANY, 0, false, "OK", false, true},
     {"champion timeout → 504",
-     {"after_champion", NULL, M(500, 50, false, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
-     CSG_REPLY_CHAMPION_TIMEOUT, CSG_DECISION_NONE, false, 45, 400, "CHAMPION_TIMEOUT", false,
-     true},
+     {"after_champion", NULL, HELD(50, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
+     CSG_REPLY_CHAMPION_TIMEOUT, CSG_DECISION_NONE, false, 0, ANY, false, "CHAMPION_TIMEOUT",
+     false, true},
     {"champion error → 502",
      {"after_champion", NULL, M(0, 1000, true, 0.7, "approve"), 1.0, FAST(0.4, "decline")}, 0,
-     CSG_REPLY_CHAMPION_ERROR, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
+     CSG_REPLY_CHAMPION_ERROR, CSG_DECISION_NONE, false, ANY, ANY, false, "CHAMPION_ERROR", true,
+     false},
     {"champion error with fallback_decision",
      {"after_champion", "review", M(0, 1000, true, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_REVIEW, true, 0, 200, "CHAMPION_ERROR", false, true},
+     CSG_REPLY_OK, CSG_DECISION_REVIEW, true, ANY, ANY, false, "CHAMPION_ERROR", false, true},
     {"champion timeout with fallback_decision",
-     {"after_champion", "decline", M(500, 50, false, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
-     CSG_REPLY_OK, CSG_DECISION_DECLINE, true, 45, 400, "CHAMPION_TIMEOUT", false, true},
+     {"after_champion", "decline", HELD(50, 0.7, "approve"), -1, FAST(0, "approve")}, 0,
+     CSG_REPLY_OK, CSG_DECISION_DECLINE, true, 0, ANY, false, "CHAMPION_TIMEOUT", false, true},
     /* Load shed by the adapter (full queue): 503 overloaded, even with a
      * fallback; the event still says CHAMPION_ERROR / CHALLENGER_ERROR. */
     {"champion overloaded → 503 overloaded",
-     {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false}, 1.0, FAST(0.4, "decline")},
-     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", true, false},
+     {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false, false}, 1.0,
+      FAST(0.4, "decline")},
+     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, ANY, ANY, false, "CHAMPION_ERROR", true,
+     false},
     {"champion overloaded with fallback_decision → still 503 overloaded",
-     {"after_champion", "review", {0, 1000, false, 0.7, "approve", true, NULL, false}, -1, FAST(0, "approve")},
-     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, 0, 200, "CHAMPION_ERROR", false, true},
+     {"after_champion", "review", {0, 1000, false, 0.7, "approve", true, NULL, false, false}, -1,
+      FAST(0, "approve")},
+     0, CSG_REPLY_OVERLOADED, CSG_DECISION_NONE, false, ANY, ANY, false, "CHAMPION_ERROR", false,
+     true},
     {"challenger overloaded: reply unaffected",
-     {"after_champion", NULL, FAST(0.7, "approve"), 1.0, {0, 1000, false, 0.4, "decline", true, NULL, false}},
-     0, CSG_REPLY_OK, CSG_DECISION_APPROVE, false, 0, 200, "CHALLENGER_ERROR", true, true},
+     {"after_champion", NULL, FAST(0.7, "approve"), 1.0,
+      {0, 1000, false, 0.4, "decline", true, NULL, false, false}},
+     0, CSG_REPLY_OK, CSG_DECISION_APPROVE, false, ANY, ANY, false, "CHALLENGER_ERROR", true,
+     true},
+    /* the champion answers (OK) only after the deadline's reply */
     {"client deadline passes first",
-     {"after_champion", NULL, M(300, 1000, false, 0.7, "approve"), -1, FAST(0, "approve")}, 30,
-     CSG_REPLY_DEADLINE, CSG_DECISION_NONE, false, 20, 250, "OK", false, true},
+     {"after_champion", NULL, HELD(5000, 0.7, "approve"), -1, FAST(0, "approve")}, 30,
+     CSG_REPLY_DEADLINE, CSG_DECISION_NONE, false, 0, ANY, true, "OK", false, true},
 };
 
 static void test_dispatch(void **state)
@@ -348,7 +393,6 @@ static void test_dispatch(void **state)
         print_message("-- %s\n", k->name);
         csg_gateway *gw = start(&k->spec);
         job *j = run_job(gw, "12345", "req-1", k->deadline_ms);
-        double took = j->t_reply - j->t_submit;
         if (j->status != k->status)
             fail_msg("%s: status %d, want %d", k->name, j->status, k->status);
         assert_int_equal(j->decision, k->decision);
@@ -357,9 +401,13 @@ static void test_dispatch(void **state)
         assert_string_equal(j->model, "champ");
         if (k->status == CSG_REPLY_OK && !k->fallback)
             assert_true(j->score == k->spec.champ.score);
-        if (took < k->min_reply_ms || took > k->max_reply_ms)
-            fail_msg("%s: reply after %.1f ms, want [%.0f, %.0f]", k->name, took,
-                     k->min_reply_ms, k->max_reply_ms);
+        if ((k->champ_at_reply != ANY && j->champ_at_reply != k->champ_at_reply) ||
+            (k->chal_at_reply != ANY && j->chal_at_reply != k->chal_at_reply))
+            fail_msg("%s: answers when the reply came: champion %d, challenger %d; want %d, %d",
+                     k->name, j->champ_at_reply, j->chal_at_reply, k->champ_at_reply,
+                     k->chal_at_reply);
+        if (k->release_first)
+            fx_release();
         json_t *e = event_line(1);
         assert_string_equal(jstr(e, "status"), k->event_status);
         assert_string_equal(jstr(e, "event_id"), "req-1");
@@ -382,13 +430,14 @@ static void test_dispatch(void **state)
                          jnum(e, "latency_champion_ms"), k->spec.champ.timeout_ms);
         json_decref(e);
         /* shutdown waits for the late adapter answers (contexts kept) */
+        fx_release();
         shutdown_gw(gw);
     }
 }
 
 /* Reasons through the core (ABI 2.1). */
 #define R2 "INCOME:income:Income too low;DEBT:debt:Debt \\\"high\\\": r\u00e9duire"
-#define RM(dec_, reasons_) {0, 1000, false, 0.3, dec_, false, reasons_, false}
+#define RM(dec_, reasons_) {0, 1000, false, 0.3, dec_, false, reasons_, false, false}
 
 static const struct reason_case {
     const char *name;
@@ -407,7 +456,8 @@ static const struct reason_case {
      {"after_all", NULL, RM("approve", NULL), 1.0, RM("approve", NULL)}, CSG_REPLY_OK, "", NULL,
      "OK", "[]", "[]"},
     {"an adapter built against ABI 2.0: its reasons are not there to read",
-     {"after_all", NULL, {0, 1000, false, 0.3, "decline", false, R2, true}, -1, FAST(0, "approve")},
+     {"after_all", NULL, {0, 1000, false, 0.3, "decline", false, R2, true, false}, -1,
+      FAST(0, "approve")},
      CSG_REPLY_OK, "", NULL, "OK", "[]", "null"},
     {"champion with a bad code: a model error, 502",
      {"after_all", NULL, RM("decline", "income:income:t"), 1.0, RM("decline", "DEBT:debt:x")},
@@ -469,8 +519,8 @@ static void test_request_ids_and_stickiness(void **state)
     job *j = run_job(gw, "a-1", NULL, 0);
     assert_int_equal(strlen(j->request_id), 36);
     assert_int_equal(j->request_id[14], '4');
-    char first[40];
-    strcpy(first, j->request_id);
+    char first[CSG_REQUEST_ID_MAX + 1];
+    snprintf(first, sizeof first, "%s", j->request_id);
     j = run_job(gw, "a-1", "", 0);
     assert_string_not_equal(first, j->request_id);
     /* the same applicant lands in the same arm every time */
@@ -489,51 +539,44 @@ static void test_request_ids_and_stickiness(void **state)
     shutdown_gw(gw);
 }
 
-/* A new routing table is adopted by every worker; in-flight requests finish
- * on the old one. */
-static void test_swap(void **state)
-{
-    (void)state;
-    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), 1.0, M(200, 1000, false, 0.4, "decline")};
-    csg_gateway *gw = start(&s1);
-    run_job(gw, "x", "before", 0); /* challenger still running after the reply */
-    gw_spec s2 = {"after_champion", NULL, FAST(0.1, "decline"), -1, FAST(0, "approve")};
-    csg_config *c2 = make_config(&s2);
-    csg_error err;
-    assert_int_equal(csg_gateway_reload_config(gw, c2, &err), 0);
-    csg_config_unref(c2);
-    for (int i = 0; i < 500 && !csg_gateway_swapped(gw); i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(csg_gateway_swapped(gw));
-    job *j2 = run_job(gw, "x", "after", 0);
-    assert_int_equal(j2->decision, CSG_DECISION_DECLINE);
-    assert_true(j2->score == 0.1);
-    /* "after" needs no challenger, so its event may come first */
-    json_t *a = event_line(1), *b = event_line(2);
-    json_t *before = !strcmp(jstr(a, "event_id"), "before") ? a : b;
-    json_t *after = before == a ? b : a;
-    assert_string_equal(jstr(before, "challenger_model"), "chal"); /* finished on the old table */
-    assert_string_equal(jstr(before, "status"), "OK");
-    assert_true(json_is_null(json_object_get(after, "challenger_model")));
-    json_decref(a);
-    json_decref(b);
-    shutdown_gw(gw);
-}
-
+/* Reload gw with s and wait (bounded) until every worker has adopted it. */
 static void swap_to(csg_gateway *gw, const gw_spec *s)
 {
     csg_config *c = make_config(s);
     csg_error err;
     assert_int_equal(csg_gateway_reload_config(gw, c, &err), 0);
     csg_config_unref(c);
-    for (int i = 0; i < 500 && !csg_gateway_swapped(gw); i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
+    WAIT_UNTIL(csg_gateway_swapped(gw), 1000);
     assert_true(csg_gateway_swapped(gw));
 }
+
+/* A new routing table is adopted by every worker; in-flight requests finish
+ * on the old one. */
+static void test_swap(void **state)
+{
+    (void)state;
+    gw_spec s1 = {"after_champion", NULL, FAST(0.7, "approve"), 1.0, HELD(5000, 0.4, "decline")};
+    csg_gateway *gw = start(&s1);
+    job *j1 = run_job(gw, "x", "before", 0);
+    assert_int_equal(j1->chal_at_reply, 0); /* its challenger is held: in flight over the swap */
+    gw_spec s2 = {"after_champion", NULL, FAST(0.1, "decline"), -1, FAST(0, "approve")};
+    swap_to(gw, &s2);
+    job *j2 = run_job(gw, "x", "after", 0);
+    assert_int_equal(j2->decision, CSG_DECISION_DECLINE);
+    assert_true(j2->score == 0.1);
+    fx_release(); /* "before" finishes now, on the old table */
+    /* "after" needed no challenger: its event was queued before the release */
+    json_t *after = event_line(1), *before = event_line(2);
+    assert_string_equal(jstr(after, "event_id"), "after");
+    assert_string_equal(jstr(before, "event_id"), "before");
+    assert_string_equal(jstr(before, "challenger_model"), "chal"); /* finished on the old table */
+    assert_string_equal(jstr(before, "status"), "OK");
+    assert_true(json_is_null(json_object_get(after, "challenger_model")));
+    json_decref(after);
+    json_decref(before);
+    shutdown_gw(gw);
+}
+
 
 static void do_parse_only(evutil_socket_t fd, short what, void *arg)
 {
@@ -568,10 +611,7 @@ static void test_schema_swap(void **state)
     struct timeval zero = {0, 0};
     struct event_base *base = csg_gateway_api()->worker_base(j->w);
     assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, do_parse_only, j, &zero), 0);
-    for (int i = 0; i < 500 && !j->done; i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
+    WAIT_UNTIL(j->done, 1000);
     pthread_mutex_lock(&j->mu);
     assert_true(j->done && j->status == CSG_REPLY_OK);
     j->done = false;
@@ -584,10 +624,7 @@ static void test_schema_swap(void **state)
     swap_to(gw, &s1);
     g_application = NULL;
     assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, do_submit, j, &zero), 0);
-    for (int i = 0; i < 500 && !j->done; i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    }
+    WAIT_UNTIL(j->done, 1000);
     assert_true(j->done);
     assert_int_equal(j->status, CSG_REPLY_OK);
     json_t *e = event_line(1);
@@ -610,23 +647,23 @@ static void test_readiness(void **state)
     gw_spec bad = {"after_champion", NULL, M(0, 1000, true, 0.7, "approve"), -1,
                    FAST(0, "approve")};
     csg_gateway *gw = start(&ok);
-    for (int i = 0; i < 300 && !api->is_ready(); i++) {
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
+    WAIT_UNTIL(api->is_ready(), 3000);
     assert_true(api->is_ready()); /* no request sent: the probe did it */
     swap_to(gw, &bad);
     job *j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     assert_true(api->is_ready()); /* two failures are not enough */
     j = run_job(gw, "r", NULL, 0);
     assert_int_equal(j->status, CSG_REPLY_CHAMPION_ERROR);
     assert_false(api->is_ready());
     swap_to(gw, &ok);
     j = run_job(gw, "r", NULL, 0);
+    assert_int_equal(j->status, CSG_REPLY_OK);
     assert_true(api->is_ready());
     /* Shed load says nothing about the champion: never not-ready (DESIGN §5). */
-    gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false}, -1,
+    gw_spec shed = {"after_champion", NULL, {0, 1000, false, 0.7, "approve", true, NULL, false, false}, -1,
                     FAST(0, "approve")};
     swap_to(gw, &shed);
     for (int i = 0; i < 5; i++) {
@@ -706,6 +743,7 @@ static int setup(void **state)
     if (!mkdtemp(tmpdir))
         return -1;
     snprintf(events_path, sizeof events_path, "%s/events.ndjson", tmpdir);
+    bind_fixture();
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "registry.h"
 
@@ -41,6 +42,17 @@ static inline csg_registry *test_registry(void)
         r = csg_registry_new();
     return r;
 }
+
+/* Poll cond (an expression) every 2 ms until it holds or ms milliseconds
+ * have passed; the caller asserts cond afterwards. A bounded wait for a
+ * condition, never a sleep that hopes something happened meanwhile. */
+#define WAIT_UNTIL(cond, ms)                                                  \
+    do {                                                                      \
+        for (int wait_i_ = 0; wait_i_ < (ms) / 2 && !(cond); wait_i_++) {     \
+            struct timespec wait_ts_ = {0, 2000000};                          \
+            nanosleep(&wait_ts_, NULL);                                       \
+        }                                                                     \
+    } while (0)
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (NULL on error). */
 static inline char *slurp(const char *path, size_t *len)

@@ -49,7 +49,8 @@ static void test_event_statuses(void **state)
 {
     (void)state;
     static const char *const names[CSG_EVENT_STATUS_COUNT] = {
-        "OK", "CHALLENGER_TIMEOUT", "CHALLENGER_ERROR", "CHAMPION_TIMEOUT", "CHAMPION_ERROR"};
+        "OK", "CHALLENGER_TIMEOUT", "CHALLENGER_ERROR", "CHAMPION_TIMEOUT", "CHAMPION_ERROR",
+        "LIVE_FALLBACK", "CHALLENGER_SUSPENDED"};
     size_t longest = 0;
     for (int i = 0; i < CSG_EVENT_STATUS_COUNT; i++) {
         csg_event_status s = (csg_event_status)i, back;
@@ -61,7 +62,7 @@ static void test_event_statuses(void **state)
         longest = strlen(names[i]) > longest ? strlen(names[i]) : longest;
     }
     assert_int_equal(longest, CSG_EVENT_STATUS_NAME_MAX);
-    static const char *const bad[] = {"ok", "OKAY", "", "CHAMPION", "LIVE_FALLBACK"};
+    static const char *const bad[] = {"ok", "OKAY", "", "CHAMPION", "LIVE"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         csg_event_status s;
         assert_false(csg_event_status_parse(bad[i], &s));

@@ -51,8 +51,9 @@ struct event_base; /* libevent */
 
 #define CSG_PLUGIN_MAGIC 0x31475343u /* "CSG1" little-endian */
 #define CSG_ABI_MAJOR 2
-#define CSG_ABI_MINOR 1 /* 2.0: feature schema, opaque csg_application, sized structs;
-                           * 2.1: reasons and points in csg_score_result, reasons in csg_reply */
+#define CSG_ABI_MINOR 2 /* 2.0: feature schema, opaque csg_application, sized structs;
+                           * 2.1: reasons and points in csg_score_result, reasons in csg_reply;
+                           * 2.2: arm in csg_reply (live challengers) */
 #define CSG_PLUGIN_ENTRY_SYMBOL "csg_plugin_entry"
 
 typedef enum csg_plugin_kind {
@@ -239,16 +240,19 @@ typedef struct csg_reply {
     bool is_fallback;              /* decision is champion.fallback_decision; score is
                                     * NaN then (no model answer): JSON sends null,
                                     * gRPC 0 + x-csg-fallback metadata */
-    const char *model;             /* champion model name */
+    const char *model;             /* the deciding model's name (arm says which) */
     const char *experiment_id;
     const char *request_id;        /* always set (client's or generated) */
     const char *error_message;     /* for status != OK */
     /* ABI 2.1 tail: test with CSG_STRUCT_HAS(reply, csg_reply, reasons).
-     * For status OK: the champion's reasons (0 on approve), or the single
+     * For status OK: the deciding model's reasons (0 on approve), or the single
      * FALLBACK reason (feature NULL) with is_fallback. Valid only during the
      * callback, like the rest of the reply. */
     unsigned reason_count;
     const csg_reason *reasons;
+    /* ABI 2.2 tail: test with CSG_STRUCT_HAS(reply, csg_reply, arm). For status OK:
+     * "champion" or "challenger" (a live challenger decided; model then names it). */
+    const char *arm;
 } csg_reply;
 
 /* Called exactly once per submitted request, always later from the same
@@ -383,6 +387,12 @@ typedef struct csg_core_api {
     /* The category's value, or NULL when absent or not a category. */
     const char *(*app_category)(const csg_application *app, int i);
     bool (*app_flag)(const csg_application *app, int i, bool *out);
+
+    /* Details for /readyz (any thread): a JSON array of the guarded
+     * challengers' states, `[{"model","state":"active|suspended|trial",
+     * "suspensions"}]`, written into buf with snprintf semantics. Test with
+     * CSG_API_HAS(api, ready_details). */
+    size_t (*ready_details)(char *buf, size_t cap);
 } csg_core_api;
 
 /* ------------------------------------------------------------------------ */

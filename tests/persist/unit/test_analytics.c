@@ -1,5 +1,5 @@
 /*
- * Unit tests of persistence/analytics.c and persistence/outcomes.c (parsing only; storing
+ * Unit tests of lib/csg_outcome_stats.c and persistence/outcomes.c (parsing only; storing
  * is tested against real databases by tests/analytics). Hand-computed expectations; the
  * pytest suite compares the same statistics with scikit-learn/scipy on larger data.
  */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "analytics.h"
+#include "csg_outcome_stats.h"
 #include "outcomes.h"
 
 #define EPS 1e-12
@@ -63,9 +63,9 @@ static void test_perf_table(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof perf_cases / sizeof perf_cases[0]; c++) {
         const struct perf_case *k = &perf_cases[c];
-        csgp_perf p;
+        csg_perf p;
         csg_error err;
-        assert_int_equal(csgp_perf_compute(k->score, k->bad, k->approve, k->n, &p, &err), 0);
+        assert_int_equal(csg_perf_compute(k->score, k->bad, k->approve, k->n, &p, &err), 0);
         expect_num("auc", k->name, k->auc, p.auc);
         expect_num("gini", k->name, isnan(k->auc) ? NAN : 2 * k->auc - 1, p.gini);
         expect_num("ks", k->name, k->ks, p.ks);
@@ -79,13 +79,13 @@ static void test_perf_table(void **state)
             fail_msg("%s: unexpected note %s", k->name, p.note);
         }
         /* The JSON never carries NaN: jansson refuses it, and nulls stand in. */
-        json_t *j = csgp_perf_json("m", "champion", &p);
+        json_t *j = csg_perf_json("m", "champion", &p);
         char *s = json_dumps(j, 0);
         assert_non_null(s);
         assert_null(strstr(s, "nan"));
         free(s);
         json_decref(j);
-        expect_num("auc()", k->name, k->auc, csgp_auc(k->score, k->bad, k->n, NULL));
+        expect_num("auc()", k->name, k->auc, csg_auc(k->score, k->bad, k->n, NULL));
     }
 }
 
@@ -102,9 +102,9 @@ static void test_roc_area_is_auc(void **state)
     (void)state;
     for (size_t c = 0; c < sizeof perf_cases / sizeof perf_cases[0]; c++) {
         const struct perf_case *k = &perf_cases[c];
-        double fpr[CSGP_ROC_MAX_POINTS], tpr[CSGP_ROC_MAX_POINTS];
+        double fpr[CSG_ROC_MAX_POINTS], tpr[CSG_ROC_MAX_POINTS];
         size_t np;
-        assert_int_equal(csgp_roc(k->score, k->bad, k->n, CSGP_ROC_MAX_POINTS, fpr, tpr, &np, NULL), 0);
+        assert_int_equal(csg_roc(k->score, k->bad, k->n, CSG_ROC_MAX_POINTS, fpr, tpr, &np, NULL), 0);
         if (isnan(k->auc)) {
             assert_int_equal(np, 0);
             continue;
@@ -123,7 +123,7 @@ static void test_roc_area_is_auc(void **state)
     }
     double fpr[10], tpr[10];
     size_t np;
-    assert_int_equal(csgp_roc(s, b, 500, 10, fpr, tpr, &np, NULL), 0);
+    assert_int_equal(csg_roc(s, b, 500, 10, fpr, tpr, &np, NULL), 0);
     assert_int_equal(np, 10);
     expect_num("thin start", "thin", 0.0, fpr[0]);
     expect_num("thin end", "thin", 1.0, tpr[9]);
@@ -133,35 +133,35 @@ static void test_percentile_cont(void **state)
 {
     (void)state;
     const double v[] = {1, 2, 3, 4};
-    expect_num("p0", "pct", 1.0, csgp_sorted_percentile(v, 4, 0.0));
-    expect_num("p50", "pct", 2.5, csgp_sorted_percentile(v, 4, 0.5));
-    expect_num("p10", "pct", 1.3, csgp_sorted_percentile(v, 4, 0.1));
-    expect_num("p100", "pct", 4.0, csgp_sorted_percentile(v, 4, 1.0));
-    expect_num("one", "pct", 7.0, csgp_sorted_percentile((const double[]){7}, 1, 0.9));
+    expect_num("p0", "pct", 1.0, csg_sorted_percentile(v, 4, 0.0));
+    expect_num("p50", "pct", 2.5, csg_sorted_percentile(v, 4, 0.5));
+    expect_num("p10", "pct", 1.3, csg_sorted_percentile(v, 4, 0.1));
+    expect_num("p100", "pct", 4.0, csg_sorted_percentile(v, 4, 1.0));
+    expect_num("one", "pct", 7.0, csg_sorted_percentile((const double[]){7}, 1, 0.9));
 }
 
 static void test_psi(void **state)
 {
     (void)state;
-    double a[100], b[100], e_share[CSGP_PSI_BINS], a_share[CSGP_PSI_BINS], edges[CSGP_PSI_BINS - 1];
+    double a[100], b[100], e_share[CSG_PSI_BINS], a_share[CSG_PSI_BINS], edges[CSG_PSI_BINS - 1];
     for (int i = 0; i < 100; i++) {
         a[i] = (i + 0.5) / 100;
         b[i] = a[i];
     }
     int rc;
-    expect_num("identical", "psi", 0.0, csgp_psi(a, b, 100, edges, e_share, a_share, &rc));
-    for (int k = 0; k < CSGP_PSI_BINS; k++)
+    expect_num("identical", "psi", 0.0, csg_psi(a, b, 100, edges, e_share, a_share, &rc));
+    for (int k = 0; k < CSG_PSI_BINS; k++)
         expect_num("decile share", "psi", 0.1, e_share[k]);
     /* Everything in the top bin: nine bins floored at 1e-4, one at 1.0 against 0.1 each. */
     for (int i = 0; i < 100; i++)
         b[i] = 0.999;
     double want = 9 * (1e-4 - 0.1) * log(1e-4 / 0.1) + (1.0 - 0.1) * log(1.0 / 0.1);
-    expect_num("shifted", "psi", want, csgp_psi(a, b, 100, NULL, NULL, NULL, &rc));
-    assert_true(isnan(csgp_psi(a, b, 0, NULL, NULL, NULL, &rc)));
+    expect_num("shifted", "psi", want, csg_psi(a, b, 100, NULL, NULL, NULL, &rc));
+    assert_true(isnan(csg_psi(a, b, 0, NULL, NULL, NULL, &rc)));
     /* A constant champion: all edges equal, everything in bin 0 for both → 0. */
     for (int i = 0; i < 100; i++)
         a[i] = b[i] = 0.5;
-    expect_num("constant", "psi", 0.0, csgp_psi(a, b, 100, NULL, NULL, NULL, &rc));
+    expect_num("constant", "psi", 0.0, csg_psi(a, b, 100, NULL, NULL, NULL, &rc));
 }
 
 static void test_delong(void **state)
@@ -175,27 +175,27 @@ static void test_delong(void **state)
         a[i] = fmod(i * 0.37, 1.0) * 0.6 + (bad[i] ? 0.0 : 0.3);
         b[i] = round((fmod(i * 0.53, 1.0) * 0.5 + (bad[i] ? 0.0 : 0.45)) * 10) / 10; /* ties */
     }
-    csgp_delong d, r;
-    assert_int_equal(csgp_delong_compare(a, b, bad, N, &d, NULL), 0);
-    assert_int_equal(csgp_delong_compare(b, a, bad, N, &r, NULL), 0);
-    expect_num("auc a", "delong", csgp_auc(a, bad, N, NULL), d.auc_a);
-    expect_num("auc b", "delong", csgp_auc(b, bad, N, NULL), d.auc_b);
+    csg_delong d, r;
+    assert_int_equal(csg_delong_compare(a, b, bad, N, &d, NULL), 0);
+    assert_int_equal(csg_delong_compare(b, a, bad, N, &r, NULL), 0);
+    expect_num("auc a", "delong", csg_auc(a, bad, N, NULL), d.auc_a);
+    expect_num("auc b", "delong", csg_auc(b, bad, N, NULL), d.auc_b);
     expect_num("delta", "delong", d.auc_b - d.auc_a, d.delta);
     expect_num("antisymmetric", "delong", -d.delta, r.delta);
     expect_num("same se", "delong", d.se, r.se);
     assert_true(d.se > 0 && d.lo < d.delta && d.delta < d.hi);
     expect_num("ci width", "delong", 2 * 1.959963984540054 * d.se, d.hi - d.lo);
     char v[512];
-    csgp_delong_verdict(&d, "champ", "chall", v, sizeof v);
+    csg_delong_verdict(&d, "champ", "chall", v, sizeof v);
     assert_non_null(strstr(v, "ΔAUC"));
 
     /* Identical models: no difference, no variance, never NaN in the JSON. */
-    assert_int_equal(csgp_delong_compare(a, a, bad, N, &d, NULL), 0);
+    assert_int_equal(csg_delong_compare(a, a, bad, N, &d, NULL), 0);
     expect_num("self delta", "delong", 0.0, d.delta);
     expect_num("self se", "delong", 0.0, d.se);
     assert_int_equal(d.verdict, 0);
     assert_non_null(d.note);
-    json_t *j = csgp_delong_json(&d, "champ", "chall");
+    json_t *j = csg_delong_json(&d, "champ", "chall");
     char *s = json_dumps(j, 0);
     assert_non_null(s);
     free(s);
@@ -203,11 +203,11 @@ static void test_delong(void **state)
 
     /* Single class and empty: NAN + note, never a crash. */
     unsigned char none[N] = {0};
-    assert_int_equal(csgp_delong_compare(a, b, none, N, &d, NULL), 0);
+    assert_int_equal(csg_delong_compare(a, b, none, N, &d, NULL), 0);
     assert_true(isnan(d.delta) && d.note);
-    assert_int_equal(csgp_delong_compare(a, b, bad, 0, &d, NULL), 0);
+    assert_int_equal(csg_delong_compare(a, b, bad, 0, &d, NULL), 0);
     assert_true(isnan(d.delta) && d.note);
-    j = csgp_delong_json(&d, "champ", "chall");
+    j = csg_delong_json(&d, "champ", "chall");
     assert_true(json_is_null(json_object_get(j, "delta_auc")));
     json_decref(j);
 }

@@ -77,6 +77,25 @@ static void fill(char *out, size_t n, char c)
     out[n] = '\0';
 }
 
+/* The gateway's `challengers` array repeats the top-level challenger (DESIGN §6): one
+ * element mirroring it (static storage: one event at a time). */
+static void mirror_challenger(csg_event *e)
+{
+    static csg_event_chal one;
+    e->n_chal = e->challenger_model[0] ? 1 : 0;
+    e->chal = &one;
+    memset(&one, 0, sizeof one);
+    memcpy(one.model, e->challenger_model, sizeof one.model);
+    one.ok = e->challenger_ok;
+    one.score = e->challenger_score;
+    one.decision = e->challenger_decision;
+    one.latency_ms = e->latency_challenger_ms;
+    one.reasons = e->challenger_reasons;
+    one.status = one.ok                                        ? CSG_EVENT_OK
+                 : e->status == CSG_EVENT_CHALLENGER_TIMEOUT ? CSG_EVENT_CHALLENGER_TIMEOUT
+                                                              : CSG_EVENT_CHALLENGER_ERROR;
+}
+
 static void build(const struct writer_case *c, csg_event *e)
 {
     memset(e, 0, sizeof *e);
@@ -106,6 +125,7 @@ static void build(const struct writer_case *c, csg_event *e)
     memcpy(e->config_version, "0123456789abcdef", 17);
     e->timestamp_ms = 1764064800123; /* 2025-11-25T10:00:00.123Z */
     e->status = c->status;
+    mirror_challenger(e);
 }
 
 /* Equal values: exact for every finite double (the writer's "-0" reads back as 0). */
@@ -334,6 +354,7 @@ static void build_full(size_t k, csg_event *e)
     for (unsigned i = 0; i < e->challenger_reasons.count; i++)
         snprintf(e->challenger_reasons.code[i], sizeof e->challenger_reasons.code[i], "X%u", i);
     e->features = k % 2 ? "{\"income\":60000,\"home\":\"rent\",\"owner\":true}" : NULL;
+    mirror_challenger(e);
 }
 
 static void check_codes(const char *what, const char *key, bool answered,
@@ -424,6 +445,19 @@ static void check_field(const char *what, csg_event_field_id id, const csg_event
     case CSG_EF_CHALLENGER_REASONS:
         check_codes(what, "challenger_reasons", chal_ok, &e->challenger_reasons,
                     &ev->challenger_reasons);
+        break;
+    case CSG_EF_DECIDED_BY: assert_false(ev->decided_by_challenger); break;
+    case CSG_EF_CHALLENGERS:
+        assert_int_equal(ev->n_chal, chal ? 1 : 0);
+        if (chal) {
+            assert_string_equal(ev->chal[0].model, e->challenger_model);
+            assert_true(ev->chal[0].has_score == chal_ok);
+            assert_true(!chal_ok || ev->chal[0].score == e->challenger_score);
+            assert_true(ev->chal[0].latency_ms == lat_chal);
+            assert_false(ev->chal[0].live);
+            check_codes(what, "challengers[0].reasons", chal_ok, &e->challenger_reasons,
+                        &ev->chal[0].reasons);
+        }
         break;
     case CSG_EF_TIMESTAMP: assert_string_equal(ev->timestamp, "2025-11-25T10:00:00.123Z"); break;
     case CSG_EF_STATUS:

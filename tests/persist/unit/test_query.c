@@ -79,6 +79,7 @@ static const struct ok_case {
      .nbands = 50, .band_last = 49},
     {CSGP_Q_EVENTS, "limit=1&offset=1000000000", .limit = 1, .offset = 1000000000},
     {CSGP_Q_EVENTS, "offset=0&limit=1000", .limit = 1000},
+    {CSGP_Q_EXPORT, "limit=10000&after_id=9223372036854775807&labelled=false", .limit = 10000},
 };
 
 static void test_accepted(void **state)
@@ -209,6 +210,22 @@ static const struct bad_case {
                       "25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50",
      "bands", "at most 50"},
     {CSGP_Q_EVENTS, "limit=0", "limit", "from 1 to 1000"},
+    {CSGP_Q_EVENTS, "after_id=1", "after_id", "unknown"},
+    {CSGP_Q_EXPORT, "offset=1", "offset", "unknown"},
+    {CSGP_Q_EXPORT, "limit=0", "limit", "from 1 to 10000"},
+    {CSGP_Q_EXPORT, "limit=10001", "limit", "from 1 to 10000"},
+    {CSGP_Q_EXPORT, "after_id=-1", "after_id", "from 0 to"},
+    {CSGP_Q_EXPORT, "after_id=9223372036854775808", "after_id", "from 0 to"},
+    {CSGP_Q_EXPORT, "labelled=yes", "labelled", "true or false"},
+    {CSGP_Q_STABILITY, "bucket=10s", "bucket", "1m, 1h, 1d"},
+    {CSGP_Q_LATENCY, "bucket=1d", "bucket", "10s, 1m, 5m, 1h"},
+    {CSGP_Q_STABILITY, "reference_from=2026-11-25T10:00:00Z", "reference_to", "go together"},
+    {CSGP_Q_STABILITY, "reference_to=2026-11-25T10:00:00Z", "reference_from", "go together"},
+    {CSGP_Q_STABILITY, "reference_from=2026-11-25T10:00:00Z&reference_to=2026-11-25T10:00:00Z",
+     "reference_to", "later than"},
+    {CSGP_Q_STABILITY, "reference_from=yesterday&reference_to=1", "reference_from", "RFC 3339"},
+    {CSGP_Q_STABILITY, "source=rows", "source", "unknown"},
+    {CSGP_Q_SUMMARY, "reference_from=1", "reference_from", "unknown"},
     {CSGP_Q_EVENTS, "limit=1001", "limit", "from 1 to 1000"},
     {CSGP_Q_EVENTS, "offset=-1", "offset", "from 0 to 1000000000"},
     {CSGP_Q_EVENTS, "offset=1000000001", "offset", "from 0 to 1000000000"},
@@ -405,6 +422,46 @@ static void test_terms(void **state)
     assert_int_equal(csgp_query_parse(CSGP_Q_KINDS, "", &q, &err), -CSG_EINVAL);
 }
 
+/* GET /export/events (csg-replay's pages): its defaults and its own keys. */
+static void test_export(void **state)
+{
+    (void)state;
+    csgp_query q;
+    csgp_query_error err;
+    assert_int_equal(csgp_query_parse(CSGP_Q_EXPORT, "", &q, &err), 0);
+    assert_int_equal(q.limit, 1000);
+    assert_int_equal(q.after_id, 0);
+    assert_false(q.labelled_only);
+    assert_int_equal(csgp_query_parse(CSGP_Q_EXPORT, "after_id=42&labelled=true&experiment_id=x",
+                                      &q, &err), 0);
+    assert_int_equal(q.after_id, 42);
+    assert_true(q.labelled_only);
+    assert_string_equal(q.experiment_id, "x");
+    assert_string_equal(csgp_query_kind_name(CSGP_Q_EXPORT), "export");
+}
+
+/* GET /metrics/stability: its buckets (default 1d) and the reference window. */
+static void test_stability(void **state)
+{
+    (void)state;
+    csgp_query q;
+    csgp_query_error err;
+    assert_int_equal(csgp_query_parse(CSGP_Q_STABILITY, "", &q, &err), 0);
+    assert_string_equal(q.bucket, "1d");
+    assert_int_equal(q.bucket_seconds, 86400);
+    assert_false(q.has_ref_from);
+    assert_int_equal(csgp_query_parse(CSGP_Q_STABILITY,
+                                      "bucket=1m&reference_from=2026-11-25T10:00:00Z&"
+                                      "reference_to=1795604400&experiment_id=x",
+                                      &q, &err), 0);
+    assert_int_equal(q.bucket_seconds, 60);
+    assert_true(q.has_ref_from && q.has_ref_to);
+    assert_string_equal(q.ref_from, "2026-11-25T10:00:00.000Z");
+    assert_string_equal(q.ref_to, "2026-11-25T11:00:00.000Z");
+    assert_false(q.has_from);
+    assert_string_equal(csgp_query_kind_name(CSGP_Q_STABILITY), "stability");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +470,8 @@ int main(void)
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_terms),
+        cmocka_unit_test(test_export),
+        cmocka_unit_test(test_stability),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * Unit tests of persistence/sketch.c: every positive value is within α of its bucket's
  * representative; percentiles of a sketch are within α of percentile_cont of the values
- * (analytics.c csgp_sorted_percentile); merging in any order gives the same answer.
+ * (lib/csg_outcome_stats.c csg_sorted_percentile); merging in any order gives the same answer.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "analytics.h"
+#include "csg_outcome_stats.h"
 #include "sketch.h"
 
 static uint64_t rng = 88172645463325252ULL;
@@ -66,7 +66,7 @@ static void test_percentiles_within_accuracy(void **state)
             assert_int_equal(csgp_sketch_add(&b, csgp_sketch_bucket(v[i]), 1), 0);
         qsort(v, n, sizeof *v, cmp_double);
         for (size_t pi = 0; pi < sizeof ps / sizeof *ps; pi++) {
-            double want = csgp_sorted_percentile(v, n, ps[pi]);
+            double want = csg_sorted_percentile(v, n, ps[pi]);
             double got = csgp_sketch_percentile(&a, ps[pi]);
             assert_true(fabs(got - want) <= CSGP_SKETCH_ALPHA * want * (1 + 1e-12) + 1e-300);
             assert_true(got == csgp_sketch_percentile(&b, ps[pi]));

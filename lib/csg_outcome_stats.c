@@ -1,19 +1,19 @@
 /*
- * analytics.c — AUC/Gini/KS/Brier/ROC, PSI and DeLong's ΔAUC test (see analytics.h for the
- * exact definitions, docs/analytics.md for how to read them).
+ * csg_outcome_stats.c — AUC/Gini/KS/Brier/ROC, PSI and DeLong's ΔAUC test (see
+ * csg_outcome_stats.h for the exact definitions, docs/analytics.md for how to read them).
  *
  * Everything that depends on ranks works on one sort of (score, label, index) by score and
  * walks it group by group of tied scores, so ties are handled once, the same way, by every
  * statistic: O(n log n) time, O(n) memory.
  */
-#include "analytics.h"
+#include "csg_outcome_stats.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "csg_error.h"
 
 #define Z975 1.959963984540054 /* standard normal 97.5% quantile */
 
@@ -93,7 +93,7 @@ static void rank_stats(const item *it, size_t n, size_t n_bad, double *auc, doub
     *ks = best;
 }
 
-double csgp_auc(const double *score, const unsigned char *bad, size_t n, int *rc)
+double csg_auc(const double *score, const unsigned char *bad, size_t n, int *rc)
 {
     if (rc)
         *rc = 0;
@@ -112,8 +112,8 @@ double csgp_auc(const double *score, const unsigned char *bad, size_t n, int *rc
     return auc;
 }
 
-int csgp_perf_compute(const double *score, const unsigned char *bad, const signed char *approve,
-                      size_t n, csgp_perf *out, csg_error *err)
+int csg_perf_compute(const double *score, const unsigned char *bad, const signed char *approve,
+                      size_t n, csg_perf *out, csg_error *err)
 {
     memset(out, 0, sizeof *out);
     out->bad_rate = out->auc = out->gini = out->ks = out->brier = NAN;
@@ -148,7 +148,7 @@ int csgp_perf_compute(const double *score, const unsigned char *bad, const signe
     } else {
         item *it = sorted_items(score, bad, n);
         if (!it)
-            return csgp_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
+            return csg_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
         rank_stats(it, n, out->bad_count, &out->auc, &out->ks);
         out->gini = 2.0 * out->auc - 1.0;
         free(it);
@@ -160,7 +160,7 @@ int csgp_perf_compute(const double *score, const unsigned char *bad, const signe
     return 0;
 }
 
-int csgp_roc(const double *score, const unsigned char *bad, size_t n, size_t max_points,
+int csg_roc(const double *score, const unsigned char *bad, size_t n, size_t max_points,
              double *fpr, double *tpr, size_t *npoints, csg_error *err)
 {
     *npoints = 0;
@@ -173,7 +173,7 @@ int csgp_roc(const double *score, const unsigned char *bad, size_t n, size_t max
         free(it);
         free(fx);
         free(ty);
-        return csgp_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
+        return csg_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
     }
     size_t m = 0, cb = 0, cg = 0;
     fx[m] = 0.0;
@@ -204,7 +204,7 @@ int csgp_roc(const double *score, const unsigned char *bad, size_t n, size_t max
     return 0;
 }
 
-double csgp_sorted_percentile(const double *v, size_t n, double p)
+double csg_sorted_percentile(const double *v, size_t n, double p)
 {
     if (n == 0)
         return NAN;
@@ -215,17 +215,23 @@ double csgp_sorted_percentile(const double *v, size_t n, double p)
     return v[lo] + (v[hi] - v[lo]) * (pos - (double)lo);
 }
 
-/* Bin of x among the inner edges e[0..CSGP_PSI_BINS-1): number of edges strictly below x,
+/* Bin of x among the inner edges e[0..CSG_PSI_BINS-1): number of edges strictly below x,
  * so bin k = (e_{k-1}, e_k]. */
 static int psi_bin(const double *e, double x)
 {
     int k = 0;
-    while (k < CSGP_PSI_BINS - 1 && x > e[k])
+    while (k < CSG_PSI_BINS - 1 && x > e[k])
         k++;
     return k;
 }
 
-double csgp_psi(const double *expected, const double *actual, size_t n, double *edges,
+double csg_psi_term(double e_share, double a_share)
+{
+    double e = fmax(e_share, CSG_PSI_FLOOR), a = fmax(a_share, CSG_PSI_FLOOR);
+    return (a - e) * log(a / e);
+}
+
+double csg_psi(const double *expected, const double *actual, size_t n, double *edges,
                 double *e_share, double *a_share, int *rc)
 {
     if (rc)
@@ -240,20 +246,20 @@ double csgp_psi(const double *expected, const double *actual, size_t n, double *
     }
     memcpy(sorted, expected, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_double);
-    double e[CSGP_PSI_BINS - 1];
-    for (int k = 0; k < CSGP_PSI_BINS - 1; k++)
-        e[k] = csgp_sorted_percentile(sorted, n, (double)(k + 1) / CSGP_PSI_BINS);
+    double e[CSG_PSI_BINS - 1];
+    for (int k = 0; k < CSG_PSI_BINS - 1; k++)
+        e[k] = csg_sorted_percentile(sorted, n, (double)(k + 1) / CSG_PSI_BINS);
     free(sorted);
-    size_t ce[CSGP_PSI_BINS] = {0}, ca[CSGP_PSI_BINS] = {0};
+    size_t ce[CSG_PSI_BINS] = {0}, ca[CSG_PSI_BINS] = {0};
     for (size_t i = 0; i < n; i++) {
         ce[psi_bin(e, expected[i])]++;
         ca[psi_bin(e, actual[i])]++;
     }
     double psi = 0.0;
-    for (int k = 0; k < CSGP_PSI_BINS; k++) {
-        double pe = fmax((double)ce[k] / (double)n, CSGP_PSI_FLOOR);
-        double pa = fmax((double)ca[k] / (double)n, CSGP_PSI_FLOOR);
-        psi += (pa - pe) * log(pa / pe);
+    for (int k = 0; k < CSG_PSI_BINS; k++) {
+        double pe = fmax((double)ce[k] / (double)n, CSG_PSI_FLOOR);
+        double pa = fmax((double)ca[k] / (double)n, CSG_PSI_FLOOR);
+        psi += csg_psi_term(pe, pa);
         if (e_share)
             e_share[k] = pe;
         if (a_share)
@@ -288,8 +294,8 @@ static double delong_components(const item *it, size_t n, size_t nb, double *v)
     return sum / (double)ng;
 }
 
-int csgp_delong_compare(const double *a, const double *b, const unsigned char *bad, size_t n,
-                        csgp_delong *out, csg_error *err)
+int csg_delong_compare(const double *a, const double *b, const unsigned char *bad, size_t n,
+                        csg_delong *out, csg_error *err)
 {
     memset(out, 0, sizeof *out);
     out->auc_a = out->auc_b = out->delta = out->se = out->lo = out->hi = NAN;
@@ -309,7 +315,7 @@ int csgp_delong_compare(const double *a, const double *b, const unsigned char *b
     item *ia = sorted_items(a, bad, n), *ib = sorted_items(b, bad, n);
     double *va = malloc(n * sizeof *va), *vb = malloc(n * sizeof *vb);
     if (!ia || !ib || !va || !vb) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", n);
         goto done;
     }
     out->auc_a = delong_components(ia, n, out->n_bad, va);
@@ -373,7 +379,7 @@ done:
     return rc;
 }
 
-void csgp_delong_verdict(const csgp_delong *d, const char *champion, const char *challenger,
+void csg_delong_verdict(const csg_delong *d, const char *champion, const char *challenger,
                          char *buf, size_t size)
 {
     if (!isfinite(d->delta)) {
@@ -409,7 +415,7 @@ void csgp_delong_verdict(const csgp_delong *d, const char *champion, const char 
 static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 static json_t *jsize(size_t v) { return json_integer((json_int_t)v); }
 
-json_t *csgp_perf_json(const char *model, const char *role, const csgp_perf *p)
+json_t *csg_perf_json(const char *model, const char *role, const csg_perf *p)
 {
     json_t *o = json_object();
     json_object_set_new(o, "model", json_string(model));
@@ -428,10 +434,10 @@ json_t *csgp_perf_json(const char *model, const char *role, const csgp_perf *p)
     return o;
 }
 
-json_t *csgp_delong_json(const csgp_delong *d, const char *champion, const char *challenger)
+json_t *csg_delong_json(const csg_delong *d, const char *champion, const char *challenger)
 {
     char verdict[512];
-    csgp_delong_verdict(d, champion, challenger, verdict, sizeof verdict);
+    csg_delong_verdict(d, champion, challenger, verdict, sizeof verdict);
     json_t *o = json_object();
     json_object_set_new(o, "champion_model", json_string(champion));
     json_object_set_new(o, "challenger_model", json_string(challenger));
@@ -470,9 +476,9 @@ static json_t *swap_json(size_t count, size_t bad)
 static json_t *roc_json(const double *score, const unsigned char *bad, size_t n, int *rc,
                         csg_error *err)
 {
-    double fpr[CSGP_ROC_MAX_POINTS], tpr[CSGP_ROC_MAX_POINTS];
+    double fpr[CSG_ROC_MAX_POINTS], tpr[CSG_ROC_MAX_POINTS];
     size_t np = 0;
-    *rc = csgp_roc(score, bad, n, CSGP_ROC_MAX_POINTS, fpr, tpr, &np, err);
+    *rc = csg_roc(score, bad, n, CSG_ROC_MAX_POINTS, fpr, tpr, &np, err);
     json_t *o = json_object(), *fx = json_array(), *ty = json_array();
     for (size_t k = 0; k < np; k++) {
         json_array_append_new(fx, json_real(fpr[k]));
@@ -483,23 +489,23 @@ static json_t *roc_json(const double *score, const unsigned char *bad, size_t n,
     return o;
 }
 
-int csgp_pair_json(const csgp_pair_input *in, json_t *models, json_t *swap_sets, json_t *psi,
+int csg_pair_json(const csg_pair_input *in, json_t *models, json_t *swap_sets, json_t *psi,
                    json_t *promotion, csg_error *err)
 {
-    csgp_perf pa, pb;
-    csgp_delong d;
+    csg_perf pa, pb;
+    csg_delong d;
     int rc;
-    if ((rc = csgp_perf_compute(in->s_champion, in->bad, in->d_champion, in->n, &pa, err)) ||
-        (rc = csgp_perf_compute(in->s_challenger, in->bad, in->d_challenger, in->n, &pb, err)) ||
-        (rc = csgp_delong_compare(in->s_champion, in->s_challenger, in->bad, in->n, &d, err)))
+    if ((rc = csg_perf_compute(in->s_champion, in->bad, in->d_champion, in->n, &pa, err)) ||
+        (rc = csg_perf_compute(in->s_challenger, in->bad, in->d_challenger, in->n, &pb, err)) ||
+        (rc = csg_delong_compare(in->s_champion, in->s_challenger, in->bad, in->n, &d, err)))
         return rc;
 
     const char *names[2] = {in->champion, in->challenger};
     const char *roles[2] = {"champion", "challenger"};
-    const csgp_perf *perf[2] = {&pa, &pb};
+    const csg_perf *perf[2] = {&pa, &pb};
     const double *scores[2] = {in->s_champion, in->s_challenger};
     for (int k = 0; k < 2; k++) {
-        json_t *m = csgp_perf_json(names[k], roles[k], perf[k]);
+        json_t *m = csg_perf_json(names[k], roles[k], perf[k]);
         json_object_set_new(m, "paired_with", json_string(names[1 - k]));
         json_object_set_new(m, "roc", roc_json(scores[k], in->bad, in->n, &rc, err));
         json_array_append_new(models, m);
@@ -525,10 +531,10 @@ int csgp_pair_json(const csgp_pair_input *in, json_t *models, json_t *swap_sets,
     json_object_set_new(sw, "both_decline", swap_json(cnt[3], bad[3]));
     json_array_append_new(swap_sets, sw);
 
-    double edges[CSGP_PSI_BINS - 1], es[CSGP_PSI_BINS], as[CSGP_PSI_BINS];
-    double v = csgp_psi(in->s_champion, in->s_challenger, in->n, edges, es, as, &rc);
+    double edges[CSG_PSI_BINS - 1], es[CSG_PSI_BINS], as[CSG_PSI_BINS];
+    double v = csg_psi(in->s_champion, in->s_challenger, in->n, edges, es, as, &rc);
     if (rc)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", in->n);
+        return csg_fail(err, CSG_ENOMEM, "out of memory (%zu scores)", in->n);
     json_t *p = json_object();
     json_object_set_new(p, "model", json_string(in->challenger));
     json_object_set_new(p, "reference_model", json_string(in->champion));
@@ -536,10 +542,10 @@ int csgp_pair_json(const csgp_pair_input *in, json_t *models, json_t *swap_sets,
     json_object_set_new(p, "psi", jnum(v));
     if (isfinite(v)) {
         json_t *je = json_array(), *jes = json_array(), *jas = json_array();
-        for (int k = 0; k < CSGP_PSI_BINS - 1; k++)
-            // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): csgp_psi fills edges whenever v is finite (NAN is not modelled)
+        for (int k = 0; k < CSG_PSI_BINS - 1; k++)
+            // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): csg_psi fills edges whenever v is finite (NAN is not modelled)
             json_array_append_new(je, json_real(edges[k]));
-        for (int k = 0; k < CSGP_PSI_BINS; k++) {
+        for (int k = 0; k < CSG_PSI_BINS; k++) {
             json_array_append_new(jes, json_real(es[k]));
             json_array_append_new(jas, json_real(as[k]));
         }
@@ -550,6 +556,6 @@ int csgp_pair_json(const csgp_pair_input *in, json_t *models, json_t *swap_sets,
         json_object_set_new(p, "note", json_string("no applicants scored by both models"));
     }
     json_array_append_new(psi, p);
-    json_array_append_new(promotion, csgp_delong_json(&d, in->champion, in->challenger));
+    json_array_append_new(promotion, csg_delong_json(&d, in->champion, in->challenger));
     return 0;
 }
