@@ -27,7 +27,7 @@ build-asan: ## build with ASan+UBSan into build-asan/
 test: bootstrap build build-asan ## build and run every test suite (unit, integration, e2e, sanitizers)
 	@tests/run
 
-lint: bootstrap build ## clang-tidy over our C code (.clang-tidy; make test runs it in 10-unit)
+lint: bootstrap build ## clang-tidy over our C code (.clang-tidy; make test runs it as 95-lint)
 	@scripts/lint
 
 coverage: bootstrap ## --coverage build in build-coverage/, the C-facing suites, line coverage per directory (gcovr)
@@ -56,8 +56,9 @@ status: ## show which parts of the stack are running
 demo: up ## replay the hold-out rows as live traffic and post their outcomes (DEMO_ARGS="--rate 50", "--drift")
 	@scripts/demo $(DEMO_ARGS)
 
-bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration), then bench-persist
-	@bench/run $(if $(QUICK),--quick,); rc=$$?; .venv/bin/python bench/persist $(if $(QUICK),--quick,) || rc=1; exit $$rc
+bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configuration), then bench-persist and bench/hostile
+	@bench/run $(if $(QUICK),--quick,); rc=$$?; .venv/bin/python bench/persist $(if $(QUICK),--quick,) || rc=1; \
+	  .venv/bin/python bench/hostile || rc=1; exit $$rc
 
 bench-persist: bootstrap build ## analytics at 1 M and 10 M events (QUICK=1: 100 k), writes bench/results.md
 	@.venv/bin/python bench/persist $(if $(QUICK),--quick,)

@@ -49,18 +49,10 @@ stop_daemon() {
 # http_ok URL — true when URL answers 2xx.
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 
-# free_port — an unused loopback TCP port below the ephemeral range.
+# free_port — a loopback TCP port reserved by the OS for a listener that sets
+# SO_REUSEADDR (how, and why there is no race: tests/harness/ports.py).
 free_port() {
-  python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); s.close(); print(p); break
-    except OSError:
-        s.close()
-PY
+  python3 "$CSG_ROOT/tests/harness/ports.py"
 }
 
 # The `make up SECURE=1` stack (DESIGN §10): its throw-away CA, certificates and tokens

@@ -4,14 +4,11 @@ PostgreSQL and on SQLite (helpers from tests/persist/csgp.py)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "persist"))
-import csgp
+from persist import csgp
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,6 +29,5 @@ def procs() -> Iterator[list[csgp.Persist]]:
     started: list[csgp.Persist] = []
     yield started
     for p in started:
-        if p.proc is not None and p.proc.poll() is None:
+        if p.proc is not None:
             p.proc.kill()
-            p.proc.wait(5)

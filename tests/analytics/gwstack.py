@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import csgp
 import requests
+from harness import Proc, wait_for
+from persist import csgp
 
 ROOT = csgp.ROOT
 BUILD = csgp.BUILD
@@ -25,42 +23,11 @@ PLUGINS = BUILD / "lib" / "csg"
 NEEDED = [GATEWAY, MODEL, *(PLUGINS / p for p in ("http.so", "tcp.so", "grpc.so", "rest.so"))]
 
 
-def wait(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll cond (a request error counts as not yet) until it is truthy; its value, or
-    fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            got = cond()
-            if got:
-                return got
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+wait = wait_for  # the analytics tests' name for harness.wait_for
 
 
 def ok(url: str) -> bool:
     return requests.get(url, timeout=2).status_code == 200
-
-
-class Proc:
-    def __init__(self, name: str, cmd: list[str], log_dir: Path) -> None:
-        self.log = log_dir / f"{name}.log"
-        with open(self.log, "ab") as f:
-            self.p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(20)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
 
 
 def gateway_config(d: Path, ports: dict[str, int], weight: float, topic: str,
@@ -120,19 +87,20 @@ class Stack:
         csgp.create_topics(self.topic, partitions=3)
         for role in ("champion", "challenger"):
             self.procs.append(Proc(role, [str(MODEL), "--model", str(ROOT / f"models/{role}.json"),
-                                          "--port", str(self.ports[role])], tmp))
-            wait(lambda r=role: ok(f"http://127.0.0.1:{self.ports[r]}/healthz"), 20, role)
+                                          "--port", str(self.ports[role])], log_dir=tmp))
+            self.procs[-1].ready(lambda r=role: ok(f"http://127.0.0.1:{self.ports[r]}/healthz"),
+                                 20, role)
         self.default_cfg = tmp / "experiments.yaml"
         self.default_cfg.write_text(gateway_config(tmp, self.ports, 0.2, self.topic, application))
         self.demo_cfg = tmp / "demo.yaml"
         self.demo_cfg.write_text(gateway_config(tmp, self.ports, 1.0, self.topic, application))
         self.link = self.run / "gateway.yaml"
         self.link.symlink_to(self.default_cfg)
-        self.gateway = Proc("gateway", [str(GATEWAY), "--config", str(self.link)], tmp)
+        self.gateway = Proc("gateway", [str(GATEWAY), "--config", str(self.link)], log_dir=tmp)
         self.procs.append(self.gateway)
         (self.run / "gateway.pid").write_text(f"{self.gateway.p.pid}\n")
         self.gw_url = f"http://127.0.0.1:{self.ports['http']}"
-        wait(lambda: ok(self.gw_url + "/readyz"), 30, "gateway")
+        self.gateway.ready(lambda: ok(self.gw_url + "/readyz"), 30, "gateway /readyz")
         self.db = db or csgp.new_sqlite_database(tmp)
         # as make up: the bundled models' stability baselines stored at start
         baselines = [a for role in ("champion", "challenger")

@@ -23,11 +23,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import csgp
 import pytest
 import requests
-
 from gwstack import NEEDED, Stack, wait
+from persist import csgp
 
 pytestmark = [
     pytest.mark.skipif(not all(p.exists() for p in NEEDED),

@@ -14,10 +14,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import csgp
 import pytest
 import requests
 from gwstack import GATEWAY, NEEDED, Stack, wait
+from persist import csgp
 
 pytestmark = [
     pytest.mark.skipif(not all(p.exists() for p in NEEDED),

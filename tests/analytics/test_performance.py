@@ -12,10 +12,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-import csgp
 import pytest
 import ref
 import requests
+from persist import csgp
 
 N_EVENTS = 2500
 SEED = 11

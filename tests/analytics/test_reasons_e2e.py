@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import csgp
 import pytest
 import requests
+from conformance import cflib
+from conformance.cflib import GrpcClient, HttpClient, TcpClient, as_features
 from gwstack import NEEDED, ROOT, Stack, wait
+from persist import csgp
 from streamlit.testing.v1 import AppTest
-
-sys.path.insert(0, str(ROOT / "tests" / "conformance"))
-import cflib
-from cflib import GrpcClient, HttpClient, TcpClient, as_features
 
 pytestmark = [
     pytest.mark.skipif(not all(p.exists() for p in NEEDED),

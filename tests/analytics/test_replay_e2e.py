@@ -24,10 +24,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import csgp
 import pytest
 import requests
 from gwstack import NEEDED, ROOT, Stack, wait
+from persist import csgp
 from streamlit.testing.v1 import AppTest
 from test_e2e_demo import demo_application_block, holdout
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -35,14 +34,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import csgp
 import pytest
+from conformance import cflib
+from conformance.cflib import GrpcClient, HttpClient, TcpClient, as_features
 from gwstack import NEEDED, ROOT, Stack, wait
+from persist import csgp
 from streamlit.testing.v1 import AppTest
-
-sys.path.insert(0, str(ROOT / "tests" / "conformance"))
-import cflib
-from cflib import GrpcClient, HttpClient, TcpClient, as_features
 
 pytestmark = [
     pytest.mark.skipif(not all(p.exists() for p in NEEDED),
@@ -337,7 +334,7 @@ def test_4_reload_removing_a_feature_is_refused(run: Run) -> None:
     wait(lambda: s.reloads("error") == err_before + 1, run.left(10), "the reload to be refused")
     assert s.reloads("ok") == ok_before
     assert s.config_version() == v1
-    logged = [json.loads(ln)["msg"] for ln in s.gateway.text().splitlines() if ln.startswith("{")]
+    logged = [json.loads(ln)["msg"] for ln in s.gateway.log().splitlines() if ln.startswith("{")]
     refused = [m for m in logged if m.startswith("reload rejected")]
     assert refused and 'feature "age" was removed' in refused[-1], refused
 

@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Run outside pytest: tests/ on the path for the harness package (cflib is beside this file).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cflib
 
 

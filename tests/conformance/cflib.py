@@ -13,57 +13,27 @@ import json
 import os
 import random
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
-VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "conformance"
-UNDER_SANITIZER = bool(os.environ.get("CSG_UNDER_SANITIZER"))
-SLOW = 4.0 if UNDER_SANITIZER else 1.0
-
-sys.path.insert(0, str(ROOT / "tests" / "transports"))
 import grpc
-import protogen
+import harness
+from harness import BUILD, ROOT, SLOW, TEST_VAR, UNDER_SANITIZER, free_port
+from harness.waits import NOT_YET
+from transports import protogen
+
+VAR = TEST_VAR / "conformance"
 
 pb, health_pb = protogen.load()
 GRPC_OPTS = [("grpc.use_local_subchannel_pool", 1)]
-_used: set[int] = set()
-
-
-def free_port() -> int:
-    for _ in range(500):
-        p = random.randint(20000, 32000)
-        if p in _used:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                continue
-        _used.add(p)
-        return p
-    raise RuntimeError("no free port")
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        try:
-            if pred():
-                return
-        except (OSError, grpc.RpcError):
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not true after {timeout * SLOW:.0f}s")
-        time.sleep(0.05)
+    """harness.wait_for where a gRPC error also means "not yet" (a server starting)."""
+    harness.wait_for(pred, timeout, what, retry_on=(*NOT_YET, grpc.RpcError))
 
 
 def shipped_application_block(unknown_fields: str = "ignore") -> str:
@@ -96,32 +66,11 @@ def applications(n: int) -> list[dict[str, Any]]:
 # Processes
 
 
-class Proc:
+class Proc(harness.Proc):
+    """harness.Proc with its log in this suite's VAR."""
+
     def __init__(self, name: str, argv: list[str]) -> None:
-        VAR.mkdir(parents=True, exist_ok=True)
-        self.log_path = VAR / f"{name}-{os.getpid()}-{free_port()}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 — lives as long as the process
-        self.p = subprocess.Popen(argv, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-
-    def alive(self) -> bool:
-        return self.p.poll() is None
-
-    def log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.alive():
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout * SLOW)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(10)
-        self._log.close()
-        return self.p.returncode
+        super().__init__(name, argv, log_dir=VAR)
 
 
 @dataclass
@@ -138,12 +87,7 @@ class Stack:
     champion: int  # csg-model port, for direct comparisons
 
     def read_events(self) -> list[dict[str, Any]]:
-        if not self.events.exists():
-            return []
-        text = self.events.read_text()
-        # Only whole lines: the sink may be half-way through writing the last one.
-        text = text[:text.rfind("\n") + 1]
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return harness.read_events(self.events)
 
 
 def http_ok(port: int, path: str) -> bool:
@@ -178,8 +122,8 @@ def start_stack(idle_timeout_ms: int = 2000, weight: float = 0.5,
         models.append(Proc(f"model-{kind}", [str(BUILD / "bin" / "csg-model"), "--model",
                                              str(ROOT / "models" / f"{kind}.json"), "--port",
                                              str(ports[kind]), *extra]))
-    for kind in () if model_ports else ("champion", "challenger"):
-        wait_until(lambda k=kind: http_ok(ports[k], "/healthz"), 15, f"csg-model {kind}")
+    for m, kind in zip(models, ("champion", "challenger")):
+        m.ready(lambda k=kind: http_ok(ports[k], "/healthz"), 15, f"csg-model {kind}")
     max_line, max_body = 16384, 65536
     champion_timeout_ms = champion_timeout_ms or int(2000 * SLOW)
     cfg = run / "gateway.yaml"
@@ -228,7 +172,7 @@ limits:
             wait_until(lambda: http_ok(ports["http"], "/healthz"), 20, "gateway /healthz")
             wait_until(lambda: bool(grpc_health(ports["grpc"])), 20, "gRPC health answers")
         socket.create_connection(("127.0.0.1", ports["tcp"]), timeout=5).close()
-    except TimeoutError:
+    except AssertionError:
         stop_stack(stack)
         raise RuntimeError(f"gateway did not start:\n{gw.log()[-3000:]}") from None
     return stack

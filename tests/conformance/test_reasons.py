@@ -9,17 +9,14 @@ fallback decision carries the FALLBACK reason everywhere; events carry the codes
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import cflib
 import pytest
 from cflib import GrpcClient, HttpClient, Stack, TcpClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-from gwlib import TinyModel  # the fake model server of the gateway tests
+from gateway.gwlib import TinyModel  # the fake model server of the gateway tests
+from harness import free_port
 
 TRANSPORTS = ("tcp", "http", "grpc")
 INCOME = {"code": "INCOME", "feature": "income",
@@ -158,7 +155,7 @@ def test_malformed_challenger_reasons_are_a_challenger_error(stack: Stack) -> No
 def test_fallback_carries_the_fallback_reason_everywhere() -> None:
     # No champion listening (a free port), fallback_decision: review.
     chal = TinyModel(lambda b: answer(b, "challenger"), content_length=True)
-    s = cflib.start_stack(weight=1.0, model_ports=(cflib.free_port(), chal.port),
+    s = cflib.start_stack(weight=1.0, model_ports=(free_port(), chal.port),
                           fallback="review", wait_ready=False)
     try:
         per = score_everywhere(s, "decline-fb")

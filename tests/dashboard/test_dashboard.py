@@ -5,7 +5,6 @@ never read back from the API."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from datetime import date
 from itertools import pairwise
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import free_port
 from streamlit.testing.v1 import AppTest
 
 import reference as ref
@@ -147,10 +147,7 @@ def test_filters_change_kpis(dashboard_env: str, events: list[dict], case: str) 
 
 
 def test_api_down_shows_banner(dashboard_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # reserved, nobody listens on it
     monkeypatch.setenv("CSG_API_URL", f"http://127.0.0.1:{port}")
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
@@ -236,7 +233,7 @@ def test_model_performance_renders_outcome_metrics(dashboard_env: str,
     """The section's layout once /metrics/performance has labelled data, with the answer
     stubbed in the API's shape (docs/analytics.md; tests/analytics checks the API itself
     and the e2e demo test the real section); every other section reads the real API."""
-    sys.path.insert(0, str(APP.parent))
+    monkeypatch.syspath_prepend(str(APP.parent))  # as streamlit runs the app
     import data as dashboard_data  # the module object the app's sections use
 
     def model(name: str, role: str, other: str, auc: float, fpr: list, tpr: list) -> dict:
@@ -285,7 +282,7 @@ def test_model_performance_renders_outcome_metrics(dashboard_env: str,
 def test_model_performance_arm_selector(dashboard_env: str,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The Arm choice reaches /metrics/performance as arm=live|shadow (issue 21 item 7)."""
-    sys.path.insert(0, str(APP.parent))
+    monkeypatch.syspath_prepend(str(APP.parent))  # as streamlit runs the app
     import data as dashboard_data
 
     asked: list[str | None] = []

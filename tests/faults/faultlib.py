@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,31 +25,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = Path(os.environ.get("CSG_ROOT", HERE.parents[1]))
-sys.path.insert(0, str(ROOT / "tests" / "gateway"))
-sys.path.insert(0, str(ROOT / "tests" / "kafka"))
-
+import harness
 import psycopg
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
-from gwlib import (
+from gateway.gwlib import (
     GATEWAY_BIN,
     PLUGIN_DIR,
     ConnectionClosed,
     HttpConn,
     Proc,
     applications,
-    free_port,
     http_get_ok,
     start_model,
 )
-from kafkacheck import count_ids, read_topic
+from harness import BUILD, ROOT, TEST_VAR, free_port
+from harness.waits import NOT_YET
+from kafka.kafkacheck import count_ids, read_topic
 
 LONG = os.environ.get("CSG_FAULTS_LONG", "0") == "1"
-BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
 PERSIST_BIN = BUILD / "bin" / "csg-persist"
-TEST_VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test"))
 VAR = TEST_VAR / "faults"
 KAFKA_PORT = int(os.environ.get("CSG_FAULTS_KAFKA_PORT",
                                 int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192")) + 30))
@@ -65,20 +59,10 @@ EXPERIMENT = "exp-faults"
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str,
              every: float = 0.1) -> object:
-    """Poll pred until truthy or the deadline passes (then AssertionError naming what)."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        try:
-            last = pred()
-        except (OSError, ConnectionClosed, psycopg.OperationalError, KafkaException) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} "
-                                 f"(last: {last!r})")
-        time.sleep(every)
+    """harness.wait_for, where a service being down (connection refused or closed,
+    PostgreSQL or Kafka unreachable) means "not yet"."""
+    return harness.wait_for(pred, timeout, what, every, retry_on=(
+        *NOT_YET, ConnectionClosed, psycopg.OperationalError, KafkaException))
 
 
 def run(*argv: str, timeout: float = 300, check: bool = True,

@@ -8,7 +8,8 @@ import re
 import socket
 import time
 
-from gwlib import BAD_INPUTS, GOOD_APP, SLOW, HttpConn, applications
+from gwlib import BAD_INPUTS, GOOD_APP, HttpConn, applications
+from harness import SLOW
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

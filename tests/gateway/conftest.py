@@ -1,16 +1,12 @@
-"""pytest setup for tests/gateway: import the helpers beside the tests, and start each
-run with an empty var/test/gateway (the last run's logs and configs stay for debugging)."""
+"""pytest setup for tests/gateway: start each run with an empty var/test/gateway (the last
+run's logs and configs stay for debugging)."""
 
 import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gwlib import VAR, free_port, start_model
+from gwlib import VAR, start_model
+from harness import free_port
 
 shutil.rmtree(VAR, ignore_errors=True)
 VAR.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Helpers for the gateway integration tests: ports, processes, a raw HTTP/1.1 client.
+"""Helpers for the gateway integration tests: csg-model and the gateway's binaries, a fake
+model server, a raw HTTP/1.1 client (ports, waits and processes: the harness package).
 
 The client is deliberately raw (one socket, explicit writes and reads) so tests can
 pipeline, send malformed or partial requests and see exactly when the server closes.
@@ -10,61 +11,21 @@ import csv
 import json
 import os
 import random
-import signal
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(os.environ.get("CSG_ROOT", Path(__file__).resolve().parents[2]))
-BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
+import harness
+from harness import BUILD, ROOT, SLOW, TEST_VAR
+
 MODEL_BIN = Path(os.environ.get("CSG_MODEL_BIN", BUILD / "bin" / "csg-model"))
 GATEWAY_BIN = Path(os.environ.get("CSG_GATEWAY_BIN", BUILD / "bin" / "csg-gateway"))
 STUB_BIN = BUILD / "tests" / "csg-stub-gateway"
 PLUGIN_DIR = BUILD / "lib" / "csg"
-VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "gateway"
-UNDER_SANITIZER = bool(os.environ.get("CSG_UNDER_SANITIZER"))
-# Timeouts scale when the binaries run under ASan+UBSan (several times slower).
-SLOW = 4.0 if UNDER_SANITIZER else 1.0
-
-_used_ports: set[int] = set()
-
-
-def free_port() -> int:
-    """An unused loopback port below the ephemeral range, never handed out twice."""
-    for _ in range(500):
-        p = random.randint(20000, 32000)
-        if p in _used_ports:
-            continue
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        _used_ports.add(p)
-        return p
-    raise RuntimeError("no free port")
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    """Poll pred until it is true or timeout seconds pass."""
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        try:
-            if pred():
-                return True
-        except OSError:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
+VAR = TEST_VAR / "gateway"
 
 def applications(n: int, seed: int = 7) -> list[dict]:
     """n distinct applications: the hold-out rows first, then seeded synthetic ones."""
@@ -94,46 +55,12 @@ def applications(n: int, seed: int = 7) -> list[dict]:
     return rows[:n]
 
 
-class Proc:
-    """A child process with its output in a log file; stop() sends SIGTERM."""
+class Proc(harness.Proc):
+    """harness.Proc with its log in this suite's VAR (read at start: tests/hostile sets its
+    own)."""
 
     def __init__(self, name: str, argv: list[str], cwd: Path = ROOT) -> None:
-        VAR.mkdir(parents=True, exist_ok=True)
-        self.name = name
-        self.log_path = VAR / f"{name}-{os.getpid()}-{free_port()}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.p = subprocess.Popen(
-            argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-
-    def alive(self) -> bool:
-        return self.p.poll() is None
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far (/proc/PID/stat)."""
-        stat = Path(f"/proc/{self.p.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def signal(self, sig: int) -> None:
-        if self.alive():
-            self.p.send_signal(sig)
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.alive():
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout * SLOW)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(10)
-        self._log.close()
-        return self.p.returncode
+        super().__init__(name, argv, log_dir=VAR, cwd=cwd)
 
 
 def http_get_ok(port: int, path: str) -> bool:
@@ -154,10 +81,7 @@ def start_model(kind: str, port: int, *extra: str) -> Proc:
         [str(MODEL_BIN), "--model", str(ROOT / "models" / f"{kind}.json"), "--port", str(port),
          *extra],
     )
-    if not wait_until(lambda: http_get_ok(port, "/healthz"), 15):
-        p.stop()
-        raise RuntimeError(f"csg-model {kind} did not start:\n{p.log()}")
-    return p
+    return p.ready(lambda: http_get_ok(port, "/healthz"), 15, f"csg-model {kind} on {port}")
 
 
 class TinyModel:

@@ -18,10 +18,9 @@ from gwlib import (
     HttpConn,
     TinyModel,
     applications,
-    free_port,
     start_model,
-    wait_until,
 )
+from harness import free_port, wait_until
 from test_gateway import Gateway, rest_challenger
 
 CHAL = "challenger-flaky"
@@ -90,7 +89,7 @@ def drive_until(port: int, pred, apps: list[dict], timeout: float) -> bool:
         drive(port, apps[i * 20:(i + 1) * 20])
         return bool(pred())
 
-    return wait_until(step, timeout, interval=0.01)
+    return wait_until(step, timeout, every=0.01)
 
 
 @pytest.mark.parametrize("fault", ["error", "slow"])

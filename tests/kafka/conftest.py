@@ -6,22 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-ROOT = Path(os.environ.get("CSG_ROOT", HERE.parents[1]))
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tests" / "gateway"))
-
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
+from harness import ROOT, TEST_VAR
 
-TEST_VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test"))
 SHARED_PORT = int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192"))
 # The fault tests kill this one, so they never disturb the shared broker.
 FAULT_PORT = int(os.environ.get("CSG_TEST_KAFKA_FAULT_PORT", str(SHARED_PORT + 20)))

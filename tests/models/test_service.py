@@ -9,13 +9,14 @@ also means no leaks).
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import http.client
 import json
 import math
 import os
 import random
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -25,29 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scorer  # models/scorer.py (pytest.ini pythonpath)
+from harness import BUILD, ROOT, TEST_VAR, UNDER_SANITIZER, Proc, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
-BIN = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build")) / "bin" / "csg-model"
-LOG_DIR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "logs"
-UNDER_SANITIZER = os.environ.get("CSG_UNDER_SANITIZER") == "1"
-sys.path.insert(0, str(MODELS))
-import scorer
+BIN = BUILD / "bin" / "csg-model"
 
 JSON = {"Content-Type": "application/json"}
 GOOD = {"applicant_id": "t-1", "income": 131, "loan_amount": 1000, "credit_history": 1}
-
-
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 class Service:
@@ -56,34 +42,9 @@ class Service:
     def __init__(self, model: str, *extra: str) -> None:
         self.model = model
         self.port = free_port()
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"csg-model-{self.port}.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [
-                str(BIN),
-                "--model",
-                str(MODELS / model),
-                "--port",
-                str(self.port),
-                *extra,
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            assert self.proc.poll() is None, (
-                f"csg-model exited: {self.log_path.read_text()}"
-            )
-            try:
-                status, _ = self.get("/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "csg-model did not become healthy"
-            time.sleep(0.05)
+        self.proc = Proc("csg-model", [str(BIN), "--model", str(MODELS / model), "--port",
+                                       str(self.port), *extra])
+        self.proc.ready(lambda: self.get("/healthz")[0] == 200, 20, "csg-model healthy")
 
     def conn(self, timeout: float = 10) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -98,17 +59,8 @@ class Service:
             c.close()
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=15)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.log.close()
-        assert rc == 0, (
-            f"csg-model exited {rc} on SIGTERM: {self.log_path.read_text()[-3000:]}"
-        )
+        rc = self.proc.stop(15)
+        assert rc == 0, f"csg-model exited {rc} on SIGTERM: {self.proc.tail()}"
 
 
 def post(
@@ -268,12 +220,32 @@ def test_artifacts_reproduce_and_match_sklearn() -> None:
     assert "TreeSHAP vs brute force" in r.stdout
 
 
+def references(model_file: Path, apps: list[dict[str, Any]]) -> list[scorer.Result]:
+    """scorer.evaluate for every app, kept in $CSG_TEST_VAR/models under a hash of
+    scorer.py, the model file and the apps: the Python TreeSHAP takes tens of seconds for
+    the hold-out set, and the ASan pass (90-sanitizers) checks the same answers again."""
+    h = hashlib.sha256((MODELS / "scorer.py").read_bytes() + model_file.read_bytes())
+    h.update(json.dumps(apps, sort_keys=True).encode())
+    cache = TEST_VAR / "models" / f"reference-{model_file.stem}-{h.hexdigest()[:16]}.json"
+    if cache.exists():
+        return [scorer.Result(**r) for r in json.loads(cache.read_text())]
+    model = scorer.load(model_file)
+    got = [scorer.evaluate(model, a) for a in apps]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps([dataclasses.asdict(r) for r in got]))
+    tmp.replace(cache)  # a concurrent run never reads half a file
+    return got
+
+
 def check_reply(
-    model: scorer.Model, app: dict[str, Any], reply: dict[str, Any]
+    model: scorer.Model, app: dict[str, Any], reply: dict[str, Any],
+    want: scorer.Result | None = None,
 ) -> float:
-    """The service's answer equals scorer.py's: score within 1e-9 (in practice
-    identical), decision, points and the reason list exactly. Returns |d score|."""
-    want = scorer.evaluate(model, app)
+    """The service's answer equals scorer.py's (want, else evaluated here): score within
+    1e-9 (in practice identical), decision, points and the reason list exactly. Returns
+    |d score|."""
+    want = want or scorer.evaluate(model, app)
     assert isinstance(reply["score"], float) and 0.0 <= reply["score"] <= 1.0
     diff = abs(reply["score"] - want.score)
     assert diff <= 1e-9, (app, reply, want)
@@ -301,10 +273,11 @@ def test_parity_every_holdout_row(role: str, request: pytest.FixtureRequest) -> 
     c = svc.conn()
     worst, approvals = 0.0, 0
     extra = probes(model) + threshold_probes(model, rows[0])
-    for app in rows + extra:
+    apps = rows + extra
+    for app, want in zip(apps, references(MODELS / svc.model, apps), strict=True):
         status, reply = post(c, app)
         assert status == 200, (app, reply)
-        worst = max(worst, check_reply(model, app, reply))
+        worst = max(worst, check_reply(model, app, reply, want))
         approvals += reply["decision"] == "approve"
     c.close()
     print(

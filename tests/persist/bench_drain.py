@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run outside pytest: tests/ on the path for the harness package (csgp is beside this file).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import csgp
 
 

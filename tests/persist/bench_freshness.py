@@ -21,7 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run outside pytest: tests/ on the path for the harness package (csgp is beside this file).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import csgp
 
 

@@ -17,28 +17,24 @@ import math
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import requests
+from harness import BUILD, ROOT, TEST_VAR, Proc, free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
 BIN = BUILD / "bin" / "csg-persist"
 KAFKA = f"127.0.0.1:{os.environ.get('CSG_TEST_KAFKA_PORT', '9192')}"
 PG_PORT = int(os.environ.get("CSG_TEST_PG_PORT", "5434"))
 PASSFILE = f"/var/tmp/csg/pg-{PG_PORT}.pgpass"
-LOG_DIR = (
-    Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test")) / "logs" / "persist"
-)
+LOG_DIR = TEST_VAR / "logs" / "persist"
 
 CHAMPIONS = ("champion-lr-v1", "champion-lr-v0")
 CHALLENGERS = ("challenger-gbm-v1", "challenger-rf-v2")
@@ -64,34 +60,6 @@ COLUMNS = (
     "timestamp",
     "status",
 )
-
-
-def wait_for(
-    pred: Callable[[], Any], timeout: float, what: str, every: float = 0.1
-) -> Any:
-    """Poll pred until it returns a truthy value or the deadline passes (then fail)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {what} (last: {last!r})"
-    )
-
-
-def free_port() -> int:
-    for _ in range(200):
-        p = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def unique(prefix: str) -> str:
@@ -459,13 +427,13 @@ def run_cli(
 
 @dataclass
 class Persist:
-    """One csg-persist process."""
+    """One csg-persist process (a harness.Proc, its log under LOG_DIR)."""
 
     db: Database
     topic: str
     port: int = 0
     args: list[str] = field(default_factory=list)
-    proc: subprocess.Popen | None = None
+    proc: Proc | None = None
     log: Path | None = None
     # With --tls-cert/--token-file (test_security.py): https, the CA to verify it with,
     # and the token health checks and get() send.
@@ -476,8 +444,6 @@ class Persist:
     def start(self, wait: bool = True) -> Persist:
         if not self.port:
             self.port = free_port()
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log = LOG_DIR / f"{self.topic}-{self.port}.log"
         cmd = [
             str(BIN),
             "--db",
@@ -494,10 +460,8 @@ class Persist:
             "6000",
             *self.args,
         ]
-        with open(self.log, "ab") as logf:
-            self.proc = subprocess.Popen(
-                cmd, env=env(), stdout=logf, stderr=logf, stdin=subprocess.DEVNULL
-            )
+        self.proc = Proc(f"{self.topic}-{self.port}", cmd, log_dir=LOG_DIR, env=env())
+        self.log = self.proc.log_path
         if wait:
             wait_for(self.healthy, 30, f"csg-persist on :{self.port}")
         return self
@@ -518,9 +482,10 @@ class Persist:
 
     def healthy(self) -> bool:
         assert self.proc is not None
-        if self.proc.poll() is not None:
+        if not self.proc.alive():
             raise AssertionError(
-                f"csg-persist exited with {self.proc.returncode}; log {self.log}"
+                f"csg-persist exited with {self.proc.stop()}; log {self.log}:\n"
+                f"{self.proc.tail()}"
             )
         try:
             return self.get("/healthz").status_code == 200
@@ -540,19 +505,20 @@ class Persist:
 
     def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.proc.kill()
 
     def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            raise AssertionError("csg-persist did not stop on SIGTERM within 30 s")
+        """SIGTERM; an AssertionError (after SIGKILL) when it does not exit within 30 s."""
+        if self.proc is None:
+            return 0
+        if self.proc.alive():
+            self.proc.signal(signal.SIGTERM)
+            try:
+                self.proc.p.wait(30)  # 30 s under any build, as the suite always allowed
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise AssertionError("csg-persist did not stop on SIGTERM within 30 s") from None
+        return self.proc.stop()
 
 
 # --------------------------------------------------------------------------- references

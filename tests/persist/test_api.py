@@ -31,12 +31,15 @@ def load(
     return p
 
 
-@pytest.fixture
-def loaded(database: csgp.Database, procs, tmp_path):
+@pytest.fixture(scope="module")
+def loaded(module_database: csgp.Database, tmp_path_factory):
+    """Loaded once per backend: the tests that use it only read."""
     events = csgp.make_events(N_EVENTS, SEED)
     events += events[:40]  # repeated event_ids are stored once
-    p = load(database, procs, tmp_path, events)
-    return p, list(csgp.dedup(events).values())
+    started: list[csgp.Persist] = []
+    p = load(module_database, started, tmp_path_factory.mktemp("api"), events)
+    yield p, list(csgp.dedup(events).values())
+    p.stop()
 
 
 T = csgp.ts_ms("2026-11-25T09:00:00Z")
@@ -114,7 +117,7 @@ def test_latency_default_bucket_and_segment_defaults(loaded) -> None:
     )
 
 
-def test_events_paging(loaded, database: csgp.Database) -> None:
+def test_events_paging(loaded) -> None:
     p, events = loaded
     f = csgp.Filters(experiment_id="exp-champion-vs-gbm", min_income=5000.0)
     want_ids = {e["event_id"] for e in events if f.keep(e)}

@@ -467,7 +467,7 @@ def test_start_while_db_down_and_stop_while_paused(kafka, procs) -> None:
             30,
             "waiting log line",
         )
-        assert p.proc is not None and p.proc.poll() is None
+        assert p.proc is not None and p.proc.alive()
         cluster.run("up", "--fast")
         csgp.wait_for(p.healthy, 30, "healthy after the database came up")
         events = unique_events(200, seed=61)
@@ -557,7 +557,7 @@ def test_postgres_outage(kafka, procs) -> None:
         csgp.wait_for(
             lambda: time.monotonic() - down_at >= 20, 25, "20 s of outage", every=0.5
         )
-        assert p.proc is not None and p.proc.poll() is None, (
+        assert p.proc is not None and p.proc.alive(), (
             "csg-persist died during the outage"
         )
         cluster.run("up", "--fast")

@@ -21,14 +21,16 @@ def load(database: csgp.Database, tmp_path, events: list[dict], times: int = 1) 
         csgp.run_cli("import", "--db", database.url, str(f))
 
 
-@pytest.fixture
-def loaded(database: csgp.Database, procs, tmp_path):
+@pytest.fixture(scope="module")
+def loaded(module_database: csgp.Database, tmp_path_factory):
+    """Loaded once per backend: the tests below only read."""
     events = csgp.make_events(4000, 21, span_s=3 * 3600)
     events += events[:50]  # repeated event_ids in one batch
-    load(database, tmp_path, events, times=2)
-    p = csgp.Persist(database, topic=csgp.unique("roll"), args=["--no-consume"]).start()
-    procs.append(p)
-    return p, list(csgp.dedup(events).values())
+    load(module_database, tmp_path_factory.mktemp("roll"), events, times=2)
+    p = csgp.Persist(module_database, topic=csgp.unique("roll"),
+                     args=["--no-consume"]).start()
+    yield p, list(csgp.dedup(events).values())
+    p.stop()
 
 
 ROLLUP_FILTERS = [
@@ -45,9 +47,9 @@ ROLLUP_FILTERS = [
 
 
 @pytest.mark.parametrize("filters", ROLLUP_FILTERS, ids=range(len(ROLLUP_FILTERS)))
-def test_rollup_equals_rows(loaded, database: csgp.Database, filters) -> None:
+def test_rollup_equals_rows(loaded, filters) -> None:
     p, events = loaded
-    assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
+    assert csgp.rollup_totals(p.db) == [(3600, len(events)), (86400, len(events))]
     diffs = csgp.rollup_vs_rows(p, filters)
     assert not diffs, "\n".join(diffs[:20])
     # source=auto picks the rollups for these queries.

@@ -4,8 +4,9 @@
 #    the publisher thread drives it): round trip + throughput, broker kill -9 under
 #    load, SIGTERM with the broker down then replay, spool full → counted drops.
 #  - tests/kafka/test_gateway_kafka.py: the real csg-gateway (events.sink: kafka) in
-#    front of both csg-model services: 5,000 requests → 5,000 events, broker kill -9
-#    under load, SIGTERM with the broker down then restart.
+#    front of both csg-model services: 5,000 requests → 5,000 events, SIGTERM with the
+#    broker down then restart. (Broker kill -9 and gateway SIGKILL under gateway load run
+#    end to end, to PostgreSQL, in 80-faults.)
 # The fault tests use a second broker ($CSG_TEST_KAFKA_PORT + 20) so the shared
 # one is never killed. Prints throughput and lost/duplicate counts.
 set -euo pipefail

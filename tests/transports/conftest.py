@@ -7,47 +7,18 @@ so these tests check the transports' framing, ordering and flow control alone.
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from harness import BUILD, TEST_VAR, UNDER_SANITIZER, free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("CSG_BUILD_DIR", ROOT / "build"))
-VAR = Path(os.environ.get("CSG_TEST_VAR", ROOT / "var" / "test"))
+VAR = TEST_VAR
 STUB = BUILD / "tests" / "csg-transport-stub"
 PLUGINS = BUILD / "lib" / "csg"
-UNDER_SANITIZER = os.environ.get("CSG_UNDER_SANITIZER") == "1"
-
-
-def free_port() -> int:
-    """An unused loopback port below the ephemeral range."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
-def wait_port(port: int, deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"port {port} not listening after {deadline_s}s")
 
 
 @dataclass
@@ -73,11 +44,8 @@ class Stub:
     def wait_submitted(self, applicant_id: str, deadline_s: float = 10.0) -> None:
         """Wait until the stub core received applicant_id (needs --trace)."""
         want = f"stub: submit {applicant_id}\n"
-        end = time.monotonic() + deadline_s
-        while want not in self.log_path.read_text():
-            if time.monotonic() > end:
-                raise TimeoutError(f"{applicant_id} never reached the core")
-            time.sleep(0.01)
+        wait_for(lambda: want in self.log_path.read_text(), deadline_s,
+                 f"{applicant_id} to reach the core", every=0.01)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the stub has used so far (/proc/PID/stat)."""
