@@ -17,7 +17,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,8 +37,7 @@ from gwlib import (
 )
 from tlscerts import CA
 
-sys.path.insert(0, str(ROOT / "tests" / "transports"))
-import protogen
+from transports import protogen
 
 APP = {"applicant_id": "tls-1", "income": 52000.0, "loan_amount": 1200.0, "credit_history": 3}
 READ_TIMEOUT_MS = 1500

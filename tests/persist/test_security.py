@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -33,8 +32,7 @@ import requests
 
 import csgp
 
-sys.path.insert(0, str(csgp.ROOT / "tests" / "gateway"))
-from gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model, wait_until
+from gateway.gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model, wait_until
 
 TLS_KAFKA_PORT = int(
     os.environ.get(
