@@ -276,7 +276,7 @@ def shifted(row: Row, feature: str, factor: float) -> Row:
     feats = dict(row.features)
     v = feats.get(feature)
     if isinstance(v, (int, float)):
-        feats[feature] = int(round(v * factor)) if feature in INTEGER else v * factor
+        feats[feature] = round(v * factor) if feature in INTEGER else v * factor
     return Row(row.index, row.applicant_id, feats, row.defaulted)
 
 

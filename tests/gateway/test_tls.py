@@ -28,7 +28,6 @@ import pytest
 from gwlib import (
     GATEWAY_BIN,
     PLUGIN_DIR,
-    ROOT,
     SLOW,
     VAR,
     Proc,
@@ -36,7 +35,6 @@ from gwlib import (
     wait_until,
 )
 from tlscerts import CA
-
 from transports import protogen
 
 APP = {"applicant_id": "tls-1", "income": 52000.0, "loan_amount": 1200.0, "credit_history": 3}

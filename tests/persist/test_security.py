@@ -27,12 +27,17 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import csgp
 import pytest
 import requests
-
-import csgp
-
-from gateway.gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model, wait_until
+from gateway.gwlib import (
+    GATEWAY_BIN,
+    PLUGIN_DIR,
+    Proc,
+    http_get_ok,
+    start_model,
+    wait_until,
+)
 
 TLS_KAFKA_PORT = int(
     os.environ.get(

@@ -235,7 +235,7 @@ def test_stability_against_reference(stable) -> None:
 def test_reference_window(stable) -> None:
     """Against a reference window the first hour is compared with itself: every model's
     PSI and every feature's CSI is ~0 in that hour (the window's deciles and shares)."""
-    p, events, bases = stable
+    p, _, bases = stable
     ref = {"reference_from": csgp.fmt_ms(T), "reference_to": csgp.fmt_ms(T + 3_600_000)}
     r = p.get("/metrics/stability", bucket="1h", **ref)
     assert r.status_code == 200, r.text
@@ -326,7 +326,7 @@ def test_gauges_for_the_latest_complete_hour(database: csgp.Database, procs, tmp
     assert post(p, doc).status_code == 200
     want = ref_stability(events, {champion: doc}, 3600)
     text = p.get("/metrics").text
-    psi = [m for m in want["models"] if m["model"] == champion][0]["points"][-1]["psi"]
+    psi = next(m for m in want["models"] if m["model"] == champion)["points"][-1]["psi"]
     assert f"csgp_psi{{model=\"{champion}\"}} " in text
     line = next(x for x in text.splitlines() if x.startswith(f'csgp_psi{{model="{champion}"}}'))
     assert math.isclose(float(line.split()[-1]), psi, rel_tol=1e-9)
