@@ -1,10 +1,10 @@
 /*
  * api.c — the metrics REST API (DESIGN §7): /metrics/summary, /metrics/latency,
  * /metrics/distribution, /metrics/segments (segments.c), /metrics/events,
- * /export/events (export.c),
- * /metrics/performance, /metrics/features (catalogue.c), /metrics/reasons (reasons.c),
- * /metrics/stability (stability.c), POST /outcomes, POST /baselines (baseline.c), /healthz,
- * /metrics. Outcome-based statistics are computed in C from the rows (perf.c,
+ * /export/events (export.c), /metrics/performance, /metrics/features (catalogue.c),
+ * /metrics/reasons (reasons.c); the routing, and start/stop. /healthz, /metrics, POST
+ * /outcomes, POST /baselines, /metrics/stability and /experiments are in api_ops.c.
+ * Outcome-based statistics are computed in C from the rows (perf.c,
  * lib/csg_outcome_stats.c), identically on both backends (docs/analytics.md).
  *
  * Runs on the HTTP server's thread (httpd.c: libevent evhttp, fine off the hot path, its
@@ -14,6 +14,7 @@
  * Numbers that cannot be computed are null, with a "note" in the same object.
  */
 #include "api.h"
+#include "api_private.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -25,8 +26,6 @@
 #include <string.h>
 
 #include "arms_store.h"
-#include "audit.h"
-#include "baseline.h"
 #include "catalogue.h"
 #include "db.h"
 #include "export.h"
@@ -55,17 +54,7 @@ int csgp_dlq_kind_index(const char *kind)
     return CSGP_DLQ_KINDS - 1;
 }
 
-struct csgp_api {
-    csgp_httpd *http;
-    csgp_db *db;
-    csgp_metrics *m;
-    csgp_stability_gauges gauges; /* csgp_psi / csgp_csi, cached per hour */
-    const csg_pseudonym_key *pseudonym; /* NULL: applicant ids as given */
-};
-
-/* With --pseudonymize-key-file, id (NUL-terminated, room for CSG_PSEUDONYM_HEX + 1)
- * becomes the gateway's HMAC of it, the form the rows hold. */
-static void pseudonymize(const csgp_api *api, char *id)
+void csgp_api_pseudonymize(const csgp_api *api, char *id)
 {
     if (api->pseudonym && *id)
         csg_pseudonym_hex(api->pseudonym, id, strlen(id), id);
@@ -76,18 +65,10 @@ static void pseudonymize(const csgp_api *api, char *id)
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                 */
 
-typedef struct request {
-    struct evhttp_request *req;
-    csgp_api *api;
-    csgp_query q; /* the validated query string (query.c) */
-} request;
 
-static void send_error(request *r, int code, const char *ecode, const char *param_name,
-                       const char *message);
-static void send_db_error(request *r, const csg_error *err);
 
 /* Parse the query string for this endpoint into r->q; false after answering 400. */
-static bool parse_query(request *r, csgp_query_kind kind)
+bool csgp_api_parse_query(request *r, csgp_query_kind kind)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
     csgp_query_error qerr;
@@ -96,34 +77,34 @@ static bool parse_query(request *r, csgp_query_kind kind)
     if (rc == 0 && (rc = csgp_features_check(r->api->db, &r->q, &qerr, &err)) == 0 &&
         (kind == CSGP_Q_EVENTS || kind == CSGP_Q_EXPORT ||
          (rc = csgp_arms_multi(r->api->db, &r->q.pairs, &err)) == 0)) {
-        pseudonymize(r->api, r->q.applicant_id);
+        csgp_api_pseudonymize(r->api, r->q.applicant_id);
         return true;
     }
     if (rc == -CSG_EINVAL)
-        send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
+        csgp_api_send_error(r, 400, "invalid_parameter", qerr.param, qerr.message);
     else
-        send_db_error(r, &err);
+        csgp_api_send_db_error(r, &err);
     return false;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                  */
 
-static void send_json(request *r, int code, json_t *body)
+void csgp_api_send_json(request *r, int code, json_t *body)
 {
     csgp_httpd_send_json(r->req, code, body);
 }
 
-static void send_error(request *r, int code, const char *ecode, const char *param_name,
+void csgp_api_send_error(request *r, int code, const char *ecode, const char *param_name,
                        const char *message)
 {
     csgp_httpd_send_error(r->req, code, ecode, param_name, message);
 }
 
-static void send_db_error(request *r, const csg_error *err)
+void csgp_api_send_db_error(request *r, const csg_error *err)
 {
     csgp_log("warn", "api: database query failed: %s", err->message);
-    send_error(r, 503, "db_unavailable", NULL, "the database did not answer; try again");
+    csgp_api_send_error(r, 503, "db_unavailable", NULL, "the database did not answer; try again");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -138,7 +119,7 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
         return 0;
     int res = shape_ok ? csgp_rollup_res(&r->q, bucket_s) : 0;
     if (!res && r->q.source == CSGP_SOURCE_ROLLUP) {
-        send_error(r, 400, "invalid_parameter", "source",
+        csgp_api_send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
                    "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
                    "dividing 100, custom bands / a feature for segments, arm=, or requests "
@@ -164,7 +145,7 @@ static void set_source(json_t *out, int res, bool percentiles)
 
 static void h_summary(request *r)
 {
-    if (!parse_query(r, CSGP_Q_SUMMARY))
+    if (!csgp_api_parse_query(r, CSGP_Q_SUMMARY))
         return;
     csgp_db *db = r->api->db;
     csg_error err;
@@ -179,10 +160,10 @@ static void h_summary(request *r)
             csgp_srm_annotate(db, r->q.experiment_id, rolled, &err) ||
             csgp_rollq_span(db, &r->q, res, rolled, &err)) {
             json_decref(rolled);
-            return send_db_error(r, &err);
+            return csgp_api_send_db_error(r, &err);
         }
         set_source(rolled, res, true);
-        return send_json(r, 200, rolled);
+        return csgp_api_send_json(r, 200, rolled);
     }
     json_t *out = json_object();
     set_source(out, 0, true);
@@ -273,19 +254,19 @@ static void h_summary(request *r)
     if (csgp_srm_annotate(db, r->q.experiment_id, out, &err) ||
         csgp_rollq_span(db, &r->q, 0, out, &err))
         goto dbfail;
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
     return;
 dbfail_rows:
     snprintf(err.message, sizeof err.message, "reading rows failed");
 dbfail:
     csgp_rows_free(rows);
     json_decref(out);
-    send_db_error(r, &err);
+    csgp_api_send_db_error(r, &err);
 }
 
 static void h_latency(request *r)
 {
-    if (!parse_query(r, CSGP_Q_LATENCY))
+    if (!csgp_api_parse_query(r, CSGP_Q_LATENCY))
         return;
     const char *bname = r->q.bucket;
     int64_t secs = r->q.bucket_seconds;
@@ -311,7 +292,7 @@ static void h_latency(request *r)
     set_source(out, res, true);
     if (res && csgp_rollq_latency(db, &r->q, res, series, MAX_LATENCY_ROWS, &truncated, &err)) {
         json_decref(out);
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     }
     for (int k = 0; k < 2 && !res; k++) {
         csgp_qb_init(&b, db);
@@ -361,17 +342,17 @@ static void h_latency(request *r)
     if (truncated)
         csgp_add_note(out, "more than 50000 points: series truncated; narrow from/to or use a "
                       "larger bucket");
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
     return;
 dbfail:
     csgp_rows_free(rows);
     json_decref(out);
-    send_db_error(r, &err);
+    csgp_api_send_db_error(r, &err);
 }
 
 static void h_distribution(request *r)
 {
-    if (!parse_query(r, CSGP_Q_DISTRIBUTION))
+    if (!csgp_api_parse_query(r, CSGP_Q_DISTRIBUTION))
         return;
     int64_t bins = r->q.bins;
     csgp_db *db = r->api->db;
@@ -459,17 +440,17 @@ static void h_distribution(request *r)
     }
     if (json_array_size(models) == 0)
         csgp_add_note(out, "no scores match the filters");
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
     return;
 dbfail:
     csgp_rows_free(rows);
     json_decref(out);
-    send_db_error(r, &err);
+    csgp_api_send_db_error(r, &err);
 }
 
 static void h_segments(request *r)
 {
-    if (!parse_query(r, CSGP_Q_SEGMENTS))
+    if (!csgp_api_parse_query(r, CSGP_Q_SEGMENTS))
         return;
     csg_error err;
     json_t *out = NULL;
@@ -477,15 +458,15 @@ static void h_segments(request *r)
     if (res < 0)
         return;
     if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     set_source(out, res, false);
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
 }
 
 /* GET /metrics/reasons: reason codes of each model's declines (reasons.c). */
 static void h_reasons(request *r)
 {
-    if (!parse_query(r, CSGP_Q_REASONS))
+    if (!csgp_api_parse_query(r, CSGP_Q_REASONS))
         return;
     csg_error err;
     json_t *out = NULL;
@@ -493,9 +474,9 @@ static void h_reasons(request *r)
     if (res < 0)
         return;
     if (csgp_reasons_json(r->api->db, &r->q, res, &out, &err))
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     set_source(out, res, false);
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
 }
 
 /* GET /metrics/features: the catalogue learned at ingest (catalogue.c). */
@@ -504,17 +485,17 @@ static void h_features(request *r)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (query && *query)
-        return send_error(r, 400, "invalid_parameter", "query", "takes no parameters");
+        return csgp_api_send_error(r, 400, "invalid_parameter", "query", "takes no parameters");
     csg_error err;
     json_t *out = NULL;
     if (csgp_features_json(r->api->db, &out, &err))
-        return send_db_error(r, &err);
-    send_json(r, 200, out);
+        return csgp_api_send_db_error(r, &err);
+    csgp_api_send_json(r, 200, out);
 }
 
 static void h_events(request *r)
 {
-    if (!parse_query(r, CSGP_Q_EVENTS))
+    if (!csgp_api_parse_query(r, CSGP_Q_EVENTS))
         return;
     int64_t limit = r->q.limit, offset = r->q.offset;
     csgp_db *db = r->api->db;
@@ -552,28 +533,28 @@ static void h_events(request *r)
         snprintf(err.message, sizeof err.message, "reading rows failed");
         goto dbfail;
     }
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
     return;
 dbfail:
     csgp_rows_free(rows);
     json_decref(out);
-    send_db_error(r, &err);
+    csgp_api_send_db_error(r, &err);
 }
 
 /* GET /export/events: one NDJSON page of stored events (export.c); the client pages on by
  * passing the last line's id as after_id, until a page has fewer lines than limit. */
 static void h_export(request *r)
 {
-    if (!parse_query(r, CSGP_Q_EXPORT))
+    if (!csgp_api_parse_query(r, CSGP_Q_EXPORT))
         return;
     csg_error err;
     int64_t n = 0;
     struct evbuffer *out = evbuffer_new();
     if (!out)
-        return send_error(r, 503, "out_of_memory", NULL, "out of memory");
+        return csgp_api_send_error(r, 503, "out_of_memory", NULL, "out of memory");
     if (csgp_export_page(r->api->db, &r->q, out, &n, &err)) {
         evbuffer_free(out);
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     }
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Content-Type", "application/x-ndjson");
@@ -582,74 +563,10 @@ static void h_export(request *r)
     evbuffer_free(out);
 }
 
-static void h_healthz(request *r)
-{
-    json_t *out = json_object();
-    bool db_ok = csgp_db_ping(r->api->db);
-    json_object_set_new(out, "status", json_string("ok"));
-    json_object_set_new(out, "db", json_string(db_ok ? "ok" : "unreachable"));
-    csgp_metrics *m = r->api->m;
-    json_object_set_new(out, "consumer",
-                        json_string(!atomic_load(&m->consuming) ? "off"
-                                    : atomic_load(&m->paused)   ? "paused"
-                                                                : "running"));
-    send_json(r, 200, out);
-}
-
-static void h_prometheus(request *r)
-{
-    csgp_metrics *m = r->api->m;
-    struct evbuffer *b = evbuffer_new();
-#define COUNTER(name, help, v)                                                                 \
-    evbuffer_add_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %llu\n", \
-                        (unsigned long long)(v))
-#define GAUGE(name, help, v)                                                                   \
-    evbuffer_add_printf(b, "# HELP " name " " help "\n# TYPE " name " gauge\n" name " %lld\n",  \
-                        (long long)(v))
-    COUNTER("csgp_messages_consumed_total", "Kafka messages consumed.", atomic_load(&m->consumed));
-    COUNTER("csgp_rows_inserted_total", "Rows inserted into credit_score_metrics.", atomic_load(&m->inserted));
-    COUNTER("csgp_duplicates_total", "Valid events whose event_id was already stored.", atomic_load(&m->duplicates));
-    evbuffer_add_printf(b, "# HELP csgp_dlq_total Messages sent to the dead-letter topic, by reason.\n"
-                           "# TYPE csgp_dlq_total counter\n");
-    for (int i = 0; i < CSGP_DLQ_KINDS; i++)
-        evbuffer_add_printf(b, "csgp_dlq_total{reason=\"%s\"} %llu\n", csgp_dlq_kind_names[i],
-                            (unsigned long long)atomic_load(&m->dlq[i]));
-    COUNTER("csgp_dlq_errors_total", "Failed dead-letter deliveries (retried).", atomic_load(&m->dlq_failed));
-    COUNTER("csgp_db_errors_total", "Failed batch transactions (retried with back-off).", atomic_load(&m->db_errors));
-    COUNTER("csgp_batches_total", "Batches committed to the database and Kafka.", atomic_load(&m->batches));
-    COUNTER("csgp_offset_commit_errors_total", "Failed Kafka offset commits.", atomic_load(&m->commit_errors));
-    COUNTER("csgp_rebalances_total", "Consumer group rebalances seen.", atomic_load(&m->rebalances));
-    COUNTER("csgp_http_requests_total", "REST requests served.", atomic_load(&m->http_requests));
-    GAUGE("csgp_consumer_lag", "Messages behind the high watermark on assigned partitions.", atomic_load(&m->lag));
-    GAUGE("csgp_ingest_paused", "1 while consumption is paused (database or DLQ unavailable).", atomic_load(&m->paused));
-    GAUGE("csgp_assigned_partitions", "Partitions assigned to this consumer.", atomic_load(&m->assigned));
-    GAUGE("csgp_db_up", "1 when the REST connection's database answers.", csgp_db_ping(r->api->db) ? 1 : 0);
-    evbuffer_add_printf(b, "# HELP csgp_last_batch_timestamp_seconds Wall clock of the last committed batch.\n"
-                           "# TYPE csgp_last_batch_timestamp_seconds gauge\n"
-                           "csgp_last_batch_timestamp_seconds %.3f\n",
-                        (double)atomic_load(&m->last_batch_ms) / 1000.0);
-#undef COUNTER
-#undef GAUGE
-    csg_error err;
-    const char *stability = NULL;
-    if (csgp_stability_gauges_text(r->api->db, csg_wall_ms(), &r->api->gauges, &stability, &err))
-        csgp_log("warn", "api: stability gauges left out: %s", err.message);
-    else
-        evbuffer_add(b, stability, strlen(stability));
-    char *srm = NULL;
-    if (csgp_srm_gauges(r->api->db, &srm, &err) == 0)
-        evbuffer_add(b, srm, strlen(srm));
-    free(srm);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
-                      "text/plain; version=0.0.4");
-    evhttp_send_reply(r->req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
 /* GET /metrics/performance: champion vs each challenger on the paired population. */
 static void h_performance(request *r)
 {
-    if (!parse_query(r, CSGP_Q_PERFORMANCE))
+    if (!csgp_api_parse_query(r, CSGP_Q_PERFORMANCE))
         return;
     csg_error err;
     csgp_rows *rows = NULL;
@@ -668,95 +585,14 @@ static void h_performance(request *r)
                "e.applicant_id ORDER BY e.champion_model, e.challenger_model, e.applicant_id, "
                "e.\"timestamp\" DESC, e.id DESC");
     if (csgp_qb_run(&b, &rows, &err))
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     json_t *out = NULL;
     int rc = csgp_perf_from_rows(rows, &out, &err);
     csgp_rows_free(rows);
     if (rc)
-        return send_db_error(r, &err);
+        return csgp_api_send_db_error(r, &err);
     set_source(out, 0, false);
-    send_json(r, 200, out);
-}
-
-/* POST /outcomes: a JSON array or NDJSON of {"applicant_id","defaulted","observed_at"?}. */
-static void h_outcomes(request *r)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t len = evbuffer_get_length(in); /* at most CSGP_OUTCOMES_MAX_BYTES (httpd.c) */
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-    json_t *rejected = json_array();
-    csgp_outcome *items = NULL;
-    size_t n = 0, stored = 0;
-    csg_error err = {{0}};
-    int rc = csgp_outcomes_parse(body, len, csgp_now_ms(), &items, &n, rejected, &err);
-    if (rc) {
-        json_decref(rejected);
-        if (rc == -CSG_EINVAL)
-            return send_error(r, 400, "invalid_json", NULL, err.message);
-        return send_db_error(r, &err);
-    }
-    for (size_t i = 0; i < n; i++)
-        pseudonymize(r->api, items[i].applicant_id);
-    if (n && csgp_outcomes_store(r->api->db, items, n, &stored, &err) != 0) {
-        free(items);
-        json_decref(rejected);
-        return send_db_error(r, &err);
-    }
-    free(items);
-    json_t *out = json_object();
-    json_object_set_new(out, "accepted", json_integer((json_int_t)n));
-    json_object_set_new(out, "stored", json_integer((json_int_t)stored));
-    json_object_set_new(out, "rejected", rejected);
-    send_json(r, 200, out);
-}
-
-/* GET /metrics/stability: PSI/CSI per bucket against the baselines (stability.c). */
-static void h_stability(request *r)
-{
-    if (!parse_query(r, CSGP_Q_STABILITY))
-        return;
-    json_t *out;
-    csg_error err;
-    if (csgp_stability_json(r->api->db, &r->q, &out, &err))
-        return send_db_error(r, &err);
-    send_json(r, 200, out);
-}
-
-/* GET /experiments: the applied config versions with their metrics (audit.h). */
-static void h_experiments(request *r)
-{
-    if (!parse_query(r, CSGP_Q_SUMMARY))
-        return;
-    json_t *out = NULL;
-    csg_error err;
-    if (csgp_experiments_json(r->api->db, r->q.experiment_id, &out, &err))
-        return send_db_error(r, &err);
-    send_json(r, 200, out);
-}
-
-/* POST /baselines: one baseline document (models/baseline.py's format). */
-static void h_baselines(request *r)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-    csgp_baseline b;
-    csg_error err;
-    int rc = csgp_baseline_parse(body, len, &b, &err);
-    if (rc)
-        return send_error(r, 400, "invalid_baseline", NULL, err.message);
-    rc = csgp_baseline_store(r->api->db, &b, &err);
-    if (rc) {
-        csgp_baseline_free(&b);
-        return send_db_error(r, &err);
-    }
-    csgp_stability_gauges_reset(&r->api->gauges);
-    json_t *out = json_object();
-    json_object_set_new(out, "model", json_string(b.model));
-    json_object_set_new(out, "score_bins", json_integer(b.nscore_bins));
-    json_object_set_new(out, "features", json_integer(b.nfeatures));
-    csgp_baseline_free(&b);
-    send_json(r, 200, out);
+    csgp_api_send_json(r, 200, out);
 }
 
 static const struct route {
@@ -773,12 +609,12 @@ static const struct route {
     {"/metrics/performance", h_performance, false},
     {"/metrics/features", h_features, false},
     {"/metrics/reasons", h_reasons, false},
-    {"/metrics/stability", h_stability, false},
-    {"/baselines", h_baselines, true},
-    {"/outcomes", h_outcomes, true},
-    {"/experiments", h_experiments, false},
-    {"/healthz", h_healthz, false},
-    {"/metrics", h_prometheus, false},
+    {"/metrics/stability", csgp_api_h_stability, false},
+    {"/baselines", csgp_api_h_baselines, true},
+    {"/outcomes", csgp_api_h_outcomes, true},
+    {"/experiments", csgp_api_h_experiments, false},
+    {"/healthz", csgp_api_h_healthz, false},
+    {"/metrics", csgp_api_h_prometheus, false},
 };
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -795,12 +631,12 @@ static void on_request(struct evhttp_request *req, void *arg)
             rt = &routes[i];
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (!rt) {
-        send_error(&r, 404, "not_found", NULL, "no such endpoint");
+        csgp_api_send_error(&r, 404, "not_found", NULL, "no such endpoint");
     } else if (rt->post ? cmd != EVHTTP_REQ_POST
                         : cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                           rt->post ? "POST" : "GET, HEAD");
-        send_error(&r, 405, "method_not_allowed", NULL, rt->post ? "use POST" : "use GET");
+        csgp_api_send_error(&r, 405, "method_not_allowed", NULL, rt->post ? "use POST" : "use GET");
     } else {
         rt->fn(&r);
     }
