@@ -19,7 +19,10 @@ enum {
 
 typedef csg_error csg_model_error;
 
-/* Fill err printf-style and return -CSG_MODEL_EINVAL: lib/'s one setter. */
+/* A bad model file or option: lib/'s one setter with this module's code. */
 #define csg_model_fail(err, ...) csg_fail((err), CSG_MODEL_EINVAL, __VA_ARGS__)
+
+/* Fill err printf-style and return -CSG_MODEL_EINVAL: lib/'s one setter. */
+#define csg_fail(err, CSG_MODEL_EINVAL, ...) csg_fail((err), CSG_MODEL_EINVAL, __VA_ARGS__)
 
 #endif /* CSG_MODEL_ERROR_H */

@@ -647,7 +647,7 @@ int csgp_api_start(const char *listen, const char *db_url, csgp_metrics *metrics
 {
     csgp_api *api = calloc(1, sizeof *api);
     if (!api)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     api->m = metrics;
     api->pseudonym = sec ? sec->pseudonym : NULL;
     int rc;

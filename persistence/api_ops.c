@@ -91,7 +91,7 @@ void csgp_api_h_outcomes(request *r)
     csgp_outcome *items = NULL;
     size_t n = 0, stored = 0;
     csg_error err = {{0}};
-    int rc = csgp_outcomes_parse(body, len, csgp_now_ms(), &items, &n, rejected, &err);
+    int rc = csgp_outcomes_parse(body, len, csg_wall_ms(), &items, &n, rejected, &err);
     if (rc) {
         json_decref(rejected);
         if (rc == -CSG_EINVAL)

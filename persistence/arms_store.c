@@ -16,7 +16,7 @@ static int pg_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh,
     for (size_t i = 0; i < n; i++)
         if (fresh[i] && csgp_copy_chal_results(&b, &ev[i]) != 0) {
             free(b.p);
-            return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
+            return csg_fail(err, CSG_ENOMEM, "out of memory building COPY data");
         }
     int rc = b.len ? csgp_db_copy_in(db, "COPY challenger_results (" CSGP_CHAL_COLUMNS
                                          ") FROM STDIN", b.p, b.len, err)
@@ -35,7 +35,7 @@ static int lite_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
         for (int k = 0; fresh[i] && k < e->n_chal; k++) {
             const csgp_chal_result *r = &e->chal[k];
             char arr[CSGP_REASONS_TEXT_SIZE];
-            const char *d = csgp_decision_str(r->decision);
+            const char *d = csg_decision_name(r->decision);
             csgp_param p[10] = {
                 {.type = CSGP_P_TEXT, .text = e->event_id},
                 {.type = CSGP_P_INT, .i = k},
@@ -76,5 +76,5 @@ int csgp_arms_multi(csgp_db *db, bool *multi, csg_error *err)
     int s = csgp_rows_next(rows);
     *multi = s == 1;
     csgp_rows_free(rows);
-    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading challenger_results failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading challenger_results failed") : 0;
 }

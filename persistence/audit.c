@@ -101,7 +101,7 @@ int csgp_audit_store(csgp_db *db, const char *json, size_t len, char *why, size_
         goto out;
     char *chal_text = json_dumps(chal, JSON_COMPACT);
     if (!chal_text) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         goto out;
     }
     char ph[11][24];
@@ -195,7 +195,7 @@ int csgp_audit_start(const char *brokers, const char *group, const char *const *
 {
     csgp_audit_consumer *c = calloc(1, sizeof *c);
     if (!c)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     char es[512], gid[300];
     snprintf(gid, sizeof gid, "%s-audit", group);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -217,20 +217,20 @@ int csgp_audit_start(const char *brokers, const char *group, const char *const *
     if (!c->rk) {
         rd_kafka_conf_destroy(conf);
         free(c);
-        return csgp_fail(err, CSGP_EKAFKA, "audit consumer: %s", es);
+        return csg_fail(err, CSGP_EKAFKA, "audit consumer: %s", es);
     }
     rd_kafka_poll_set_consumer(c->rk);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, CSGP_AUDIT_TOPIC, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
-    int rc = e ? csgp_fail(err, CSGP_EKAFKA, "subscribe %s: %s", CSGP_AUDIT_TOPIC,
+    int rc = e ? csg_fail(err, CSGP_EKAFKA, "subscribe %s: %s", CSGP_AUDIT_TOPIC,
                            rd_kafka_err2str(e))
                : csgp_db_open(db_url, "audit", &c->db, err);
     if (!rc) {
         csgp_db_set_interrupt(c->db, stopping, c);
         if (pthread_create(&c->thread, NULL, run, c) != 0)
-            rc = csgp_fail(err, CSG_EIO, "cannot start the audit consumer thread");
+            rc = csg_fail(err, CSG_EIO, "cannot start the audit consumer thread");
     }
     if (rc) {
         rd_kafka_destroy(c->rk);

@@ -158,7 +158,7 @@ static int agg_store(csgp_db *db, const agg *a, csg_error *err)
     char *text = vals ? json_dumps(vals, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(vals);
     if (!text)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     csgp_param p[5] = {{.type = CSGP_P_TEXT, .text = a->name},
                        {.type = CSGP_P_TEXT, .text = csgp_feature_type_name(a->type)},
                        {.type = CSGP_P_TEXT, .text = text},
@@ -183,7 +183,7 @@ int csgp_catalogue_add(csgp_db *db, const csgp_event *ev, const unsigned char *f
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         if (fresh[i] && ev[i].features && agg_event(ev[i].features, &aggs, &naggs, &cap))
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory counting features");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory counting features");
     /* Name order: concurrent consumers lock catalogue rows in the same order (no
      * deadlock between two members' batches). */
     if (naggs)
@@ -213,7 +213,7 @@ static int lookup(csgp_db *db, const char *name, csgp_feature_type *type, csg_er
     int s = csgp_rows_next(r);
     *type = s == 1 ? type_from_name(csgp_rows_text(r, 0)) : CSGP_FT_UNKNOWN;
     csgp_rows_free(r);
-    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading feature_catalogue failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading feature_catalogue failed") : 0;
 }
 
 static int refuse(csgp_query_error *qerr, const char *name, const char *suffix, const char *fmt,
@@ -376,7 +376,7 @@ int csgp_features_json(csgp_db *db, json_t **out, csg_error *err)
     csgp_rows_free(r);
     if (s < 0) {
         json_decref(list);
-        return csgp_fail(err, CSGP_EDB, "reading feature_catalogue failed");
+        return csg_fail(err, CSGP_EDB, "reading feature_catalogue failed");
     }
     *out = json_object();
     json_object_set_new(*out, "features", list);

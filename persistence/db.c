@@ -94,7 +94,7 @@ static int pg_abandon(csgp_db *db, csg_error *err)
 {
     PQfinish(db->pg);
     db->pg = NULL;
-    return csgp_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
+    return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
 }
 
 /* Wait (at most one slice) until the socket can be read or written. >0 = ready. */
@@ -118,7 +118,7 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
         db->pg = NULL;
     }
     if (pg_interrupted(db))
-        return csgp_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
+        return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
     /* Defaults first: keys expanded from the URL (dbname) override them. */
     /* Keepalives notice a server that vanished without closing the socket; statement
      * timeouts bound a hung lock wait (the ingest loop then retries the batch). */
@@ -130,9 +130,9 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
                           db->pg_url, NULL};
     db->pg = PQconnectStartParams(keys, vals, 1);
     if (!db->pg)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory connecting to PostgreSQL");
+        return csg_fail(err, CSG_ENOMEM, "out of memory connecting to PostgreSQL");
     PQsetNoticeProcessor(db->pg, pg_notice, NULL);
-    int64_t deadline = csgp_now_mono_ms() + PG_CONNECT_TIMEOUT_MS;
+    int64_t deadline = csg_now_ms_int() + PG_CONNECT_TIMEOUT_MS;
     /* libpq's protocol: start as if PQconnectPoll had asked for "writable". */
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (PQstatus(db->pg) != CONNECTION_BAD) {
@@ -144,10 +144,10 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
         }
         if (pg_interrupted(db))
             return pg_abandon(db, err);
-        if (csgp_now_mono_ms() >= deadline) {
+        if (csg_now_ms_int() >= deadline) {
             PQfinish(db->pg);
             db->pg = NULL;
-            return csgp_fail(err, CSGP_EDB, "PostgreSQL connection failed: timeout expired "
+            return csg_fail(err, CSGP_EDB, "PostgreSQL connection failed: timeout expired "
                                             "after %d ms", PG_CONNECT_TIMEOUT_MS);
         }
     }
@@ -155,7 +155,7 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
         char msg[400];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->pg));
         msg[strcspn(msg, "\n")] = 0;
-        return csgp_fail(err, CSGP_EDB, "PostgreSQL connection failed: %s", msg);
+        return csg_fail(err, CSGP_EDB, "PostgreSQL connection failed: %s", msg);
     }
     return 0;
 }
@@ -222,7 +222,7 @@ int csgp_pg_error(csgp_db *db, PGresult *res, const char *what, csg_error *err)
     if (state && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2)) &&
         PQstatus(db->pg) == CONNECTION_OK)
         code = CSGP_EDBDATA;
-    return csgp_fail(err, code, "PostgreSQL %s failed: %s%s%s", what, msg, state ? " SQLSTATE " : "",
+    return csg_fail(err, code, "PostgreSQL %s failed: %s%s%s", what, msg, state ? " SQLSTATE " : "",
                      state ? state : "");
 }
 
@@ -238,7 +238,7 @@ int csgp_pg_exec_simple(csgp_db *db, const char *sql, const char *what, csg_erro
     bool abandoned;
     PGresult *res = csgp_pg_exec(db, sql, false, 0, NULL, &abandoned);
     if (abandoned)
-        return csgp_fail(err, CSGP_EDB, "PostgreSQL %s abandoned: shutting down", what);
+        return csg_fail(err, CSGP_EDB, "PostgreSQL %s abandoned: shutting down", what);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = csgp_pg_error(db, res, what, err);
@@ -259,7 +259,7 @@ int csgp_lite_error(csgp_db *db, const char *what, csg_error *err)
     int cls = (prim == SQLITE_CONSTRAINT || prim == SQLITE_MISMATCH || prim == SQLITE_TOOBIG)
                   ? CSGP_EDBDATA
                   : CSGP_EDB;
-    return csgp_fail(err, cls, "SQLite %s failed: %s", what, sqlite3_errmsg(db->lite));
+    return csg_fail(err, cls, "SQLite %s failed: %s", what, sqlite3_errmsg(db->lite));
 }
 
 static int lite_open(csgp_db *db, const char *path, csg_error *err)
@@ -267,7 +267,7 @@ static int lite_open(csgp_db *db, const char *path, csg_error *err)
     if (sqlite3_open_v2(path, &db->lite,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        int rc = csgp_fail(err, CSGP_EDB, "cannot open SQLite database %s: %s", path,
+        int rc = csg_fail(err, CSGP_EDB, "cannot open SQLite database %s: %s", path,
                            db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
         return rc;
     }
@@ -277,7 +277,7 @@ static int lite_open(csgp_db *db, const char *path, csg_error *err)
     char *msg = NULL;
     if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
                      &msg) != SQLITE_OK) {
-        int rc = csgp_fail(err, CSGP_EDB, "SQLite %s: %s", path, msg ? msg : "pragma failed");
+        int rc = csg_fail(err, CSGP_EDB, "SQLite %s: %s", path, msg ? msg : "pragma failed");
         sqlite3_free(msg);
         return rc;
     }
@@ -306,7 +306,7 @@ int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_erro
 {
     csgp_db *db = calloc(1, sizeof *db);
     if (!db)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     snprintf(db->role, sizeof db->role, "%s", role_hint ? role_hint : "");
     int rc;
     if (!strncmp(url, "sqlite:", 7)) {
@@ -315,7 +315,7 @@ int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_erro
         if (!strncmp(path, "//", 2)) /* sqlite:///abs/path */
             path += 2;
         if (!*path) {
-            rc = csgp_fail(err, CSG_EINVAL, "sqlite: URL needs a path (sqlite:var/csg.sqlite)");
+            rc = csg_fail(err, CSG_EINVAL, "sqlite: URL needs a path (sqlite:var/csg.sqlite)");
             goto fail;
         }
         rc = lite_open(db, path, err);
@@ -325,14 +325,14 @@ int csgp_db_open(const char *url, const char *role_hint, csgp_db **out, csg_erro
         db->kind = CSGP_DB_PG;
         db->pg_url = strdup(url);
         if (!db->pg_url) {
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
             goto fail;
         }
         /* No connection yet: the first call connects (as every call reconnects after a
          * failure), so a server that is down or hangs is met where an interrupt hook or
          * a retry loop can handle it. */
     } else {
-        rc = csgp_fail(err, CSG_EINVAL, "--db must be postgresql://… or sqlite:PATH");
+        rc = csg_fail(err, CSG_EINVAL, "--db must be postgresql://… or sqlite:PATH");
         goto fail;
     }
     *out = db;
@@ -370,7 +370,7 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
 {
     csgp_rows *r = calloc(1, sizeof *r);
     if (!r) { /* a literal non-zero: callers read *out whenever 0 comes back */
-        (void)csgp_fail(err, CSG_ENOMEM, "out of memory");
+        (void)csg_fail(err, CSG_ENOMEM, "out of memory");
         return -CSG_ENOMEM;
     }
     r->db = db;
@@ -385,7 +385,7 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
         if (!vals || !pv) {
             free(vals);
             free(pv);
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
             goto fail;
         }
         for (int i = 0; i < nparams; i++) {
@@ -414,7 +414,7 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
         free(vals);
         free(pv);
         if (abandoned) {
-            rc = csgp_fail(err, CSGP_EDB, "PostgreSQL query abandoned: shutting down");
+            rc = csg_fail(err, CSGP_EDB, "PostgreSQL query abandoned: shutting down");
             goto fail;
         }
         ExecStatusType st = PQresultStatus(r->res);
@@ -570,14 +570,14 @@ int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t 
                     csg_error *err)
 {
     if (db->kind != CSGP_DB_PG)
-        return csgp_fail(err, CSG_EINVAL, "COPY is PostgreSQL's");
+        return csg_fail(err, CSG_EINVAL, "COPY is PostgreSQL's");
     int rc = csgp_pg_connect(db, err);
     if (rc)
         return rc;
     bool abandoned;
     PGresult *res = csgp_pg_exec(db, copy_sql, false, 0, NULL, &abandoned);
     if (abandoned)
-        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+        return csg_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rc = csgp_pg_error(db, res, "COPY", err);
         PQclear(res);
@@ -588,7 +588,7 @@ int csgp_db_copy_in(csgp_db *db, const char *copy_sql, const char *data, size_t 
         return csgp_pg_error(db, NULL, "COPY data", err);
     res = csgp_pg_results(db, &abandoned);
     if (abandoned)
-        return csgp_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
+        return csg_fail(err, CSGP_EDB, "PostgreSQL COPY abandoned: shutting down");
     rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : csgp_pg_error(db, res, "COPY", err);
     PQclear(res);
     return rc;

@@ -28,7 +28,7 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     for (size_t i = 0; i < n; i++)
         if (csgp_copy_event(&b, i, &ev[i])) {
             free(b.p);
-            return csgp_fail(err, CSG_ENOMEM, "out of memory building COPY data");
+            return csg_fail(err, CSG_ENOMEM, "out of memory building COPY data");
         }
     PGresult *res = NULL;
     /* The staging table lives for this transaction only (DESIGN §7). */
@@ -89,7 +89,7 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     }
     size_t ins = (size_t)PQntuples(res);
     if (!(fresh = calloc(n, 1))) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         goto fail;
     }
     for (int i = 0; i < PQntuples(res); i++) {
@@ -106,7 +106,7 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     /* A connection lost and silently replaced inside the catalogue update would COMMIT
      * nothing with a mere warning: commit only the transaction this call opened. */
     if (PQtransactionStatus(db->pg) != PQTRANS_INTRANS) {
-        rc = csgp_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
+        rc = csg_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
         goto fail;
     }
     /* Abandoned during COMMIT, the rows may be stored or not: either way the offsets stay
@@ -132,7 +132,7 @@ fail:
 abandon:
     free(b.p);
     free(fresh);
-    return csgp_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
+    return csg_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
 }
 
 static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
@@ -147,7 +147,7 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
         return csgp_lite_error(db, "prepare INSERT", err);
     unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] was inserted */
     if (!fresh)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     int rc = csgp_lite_exec(db, "BEGIN IMMEDIATE", "BEGIN", err);
     if (rc) {
         free(fresh);
@@ -157,8 +157,8 @@ static int lite_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inse
     sqlite3_stmt *st = db->lite_insert;
     for (size_t i = 0; i < n; i++) {
         const csgp_event *e = &ev[i];
-        const char *cd = csgp_decision_str(e->champion_decision);
-        const char *xd = csgp_decision_str(e->challenger_decision);
+        const char *cd = csg_decision_name(e->champion_decision);
+        const char *xd = csg_decision_name(e->challenger_decision);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);

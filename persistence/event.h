@@ -122,8 +122,6 @@ void csgp_event_release(csgp_event *ev);
 /* s[0..n) holds no control character (C0 or DEL): the rule of every event string. */
 bool csgp_no_controls(const char *s, size_t n);
 
-/* A decision's name, NULL for none: lib/csg_vocab.h's (the old name stays for callers). */
-#define csgp_decision_str csg_decision_name
 
 /* Room for a reason list as text, exactly: per code its quotes and a comma (one comma
  * fewer than codes), two brackets, the NUL. */

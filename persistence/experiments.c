@@ -67,7 +67,7 @@ static int add_metrics(csgp_db *db, const char *experiment_id, json_t *by_versio
         json_object_set_new(by_version, csgp_rows_text(r, 0), m);
     }
     csgp_rows_free(r);
-    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading the events per config_version failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading the events per config_version failed") : 0;
 }
 
 int csgp_experiments_json(csgp_db *db, const char *experiment_id, json_t **out, csg_error *err)
@@ -114,7 +114,7 @@ int csgp_experiments_json(csgp_db *db, const char *experiment_id, json_t **out, 
     }
     csgp_rows_free(r);
     if (s < 0) {
-        rc = csgp_fail(err, CSGP_EDB, "reading experiment_versions failed");
+        rc = csg_fail(err, CSGP_EDB, "reading experiment_versions failed");
         goto fail;
     }
     if ((rc = add_metrics(db, experiment_id, metrics, err)))

@@ -90,7 +90,7 @@ int csgp_export_page(csgp_db *db, const csgp_query *q, struct evbuffer *out, int
         json_decref(e);
         if (!line) {
             csgp_rows_free(rows);
-            return csgp_fail(err, CSG_ENOMEM, "out of memory");
+            return csg_fail(err, CSG_ENOMEM, "out of memory");
         }
         evbuffer_add_printf(out, "%s\n", line);
         free(line);
@@ -98,6 +98,6 @@ int csgp_export_page(csgp_db *db, const csgp_query *q, struct evbuffer *out, int
     }
     csgp_rows_free(rows);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading rows failed");
+        return csg_fail(err, CSGP_EDB, "reading rows failed");
     return 0;
 }

@@ -157,7 +157,7 @@ int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *s
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
     csgp_httpd *h = calloc(1, sizeof *h);
     if (!h)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     *h = (csgp_httpd){.max_body = max_body, .cb = cb, .arg = arg, .requests = requests,
                       .tokens = sec ? sec->tokens : NULL, .tls = sec ? sec->tls : NULL};
     int rc;
@@ -166,7 +166,7 @@ int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *s
     int64_t port;
     if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host ||
         !csgp_parse_int64(colon + 1, &port) || port < 0 || port > 65535) {
-        rc = csgp_fail(err, CSG_EINVAL, "--listen must be HOST:PORT, got \"%s\"", listen);
+        rc = csg_fail(err, CSG_EINVAL, "--listen must be HOST:PORT, got \"%s\"", listen);
         goto fail;
     }
     memcpy(host, listen, (size_t)(colon - listen));
@@ -174,7 +174,7 @@ int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *s
     h->base = event_base_new();
     h->http = h->base ? evhttp_new(h->base) : NULL;
     if (!h->http) {
-        rc = csgp_fail(err, CSG_ENOMEM, "cannot create the HTTP server");
+        rc = csg_fail(err, CSG_ENOMEM, "cannot create the HTTP server");
         goto fail;
     }
     evhttp_set_timeout(h->http, CSGP_HTTPD_TIMEOUT_S);
@@ -195,12 +195,12 @@ int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *s
     if (h->tls)
         evhttp_set_bevcb(h->http, make_bev, h);
     if (!evhttp_bind_socket_with_handle(h->http, host, (uint16_t)port)) {
-        rc = csgp_fail(err, CSG_EIO, "cannot listen on %s (in use, or not a local address)",
+        rc = csg_fail(err, CSG_EIO, "cannot listen on %s (in use, or not a local address)",
                        listen);
         goto fail;
     }
     if (pthread_create(&h->thread, NULL, serve, h) != 0) {
-        rc = csgp_fail(err, CSG_EIO, "cannot start the API thread");
+        rc = csg_fail(err, CSG_EIO, "cannot start the API thread");
         goto fail;
     }
     h->started = true;

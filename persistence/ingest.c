@@ -65,7 +65,7 @@ static bool grace_over(void *arg)
     ingest *ing = arg;
     if (!*ing->stop)
         return false;
-    int64_t now = csgp_now_mono_ms();
+    int64_t now = csg_now_ms_int();
     if (!ing->stop_seen_ms)
         ing->stop_seen_ms = now;
     return now - ing->stop_seen_ms >= SHUTDOWN_GRACE_MS;
@@ -169,9 +169,9 @@ static int dlq_deliver(ingest *ing)
     if (!todo)
         return 0;
     /* In slices, so a stop request is not held up by a broker that does not answer. */
-    int64_t until = csgp_now_mono_ms() + DLQ_FLUSH_MS;
+    int64_t until = csg_now_ms_int() + DLQ_FLUSH_MS;
     while (rd_kafka_flush(ing->dlq_rk, 100) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
-           csgp_now_mono_ms() < until && !grace_over(ing))
+           csg_now_ms_int() < until && !grace_over(ing))
         ;
     for (size_t i = 0; i < b->ndlq; i++) {
         if (b->dlq[i].state == DLQ_PENDING)
@@ -305,7 +305,7 @@ static int batch_try(ingest *ing)
     for (size_t i = 0; i < b->ndlq; i++)
         atomic_fetch_add(&ing->m->dlq[b->dlq[i].kind], 1);
     atomic_fetch_add(&ing->m->batches, 1);
-    atomic_store(&ing->m->last_batch_ms, csgp_now_ms());
+    atomic_store(&ing->m->last_batch_ms, csg_wall_ms());
     batch_clear(ing);
     return 0;
 }
@@ -366,9 +366,9 @@ static void batch_process(ingest *ing)
         if (batch_try(ing) == 0)
             break;
         set_paused(ing, true);
-        int64_t until = csgp_now_mono_ms() + backoff;
+        int64_t until = csg_now_ms_int() + backoff;
         while (!*ing->stop && ing->b.nmsgs) {
-            int64_t left = until - csgp_now_mono_ms();
+            int64_t left = until - csg_now_ms_int();
             if (left <= 0)
                 break;
             /* Keep serving the group protocol (rebalances) while we wait. */
@@ -414,7 +414,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void update_lag(ingest *ing)
 {
-    int64_t now = csgp_now_mono_ms();
+    int64_t now = csg_now_ms_int();
     if (now - ing->last_lag_ms < 1000)
         return;
     ing->last_lag_ms = now;
@@ -454,7 +454,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
      * the same error every reconnect; say it once per 30 s. */
     static int last_err;
     static int64_t last_ms;
-    int64_t now = csgp_now_mono_ms();
+    int64_t now = csg_now_ms_int();
     if (err == last_err && now - last_ms < 30000)
         return;
     last_err = err;
@@ -467,7 +467,7 @@ static int set(rd_kafka_conf_t *c, const char *k, const char *v, csg_error *err)
 {
     char es[256];
     if (rd_kafka_conf_set(c, k, v, es, sizeof es) != RD_KAFKA_CONF_OK)
-        return csgp_fail(err, CSG_EINVAL, "kafka config %s=%s: %s", k,
+        return csg_fail(err, CSG_EINVAL, "kafka config %s=%s: %s", k,
                          csg_kafka_sec_is_secret(k) ? "(secret)" : v, es);
     return 0;
 }
@@ -509,7 +509,7 @@ static int make_clients(ingest *ing, csg_error *err)
     ing->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, es, sizeof es);
     if (!ing->rk) {
         rd_kafka_conf_destroy(c);
-        return csgp_fail(err, CSGP_EKAFKA, "kafka consumer: %s", es);
+        return csg_fail(err, CSGP_EKAFKA, "kafka consumer: %s", es);
     }
     rd_kafka_poll_set_consumer(ing->rk);
 
@@ -527,14 +527,14 @@ static int make_clients(ingest *ing, csg_error *err)
     ing->dlq_rk = rd_kafka_new(RD_KAFKA_PRODUCER, p, es, sizeof es);
     if (!ing->dlq_rk) {
         rd_kafka_conf_destroy(p);
-        return csgp_fail(err, CSGP_EKAFKA, "kafka DLQ producer: %s", es);
+        return csg_fail(err, CSGP_EKAFKA, "kafka DLQ producer: %s", es);
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(ing->rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e)
-        return csgp_fail(err, CSGP_EKAFKA, "subscribe %s: %s", cfg->topic, rd_kafka_err2str(e));
+        return csg_fail(err, CSGP_EKAFKA, "subscribe %s: %s", cfg->topic, rd_kafka_err2str(e));
     return 0;
 }
 
@@ -546,7 +546,7 @@ static void batch_collect(ingest *ing)
     while (!*ing->stop && b->nmsgs < (size_t)ing->cfg->batch_max) {
         int timeout = 200;
         if (b->nmsgs) {
-            int64_t left = deadline - csgp_now_mono_ms();
+            int64_t left = deadline - csg_now_ms_int();
             if (left <= 0)
                 break;
             timeout = (int)left;
@@ -558,7 +558,7 @@ static void batch_collect(ingest *ing)
             continue;
         }
         if (msg->err) {
-            int64_t now = csgp_now_mono_ms();
+            int64_t now = csg_now_ms_int();
             if (now - ing->last_topic_warn_ms > 30000) {
                 ing->last_topic_warn_ms = now;
                 csgp_log("warn", "consumer: %s", rd_kafka_message_errstr(msg));
@@ -569,7 +569,7 @@ static void batch_collect(ingest *ing)
         atomic_fetch_add(&ing->m->consumed, 1);
         b->msgs[b->nmsgs++] = msg;
         if (b->nmsgs == 1)
-            deadline = csgp_now_mono_ms() + ing->cfg->batch_ms;
+            deadline = csg_now_ms_int() + ing->cfg->batch_ms;
     }
 }
 
@@ -584,7 +584,7 @@ int csgp_ingest_run(csgp_db *db, const csgp_ingest_cfg *cfg, csgp_metrics *m,
     ing.b.dlq = calloc(cap, sizeof *ing.b.dlq);
     ing.seek_back = rd_kafka_topic_partition_list_new(8);
     if (!ing.b.msgs || !ing.b.events || !ing.b.dlq) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory for a batch of %zu", cap);
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory for a batch of %zu", cap);
         goto out;
     }
     if ((rc = make_clients(&ing, err)))
@@ -653,7 +653,7 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
     int rc = 0;
     size_t n = 0, lineno = 0; /* n: events parsed into ev and not yet flushed */
     if (!ev || !line) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         goto out;
     }
     for (;;) {
@@ -697,7 +697,7 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
     /* EOF from a read error (EISDIR, EIO) is not the end of the data: fail
      * rather than report a short import as a success. */
     if (ferror(f)) {
-        rc = csgp_fail(err, CSG_EIO, "cannot read the input: %s", strerror(errno));
+        rc = csg_fail(err, CSG_EIO, "cannot read the input: %s", strerror(errno));
         goto out;
     }
     if (n)

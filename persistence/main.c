@@ -40,8 +40,8 @@ static bool stop_requested(void *arg)
  * not interrupt this one. */
 static void sleep_unless_stopped(int64_t ms)
 {
-    for (int64_t end = csgp_now_mono_ms() + ms; !g_stop;) {
-        int64_t left = end - csgp_now_mono_ms();
+    for (int64_t end = csg_now_ms_int() + ms; !g_stop;) {
+        int64_t left = end - csg_now_ms_int();
         if (left <= 0)
             return;
         struct timespec ts = {0, (left > 100 ? 100 : left) * 1000000L};
@@ -377,10 +377,10 @@ int main(int argc, char **argv)
             f = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
             struct stat sb;
             if (!f)
-                rc = csgp_fail(&err, CSG_EIO, "cannot open %s", argv[optind]);
+                rc = csg_fail(&err, CSG_EIO, "cannot open %s", argv[optind]);
             else if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode))
                 /* fopen(dir, "r") succeeds on Linux; reading then fails */
-                rc = csgp_fail(&err, CSG_EIO, "cannot read %s: is a directory", argv[optind]);
+                rc = csg_fail(&err, CSG_EIO, "cannot read %s: is a directory", argv[optind]);
         }
         csgp_import_stats st = {0};
         if (!rc)

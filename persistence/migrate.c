@@ -37,7 +37,7 @@ static int after_sql(csgp_db *db, int version, csg_error *err)
     int s = csgp_rows_next(r);
     csgp_rows_free(r);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+        return csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
     if (s == 1)
         return 0;
     int64_t rows = 0;
@@ -67,7 +67,7 @@ static int applied_version(csgp_db *db, int version, bool *applied, csg_error *e
     rc = csgp_rows_next(r);
     csgp_rows_free(r);
     if (rc < 0)
-        return csgp_fail(err, CSGP_EDB, "reading schema_migrations failed");
+        return csg_fail(err, CSGP_EDB, "reading schema_migrations failed");
     *applied = rc == 1;
     return 0;
 }
@@ -148,10 +148,10 @@ int csgp_db_check_schema(csgp_db *db, csg_error *err)
              "schema_migrations)");
     int rc = csgp_db_query(db, sql, NULL, 0, &r, &qerr);
     if (rc == -CSGP_EDB && csgp_db_kind_of(db) == CSGP_DB_PG && !csgp_db_connected(db))
-        return csgp_fail(err, CSGP_EDB, "%s", qerr.message);
+        return csg_fail(err, CSGP_EDB, "%s", qerr.message);
     int want = csgp_db_latest_version(db);
     if (rc)
-        return csgp_fail(err, CSG_EINVAL,
+        return csg_fail(err, CSG_EINVAL,
                          "database schema not ready (%s): run `csg-persist migrate --db URL` as "
                          "the schema owner",
                          qerr.message);
@@ -160,7 +160,7 @@ int csgp_db_check_schema(csgp_db *db, csg_error *err)
         missing = (int)csgp_rows_int(r, 0);
     csgp_rows_free(r);
     if (missing)
-        return csgp_fail(err, CSG_EINVAL,
+        return csg_fail(err, CSG_EINVAL,
                          "database schema lacks migration %03d (this csg-persist needs all up "
                          "to %d): run `csg-persist migrate --db URL` as the schema owner",
                          missing, want);

@@ -91,18 +91,18 @@ int csgp_outcomes_parse(const char *body, size_t len, int64_t now_ms, csgp_outco
     while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
         i++;
     if (i == len)
-        return csgp_fail(err, CSG_EINVAL, "empty body: expected a JSON array of outcomes or NDJSON");
+        return csg_fail(err, CSG_EINVAL, "empty body: expected a JSON array of outcomes or NDJSON");
     csgp_outcome o;
     if (body[i] == '[') {
         json_error_t je;
         json_t *root = json_loadb(body, len, 0, &je);
         if (!root)
-            return csgp_fail(err, CSG_EINVAL, "invalid JSON at line %d column %d: %s", je.line,
+            return csg_fail(err, CSG_EINVAL, "invalid JSON at line %d column %d: %s", je.line,
                              je.column, je.text);
         size_t count = json_array_size(root);
         if (count > CSGP_OUTCOMES_MAX_ITEMS) {
             json_decref(root);
-            return csgp_fail(err, CSG_EINVAL, "%zu items: at most %d per request", count,
+            return csg_fail(err, CSG_EINVAL, "%zu items: at most %d per request", count,
                              CSGP_OUTCOMES_MAX_ITEMS);
         }
         for (size_t k = 0; k < count; k++) {
@@ -116,7 +116,7 @@ int csgp_outcomes_parse(const char *body, size_t len, int64_t now_ms, csgp_outco
         return 0;
     }
     if (body[i] != '{')
-        return csgp_fail(err, CSG_EINVAL, "expected a JSON array of outcomes or NDJSON objects");
+        return csg_fail(err, CSG_EINVAL, "expected a JSON array of outcomes or NDJSON objects");
     /* NDJSON: each non-blank line is one item, parsed on its own. */
     size_t index = 0;
     while (i < len) {
@@ -132,7 +132,7 @@ int csgp_outcomes_parse(const char *body, size_t len, int64_t now_ms, csgp_outco
                 free(*items);
                 *items = NULL;
                 *n = 0;
-                return csgp_fail(err, CSG_EINVAL, "more than %d items per request",
+                return csg_fail(err, CSG_EINVAL, "more than %d items per request",
                                  CSGP_OUTCOMES_MAX_ITEMS);
             }
             json_error_t je;
@@ -154,7 +154,7 @@ nomem:
     free(*items);
     *items = NULL;
     *n = 0;
-    return csgp_fail(err, CSG_ENOMEM, "out of memory");
+    return csg_fail(err, CSG_ENOMEM, "out of memory");
 }
 
 /* Sort key for de-duplication: applicant, then position in the request. */
@@ -184,7 +184,7 @@ int csgp_outcomes_store(csgp_db *db, const csgp_outcome *items, size_t n, size_t
     int rc = 0;
     size_t total = 0;
     if (!keys || !order || !sql || !prm || !ts) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         goto out;
     }
     /* One row per applicant and request, chosen as applying the items one by one would:

@@ -78,7 +78,8 @@ static signed char decision(csgp_rows *rows, int col)
     if (csgp_rows_null(rows, col))
         return -1;
     const char *d = csgp_rows_text(rows, col);
-    return !strcmp(d, "approve") ? 1 : !strcmp(d, "decline") ? 0 : -1;
+    csg_decision v = csg_decision_parse(d, strlen(d));
+    return v == CSG_DECISION_APPROVE ? 1 : v == CSG_DECISION_DECLINE ? 0 : -1;
 }
 
 static void copy_text(char *dst, size_t size, const char *src)
@@ -107,7 +108,7 @@ int csgp_perf_from_rows(csgp_rows *rows, json_t **out, csg_error *err)
     for (;;) {
         s = csgp_rows_next(rows);
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading the paired population failed");
+            rc = csg_fail(err, CSGP_EDB, "reading the paired population failed");
             goto fail;
         }
         const char *c1 = s == 1 ? csgp_rows_text(rows, 0) : "";
@@ -139,7 +140,7 @@ int csgp_perf_from_rows(csgp_rows *rows, json_t **out, csg_error *err)
         if (!isfinite(sa) || !isfinite(sb))
             continue;
         if (group_push(&g, sa, sb, decision(rows, 5), decision(rows, 6), (unsigned char)bad)) {
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
             goto fail;
         }
     }
@@ -191,7 +192,7 @@ static int flush_bands(band_acc *acc, int nb, json_t *const *seg, const char *mo
                 nbad += acc[k].bad[i];
             double auc = csg_auc(acc[k].s, acc[k].bad, acc[k].n, &rc);
             if (rc)
-                return csgp_fail(err, CSG_ENOMEM, "out of memory");
+                return csg_fail(err, CSG_ENOMEM, "out of memory");
             json_object_set_new(m, "labelled", json_integer((json_int_t)acc[k].n));
             json_object_set_new(m, "auc", isfinite(auc) ? json_real(auc) : json_null());
             json_object_set_new(m, "bad_rate", json_real((double)nbad / (double)acc[k].n));
@@ -208,14 +209,14 @@ int csgp_segment_outcomes_from_rows(csgp_rows *rows, const char *role, json_t *c
 {
     band_acc *acc = calloc((size_t)(nb > 0 ? nb : 1), sizeof *acc);
     if (!acc)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     char model[ROW_NAME_MAX + 1] = "", app[CSG_EVENT_APPLICANT_ID_MAX + 1] = "";
     bool have = false;
     int rc = 0, s;
     for (;;) {
         s = csgp_rows_next(rows);
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading labelled events failed");
+            rc = csg_fail(err, CSGP_EDB, "reading labelled events failed");
             goto done;
         }
         const char *m = s == 1 ? csgp_rows_text(rows, 0) : "";
@@ -247,7 +248,7 @@ int csgp_segment_outcomes_from_rows(csgp_rows *rows, const char *role, json_t *c
                 b->s = ns;
             unsigned char *nbd = ns ? realloc(b->bad, nc) : NULL;
             if (!nbd) {
-                rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+                rc = csg_fail(err, CSG_ENOMEM, "out of memory");
                 goto done;
             }
             b->bad = nbd;

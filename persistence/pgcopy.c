@@ -63,8 +63,8 @@ static int copy_real(csgp_copy_buf *b, bool present, double v, char sep)
 int csgp_copy_event(csgp_copy_buf *b, size_t ord, const csgp_event *e)
 {
     char num[40];
-    const char *cd = csgp_decision_str(e->champion_decision);
-    const char *xd = csgp_decision_str(e->challenger_decision);
+    const char *cd = csg_decision_name(e->champion_decision);
+    const char *xd = csg_decision_name(e->challenger_decision);
     snprintf(num, sizeof num, "%zu", ord);
     int rc = copy_raw(b, num, '\t') | copy_text(b, e->event_id, '\t') |
              copy_text(b, e->experiment_id, '\t') | copy_text(b, e->applicant_id, '\t') |
@@ -102,7 +102,7 @@ int csgp_copy_chal_results(csgp_copy_buf *b, const csgp_event *e)
     int rc = 0;
     for (int i = 0; i < e->n_chal; i++) {
         const csgp_chal_result *r = &e->chal[i];
-        const char *d = csgp_decision_str(r->decision);
+        const char *d = csg_decision_name(r->decision);
         char num[16], arr[CSGP_REASONS_TEXT_SIZE];
         snprintf(num, sizeof num, "%d", i);
         rc |= copy_text(b, e->event_id, '\t') | copy_raw(b, num, '\t') |

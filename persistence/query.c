@@ -153,7 +153,7 @@ static int fail(csgp_query_error *err, const char *param, const char *fmt, ...)
     err->param[n] = '\0';
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    csg_errbuf_vset(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
     return -CSG_EINVAL;
 }

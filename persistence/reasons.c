@@ -118,8 +118,8 @@ static int code_counts(csgp_db *db, const csgp_query *q, int res, const struct r
     csgp_rows_free(rows);
     if (s < 0) {
         free(v);
-        return s == -CSG_ENOMEM ? csgp_fail(err, CSG_ENOMEM, "out of memory")
-                                : csgp_fail(err, CSGP_EDB, "reading reason rows failed");
+        return s == -CSG_ENOMEM ? csg_fail(err, CSG_ENOMEM, "out of memory")
+                                : csg_fail(err, CSGP_EDB, "reading reason rows failed");
     }
     if (len)
         qsort(v, len, sizeof *v, cmp_code);
@@ -201,7 +201,7 @@ static int role_models(csgp_db *db, const csgp_query *q, int res, const struct r
     csgp_rows_free(rows);
     free(codes);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading model rows failed");
+        return csg_fail(err, CSGP_EDB, "reading model rows failed");
     return 0;
 }
 
@@ -259,7 +259,7 @@ static int agreement(csgp_db *db, const csgp_query *q, int res, json_t *out, csg
         json_array_append_new(out, a);
     }
     csgp_rows_free(rows);
-    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading agreement rows failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading agreement rows failed") : 0;
 }
 
 int csgp_reasons_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err)

@@ -56,7 +56,7 @@ int csgp_purge(csgp_db *db, int64_t before_ms, int64_t *partitions, int64_t *nro
                 parts = csgp_rows_int(rows, 0);
                 gone = csgp_rows_int(rows, 1);
             } else {
-                rc = csgp_fail(err, CSGP_EDB, "csg_purge_before returned nothing");
+                rc = csg_fail(err, CSGP_EDB, "csg_purge_before returned nothing");
             }
         }
         csgp_rows_free(rows);

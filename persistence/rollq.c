@@ -72,7 +72,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     size_t nlat = 0;
     if (!lat) {
         json_decref(out);
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
 
     csgp_qb_init(&b, db);
@@ -86,7 +86,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     if ((rc = csgp_qb_run(&b, &rows, err)))
         goto done;
     if (csgp_rows_next(rows) != 1) {
-        rc = csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+        rc = csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
         goto done;
     }
     json_t *models = csgp_summary_totals(out, rows, true);
@@ -118,7 +118,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             }
             model_lat *m = &lat[nlat - 1];
             if (csgp_sketch_parse(&m->sk, csgp_rows_text(rows, 1))) {
-                rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency");
+                rc = csg_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency");
                 goto done;
             }
             m->n += csgp_rows_int(rows, 2);
@@ -127,7 +127,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         csgp_rows_free(rows);
         rows = NULL;
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading rollup_latency failed");
+            rc = csg_fail(err, CSGP_EDB, "reading rollup_latency failed");
             goto done;
         }
 
@@ -161,7 +161,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         memset(lat, 0, nlat * sizeof *lat);
         nlat = 0;
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+            rc = csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
             goto done;
         }
     }
@@ -266,12 +266,12 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
 #undef EMIT
         csgp_rows_free(rows);
         if (s == -2) {
-            rc = csgp_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency (or "
+            rc = csg_fail(err, CSGP_EDB, "a malformed latency sketch in rollup_latency (or "
                                           "out of memory)");
             break;
         }
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading rollup_latency failed");
+            rc = csg_fail(err, CSGP_EDB, "reading rollup_latency failed");
             break;
         }
     }
@@ -330,7 +330,7 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
         csgp_rows_free(rows);
         if (s < 0) {
             csgp_sketch_free(&bins);
-            return csgp_fail(err, CSGP_EDB, s == -2 ? "a malformed score histogram in "
+            return csg_fail(err, CSGP_EDB, s == -2 ? "a malformed score histogram in "
                                                       "rollup_scores (or out of memory)"
                                                     : "reading rollup_scores failed");
         }
@@ -377,7 +377,7 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
         int s = csgp_band_models(rows, roles[k].role, seg, nb);
         csgp_rows_free(rows);
         if (s)
-            return csgp_fail(err, CSGP_EDB, "reading rollup_segments failed");
+            return csg_fail(err, CSGP_EDB, "reading rollup_segments failed");
     }
     return 0;
 }
@@ -404,7 +404,7 @@ static int row_edge(csgp_db *db, const csgp_query *q, const char *fn, char *out,
     if (s == 1 && !csgp_rows_null(rows, 0))
         snprintf(out, CSGP_TS_SIZE, "%s", csgp_rows_text(rows, 0));
     csgp_rows_free(rows);
-    return s < 0 ? csgp_fail(err, CSGP_EDB, "reading the time span failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading the time span failed") : 0;
 }
 
 /* q narrowed to the hour starting at t (seconds), which lies inside q's range. */
@@ -442,7 +442,7 @@ int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_
         int64_t lo = any ? csgp_rows_int(rows, 0) : 0, hi = any ? csgp_rows_int(rows, 1) : 0;
         csgp_rows_free(rows);
         if (s < 0)
-            return csgp_fail(err, CSGP_EDB, "reading rollup_counts failed");
+            return csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
         if (any) {
             csgp_query h = in_hour(q, lo);
             if (!(rc = row_edge(db, &h, "min", first, err)) && !first[0])

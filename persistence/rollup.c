@@ -496,7 +496,7 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
     if (!p || sketch_texts(s, es, n, &sk)) {
         free(p);
         free_texts(sk, n);
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     int rc = 0;
     char ph[32];
@@ -561,7 +561,7 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
         sadd(&b, ") DO UPDATE SET ");
         merged_set(&b, s, false);
         if (b.oom)
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         else
             rc = csgp_db_exec(db, b.p, p, np, NULL, err);
         free(b.p);
@@ -601,7 +601,7 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
     char **sk = NULL;
     if (sketch_texts(s, es, n, &sk)) {
         free_texts(sk, n);
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     sadd(&cols, "res, t");
     sadd(&keys, "res, t");
@@ -650,7 +650,7 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
     sadd(&sql, ") ON COMMIT DELETE ROWS");
     int rc = 0;
     if (cols.oom || keys.oom || sql.oom || data.oom) {
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
         goto done;
     }
     if ((rc = csgp_db_exec_script(db, sql.p, "rollup staging table", err)))
@@ -681,7 +681,7 @@ static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
     sadd(&sql, "; TRUNCATE ");
     sadd(&sql, stage);
     if (sql.oom)
-        rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     else
         rc = csgp_db_exec_script(db, sql.p, "rollup upsert", err);
 done:
@@ -699,7 +699,7 @@ int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
         return 0;
     entry **es = malloc(r->n * sizeof *es); // NOLINT(bugprone-sizeof-expression): an array of pointers
     if (!es)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     size_t m = 0;
     for (size_t i = 0; i < r->cap; i++)
         if (r->e[i].used)
@@ -724,11 +724,11 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
 {
     csgp_rollup *r = csgp_rollup_new();
     if (!r)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         if (fresh[i] && csgp_rollup_event(r, &ev[i]))
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     if (!rc)
         rc = csgp_rollup_flush(r, db, err);
     csgp_rollup_free(r);

@@ -58,7 +58,7 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
     if (!r || !ev) {
         csgp_rollup_free(r);
         free(ev);
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     char sql[1024], ph[16];
     snprintf(sql, sizeof sql,
@@ -129,11 +129,11 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
         }
         csgp_rows_free(rows);
         if (s == -2) {
-            rc = csgp_fail(err, CSG_ENOMEM, "out of memory");
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
             break;
         }
         if (s < 0) {
-            rc = csgp_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id %lld)",
+            rc = csg_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id %lld)",
                            (long long)last);
             break;
         }

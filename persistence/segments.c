@@ -143,7 +143,7 @@ static int category_values(csgp_db *db, bands *bd, csg_error *err)
     }
     csgp_rows_free(rows);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading feature values failed");
+        return csg_fail(err, CSGP_EDB, "reading feature values failed");
     qsort(bd->values, (size_t)bd->nvalues, sizeof *bd->values, by_text);
     return 0;
 }
@@ -249,7 +249,7 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             csgp_rows_free(rows);
             rows = NULL;
             if (s) {
-                rc = csgp_fail(err, CSGP_EDB, "reading rows failed");
+                rc = csg_fail(err, CSGP_EDB, "reading rows failed");
                 goto done;
             }
         }

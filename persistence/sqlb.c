@@ -105,7 +105,7 @@ void csgp_qb_latency_stats(csgp_qb *b, const char *col)
 int csgp_qb_run(csgp_qb *b, csgp_rows **rows, csg_error *err)
 {
     if (b->overflow)
-        return csgp_fail(err, CSG_EINVAL, "query too large");
+        return csg_fail(err, CSG_EINVAL, "query too large");
     return csgp_db_query(b->db, b->sql, b->p, b->np, rows, err);
 }
 

@@ -26,7 +26,7 @@ int csgp_srm_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, 
         size_t cap = n * 12 + 3, len = 0;
         char *ords = malloc(cap);
         if (!ords)
-            return csgp_fail(err, CSG_ENOMEM, "out of memory");
+            return csg_fail(err, CSG_ENOMEM, "out of memory");
         ords[len++] = '{';
         for (size_t i = 0; i < n; i++)
             if (fresh[i] && counted(&ev[i]))
@@ -114,7 +114,7 @@ static void from_audit(csgp_rows *r, csgp_srm_version *v)
     snprintf(v->assignment, sizeof v->assignment, "%s", csgp_rows_text(r, 2));
     v->schedule_start_ms = csgp_rows_null(r, 4) ? 0 : csgp_rows_int(r, 4);
     v->schedule_end_ms = csgp_rows_null(r, 5) ? 0 : csgp_rows_int(r, 5);
-    v->ended = v->schedule_end_ms && csgp_now_ms() >= v->schedule_end_ms;
+    v->ended = v->schedule_end_ms && csg_wall_ms() >= v->schedule_end_ms;
     json_t *arr = json_loads(csgp_rows_text(r, 3), 0, NULL);
     bool all = !strcmp(v->assignment, "all");
     size_t i;
@@ -174,7 +174,7 @@ static int count(csgp_db *db, csgp_srm_version *v, csg_error *err)
     }
     csgp_rows_free(r);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading srm_first_seen failed");
+        return csg_fail(err, CSGP_EDB, "reading srm_first_seen failed");
     for (int i = 0; i < v->n_arms; i++) {
         csgp_srm_arm *a = &v->arms[i];
         a->observed = v->applicants ? (double)a->applicants / (double)v->applicants : NAN;
@@ -203,7 +203,7 @@ static int load(csgp_db *db, const char *where, const char *arg, csgp_srm_versio
         from_audit(r, &out[(*n)++]);
     csgp_rows_free(r);
     if (s < 0)
-        return csgp_fail(err, CSGP_EDB, "reading experiment_versions failed");
+        return csg_fail(err, CSGP_EDB, "reading experiment_versions failed");
     for (size_t i = 0; i < *n && !rc; i++)
         rc = count(db, &out[i], err);
     return rc;
@@ -305,7 +305,7 @@ int csgp_srm_gauges(csgp_db *db, char **out, csg_error *err)
     size_t cap = 256 + n * CSGP_SRM_MAX_ARMS * 128, len = 0;
     char *t = malloc(cap);
     if (!t)
-        return csgp_fail(err, CSG_ENOMEM, "out of memory");
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
     len += (size_t)snprintf(t + len, cap - len,
                             "# HELP csgp_srm 1 when the challenger's arm shows a sample-ratio "
                             "mismatch under its experiment's latest config_version.\n"

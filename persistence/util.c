@@ -36,7 +36,7 @@ void csgp_log(const char *level, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     char ts[CSGP_TS_SIZE];
-    csgp_format_ms(csgp_now_ms(), ts);
+    csgp_format_ms(csg_wall_ms(), ts);
     /* One fprintf per line under flockfile so lines from two threads never interleave. */
     flockfile(stderr);
     fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"csg-persist\",\"msg\":\"", ts,

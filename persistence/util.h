@@ -36,10 +36,6 @@ int csgp_parse_rfc3339(const char *s, size_t len, int64_t *ms);
 int csgp_parse_time_param(const char *s, int64_t *ms);
 /* Format ms since the epoch as the canonical text; out must hold CSGP_TS_SIZE bytes. */
 void csgp_format_ms(int64_t ms, char *out);
-/* Monotonic and wall clocks in milliseconds: lib/csg_clock.h's (the old names stay
- * for the callers). */
-#define csgp_now_mono_ms csg_now_ms_int
-#define csgp_now_ms csg_wall_ms
 
 /* Shortest text that reads back as exactly v (%.15g…%.17g). out: 32 bytes. */
 void csgp_format_double(double v, char *out, size_t size);
@@ -54,8 +50,5 @@ size_t csgp_utf8_trim(const char *s, size_t len);
 /* Base64 (RFC 4648, padded) of in[0..len); malloc'd NUL-terminated, caller frees. */
 char *csgp_base64(const unsigned char *in, size_t len);
 
-/* Fill err (if non-NULL) printf-style and return -code: lib/csg_error.h's csg_fail
- * (the old name stays for the callers). */
-#define csgp_fail csg_fail
 
 #endif /* CSGP_UTIL_H */
