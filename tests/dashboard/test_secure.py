@@ -17,7 +17,7 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 import reference
-from conftest import ROOT, _free_port
+from harness import ROOT, free_port
 from test_dashboard import APP, assert_kpis, run_app
 
 
@@ -43,7 +43,7 @@ def secure_api() -> Iterator[tuple[str, str, Path]]:
         db = f"sqlite:{tmp}/metrics.db"
         subprocess.run([str(binary), "import", "--db", db, str(reference.FIXTURE)],
                        check=True, timeout=60, capture_output=True)
-        port = _free_port()
+        port = free_port()
         log = open(Path(tmp) / "persist.log", "wb")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
             [str(binary), "--db", db, "--listen", f"127.0.0.1:{port}", "--no-consume",

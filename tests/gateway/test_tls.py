@@ -25,15 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from gwlib import (
-    GATEWAY_BIN,
-    PLUGIN_DIR,
-    SLOW,
-    VAR,
-    Proc,
-    free_port,
-    wait_until,
-)
+from gwlib import GATEWAY_BIN, PLUGIN_DIR, SLOW, VAR, Proc
+from harness import free_port, wait_until
 from tlscerts import CA
 from transports import protogen
 

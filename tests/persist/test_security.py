@@ -30,14 +30,8 @@ from pathlib import Path
 import csgp
 import pytest
 import requests
-from gateway.gwlib import (
-    GATEWAY_BIN,
-    PLUGIN_DIR,
-    Proc,
-    http_get_ok,
-    start_model,
-    wait_until,
-)
+from gateway.gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model
+from harness import wait_until
 
 TLS_KAFKA_PORT = int(
     os.environ.get(
