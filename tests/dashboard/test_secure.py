@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from harness import ROOT, free_port
 from streamlit.testing.v1 import AppTest
 
 import reference
-from harness import ROOT, free_port
 from test_dashboard import APP, assert_kpis, run_app
 
 
