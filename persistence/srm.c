@@ -175,11 +175,16 @@ static int count(csgp_db *db, csgp_srm_version *v, csg_error *err)
     csgp_rows_free(r);
     if (s < 0)
         return csg_fail(err, CSGP_EDB, "reading srm_first_seen failed");
+    /* Under assignment: all every applicant is in every arm (expected share 1.0), but the
+     * first-seen table keeps one arm per applicant (the event's first challenger), so the
+     * other arms would look empty: no test there, rather than a false alarm. */
+    bool all = !strcmp(v->assignment, "all");
     for (int i = 0; i < v->n_arms; i++) {
         csgp_srm_arm *a = &v->arms[i];
-        a->observed = v->applicants ? (double)a->applicants / (double)v->applicants : NAN;
-        a->p_value = v->applicants ? p_value(a->applicants, v->applicants, a->expected) : NAN;
-        a->srm = v->applicants && a->p_value < CSGP_SRM_ALPHA;
+        a->observed = v->applicants && !all ? (double)a->applicants / (double)v->applicants : NAN;
+        a->p_value = v->applicants && !all ? p_value(a->applicants, v->applicants, a->expected)
+                                           : NAN;
+        a->srm = v->applicants && !all && a->p_value < CSGP_SRM_ALPHA;
     }
     return 0;
 }
@@ -251,6 +256,9 @@ json_t *csgp_srm_json(const csgp_srm_version *v)
         json_object_set_new(j, "srm", json_boolean(a->srm));
         if (!v->applicants)
             csgp_add_note(j, "no applicants counted under this config_version yet");
+        else if (!strcmp(v->assignment, "all"))
+            csgp_add_note(j, "assignment: all: every challenger scores every applicant; no "
+                             "sample-ratio test");
         json_array_append_new(arms, j);
     }
     json_object_set_new(o, "challengers", arms);

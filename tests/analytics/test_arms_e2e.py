@@ -116,6 +116,19 @@ def test_all_then_live(stack: Stack) -> None:
     assert scored == {"champion-scorecard-v2": N_ALL, CHALLENGER: N_ALL, SECOND: N_ALL}, st
     psi = {m["model"]: [p["psi"] for p in m["points"]] for m in st["models"]}
     assert None not in psi[CHALLENGER] and set(psi[SECOND]) == {None}, st
+    # No sample-ratio test under assignment: all (every applicant is in every arm), so no
+    # false alarm for the second challenger, whom the first-seen table never names.
+    version = stack.config_version()
+
+    def srm_of_all() -> dict | None:
+        found = [v for v in summary(stack).get("srm", []) if v["config_version"] == version]
+        return found[0] if found and found[0]["applicants"] >= N_ALL else None
+
+    srm = wait(srm_of_all, deadline - time.monotonic(), "the SRM entry of the all version")
+    assert srm["assignment"] == "all" and len(srm["challengers"]) == 2, srm
+    for c in srm["challengers"]:
+        assert c["expected_share"] == 1.0 and c["srm"] is False, c
+        assert c["srm_p_value"] is None and "no sample-ratio test" in c["note"], c
 
     # The first challenger live at 100% (hash assignment: weight 1.0).
     live_cfg = stack.dir / "live.yaml"
