@@ -39,6 +39,7 @@ typedef struct model_call {
     call_state state;
     bool outstanding; /* adapter callback not yet received */
     bool timer_set;
+    bool trial; /* a challenger called inside its guardrail's trial share */
     struct event timer;
     double start_ms;
     double latency_ms;
@@ -210,6 +211,7 @@ static void fill_event(req_ctx *c, csg_event *e)
         copy_str(ec->model, sizeof ec->model, s->models[mc->model]->name);
         ec->ok = mc->status == CSG_SCORE_OK;
         ec->live = c->live && i == 0;
+        ec->trial = mc->trial;
         ec->score = mc->score;
         ec->decision = mc->decision;
         ec->reasons = mc->reasons;
@@ -459,7 +461,7 @@ static req_ctx *ctx_new(csg_worker *w, unsigned n_chal)
  * is not called (its share goes to the champion); when it is the one routed to, *held
  * names it for the event (CHALLENGER_SUSPENDED). */
 static unsigned route(csg_worker *w, const csg_snapshot *s, const char *applicant, bool all,
-                      unsigned *picks, int *held)
+                      unsigned *picks, bool *trial, int *held)
 {
     *held = -1;
     if (s->cfg->has_schedule && csg_schedule_at(s->cfg, csg_wall_ms()) != CSG_SCHEDULE_RUNNING)
@@ -469,11 +471,14 @@ static unsigned route(csg_worker *w, const csg_snapshot *s, const char *applican
     unsigned n = 0;
     for (int i = first; i >= 0 && i <= last; i++) {
         csg_guard *g = s->guards[1 + i];
-        if (g && csg_guard_admit_call(g, &s->models[1 + i]->guardrail, &w->rng) == CSG_GUARD_HELD) {
+        csg_guard_admit a =
+            g ? csg_guard_admit_call(g, &s->models[1 + i]->guardrail, &w->rng) : CSG_GUARD_CALL;
+        if (a == CSG_GUARD_HELD) {
             if (!all)
                 *held = i;
             continue;
         }
+        trial[n] = a == CSG_GUARD_TRIAL_CALL;
         picks[n++] = (unsigned)i;
     }
     return n;
@@ -498,10 +503,11 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     }
     /* Route first: the context is sized by how many challengers it calls. */
     unsigned picks[CSG_MAX_CHALLENGERS];
+    bool trial[CSG_MAX_CHALLENGERS];
     int held = -1;
     const csg_snapshot *cur = w->current;
     bool all = cur->cfg->assignment == CSG_ASSIGN_ALL;
-    unsigned n_chal = route(w, cur, csg_app_applicant_id(req->app), all, picks, &held);
+    unsigned n_chal = route(w, cur, csg_app_applicant_id(req->app), all, picks, trial, &held);
     req_ctx *c = ctx_new(w, n_chal);
     if (!c) {
         /* No memory for even a context: answer at once (the one case where
@@ -537,6 +543,7 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     for (unsigned i = 0; i < n_chal; i++) {
         unsigned idx = picks[i];
         c->chal[i].model = 1 + idx;
+        c->chal[i].trial = trial[i];
         c->chal[i].state = CALL_PENDING; /* before any adapter runs: see progress() */
         if (sl->stats[1 + idx])
             csg_bump(&sl->stats[1 + idx]->assignments, 1);

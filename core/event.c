@@ -86,8 +86,10 @@ static void write_challengers(csg_jsonw *w, const csg_event *e)
         csg_jsonw_lit(w, csg_event_status_name(c->status));
         csg_jsonw_lit(w, "\",\"reasons\":");
         write_codes(w, c->ok, &c->reasons);
-        csg_jsonw_lit(w, c->live ? ",\"mode\":\"" CSG_MODE_LIVE_NAME "\"}"
-                                 : ",\"mode\":\"" CSG_MODE_SHADOW_NAME "\"}");
+        csg_jsonw_lit(w, c->live ? ",\"mode\":\"" CSG_MODE_LIVE_NAME "\""
+                                 : ",\"mode\":\"" CSG_MODE_SHADOW_NAME "\"");
+        /* only on a trial call, so every other event keeps its bytes */
+        csg_jsonw_lit(w, c->trial ? ",\"trial\":true}" : "}");
     }
     csg_jsonw_lit(w, "]");
 }

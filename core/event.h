@@ -34,6 +34,7 @@ typedef struct csg_event_chal {
     char model[CSG_EVENT_NAME_MAX + 1];
     bool ok; /* score/decision/reasons valid */
     bool live;
+    bool trial; /* called inside its guardrail's trial share (DESIGN §7: no SRM count) */
     double score;
     csg_decision decision;
     double latency_ms;

@@ -108,7 +108,7 @@ csg_guard_admit csg_guard_admit_call(csg_guard *g, const csg_guardrail_cfg *p, c
     case CSG_GUARD_TRIAL:
         break;
     }
-    return csg_rng_unit(rng) < CSG_GUARD_TRIAL_SHARE ? CSG_GUARD_CALL : CSG_GUARD_HELD;
+    return csg_rng_unit(rng) < CSG_GUARD_TRIAL_SHARE ? CSG_GUARD_TRIAL_CALL : CSG_GUARD_HELD;
 }
 
 void csg_guard_record(csg_guard *g, const csg_guardrail_cfg *p, bool ok, double latency_ms)

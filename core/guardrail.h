@@ -70,8 +70,11 @@ csg_guard *csg_guard_for(csg_guards *gs, const char *name);
 void csg_guards_configure(csg_guards *gs, const char *const *names, size_t n);
 
 typedef enum csg_guard_admit {
-    CSG_GUARD_CALL = 0,  /* call it (active, or inside its trial share) */
+    CSG_GUARD_CALL = 0,  /* call it: active */
     CSG_GUARD_HELD = 1,  /* do not call: suspended or outside the trial share */
+    /* call it: inside its trial share after the cool-down (the event says so, and the
+     * sample-ratio check leaves the request out, DESIGN §7) */
+    CSG_GUARD_TRIAL_CALL = 2,
 } csg_guard_admit;
 
 /* Worker: may the challenger be called now? rng draws the trial share. */

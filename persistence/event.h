@@ -69,6 +69,7 @@ typedef struct csgp_chal_result {
     csg_event_status status; /* OK, CHALLENGER_TIMEOUT or CHALLENGER_ERROR */
     csgp_reasons reasons;
     bool live; /* mode "live" */
+    bool trial; /* "trial": true — called inside its guardrail's trial share */
 } csgp_chal_result;
 
 typedef struct csgp_event {

@@ -111,6 +111,11 @@ static const char *element(json_t *o, size_t i, csgp_chal_result *r, char *msg, 
     if (!mode || (strcmp(mode, CSG_MODE_SHADOW_NAME) && strcmp(mode, CSG_MODE_LIVE_NAME)))
         return say(msg, cap, "field \"challengers[%zu].mode\": must be shadow or live", i);
     r->live = !strcmp(mode, CSG_MODE_LIVE_NAME);
+    json_t *t = json_object_get(o, "trial");
+    if (t && !json_is_boolean(t))
+        return say(msg, cap, "field \"challengers[%zu].trial\": must be true or false (or absent)",
+                   i);
+    r->trial = json_is_true(t);
     return reasons(json_object_get(o, "reasons"), i, r->has_score, &r->reasons, msg, cap);
 }
 

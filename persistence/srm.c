@@ -11,11 +11,12 @@
 #include "jsonout.h"
 #include "util.h"
 
-/* Statuses that do not show the applicant's assignment: the guardrail held the
- * challenger off (DESIGN §7: excluded from the SRM count). */
+/* Requests that do not show the applicant's assignment (DESIGN §7: excluded from the SRM
+ * count): the guardrail held the challenger off, or called it inside its trial share. */
 static bool counted(const csgp_event *e)
 {
-    return e->config_version[0] && e->status_id != CSG_EVENT_CHALLENGER_SUSPENDED;
+    return e->config_version[0] && e->status_id != CSG_EVENT_CHALLENGER_SUSPENDED &&
+           !(e->n_chal > 0 && e->chal[0].trial);
 }
 
 int csgp_srm_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,

@@ -20,7 +20,7 @@ from gwlib import (
     applications,
     start_model,
 )
-from harness import free_port, wait_until
+from harness import free_port, read_events, wait_for, wait_until
 from test_gateway import Gateway, rest_challenger
 
 CHAL = "challenger-flaky"
@@ -126,6 +126,21 @@ def test_guardrail_suspends_and_resumes(champion_port: int, fault: str) -> None:
             assert e["champion_score"] is not None
         assert any(e["status"] == "OK" and e["challenger_score"] is not None
                    for e in events[-20:]), "not resumed in the events"
+        # The calls of the trial share say so (csg-persist leaves them out of the SRM count):
+        # at least min_calls of them, all after the suspension; once resumed, none.
+        trial = [i for i, e in enumerate(events)
+                 if e["challengers"] and e["challengers"][0].get("trial") is True]
+        assert len(trial) >= 10, "the trial share's calls are not marked"
+        assert min(trial) > events.index(held[0])
+        after = [dict(a, applicant_id=f"after-{i}") for i, a in enumerate(apps[:20])]
+        drive(g.port, after)
+
+        def after_events() -> list[dict] | None:
+            got = [e for e in read_events(g.events) if e["applicant_id"].startswith("after-")]
+            return got if len(got) >= 20 else None
+
+        resumed = wait_for(after_events, 20, "the events of the requests after the resumption")
+        assert all(e["challengers"] and "trial" not in e["challengers"][0] for e in resumed)
     finally:
         assert g.stop() == 0, g.proc.log()
         flaky.stop()

@@ -525,6 +525,36 @@ static int parse_with(const char *key, const char *value, csgp_reject *why)
     return rc;
 }
 
+/* A challenger called inside its guardrail's trial share: the writer adds "trial":true to
+ * its element only then (every other event keeps its bytes), the reader takes it (the SRM
+ * count leaves such requests out, DESIGN §7), and refuses anything but a boolean. */
+static void test_trial_marker(void **state)
+{
+    (void)state;
+    csg_event e;
+    build(&cases[0], &e);
+    assert_int_equal(e.n_chal, 1);
+    char json[4096];
+    size_t n = csg_event_to_json(&e, json, sizeof json);
+    assert_null(strstr(json, "\"trial\""));
+    csgp_event ev;
+    csgp_reject why = {0};
+    assert_int_equal(csgp_event_parse(json, n, &ev, &why), 0);
+    assert_false(ev.chal[0].trial);
+    csgp_event_release(&ev);
+    e.chal[0].trial = true;
+    n = csg_event_to_json(&e, json, sizeof json);
+    assert_non_null(strstr(json, "\"mode\":\"shadow\",\"trial\":true}"));
+    assert_int_equal(csgp_event_parse(json, n, &ev, &why), 0);
+    assert_true(ev.chal[0].trial);
+    csgp_event_release(&ev);
+    char *at = strstr(json, "\"trial\":true");
+    assert_non_null(at);
+    memcpy(at, "\"trial\":1   ", 12); /* same length: a number, not a boolean */
+    assert_int_not_equal(csgp_event_parse(json, n, &ev, &why), 0);
+    assert_non_null(strstr(why.reason, "challengers[0].trial"));
+}
+
 /* Every bounded row of the table, at its bound (stored) and one step past it (refused,
  * naming the field): the reader's checks are the table's rows. */
 static void test_reader_takes_the_table_bounds(void **state)
@@ -600,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_reason_lists),
         cmocka_unit_test(test_every_field_round_trips),
         cmocka_unit_test(test_reader_takes_the_table_bounds),
+        cmocka_unit_test(test_trial_marker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
