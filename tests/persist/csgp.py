@@ -862,6 +862,21 @@ def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[st
     return diffs
 
 
+def drop_rollups(db: Database) -> None:
+    """Undo migrations 004 and 007 as the owner (their tables dropped, their rows in
+    schema_migrations deleted), so the next `csg-persist migrate` rebuilds the rollups
+    from the stored rows."""
+    setup = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind)
+    con = setup.connect()
+    cur = con.cursor()
+    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
+              "rollup_reason_codes"):
+        cur.execute(f"DROP TABLE {t}")
+    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
+    con.commit()
+    con.close()
+
+
 def rollup_totals(db: Database) -> list[tuple]:
     """(res, events) per rollup resolution, for comparing with the row count."""
     return [(int(r), int(n)) for r, n in

@@ -187,16 +187,7 @@ def test_rollups_rebuilt_with_reason_lists(reasoned, database: csgp.Database) ->
     """Migration 007's rebuild reads the stored lists (text[] / JSON) like ingest."""
     p, events = reasoned
     before = p.get("/metrics/reasons").json()
-    setup = csgp.Database(url=database.owner_url, owner_url=database.owner_url,
-                          kind=database.kind)
-    con = setup.connect()
-    cur = con.cursor()
-    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
-              "rollup_reason_codes"):
-        cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
-    con.commit()
-    con.close()
+    csgp.drop_rollups(database)
     assert "2 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
     after = p.get("/metrics/reasons").json()
     assert after["source"] == "rollup" and after == before

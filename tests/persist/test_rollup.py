@@ -107,19 +107,10 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     tables (004, 007) and fills them from the rows; no row is lost."""
     events = csgp.make_events(2500, 22, span_s=2 * 3600)
     load(database, tmp_path, events)
-    owner = database.owner_url
-    setup = csgp.Database(url=owner, owner_url=owner, kind=database.kind)
-    con = setup.connect()
-    cur = con.cursor()
-    for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
-              "rollup_reason_codes"):
-        cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
-    con.commit()
-    con.close()
+    csgp.drop_rollups(database)
     before = sorted(database.query("SELECT id, event_id FROM credit_score_metrics"))
     assert len(before) == len(events)
-    out = csgp.run_cli("migrate", "--db", owner).stdout
+    out = csgp.run_cli("migrate", "--db", database.owner_url).stdout
     assert "2 migration(s) applied" in out, out
     assert sorted(database.query("SELECT id, event_id FROM credit_score_metrics")) == before
     assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
