@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The make-test subset under ASan+UBSan: the unit tests and every suite marked
-# "# csg-sanitize" (the HTTP/TCP/gRPC integration suites, persist API) again, on the
+# "# csg-sanitize" (gateway core, models, HTTP/TCP/gRPC, hostile, persistence, analytics) again, on the
 # ASan+UBSan build. A suite also fails on any sanitizer report a binary wrote (options and
 # check: tests/lib/sanitizer-env). `make sanitize` (tests/run --sanitize) runs EVERY suite
 # that way instead.
