@@ -398,9 +398,9 @@ static model_acc *model_of(acc *a, const char *name)
     return m;
 }
 
-/* One point: the index of counts[0..n) against expected shares. */
-static void add_point(acc *a, json_t *points, const char *t, const double *expected,
-                      const int64_t *counts, int nbins, int64_t total)
+/* One point: the index (key "psi" or "csi") of counts[0..n) against expected shares. */
+static void add_point(acc *a, json_t *points, const char *key, const char *t,
+                      const double *expected, const int64_t *counts, int nbins, int64_t total)
 {
     if (++a->points > MAX_POINTS) {
         a->truncated = true;
@@ -412,10 +412,10 @@ static void add_point(acc *a, json_t *points, const char *t, const double *expec
         double v = 0;
         for (int k = 0; k < nbins; k++)
             v += csg_psi_term(expected[k], (double)counts[k] / (double)total);
-        json_object_set_new(pt, "value", json_real(v));
+        json_object_set_new(pt, key, json_real(v));
         json_object_set_new(pt, "band", json_string(csgp_stability_band(v)));
     } else {
-        json_object_set_new(pt, "value", json_null());
+        json_object_set_new(pt, key, json_null());
         json_object_set_new(pt, "band", json_null());
     }
     json_object_set_new(pt, "count", json_integer(total));
@@ -430,14 +430,14 @@ static void flush(acc *a, int64_t bucket, int64_t secs)
     for (int k = 0; k < a->nmodels; k++) {
         model_acc *m = &a->models[k];
         if (m->n)
-            add_point(a, m->points, t, m->base ? m->base->score_share : NULL, m->counts,
+            add_point(a, m->points, "psi", t, m->base ? m->base->score_share : NULL, m->counts,
                       m->base ? m->base->nscore_bins : 0, m->n);
         memset(m->counts, 0, sizeof m->counts);
         m->n = 0;
     }
     for (int i = 0; a->champion && a->fn && i < a->champion->nfeatures; i++) {
         const csgp_baseline_feature *f = &a->champion->features[i];
-        add_point(a, a->fpoints[i], t, f->share, a->fcounts[i], f->nbins, a->fn);
+        add_point(a, a->fpoints[i], "csi", t, f->share, a->fcounts[i], f->nbins, a->fn);
     }
     if (a->fn) {
         memcpy(a->last_counts, a->fcounts, sizeof a->last_counts);
@@ -515,15 +515,9 @@ static void count_row(acc *a, csgp_rows *rows)
     json_decref(fs);
 }
 
-/* Rename a point's "value" to the key the contract uses for it (psi / csi). */
-static json_t *series(const char *key, const char *name, json_t *points, const char *value_key)
+/* {key: name, "points": points} (takes points). */
+static json_t *series(const char *key, const char *name, json_t *points)
 {
-    size_t i;
-    json_t *pt;
-    json_array_foreach(points, i, pt) {
-        json_object_set(pt, value_key, json_object_get(pt, "value"));
-        json_object_del(pt, "value");
-    }
     json_t *o = json_object();
     json_object_set_new(o, key, json_string(name));
     json_object_set_new(o, "points", points);
@@ -606,11 +600,11 @@ int csgp_stability_json(csgp_db *db, const csgp_query *q, json_t **out, csg_erro
         qsort(a->models, (size_t)a->nmodels, sizeof *a->models, cmp_model);
         for (int k = 0; k < a->nmodels; k++) {
             json_array_append_new(models,
-                                  series("model", a->models[k].name, a->models[k].points, "psi"));
+                                  series("model", a->models[k].name, a->models[k].points));
             a->models[k].points = NULL;
         }
         for (int i = 0; a->champion && i < a->champion->nfeatures; i++) {
-            json_t *f = series("name", a->champion->features[i].name, a->fpoints[i], "csi");
+            json_t *f = series("name", a->champion->features[i].name, a->fpoints[i]);
             a->fpoints[i] = NULL;
             json_object_set_new(f, "latest", a->last_n ? latest_bins(a, i) : json_null());
             json_array_append_new(features, f);
