@@ -5,6 +5,7 @@
  * csg_core_api (application.h).
  */
 #include "application.h"
+#include "app_scan.h"
 #include "csg_json_escape.h"
 #include "csg_utf8.h"
 
@@ -45,7 +46,7 @@ bool csg_valid_request_id(const char *id, size_t len)
 }
 
 /* Control characters in an applicant id would end up in logs and CSV exports. */
-static bool valid_applicant_id(const char *s, size_t len)
+bool csg_app_valid_applicant_id(const char *s, size_t len)
 {
     if (len == 0 || len > CSG_APPLICANT_ID_MAX)
         return false;
@@ -69,13 +70,6 @@ static bool get_number(const json_t *v, double *out)
 
 /* ------------------------------------------------------------------------ */
 /* The application                                                           */
-
-typedef union app_val {
-    double d;   /* NUMBER */
-    int64_t i;  /* INTEGER */
-    uint32_t k; /* CATEGORY: index into the feature's values */
-    bool b;     /* BOOLEAN */
-} app_val;
 
 typedef struct app_slot {
     app_val v;
@@ -176,7 +170,7 @@ void csg_app_free(csg_application *app)
 }
 
 /* Within number feature f's bounds? */
-static bool number_in_rule(const csg_feature *f, double d)
+bool csg_app_number_in_rule(const csg_feature *f, double d)
 {
     if (f->has_min && (f->min_exclusive ? !(d > f->min) : !(d >= f->min)))
         return false;
@@ -191,7 +185,7 @@ static bool feature_value(const csg_feature *f, const json_t *jv, app_val *out)
     switch (f->type) {
     case CSG_FEATURE_NUMBER: {
         double d;
-        if (!get_number(jv, &d) || !number_in_rule(f, d))
+        if (!get_number(jv, &d) || !csg_app_number_in_rule(f, d))
             return false;
         out->d = d;
         return true;
@@ -239,8 +233,9 @@ static void field_text(const char *key, char *out, size_t cap)
     out[i] = '\0';
 }
 
-csg_parse_status csg_app_parse(const csg_schema *schema, const char *json, size_t len,
-                               csg_application **out, char *request_id, csg_parse_error *err)
+csg_parse_status csg_app_parse_jansson(const csg_schema *schema, const char *json, size_t len,
+                                       csg_application **out, char *request_id,
+                                       csg_parse_error *err)
 {
     *out = NULL;
     json_error_t jerr;
@@ -271,7 +266,8 @@ csg_parse_status csg_app_parse(const csg_schema *schema, const char *json, size_
         st = fail(err, CSG_PARSE_INVALID_FIELD, "applicant_id", "applicant_id is required");
         goto out;
     }
-    if (!json_is_string(v) || !valid_applicant_id(json_string_value(v), json_string_length(v))) {
+    if (!json_is_string(v) ||
+        !csg_app_valid_applicant_id(json_string_value(v), json_string_length(v))) {
         st = fail(err, CSG_PARSE_INVALID_FIELD, "applicant_id",
                   "applicant_id must be a string of 1-%d bytes (UTF-8), no control characters",
                   CSG_APPLICANT_ID_MAX);
@@ -327,6 +323,21 @@ out:
     return st;
 }
 
+csg_parse_status csg_app_parse(const csg_schema *schema, const char *json, size_t len,
+                               csg_application **out, char *request_id, csg_parse_error *err)
+{
+    /* The scanner takes the valid applications without allocating; the
+     * rest (errors above all) gets jansson's verdict and wording. */
+    app_fields f;
+    char rid[CSG_REQUEST_ID_MAX + 1]; /* request_id is only written as jansson's path does */
+    if (!csg_app_scan(schema, json, len, &f, request_id ? rid : NULL))
+        return csg_app_parse_jansson(schema, json, len, out, request_id, err);
+    if (request_id)
+        memcpy(request_id, rid, strlen(rid) + 1);
+    *out = app_build(schema, f.id, f.present, f.v);
+    return *out ? CSG_PARSE_OK : fail(err, CSG_PARSE_INVALID_JSON, NULL, "out of memory");
+}
+
 csg_application *csg_app_rebind(csg_application *app, const csg_schema *nw)
 {
     app_val vals[CSG_MAX_FEATURES];
@@ -369,7 +380,7 @@ static app_val probe_value(const csg_feature *f, double preferred)
                                  nextafter(hi, lo)};
     v.d = candidates[0];
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-        if (number_in_rule(f, candidates[i])) {
+        if (csg_app_number_in_rule(f, candidates[i])) {
             v.d = candidates[i];
             break;
         }

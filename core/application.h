@@ -34,6 +34,13 @@
 csg_parse_status csg_app_parse(const csg_schema *schema, const char *json, size_t len,
                                csg_application **out, char *request_id, csg_parse_error *err);
 
+/* The same with jansson alone: the reference csg_app_parse's allocation-free
+ * scanner (app_scan.h) is checked against, and what decides (and words the
+ * error) for every text the scanner does not accept. */
+csg_parse_status csg_app_parse_jansson(const csg_schema *schema, const char *json, size_t len,
+                                       csg_application **out, char *request_id,
+                                       csg_parse_error *err);
+
 void csg_app_free(csg_application *app); /* NULL is fine */
 
 /* The same application under schema nw (a reload's schema that

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event, fuzz_rest_query and
+"""Write the seed corpora of fuzz_app_scan, fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event, fuzz_rest_query and
 fuzz_model_reply.
 
 Seeds are committed; rerun this only to change them (it never deletes files, so
@@ -359,7 +359,117 @@ def model_reply_seeds() -> None:
         (d / f"seed-{name}").write_bytes(bytes([flags, chunk]) + stream)
 
 
+def app_scan_seeds() -> None:
+    """Bodies for the scanner-vs-jansson target: a schema byte (fuzz_schemas.h: 1 shipped
+    13 features, 2 reject/boolean, 3 all types, none = the 4-field default), then the text.
+    Every body of the conformance tables (tests/conformance, tests/unit/test_application.c)
+    in spirit, and the corners of jansson's grammar the scanner must agree on."""
+    brief = {"applicant_id": "bad-case", "income": 100.0, "loan_amount": 1000.0,
+             "credit_history": 1}
+    full = {**brief, "seniority_years": 7, "home": "owner", "term_months": 36, "age": 41,
+            "marital": "married", "job": "fixed", "expenses": 60.0, "assets": 3000.25,
+            "debt": 0.0, "purchase_price": 1500.0}
+    b = json.dumps(brief)[1:-1].encode()
+    texts: dict[str, bytes] = {
+        "brief": json.dumps(brief).encode(),
+        "brief-compact": json.dumps(brief, separators=(",", ":")).encode(),
+        "rid": json.dumps({**brief, "request_id": "r-1"}).encode(),
+        "rid-bad": json.dumps({**brief, "request_id": "a b"}).encode(),
+        "rid-number": b"{" + b + b',"request_id":5}',
+        "rid-twice": b"{" + b + b',"request_id":"a","request_id":"b"}',
+        "unknowns": b"{" + b + b',"x":null,"y":true,"z":-1.5e3,"w":"s","v":0}',
+        "unknown-nested": b"{" + b + b',"x":{"a":[1,{"b":2}]},"y":[]}',
+        "unknown-dup-nested": b"{" + b + b',"x":{"a":1,"a":2}}',
+        "unknown-twice": b"{" + b + b',"x":1,"x":2}',
+        "many-unknowns": b"{" + b + b"".join(b',"u%d":%d' % (i, i) for i in range(20)) + b"}",
+        "dup-feature": b"{" + b + b',"income":5}',
+        "dup-id": b"{" + b + b',"applicant_id":"b"}',
+        "escapes": b'{"applicant_id":"a\u00e9\n","inc\u006fme":1,"loan_amount":1,'
+                   b'"credit_history":1}',
+        "escaped-id": b'{"applicant_id":"a\"b","income":1,"loan_amount":1,"credit_history":1}',
+        "nul-id": b'{"applicant_id":"a\u0000b","income":1,"loan_amount":1,"credit_history":1}',
+        "utf8-id": '{"applicant_id":"é€😀","income":1,"loan_amount":1,"credit_history":1}'
+                   .encode(),
+        "bad-utf8": b'{"applicant_id":"\xc3","income":1,"loan_amount":1,"credit_history":1}',
+        "overlong": b'{"applicant_id":"\xc0\xaf","income":1,"loan_amount":1,'
+                    b'"credit_history":1}',
+        "surrogate-utf8": b'{"applicant_id":"\xed\xa0\x80","income":1,"loan_amount":1,'
+                          b'"credit_history":1}',
+        "control-raw": b'{"applicant_id":"a\x01","income":1,"loan_amount":1,"credit_history":1}',
+        "numbers": b'{"applicant_id":"n","income":-0,"loan_amount":1E+2,"credit_history":0}',
+        "neg-zero-real": b'{"applicant_id":"n","income":-0.0,"loan_amount":1e-400,'
+                         b'"credit_history":1}',
+        "big-int": b'{"applicant_id":"n","income":9223372036854775807,"loan_amount":'
+                   b'9223372036854775808,"credit_history":1}',
+        "min-int": b'{"applicant_id":"n","income":1,"loan_amount":1,"credit_history":1,'
+                   b'"x":-9223372036854775808,"y":-9223372036854775809}',
+        "overflow": b'{"applicant_id":"n","income":1e400,"loan_amount":1,"credit_history":1}',
+        "long-real": b'{"applicant_id":"n","income":1.' + b"1" * 80 + b',"loan_amount":1,'
+                     b'"credit_history":1}',
+        "leading-zero": b'{"applicant_id":"n","income":01,"loan_amount":1,"credit_history":1}',
+        "bare-minus": b'{"applicant_id":"n","income":-,"loan_amount":1,"credit_history":1}',
+        "dot-no-digit": b'{"applicant_id":"n","income":1.,"loan_amount":1,"credit_history":1}',
+        "exp-no-digit": b'{"applicant_id":"n","income":1e+,"loan_amount":1,"credit_history":1}',
+        "truex": b'{"applicant_id":"n","income":1,"loan_amount":1,"credit_history":1,"x":truex}',
+        "history-real": b'{"applicant_id":"n","income":1,"loan_amount":1,"credit_history":1.0}',
+        "history-int32": b'{"applicant_id":"n","income":1,"loan_amount":1,'
+                         b'"credit_history":2147483648}',
+        "whitespace": b' \t\r\n{ "applicant_id" : "w" ,\n"income":1 , "loan_amount" :1,'
+                      b'"credit_history":1 }\n ',
+        "trailing": b"{" + b + b"} x",
+        "two-objects": b"{" + b + b"}{}",
+        "torn": b'{"applicant_id": "x", ',
+        "not-object": b"[1, 2, 3]",
+        "scalar": b"5",
+        "empty-object": b"{}",
+        "empty": b"",
+        "empty-key": b"{" + b + b',"":1}',
+        "missing-income": json.dumps({k: v for k, v in brief.items() if k != "income"}).encode(),
+        "income-string": json.dumps({**brief, "income": "lots"}).encode(),
+        "loan-true": json.dumps({**brief, "loan_amount": True}).encode(),
+        "id-long": json.dumps({**brief, "applicant_id": "x" * 65}).encode(),
+        "id-64": json.dumps({**brief, "applicant_id": "x" * 64}).encode(),
+        "id-number": json.dumps({**brief, "applicant_id": 123}).encode(),
+        "income-null": json.dumps({**brief, "income": None}).encode(),
+        "income-negative": json.dumps({**brief, "income": -1}).encode(),
+        "loan-zero": json.dumps({**brief, "loan_amount": 0}).encode(),
+        "padding": json.dumps({**brief, "padding": "p" * 3000}).encode(),
+    }
+    shipped = {
+        "full": json.dumps(full).encode(),
+        "full-rid": json.dumps({**full, "request_id": "bench-1"}).encode(),
+        "age-string": json.dumps({**full, "age": "forty"}).encode(),
+        "age-fraction": json.dumps({**full, "age": 40.5}).encode(),
+        "age-low": json.dumps({**full, "age": 17}).encode(),
+        "home-number": json.dumps({**full, "home": 1}).encode(),
+        "home-unknown": json.dumps({**full, "home": "castle"}).encode(),
+        "job-astronaut": json.dumps({**full, "job": "astronaut"}).encode(),
+        "term-zero": json.dumps({**full, "term_months": 0}).encode(),
+        "debt-negative": json.dumps({**full, "debt": -0.01}).encode(),
+        "shoe-size": json.dumps({**full, "shoe_size": 44}).encode(),
+    }
+    typed = {
+        "reject-ok": b'{"applicant_id":"t","flag":true,"n":3,"x":-1.4}',
+        "reject-unknown": b'{"applicant_id":"t","flag":false,"q":1}',
+        "reject-bounds": b'{"applicant_id":"t","flag":false,"n":-3,"x":-1.5}',
+        "flag-number": b'{"applicant_id":"t","flag":1}',
+    }
+    alltypes = {
+        "all": '{"applicant_id":"t","a":-0.0,"b":-7,"c":"y z","d":false}'.encode(),
+        "all-utf8-cat": '{"applicant_id":"t","c":"é-not-allowed-in-config-but-fine-here"}'.encode(),
+        "none": b'{"applicant_id":"t"}',
+        "cat-escaped": b'{"applicant_id":"t","c":"y\u0020z"}',
+    }
+    d = CORPUS / "app_scan"
+    d.mkdir(parents=True, exist_ok=True)
+    for prefix, group in ((b"", texts), (b"\x01", shipped), (b"\x02", typed),
+                          (b"\x03", alltypes)):
+        for name, text in group.items():
+            (d / f"seed-{name}").write_bytes(prefix + text)
+
+
 if __name__ == "__main__":
+    app_scan_seeds()
     http_seeds()
     tcp_seeds()
     proto_seeds()
