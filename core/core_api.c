@@ -71,6 +71,7 @@ static csg_parse_status api_parse_application(csg_worker *w, const char *json, s
                                               csg_application **app, char *request_id,
                                               csg_parse_error *err)
 {
+    w->parse_started_ms = csg_now_ms(); /* csg_gateway_overhead_seconds starts here */
     return csg_app_parse(w->current->cfg->schema, json, len, app, request_id, err);
 }
 

@@ -59,6 +59,7 @@ struct req_ctx {
     void *reply_ctx;
     int64_t wall_ms;
     double t0;
+    double read_ms; /* the request was read (parse_application began) */
     model_call champ;
     csg_reason_texts champ_texts; /* the rest of champ.reasons, for the reply */
     csg_reason_texts live_texts;  /* the same for a live challenger (chal[0]) */
@@ -282,6 +283,21 @@ static void emit_event(req_ctx *c)
     csg_publisher_notify(w->gw->pub);
 }
 
+/* csg_gateway_overhead_seconds: read → reply handed to the transport, less
+ * the model call the reply waited for (the champion's, or the live
+ * challenger's when longer). Not for a reply the client's deadline forced
+ * before the champion answered: that time is the model's. */
+static void observe_overhead(const req_ctx *c)
+{
+    if (c->champ.state != CALL_DONE)
+        return;
+    double waited = c->champ.latency_ms;
+    if (c->live && c->chal[0].state == CALL_DONE && c->chal[0].latency_ms > waited)
+        waited = c->chal[0].latency_ms;
+    double sec = (csg_now_ms() - c->read_ms - waited) / 1000.0;
+    csg_metrics_observe_overhead(c->w->metrics, c->transport, sec > 0 ? sec : 0);
+}
+
 static void deliver_reply(req_ctx *c, csg_reply_status st)
 {
     const csg_snapshot *s = c->snap;
@@ -331,6 +347,7 @@ static void deliver_reply(req_ctx *c, csg_reply_status st)
     }
     r.error_message = msg;
     c->on_reply(c->reply_ctx, &r);
+    observe_overhead(c);
 }
 
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
@@ -527,6 +544,8 @@ void csg_dispatch_submit(csg_worker *w, const csg_request *in, csg_reply_cb on_r
     if (!c->req.request_id[0])
         csg_uuid4(&w->rng, c->req.request_id);
     copy_str(c->transport, sizeof c->transport, req->transport ? req->transport : "?");
+    c->read_ms = w->parse_started_ms > 0 ? w->parse_started_ms : c->t0;
+    w->parse_started_ms = 0;
     c->on_reply = on_reply;
     c->reply_ctx = ctx;
     c->in_submit = true;

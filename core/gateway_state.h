@@ -86,6 +86,9 @@ struct csg_worker {
     double probe_started_ms;
     csg_worker_metrics *metrics;
     unsigned transports_started;
+    /* When the last parse_application began (csg_now_ms): the request was
+     * read then. The submit that follows takes it (0: none pending). */
+    double parse_started_ms;
 };
 
 struct csg_gateway {

@@ -17,6 +17,33 @@
 static const double bucket_le[CSG_LATENCY_BUCKETS - 1] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
+/* Fine enough to read a p99 near 100 µs (DESIGN §6, bench target T4). */
+static const double overhead_le[CSG_OVERHEAD_BUCKETS - 1] = {
+    0.00001, 0.00002, 0.00003, 0.00004, 0.00005, 0.00006, 0.00007, 0.00008,
+    0.00009, 0.0001,  0.000125, 0.00015, 0.0002, 0.00025, 0.0003, 0.0004,
+    0.0005,  0.00075, 0.001,   0.0025,  0.005,  0.01,    0.1};
+
+void csg_metrics_observe_overhead(csg_worker_metrics *m, const char *transport, double sec)
+{
+    unsigned n = atomic_load_explicit(&m->n_overhead, memory_order_relaxed), i = 0;
+    while (i < n && strcmp(m->overhead[i].transport, transport))
+        i++;
+    if (i == n) {
+        if (n == CSG_METRICS_MAX_TRANSPORTS)
+            return;
+        snprintf(m->overhead[n].transport, sizeof m->overhead[n].transport, "%s", transport);
+        /* publish the row only once its label is written */
+        atomic_store_explicit(&m->n_overhead, n + 1, memory_order_release);
+    }
+    csg_overhead_stats *o = &m->overhead[i];
+    int b = 0;
+    while (b < CSG_OVERHEAD_BUCKETS - 1 && sec > overhead_le[b])
+        b++;
+    csg_bump(&o->buckets[b], 1);
+    csg_bump(&o->count, 1);
+    csg_bump(&o->sum_ns, sec > 0 ? (uint64_t)(sec * 1e9 + 0.5) : 0);
+}
+
 void csg_metrics_count_request(csg_worker_metrics *m, const char *transport, const char *status)
 {
     unsigned n = atomic_load_explicit(&m->n_req, memory_order_relaxed);
@@ -132,6 +159,60 @@ static void challenger_counter(sbuf *b, csg_worker_metrics *const *workers, unsi
     }
 }
 
+/* csg_gateway_overhead_seconds: one histogram per transport, summed over
+ * workers at scrape time. */
+static void render_overhead(sbuf *b, csg_worker_metrics *const *workers, unsigned n)
+{
+    sb_printf(b, "# HELP csg_gateway_overhead_seconds The gateway's own time per scored request: "
+                 "from parsing the request to the reply handed to the transport, the champion "
+                 "call taken out.\n# TYPE csg_gateway_overhead_seconds histogram\n");
+    const char *names[CSG_METRICS_MAX_TRANSPORTS];
+    unsigned nn = 0;
+    for (unsigned w = 0; w < n; w++) {
+        unsigned no = atomic_load_explicit(&workers[w]->n_overhead, memory_order_acquire);
+        for (unsigned i = 0; i < no; i++) {
+            unsigned j = 0;
+            while (j < nn && strcmp(names[j], workers[w]->overhead[i].transport))
+                j++;
+            if (j == nn && nn < CSG_METRICS_MAX_TRANSPORTS)
+                names[nn++] = workers[w]->overhead[i].transport;
+        }
+    }
+    for (unsigned k = 0; k < nn; k++) {
+        uint64_t buckets[CSG_OVERHEAD_BUCKETS] = {0}, count = 0, sum_ns = 0;
+        for (unsigned w = 0; w < n; w++) {
+            unsigned no = atomic_load_explicit(&workers[w]->n_overhead, memory_order_acquire);
+            for (unsigned i = 0; i < no; i++) {
+                const csg_overhead_stats *o = &workers[w]->overhead[i];
+                if (strcmp(o->transport, names[k]))
+                    continue;
+                for (int bi = 0; bi < CSG_OVERHEAD_BUCKETS; bi++)
+                    buckets[bi] += ld(&o->buckets[bi]);
+                count += ld(&o->count);
+                sum_ns += ld(&o->sum_ns);
+            }
+        }
+        uint64_t cum = 0;
+        for (int bi = 0; bi < CSG_OVERHEAD_BUCKETS; bi++) {
+            cum += buckets[bi];
+            if (bi < CSG_OVERHEAD_BUCKETS - 1)
+                sb_printf(b,
+                          "csg_gateway_overhead_seconds_bucket{transport=\"%s\",le=\"%g\"} "
+                          "%" PRIu64 "\n",
+                          names[k], overhead_le[bi], cum);
+            else
+                sb_printf(b,
+                          "csg_gateway_overhead_seconds_bucket{transport=\"%s\",le=\"+Inf\"} "
+                          "%" PRIu64 "\n",
+                          names[k], cum);
+        }
+        sb_printf(b, "csg_gateway_overhead_seconds_sum{transport=\"%s\"} %.9f\n", names[k],
+                  (double)sum_ns / 1e9);
+        sb_printf(b, "csg_gateway_overhead_seconds_count{transport=\"%s\"} %" PRIu64 "\n",
+                  names[k], count);
+    }
+}
+
 char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
                          const csg_metrics_globals *g, size_t *len)
 {
@@ -214,6 +295,7 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
                   (double)sum_us / 1e6);
         sb_printf(&b, "csg_model_latency_seconds_count{model=\"%s\"} %" PRIu64 "\n", names[k], count);
     }
+    render_overhead(&b, workers, n);
     challenger_counter(&b, workers, n, names, nn, offsetof(csg_model_stats, assignments),
                        "csg_challenger_assignments_total", "Requests routed to each challenger.");
     challenger_counter(&b, workers, n, names, nn, offsetof(csg_model_stats, live_fallbacks),

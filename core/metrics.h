@@ -19,6 +19,8 @@
 #define CSG_METRICS_MAX_REQ 64
 #define CSG_METRICS_MAX_MODELS 64
 #define CSG_LATENCY_BUCKETS 14
+#define CSG_OVERHEAD_BUCKETS 24 /* 10 µs … 100 ms, then +Inf */
+#define CSG_METRICS_MAX_TRANSPORTS 8
 
 typedef struct csg_req_counter {
     char transport[16];
@@ -36,6 +38,15 @@ typedef struct csg_model_stats {
     _Atomic bool is_challenger; /* listed in csg_challenger_assignments_total */
 } csg_model_stats;
 
+/* csg_gateway_overhead_seconds for one transport: the gateway's own time
+ * per request, the champion call taken out. */
+typedef struct csg_overhead_stats {
+    char transport[16];
+    _Atomic uint64_t buckets[CSG_OVERHEAD_BUCKETS]; /* non-cumulative */
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_ns;
+} csg_overhead_stats;
+
 typedef struct csg_worker_metrics {
     _Alignas(64) _Atomic unsigned n_req;
     csg_req_counter req[CSG_METRICS_MAX_REQ];
@@ -44,6 +55,8 @@ typedef struct csg_worker_metrics {
     _Atomic uint64_t events_queued;
     _Atomic uint64_t events_dropped;
     _Atomic int64_t events_waiting; /* requests whose event is not yet queued */
+    _Atomic unsigned n_overhead;
+    csg_overhead_stats overhead[CSG_METRICS_MAX_TRANSPORTS];
 } csg_worker_metrics;
 
 /* Owner-thread increment without a locked instruction. */
@@ -66,6 +79,9 @@ void csg_metrics_count_request(csg_worker_metrics *m, const char *transport, con
 csg_model_stats *csg_metrics_model(csg_worker_metrics *m, const char *name);
 /* Owner thread: one model call took ms milliseconds. */
 void csg_metrics_observe_latency(csg_model_stats *s, double ms);
+
+/* Owner thread: one request of transport cost the gateway sec seconds. */
+void csg_metrics_observe_overhead(csg_worker_metrics *m, const char *transport, double sec);
 
 /* Gauges and counters that live outside the workers. */
 typedef struct csg_metrics_globals {

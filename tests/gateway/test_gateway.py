@@ -251,6 +251,36 @@ def test_metrics_names(gw: Gateway) -> None:
     assert 'csg_events_total{outcome="queued"}' in text
 
 
+def overhead_of(text: str, transport: str) -> tuple[int, float, list[int]]:
+    """csg_gateway_overhead_seconds for one transport: count, sum, cumulative buckets."""
+    lab = f'transport="{transport}"'
+    count = re.search(rf"^csg_gateway_overhead_seconds_count\{{{lab}\}} (\d+)$", text, re.M)
+    total = re.search(rf"^csg_gateway_overhead_seconds_sum\{{{lab}\}} (\S+)$", text, re.M)
+    buckets = [int(n) for n in re.findall(
+        rf'^csg_gateway_overhead_seconds_bucket\{{{lab},le="[^"]+"\}} (\d+)$', text, re.M)]
+    return (int(count.group(1)) if count else 0, float(total.group(1)) if total else 0.0,
+            buckets)
+
+
+def test_overhead_histogram(gw: Gateway) -> None:
+    """csg_gateway_overhead_seconds (DESIGN §3): one observation per scored request on its
+    transport, cumulative buckets ending in +Inf = count, and the sum (the gateway's own
+    time, champion call taken out) below the time the client waited for those replies."""
+    n0, s0, _ = overhead_of(checks.check_metrics_text(gw.port), "http")
+    c = HttpConn(gw.port)
+    try:
+        t = time.monotonic()
+        for _ in range(40):
+            assert c.score(GOOD_APP).status == 200
+        waited = time.monotonic() - t
+    finally:
+        c.close()
+    n1, s1, buckets = overhead_of(checks.check_metrics_text(gw.port), "http")
+    assert n1 - n0 == 40
+    assert 0 < s1 - s0 < waited
+    assert buckets == sorted(buckets) and buckets[-1] == n1 and len(buckets) == 24
+
+
 def test_slow_challenger_does_not_delay_replies(models: tuple[int, int]) -> None:
     """A challenger that takes 500 ms, chosen for ~50% of requests: the gateway's reply
     latency distribution stays the champion's, while the events show the challenger's

@@ -1,7 +1,8 @@
 /*
  * test_metrics.c — core/metrics.c: per-worker counters are summed per label
  * set, the latency histogram is cumulative with +Inf = count, and every
- * DESIGN §3 metric name is rendered.
+ * DESIGN §3 metric name is rendered; the overhead histogram per transport,
+ * merged across workers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,8 +100,44 @@ static void test_render(void **state)
     free(w[1]);
 }
 
+static void test_overhead(void **state)
+{
+    (void)state;
+    csg_worker_metrics *w[2] = {new_worker(), new_worker()};
+    csg_metrics_observe_overhead(w[0], "http", 0.000008);  /* le 1e-05 */
+    csg_metrics_observe_overhead(w[1], "http", 0.000095);  /* le 0.0001 */
+    csg_metrics_observe_overhead(w[1], "http", 0.0001);    /* on the bound: le 0.0001 */
+    csg_metrics_observe_overhead(w[0], "tcp", 0.003);      /* le 0.005 */
+    csg_metrics_observe_overhead(w[1], "tcp", 5.0);        /* +Inf only */
+    char *text = csg_metrics_render(w, 2, NULL, NULL);
+    assert_non_null(text);
+    static const char *const want[] = {
+        "# TYPE csg_gateway_overhead_seconds histogram\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"http\",le=\"1e-05\"} 1\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"http\",le=\"9e-05\"} 1\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"http\",le=\"0.0001\"} 3\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"http\",le=\"+Inf\"} 3\n",
+        "csg_gateway_overhead_seconds_count{transport=\"http\"} 3\n",
+        "csg_gateway_overhead_seconds_sum{transport=\"http\"} 0.000203000\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"0.0025\"} 0\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"0.005\"} 1\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"0.1\"} 1\n",
+        "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"+Inf\"} 2\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("missing: %s\n--- got:\n%s", want[i], text);
+    /* one histogram per transport, not per worker */
+    const char *first = strstr(text, "_count{transport=\"http\"}");
+    assert_null(strstr(first + 1, "_count{transport=\"http\"}"));
+    free(text);
+    free(w[0]);
+    free(w[1]);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_render)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_render),
+                                       cmocka_unit_test(test_overhead)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
