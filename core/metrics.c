@@ -135,6 +135,26 @@ static uint64_t ld(const _Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* One histogram series: cumulative _bucket lines (le from bounds, then +Inf),
+ * _sum in seconds with `decimals` digits, _count. */
+static void histogram_series(sbuf *b, const char *metric, const char *label, const char *value,
+                             const double *bounds, int nb, const uint64_t *buckets,
+                             uint64_t count, double sum, int decimals)
+{
+    uint64_t cum = 0;
+    for (int bi = 0; bi < nb; bi++) {
+        cum += buckets[bi];
+        if (bi < nb - 1)
+            sb_printf(b, "%s_bucket{%s=\"%s\",le=\"%g\"} %" PRIu64 "\n", metric, label, value,
+                      bounds[bi], cum);
+        else
+            sb_printf(b, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", metric, label, value,
+                      cum);
+    }
+    sb_printf(b, "%s_sum{%s=\"%s\"} %.*f\n", metric, label, value, decimals, sum);
+    sb_printf(b, "%s_count{%s=\"%s\"} %" PRIu64 "\n", metric, label, value, count);
+}
+
 /* A per-challenger counter (the csg_model_stats field at off) summed over
  * workers, one line per challenger name. */
 static void challenger_counter(sbuf *b, csg_worker_metrics *const *workers, unsigned n,
@@ -192,24 +212,8 @@ static void render_overhead(sbuf *b, csg_worker_metrics *const *workers, unsigne
                 sum_ns += ld(&o->sum_ns);
             }
         }
-        uint64_t cum = 0;
-        for (int bi = 0; bi < CSG_OVERHEAD_BUCKETS; bi++) {
-            cum += buckets[bi];
-            if (bi < CSG_OVERHEAD_BUCKETS - 1)
-                sb_printf(b,
-                          "csg_gateway_overhead_seconds_bucket{transport=\"%s\",le=\"%g\"} "
-                          "%" PRIu64 "\n",
-                          names[k], overhead_le[bi], cum);
-            else
-                sb_printf(b,
-                          "csg_gateway_overhead_seconds_bucket{transport=\"%s\",le=\"+Inf\"} "
-                          "%" PRIu64 "\n",
-                          names[k], cum);
-        }
-        sb_printf(b, "csg_gateway_overhead_seconds_sum{transport=\"%s\"} %.9f\n", names[k],
-                  (double)sum_ns / 1e9);
-        sb_printf(b, "csg_gateway_overhead_seconds_count{transport=\"%s\"} %" PRIu64 "\n",
-                  names[k], count);
+        histogram_series(b, "csg_gateway_overhead_seconds", "transport", names[k], overhead_le,
+                         CSG_OVERHEAD_BUCKETS, buckets, count, (double)sum_ns / 1e9, 9);
     }
 }
 
@@ -281,19 +285,8 @@ char *csg_metrics_render(csg_worker_metrics *const *workers, unsigned n,
                 sum_us += ld(&s->sum_us);
             }
         }
-        uint64_t cum = 0;
-        for (int bi = 0; bi < CSG_LATENCY_BUCKETS; bi++) {
-            cum += buckets[bi];
-            if (bi < CSG_LATENCY_BUCKETS - 1)
-                sb_printf(&b, "csg_model_latency_seconds_bucket{model=\"%s\",le=\"%g\"} %" PRIu64 "\n",
-                          names[k], bucket_le[bi], cum);
-            else
-                sb_printf(&b, "csg_model_latency_seconds_bucket{model=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
-                          names[k], cum);
-        }
-        sb_printf(&b, "csg_model_latency_seconds_sum{model=\"%s\"} %.6f\n", names[k],
-                  (double)sum_us / 1e6);
-        sb_printf(&b, "csg_model_latency_seconds_count{model=\"%s\"} %" PRIu64 "\n", names[k], count);
+        histogram_series(&b, "csg_model_latency_seconds", "model", names[k], bucket_le,
+                         CSG_LATENCY_BUCKETS, buckets, count, (double)sum_us / 1e6, 6);
     }
     render_overhead(&b, workers, n);
     challenger_counter(&b, workers, n, names, nn, offsetof(csg_model_stats, assignments),

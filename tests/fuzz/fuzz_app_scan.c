@@ -18,14 +18,6 @@
 #include "application.h"
 #include "fuzz_schemas.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                  \
-    do {                                                                                          \
-        if (!(c))                                                                                 \
-            __builtin_trap();                                                                     \
-    } while (0)
-
 static void same_values(const csg_schema *s, const csg_application *a, const csg_application *b)
 {
     CHECK(!strcmp(csg_app_json(a, NULL), csg_app_json(b, NULL)));

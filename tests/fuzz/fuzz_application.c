@@ -17,14 +17,6 @@
 #include "application.h"
 #include "fuzz_schemas.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                  \
-    do {                                                                                          \
-        if (!(c))                                                                                 \
-            __builtin_trap();                                                                     \
-    } while (0)
-
 /* The feature's value as jansson reads the input, against the application. */
 static void differential(const csg_schema *s, const csg_application *app, const json_t *root)
 {

@@ -1,5 +1,5 @@
-/* fuzz_schemas.h — the feature schemas the application fuzz targets parse
- * against (fuzz_application.c, fuzz_app_scan.c).
+/* fuzz_schemas.h — what the application fuzz targets (fuzz_application.c,
+ * fuzz_app_scan.c) share: the feature schemas they parse against, and CHECK.
  *
  * A first input byte 0x01, 0x02 or 0x03 selects one (the shipped
  * 13-feature one; booleans and exclusive integer bounds under
@@ -16,5 +16,15 @@
 #include "schema.h"
 
 const csg_schema *fuzz_schema_pick(const uint8_t **data, size_t *size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A broken invariant: crash, so libFuzzer (or the replay) reports the input. */
+#define CHECK(c)                                                                                  \
+    do {                                                                                          \
+        if (!(c))                                                                                 \
+            __builtin_trap();                                                                     \
+    } while (0)
+
 
 #endif
