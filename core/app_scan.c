@@ -130,7 +130,12 @@ static bool scan_number(scan *sc, token *t)
     buf[n] = '\0';
     errno = 0;
     t->kind = TOK_REAL;
-    t->d = strtod(buf, NULL);
+    char *end;
+    t->d = strtod(buf, &end);
+    /* Not all of it read: a host locale whose decimal point is not '.' (jansson
+     * converts; leave it to jansson). */
+    if (end != buf + n)
+        return false;
     return !((t->d == HUGE_VAL || t->d == -HUGE_VAL) && errno == ERANGE); /* jansson: overflow */
 }
 

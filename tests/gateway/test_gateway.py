@@ -253,11 +253,11 @@ def test_metrics_names(gw: Gateway) -> None:
 
 def overhead_of(text: str, transport: str) -> tuple[int, float, list[int]]:
     """csg_gateway_overhead_seconds for one transport: count, sum, cumulative buckets."""
-    lab = f'transport="{transport}"'
-    count = re.search(rf"^csg_gateway_overhead_seconds_count\{{{lab}\}} (\d+)$", text, re.M)
-    total = re.search(rf"^csg_gateway_overhead_seconds_sum\{{{lab}\}} (\S+)$", text, re.M)
+    name, lab = "csg_gateway_overhead_seconds", f'transport="{transport}"'
+    count = re.search(rf"^{name}_count\{{{lab}\}} (\d+)$", text, re.MULTILINE)
+    total = re.search(rf"^{name}_sum\{{{lab}\}} (\S+)$", text, re.MULTILINE)
     buckets = [int(n) for n in re.findall(
-        rf'^csg_gateway_overhead_seconds_bucket\{{{lab},le="[^"]+"\}} (\d+)$', text, re.M)]
+        rf'^{name}_bucket\{{{lab},le="[^"]+"\}} (\d+)$', text, re.MULTILINE)]
     return (int(count.group(1)) if count else 0, float(total.group(1)) if total else 0.0,
             buckets)
 
