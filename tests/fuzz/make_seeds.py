@@ -455,7 +455,7 @@ def app_scan_seeds() -> None:
         "flag-number": b'{"applicant_id":"t","flag":1}',
     }
     alltypes = {
-        "all": '{"applicant_id":"t","a":-0.0,"b":-7,"c":"y z","d":false}'.encode(),
+        "all": b'{"applicant_id":"t","a":-0.0,"b":-7,"c":"y z","d":false}',
         "all-utf8-cat": '{"applicant_id":"t","c":"é-not-allowed-in-config-but-fine-here"}'.encode(),
         "none": b'{"applicant_id":"t"}',
         "cat-escaped": b'{"applicant_id":"t","c":"y\u0020z"}',
