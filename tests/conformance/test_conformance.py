@@ -372,6 +372,33 @@ def test_metrics_count_every_transport(stack: Stack) -> None:
     assert labels <= STATUS_LABELS, labels - STATUS_LABELS
 
 
+def overhead_count(stack: Stack, transport: str) -> int:
+    h = HttpClient(stack.http)
+    try:
+        _, body = h.request("GET", "/metrics")
+    finally:
+        h.close()
+    m = re.search(rf'^csg_gateway_overhead_seconds_count\{{transport="{transport}"\}} (\d+)$',
+                  body.decode(), re.MULTILINE)
+    return int(m.group(1)) if m else 0
+
+
+def test_overhead_histogram_every_transport(stack: Stack) -> None:
+    """csg_gateway_overhead_seconds{transport}: one observation per scored request, under
+    the transport that carried it."""
+    apps = cflib.applications(20)
+    for t in TRANSPORTS:
+        before = {u: overhead_count(stack, u) for u in TRANSPORTS}
+        c = client(stack, t)
+        try:
+            c.score_many(apps, [f"overhead-{t}-{i}" for i in range(len(apps))])
+        finally:
+            c.close()
+        after = {u: overhead_count(stack, u) for u in TRANSPORTS}
+        assert {u: after[u] - before[u] for u in TRANSPORTS} == {
+            u: (20 if u == t else 0) for u in TRANSPORTS}, t
+
+
 # --------------------------------------------------------------------------
 # Champion failures: the same class on every transport, and client deadlines
 
