@@ -20,6 +20,14 @@ static csg_worker_metrics *new_worker(void)
     return m;
 }
 
+/* Every line of want[0..n) is in the rendered text. */
+static void expect_lines(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("missing: %s\n--- got:\n%s", want[i], text);
+}
+
 static void test_render(void **state)
 {
     (void)state;
@@ -87,9 +95,7 @@ static void test_render(void **state)
         "csg_config_reloads_total{result=\"error\"} 1\n",
         "# TYPE csg_model_latency_seconds histogram\n",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if (!strstr(text, want[i]))
-            fail_msg("missing: %s\n--- got:\n%s", want[i], text);
+    expect_lines(text, want, sizeof want / sizeof want[0]);
     /* the champion is not a challenger */
     assert_null(strstr(text, "csg_challenger_assignments_total{model=\"champ\"}"));
     /* each label set once */
@@ -124,9 +130,7 @@ static void test_overhead(void **state)
         "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"0.1\"} 1\n",
         "csg_gateway_overhead_seconds_bucket{transport=\"tcp\",le=\"+Inf\"} 2\n",
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if (!strstr(text, want[i]))
-            fail_msg("missing: %s\n--- got:\n%s", want[i], text);
+    expect_lines(text, want, sizeof want / sizeof want[0]);
     /* one histogram per transport, not per worker */
     const char *first = strstr(text, "_count{transport=\"http\"}");
     assert_null(strstr(first + 1, "_count{transport=\"http\"}"));
