@@ -318,7 +318,9 @@ typedef struct csg_core_api {
      * *err says why. When the object has a valid "request_id" string (TCP
      * lines) it is copied to request_id (CSG_REQUEST_ID_MAX + 1 bytes; else
      * ""), also when another field is invalid, so the error can echo it.
-     * request_id may be NULL. */
+     * request_id may be NULL. csg_gateway_overhead_seconds counts from this
+     * call to the reply handed back: call it once the request is read, and
+     * submit what it accepts right after. */
     csg_parse_status (*parse_application)(csg_worker *w, const char *json, size_t len,
                                           csg_application **app, char *request_id,
                                           csg_parse_error *err);
