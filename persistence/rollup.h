@@ -55,6 +55,21 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
  * rows were read. */
 int csgp_rollup_rebuild(csgp_db *db, int64_t *rows, csg_error *err);
 
+/* A segment rollup row's counts for one event: events (1), both decided, divergences,
+ * champion decided / approved, challenger decided / approved. */
+#define CSGP_ROLLUP_SEGMENT_VALUES 7
+void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES]);
+/* Add v (csgp_rollup_segment_values) to e's rollup_features row (feature, bin, kind) at
+ * every resolution (fbins.c). 0 or -CSG_ENOMEM. */
+int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *feature,
+                              const char *bin, int kind, const int64_t *v);
+
+/* Call fn on every stored row turned back into an event (features included), in id order,
+ * a chunk at a time (rollup_rebuild.c); *rows (optional) gets how many were read. */
+typedef int (*csgp_scan_fn)(csgp_db *db, const csgp_event *ev, size_t n, void *arg,
+                            csg_error *err);
+int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *rows, csg_error *err);
+
 /* Name of rollup table i (0, 1, …), NULL past the last. */
 const char *csgp_rollup_table(int i);
 

@@ -863,16 +863,16 @@ def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[st
 
 
 def drop_rollups(db: Database) -> None:
-    """Undo migrations 004 and 007 as the owner (their tables dropped, their rows in
+    """Undo migrations 004, 007 and 045 as the owner (their tables dropped, their rows in
     schema_migrations deleted), so the next `csg-persist migrate` rebuilds the rollups
     from the stored rows."""
     setup = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind)
     con = setup.connect()
     cur = con.cursor()
     for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
-              "rollup_reason_codes"):
+              "rollup_reason_codes", "rollup_features", "feature_bands"):
         cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
+    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7, 45)")
     con.commit()
     con.close()
 
