@@ -454,7 +454,8 @@ static void h_segments(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    int res = choose_res(r, 0, r->q.by_column >= 0 && r->q.bands_default);
+    /* column defaults, a feature's fixed bands or values (fbins.h); bands= reads rows */
+    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default);
     if (res < 0)
         return;
     if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))
