@@ -9,9 +9,13 @@
 
 #include "csg_outcome_stats.h"
 
+/* A feature's bands, or a model's score bins ("score:<model>": its baseline's edges but
+ * the last, so a score's bin is the last edge <= it). */
+#define SCORE_PREFIX "score:"
+#define MAX_EDGES (CSGP_BASELINE_MAX_BINS + 1)
 typedef struct fband {
-    char name[CSG_EVENT_FEATURE_NAME_MAX + 1];
-    double edges[CSGP_FBINS_MAX_EDGES];
+    char name[CSG_EVENT_NAME_MAX + sizeof SCORE_PREFIX];
+    double edges[MAX_EDGES];
     int n;
 } fband;
 
@@ -44,7 +48,7 @@ static bool parse_edges(const char *text, bool open_below, fband *b)
 {
     json_t *a = json_loads(text, 0, NULL);
     size_t n = json_array_size(a);
-    bool ok = json_is_array(a) && n + open_below >= 1 && n + open_below <= CSGP_FBINS_MAX_EDGES;
+    bool ok = json_is_array(a) && n + open_below >= 1 && n + open_below <= MAX_EDGES;
     b->n = 0;
     if (ok && open_below)
         b->edges[b->n++] = -INFINITY;
@@ -112,7 +116,7 @@ int csgp_fbins_bands(csgp_db *db, const char *name, double *edges, int *n, csg_e
     int rc = load(db, name, &fb, err);
     if (rc)
         return rc;
-    *n = fb->n ? fb->b[0].n : 0;
+    *n = fb->n && fb->b[0].n <= CSGP_FBINS_MAX_EDGES ? fb->b[0].n : 0;
     if (*n)
         memcpy(edges, fb->b[0].edges, (size_t)*n * sizeof *edges);
     fbins_free(fb);
@@ -153,22 +157,50 @@ static int store(csgp_db *db, const char *name, const double *edges, int n, cons
 /* ------------------------------------------------------------------------ */
 /* Counting                                                                  */
 
-static bool listed(const char *const *only, const char *name)
+static bool listed(const char *const *only, const char *prefix, const char *name)
 {
+    size_t np = strlen(prefix);
     for (; *only; only++)
-        if (!strcmp(*only, name))
+        if (!strncmp(*only, prefix, np) && !strcmp(*only + np, name))
             return true;
     return false;
 }
 
+/* The score bins of each side (kind CSGP_FB_CHAMPION_SCORE / _CHALLENGER_SCORE): the bin
+ * of the model's baseline, "" when it has none (the count alone). */
+static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e,
+                        const char *const *only, const int64_t *v)
+{
+    for (int side = 0; side < 2; side++) {
+        const char *model = side ? e->challenger_model : e->champion_model;
+        bool has = side ? e->has_challenger_model && e->has_challenger_score
+                        : e->has_champion_score;
+        if (!has || (only && !listed(only, SCORE_PREFIX, model)))
+            continue;
+        char key[sizeof ((fband *)0)->name], bin[16] = "";
+        snprintf(key, sizeof key, SCORE_PREFIX "%s", model);
+        const fband *b = band_of(fb, key);
+        if (b)
+            snprintf(bin, sizeof bin, "%d",
+                     csgp_rollup_band(b->edges, b->n, side ? e->challenger_score : e->champion_score));
+        if (csgp_rollup_count_feature(r, e, "", bin,
+                                      side ? CSGP_FB_CHALLENGER_SCORE : CSGP_FB_CHAMPION_SCORE, v))
+            return -CSG_ENOMEM;
+    }
+    return 0;
+}
+
 /* Count one event's bins (fs: its parsed features, NULL without). only: NULL = every
- * bin and the key's totals; else the number bands of those features alone. */
+ * bin and the key's totals; else the number bands of the features listed and the score
+ * bins of the models listed as "score:<model>". */
 static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e, json_t *fs,
                        const char *const *only)
 {
     int64_t v[CSGP_ROLLUP_SEGMENT_VALUES];
     csgp_rollup_segment_values(e, v);
     if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v))
+        return -CSG_ENOMEM;
+    if (count_scores(fb, r, e, only, v))
         return -CSG_ENOMEM;
     if (!json_is_object(fs))
         return 0;
@@ -180,7 +212,7 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
         char num[16];
         const char *bin;
         int kind;
-        if (only && !listed(only, name))
+        if (only && !listed(only, "", name))
             continue;
         if (json_is_number(val)) {
             const fband *b = band_of(fb, name);
@@ -350,12 +382,32 @@ int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_
     if (!only)
         rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
     for (const char *const *f = only; f && *f && !rc; f++) {
-        snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE feature = %s AND kind = %d",
-                 csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
-        csgp_param p = {.type = CSGP_P_TEXT, .text = *f};
+        bool score = !strncmp(*f, SCORE_PREFIX, strlen(SCORE_PREFIX));
+        if (score)
+            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE (kind = %d AND "
+                     "champion_model = %s) OR (kind = %d AND challenger_model = %s)",
+                     CSGP_FB_CHAMPION_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph),
+                     CSGP_FB_CHALLENGER_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph));
+        else
+            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE feature = %s AND "
+                     "kind = %d", csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
+        csgp_param p = {.type = CSGP_P_TEXT, .text = score ? *f + strlen(SCORE_PREFIX) : *f};
         rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
     }
     return rc ? rc : csgp_rollup_scan(db, rebuild_chunk, (void *)only, rows, err);
+}
+
+/* Store name's bands (replacing them); *same: they were already these. */
+static int store_if_changed(csgp_db *db, const char *name, const double *edges, int n,
+                            const char *source, bool *same, csg_error *err)
+{
+    csgp_fbins *fb;
+    int rc = load(db, name, &fb, err);
+    if (rc)
+        return rc;
+    *same = fb->n && fb->b[0].n == n && !memcmp(fb->b[0].edges, edges, (size_t)n * sizeof *edges);
+    fbins_free(fb);
+    return store(db, name, edges, n, source, true, err);
 }
 
 /* The champion of the latest stored event into name ("" when none). */
@@ -394,10 +446,18 @@ static int band_source(csgp_db *db, const char *name, char *src, size_t size, cs
 int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt, csg_error *err)
 {
     char champion[CSG_EVENT_NAME_MAX + 1], mine[CSG_EVENT_NAME_MAX + 16];
-    const char *changed[CSG_EVENT_MAX_FEATURES + 1];
+    char score[sizeof ((fband *)0)->name];
+    const char *changed[CSG_EVENT_MAX_FEATURES + 2];
     int nchanged = 0;
     int rc = latest_champion(db, champion, sizeof champion, err);
     snprintf(mine, sizeof mine, "baseline:%s", b->model);
+    /* the model's score bins: its edges but the last */
+    snprintf(score, sizeof score, SCORE_PREFIX "%s", b->model);
+    bool same_score = false;
+    if (!rc)
+        rc = store_if_changed(db, score, b->edges, b->nscore_bins, mine, &same_score, err);
+    if (!rc && !same_score)
+        changed[nchanged++] = score;
     for (int i = 0; i < b->nfeatures && !rc; i++) {
         const csgp_baseline_feature *f = &b->features[i];
         if (f->category || f->nvalue_bins > CSGP_FBINS_MAX_EDGES)
@@ -408,15 +468,13 @@ int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
         bool other_baseline = !strncmp(src, "baseline:", 9) && strcmp(src, mine);
         if (other_baseline && strcmp(champion, b->model))
             continue; /* another model's baseline set them, and b is not the champion's */
-        double edges[CSGP_FBINS_MAX_EDGES], old[CSGP_FBINS_MAX_EDGES];
-        int ne = 0, nold = 0;
+        double edges[MAX_EDGES];
+        int ne = 0;
         edges[ne++] = -INFINITY;
         for (int k = 0; k + 1 < f->nvalue_bins; k++)
             edges[ne++] = f->cuts[k];
-        if ((rc = csgp_fbins_bands(db, f->name, old, &nold, err)))
-            break;
-        bool same = nold == ne && !memcmp(old, edges, (size_t)ne * sizeof *edges);
-        if ((rc = store(db, f->name, edges, ne, mine, true, err)))
+        bool same;
+        if ((rc = store_if_changed(db, f->name, edges, ne, mine, &same, err)))
             break;
         if (!same)
             changed[nchanged++] = f->name;

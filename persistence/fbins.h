@@ -9,7 +9,9 @@
  * the deciles of the first batch that stored the feature (its minimum, then each distinct
  * percentile_cont decile), frozen then. A category value and a boolean are their own bin;
  * a key's total and its events with a features object are rows of their own (feature ''),
- * so "(missing)" is the total minus the feature's bins.
+ * so "(missing)" is the total minus the feature's bins. Each model's scores are counted at
+ * its baseline's score bins (kinds 5, 6; /metrics/stability's PSI), kept with the bands
+ * as "score:<model>".
  */
 #ifndef CSGP_FBINS_H
 #define CSGP_FBINS_H
@@ -24,7 +26,15 @@
 #include "rollup.h"
 
 /* rollup_features.kind */
-enum { CSGP_FB_TOTAL, CSGP_FB_NUMBER, CSGP_FB_CATEGORY, CSGP_FB_BOOLEAN, CSGP_FB_FEATURED };
+enum {
+    CSGP_FB_TOTAL,
+    CSGP_FB_NUMBER,
+    CSGP_FB_CATEGORY,
+    CSGP_FB_BOOLEAN,
+    CSGP_FB_FEATURED,
+    CSGP_FB_CHAMPION_SCORE,  /* bin: the champion score's bin in its model's baseline */
+    CSGP_FB_CHALLENGER_SCORE /* ("" while the model has no baseline) */
+};
 #define CSGP_FBINS_MAX_EDGES CSGP_QUERY_MAX_BANDS
 
 typedef struct csgp_fbins csgp_fbins;
@@ -38,11 +48,11 @@ int csgp_fbins_add(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsi
  * below); *n = 0 when it has none yet. */
 int csgp_fbins_bands(csgp_db *db, const char *name, double *edges, int *n, csg_error *err);
 
-/* Baseline b was stored: its number features' cuts become their bands where b is the
- * champion's baseline (its model is the latest stored event's champion, or no band comes
- * from another model's baseline), and the rollups of every feature whose bands changed are
- * rebuilt from the rows still stored — all in the caller's open transaction. *rebuilt
- * (optional) gets how many features were rebuilt. */
+/* Baseline b was stored: its score edges become its model's score bins, and its number
+ * features' cuts their bands where b is the champion's baseline (its model is the latest
+ * stored event's champion, or no band comes from another model's baseline); the rollups of
+ * every score / feature whose bins changed are rebuilt from the rows still stored — all in
+ * the caller's open transaction. *rebuilt (optional) gets how many were rebuilt. */
 int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
                               csg_error *err);
 
