@@ -105,17 +105,18 @@ static int load(csgp_db *db, const char *name, csgp_fbins **out, csg_error *err)
         return s == -2 ? csg_fail(err, CSG_ENOMEM, "out of memory")
                        : csg_fail(err, CSGP_EDB, "reading feature_bands failed");
     }
-    qsort(fb->b, fb->n, sizeof *fb->b, by_name);
+    if (fb->n)
+        qsort(fb->b, fb->n, sizeof *fb->b, by_name);
     *out = fb;
     return 0;
 }
 
 int csgp_fbins_bands(csgp_db *db, const char *name, double *edges, int *n, csg_error *err)
 {
-    csgp_fbins *fb;
+    csgp_fbins *fb = NULL;
     int rc = load(db, name, &fb, err);
-    if (rc)
-        return rc;
+    if (rc || !fb)
+        return rc ? rc : -CSG_ENOMEM;
     *n = fb->n && fb->b[0].n <= CSGP_FBINS_MAX_EDGES ? fb->b[0].n : 0;
     if (*n)
         memcpy(edges, fb->b[0].edges, (size_t)*n * sizeof *edges);
@@ -328,7 +329,7 @@ static int freeze(csgp_db *db, const csgp_fbins *fb, json_t *const *fs, size_t n
 static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
                      size_t n, const char *const *only, csg_error *err)
 {
-    json_t **fs = calloc(n ? n : 1, sizeof *fs);
+    json_t **fs = calloc(n ? n : 1, sizeof *fs); // NOLINT(bugprone-sizeof-expression): pointers
     csgp_fbins *fb = NULL;
     if (!fs)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
@@ -401,10 +402,10 @@ int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_
 static int store_if_changed(csgp_db *db, const char *name, const double *edges, int n,
                             const char *source, bool *same, csg_error *err)
 {
-    csgp_fbins *fb;
+    csgp_fbins *fb = NULL;
     int rc = load(db, name, &fb, err);
-    if (rc)
-        return rc;
+    if (rc || !fb)
+        return rc ? rc : -CSG_ENOMEM;
     *same = fb->n && fb->b[0].n == n && !memcmp(fb->b[0].edges, edges, (size_t)n * sizeof *edges);
     fbins_free(fb);
     return store(db, name, edges, n, source, true, err);

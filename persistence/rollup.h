@@ -2,7 +2,7 @@
  * rollup.h — pre-aggregated metrics written with the rows (DESIGN §7 "Scale",
  * docs/persistence.md "Rollups").
  *
- * Four tables, each at two resolutions (res = 60: per minute, res = 3600: per hour; both
+ * Six tables, each at two resolutions (res = 3600: per hour, res = 86400: per day; both
  * kept for all data), keyed by the bucket start t (epoch seconds, floor of the event's
  * timestamp) and the dimensions the REST filters can name without reading rows:
  *  - rollup_counts   (experiment_id, config_version, champion_model, challenger_model,
@@ -14,7 +14,9 @@
  *                     histogram (CSGP_ROLLUP_SCORE_BINS bins of [0, 1]) in sketch.h's form;
  *  - rollup_segments (experiment_id, challenger_model, by_col, band, champion_model): per
  *                     default band of income / loan_amount / credit_history (query.c's
- *                     defaults) events, both-decided, divergences, per role decided/approved.
+ *                     defaults) events, both-decided, divergences, per role decided/approved;
+ *  - rollup_features (… feature, bin, kind): the same per feature bin and model score bin
+ *                     (fbins.h counts it).
  * A missing challenger_model or config_version is '' in the keys (key columns are NOT NULL).
  *
  * Ingest calls csgp_rollup_add inside the batch's transaction with the rows actually

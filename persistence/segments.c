@@ -204,7 +204,7 @@ static int rollup_values(csgp_db *db, bands *bd, int res, csg_error *err)
         n++;
     }
     csgp_rows_free(rows);
-    if (s == 0) {
+    if (s == 0 && n) {
         qsort(all, n, sizeof *all, by_text); // NOLINT(bugprone-sizeof-expression)
         for (size_t i = 0; i < n; i++) {
             if (i < MAX_VALUES) {
@@ -214,7 +214,7 @@ static int rollup_values(csgp_db *db, bands *bd, int res, csg_error *err)
             bd->other = 0; /* numbered by make_bands */
             free(all[i]);
         }
-    } else {
+    } else if (s) {
         for (size_t i = 0; i < n; i++)
             free(all[i]);
     }
