@@ -411,37 +411,22 @@ static int store_if_changed(csgp_db *db, const char *name, const double *edges, 
     return store(db, name, edges, n, source, true, err);
 }
 
-/* The champion of the latest stored event into name ("" when none). */
-static int latest_champion(csgp_db *db, char *name, size_t size, csg_error *err)
+/* The text of the first column of sql's first row (param: its $1, NULL: none) into out
+ * ("" when there is no row). */
+static int first_text(csgp_db *db, const char *sql, const char *param, char *out, size_t size,
+                      csg_error *err)
 {
+    csgp_param p = {.type = CSGP_P_TEXT, .text = param};
     csgp_rows *rows;
-    int rc = csgp_db_query(db, "SELECT champion_model FROM credit_score_metrics ORDER BY id DESC "
-                               "LIMIT 1", NULL, 0, &rows, err);
+    int rc = csgp_db_query(db, sql, &p, param ? 1 : 0, &rows, err);
     if (rc)
         return rc;
-    name[0] = 0;
-    if (csgp_rows_next(rows) == 1)
-        snprintf(name, size, "%s", csgp_rows_text(rows, 0));
+    out[0] = 0;
+    int s = csgp_rows_next(rows);
+    if (s == 1 && !csgp_rows_null(rows, 0))
+        snprintf(out, size, "%s", csgp_rows_text(rows, 0));
     csgp_rows_free(rows);
-    return 0;
-}
-
-/* The source of name's stored bands into src ("" when none). */
-static int band_source(csgp_db *db, const char *name, char *src, size_t size, csg_error *err)
-{
-    char sql[96], ph[16];
-    snprintf(sql, sizeof sql, "SELECT source FROM feature_bands WHERE name = %s",
-             csgp_db_ph(db, 1, "text", ph, sizeof ph));
-    csgp_param p = {.type = CSGP_P_TEXT, .text = name};
-    csgp_rows *rows;
-    int rc = csgp_db_query(db, sql, &p, 1, &rows, err);
-    if (rc)
-        return rc;
-    src[0] = 0;
-    if (csgp_rows_next(rows) == 1)
-        snprintf(src, size, "%s", csgp_rows_text(rows, 0));
-    csgp_rows_free(rows);
-    return 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading %s failed", sql) : 0;
 }
 
 int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt, csg_error *err)
@@ -450,7 +435,12 @@ int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
     char score[sizeof ((fband *)0)->name];
     const char *changed[CSG_EVENT_MAX_FEATURES + 2];
     int nchanged = 0;
-    int rc = latest_champion(db, champion, sizeof champion, err);
+    /* the champion of the latest stored event */
+    int rc = first_text(db, "SELECT champion_model FROM credit_score_metrics ORDER BY id DESC "
+                            "LIMIT 1", NULL, champion, sizeof champion, err);
+    char src_sql[96], ph[16];
+    snprintf(src_sql, sizeof src_sql, "SELECT source FROM feature_bands WHERE name = %s",
+             csgp_db_ph(db, 1, "text", ph, sizeof ph));
     snprintf(mine, sizeof mine, "baseline:%s", b->model);
     /* the model's score bins: its edges but the last */
     snprintf(score, sizeof score, SCORE_PREFIX "%s", b->model);
@@ -464,7 +454,7 @@ int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
         if (f->category || f->nvalue_bins > CSGP_FBINS_MAX_EDGES)
             continue; /* categories are their own bins; more bins than segments allow */
         char src[CSG_EVENT_NAME_MAX + 16];
-        if ((rc = band_source(db, f->name, src, sizeof src, err)))
+        if ((rc = first_text(db, src_sql, f->name, src, sizeof src, err)))
             break;
         bool other_baseline = !strncmp(src, "baseline:", 9) && strcmp(src, mine);
         if (other_baseline && strcmp(champion, b->model))
