@@ -333,7 +333,10 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
     csgp_fbins *fb = NULL;
     if (!fs)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
+    bool features = !only; /* a rebuild of score bins alone needs no features parsed */
+    for (const char *const *o = only; o && *o; o++)
+        features = features || strncmp(*o, SCORE_PREFIX, strlen(SCORE_PREFIX));
+    for (size_t i = 0; features && i < n; i++)
         if ((!fresh || fresh[i]) && ev[i].features)
             fs[i] = json_loads(ev[i].features, 0, NULL); /* csg-persist wrote it: valid */
     bool frozen = false;
