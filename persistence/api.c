@@ -122,7 +122,7 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
         csgp_api_send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
                    "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
-                   "dividing 100, custom bands / a feature for segments, arm=, or requests "
+                   "dividing 100, custom bands for segments, arm=, or requests "
                    "with several challengers (assignment: all)");
         return -1;
     }
@@ -454,7 +454,8 @@ static void h_segments(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    int res = choose_res(r, 0, r->q.by_column >= 0 && r->q.bands_default);
+    /* column defaults, a feature's fixed bands or values (fbins.h); bands= reads rows */
+    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default);
     if (res < 0)
         return;
     if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))

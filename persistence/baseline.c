@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "csg_clock.h"
+#include "fbins.h"
 
 /* Shares are rounded in the file (models/baseline.py: 10 decimals). */
 #define SHARE_SUM_TOLERANCE 1e-6
@@ -272,9 +273,17 @@ int csgp_baseline_store(csgp_db *db, const csgp_baseline *b, csg_error *err)
     csgp_param p[3] = {{.type = CSGP_P_TEXT, .text = b->model},
                        {.type = CSGP_P_TEXT, .text = text},
                        {.type = CSGP_P_TEXT, .text = at}};
-    int rc = csgp_db_exec(db, sql, p, 3, NULL, err);
+    /* One transaction: the document, the bands it fixes and the rollups rebuilt for them. */
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    int rc = csgp_db_exec_script(db, pg ? "BEGIN" : "BEGIN IMMEDIATE", "BEGIN", err);
+    if (!rc && !(rc = csgp_db_exec(db, sql, p, 3, NULL, err)))
+        rc = csgp_fbins_apply_baseline(db, b, NULL, err);
     free(text);
-    return rc;
+    if (rc) {
+        csgp_db_rollback(db);
+        return rc;
+    }
+    return csgp_db_exec_script(db, "COMMIT", "COMMIT", err);
 }
 
 int csgp_baseline_load_all(csgp_db *db, csgp_baseline **out, int *n, csg_error *err)

@@ -72,6 +72,19 @@ json_t *csgp_summary_model(const char *model, const char *role, int64_t count, j
     return m;
 }
 
+json_t *csgp_band_model(const char *model, const char *role, int64_t count, int64_t approved,
+                        int64_t decided)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "model", json_string(model));
+    json_object_set_new(m, "role", json_string(role));
+    json_object_set_new(m, "count", json_integer(count));
+    json_object_set_new(m, "approval_rate", csgp_jratio(approved, decided));
+    if (!decided)
+        csgp_add_note(m, "no decisions from this model in this band");
+    return m;
+}
+
 int csgp_band_models(csgp_rows *rows, const char *role, json_t **seg, int nb)
 {
     int s;
@@ -79,15 +92,10 @@ int csgp_band_models(csgp_rows *rows, const char *role, json_t **seg, int nb)
         int64_t band = csgp_rows_int(rows, 0);
         if (band < 0 || band >= nb)
             continue;
-        json_t *m = json_object();
-        json_object_set_new(m, "model", json_string(csgp_rows_text(rows, 1)));
-        json_object_set_new(m, "role", json_string(role));
-        json_object_set_new(m, "count", json_integer(csgp_rows_int(rows, 2)));
-        int64_t decided = csgp_rows_int(rows, 4);
-        json_object_set_new(m, "approval_rate", csgp_jratio(csgp_rows_int(rows, 3), decided));
-        if (!decided)
-            csgp_add_note(m, "no decisions from this model in this band");
-        json_array_append_new(json_object_get(seg[band], "models"), m);
+        json_array_append_new(json_object_get(seg[band], "models"),
+                              csgp_band_model(csgp_rows_text(rows, 1), role,
+                                              csgp_rows_int(rows, 2), csgp_rows_int(rows, 3),
+                                              csgp_rows_int(rows, 4)));
     }
     return s < 0 ? -1 : 0;
 }

@@ -39,5 +39,8 @@ json_t *csgp_summary_model(const char *model, const char *role, int64_t count, j
  * the same whether rows or rollups were summed: each goes into seg[band]'s "models" (bands
  * outside 0..nb-1 are skipped). Reads rows to the end; 0, or -1 when reading failed. */
 int csgp_band_models(csgp_rows *rows, const char *role, json_t **seg, int nb);
+/* One model of a segment: {"model","role","count","approval_rate"} (+ note when undecided). */
+json_t *csgp_band_model(const char *model, const char *role, int64_t count, int64_t approved,
+                        int64_t decided);
 
 #endif /* CSGP_JSONOUT_H */

@@ -2,14 +2,15 @@
  * migrate.c — the numbered SQL migrations (sql/<backend>/NNN_name.sql, embedded by
  * embed_sql.cmake) and the schema check (see db.h). Each migration runs in its own
  * transaction with its schema_migrations row; a migration may have a step in C run in the
- * same transaction after its SQL (007 builds the rollups of the rows already stored, with
- * the same code as ingest: rollup.c, when no rollup exists yet).
+ * same transaction after its SQL (045 builds the rollups of the rows already stored, with
+ * the same code as ingest: rollup.c, fbins.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "db.h"
 #include "migrations.h"
+#include "fbins.h"
 #include "rollup.h"
 
 static const csgp_migration *migrations(const csgp_db *db, size_t *n)
@@ -23,12 +24,13 @@ static const csgp_migration *migrations(const csgp_db *db, size_t *n)
 }
 
 /* The C step of a migration, after its SQL, in its transaction. Rollups of the rows
- * already stored are built once the rollup tables have the shape rollup.c writes (007), and
- * only when there are none yet (004 just created them): rollups outlive purged rows, so
- * existing ones are converted by 007's SQL, not rebuilt. */
+ * already stored are built once every rollup table has the shape rollup.c writes (045,
+ * the last to add one): all of them when there are none yet (a database from before 004),
+ * else only the feature-bin rollups 045 adds — rollups outlive purged rows, so existing
+ * ones are converted by SQL (007), not rebuilt. */
 static int after_sql(csgp_db *db, int version, csg_error *err)
 {
-    if (version != 7)
+    if (version != 45)
         return 0;
     csgp_rows *r;
     int rc = csgp_db_query(db, "SELECT 1 FROM rollup_counts LIMIT 1", NULL, 0, &r, err);
@@ -38,12 +40,11 @@ static int after_sql(csgp_db *db, int version, csg_error *err)
     csgp_rows_free(r);
     if (s < 0)
         return csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
-    if (s == 1)
-        return 0;
     int64_t rows = 0;
-    rc = csgp_rollup_rebuild(db, &rows, err);
+    rc = s == 1 ? csgp_fbins_rebuild(db, NULL, &rows, err) : csgp_rollup_rebuild(db, &rows, err);
     if (!rc)
-        csgp_log("info", "migration 007: rollups built from %lld stored rows", (long long)rows);
+        csgp_log("info", "migration 045: %s built from %lld stored rows",
+                 s == 1 ? "feature-bin rollups" : "rollups", (long long)rows);
     return rc;
 }
 

@@ -53,7 +53,8 @@ static const struct {
     [CSGP_Q_PERFORMANCE] = {"performance", FILTER_KEYS | 1u << K_ARM},
     [CSGP_Q_REASONS] = {"reasons", FILTER_KEYS | 1u << K_SOURCE | 1u << K_ARM},
     [CSGP_Q_STABILITY] = {"stability",
-                          FILTER_KEYS | 1u << K_BUCKET | 1u << K_REF_FROM | 1u << K_REF_TO},
+                          FILTER_KEYS | 1u << K_BUCKET | 1u << K_REF_FROM | 1u << K_REF_TO |
+                              1u << K_SOURCE},
     [CSGP_Q_EXPORT] = {"export", FILTER_KEYS | 1u << K_LIMIT | 1u << K_AFTER_ID | 1u << K_LABELLED},
 };
 

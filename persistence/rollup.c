@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fbins.h"
 #include "sketch.h"
 
-enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_TABLES };
+enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_TABLES };
 #define MAX_STR 6
 #define MAX_INT 3
 #define MAX_VAL 20
@@ -61,6 +62,14 @@ static const struct tspec {
                    {"first", "any_count"},
                    {0},
                    false},
+    /* fbins.c counts it (feature-bin rollups, migration 045) */
+    [T_FEATURES] = {"rollup_features", 5, 1, 7, 0,
+                    {"experiment_id", "challenger_model", "champion_model", "feature", "bin"},
+                    {"kind"},
+                    {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
+                     "challenger_decided", "challenger_approved"},
+                    {0},
+                    false},
 };
 
 typedef struct entry {
@@ -341,6 +350,8 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         /* Segments by the default bands of the three columns. */
         const bool has[3] = {e->has_income, e->has_loan_amount, e->has_credit_history};
         const double v[3] = {e->income, e->loan_amount, (double)e->credit_history};
+        int64_t seg[CSGP_ROLLUP_SEGMENT_VALUES];
+        csgp_rollup_segment_values(e, seg);
         for (int c = 0; c < 3; c++) {
             int band = has[c] ? csgp_rollup_band(edges[c], nedges[c], v[c]) : -1;
             if (band < 0)
@@ -349,14 +360,41 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
                       .str = {e->experiment_id, ch, e->champion_model}, .ints = {c, band}};
             if (!(x = lookup(r, &k)))
                 return -CSG_ENOMEM;
-            x->val[0] += 1;
-            x->val[1] += pair[0];
-            x->val[2] += pair[1];
-            x->val[3] += cd != CSG_DECISION_NONE;
-            x->val[4] += cd == CSG_DECISION_APPROVE;
-            x->val[5] += e->has_challenger_model && xd != CSG_DECISION_NONE;
-            x->val[6] += e->has_challenger_model && xd == CSG_DECISION_APPROVE;
+            for (int i = 0; i < CSGP_ROLLUP_SEGMENT_VALUES; i++)
+                x->val[i] += seg[i];
         }
+    }
+    return 0;
+}
+
+void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES])
+{
+    csgp_decision cd = e->champion_decision, xd = e->challenger_decision;
+    bool both = cd != CSG_DECISION_NONE && xd != CSG_DECISION_NONE;
+    v[0] = 1;
+    v[1] = both;
+    v[2] = both && cd != xd;
+    v[3] = cd != CSG_DECISION_NONE;
+    v[4] = cd == CSG_DECISION_APPROVE;
+    v[5] = e->has_challenger_model && xd != CSG_DECISION_NONE;
+    v[6] = e->has_challenger_model && xd == CSG_DECISION_APPROVE;
+}
+
+int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *feature,
+                              const char *bin, int kind, const int64_t *v)
+{
+    for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
+        int32_t res = resolutions[ri];
+        key k = {.table = T_FEATURES, .res = res,
+                 .t = floor_div(e->ts_ms, (int64_t)res * 1000) * res,
+                 .str = {e->experiment_id, e->has_challenger_model ? e->challenger_model : "",
+                         e->champion_model, feature, bin},
+                 .ints = {kind}};
+        entry *x = lookup(r, &k);
+        if (!x)
+            return -CSG_ENOMEM;
+        for (int i = 0; i < CSGP_ROLLUP_SEGMENT_VALUES; i++)
+            x->val[i] += v[i];
     }
     return 0;
 }
@@ -499,7 +537,8 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     int rc = 0;
-    char ph[32];
+    /* Plain "?" placeholders, numbered in order: SQLite looks every "?N" up in a list, which
+     * is quadratic in a statement's thousands of parameters (half the import's CPU). */
     for (size_t at = 0; at < n && !rc; at += CHUNK_ROWS) {
         size_t m = n - at < CHUNK_ROWS ? n - at : CHUNK_ROWS;
         sbuf b = {0};
@@ -521,34 +560,34 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
             const entry *e = es[at + r];
             sadd(&b, r ? ", (" : "(");
             p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->res};
-            sadd(&b, csgp_db_ph(db, np, "int", ph, sizeof ph));
+            sadd(&b, "?");
             p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->t};
             sadd(&b, ", ");
-            sadd(&b, csgp_db_ph(db, np, "bigint", ph, sizeof ph));
+            sadd(&b, "?");
             for (int i = 0; i < s->nstr; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = e->str[i]};
                 sadd(&b, ", ");
-                sadd(&b, csgp_db_ph(db, np, "text", ph, sizeof ph));
+                sadd(&b, "?");
             }
             for (int i = 0; i < s->nint; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->ints[i]};
                 sadd(&b, ", ");
-                sadd(&b, csgp_db_ph(db, np, "int", ph, sizeof ph));
+                sadd(&b, "?");
             }
             for (int i = 0; i < s->nval; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->val[i]};
                 sadd(&b, ", ");
-                sadd(&b, csgp_db_ph(db, np, "bigint", ph, sizeof ph));
+                sadd(&b, "?");
             }
             for (int i = 0; i < s->ndbl; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_REAL, .real = e->dbl[i]};
                 sadd(&b, ", ");
-                sadd(&b, csgp_db_ph(db, np, "float8", ph, sizeof ph));
+                sadd(&b, "?");
             }
             if (s->sketch) {
                 p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = sk[at + r]};
                 sadd(&b, ", ");
-                sadd(&b, csgp_db_ph(db, np, "text", ph, sizeof ph));
+                sadd(&b, "?");
             }
             sadd(&b, ")");
         }
@@ -729,6 +768,8 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
     for (size_t i = 0; i < n && !rc; i++)
         if (fresh[i] && csgp_rollup_event(r, &ev[i]))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = csgp_fbins_add(db, r, ev, fresh, n, err); /* feature bins, into the same flush */
     if (!rc)
         rc = csgp_rollup_flush(r, db, err);
     csgp_rollup_free(r);

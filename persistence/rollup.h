@@ -2,7 +2,7 @@
  * rollup.h — pre-aggregated metrics written with the rows (DESIGN §7 "Scale",
  * docs/persistence.md "Rollups").
  *
- * Four tables, each at two resolutions (res = 60: per minute, res = 3600: per hour; both
+ * Six tables, each at two resolutions (res = 3600: per hour, res = 86400: per day; both
  * kept for all data), keyed by the bucket start t (epoch seconds, floor of the event's
  * timestamp) and the dimensions the REST filters can name without reading rows:
  *  - rollup_counts   (experiment_id, config_version, champion_model, challenger_model,
@@ -14,7 +14,9 @@
  *                     histogram (CSGP_ROLLUP_SCORE_BINS bins of [0, 1]) in sketch.h's form;
  *  - rollup_segments (experiment_id, challenger_model, by_col, band, champion_model): per
  *                     default band of income / loan_amount / credit_history (query.c's
- *                     defaults) events, both-decided, divergences, per role decided/approved.
+ *                     defaults) events, both-decided, divergences, per role decided/approved;
+ *  - rollup_features (… feature, bin, kind): the same per feature bin and model score bin
+ *                     (fbins.h counts it).
  * A missing challenger_model or config_version is '' in the keys (key columns are NOT NULL).
  *
  * Ingest calls csgp_rollup_add inside the batch's transaction with the rows actually
@@ -54,6 +56,21 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
  * `csg-persist rollup-rebuild`), in the open transaction. *rows (optional) gets how many
  * rows were read. */
 int csgp_rollup_rebuild(csgp_db *db, int64_t *rows, csg_error *err);
+
+/* A segment rollup row's counts for one event: events (1), both decided, divergences,
+ * champion decided / approved, challenger decided / approved. */
+#define CSGP_ROLLUP_SEGMENT_VALUES 7
+void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES]);
+/* Add v (csgp_rollup_segment_values) to e's rollup_features row (feature, bin, kind) at
+ * every resolution (fbins.c). 0 or -CSG_ENOMEM. */
+int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *feature,
+                              const char *bin, int kind, const int64_t *v);
+
+/* Call fn on every stored row turned back into an event (features included), in id order,
+ * a chunk at a time (rollup_rebuild.c); *rows (optional) gets how many were read. */
+typedef int (*csgp_scan_fn)(csgp_db *db, const csgp_event *ev, size_t n, void *arg,
+                            csg_error *err);
+int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *rows, csg_error *err);
 
 /* Name of rollup table i (0, 1, …), NULL past the last. */
 const char *csgp_rollup_table(int i);

@@ -1,6 +1,6 @@
-/* rollup_rebuild.c — the rollups of the rows already stored (migration 004; see rollup.h):
- * rows are read in id order, in chunks, turned back into events and counted by the same
- * code as ingest (rollup.c), so rebuilt rollups equal ingested ones. */
+/* rollup_rebuild.c — the rollups of the rows already stored (migrations 007 and 045; see
+ * rollup.h): rows are read in id order, in chunks, turned back into events and counted by
+ * the same code as ingest (rollup.c, fbins.c), so rebuilt rollups equal ingested ones. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,111 +40,123 @@ static int read_reasons(csgp_rows *rows, int col, csgp_reasons *out)
     return 0;
 }
 
-#define REBUILD_CHUNK 20000
+#define REBUILD_CHUNK 5000
 
-int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
+/* Row r (the scan's columns) into *ev (features malloc'd: csgp_event_release). */
+static int event_of_row(csgp_rows *rows, bool pg, csgp_event *ev)
+{
+    snprintf(ev->experiment_id, sizeof ev->experiment_id, "%s", csgp_rows_text(rows, 1));
+    if (!csgp_rows_null(rows, 2))
+        snprintf(ev->config_version, sizeof ev->config_version, "%s", csgp_rows_text(rows, 2));
+    snprintf(ev->champion_model, sizeof ev->champion_model, "%s", csgp_rows_text(rows, 3));
+    if ((ev->has_challenger_model = !csgp_rows_null(rows, 4)))
+        snprintf(ev->challenger_model, sizeof ev->challenger_model, "%s", csgp_rows_text(rows, 4));
+    snprintf(ev->transport, sizeof ev->transport, "%s", csgp_rows_text(rows, 5));
+    snprintf(ev->status, sizeof ev->status, "%s", csgp_rows_text(rows, 6));
+    if ((ev->has_champion_score = !csgp_rows_null(rows, 7)))
+        ev->champion_score = csgp_rows_real(rows, 7);
+    if ((ev->has_challenger_score = !csgp_rows_null(rows, 8)))
+        ev->challenger_score = csgp_rows_real(rows, 8);
+    ev->champion_decision = decision_of(rows, 9);
+    ev->challenger_decision = decision_of(rows, 10);
+    ev->latency_champion_ms = csgp_rows_real(rows, 11);
+    if ((ev->has_latency_challenger = !csgp_rows_null(rows, 12)))
+        ev->latency_challenger_ms = csgp_rows_real(rows, 12);
+    if ((ev->has_decision_diff = !csgp_rows_null(rows, 13)))
+        ev->decision_diff = csgp_rows_real(rows, 13);
+    if ((ev->has_income = !csgp_rows_null(rows, 14)))
+        ev->income = csgp_rows_real(rows, 14);
+    if ((ev->has_loan_amount = !csgp_rows_null(rows, 15)))
+        ev->loan_amount = csgp_rows_real(rows, 15);
+    if ((ev->has_credit_history = !csgp_rows_null(rows, 16)))
+        ev->credit_history = csgp_rows_int(rows, 16);
+    if (pg) {
+        ev->ts_ms = csgp_rows_int(rows, 17);
+    } else {
+        const char *ts = csgp_rows_text(rows, 17);
+        if (csgp_parse_rfc3339(ts, strlen(ts), &ev->ts_ms))
+            return -1;
+    }
+    if (read_reasons(rows, 18, &ev->champion_reasons) ||
+        read_reasons(rows, 19, &ev->challenger_reasons))
+        return -1;
+    if (!csgp_rows_null(rows, 20) && !(ev->features = strdup(csgp_rows_text(rows, 20))))
+        return -2;
+    return 0;
+}
+
+int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
-    int rc = 0;
-    for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_table(t));
-        rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
-    }
-    if (rc)
-        return rc;
-    csgp_rollup *r = csgp_rollup_new();
-    csgp_event *ev = calloc(1, sizeof *ev);
-    if (!r || !ev) {
-        csgp_rollup_free(r);
-        free(ev);
+    csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
+    if (!ev)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    }
     char sql[1024], ph[16];
     snprintf(sql, sizeof sql,
              "SELECT id, experiment_id, config_version, champion_model, challenger_model, "
              "transport, status, champion_score, challenger_score, champion_decision, "
              "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
-             "income, loan_amount, credit_history, %s, %s, %s FROM credit_score_metrics WHERE "
-             "id > %s ORDER BY id LIMIT %d",
+             "income, loan_amount, credit_history, %s, %s, %s, features%s FROM "
+             "credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d",
              pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
              pg ? "array_to_json(champion_reasons)" : "champion_reasons",
              pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+             pg ? "::text" : "", csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
     int64_t last = 0, total = 0;
+    int rc = 0;
     for (;;) {
         csgp_param p = {.type = CSGP_P_INT, .i = last};
         csgp_rows *rows;
         if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
             break;
-        int s, got = 0;
+        int s;
+        size_t got = 0;
         while ((s = csgp_rows_next(rows)) == 1) {
-            got++;
-            memset(ev, 0, sizeof *ev);
+            csgp_event *e = &ev[got++];
+            memset(e, 0, sizeof *e);
             last = csgp_rows_int(rows, 0);
-            snprintf(ev->experiment_id, sizeof ev->experiment_id, "%s", csgp_rows_text(rows, 1));
-            if (!csgp_rows_null(rows, 2))
-                snprintf(ev->config_version, sizeof ev->config_version, "%s", csgp_rows_text(rows, 2));
-            snprintf(ev->champion_model, sizeof ev->champion_model, "%s", csgp_rows_text(rows, 3));
-            if ((ev->has_challenger_model = !csgp_rows_null(rows, 4)))
-                snprintf(ev->challenger_model, sizeof ev->challenger_model, "%s",
-                         csgp_rows_text(rows, 4));
-            snprintf(ev->transport, sizeof ev->transport, "%s", csgp_rows_text(rows, 5));
-            snprintf(ev->status, sizeof ev->status, "%s", csgp_rows_text(rows, 6));
-            if ((ev->has_champion_score = !csgp_rows_null(rows, 7)))
-                ev->champion_score = csgp_rows_real(rows, 7);
-            if ((ev->has_challenger_score = !csgp_rows_null(rows, 8)))
-                ev->challenger_score = csgp_rows_real(rows, 8);
-            ev->champion_decision = decision_of(rows, 9);
-            ev->challenger_decision = decision_of(rows, 10);
-            ev->latency_champion_ms = csgp_rows_real(rows, 11);
-            if ((ev->has_latency_challenger = !csgp_rows_null(rows, 12)))
-                ev->latency_challenger_ms = csgp_rows_real(rows, 12);
-            if ((ev->has_decision_diff = !csgp_rows_null(rows, 13)))
-                ev->decision_diff = csgp_rows_real(rows, 13);
-            if ((ev->has_income = !csgp_rows_null(rows, 14)))
-                ev->income = csgp_rows_real(rows, 14);
-            if ((ev->has_loan_amount = !csgp_rows_null(rows, 15)))
-                ev->loan_amount = csgp_rows_real(rows, 15);
-            if ((ev->has_credit_history = !csgp_rows_null(rows, 16)))
-                ev->credit_history = csgp_rows_int(rows, 16);
-            if (pg) {
-                ev->ts_ms = csgp_rows_int(rows, 17);
-            } else {
-                const char *ts = csgp_rows_text(rows, 17);
-                if (csgp_parse_rfc3339(ts, strlen(ts), &ev->ts_ms)) {
-                    s = -1;
-                    break;
-                }
-            }
-            if (read_reasons(rows, 18, &ev->champion_reasons) ||
-                read_reasons(rows, 19, &ev->challenger_reasons)) {
-                s = -1;
+            if ((s = event_of_row(rows, pg, e)) < 0)
                 break;
-            }
-            if (csgp_rollup_event(r, ev)) {
-                s = -2;
-                break;
-            }
         }
         csgp_rows_free(rows);
-        if (s == -2) {
-            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-            break;
-        }
-        if (s < 0) {
-            rc = csg_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id %lld)",
-                           (long long)last);
-            break;
-        }
-        total += got;
-        if ((rc = csgp_rollup_flush(r, db, err)) || got < REBUILD_CHUNK)
+        if (s < 0)
+            rc = s == -2 ? csg_fail(err, CSG_ENOMEM, "out of memory")
+                         : csg_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id "
+                                                   "%lld)", (long long)last);
+        else if (got)
+            rc = fn(db, ev, got, arg, err);
+        for (size_t i = 0; i < got; i++)
+            csgp_event_release(&ev[i]);
+        total += (int64_t)got;
+        if (rc || got < REBUILD_CHUNK)
             break;
     }
-    csgp_rollup_free(r);
     free(ev);
     if (nrows)
         *nrows = total;
     return rc;
 }
 
+/* A chunk of stored rows counted as ingest counts a batch. */
+static int add_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
+{
+    (void)arg;
+    unsigned char *fresh = malloc(n);
+    if (!fresh)
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    memset(fresh, 1, n);
+    int rc = csgp_rollup_add(db, ev, fresh, n, err);
+    free(fresh);
+    return rc;
+}
+
+int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
+{
+    int rc = 0;
+    for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_table(t));
+        rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
+    }
+    return rc ? rc : csgp_rollup_scan(db, add_chunk, NULL, nrows, err);
+}

@@ -1,11 +1,13 @@
 /* segments.c — GET /metrics/segments by a column or any feature (see segments.h). */
 #include "segments.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalogue.h"
+#include "fbins.h"
 #include "jsonout.h"
 #include "perf.h"
 #include "rollq.h"
@@ -64,6 +66,10 @@ static void band_expr(csgp_qb *b, const bands *bd)
     for (int k = bd->nedges - 1; k >= 0; k--) {
         csgp_qb_add(b, " WHEN (");
         by_expr(b, bd);
+        if (isinf(bd->edges[k])) { /* a baseline's first bin: open below */
+            csgp_qb_add(b, ") IS NOT NULL THEN %d", k);
+            continue;
+        }
         csgp_qb_add(b, ") >= ");
         csgp_qb_real(b, bd->edges[k]);
         csgp_qb_add(b, " THEN %d", k);
@@ -148,8 +154,78 @@ static int category_values(csgp_db *db, bands *bd, csg_error *err)
     return 0;
 }
 
-/* Edges or values, the special segments, and one JSON object per segment. */
-static int make_bands(csgp_db *db, const csgp_query *q, bands *bd, json_t **seg, csg_error *err)
+/* rollup_features.kind of the feature's type. */
+static int fb_kind(const bands *bd)
+{
+    return bd->f->type == CSGP_FT_NUMBER     ? CSGP_FB_NUMBER
+           : bd->f->type == CSGP_FT_CATEGORY ? CSGP_FB_CATEGORY
+                                             : CSGP_FB_BOOLEAN;
+}
+
+/* " AND feature IN ('', name) AND kind IN (0, its kind)" after csgp_rollq_where: the
+ * feature's bins and the keys' totals. */
+static void fb_where(csgp_qb *b, const bands *bd, int res)
+{
+    csgp_rollq_where(b, bd->q, res);
+    csgp_qb_add(b, " AND feature IN ('', ");
+    csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = bd->f->name}, "text");
+    csgp_qb_add(b, ") AND kind IN (%d, %d)", CSGP_FB_TOTAL, fb_kind(bd));
+}
+
+/* The values of a category or boolean feature in the rollups, as category_values. */
+static int rollup_values(csgp_db *db, bands *bd, int res, csg_error *err)
+{
+    csgp_qb b;
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT bin FROM rollup_features");
+    fb_where(&b, bd, res);
+    csgp_qb_add(&b, " AND kind <> %d GROUP BY bin", CSGP_FB_TOTAL);
+    csgp_rows *rows;
+    int rc = csgp_qb_run(&b, &rows, err);
+    if (rc)
+        return rc;
+    char **all = NULL;
+    size_t n = 0, cap = 0;
+    int s;
+    while ((s = csgp_rows_next(rows)) == 1) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **na = realloc(all, cap * sizeof *na); // NOLINT(bugprone-sizeof-expression)
+            if (!na) {
+                s = -1;
+                break;
+            }
+            all = na;
+        }
+        if (!(all[n] = strdup(csgp_rows_text(rows, 0)))) {
+            s = -1;
+            break;
+        }
+        n++;
+    }
+    csgp_rows_free(rows);
+    if (s == 0 && n) {
+        qsort(all, n, sizeof *all, by_text); // NOLINT(bugprone-sizeof-expression)
+        for (size_t i = 0; i < n; i++) {
+            if (i < MAX_VALUES) {
+                bd->values[bd->nvalues++] = all[i];
+                continue;
+            }
+            bd->other = 0; /* numbered by make_bands */
+            free(all[i]);
+        }
+    } else if (s) {
+        for (size_t i = 0; i < n; i++)
+            free(all[i]);
+    }
+    free(all);
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading rollup_features failed") : 0;
+}
+
+/* Edges or values, the special segments, and one JSON object per segment. res: the
+ * category values come from the rollups (else the rows). */
+static int make_bands(csgp_db *db, const csgp_query *q, int res, bands *bd, json_t **seg,
+                      csg_error *err)
 {
     bd->q = q;
     bd->f = q->by_is_feature ? &q->by_feature : NULL;
@@ -157,10 +233,14 @@ static int make_bands(csgp_db *db, const csgp_query *q, bands *bd, json_t **seg,
     int rc = 0;
     memcpy(bd->edges, q->bands, (size_t)q->nbands * sizeof *q->bands);
     bd->nedges = q->nbands;
-    if (bd->f && bd->f->type == CSGP_FT_NUMBER && !q->nbands)
-        rc = decile_edges(db, bd, err);
-    else if (bd->f && bd->f->type != CSGP_FT_NUMBER)
-        rc = category_values(db, bd, err);
+    if (bd->f && bd->f->type == CSGP_FT_NUMBER && !q->nbands) {
+        /* the feature's fixed bands (fbins.h); deciles of the rows before any is frozen */
+        if (!(rc = csgp_fbins_bands(db, bd->f->name, bd->edges, &bd->nedges, err)) &&
+            !bd->nedges)
+            rc = decile_edges(db, bd, err);
+    } else if (bd->f && bd->f->type != CSGP_FT_NUMBER) {
+        rc = res ? rollup_values(db, bd, res, err) : category_values(db, bd, err);
+    }
     if (rc)
         return rc;
     int n = bd->nvalues ? bd->nvalues : bd->nedges;
@@ -191,6 +271,123 @@ static int make_bands(csgp_db *db, const csgp_query *q, bands *bd, json_t **seg,
     return 0;
 }
 
+/* The segment of a rollup_features bin: -1 for the key's totals and for a number below
+ * the first edge (in no segment, but not missing either). */
+static int seg_of_bin(const bands *bd, int kind, const char *bin)
+{
+    if (kind == CSGP_FB_TOTAL)
+        return -1;
+    if (kind == CSGP_FB_NUMBER) {
+        int k = atoi(bin);
+        return k >= 0 && k < bd->nedges ? k : -1;
+    }
+    char *const *v = bsearch(&bin, bd->values, (size_t)bd->nvalues, sizeof *bd->values, by_text);
+    return v ? (int)(v - bd->values) : bd->other;
+}
+
+/* Counts summed over one group of rollup rows (a model, or all): per segment and in all,
+ * and the rows holding the feature (the rest is "(missing)"). */
+typedef struct fsum {
+    int64_t seg[MAX_SEGS][3], total[3], present[3];
+} fsum;
+
+static void fsum_add(fsum *a, const bands *bd, csgp_rows *rows, int c)
+{
+    int kind = (int)csgp_rows_int(rows, c);
+    int k = seg_of_bin(bd, kind, csgp_rows_text(rows, c + 1));
+    for (int i = 0; i < 3; i++) {
+        int64_t v = csgp_rows_int(rows, c + 2 + i);
+        if (kind == CSGP_FB_TOTAL) {
+            a->total[i] += v;
+            continue;
+        }
+        a->present[i] += v;
+        if (k >= 0)
+            a->seg[k][i] += v;
+    }
+}
+
+/* "(missing)": the totals less the rows holding the feature (a value of its type). */
+static void fsum_missing(fsum *a, const bands *bd)
+{
+    for (int i = 0; i < 3 && bd->missing >= 0; i++)
+        a->seg[bd->missing][i] = a->total[i] - a->present[i];
+}
+
+/* Segments by a feature from rollup_features (the rows' answer: see docs/persistence.md). */
+static int feature_rollups(csgp_db *db, const bands *bd, int res, json_t **seg, csg_error *err)
+{
+    static const struct {
+        const char *role, *model, *decided, *approved, *cond;
+    } roles[] = {{"champion", "champion_model", "champion_decided", "champion_approved", ""},
+                 {"challenger", "challenger_model", "challenger_decided", "challenger_approved",
+                  " AND challenger_model <> ''"}};
+    fsum *a = calloc(1, sizeof *a);
+    if (!a)
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    csgp_qb b;
+    csgp_rows *rows;
+    csgp_qb_init(&b, db);
+    csgp_qb_add(&b, "SELECT kind, bin, sum(n), sum(both_decided), sum(diverge) FROM rollup_features");
+    fb_where(&b, bd, res);
+    csgp_qb_add(&b, " GROUP BY kind, bin");
+    int rc = csgp_qb_run(&b, &rows, err), s = 0;
+    if (rc)
+        goto done;
+    while ((s = csgp_rows_next(rows)) == 1)
+        fsum_add(a, bd, rows, 0);
+    csgp_rows_free(rows);
+    if (s < 0)
+        goto fail;
+    fsum_missing(a, bd);
+    for (int k = 0; k < bd->nsegs; k++)
+        if (a->seg[k][0]) {
+            json_object_set_new(seg[k], "count", json_integer(a->seg[k][0]));
+            json_object_set_new(seg[k], "divergence_rate", csgp_jratio(a->seg[k][2], a->seg[k][1]));
+        }
+    for (int r = 0; r < 2; r++) {
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT %s, kind, bin, sum(n), sum(%s), sum(%s) FROM rollup_features",
+                    roles[r].model, roles[r].approved, roles[r].decided);
+        fb_where(&b, bd, res);
+        csgp_qb_add(&b, "%s GROUP BY %s, kind, bin ORDER BY %s", roles[r].cond, roles[r].model,
+                    roles[r].model);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        char model[CSG_EVENT_NAME_MAX + 1] = "";
+        bool any = false;
+        for (;;) {
+            s = csgp_rows_next(rows);
+            if (s == 1 && any && !strcmp(model, csgp_rows_text(rows, 0))) {
+                fsum_add(a, bd, rows, 1);
+                continue;
+            }
+            if (any)
+                fsum_missing(a, bd);
+            for (int k = 0; any && k < bd->nsegs; k++) /* the model before: its segments */
+                if (a->seg[k][0])
+                    json_array_append_new(json_object_get(seg[k], "models"),
+                                          csgp_band_model(model, roles[r].role, a->seg[k][0],
+                                                          a->seg[k][1], a->seg[k][2]));
+            if (s != 1)
+                break;
+            memset(a, 0, sizeof *a);
+            snprintf(model, sizeof model, "%s", csgp_rows_text(rows, 0));
+            any = true;
+            fsum_add(a, bd, rows, 1);
+        }
+        csgp_rows_free(rows);
+        if (s < 0)
+            goto fail;
+    }
+    goto done;
+fail:
+    rc = csg_fail(err, CSGP_EDB, "reading rollup_features failed");
+done:
+    free(a);
+    return rc;
+}
+
 int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_json,
                        csg_error *err)
 {
@@ -198,7 +395,7 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     json_t *seg_obj[MAX_SEGS] = {0};
     csgp_rows *rows = NULL;
     csgp_qb b;
-    int rc = make_bands(db, q, &bd, seg_obj, err);
+    int rc = make_bands(db, q, res, &bd, seg_obj, err);
     if (rc)
         goto done;
     int nb = bd.nsegs;
@@ -207,7 +404,10 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         const char *role, *model, *decision;
     } roles[] = {{"champion", "champion_model", "champion_decision"},
                  {"challenger", "challenger_model", "challenger_decision"}};
-    if (res) {
+    if (res && bd.f) {
+        if ((rc = feature_rollups(db, &bd, res, seg_obj, err)))
+            goto done;
+    } else if (res) {
         if ((rc = csgp_rollq_segments(db, q, res, seg_obj, nb, err)))
             goto done;
     } else {
@@ -309,8 +509,9 @@ int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         json_array_append(segs, seg_obj[k]);
     }
     if (bd.f && bd.f->type == CSGP_FT_NUMBER && !q->nbands)
-        csgp_add_note(out, bd.nedges ? "bands are the deciles of the feature over the filtered "
-                                       "events (bands= sets them)"
+        csgp_add_note(out, bd.nedges ? "bands are the feature's fixed bands: its baseline's "
+                                       "bins, else the deciles of the first events that held "
+                                       "it (bands= sets them)"
                                      : "no event holds this feature: no deciles");
     *out_json = out;
 done:

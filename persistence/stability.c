@@ -10,8 +10,8 @@
 #include "baseline.h"
 #include "jsonout.h"
 #include "sqlb.h"
+#include "stability_private.h"
 
-#define MAX_MODELS 16     /* distinct models in one answer; more are left out (noted) */
 #define MAX_POINTS 50000  /* points in one answer, as /metrics/latency */
 #define REF_SCORE_BINS 10 /* a reference window's score bins: its deciles */
 
@@ -357,30 +357,8 @@ static int reference_baselines(csgp_db *db, const csgp_query *q, const char *cha
 /* ------------------------------------------------------------------------ */
 /* Buckets                                                                  */
 
-typedef struct model_acc {
-    char name[CSG_EVENT_NAME_MAX + 1];
-    const csgp_baseline *base; /* NULL: no baseline, psi null */
-    int64_t counts[CSGP_BASELINE_MAX_BINS], n;
-    json_t *points;
-} model_acc;
 
-typedef struct acc {
-    const csgp_baseline *bases;
-    int nbases;
-    const csgp_baseline *champion; /* its features give the CSI; NULL: none */
-    model_acc models[MAX_MODELS];
-    int nmodels;
-    bool models_left_out;
-    int64_t fcounts[CSG_EVENT_MAX_FEATURES][CSGP_BASELINE_MAX_BINS + 2], fn;
-    json_t *fpoints[CSG_EVENT_MAX_FEATURES];
-    /* the last bucket's feature counts, for each feature's "latest" bins */
-    int64_t last_counts[CSG_EVENT_MAX_FEATURES][CSGP_BASELINE_MAX_BINS + 2], last_n;
-    char last_t[CSGP_TS_SIZE];
-    int64_t points;
-    bool truncated;
-} acc;
-
-static model_acc *model_of(acc *a, const char *name)
+model_acc *csgp_stab_model(acc *a, const char *name)
 {
     for (int k = 0; k < a->nmodels; k++)
         if (!strcmp(a->models[k].name, name))
@@ -423,7 +401,7 @@ static void add_point(acc *a, json_t *points, const char *key, const char *t,
 }
 
 /* The bucket that just ended: its points, then empty counts. */
-static void flush(acc *a, int64_t bucket, int64_t secs)
+void csgp_stab_flush(acc *a, int64_t bucket, int64_t secs)
 {
     char t[CSGP_TS_SIZE];
     csgp_format_ms(bucket * secs * 1000, t);
@@ -495,7 +473,7 @@ static void count_row(acc *a, csgp_rows *rows)
         int cm = side ? C_CHALLENGER : C_CHAMPION, cs = cm + 1;
         if (csgp_rows_null(rows, cm) || csgp_rows_null(rows, cs))
             continue;
-        model_acc *m = model_of(a, csgp_rows_text(rows, cm));
+        model_acc *m = csgp_stab_model(a, csgp_rows_text(rows, cm));
         if (!m)
             continue;
         m->n++;
@@ -562,25 +540,31 @@ int csgp_stability_json(csgp_db *db, const csgp_query *q, json_t **out, csg_erro
     for (int i = 0; a->champion && i < a->champion->nfeatures; i++)
         a->fpoints[i] = json_array();
     csgp_rows *rows;
-    if ((rc = select_rows(db, q, false, q->bucket_seconds, &rows, err)) == 0) {
+    int res = 0; /* the rollups (stabq.c) when they can answer */
+    if ((rc = csgp_stabq_res(db, q, a, &res, err)) == 0 && res)
+        rc = csgp_stabq_read(db, q, res, a, err);
+    else if (rc == 0 && (rc = select_rows(db, q, false, q->bucket_seconds, &rows, err)) == 0) {
         int64_t bucket = 0;
         bool any = false;
         while ((rc = csgp_rows_next(rows)) == 1) {
             int64_t b = csgp_rows_int(rows, C_BUCKET);
             if (any && b != bucket)
-                flush(a, bucket, q->bucket_seconds);
+                csgp_stab_flush(a, bucket, q->bucket_seconds);
             bucket = b;
             any = true;
             count_row(a, rows);
         }
         if (any)
-            flush(a, bucket, q->bucket_seconds);
+            csgp_stab_flush(a, bucket, q->bucket_seconds);
         csgp_rows_free(rows);
         rc = rc < 0 ? csg_fail(err, CSGP_EDB, "reading the events failed") : 0;
     }
     if (rc == 0) {
         json_t *o = json_object(), *models = json_array(), *features = json_array();
         json_object_set_new(o, "bucket", json_string(q->bucket));
+        json_object_set_new(o, "source", json_string(res ? "rollup" : "rows"));
+        if (res)
+            json_object_set_new(o, "rollup_seconds", json_integer(res));
         if (a->champion || a->nbases) {
             json_t *b = json_object();
             json_object_set_new(b, "source", json_string(q->has_ref_from ? "window" : "file"));

@@ -6,9 +6,10 @@
  * Baselines are the stored ones (baseline.h), or, with reference_from/reference_to, built
  * from the rows of that window: each model's score deciles there, and the champion's
  * stored feature bins (else the window's deciles for numbers, its levels for categories).
- * Empty bins are floored as in every PSI here (lib/csg_outcome_stats.h, csg_psi_term). Rows are read
- * within the query's filters, bucketed by their timestamp; the champion is the latest
- * row's champion_model. Each feature also carries "latest": its last bucket's bins with
+ * Empty bins are floored as in every PSI here (lib/csg_outcome_stats.h, csg_psi_term). Hour
+ * and day buckets without row-level filters come from the feature-bin rollups (stabq.c,
+ * fbins.h), else rows are read within the query's filters, bucketed by their timestamp;
+ * the champion is the latest row's champion_model. Each feature also carries "latest": its last bucket's bins with
  * the expected (baseline) and actual shares, for the dashboard (null without rows).
  */
 #ifndef CSGP_STABILITY_H

@@ -378,7 +378,7 @@ def feature_table(at: AppTest) -> Any:
 
 def test_segments_by_any_feature(dashboard_env: str, events: list[dict]) -> None:
     """Segments offers every catalogue feature in its "by" selector; a category is grouped
-    by its values (plus "(missing)"), a number by deciles."""
+    by its values (plus "(missing)"), a number by its fixed bands (the baseline's bins)."""
     at = run_app()
     sel = at.selectbox(key="seg_feature")
     assert set(sel.options) == {"age", "credit_history", "home", "income", "loan_amount"}
@@ -389,7 +389,12 @@ def test_segments_by_any_feature(dashboard_env: str, events: list[dict]) -> None
     assert dict(zip(table["band"], table["requests"], strict=True)) == dict(counts)
     at.selectbox(key="seg_feature").set_value("age").run()
     table = feature_table(at)
-    assert len(table) >= 9 and table["band"].iloc[-1] == "(missing)"
+    # the stored baseline's bins are age's bands ([-inf,c1), …, [ck,inf)), then (missing)
+    base = json.loads(ref.BASELINE.read_text())
+    cuts = [f"{c:.15g}" for f in base["features"] if f["name"] == "age" for c in f["cuts"]]
+    edges = ["-inf", *cuts, "inf"]
+    want = [f"[{lo},{hi})" for lo, hi in pairwise(edges)]
+    assert list(table["band"]) == [*want, "(missing)"], list(table["band"])
     assert sum(table["requests"]) == len(events)
 
 

@@ -827,6 +827,73 @@ def close(
     return []
 
 
+def add_features(events: list[dict], seed: int) -> list[dict]:
+    """Events with a `features` object as an ABI 2.0 gateway writes them, for every fifth
+    none (an older gateway): a number (age), a sparse number (debt), a category (home,
+    sometimes absent, sometimes of another type) and a boolean (vip)."""
+    r = random.Random(seed)
+    out = []
+    for i, e in enumerate(events):
+        e = dict(e)
+        if i % 5:
+            f: dict = {"income": e["income"], "loan_amount": e["loan_amount"],
+                       "credit_history": e["credit_history"], "age": r.randint(18, 90),
+                       "vip": r.random() < 0.3}
+            if r.random() < 0.8:
+                f["home"] = r.choice(("rent", "owner", "parents", "priv", "other"))
+            elif r.random() < 0.2:
+                f["home"] = 3  # another type: counts as missing
+            if r.random() < 0.4:
+                f["debt"] = round(r.uniform(0, 5000), 2)
+            e["features"] = f
+        out.append(e)
+    return out
+
+
+def make_baseline(model: str, seed: int, features: bool = True) -> dict:
+    """A made-up baseline (csg-baseline/1) for the test models: uneven score bins, and
+    features of both kinds, one (home) with fewer levels than the events use (the rest go
+    to "other"). test_stability and bench/persist store them."""
+    r = random.Random(seed)
+
+    def shares(n: int) -> list[float]:
+        w = [r.random() + 0.05 for _ in range(n)]
+        out = [round(x / sum(w), 10) for x in w]
+        out[-1] = round(1 - sum(out[:-1]), 10)
+        return out
+
+    doc: dict = {
+        "format": "csg-baseline/1",
+        "model": model,
+        "source": "test",
+        "rows": 1000,
+        "score": {"edges": [0, 0.1, 0.3, 0.45, 0.5, 0.62, 0.8, 0.95, 1],
+                  "shares": shares(8)},
+        "features": [],
+    }
+    if features:
+        doc["features"] = [
+            {"name": "income", "type": "number", "cuts": [20000, 50000, 100000, 150000],
+             "shares": shares(6)},
+            {"name": "age", "type": "number", "cuts": [25, 40, 60], "shares": shares(5)},
+            {"name": "debt", "type": "number", "cuts": [1000], "shares": shares(3)},
+            {"name": "home", "type": "category", "levels": ["rent", "owner", "parents"],
+             "shares": shares(4)},
+            {"name": "vip", "type": "category", "levels": ["true", "false"],
+             "shares": shares(3)},
+            {"name": "never_seen", "type": "number", "cuts": [1], "shares": shares(3)},
+        ]
+    return doc
+
+
+# Segments by a feature read the feature-bin rollups (issues 20 + 22).
+FEATURE_ENDPOINTS = [
+    ("/metrics/segments", {"by": "age"}),
+    ("/metrics/segments", {"by": "debt"}),
+    ("/metrics/segments", {"by": "home"}),
+    ("/metrics/segments", {"by": "vip"}),
+]
+
 ROLLUP_ENDPOINTS = [
     ("/metrics/summary", {}),
     ("/metrics/latency", {"bucket": "1h"}),
@@ -845,7 +912,11 @@ def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[st
     and from the rows (source=rows): counts and rates equal, averages to 1e-9 relative,
     latency percentiles within the sketch's accuracy. Returns the differences."""
     diffs: list[str] = []
-    for path, extra in ROLLUP_ENDPOINTS:
+    features = {f["name"] for f in p.get("/metrics/features").json()["features"]}
+    for path, extra in ROLLUP_ENDPOINTS + FEATURE_ENDPOINTS:
+        if path == "/metrics/segments" and extra["by"] in ("age", "debt", "home", "vip") \
+                and extra["by"] not in features:
+            continue  # events without features
         params = dict(filters or {}, **extra)
         a = p.get(path, source="rollup", **params)
         b = p.get(path, source="rows", **params)
@@ -863,16 +934,16 @@ def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[st
 
 
 def drop_rollups(db: Database) -> None:
-    """Undo migrations 004 and 007 as the owner (their tables dropped, their rows in
+    """Undo migrations 004, 007 and 045 as the owner (their tables dropped, their rows in
     schema_migrations deleted), so the next `csg-persist migrate` rebuilds the rollups
     from the stored rows."""
     setup = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind)
     con = setup.connect()
     cur = con.cursor()
     for t in ("rollup_counts", "rollup_latency", "rollup_scores", "rollup_segments",
-              "rollup_reason_codes"):
+              "rollup_reason_codes", "rollup_features", "feature_bands"):
         cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7)")
+    cur.execute("DELETE FROM schema_migrations WHERE version IN (4, 7, 45)")
     con.commit()
     con.close()
 

@@ -188,7 +188,7 @@ def test_rollups_rebuilt_with_reason_lists(reasoned, database: csgp.Database) ->
     p, events = reasoned
     before = p.get("/metrics/reasons").json()
     csgp.drop_rollups(database)
-    assert "2 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
+    assert "3 migration(s) applied" in csgp.run_cli("migrate", "--db", database.owner_url).stdout
     after = p.get("/metrics/reasons").json()
     assert after["source"] == "rollup" and after == before
     check(after, ref_reasons(events))

@@ -29,7 +29,7 @@ def partitions(db: csgp.Database) -> list[str]:
 
 def test_purge_keeps_rollups(database: csgp.Database, procs, tmp_path) -> None:
     # Three days of events: 25, 26, 27 November (UTC).
-    events = csgp.make_events(3000, 51, span_s=3 * 86400 - 60, t0=DAY0)
+    events = csgp.add_features(csgp.make_events(3000, 51, span_s=3 * 86400 - 60, t0=DAY0), 51)
     st = load(database, tmp_path, events)
     assert st["inserted"] == len(events)
     n = len(events)
@@ -53,6 +53,7 @@ def test_purge_keeps_rollups(database: csgp.Database, procs, tmp_path) -> None:
     procs.append(p)
     before = p.get("/metrics/summary").json()
     assert before["source"] == "rollup" and before["total"] == n
+    by_home = p.get("/metrics/segments", by="home").json()
 
     cut = DAY0 + timedelta(days=1)
     old = [e for e in events if csgp.ts_ms(e["timestamp"]) < csgp.ts_ms(cut.isoformat())]
@@ -74,6 +75,8 @@ def test_purge_keeps_rollups(database: csgp.Database, procs, tmp_path) -> None:
     assert not csgp.close(after, before)  # the same (sums to 1e-9: summation order)
     rows = p.get("/metrics/summary", source="rows").json()
     assert rows["total"] == n - len(old)
+    # and so do the feature-bin rollups
+    assert p.get("/metrics/segments", by="home").json() == by_home
     since = {"from": "2026-11-26T00:00:00Z"}
     diffs = csgp.rollup_vs_rows(p, since)  # the range still held in rows: equal
     assert not diffs, "\n".join(diffs[:20])

@@ -7,9 +7,13 @@ of its rows when migrated; the source is stated in every reply."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import csgp
 import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
 
 T = csgp.ts_ms("2026-11-25T09:00:00Z")
 
@@ -24,7 +28,7 @@ def load(database: csgp.Database, tmp_path, events: list[dict], times: int = 1) 
 @pytest.fixture(scope="module")
 def loaded(module_database: csgp.Database, tmp_path_factory):
     """Loaded once per backend: the tests below only read."""
-    events = csgp.make_events(4000, 21, span_s=3 * 3600)
+    events = csgp.add_features(csgp.make_events(4000, 21, span_s=3 * 3600), 21)
     events += events[:50]  # repeated event_ids in one batch
     load(module_database, tmp_path_factory.mktemp("roll"), events, times=2)
     p = csgp.Persist(module_database, topic=csgp.unique("roll"),
@@ -53,7 +57,7 @@ def test_rollup_equals_rows(loaded, filters) -> None:
     diffs = csgp.rollup_vs_rows(p, filters)
     assert not diffs, "\n".join(diffs[:20])
     # source=auto picks the rollups for these queries.
-    for path, extra in csgp.ROLLUP_ENDPOINTS:
+    for path, extra in csgp.ROLLUP_ENDPOINTS + csgp.FEATURE_ENDPOINTS:
         body = p.get(path, **filters, **extra).json()
         assert body["source"] == "rollup", (path, body)
         if path in ("/metrics/summary", "/metrics/latency"):
@@ -104,14 +108,14 @@ def test_source_parameter_checked(loaded) -> None:
 def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, procs,
                                                    tmp_path) -> None:
     """The layout before 004 (migrations up to 003 with rows): migrate adds the rollup
-    tables (004, 007) and fills them from the rows; no row is lost."""
-    events = csgp.make_events(2500, 22, span_s=2 * 3600)
+    tables (004, 007, 045) and fills them from the rows; no row is lost."""
+    events = csgp.add_features(csgp.make_events(2500, 22, span_s=2 * 3600), 22)
     load(database, tmp_path, events)
     csgp.drop_rollups(database)
     before = sorted(database.query("SELECT id, event_id FROM credit_score_metrics"))
     assert len(before) == len(events)
     out = csgp.run_cli("migrate", "--db", database.owner_url).stdout
-    assert "2 migration(s) applied" in out, out
+    assert "3 migration(s) applied" in out, out
     assert sorted(database.query("SELECT id, event_id FROM credit_score_metrics")) == before
     assert csgp.rollup_totals(database) == [(3600, len(events)), (86400, len(events))]
     p = csgp.Persist(database, topic=csgp.unique("mig"), args=["--no-consume"]).start()
@@ -119,7 +123,7 @@ def test_migration_builds_rollups_of_existing_rows(database: csgp.Database, proc
     diffs = csgp.rollup_vs_rows(p)
     assert not diffs, "\n".join(diffs[:20])
     # and new events keep adding to them
-    more = csgp.make_events(300, 23, span_s=600)
+    more = csgp.add_features(csgp.make_events(300, 23, span_s=600), 23)
     load(database, tmp_path, more)
     n = len(events) + len(csgp.dedup(more))
     assert csgp.rollup_totals(database) == [(3600, n), (86400, n)]
@@ -178,3 +182,29 @@ def test_migration_007_converts_bucket_rows(database: csgp.Database, procs, tmp_
         scores)
     after = [p.get(path, **q).json() for path, q in paths]
     assert after == before
+
+
+def test_feature_rollups_follow_a_baseline(database: csgp.Database, procs, tmp_path) -> None:
+    """A number feature's bands freeze at its first batch (deciles); a baseline stored after
+    events arrived replaces them with its cuts and rebuilds that feature's rollups from the
+    rows in the same transaction: segments from rollups still equal the rows'."""
+    events = csgp.add_features(csgp.make_events(1200, 24, span_s=2 * 3600), 24)
+    load(database, tmp_path, events)
+    p = csgp.Persist(database, topic=csgp.unique("fb"), args=["--no-consume"]).start()
+    procs.append(p)
+    before = p.get("/metrics/segments", by="age").json()
+    assert before["source"] == "rollup" and before["segments"][0]["band"].startswith("[18,"), before
+    doc = json.loads((ROOT / "models" / "champion.baseline.json").read_text())
+    r = requests.post(p.url + "/baselines", data=json.dumps(doc), timeout=30)
+    assert r.status_code == 200, r.text
+    cuts = next(f["cuts"] for f in doc["features"] if f["name"] == "age")
+    after = p.get("/metrics/segments", by="age").json()
+    assert [s["band"] for s in after["segments"]][:2] == [
+        f"[-inf,{csgp.fmt_edge(cuts[0])})", f"[{csgp.fmt_edge(cuts[0])},{csgp.fmt_edge(cuts[1])})"]
+    assert sum(s["count"] for s in after["segments"]) == len(events)
+    diffs = csgp.rollup_vs_rows(p)
+    assert not diffs, "\n".join(diffs[:20])
+    # and new events are counted in the baseline's bands
+    load(database, tmp_path, csgp.add_features(csgp.make_events(200, 25, span_s=600), 25))
+    diffs = csgp.rollup_vs_rows(p)
+    assert not diffs, "\n".join(diffs[:20])

@@ -224,7 +224,7 @@ static const struct bad_case {
     {CSGP_Q_STABILITY, "reference_from=2026-11-25T10:00:00Z&reference_to=2026-11-25T10:00:00Z",
      "reference_to", "later than"},
     {CSGP_Q_STABILITY, "reference_from=yesterday&reference_to=1", "reference_from", "RFC 3339"},
-    {CSGP_Q_STABILITY, "source=rows", "source", "unknown"},
+    {CSGP_Q_STABILITY, "bins=5", "bins", "unknown"}, /* source= is taken (rollups or rows) */
     {CSGP_Q_SUMMARY, "reference_from=1", "reference_from", "unknown"},
     {CSGP_Q_EVENTS, "limit=1001", "limit", "from 1 to 1000"},
     {CSGP_Q_EVENTS, "offset=-1", "offset", "from 0 to 1000000000"},
