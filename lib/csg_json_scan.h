@@ -24,6 +24,20 @@ static inline const char *csg_jscan_ws(const char *p, const char *end)
     return p;
 }
 
+/* After an object member or array element: past the ',' and the whitespace after it
+ * (*more = true), or past the closer ('}' or ']'; *more = false); NULL for anything else. */
+static inline const char *csg_jscan_next(const char *p, const char *end, char closer,
+                                         bool *more)
+{
+    p = csg_jscan_ws(p, end);
+    if (p < end && *p == ',') {
+        *more = true;
+        return csg_jscan_ws(p + 1, end);
+    }
+    *more = false;
+    return p < end && *p == closer ? p + 1 : NULL;
+}
+
 /* A string of plain printable ASCII (no escapes, no control characters, no bytes of
  * 0x7f and above): its contents go to s and n (not NUL-terminated). */
 static inline const char *csg_jscan_str(const char *p, const char *end, const char **s,
@@ -43,6 +57,18 @@ static inline const char *csg_jscan_str(const char *p, const char *end, const ch
     *s = b;
     *n = (size_t)(p - b);
     return p + 1;
+}
+
+/* An object member's key (csg_jscan_str) and its ':': returns the start of its value
+ * (whitespace skipped). */
+static inline const char *csg_jscan_key(const char *p, const char *end, const char **k,
+                                        size_t *n)
+{
+    p = csg_jscan_str(p, end, k, n);
+    if (!p)
+        return NULL;
+    p = csg_jscan_ws(p, end);
+    return p < end && *p == ':' ? csg_jscan_ws(p + 1, end) : NULL;
 }
 
 /* A JSON number token (RFC 8259 grammar); *is_int: no fraction and no exponent. */

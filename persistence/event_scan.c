@@ -35,12 +35,9 @@ static const char *scan_array(const char *p, const char *end, csgp_jv *v)
         if (!p)
             return NULL;
         v->n++;
-        p = csg_jscan_ws(p, end);
-        if (p < end && *p == ',') {
-            p = csg_jscan_ws(p + 1, end);
-            continue;
-        }
-        return p < end && *p == ']' ? p + 1 : NULL;
+        bool more;
+        if (!(p = csg_jscan_next(p, end, ']', &more)) || !more)
+            return p;
     }
 }
 
@@ -91,27 +88,19 @@ bool csgp_event_scan(const char *json, size_t len, csgp_jv vals[CSG_EF_COUNT])
     for (;;) {
         const char *k;
         size_t kn;
-        p = csg_jscan_str(p, end, &k, &kn);
+        p = csg_jscan_key(p, end, &k, &kn);
         if (!p)
             return false;
         int f = field_of(k, kn, hint);
         if (f < 0 || vals[f].t != CSGP_JV_ABSENT)
             return false; /* another key (jansson ignores it) or a repeated one */
         hint = f + 1;
-        p = csg_jscan_ws(p, end);
-        if (p >= end || *p != ':')
+        p = scan_value(p, end, &vals[f]);
+        bool more;
+        if (!p || !(p = csg_jscan_next(p, end, '}', &more)))
             return false;
-        p = scan_value(csg_jscan_ws(p + 1, end), end, &vals[f]);
-        if (!p)
-            return false;
-        p = csg_jscan_ws(p, end);
-        if (p < end && *p == ',') {
-            p = csg_jscan_ws(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == '}')
-            return csg_jscan_ws(p + 1, end) == end;
-        return false;
+        if (!more)
+            return csg_jscan_ws(p, end) == end;
     }
 }
 

@@ -81,26 +81,16 @@ static const char *fr_reasons(const char *p, const char *end, fr_reason *rs, uns
                 for (int f = 0; f < 3; f++)
                     if (kn == strlen(names[f]) && memcmp(k, names[f], kn) == 0)
                         r->v[f] = v, r->n[f] = vn;
-                p = csg_jscan_ws(p, end);
-                if (p < end && *p == ',') {
-                    p = csg_jscan_ws(p + 1, end);
-                    continue;
-                }
-                if (p < end && *p == '}') {
-                    p++;
+                bool more;
+                if (!(p = csg_jscan_next(p, end, '}', &more)))
+                    return NULL;
+                if (!more)
                     break;
-                }
-                return NULL;
             }
         }
-        p = csg_jscan_ws(p, end);
-        if (p < end && *p == ',') {
-            p = csg_jscan_ws(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == ']')
-            return p + 1;
-        return NULL;
+        bool more;
+        if (!(p = csg_jscan_next(p, end, ']', &more)) || !more)
+            return p;
     }
 }
 
@@ -137,14 +127,8 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
         for (;;) {
             const char *k;
             size_t kn;
-            p = csg_jscan_str(p, end, &k, &kn);
-            if (!p)
-                return false;
-            p = csg_jscan_ws(p, end);
-            if (p >= end || *p != ':')
-                return false;
-            p = csg_jscan_ws(p + 1, end);
-            if (p >= end)
+            p = csg_jscan_key(p, end, &k, &kn);
+            if (!p || p >= end)
                 return false;
             /* Escape-free keys: equal bytes are equal keys. A duplicate, or
              * more keys than a model reply has, is left to jansson. */
@@ -213,16 +197,11 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                 st = t;
             if (is_dec)
                 dt = t;
-            p = csg_jscan_ws(p, end);
-            if (p < end && *p == ',') {
-                p = csg_jscan_ws(p + 1, end);
-                continue;
-            }
-            if (p < end && *p == '}') {
-                p++;
+            bool more;
+            if (!(p = csg_jscan_next(p, end, '}', &more)))
+                return false;
+            if (!more)
                 break;
-            }
-            return false;
         }
     }
     if (csg_jscan_ws(p, end) != end)
