@@ -81,6 +81,11 @@ bool csgp_event_scan(const char *json, size_t len, csgp_jv vals[CSG_EF_COUNT])
     p = csg_jscan_ws(p, end);
     if (p >= end || *p != '{')
         return false;
+    /* A nested object (features, challengers) is jansson's: decline before scanning the
+     * rest, so such events pay no more than a memchr on top of jansson (a '{' inside a
+     * string declines too; jansson then reads it). */
+    if (memchr(p + 1, '{', (size_t)(end - p - 1)))
+        return false;
     p = csg_jscan_ws(p + 1, end);
     if (p < end && *p == '}')
         return csg_jscan_ws(p + 1, end) == end;

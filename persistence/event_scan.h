@@ -6,7 +6,8 @@
  * The scanner handles a flat object of the schema's keys (lib/csg_event_schema.h), each
  * once, whose values are null, true, false, numbers, plain ASCII strings without escapes
  * (lib/csg_json_scan.h) or arrays of at most CSG_REASONS_MAX such strings. Anything else
- * (another key, a repeated key, an object value such as features or challengers, escapes,
+ * (another key, a repeated key, any '{' after the first, i.e. an object value such as
+ * features or challengers, escapes,
  * non-ASCII text, numbers at jansson's range limits, trailing bytes) makes it decline, and
  * the caller parses with jansson: the scanner only answers where jansson reads the same
  * values (tests/fuzz/fuzz_persist_event_fast.c and the unit test compare the two paths).
