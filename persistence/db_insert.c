@@ -14,7 +14,7 @@
 #include "rollup.h"
 #include "srm.h"
 
-/* The batch insert's column list: the staging table's (pgcopy.h), also used on SQLite. */
+/* The batch insert's column list (pgcopy.h's row), also used on SQLite. */
 #define EVENT_COLUMNS CSGP_COPY_COLUMNS
 
 static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *inserted,
@@ -23,83 +23,65 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
     int rc = csgp_pg_connect(db, err);
     if (rc)
         return rc;
-    csgp_copy_buf b = {0};
-    unsigned char *fresh = NULL; /* fresh[i]: ev[i] was inserted (the catalogue counts it) */
-    for (size_t i = 0; i < n; i++)
-        if (csgp_copy_event(&b, i, &ev[i])) {
-            free(b.p);
-            return csg_fail(err, CSG_ENOMEM, "out of memory building COPY data");
-        }
+    csgp_copy_buf keys = {0}, rows = {0};
+    unsigned char *fresh = calloc(n, 1); /* fresh[i]: ev[i] is inserted (the catalogue counts it) */
     PGresult *res = NULL;
-    /* The staging table lives for this transaction only (DESIGN §7). */
-    rc = csgp_pg_exec_simple(db,
-                        "BEGIN; CREATE TEMP TABLE csg_stage (ord int, event_id text, "
-                        "experiment_id text, applicant_id text, transport text, champion_model "
-                        "text, challenger_model text, champion_score float8, challenger_score "
-                        "float8, champion_decision text, challenger_decision text, "
-                        "decision_match boolean, latency_champion_ms float8, "
-                        "latency_challenger_ms float8, decision_diff float8, income float8, "
-                        "loan_amount float8, credit_history bigint, \"timestamp\" timestamptz, "
-                        "status text, features jsonb, config_version text, champion_reasons text[], "
-                        "challenger_reasons text[]) ON COMMIT DROP",
-                        "staging table", err);
-    if (rc)
-        goto fail;
     bool abandoned;
-    res = csgp_pg_exec(db, "COPY csg_stage FROM STDIN", false, 0, NULL, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        rc = csgp_pg_error(db, res, "COPY", err);
-        goto fail;
+    int oom = !fresh || csgp_copy_begin(&keys);
+    for (size_t i = 0; i < n && !oom; i++)
+        oom = csgp_copy_key(&keys, i, &ev[i]);
+    if (oom || csgp_copy_end(&keys)) {
+        free(keys.p);
+        free(fresh);
+        return csg_fail(err, CSG_ENOMEM, "out of memory building COPY data");
     }
-    PQclear(res);
-    res = NULL;
-    if (PQputCopyData(db->pg, b.p ? b.p : "", (int)b.len) != 1 || PQputCopyEnd(db->pg, NULL) != 1) {
-        rc = csgp_pg_error(db, NULL, "COPY data", err);
+    /* The staging table holds the batch's keys for this transaction only (DESIGN §7). */
+    if ((rc = csgp_pg_exec_simple(db,
+                                  "BEGIN; CREATE TEMP TABLE csg_stage (" CSGP_COPY_KEY_COLUMNS_DDL
+                                  ") ON COMMIT DROP",
+                                  "staging table", err)) ||
+        (rc = csgp_db_copy_in(db, "COPY csg_stage FROM STDIN (FORMAT binary)", keys.p, keys.len,
+                              err)))
         goto fail;
-    }
-    res = csgp_pg_results(db, &abandoned);
-    if (abandoned)
-        goto abandon;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = csgp_pg_error(db, res, "COPY", err);
-        goto fail;
-    }
-    PQclear(res);
-    /* The ords of the rows actually inserted (the first of each event_id), so that the
-     * feature catalogue counts each stored event once. */
     /* Exactly-once through csg_event_ids (the events table is partitioned by day, so it
      * cannot hold a unique key on event_id alone): the first of each new event_id, in batch
-     * order, claims it; only those rows are inserted. */
+     * order, claims it; the ords of those are the rows to insert. */
     res = csgp_pg_exec(db,
-                  "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
-                  "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
-                  "DO NOTHING RETURNING event_id), firsts AS (SELECT min(s.ord) AS ord FROM fresh "
-                  "JOIN csg_stage s USING (event_id) GROUP BY s.event_id), ins AS (INSERT INTO "
-                  "credit_score_metrics (" EVENT_COLUMNS ") SELECT " EVENT_COLUMNS " FROM "
-                  "csg_stage WHERE ord IN (SELECT ord FROM firsts) ORDER BY ord) SELECT ord FROM "
-                  "firsts",
-                  false, 0, NULL, &abandoned);
+                       "WITH fresh AS (INSERT INTO csg_event_ids (event_id, \"timestamp\") SELECT "
+                       "event_id, \"timestamp\" FROM csg_stage ORDER BY ord ON CONFLICT (event_id) "
+                       "DO NOTHING RETURNING event_id) SELECT min(s.ord) FROM fresh JOIN csg_stage "
+                       "s USING (event_id) GROUP BY s.event_id",
+                       false, 0, NULL, &abandoned);
     if (abandoned)
         goto abandon;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = csgp_pg_error(db, res, "INSERT", err);
         goto fail;
     }
-    size_t ins = (size_t)PQntuples(res);
-    if (!(fresh = calloc(n, 1))) {
-        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    size_t ins = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        if (ord < n)
+        if (ord < n && !fresh[ord]) {
             fresh[ord] = 1;
+            ins++;
+        }
     }
     PQclear(res);
     res = NULL;
-    if ((rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
+    /* Those rows straight into the partitioned table, in batch order (so their ids follow
+     * it): COPY routes each to its day's partition and writes them in bulk. */
+    oom = csgp_copy_begin(&rows);
+    for (size_t i = 0; i < n && !oom; i++)
+        oom = fresh[i] ? csgp_copy_event(&rows, &ev[i]) : 0;
+    if (oom || csgp_copy_end(&rows)) {
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory building COPY data");
+        goto fail;
+    }
+    if ((ins && (rc = csgp_db_copy_in(db,
+                                      "COPY " CSGP_TABLE " (" EVENT_COLUMNS
+                                      ") FROM STDIN (FORMAT binary)",
+                                      rows.p, rows.len, err))) ||
+        (rc = csgp_catalogue_add(db, ev, fresh, n, err)) ||
         (rc = csgp_rollup_add(db, ev, fresh, n, err)) ||
         (rc = csgp_arms_add(db, ev, fresh, n, err)) || (rc = csgp_srm_add(db, ev, fresh, n, err)))
         goto fail;
@@ -119,18 +101,21 @@ static int pg_insert(csgp_db *db, const csgp_event *ev, size_t n, size_t *insert
         goto fail;
     }
     PQclear(res);
-    free(b.p);
+    free(keys.p);
+    free(rows.p);
     free(fresh);
     *inserted = ins;
     return 0;
 fail:
     PQclear(res);
     csgp_pg_rollback(db);
-    free(b.p);
+    free(keys.p);
+    free(rows.p);
     free(fresh);
     return rc ? rc : -CSGP_EDB;
 abandon:
-    free(b.p);
+    free(keys.p);
+    free(rows.p);
     free(fresh);
     return csg_fail(err, CSGP_EDB, "PostgreSQL insert abandoned: shutting down");
 }

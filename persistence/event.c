@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "event_arms.h"
+#include "event_scan.h"
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -42,50 +43,48 @@ bool csgp_no_controls(const char *s, size_t n)
 
 /* A non-null string of 1..max bytes without control characters, copied to out (which
  * holds max + 1 bytes). */
-static int get_str(json_t *root, const csg_event_field *f, size_t max, bool nullable,
+static int get_str(const csgp_jv *v, const csg_event_field *f, size_t max, bool nullable,
                    char *out, bool *present, csgp_reject *why)
 {
     const char *key = f->name;
-    json_t *v = json_object_get(root, key);
-    if (json_is_null(v) && nullable) {
+    if (v->t == CSGP_JV_NULL && nullable) {
         out[0] = 0;
         if (present)
             *present = false;
         return 0;
     }
-    if (!json_is_string(v))
+    if (v->t != CSGP_JV_STRING)
         return reject(why, "invalid_field", "field \"%s\": must be a string%s", key,
                       nullable ? " or null" : "");
-    size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (n < 1 || n > max || !csgp_no_controls(s, n))
+    size_t n = v->n;
+    if (n < 1 || n > max || !csgp_no_controls(v->s, n))
         return reject(why, "invalid_field",
                       "field \"%s\": must be 1-%zu characters without control characters", key,
                       max);
-    memcpy(out, s, n + 1);
+    memcpy(out, v->s, n);
+    out[n] = '\0';
     if (present)
         *present = true;
     return 0;
 }
 
 /* A finite number within the field's bounds. */
-static int get_num(json_t *root, const csg_event_field *f, bool nullable, double *out,
+static int get_num(const csgp_jv *v, const csg_event_field *f, bool nullable, double *out,
                    bool *present, csgp_reject *why)
 {
     const char *key = f->name;
     double lo = f->min, hi = f->max;
     bool lo_open = f->flags & CSG_EF_MIN_OPEN;
-    json_t *v = json_object_get(root, key);
-    if (json_is_null(v) && nullable) {
+    if (v->t == CSGP_JV_NULL && nullable) {
         *out = 0;
         if (present)
             *present = false;
         return 0;
     }
-    if (!json_is_number(v))
+    if (v->t != CSGP_JV_INT && v->t != CSGP_JV_REAL)
         return reject(why, "invalid_field", "field \"%s\": must be a number%s", key,
                       nullable ? " or null" : "");
-    double d = json_number_value(v);
+    double d = v->d;
     if (!isfinite(d) || d < lo || d > hi || (lo_open && d == lo))
         return reject(why, "invalid_field", "field \"%s\": %.17g is out of range %c%g, %g]",
                       key, d, lo_open ? '(' : '[', lo, hi);
@@ -95,16 +94,14 @@ static int get_num(json_t *root, const csg_event_field *f, bool nullable, double
     return 0;
 }
 
-static int get_decision(json_t *root, const char *key, bool nullable, csgp_decision *out,
+static int get_decision(const csgp_jv *v, const char *key, bool nullable, csgp_decision *out,
                         csgp_reject *why)
 {
-    json_t *v = json_object_get(root, key);
-    if (json_is_null(v) && nullable) {
+    if (v->t == CSGP_JV_NULL && nullable) {
         *out = CSG_DECISION_NONE;
         return 0;
     }
-    *out = json_is_string(v) ? csg_decision_parse(json_string_value(v), json_string_length(v))
-                             : CSG_DECISION_NONE;
+    *out = v->t == CSGP_JV_STRING ? csg_decision_parse(v->s, v->n) : CSG_DECISION_NONE;
     if (*out == CSG_DECISION_NONE)
         return reject(why, "invalid_field", "field \"%s\": must be \"%s\", \"%s\", \"%s\"%s",
                       key, csg_decision_name(CSG_DECISION_APPROVE),
@@ -113,48 +110,47 @@ static int get_decision(json_t *root, const char *key, bool nullable, csgp_decis
     return 0;
 }
 
-static int get_config_version(json_t *root, csgp_event *ev, csgp_reject *why)
+static int get_config_version(const csgp_jv *v, csgp_event *ev, csgp_reject *why)
 {
     const csg_event_field *f = &csg_event_fields[CSG_EF_CONFIG_VERSION];
-    json_t *v = json_object_get(root, f->name);
-    if (!v || json_is_null(v))
+    if (v->t == CSGP_JV_ABSENT || v->t == CSGP_JV_NULL)
         return 0;
-    const char *s = json_string_value(v);
-    bool ok = s && json_string_length(v) == f->max_len;
+    const char *s = v->s;
+    bool ok = v->t == CSGP_JV_STRING && v->n == f->max_len;
     for (size_t i = 0; ok && i < f->max_len; i++)
         ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
     if (!ok)
         return reject(why, "invalid_field", "field \"%s\": must be %u lowercase hex characters "
                       "or null", f->name, f->max_len);
     _Static_assert(sizeof ev->config_version == CSG_EVENT_CONFIG_VERSION_LEN + 1, "buffer");
-    memcpy(ev->config_version, s, f->max_len + 1);
+    memcpy(ev->config_version, s, f->max_len);
+    ev->config_version[f->max_len] = '\0';
     return 0;
 }
 
 /* champion_reasons / challenger_reasons: optional; null or an array of reason codes. */
-static int get_reasons(json_t *root, const char *key, bool answered, csgp_reasons *out,
+static int get_reasons(const csgp_jv *v, const char *key, bool answered, csgp_reasons *out,
                        csgp_reject *why)
 {
-    json_t *v = json_object_get(root, key);
     out->present = false;
     out->n = 0;
-    if (!v || json_is_null(v))
+    if (v->t == CSGP_JV_ABSENT || v->t == CSGP_JV_NULL)
         return 0;
-    if (!json_is_array(v))
+    if (v->t != CSGP_JV_ARRAY)
         return reject(why, "invalid_field", "field \"%s\": must be an array of reason codes "
                       "or null", key);
-    size_t n = json_array_size(v);
+    size_t n = v->n;
     if (n > CSG_REASONS_MAX)
         return reject(why, "invalid_field", "field \"%s\": %zu reasons (at most %d)", key, n,
                       CSG_REASONS_MAX);
     for (size_t i = 0; i < n; i++) {
-        json_t *c = json_array_get(v, i);
-        const char *s = json_string_value(c);
-        size_t len = s ? json_string_length(c) : 0;
-        if (!s || !csg_reason_code_ok(s, len))
+        csgp_jv c;
+        csgp_jv_item(v, i, &c);
+        if (c.t != CSGP_JV_STRING || !csg_reason_code_ok(c.s, c.n))
             return reject(why, "invalid_field", "field \"%s[%zu]\": must be a reason code "
                           "([A-Z0-9_]{1,%d})", key, i, CSG_REASON_CODE_MAX);
-        memcpy(out->code[i], s, len + 1);
+        memcpy(out->code[i], c.s, c.n);
+        out->code[i][c.n] = '\0';
     }
     /* Only a model that answered has reasons (DESIGN §6: null on timeout, error,
      * fallback, no challenger). */
@@ -191,12 +187,12 @@ static void fill_from_features(json_t *features, csgp_event *ev)
 }
 
 /* features: optional; validated entry by entry, stored as compact JSON with sorted keys. */
-static int get_features(json_t *root, csgp_event *ev, csgp_reject *why)
+static int get_features(const csgp_jv *fv, csgp_event *ev, csgp_reject *why)
 {
-    json_t *f = json_object_get(root, csg_event_fields[CSG_EF_FEATURES].name);
-    if (!f || json_is_null(f))
+    if (fv->t == CSGP_JV_ABSENT || fv->t == CSGP_JV_NULL)
         return 0;
-    if (!json_is_object(f))
+    json_t *f = fv->j; /* objects come from the jansson path only */
+    if (fv->t != CSGP_JV_OBJECT || !f)
         return reject(why, "invalid_field", "field \"features\": must be an object or null");
     if (json_object_size(f) > CSG_EVENT_MAX_FEATURES)
         return reject(why, "invalid_field", "field \"features\": %zu features (at most %d)",
@@ -269,7 +265,8 @@ static void *slot(csgp_event *ev, csg_event_field_id id, bool **present, size_t 
 #undef STR
 
 /* The strings, numbers and decisions, in the table's order, each within its row's rule. */
-static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_reject *why)
+static int get_fields(const csgp_jv *vals, csgp_event *ev, bool champion_failed,
+                      csgp_reject *why)
 {
     for (int i = 0; i < CSG_EF_COUNT; i++) {
         const csg_event_field *f = &csg_event_fields[i];
@@ -286,11 +283,11 @@ static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_r
         case CSG_EFT_STRING:
             /* The buffers are sized by the same bounds (test_event_contract checks it);
              * never past one in any case. */
-            rc = get_str(root, f, f->max_len < cap ? f->max_len : cap - 1, nullable, out, present,
-                         why);
+            rc = get_str(&vals[i], f, f->max_len < cap ? f->max_len : cap - 1, nullable, out,
+                         present, why);
             break;
-        case CSG_EFT_NUMBER: rc = get_num(root, f, nullable, out, present, why); break;
-        case CSG_EFT_DECISION: rc = get_decision(root, f->name, nullable, out, why); break;
+        case CSG_EFT_NUMBER: rc = get_num(&vals[i], f, nullable, out, present, why); break;
+        case CSG_EFT_DECISION: rc = get_decision(&vals[i], f->name, nullable, out, why); break;
         default: break;
         }
         if (rc)
@@ -299,10 +296,15 @@ static int get_fields(json_t *root, csgp_event *ev, bool champion_failed, csgp_r
     return 0;
 }
 
-static int get_status(json_t *root, csgp_event *ev, csgp_reject *why)
+static int get_status(const csgp_jv *v, csgp_event *ev, csgp_reject *why)
 {
-    const char *s = json_string_value(json_object_get(root, csg_event_fields[CSG_EF_STATUS].name));
-    if (!csg_event_status_parse(s, &ev->status_id)) {
+    char s[CSG_EVENT_STATUS_NAME_MAX + 1];
+    bool ok = v->t == CSGP_JV_STRING && v->n < sizeof s;
+    if (ok) {
+        memcpy(s, v->s, v->n);
+        s[v->n] = '\0';
+    }
+    if (!ok || !csg_event_status_parse(s, &ev->status_id)) {
         char list[128];
         size_t n = 0;
         for (int i = 0; i < CSG_EVENT_STATUS_COUNT && n < sizeof list; i++)
@@ -314,7 +316,89 @@ static int get_status(json_t *root, csgp_event *ev, csgp_reject *why)
     return 0;
 }
 
-int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
+/* The event from its top-level values (both paths): 0, or -CSG_EINVAL and *why. */
+static int parse_vals(const csgp_jv *vals, csgp_event *ev, csgp_reject *why)
+{
+    /* Every key of DESIGN §6 must be present (null where allowed), but the (next)-era
+     * ones older gateways do not write. */
+    for (int i = 0; i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        if (!(f->flags & CSG_EF_OPTIONAL) && vals[i].t == CSGP_JV_ABSENT)
+            return reject(why, "missing_field", "missing field \"%s\"", f->name);
+    }
+    memset(ev, 0, sizeof *ev);
+    ev->decision_match = -1;
+
+    const csg_event_field *fid = &csg_event_fields[CSG_EF_EVENT_ID];
+    const csgp_jv *v = &vals[CSG_EF_EVENT_ID];
+    size_t n = v->t == CSGP_JV_STRING ? v->n : 0;
+    bool ok = v->t == CSGP_JV_STRING && n >= 1 && n <= fid->max_len;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v->s[i] >= 0x21 && v->s[i] <= 0x7e;
+    if (!ok)
+        return reject(why, "invalid_field",
+                      "field \"event_id\": must be 1-%u printable ASCII characters", fid->max_len);
+    memcpy(ev->event_id, v->s, n);
+    ev->event_id[n] = '\0';
+
+    int rc;
+    if ((rc = get_status(&vals[CSG_EF_STATUS], ev, why)))
+        return rc;
+    bool champion_failed = csg_event_status_champion_failed(ev->status_id);
+    if ((rc = get_fields(vals, ev, champion_failed, why)))
+        return rc;
+
+    v = &vals[CSG_EF_DECISION_MATCH];
+    if (v->t == CSGP_JV_TRUE || v->t == CSGP_JV_FALSE)
+        ev->decision_match = v->t == CSGP_JV_TRUE;
+    else if (v->t != CSGP_JV_NULL)
+        return reject(why, "invalid_field", "field \"decision_match\": must be true, false or null");
+
+    /* jansson's integers end where the schema's bound does (larger ones are not JSON it
+     * parses: invalid_json). */
+    _Static_assert(CSG_EVENT_CREDIT_HISTORY_MAX == LLONG_MAX, "credit_history bound");
+    const csg_event_field *fch = &csg_event_fields[CSG_EF_CREDIT_HISTORY];
+    v = &vals[CSG_EF_CREDIT_HISTORY];
+    if (v->t != CSGP_JV_NULL && (v->t != CSGP_JV_INT || (double)v->i < fch->min))
+        return reject(why, "invalid_field",
+                      "field \"credit_history\": must be an integer >= 0 or null");
+    ev->has_credit_history = v->t != CSGP_JV_NULL;
+    ev->credit_history = ev->has_credit_history ? v->i : 0;
+
+    v = &vals[CSG_EF_TIMESTAMP];
+    if (v->t != CSGP_JV_STRING || csgp_parse_rfc3339(v->s, v->n, &ev->ts_ms) != 0)
+        return reject(why, "invalid_field", "field \"timestamp\": must be an RFC 3339 time "
+                      "(e.g. 2025-10-07T13:35:42.123Z)");
+    csgp_format_ms(ev->ts_ms, ev->timestamp);
+
+    /* Without a challenger, every field of its answer is null. */
+    for (int i = 0; !ev->has_challenger_model && i < CSG_EF_COUNT; i++) {
+        const csg_event_field *f = &csg_event_fields[i];
+        if ((f->flags & CSG_EF_CHALLENGER) && vals[i].t != CSGP_JV_NULL)
+            return reject(why, "invalid_field", "field \"%s\": must be null when "
+                          "challenger_model is null", f->name);
+    }
+    /* features last: it allocates, and a refused event has nothing to release. */
+    if ((rc = get_config_version(&vals[CSG_EF_CONFIG_VERSION], ev, why)) ||
+        (rc = get_reasons(&vals[CSG_EF_CHAMPION_REASONS],
+                          csg_event_fields[CSG_EF_CHAMPION_REASONS].name,
+                          ev->has_champion_score, &ev->champion_reasons, why)) ||
+        (rc = get_reasons(&vals[CSG_EF_CHALLENGER_REASONS],
+                          csg_event_fields[CSG_EF_CHALLENGER_REASONS].name,
+                          ev->has_challenger_score, &ev->challenger_reasons, why)) ||
+        (rc = get_features(&vals[CSG_EF_FEATURES], ev, why)))
+        return rc;
+    char msg[sizeof why->reason];
+    const char *bad = csgp_event_arms(&vals[CSG_EF_DECIDED_BY], &vals[CSG_EF_CHALLENGERS], ev,
+                                      msg, sizeof msg);
+    if (bad) {
+        csgp_event_release(ev); /* a refused event has nothing to release */
+        return reject(why, "invalid_field", "%s", bad);
+    }
+    return 0;
+}
+
+int csgp_event_parse_jansson(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
 {
     if (len > CSGP_MAX_MESSAGE_BYTES)
         return reject(why, "too_large", "message too large: %zu bytes (limit %d)", len,
@@ -324,101 +408,28 @@ int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *
     if (!root)
         return reject(why, "invalid_json", "invalid JSON at position %d: %s", jerr.position,
                       jerr.text);
-    int rc = -CSG_EINVAL;
+    int rc;
     if (!json_is_object(root)) {
         rc = reject(why, "not_object", "the event must be a JSON object");
-        goto out;
+    } else {
+        csgp_jv vals[CSG_EF_COUNT];
+        for (int i = 0; i < CSG_EF_COUNT; i++)
+            csgp_jv_from_json(json_object_get(root, csg_event_fields[i].name), &vals[i]);
+        rc = parse_vals(vals, ev, why);
     }
-    /* Every key of DESIGN §6 must be present (null where allowed), but the (next)-era
-     * ones older gateways do not write. */
-    for (int i = 0; i < CSG_EF_COUNT; i++) {
-        const csg_event_field *f = &csg_event_fields[i];
-        if (!(f->flags & CSG_EF_OPTIONAL) && !json_object_get(root, f->name)) {
-            rc = reject(why, "missing_field", "missing field \"%s\"", f->name);
-            goto out;
-        }
-    }
-    memset(ev, 0, sizeof *ev);
-    ev->decision_match = -1;
-
-    const csg_event_field *fid = &csg_event_fields[CSG_EF_EVENT_ID];
-    json_t *v = json_object_get(root, fid->name);
-    const char *s = json_string_value(v);
-    size_t n = s ? json_string_length(v) : 0;
-    bool ok = s && n >= 1 && n <= fid->max_len;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = s[i] >= 0x21 && s[i] <= 0x7e;
-    if (!ok) {
-        rc = reject(why, "invalid_field",
-                    "field \"event_id\": must be 1-%u printable ASCII characters", fid->max_len);
-        goto out;
-    }
-    memcpy(ev->event_id, s, n + 1);
-
-    if ((rc = get_status(root, ev, why)))
-        goto out;
-    bool champion_failed = csg_event_status_champion_failed(ev->status_id);
-    if ((rc = get_fields(root, ev, champion_failed, why)))
-        goto out;
-
-    v = json_object_get(root, "decision_match");
-    if (json_is_boolean(v)) {
-        ev->decision_match = json_is_true(v);
-    } else if (!json_is_null(v)) {
-        rc = reject(why, "invalid_field", "field \"decision_match\": must be true, false or null");
-        goto out;
-    }
-
-    /* jansson's integers end where the schema's bound does (larger ones are not JSON it
-     * parses: invalid_json). */
-    _Static_assert(CSG_EVENT_CREDIT_HISTORY_MAX == LLONG_MAX, "credit_history bound");
-    const csg_event_field *fch = &csg_event_fields[CSG_EF_CREDIT_HISTORY];
-    v = json_object_get(root, fch->name);
-    if (!json_is_null(v) && (!json_is_integer(v) || (double)json_integer_value(v) < fch->min)) {
-        rc = reject(why, "invalid_field",
-                    "field \"credit_history\": must be an integer >= 0 or null");
-        goto out;
-    }
-    ev->has_credit_history = !json_is_null(v);
-    ev->credit_history = ev->has_credit_history ? json_integer_value(v) : 0;
-
-    v = json_object_get(root, csg_event_fields[CSG_EF_TIMESTAMP].name);
-    if (!json_is_string(v) ||
-        csgp_parse_rfc3339(json_string_value(v), json_string_length(v), &ev->ts_ms) != 0) {
-        rc = reject(why, "invalid_field", "field \"timestamp\": must be an RFC 3339 time "
-                    "(e.g. 2025-10-07T13:35:42.123Z)");
-        goto out;
-    }
-    csgp_format_ms(ev->ts_ms, ev->timestamp);
-
-    /* Without a challenger, every field of its answer is null. */
-    for (int i = 0; !ev->has_challenger_model && i < CSG_EF_COUNT; i++) {
-        const csg_event_field *f = &csg_event_fields[i];
-        if ((f->flags & CSG_EF_CHALLENGER) && !json_is_null(json_object_get(root, f->name))) {
-            rc = reject(why, "invalid_field", "field \"%s\": must be null when challenger_model "
-                        "is null", f->name);
-            goto out;
-        }
-    }
-    /* features last: it allocates, and a refused event has nothing to release. */
-    if ((rc = get_config_version(root, ev, why)) ||
-        (rc = get_reasons(root, csg_event_fields[CSG_EF_CHAMPION_REASONS].name,
-                          ev->has_champion_score, &ev->champion_reasons, why)) ||
-        (rc = get_reasons(root, csg_event_fields[CSG_EF_CHALLENGER_REASONS].name,
-                          ev->has_challenger_score, &ev->challenger_reasons, why)) ||
-        (rc = get_features(root, ev, why)))
-        goto out;
-    char msg[sizeof why->reason];
-    const char *bad = csgp_event_arms(root, ev, msg, sizeof msg);
-    if (bad) {
-        csgp_event_release(ev); /* a refused event has nothing to release */
-        rc = reject(why, "invalid_field", "%s", bad);
-        goto out;
-    }
-    rc = 0;
-out:
     json_decref(root);
     return rc;
+}
+
+int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
+{
+    /* The scanner reads the usual event; whatever it declines, and every refusal (so the
+     * reasons are the reference path's), goes through jansson. */
+    csgp_jv vals[CSG_EF_COUNT];
+    if (len <= CSGP_MAX_MESSAGE_BYTES && csgp_event_scan(json, len, vals) &&
+        parse_vals(vals, ev, NULL) == 0)
+        return 0;
+    return csgp_event_parse_jansson(json, len, ev, why);
 }
 
 void csgp_event_release(csgp_event *ev)

@@ -116,6 +116,10 @@ typedef struct csgp_reject {
  * release an event before parsing into it again. */
 int csgp_event_parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why);
 
+/* The same through jansson alone: the reference csgp_event_parse's scanner (event_scan.h)
+ * must agree with wherever it answers (tests and fuzz_persist_event_fast compare them). */
+int csgp_event_parse_jansson(const char *json, size_t len, csgp_event *ev, csgp_reject *why);
+
 /* Free what csgp_event_parse allocated in ev (its features text); ev stays valid with no
  * features. Safe on a zeroed event and twice in a row. */
 void csgp_event_release(csgp_event *ev);

@@ -144,19 +144,19 @@ static const char *array(json_t *a, csgp_event *ev, char *msg, size_t cap)
     return NULL;
 }
 
-const char *csgp_event_arms(json_t *root, csgp_event *ev, char *msg, size_t cap)
+const char *csgp_event_arms(const csgp_jv *decided_by, const csgp_jv *challengers,
+                            csgp_event *ev, char *msg, size_t cap)
 {
     ev->n_chal = 0;
     ev->chal = NULL;
-    json_t *d = json_object_get(root, csg_event_fields[CSG_EF_DECIDED_BY].name);
-    const char *ds = json_string_value(d);
-    if (d && !json_is_null(d) &&
-        (!ds || (strcmp(ds, CSG_ARM_CHAMPION) && strcmp(ds, CSG_ARM_CHALLENGER))))
+    const csgp_jv *d = decided_by;
+    if (d->t != CSGP_JV_ABSENT && d->t != CSGP_JV_NULL && !csgp_jv_is(d, CSG_ARM_CHAMPION) &&
+        !csgp_jv_is(d, CSG_ARM_CHALLENGER))
         return say(msg, cap, "field \"decided_by\": must be champion, challenger or null");
-    ev->decided_by_challenger = ds && !strcmp(ds, CSG_ARM_CHALLENGER);
-    json_t *a = json_object_get(root, csg_event_fields[CSG_EF_CHALLENGERS].name);
-    if (a && !json_is_null(a)) {
-        const char *bad = array(a, ev, msg, cap);
+    ev->decided_by_challenger = csgp_jv_is(d, CSG_ARM_CHALLENGER);
+    if (challengers->t != CSGP_JV_ABSENT && challengers->t != CSGP_JV_NULL) {
+        /* Its elements are objects: only the jansson path reads them (j is its node). */
+        const char *bad = array(challengers->j, ev, msg, cap);
         if (bad)
             return bad;
     } else if (ev->has_challenger_model) {

@@ -10,13 +10,13 @@
  */
 #include "rest_reply.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "csg_json_scan.h"
 #include "csg_reason.h"
 
 #define FR_KEYS_MAX 8 /* keys the fast path tracks; a reply with more goes to jansson */
@@ -30,67 +30,6 @@ static bool model_decision(const char *s, size_t n, csg_decision *out)
         return false;
     *out = d;
     return true;
-}
-
-static const char *fr_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* A string of plain printable ASCII (no escapes): its contents go to s and n. */
-static const char *fr_str(const char *p, const char *end, const char **s, size_t *n)
-{
-    if (p >= end || *p != '"')
-        return NULL;
-    const char *b = ++p;
-    while (p < end && *p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c > 0x7e || c == '\\')
-            return NULL;
-        p++;
-    }
-    if (p >= end)
-        return NULL;
-    *s = b;
-    *n = (size_t)(p - b);
-    return p + 1;
-}
-
-/* A JSON number token (RFC 8259 grammar); NULL if p does not start one. */
-static const char *fr_num(const char *p, const char *end, bool *is_int)
-{
-    const char *q = p;
-    *is_int = true;
-    if (q < end && *q == '-')
-        q++;
-    if (q >= end || *q < '0' || *q > '9')
-        return NULL;
-    if (*q == '0')
-        q++;
-    else
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    if (q < end && *q == '.') {
-        *is_int = false;
-        q++;
-        if (q >= end || *q < '0' || *q > '9')
-            return NULL;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    }
-    if (q < end && (*q == 'e' || *q == 'E')) {
-        *is_int = false;
-        q++;
-        if (q < end && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= end || *q < '0' || *q > '9')
-            return NULL;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    }
-    return q;
 }
 
 static const char *reason_error(int why);
@@ -108,7 +47,7 @@ static const char *fr_reasons(const char *p, const char *end, fr_reason *rs, uns
 {
     static const char *const names[3] = {"code", "feature", "text"};
     *count = 0;
-    p = fr_ws(p, end);
+    p = csg_jscan_ws(p, end);
     if (p < end && *p == ']')
         return p + 1;
     for (;;) {
@@ -118,14 +57,14 @@ static const char *fr_reasons(const char *p, const char *end, fr_reason *rs, uns
         memset(r, 0, sizeof *r);
         const char *seen[FR_KEYS_MAX];
         size_t seen_n[FR_KEYS_MAX], nseen = 0;
-        p = fr_ws(p + 1, end);
+        p = csg_jscan_ws(p + 1, end);
         if (p < end && *p == '}') {
             p++;
         } else {
             for (;;) {
                 const char *k, *v;
                 size_t kn, vn;
-                p = fr_str(p, end, &k, &kn);
+                p = csg_jscan_str(p, end, &k, &kn);
                 if (!p || nseen == FR_KEYS_MAX)
                     return NULL;
                 for (size_t i = 0; i < nseen; i++)
@@ -133,35 +72,25 @@ static const char *fr_reasons(const char *p, const char *end, fr_reason *rs, uns
                         return NULL;
                 seen[nseen] = k;
                 seen_n[nseen++] = kn;
-                p = fr_ws(p, end);
+                p = csg_jscan_ws(p, end);
                 if (p >= end || *p != ':')
                     return NULL;
-                p = fr_str(fr_ws(p + 1, end), end, &v, &vn);
+                p = csg_jscan_str(csg_jscan_ws(p + 1, end), end, &v, &vn);
                 if (!p)
                     return NULL;
                 for (int f = 0; f < 3; f++)
                     if (kn == strlen(names[f]) && memcmp(k, names[f], kn) == 0)
                         r->v[f] = v, r->n[f] = vn;
-                p = fr_ws(p, end);
-                if (p < end && *p == ',') {
-                    p = fr_ws(p + 1, end);
-                    continue;
-                }
-                if (p < end && *p == '}') {
-                    p++;
+                bool more;
+                if (!(p = csg_jscan_next(p, end, '}', &more)))
+                    return NULL;
+                if (!more)
                     break;
-                }
-                return NULL;
             }
         }
-        p = fr_ws(p, end);
-        if (p < end && *p == ',') {
-            p = fr_ws(p + 1, end);
-            continue;
-        }
-        if (p < end && *p == ']')
-            return p + 1;
-        return NULL;
+        bool more;
+        if (!(p = csg_jscan_next(p, end, ']', &more)) || !more)
+            return p;
     }
 }
 
@@ -188,24 +117,18 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
         size_t n;
     } keys[FR_KEYS_MAX]; /* seen so far: a repeated key is malformed */
     size_t nkeys = 0;
-    p = fr_ws(p, end);
+    p = csg_jscan_ws(p, end);
     if (p >= end || *p != '{')
         return false;
-    p = fr_ws(p + 1, end);
+    p = csg_jscan_ws(p + 1, end);
     if (p < end && *p == '}') {
         p++;
     } else {
         for (;;) {
             const char *k;
             size_t kn;
-            p = fr_str(p, end, &k, &kn);
-            if (!p)
-                return false;
-            p = fr_ws(p, end);
-            if (p >= end || *p != ':')
-                return false;
-            p = fr_ws(p + 1, end);
-            if (p >= end)
+            p = csg_jscan_key(p, end, &k, &kn);
+            if (!p || p >= end)
                 return false;
             /* Escape-free keys: equal bytes are equal keys. A duplicate, or
              * more keys than a model reply has, is left to jansson. */
@@ -231,7 +154,7 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                     return false;
                 const char *v;
                 size_t vn;
-                p = fr_str(p, end, &v, &vn);
+                p = csg_jscan_str(p, end, &v, &vn);
                 if (!p)
                     return false;
                 t = T_STR;
@@ -241,19 +164,15 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                 }
             } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
                 bool is_int;
-                const char *q = fr_num(p, end, &is_int);
-                char tmp[64];
-                if (!q || (size_t)(q - p) >= sizeof tmp || (is_int && q - p > 15))
+                const char *q = csg_jscan_num(p, end, &is_int);
+                if (!q || (is_int && q - p > 15))
                     return false; /* malformed, or long: jansson's range rules apply */
                 /* Any real token is read: one jansson cannot represent
                  * (1e999, in whatever key) makes it refuse the whole body. */
                 if (is_score || is_points || !is_int) {
-                    memcpy(tmp, p, (size_t)(q - p));
-                    tmp[q - p] = '\0';
-                    errno = 0;
-                    /* jansson reads an integer token as an integer ("-0" is 0) */
-                    double v = is_int ? (double)strtoll(tmp, NULL, 10) : strtod(tmp, NULL);
-                    if (errno == ERANGE)
+                    long long iv;
+                    double v;
+                    if (!csg_jscan_num_value(p, (size_t)(q - p), is_int, &iv, &v))
                         return false;
                     if (is_score)
                         sv = v;
@@ -278,19 +197,14 @@ static bool fast_reply(const char *body, size_t len, rest_answer *out, const cha
                 st = t;
             if (is_dec)
                 dt = t;
-            p = fr_ws(p, end);
-            if (p < end && *p == ',') {
-                p = fr_ws(p + 1, end);
-                continue;
-            }
-            if (p < end && *p == '}') {
-                p++;
+            bool more;
+            if (!(p = csg_jscan_next(p, end, '}', &more)))
+                return false;
+            if (!more)
                 break;
-            }
-            return false;
         }
     }
-    if (fr_ws(p, end) != end)
+    if (csg_jscan_ws(p, end) != end)
         return false;
     /* Same checks, same order, same words as the jansson path. */
     if (st != T_NUM || !isfinite(sv) || sv < 0 || sv > 1)

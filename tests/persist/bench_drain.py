@@ -4,7 +4,8 @@
 
 Starts its own PostgreSQL cluster (default durability: fsync and synchronous_commit on)
 on a free port, pre-fills a fresh 6-partition topic on the test broker
-($CSG_TEST_KAFKA_PORT) with N MetricEvents, then starts one csg-persist and measures:
+($CSG_TEST_KAFKA_PORT) with N MetricEvents, then starts one csg-persist (--members N:
+that many in one consumer group, each with its own connection) and measures:
   * wall: from process start until all N rows are in the table (includes start-up,
     group join and the first fetch);
   * drain: N / (last batch's ingested_at − first batch's ingested_at), i.e. the steady
@@ -53,6 +54,9 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--batch-max", type=int, default=20000)
     ap.add_argument("--pg-port", type=int, default=0, help="its own cluster's port (0: free)")
+    ap.add_argument("--members", type=int, default=1,
+                    help="csg-persist processes in the consumer group (each its own "
+                    "PostgreSQL connection; the topic has 6 partitions)")
     ap.add_argument("--perf", help="record `perf record -g` of csg-persist into this file")
     ap.add_argument("--perf-db", help="record `perf record -g` of its PostgreSQL backend "
                     "into this file (needs the right to trace the postgres user's processes)")
@@ -62,7 +66,7 @@ def main() -> int:
     data = f"/var/tmp/csg/pg-bench-{port}"
     pgs = [str(csgp.ROOT / "scripts/postgres"), "--port", str(port), "--data", data]
     subprocess.run([pgs[0], "up", *pgs[1:]], check=True, capture_output=True)
-    p = None
+    ps: list[csgp.Persist] = []
     try:
         csgp.PASSFILE = data + ".pgpass"
         owner = f"postgresql://csg_owner@127.0.0.1:{port}/csg"
@@ -76,9 +80,12 @@ def main() -> int:
         events = csgp.make_events(args.events, seed=1234, span_s=3600)
         csgp.produce_events(topic, events)
         fill_s = time.monotonic() - t
-        p = csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
+        ps = [csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
+              for _ in range(args.members)]
+        p = ps[0]
         t0 = time.monotonic()
-        p.start(wait=False)
+        for m in ps:
+            m.start(wait=False)
         perf = None
         if args.perf:
             assert p.proc is not None
@@ -92,7 +99,7 @@ def main() -> int:
             def backend() -> bool:
                 pids[:] = db.query("SELECT pid FROM pg_stat_activity WHERE usename = 'csg_app' "
                                    "AND pid <> pg_backend_pid() AND state IS NOT NULL")
-                return bool(pids)
+                return len(pids) >= args.members
 
             csgp.wait_for(backend, 60, "csg-persist's PostgreSQL backend", every=0.05)
             perf_db = subprocess.Popen(["perf", "record", "-g", "-o", args.perf_db, "-p",
@@ -110,11 +117,10 @@ def main() -> int:
             "FROM credit_score_metrics"
         )
         span = float(hi) - float(lo)
-        batches = p.metric("csgp_batches_total")
+        batches = sum(m.metric("csgp_batches_total") for m in ps)
         # CPU seconds csg-persist itself used (user + system), less sensitive to the
         # machine's other load than the wall clock.
-        assert p.proc is not None
-        cpu = proc_cpu(p.proc.pid)
+        cpu = sum(proc_cpu(m.proc.pid) for m in ps if m.proc is not None)
         load = os.getloadavg()[0]
         print(
             json.dumps(
@@ -122,6 +128,7 @@ def main() -> int:
                     "events": args.events,
                     "rows": n,
                     "batch_max": args.batch_max,
+                    "members": args.members,
                     "batches": batches,
                     "fill_seconds": round(fill_s, 2),
                     "wall_seconds": round(wall, 2),
@@ -139,8 +146,9 @@ def main() -> int:
         assert n == args.events
         return 0
     finally:
-        if p is not None and p.proc is not None:
-            p.stop()
+        for m in ps:
+            if m.proc is not None:
+                m.stop()
         subprocess.run([pgs[0], "down", *pgs[1:]], capture_output=True, check=False)
         subprocess.run(
             ["rm", "-rf", data, data + ".pgpass", data + ".initdb.log"], check=False

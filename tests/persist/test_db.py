@@ -74,6 +74,11 @@ def test_schema_columns_indexes_and_view(database: csgp.Database) -> None:
             r[0]
             for r in database.query("SELECT version FROM schema_migrations ORDER BY 1")
         ]
+        # 040: the dedup key compares byte for byte
+        assert [tuple(r) for r in database.query(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'csg_event_ids' AND column_name = 'event_id'"
+        )] == [("C",)]
     else:
         cols = {r[1] for r in database.query("PRAGMA table_info(credit_score_metrics)")}
         view = [r[1] for r in database.query("PRAGMA table_info(model_metrics)")]
@@ -90,6 +95,7 @@ def test_schema_columns_indexes_and_view(database: csgp.Database) -> None:
     assert cols == EXPECTED_COLUMNS
     assert view == VIEW_COLUMNS
     assert '("timestamp")' in idx and "(applicant_id" in idx
+    assert "experiment_idx" not in idx  # 040: no query needs it, every row paid for it
     assert versions and versions == sorted(set(versions)) and versions[0] == 1
     # Migrating again applies nothing.
     out = csgp.run_cli("migrate", "--db", database.owner_url).stdout

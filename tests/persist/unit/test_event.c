@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "event.h"
+#include "event_diff.h"
+#include "event_scan.h"
 #include "stats.h"
 #include "util.h"
 
@@ -19,6 +21,16 @@
     "\"decline\",\"decision_match\":false,\"latency_champion_ms\":1.84,"                         \
     "\"latency_challenger_ms\":2.31,\"decision_diff\":0.05,\"income\":60000,\"loan_amount\":"    \
     "25000,\"credit_history\":4,\"timestamp\":\"2025-10-07T13:35:42.123Z\",\"status\":\"OK\""
+
+/* csgp_event_parse, after checking that its scanner path and the jansson reference agree
+ * on this input (event_diff.h): every case below is also a differential case. */
+static int parse(const char *json, size_t len, csgp_event *ev, csgp_reject *why)
+{
+    const char *diff = event_diff(json, len);
+    if (diff)
+        fail_msg("scanner and jansson paths differ (%s) on: %.*s", diff, (int)len, json);
+    return csgp_event_parse(json, len, ev, why);
+}
 
 static const struct event_case {
     const char *json;
@@ -104,7 +116,7 @@ static void test_feature_cases(void **state)
         const struct feature_case *c = &feature_cases[i];
         csgp_event ev;
         csgp_reject why = {0};
-        int rc = csgp_event_parse(c->json, strlen(c->json), &ev, &why);
+        int rc = parse(c->json, strlen(c->json), &ev, &why);
         if (c->features && !strcmp(c->features, "!")) {
             if (rc == 0 || strcmp(why.kind, "invalid_field") || !strstr(why.reason, c->needle))
                 fail_msg("case %zu: rc %d, reason \"%s\" lacks \"%s\"", i, rc, why.reason,
@@ -132,11 +144,11 @@ static void test_feature_cases(void **state)
     snprintf(buf + n, sizeof buf - (size_t)n, "}}");
     csgp_event ev;
     csgp_reject why;
-    assert_int_not_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+    assert_int_not_equal(parse(buf, strlen(buf), &ev, &why), 0);
     assert_non_null(strstr(why.reason, "at most 64"));
     char *cut = strstr(buf, ",\"f64\":64");
     memmove(cut, cut + strlen(",\"f64\":64"), strlen(cut + strlen(",\"f64\":64")) + 1);
-    assert_int_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+    assert_int_equal(parse(buf, strlen(buf), &ev, &why), 0);
     csgp_event_release(&ev);
 }
 
@@ -147,7 +159,7 @@ static void test_event_cases(void **state)
         const struct event_case *c = &event_cases[i];
         csgp_event ev;
         csgp_reject why = {0};
-        int rc = csgp_event_parse(c->json, strlen(c->json), &ev, &why);
+        int rc = parse(c->json, strlen(c->json), &ev, &why);
         if (!c->kind) {
             assert_int_equal(rc, 0);
             csgp_event_release(&ev);
@@ -198,7 +210,7 @@ static void test_bad_fields(void **state)
         good_with(subs[i].from, subs[i].to, buf, sizeof buf);
         csgp_event ev;
         csgp_reject why = {0};
-        assert_int_not_equal(csgp_event_parse(buf, strlen(buf), &ev, &why), 0);
+        assert_int_not_equal(parse(buf, strlen(buf), &ev, &why), 0);
         if (!strstr(why.reason, subs[i].field))
             fail_msg("sub %zu: reason \"%s\" lacks \"%s\"", i, why.reason, subs[i].field);
     }
@@ -244,7 +256,7 @@ static void test_extreme_values(void **state)
         good_with(subs[i].from, subs[i].to, buf, sizeof buf);
         csgp_event ev;
         csgp_reject why = {0};
-        int rc = csgp_event_parse(buf, strlen(buf), &ev, &why);
+        int rc = parse(buf, strlen(buf), &ev, &why);
         if (subs[i].reject) {
             if (rc == 0 || !strstr(why.reason, subs[i].reject))
                 fail_msg("%s: accepted or wrong reason \"%s\"", subs[i].to, why.reason);
@@ -267,6 +279,67 @@ static void test_extreme_values(void **state)
         if (memcmp(&got, &want, sizeof got) != 0)
             fail_msg("%s: read back as %.17g", subs[i].to, got);
     }
+}
+
+/* Inputs at the scanner's edges (what it must decline or read exactly as jansson does). */
+static void test_scanner_paths(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "{" GOOD "}",
+        " \t\n{ " GOOD " }\r\n",
+        "{" GOOD "} x",
+        "{" GOOD ",}",
+        "{" GOOD ",\"extra\":{\"a\":[1,2]}}",
+        "{" GOOD ",\"event_id\":\"e2\"}",
+        "{\"event_id\":\"e\\u0031\"," GOOD "}",
+        "{" GOOD ",\"champion_reasons\":[\"INCOME\",\"DEBT\"]}",
+        "{" GOOD ",\"champion_reasons\":[]}",
+        "{" GOOD ",\"champion_reasons\":[\"A\",\"B\",\"C\",\"D\",\"E\"]}",
+        "{" GOOD ",\"champion_reasons\":[1]}",
+        "{" GOOD ",\"champion_reasons\":[\"A\",]}",
+        "{" GOOD ",\"challengers\":[\"g\"]}",
+        "{" GOOD ",\"challengers\":[]}",
+        "{" GOOD ",\"features\":[\"a\"]}",
+        "{" GOOD ",\"features\":{\"income\":1.5e3}}",
+        "{" GOOD ",\"decided_by\":\"challenger\"}",
+        "{" GOOD ",\"decided_by\":\"champion\",\"config_version\":\"0123456789abcdef\"}",
+        "{" GOOD ",\"decided_by\":\"champio\"}",
+        "{" GOOD ",\"config_version\":\"0123456789abcde\"}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *diff = event_diff(cases[i], strlen(cases[i]));
+        if (diff)
+            fail_msg("case %zu: scanner and jansson paths differ (%s)", i, diff);
+    }
+    /* Numbers: the token decides integer or real, as in jansson ("-0" is the integer 0;
+     * out-of-range ones are not JSON jansson reads). */
+    static const char *const nums[] = {"0", "-0", "-0.0", "1e-400", "1e400", "0.1e1", "1E+2",
+                                       "9223372036854775807", "9223372036854775808", "01",
+                                       "1.", ".5", "-", "2.5e-3", "0.30000000000000004",
+                                       "123456789012345678901234567890123456789012345678901234567890123456789"};
+    static const char *const keys[] = {"income", "credit_history", "latency_champion_ms",
+                                       "champion_score"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+            /* GOOD with this key's value replaced */
+            const char *good = "{" GOOD "}";
+            char key[64], buf[2048];
+            snprintf(key, sizeof key, "\"%s\":", keys[k]);
+            const char *at = strstr(good, key) + strlen(key);
+            const char *rest = at + strcspn(at, ",}");
+            snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good, nums[i], rest);
+            const char *diff = event_diff(buf, strlen(buf));
+            if (diff)
+                fail_msg("%s: %s: scanner and jansson paths differ (%s)", keys[k], nums[i], diff);
+        }
+    /* The usual event is the scanner's: the ingest path does not build a jansson tree. */
+    csgp_jv vals[CSG_EF_COUNT];
+    const char *good = "{" GOOD ",\"champion_reasons\":[\"INCOME\"],\"decided_by\":\"champion\"}";
+    assert_true(csgp_event_scan(good, strlen(good), vals));
+    assert_int_equal(vals[CSG_EF_CHAMPION_REASONS].t, CSGP_JV_ARRAY);
+    assert_int_equal(vals[CSG_EF_INCOME].t, CSGP_JV_INT);
+    assert_false(csgp_event_scan(good, strlen(good) - 1, vals));
 }
 
 static void test_time(void **state)
@@ -340,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_feature_cases),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_extreme_values),
+        cmocka_unit_test(test_scanner_paths),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_utf8_and_base64),
     };

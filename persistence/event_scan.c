@@ -1,0 +1,151 @@
+/*
+ * event_scan.c — see event_scan.h.
+ */
+#include "event_scan.h"
+
+#include <string.h>
+
+#include "csg_json_scan.h"
+
+/* The schema field named k[0..n); the gateway writes them in the table's order, so the
+ * one after the previous key is tried first. -1: not a schema key. */
+static int field_of(const char *k, size_t n, int hint)
+{
+    for (int step = 0; step < CSG_EF_COUNT; step++) {
+        int i = (hint + step) % CSG_EF_COUNT;
+        const char *name = csg_event_fields[i].name;
+        if (strncmp(name, k, n) == 0 && name[n] == '\0')
+            return i;
+    }
+    return -1;
+}
+
+/* An array of plain strings, p just past its '['. */
+static const char *scan_array(const char *p, const char *end, csgp_jv *v)
+{
+    v->t = CSGP_JV_ARRAY;
+    v->n = 0;
+    p = csg_jscan_ws(p, end);
+    if (p < end && *p == ']')
+        return p + 1;
+    for (;;) {
+        if (v->n == CSG_REASONS_MAX)
+            return NULL;
+        p = csg_jscan_str(p, end, &v->item[v->n], &v->item_n[v->n]);
+        if (!p)
+            return NULL;
+        v->n++;
+        bool more;
+        if (!(p = csg_jscan_next(p, end, ']', &more)) || !more)
+            return p;
+    }
+}
+
+static const char *scan_value(const char *p, const char *end, csgp_jv *v)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"') {
+        v->t = CSGP_JV_STRING;
+        return csg_jscan_str(p, end, &v->s, &v->n);
+    }
+    if (*p == '[')
+        return scan_array(p + 1, end, v);
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        bool is_int;
+        const char *q = csg_jscan_num(p, end, &is_int);
+        if (!q || !csg_jscan_num_value(p, (size_t)(q - p), is_int, &v->i, &v->d))
+            return NULL;
+        v->t = is_int ? CSGP_JV_INT : CSGP_JV_REAL;
+        return q;
+    }
+    static const struct {
+        const char *word;
+        csgp_jv_type t;
+    } words[] = {{"null", CSGP_JV_NULL}, {"true", CSGP_JV_TRUE}, {"false", CSGP_JV_FALSE}};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t n = strlen(words[w].word);
+        if ((size_t)(end - p) >= n && memcmp(p, words[w].word, n) == 0) {
+            v->t = words[w].t;
+            return p + n;
+        }
+    }
+    return NULL; /* an object, or not JSON */
+}
+
+bool csgp_event_scan(const char *json, size_t len, csgp_jv vals[CSG_EF_COUNT])
+{
+    const char *p = json, *end = json + len;
+    for (int i = 0; i < CSG_EF_COUNT; i++)
+        vals[i].t = CSGP_JV_ABSENT, vals[i].j = NULL;
+    p = csg_jscan_ws(p, end);
+    if (p >= end || *p != '{')
+        return false;
+    /* A nested object (features, challengers) is jansson's: decline before scanning the
+     * rest, so such events pay no more than a memchr on top of jansson (a '{' inside a
+     * string declines too; jansson then reads it). */
+    if (memchr(p + 1, '{', (size_t)(end - p - 1)))
+        return false;
+    p = csg_jscan_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return csg_jscan_ws(p + 1, end) == end;
+    int hint = 0;
+    for (;;) {
+        const char *k;
+        size_t kn;
+        p = csg_jscan_key(p, end, &k, &kn);
+        if (!p)
+            return false;
+        int f = field_of(k, kn, hint);
+        if (f < 0 || vals[f].t != CSGP_JV_ABSENT)
+            return false; /* another key (jansson ignores it) or a repeated one */
+        hint = f + 1;
+        p = scan_value(p, end, &vals[f]);
+        bool more;
+        if (!p || !(p = csg_jscan_next(p, end, '}', &more)))
+            return false;
+        if (!more)
+            return csg_jscan_ws(p, end) == end;
+    }
+}
+
+void csgp_jv_from_json(json_t *v, csgp_jv *out)
+{
+    memset(out, 0, sizeof *out);
+    out->j = v;
+    if (!v)
+        out->t = CSGP_JV_ABSENT;
+    else if (json_is_null(v))
+        out->t = CSGP_JV_NULL;
+    else if (json_is_true(v))
+        out->t = CSGP_JV_TRUE;
+    else if (json_is_false(v))
+        out->t = CSGP_JV_FALSE;
+    else if (json_is_integer(v))
+        out->t = CSGP_JV_INT, out->i = json_integer_value(v), out->d = json_number_value(v);
+    else if (json_is_real(v))
+        out->t = CSGP_JV_REAL, out->d = json_real_value(v);
+    else if (json_is_string(v))
+        out->t = CSGP_JV_STRING, out->s = json_string_value(v), out->n = json_string_length(v);
+    else if (json_is_array(v))
+        out->t = CSGP_JV_ARRAY, out->n = json_array_size(v);
+    else
+        out->t = CSGP_JV_OBJECT;
+}
+
+void csgp_jv_item(const csgp_jv *a, size_t i, csgp_jv *out)
+{
+    if (a->j) {
+        csgp_jv_from_json(json_array_get(a->j, i), out);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->t = CSGP_JV_STRING;
+    out->s = a->item[i];
+    out->n = a->item_n[i];
+}
+
+bool csgp_jv_is(const csgp_jv *v, const char *s)
+{
+    return v->t == CSGP_JV_STRING && strlen(s) == v->n && memcmp(v->s, s, v->n) == 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * event_scan.h — a MetricEvent's top-level values, as csgp_event_parse's validator reads
+ * them: from a jansson tree (the reference path) or from a scanner that reads the common
+ * event without building one (the ingest hot path, issue 20).
+ *
+ * The scanner handles a flat object of the schema's keys (lib/csg_event_schema.h), each
+ * once, whose values are null, true, false, numbers, plain ASCII strings without escapes
+ * (lib/csg_json_scan.h) or arrays of at most CSG_REASONS_MAX such strings. Anything else
+ * (another key, a repeated key, any '{' after the first, i.e. an object value such as
+ * features or challengers, escapes,
+ * non-ASCII text, numbers at jansson's range limits, trailing bytes) makes it decline, and
+ * the caller parses with jansson: the scanner only answers where jansson reads the same
+ * values (tests/fuzz/fuzz_persist_event_fast.c and the unit test compare the two paths).
+ */
+#ifndef CSGP_EVENT_SCAN_H
+#define CSGP_EVENT_SCAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csg_event_schema.h"
+#include "csg_reason.h"
+
+typedef enum csgp_jv_type {
+    CSGP_JV_ABSENT,
+    CSGP_JV_NULL,
+    CSGP_JV_TRUE,
+    CSGP_JV_FALSE,
+    CSGP_JV_INT,
+    CSGP_JV_REAL,
+    CSGP_JV_STRING,
+    CSGP_JV_ARRAY,
+    CSGP_JV_OBJECT,
+} csgp_jv_type;
+
+/* One value. Strings are s[0..n), not NUL-terminated. */
+typedef struct csgp_jv {
+    csgp_jv_type t;
+    long long i; /* CSGP_JV_INT */
+    double d;    /* CSGP_JV_INT and CSGP_JV_REAL: the number as json_number_value gives it */
+    const char *s;
+    size_t n;    /* CSGP_JV_STRING: its bytes; CSGP_JV_ARRAY: its size */
+    json_t *j;   /* from jansson: the node (arrays and objects are read through it) */
+    /* CSGP_JV_ARRAY from the scanner: its items, all strings */
+    const char *item[CSG_REASONS_MAX];
+    size_t item_n[CSG_REASONS_MAX];
+} csgp_jv;
+
+/* The top-level values of json[0..len) by schema field (absent keys CSGP_JV_ABSENT);
+ * false: not a document the scanner decides (parse it with jansson). */
+bool csgp_event_scan(const char *json, size_t len, csgp_jv vals[CSG_EF_COUNT]);
+
+/* v (NULL: absent) as a csgp_jv. */
+void csgp_jv_from_json(json_t *v, csgp_jv *out);
+
+/* Item i (< a->n) of the array a, as a csgp_jv. */
+void csgp_jv_item(const csgp_jv *a, size_t i, csgp_jv *out);
+
+/* v is the string s (NUL-terminated). */
+bool csgp_jv_is(const csgp_jv *v, const char *s);
+
+#endif /* CSGP_EVENT_SCAN_H */
