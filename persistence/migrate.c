@@ -3,7 +3,8 @@
  * embed_sql.cmake) and the schema check (see db.h). Each migration runs in its own
  * transaction with its schema_migrations row; a migration may have a step in C run in the
  * same transaction after its SQL (007 builds the rollups of the rows already stored, with
- * the same code as ingest: rollup.c, when no rollup exists yet).
+ * the same code as ingest: rollup.c, when no rollup exists yet; 050 the per-challenger
+ * rollups of the challenger results already stored: rollup_pairs.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,14 @@ static const csgp_migration *migrations(const csgp_db *db, size_t *n)
  * existing ones are converted by 007's SQL, not rebuilt. */
 static int after_sql(csgp_db *db, int version, csg_error *err)
 {
+    if (version == 50) { /* the per-challenger rollups of the results still stored */
+        int64_t results = 0;
+        int rc = csgp_rollup_rebuild(db, true, &results, err);
+        if (!rc)
+            csgp_log("info", "migration 050: per-challenger rollups built from %lld stored "
+                     "challenger results", (long long)results);
+        return rc;
+    }
     if (version != 7)
         return 0;
     csgp_rows *r;
@@ -41,7 +50,7 @@ static int after_sql(csgp_db *db, int version, csg_error *err)
     if (s == 1)
         return 0;
     int64_t rows = 0;
-    rc = csgp_rollup_rebuild(db, &rows, err);
+    rc = csgp_rollup_rebuild(db, false, &rows, err);
     if (!rc)
         csgp_log("info", "migration 007: rollups built from %lld stored rows", (long long)rows);
     return rc;

@@ -1,6 +1,7 @@
-/* rollup_rebuild.c — the rollups of the rows already stored (migration 004; see rollup.h):
- * rows are read in id order, in chunks, turned back into events and counted by the same
- * code as ingest (rollup.c), so rebuilt rollups equal ingested ones. */
+/* rollup_rebuild.c — the rollups of the rows already stored (migrations 007 and 050; see
+ * rollup.h): rows are read in id order, in chunks (with their challenger results for the
+ * per-challenger rollups), turned back into events and counted by the same code as ingest
+ * (rollup.c, rollup_pairs.c), so rebuilt rollups equal ingested ones. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,35 +43,109 @@ static int read_reasons(csgp_rows *rows, int col, csgp_reasons *out)
 
 #define REBUILD_CHUNK 20000
 
-int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
+/* The event columns of row (from column 1 on, as the query below selects them) into ev. */
+static int row_event(csgp_rows *rows, bool pg, csgp_event *ev)
+{
+    snprintf(ev->experiment_id, sizeof ev->experiment_id, "%s", csgp_rows_text(rows, 1));
+    if (!csgp_rows_null(rows, 2))
+        snprintf(ev->config_version, sizeof ev->config_version, "%s", csgp_rows_text(rows, 2));
+    snprintf(ev->champion_model, sizeof ev->champion_model, "%s", csgp_rows_text(rows, 3));
+    if ((ev->has_challenger_model = !csgp_rows_null(rows, 4)))
+        snprintf(ev->challenger_model, sizeof ev->challenger_model, "%s", csgp_rows_text(rows, 4));
+    snprintf(ev->transport, sizeof ev->transport, "%s", csgp_rows_text(rows, 5));
+    snprintf(ev->status, sizeof ev->status, "%s", csgp_rows_text(rows, 6));
+    if ((ev->has_champion_score = !csgp_rows_null(rows, 7)))
+        ev->champion_score = csgp_rows_real(rows, 7);
+    if ((ev->has_challenger_score = !csgp_rows_null(rows, 8)))
+        ev->challenger_score = csgp_rows_real(rows, 8);
+    ev->champion_decision = decision_of(rows, 9);
+    ev->challenger_decision = decision_of(rows, 10);
+    ev->latency_champion_ms = csgp_rows_real(rows, 11);
+    if ((ev->has_latency_challenger = !csgp_rows_null(rows, 12)))
+        ev->latency_challenger_ms = csgp_rows_real(rows, 12);
+    if ((ev->has_decision_diff = !csgp_rows_null(rows, 13)))
+        ev->decision_diff = csgp_rows_real(rows, 13);
+    if ((ev->has_income = !csgp_rows_null(rows, 14)))
+        ev->income = csgp_rows_real(rows, 14);
+    if ((ev->has_loan_amount = !csgp_rows_null(rows, 15)))
+        ev->loan_amount = csgp_rows_real(rows, 15);
+    if ((ev->has_credit_history = !csgp_rows_null(rows, 16)))
+        ev->credit_history = csgp_rows_int(rows, 16);
+    if (pg) {
+        ev->ts_ms = csgp_rows_int(rows, 17);
+    } else {
+        const char *ts = csgp_rows_text(rows, 17);
+        if (csgp_parse_rfc3339(ts, strlen(ts), &ev->ts_ms))
+            return -1;
+    }
+    return read_reasons(rows, 18, &ev->champion_reasons) ||
+                   read_reasons(rows, 19, &ev->challenger_reasons)
+               ? -1
+               : 0;
+}
+
+/* The challenger_results columns of row (from column 21 on) as ev's next result. */
+static int row_result(csgp_rows *rows, csgp_event *ev)
+{
+    if (ev->n_chal >= CSG_EVENT_MAX_CHALLENGERS)
+        return -1;
+    csgp_chal_result *x = &ev->chal[ev->n_chal++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->model, sizeof x->model, "%s", csgp_rows_text(rows, 21));
+    if ((x->has_score = !csgp_rows_null(rows, 22)))
+        x->score = csgp_rows_real(rows, 22);
+    x->decision = decision_of(rows, 23);
+    x->latency_ms = csgp_rows_real(rows, 24);
+    x->live = !strcmp(csgp_rows_text(rows, 27), CSG_MODE_LIVE_NAME);
+    return csg_event_status_parse(csgp_rows_text(rows, 25), &x->status) &&
+                   read_reasons(rows, 26, &x->reasons) == 0
+               ? 0
+               : -1;
+}
+
+int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     int rc = 0;
-    for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
+    for (int t = 0; !rc; t++) {
+        const char *name = pairs ? csgp_rollup_pair_table(t) : csgp_rollup_table(t);
+        if (!name)
+            break;
         char sql[64];
-        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_table(t));
+        snprintf(sql, sizeof sql, "DELETE FROM %s", name);
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
     if (rc)
         return rc;
     csgp_rollup *r = csgp_rollup_new();
     csgp_event *ev = calloc(1, sizeof *ev);
-    if (!r || !ev) {
+    csgp_chal_result *chal = calloc(CSG_EVENT_MAX_CHALLENGERS, sizeof *chal);
+    if (!r || !ev || !chal) {
         csgp_rollup_free(r);
         free(ev);
+        free(chal);
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
-    char sql[1024], ph[16];
+    /* Events in id order, in chunks; with pairs each joined with its results (ord order). */
+    char sql[1536], ph[16];
     snprintf(sql, sizeof sql,
-             "SELECT id, experiment_id, config_version, champion_model, challenger_model, "
-             "transport, status, champion_score, challenger_score, champion_decision, "
-             "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
-             "income, loan_amount, credit_history, %s, %s, %s FROM credit_score_metrics WHERE "
-             "id > %s ORDER BY id LIMIT %d",
+             "SELECT m.*%s FROM (SELECT id, experiment_id, config_version, champion_model, "
+             "challenger_model, transport, status, champion_score, challenger_score, "
+             "champion_decision, challenger_decision, latency_champion_ms, "
+             "latency_challenger_ms, decision_diff, income, loan_amount, credit_history, %s AS "
+             "ts, %s AS cr, %s AS xr, event_id FROM credit_score_metrics WHERE id > %s ORDER BY "
+             "id LIMIT %d) m%s ORDER BY m.id%s",
+             pairs ? pg ? ", r.model, r.score, r.decision, r.latency_ms, r.status, "
+                          "array_to_json(r.reasons), r.mode"
+                        : ", r.model, r.score, r.decision, r.latency_ms, r.status, r.reasons, "
+                          "r.mode"
+                   : "",
              pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
              pg ? "array_to_json(champion_reasons)" : "champion_reasons",
              pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK,
+             pairs ? " LEFT JOIN challenger_results r ON r.event_id = m.event_id" : "",
+             pairs ? ", r.ord" : "");
     int64_t last = 0, total = 0;
     for (;;) {
         csgp_param p = {.type = CSGP_P_INT, .i = last};
@@ -78,55 +153,38 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
         if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
             break;
         int s, got = 0;
+        bool open = false; /* pairs: ev holds an event whose results are being read */
         while ((s = csgp_rows_next(rows)) == 1) {
-            got++;
-            memset(ev, 0, sizeof *ev);
-            last = csgp_rows_int(rows, 0);
-            snprintf(ev->experiment_id, sizeof ev->experiment_id, "%s", csgp_rows_text(rows, 1));
-            if (!csgp_rows_null(rows, 2))
-                snprintf(ev->config_version, sizeof ev->config_version, "%s", csgp_rows_text(rows, 2));
-            snprintf(ev->champion_model, sizeof ev->champion_model, "%s", csgp_rows_text(rows, 3));
-            if ((ev->has_challenger_model = !csgp_rows_null(rows, 4)))
-                snprintf(ev->challenger_model, sizeof ev->challenger_model, "%s",
-                         csgp_rows_text(rows, 4));
-            snprintf(ev->transport, sizeof ev->transport, "%s", csgp_rows_text(rows, 5));
-            snprintf(ev->status, sizeof ev->status, "%s", csgp_rows_text(rows, 6));
-            if ((ev->has_champion_score = !csgp_rows_null(rows, 7)))
-                ev->champion_score = csgp_rows_real(rows, 7);
-            if ((ev->has_challenger_score = !csgp_rows_null(rows, 8)))
-                ev->challenger_score = csgp_rows_real(rows, 8);
-            ev->champion_decision = decision_of(rows, 9);
-            ev->challenger_decision = decision_of(rows, 10);
-            ev->latency_champion_ms = csgp_rows_real(rows, 11);
-            if ((ev->has_latency_challenger = !csgp_rows_null(rows, 12)))
-                ev->latency_challenger_ms = csgp_rows_real(rows, 12);
-            if ((ev->has_decision_diff = !csgp_rows_null(rows, 13)))
-                ev->decision_diff = csgp_rows_real(rows, 13);
-            if ((ev->has_income = !csgp_rows_null(rows, 14)))
-                ev->income = csgp_rows_real(rows, 14);
-            if ((ev->has_loan_amount = !csgp_rows_null(rows, 15)))
-                ev->loan_amount = csgp_rows_real(rows, 15);
-            if ((ev->has_credit_history = !csgp_rows_null(rows, 16)))
-                ev->credit_history = csgp_rows_int(rows, 16);
-            if (pg) {
-                ev->ts_ms = csgp_rows_int(rows, 17);
-            } else {
-                const char *ts = csgp_rows_text(rows, 17);
-                if (csgp_parse_rfc3339(ts, strlen(ts), &ev->ts_ms)) {
+            int64_t id = csgp_rows_int(rows, 0);
+            if (!open || id != last) {
+                if (open && csgp_rollup_pairs(r, ev)) {
+                    s = -2;
+                    break;
+                }
+                got++;
+                memset(ev, 0, sizeof *ev);
+                ev->chal = chal;
+                last = id;
+                if (row_event(rows, pg, ev)) {
                     s = -1;
                     break;
                 }
+                if (!pairs && csgp_rollup_event(r, ev)) {
+                    s = -2;
+                    break;
+                }
+                open = pairs;
             }
-            if (read_reasons(rows, 18, &ev->champion_reasons) ||
-                read_reasons(rows, 19, &ev->challenger_reasons)) {
-                s = -1;
-                break;
-            }
-            if (csgp_rollup_event(r, ev)) {
-                s = -2;
-                break;
+            if (pairs && !csgp_rows_null(rows, 21)) {
+                if (row_result(rows, ev)) {
+                    s = -1;
+                    break;
+                }
+                total++;
             }
         }
+        if (s == 0 && open && csgp_rollup_pairs(r, ev))
+            s = -2;
         csgp_rows_free(rows);
         if (s == -2) {
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
@@ -137,14 +195,15 @@ int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
                            (long long)last);
             break;
         }
-        total += got;
-        if ((rc = csgp_rollup_flush(r, db, err)) || got < REBUILD_CHUNK)
+        if (!pairs)
+            total += got;
+        if ((rc = csgp_rollup_flush(r, db, err)) || !got)
             break;
     }
     csgp_rollup_free(r);
     free(ev);
+    free(chal);
     if (nrows)
         *nrows = total;
     return rc;
 }
-

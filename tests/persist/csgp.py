@@ -179,6 +179,49 @@ def make_events(n: int, seed: int, span_s: int = 7200, t0: datetime = T0) -> lis
     return out
 
 
+def with_arms(events: list[dict], seed: int) -> list[dict]:
+    """Copies of events with the issue-21 keys: every event with a challenger gets its
+    `challengers` array (the first element repeats the top-level keys); about a third also
+    a second challenger (assignment: all; answering or timed out, sometimes live), a sixth
+    a live first challenger (decided_by challenger when it answered); a tenth keep no
+    array at all (older gateways: one result from the top-level keys)."""
+    r = random.Random(seed)
+    out = []
+    for e in events:
+        e = dict(e)
+        out.append(e)
+        if e["challenger_model"] is None:
+            if r.random() < 0.5:
+                e["challengers"] = []
+            continue
+        if r.random() < 0.1:
+            continue
+        answered = e["challenger_score"] is not None
+        first = {"model": e["challenger_model"], "score": e["challenger_score"],
+                 "decision": e["challenger_decision"],
+                 "latency_ms": e["latency_challenger_ms"],
+                 "status": "OK" if answered else e["status"], "reasons": None,
+                 "mode": "shadow"}
+        e["challengers"] = [first]
+        if r.random() < 0.17:
+            first["mode"] = "live"
+            e["decided_by"] = "challenger" if answered else "champion"
+        if r.random() < 0.35:
+            other = CHALLENGERS[1] if first["model"] == CHALLENGERS[0] else CHALLENGERS[0]
+            if r.random() < 0.1:
+                e["challengers"].append({"model": other, "score": None, "decision": None,
+                                         "latency_ms": 300.0, "status": "CHALLENGER_TIMEOUT",
+                                         "reasons": None, "mode": "shadow"})
+            else:
+                xs = round(r.random(), r.choice([2, 17]))
+                e["challengers"].append({
+                    "model": other, "score": xs,
+                    "decision": "approve" if xs >= 0.5 else r.choice(["decline", "review"]),
+                    "latency_ms": round(r.lognormvariate(1.1, 0.6), 6), "status": "OK",
+                    "reasons": None, "mode": "live" if r.random() < 0.2 else "shadow"})
+    return out
+
+
 def dumps(ev: dict) -> bytes:
     return json.dumps(ev, separators=(",", ":")).encode()
 
@@ -840,12 +883,17 @@ ROLLUP_ENDPOINTS = [
 ]
 
 
-def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[str]:
+# The endpoints the per-challenger rollups answer (arm=, assignment: all).
+PAIR_ENDPOINTS = ROLLUP_ENDPOINTS[:5]
+
+
+def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None,
+                   endpoints: list[tuple[str, dict]] | None = None) -> list[str]:
     """Every rollup-backed endpoint answered from the rollups (source=rollup, asserted)
     and from the rows (source=rows): counts and rates equal, averages to 1e-9 relative,
     latency percentiles within the sketch's accuracy. Returns the differences."""
     diffs: list[str] = []
-    for path, extra in ROLLUP_ENDPOINTS:
+    for path, extra in endpoints or ROLLUP_ENDPOINTS:
         params = dict(filters or {}, **extra)
         a = p.get(path, source="rollup", **params)
         b = p.get(path, source="rows", **params)
