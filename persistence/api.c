@@ -197,11 +197,7 @@ static void h_summary(request *r)
         csgp_qb_where(&b, &r->q);
         if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
             goto dbfail;
-        int64_t total = csgp_rows_int(rows, 0);
-        json_object_set_new(out, "total", json_integer(total));
-        json_object_set_new(out, "challenger_share",
-                            csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
-                                        total));
+        csgp_summary_set_total(out, csgp_rows_int(rows, 0));
         csgp_rows_free(rows);
         rows = NULL;
     }

@@ -137,11 +137,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
             rc = csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
             goto done;
         }
-        int64_t total = csgp_rows_int(rows, 0);
-        json_object_set_new(out, "total", json_integer(total));
-        json_object_set_new(out, "challenger_share",
-                            csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
-                                        total));
+        csgp_summary_set_total(out, csgp_rows_int(rows, 0));
         csgp_rows_free(rows);
         rows = NULL;
     }
