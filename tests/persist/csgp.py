@@ -179,6 +179,16 @@ def make_events(n: int, seed: int, span_s: int = 7200, t0: datetime = T0) -> lis
     return out
 
 
+def import_events(database: Database, tmp_path: Path, events: list[dict],
+                  times: int = 1) -> None:
+    """events through `csg-persist import`, times over (a second import redelivers every
+    event)."""
+    f = tmp_path / "events.ndjson"
+    f.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    for _ in range(times):
+        run_cli("import", "--db", database.url, str(f))
+
+
 def with_arms(events: list[dict], seed: int) -> list[dict]:
     """Copies of events with the issue-21 keys: every event with a challenger gets its
     `challengers` array (the first element repeats the top-level keys); about a third also

@@ -7,8 +7,6 @@ latency percentiles within the sketch's 1%); a redelivered event never counts tw
 
 from __future__ import annotations
 
-import json
-
 import csgp
 import pytest
 
@@ -16,11 +14,7 @@ T = csgp.ts_ms("2026-11-25T09:00:00Z")
 CH0, CH1 = csgp.CHALLENGERS
 
 
-def load(database: csgp.Database, tmp_path, events: list[dict], times: int = 1) -> None:
-    f = tmp_path / "events.ndjson"
-    f.write_text("\n".join(json.dumps(e) for e in events) + "\n")
-    for _ in range(times):  # a second import is a redelivery of every event
-        csgp.run_cli("import", "--db", database.url, str(f))
+load = csgp.import_events
 
 
 def results(db: csgp.Database) -> int:
