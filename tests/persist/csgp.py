@@ -894,7 +894,13 @@ ROLLUP_ENDPOINTS = [
 
 
 # The endpoints the per-challenger rollups answer (arm=, assignment: all).
-PAIR_ENDPOINTS = ROLLUP_ENDPOINTS[:5]
+PAIR_ENDPOINTS = [
+    ("/metrics/summary", {}),
+    ("/metrics/latency", {"bucket": "1h"}),
+    ("/metrics/distribution", {"bins": 1}),
+    ("/metrics/distribution", {"bins": 20}),
+    ("/metrics/distribution", {"bins": 100}),
+]
 
 
 def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None,
