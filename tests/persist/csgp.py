@@ -880,20 +880,7 @@ def close(
     return []
 
 
-ROLLUP_ENDPOINTS = [
-    ("/metrics/summary", {}),
-    ("/metrics/latency", {"bucket": "1h"}),
-    ("/metrics/distribution", {"bins": 1}),
-    ("/metrics/distribution", {"bins": 20}),
-    ("/metrics/distribution", {"bins": 100}),
-    ("/metrics/segments", {"by": "income"}),
-    ("/metrics/segments", {"by": "loan_amount"}),
-    ("/metrics/segments", {"by": "credit_history"}),
-    ("/metrics/reasons", {}),
-]
-
-
-# The endpoints the per-challenger rollups answer (arm=, assignment: all).
+# The endpoints the per-challenger rollups answer too (arm=, assignment: all).
 PAIR_ENDPOINTS = [
     ("/metrics/summary", {}),
     ("/metrics/latency", {"bucket": "1h"}),
@@ -901,6 +888,13 @@ PAIR_ENDPOINTS = [
     ("/metrics/distribution", {"bins": 20}),
     ("/metrics/distribution", {"bins": 100}),
 ]
+ROLLUP_ENDPOINTS = PAIR_ENDPOINTS + [
+    ("/metrics/segments", {"by": "income"}),
+    ("/metrics/segments", {"by": "loan_amount"}),
+    ("/metrics/segments", {"by": "credit_history"}),
+    ("/metrics/reasons", {}),
+]
+
 
 
 def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None,
