@@ -113,17 +113,17 @@ void csgp_api_send_db_error(request *r, const csg_error *err)
 /* The rollup resolution that answers this request (rollup.h), 0 for the rows; -1 after
  * answering 400 when source=rollup was asked for a query that needs the rows. shape_ok:
  * the endpoint's own parameters allow a rollup (bins, bands). */
-static int choose_res(request *r, int64_t bucket_s, bool shape_ok)
+static int choose_res(request *r, int64_t bucket_s, bool shape_ok, bool per_challenger)
 {
     if (r->q.source == CSGP_SOURCE_ROWS)
         return 0;
-    int res = shape_ok ? csgp_rollup_res(&r->q, bucket_s) : 0;
+    int res = shape_ok ? csgp_rollup_res(&r->q, bucket_s, per_challenger) : 0;
     if (!res && r->q.source == CSGP_SOURCE_ROLLUP) {
         csgp_api_send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
-                   "max_income, f.*), from/to not on a minute boundary, bucket=10s, bins not "
-                   "dividing 100, custom bands for segments, arm=, or requests "
-                   "with several challengers (assignment: all)");
+                   "max_income, f.*), from/to not on an hour boundary, bucket=10s, 1m or 5m, "
+                   "bins not dividing 100, custom bands for segments, or, for segments and "
+                   "reasons, arm= or requests with several challengers (assignment: all)");
         return -1;
     }
     return res;
@@ -151,7 +151,7 @@ static void h_summary(request *r)
     csg_error err;
     csgp_rows *rows = NULL;
     csgp_qb b;
-    int res = choose_res(r, 0, true);
+    int res = choose_res(r, 0, true, true);
     if (res < 0)
         return;
     if (res) {
@@ -196,11 +196,7 @@ static void h_summary(request *r)
         csgp_qb_where(&b, &r->q);
         if (csgp_qb_run(&b, &rows, &err) || csgp_rows_next(rows) != 1)
             goto dbfail;
-        int64_t total = csgp_rows_int(rows, 0);
-        json_object_set_new(out, "total", json_integer(total));
-        json_object_set_new(out, "challenger_share",
-                            csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
-                                        total));
+        csgp_summary_set_total(out, csgp_rows_int(rows, 0));
         csgp_rows_free(rows);
         rows = NULL;
     }
@@ -284,7 +280,7 @@ static void h_latency(request *r)
                  {"challenger", "challenger_model", "latency_challenger_ms"}};
     size_t total_points = 0;
     bool truncated = false;
-    int res = choose_res(r, secs, true);
+    int res = choose_res(r, secs, true, true);
     if (res < 0) {
         json_decref(out);
         return;
@@ -370,7 +366,7 @@ static void h_distribution(request *r)
      * (min(trunc(score·100), 99) / (100 / bins): the same integer arithmetic as rollup.c),
      * so rollups and rows agree exactly. */
     bool fine = bins > 0 && CSGP_ROLLUP_SCORE_BINS % bins == 0;
-    int res = choose_res(r, 0, fine);
+    int res = choose_res(r, 0, fine, true);
     if (res < 0) {
         json_decref(out);
         return;
@@ -455,7 +451,8 @@ static void h_segments(request *r)
     csg_error err;
     json_t *out = NULL;
     /* column defaults, a feature's fixed bands or values (fbins.h); bands= reads rows */
-    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default);
+    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default,
+                         false);
     if (res < 0)
         return;
     if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))
@@ -471,7 +468,7 @@ static void h_reasons(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    int res = choose_res(r, 0, true);
+    int res = choose_res(r, 0, true, false);
     if (res < 0)
         return;
     if (csgp_reasons_json(r->api->db, &r->q, res, &out, &err))

@@ -56,6 +56,14 @@ json_t *csgp_summary_totals(json_t *out, csgp_rows *rows, bool diff_is_sum)
     return models;
 }
 
+void csgp_summary_set_total(json_t *out, int64_t total)
+{
+    json_object_set_new(out, "total", json_integer(total));
+    json_object_set_new(out, "challenger_share",
+                        csgp_jratio(json_integer_value(json_object_get(out, "with_challenger")),
+                                    total));
+}
+
 json_t *csgp_summary_model(const char *model, const char *role, int64_t count, json_t *latency_ms,
                            int64_t approved, int64_t decided, int64_t nlat)
 {

@@ -28,6 +28,9 @@ void csgp_add_note(json_t *obj, const char *text);
  * with_challenger, challenger_share, avg_decision_diff, divergence_rate, decisions and
  * notes in out; returns the empty "models" array it put there. */
 json_t *csgp_summary_totals(json_t *out, csgp_rows *rows, bool diff_is_sum);
+/* out's "total" set to every request (the totals counted only requests with a challenger
+ * result: assignment: all data) and challenger_share = with_challenger / total. */
+void csgp_summary_set_total(json_t *out, int64_t total);
 
 /* One entry of /metrics/summary's "models", the same whether rows or rollups were summed:
  * latency_ms (stolen) is its {"avg","p50","p95","p99"}; approval_rate is approved / decided;

@@ -57,7 +57,7 @@ static void usage(FILE *f)
           "       csg-persist purge --db URL --before DATE\n"
           "                                           drop raw rows older than DATE (as the owner;\n"
           "                                           PostgreSQL drops whole day partitions), keep\n"
-          "                                           the rollups\n"
+          "                                           the rollups; feature counts drop them\n"
           "       csg-persist partitions --db URL [--days-ahead N]\n"
           "                                           create the day partitions of yesterday …\n"
           "                                           today+N (default 7) and of the days in the\n"

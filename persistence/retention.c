@@ -36,6 +36,33 @@ int csgp_partitions_upkeep(csgp_db *db, int days_ahead, int *created, csg_error 
     return in_tx(db, rc, err);
 }
 
+/* The feature catalogue's counts lose the rows about to be purged (the same rule as at
+ * ingest, catalogue.c: a value counts when its JSON type is the feature's type), so
+ * `count` stays the number of stored events holding the feature. Types and value lists
+ * stay (docs/persistence.md "Purge"). */
+static int uncount_features(csgp_db *db, bool pg, const csgp_param *cut, csg_error *err)
+{
+    char ph[16], sql[768];
+    if (pg)
+        snprintf(sql, sizeof sql,
+                 "UPDATE feature_catalogue c SET count = c.count - g.n FROM (SELECT f.key, "
+                 "jsonb_typeof(f.value) AS jt, count(*) AS n FROM credit_score_metrics m, "
+                 "jsonb_each(m.features) f WHERE m.\"timestamp\" < %s AND m.features IS NOT "
+                 "NULL GROUP BY 1, 2) g WHERE c.name = g.key AND g.jt = CASE c.type WHEN "
+                 "'number' THEN 'number' WHEN 'category' THEN 'string' ELSE 'boolean' END",
+                 csgp_db_ph(db, 1, "timestamptz", ph, sizeof ph));
+    else
+        snprintf(sql, sizeof sql,
+                 "UPDATE feature_catalogue SET count = count - g.n FROM (SELECT j.key, CASE "
+                 "WHEN j.type IN ('integer', 'real') THEN 'number' WHEN j.type = 'text' THEN "
+                 "'category' ELSE 'boolean' END AS ft, count(*) AS n FROM credit_score_metrics "
+                 "m, json_each(m.features) j WHERE m.\"timestamp\" < %s AND m.features IS NOT "
+                 "NULL AND j.type <> 'null' GROUP BY 1, 2) g WHERE feature_catalogue.name = "
+                 "g.key AND feature_catalogue.type = g.ft",
+                 csgp_db_ph(db, 1, NULL, ph, sizeof ph));
+    return csgp_db_exec(db, sql, cut, 1, NULL, err);
+}
+
 int csgp_purge(csgp_db *db, int64_t before_ms, int64_t *partitions, int64_t *nrows,
                csg_error *err)
 {
@@ -47,6 +74,8 @@ int csgp_purge(csgp_db *db, int64_t before_ms, int64_t *partitions, int64_t *nro
         return rc;
     csgp_param p = {.type = CSGP_P_TEXT, .text = ts};
     int64_t parts = 0, gone = 0;
+    if ((rc = uncount_features(db, pg, &p, err)))
+        return in_tx(db, rc, err);
     if (pg) {
         snprintf(sql, sizeof sql, "SELECT partitions, rows_deleted FROM csg_purge_before(%s)",
                  csgp_db_ph(db, 1, "timestamptz", ph, sizeof ph));

@@ -7,7 +7,8 @@
  * default partition for days without one. csgp_partitions_upkeep creates the partitions of
  * the days around today and of every day found in the default partition (moving its rows).
  * csgp_purge drops the day partitions that end on or before the cut-off, deletes the older
- * rows left elsewhere and forgets their event_ids (csg_event_ids); rollups stay.
+ * rows left elsewhere and forgets their event_ids (csg_event_ids); rollups stay, and the
+ * feature catalogue's counts lose the purged events first (same transaction).
  * SQLite: no partitions (upkeep does nothing); purge deletes the rows.
  */
 #ifndef CSGP_RETENTION_H

@@ -37,6 +37,32 @@ void csgp_rollq_where(csgp_qb *b, const csgp_query *q, int res)
 
 #define where csgp_rollq_where
 
+/* Which rollups answer a part of q, as csgp_qb_table picks the rows' source: the
+ * per-challenger ones (rollup_pairs.c) for an arm, and for the challenger's side once some
+ * request has several challengers. */
+enum { R_COUNTS, R_LATENCY, R_SCORES };
+static const char *const tables[3][2] = {{"rollup_counts", "rollup_pair_counts"},
+                                          {"rollup_latency", "rollup_pair_latency"},
+                                          {"rollup_scores", "rollup_pair_scores"}};
+
+static bool on_pairs(const csgp_query *q, bool challenger_side)
+{
+    return q->arm[0] || (challenger_side && q->pairs);
+}
+
+/* " FROM <table> WHERE …" for part `table` of q (challenger_side as for on_pairs). */
+static void from_where(csgp_qb *b, const csgp_query *q, int res, int table,
+                       bool challenger_side)
+{
+    bool pairs = on_pairs(q, challenger_side);
+    csgp_qb_add(b, " FROM %s", tables[table][pairs]);
+    where(b, q, res);
+    if (pairs && q->arm[0]) {
+        csgp_qb_add(b, " AND arm = ");
+        csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->arm}, NULL);
+    }
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t d = a / b;
@@ -75,14 +101,22 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
 
+    /* Over challenger results, requests are counted once (as the rows' count(DISTINCT
+     * event_id)): one result per model and request, else each request's first result (in
+     * the arm). */
+    bool pairs = on_pairs(q, true);
+    const char *requests = !pairs || q->challenger_model[0] ? "n"
+                           : q->arm[0]                        ? "arm_first"
+                                                              : "ev_first";
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT coalesce(sum(n), 0), coalesce(sum(with_challenger), 0), "
+    csgp_qb_add(&b, "SELECT coalesce(sum(%s), 0), coalesce(sum(%s), 0), "
                     "coalesce(sum(sum_diff), 0), coalesce(sum(n_diff), 0), "
                     "coalesce(sum(both_decided), 0), coalesce(sum(diverge), 0), "
                     "coalesce(sum(both_approve), 0), coalesce(sum(both_decline), 0), "
                     "coalesce(sum(champion_only_approve), 0), "
-                    "coalesce(sum(challenger_only_approve), 0) FROM rollup_counts");
-    where(&b, q, res);
+                    "coalesce(sum(challenger_only_approve), 0)",
+                requests, pairs ? requests : "with_challenger");
+    from_where(&b, q, res, R_COUNTS, true);
     if ((rc = csgp_qb_run(&b, &rows, err)))
         goto done;
     if (csgp_rows_next(rows) != 1) {
@@ -92,6 +126,21 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     json_t *models = csgp_summary_totals(out, rows, true);
     csgp_rows_free(rows);
     rows = NULL;
+    if (pairs && !q->arm[0]) {
+        /* Requests without any challenger have no result: total from every request. */
+        csgp_qb_init(&b, db);
+        csgp_qb_add(&b, "SELECT coalesce(sum(n), 0)");
+        from_where(&b, q, res, R_COUNTS, false);
+        if ((rc = csgp_qb_run(&b, &rows, err)))
+            goto done;
+        if (csgp_rows_next(rows) != 1) {
+            rc = csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
+            goto done;
+        }
+        csgp_summary_set_total(out, csgp_rows_int(rows, 0));
+        csgp_rows_free(rows);
+        rows = NULL;
+    }
 
     static const struct {
         const char *role, *model, *decided, *approved, *count, *lat_n, *cond;
@@ -103,8 +152,8 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         /* The role's sketches per model. */
         nlat = 0;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, sketch, count, total FROM rollup_latency");
-        where(&b, q, res);
+        csgp_qb_add(&b, "SELECT model, sketch, count, total");
+        from_where(&b, q, res, R_LATENCY, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             goto done;
@@ -132,10 +181,9 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         }
 
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT %s, sum(%s), sum(%s), sum(%s), sum(%s) FROM rollup_counts",
-                    roles[k].model, roles[k].count, roles[k].approved, roles[k].decided,
-                    roles[k].lat_n);
-        where(&b, q, res);
+        csgp_qb_add(&b, "SELECT %s, sum(%s), sum(%s), sum(%s), sum(%s)", roles[k].model,
+                    roles[k].count, roles[k].approved, roles[k].decided, roles[k].lat_n);
+        from_where(&b, q, res, R_COUNTS, k == 1);
         csgp_qb_add(&b, "%s GROUP BY %s ORDER BY %s", roles[k].cond, roles[k].model,
                     roles[k].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
@@ -167,8 +215,8 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     }
 
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT status, sum(n) FROM rollup_counts");
-    where(&b, q, res);
+    csgp_qb_add(&b, "SELECT status, sum(n)");
+    from_where(&b, q, res, R_COUNTS, false);
     csgp_qb_add(&b, " GROUP BY status ORDER BY status");
     if ((rc = csgp_qb_run(&b, &rows, err)))
         goto done;
@@ -200,8 +248,8 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, t, sketch, count, total FROM rollup_latency");
-        where(&b, q, res);
+        csgp_qb_add(&b, "SELECT model, t, sketch, count, total");
+        from_where(&b, q, res, R_LATENCY, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model, t", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             break;
@@ -289,8 +337,8 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT model, sketch FROM rollup_scores");
-        where(&b, q, res);
+        csgp_qb_add(&b, "SELECT model, sketch");
+        from_where(&b, q, res, R_SCORES, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         int rc = csgp_qb_run(&b, &rows, err);
         if (rc) {
@@ -433,8 +481,8 @@ int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT min(t), max(t) FROM rollup_counts");
-        where(&b, q, 3600);
+        csgp_qb_add(&b, "SELECT min(t), max(t)");
+        from_where(&b, q, 3600, R_COUNTS, false);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             return rc;
         int s = csgp_rows_next(rows);

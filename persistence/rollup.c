@@ -10,11 +10,21 @@
 #include "fbins.h"
 #include "sketch.h"
 
-enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_TABLES };
-#define MAX_STR 6
+/* T_P*: the per-challenger rollups (rollup_pairs.c), after the six of every event. */
+enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_PCOUNTS, T_PLATENCY,
+       T_PSCORES, T_TABLES };
+#define T_BASE T_PCOUNTS
+#define MAX_STR 7
 #define MAX_INT 3
-#define MAX_VAL 20
+#define MAX_VAL 22
 #define MAX_DBL 2
+
+#define COUNT_COLS                                                                         \
+    "n", "with_challenger", "n_diff", "both_decided", "diverge", "both_approve",               \
+        "both_decline", "champion_only_approve", "challenger_only_approve", "champion_decided", \
+        "champion_approved", "challenger_decided", "challenger_approved", "challenger_answered", \
+        "champion_declines", "champion_unlisted", "challenger_declines", "challenger_unlisted", \
+        "both_declined_listed", "first_agree"
 
 /* One table's layout: key columns (text, then integer) after res and t, then the summed
  * columns (bigint, then float8), then, for a sketch table, the column `sketch` (sketch.h:
@@ -29,12 +39,7 @@ static const struct tspec {
                   {"experiment_id", "config_version", "champion_model", "challenger_model",
                    "transport", "status"},
                   {0},
-                  {"n", "with_challenger", "n_diff", "both_decided", "diverge", "both_approve",
-                   "both_decline", "champion_only_approve", "challenger_only_approve",
-                   "champion_decided", "champion_approved", "challenger_decided",
-                   "challenger_approved", "challenger_answered", "champion_declines",
-                   "champion_unlisted", "challenger_declines", "challenger_unlisted",
-                   "both_declined_listed", "first_agree"},
+                  {COUNT_COLS},
                   {"sum_diff"},
                   false},
     [T_LATENCY] = {"rollup_latency", 3, 1, 1, 1,
@@ -70,6 +75,27 @@ static const struct tspec {
                      "challenger_decided", "challenger_approved"},
                     {0},
                     false},
+    /* One row per challenger result: rollup_counts' columns, arm, and the requests counted
+     * once (ev_first: the request's first result; arm_first: its first in that arm). */
+    [T_PCOUNTS] = {"rollup_pair_counts", 7, 0, 22, 1,
+                   {"experiment_id", "config_version", "champion_model", "challenger_model",
+                    "transport", "status", "arm"},
+                   {0},
+                   {COUNT_COLS, "ev_first", "arm_first"},
+                   {"sum_diff"},
+                   false},
+    [T_PLATENCY] = {"rollup_pair_latency", 4, 1, 1, 1,
+                    {"experiment_id", "challenger_model", "model", "arm"},
+                    {"role"},
+                    {"count"},
+                    {"total"},
+                    true},
+    [T_PSCORES] = {"rollup_pair_scores", 4, 1, 1, 0,
+                   {"experiment_id", "challenger_model", "model", "arm"},
+                   {"role"},
+                   {"count"},
+                   {0},
+                   true},
 };
 
 typedef struct entry {
@@ -247,7 +273,13 @@ static void load_edges(void)
         nedges[c] = csgp_query_default_bands(c, edges[c]);
 }
 
-int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
+/* A challenger result counted as a request of its own (rollup_pairs.c); NULL: an event. */
+typedef struct pair_ctx {
+    const char *arm;
+    bool ev_first, arm_first;
+} pair_ctx;
+
+static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
 {
     pthread_once(&edges_once, load_edges);
 
@@ -269,11 +301,16 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         int32_t res = resolutions[ri];
         int64_t t = floor_div(e->ts_ms, (int64_t)res * 1000) * res;
         entry *x;
-        key k = {.table = T_COUNTS, .res = res, .t = t,
+        const char *arm = pc ? pc->arm : NULL; /* the pair tables' last text key */
+        key k = {.table = pc ? T_PCOUNTS : T_COUNTS, .res = res, .t = t,
                  .str = {e->experiment_id, e->config_version, e->champion_model, ch,
-                         e->transport, e->status}};
+                         e->transport, e->status, arm}};
         if (!(x = lookup(r, &k)))
             return -CSG_ENOMEM;
+        if (pc) {
+            x->val[20] += pc->ev_first;
+            x->val[21] += pc->arm_first;
+        }
         x->val[0] += 1;
         x->val[1] += e->has_challenger_model;
         x->val[2] += e->has_decision_diff;
@@ -295,7 +332,7 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         x->val[19] += listed && !strcmp(e->champion_reasons.code[0], e->challenger_reasons.code[0]);
         if (e->has_decision_diff)
             x->dbl[0] += e->decision_diff;
-        for (int role = 0; role < 2; role++) {
+        for (int role = 0; role < 2 && !pc; role++) {
             const csgp_reasons *rs = role ? &e->challenger_reasons : &e->champion_reasons;
             if (!(role ? xdecl : cdecl) || !rs->present)
                 continue;
@@ -324,8 +361,8 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
             bool has_lat = role ? e->has_latency_challenger : true;
             double lat = role ? e->latency_challenger_ms : e->latency_champion_ms;
             if (has_lat) {
-                k = (key){.table = T_LATENCY, .res = res, .t = t,
-                          .str = {e->experiment_id, ch, model}, .ints = {role}};
+                k = (key){.table = pc ? T_PLATENCY : T_LATENCY, .res = res, .t = t,
+                          .str = {e->experiment_id, ch, model, arm}, .ints = {role}};
                 if (!(x = lookup(r, &k)) || csgp_sketch_add(&x->sk, csgp_sketch_bucket(lat), 1))
                     return -CSG_ENOMEM;
                 x->val[0] += 1;
@@ -339,8 +376,8 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
                 int32_t bin = f >= (double)(CSGP_ROLLUP_SCORE_BINS - 1) ? CSGP_ROLLUP_SCORE_BINS - 1
                               : f <= 0.0                                 ? 0
                                                                          : (int32_t)f;
-                k = (key){.table = T_SCORES, .res = res, .t = t,
-                          .str = {e->experiment_id, ch, model}, .ints = {role}};
+                k = (key){.table = pc ? T_PSCORES : T_SCORES, .res = res, .t = t,
+                          .str = {e->experiment_id, ch, model, arm}, .ints = {role}};
                 if (!(x = lookup(r, &k)) || csgp_sketch_add(&x->sk, bin, 1))
                     return -CSG_ENOMEM;
                 x->val[0] += 1;
@@ -352,7 +389,7 @@ int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
         const double v[3] = {e->income, e->loan_amount, (double)e->credit_history};
         int64_t seg[CSGP_ROLLUP_SEGMENT_VALUES];
         csgp_rollup_segment_values(e, seg);
-        for (int c = 0; c < 3; c++) {
+        for (int c = 0; c < 3 && !pc; c++) {
             int band = has[c] ? csgp_rollup_band(edges[c], nedges[c], v[c]) : -1;
             if (band < 0)
                 continue;
@@ -397,6 +434,18 @@ int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *f
             x->val[i] += v[i];
     }
     return 0;
+}
+
+int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
+{
+    return count_event(r, e, NULL);
+}
+
+int csgp_rollup_pair(csgp_rollup *r, const csgp_event *pair, const char *arm, bool ev_first,
+                     bool arm_first)
+{
+    const pair_ctx pc = {arm, ev_first, arm_first};
+    return count_event(r, pair, &pc);
 }
 
 /* Key order: table, res, t, text keys, integer keys (a fixed order for every writer, so
@@ -537,8 +586,9 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     int rc = 0;
-    /* Plain "?" placeholders, numbered in order: SQLite looks every "?N" up in a list, which
-     * is quadratic in a statement's thousands of parameters (half the import's CPU). */
+    /* Anonymous "?" bound in order: SQLite maps each numbered ?N by scanning the numbers
+     * before it, quadratic over a statement's thousands of parameters (70% of an import's
+     * CPU with ?N). */
     for (size_t at = 0; at < n && !rc; at += CHUNK_ROWS) {
         size_t m = n - at < CHUNK_ROWS ? n - at : CHUNK_ROWS;
         sbuf b = {0};
@@ -562,32 +612,26 @@ static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
             p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->res};
             sadd(&b, "?");
             p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->t};
-            sadd(&b, ", ");
-            sadd(&b, "?");
+            sadd(&b, ", ?");
             for (int i = 0; i < s->nstr; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = e->str[i]};
-                sadd(&b, ", ");
-                sadd(&b, "?");
+                sadd(&b, ", ?");
             }
             for (int i = 0; i < s->nint; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->ints[i]};
-                sadd(&b, ", ");
-                sadd(&b, "?");
+                sadd(&b, ", ?");
             }
             for (int i = 0; i < s->nval; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->val[i]};
-                sadd(&b, ", ");
-                sadd(&b, "?");
+                sadd(&b, ", ?");
             }
             for (int i = 0; i < s->ndbl; i++) {
                 p[np++] = (csgp_param){.type = CSGP_P_REAL, .real = e->dbl[i]};
-                sadd(&b, ", ");
-                sadd(&b, "?");
+                sadd(&b, ", ?");
             }
             if (s->sketch) {
                 p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = sk[at + r]};
-                sadd(&b, ", ");
-                sadd(&b, "?");
+                sadd(&b, ", ?");
             }
             sadd(&b, ")");
         }
@@ -766,7 +810,7 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
-        if (fresh[i] && csgp_rollup_event(r, &ev[i]))
+        if (fresh[i] && (csgp_rollup_event(r, &ev[i]) || csgp_rollup_pairs(r, &ev[i])))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     if (!rc)
         rc = csgp_fbins_add(db, r, ev, fresh, n, err); /* feature bins, into the same flush */
@@ -778,13 +822,18 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
 
 const char *csgp_rollup_table(int i)
 {
-    return i >= 0 && i < T_TABLES ? specs[i].name : NULL;
+    return i >= 0 && i < T_BASE ? specs[i].name : NULL;
 }
 
-int csgp_rollup_res(const csgp_query *q, int64_t bucket_s)
+const char *csgp_rollup_pair_table(int i)
+{
+    return i >= 0 && i < T_TABLES - T_BASE ? specs[T_BASE + i].name : NULL;
+}
+
+int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger)
 {
     if (q->applicant_id[0] || q->has_min_income || q->has_max_income || q->nfeatures ||
-        q->nvalues || q->arm[0] || q->pairs)
+        q->nvalues || (!per_challenger && (q->arm[0] || q->pairs)))
         return 0;
     for (size_t i = sizeof resolutions / sizeof *resolutions; i-- > 0;) {
         int64_t ms = (int64_t)resolutions[i] * 1000;

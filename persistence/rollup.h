@@ -18,6 +18,11 @@
  *  - rollup_features (… feature, bin, kind): the same per feature bin and model score bin
  *                     (fbins.h counts it).
  * A missing challenger_model or config_version is '' in the keys (key columns are NOT NULL).
+ * The per-challenger rollups rollup_pair_counts / _latency / _scores (migration 050,
+ * rollup_pairs.c) have the same keys plus arm ('live' | 'shadow', as the view
+ * challenger_pairs) and count each challenger result (challenger_results) as a request
+ * of its own, as the rows of challenger_pairs are: they answer arm= and requests with
+ * several challengers (assignment: all).
  *
  * Ingest calls csgp_rollup_add inside the batch's transaction with the rows actually
  * inserted (a redelivered duplicate is not inserted, so it never counts twice); the batch
@@ -28,6 +33,7 @@
 #ifndef CSGP_ROLLUP_H
 #define CSGP_ROLLUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,18 +50,27 @@ csgp_rollup *csgp_rollup_new(void);
 void csgp_rollup_free(csgp_rollup *r);
 /* Count one stored event. 0 or -CSG_ENOMEM. */
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e);
+/* Count one challenger result as a request of its own into the per-challenger tables
+ * (rollup_pairs.c): pair is the event with the result in its challenger_* fields; arm
+ * "live" or "shadow"; ev_first / arm_first: the request's first result (in that arm). */
+int csgp_rollup_pair(csgp_rollup *r, const csgp_event *pair, const char *arm, bool ev_first,
+                     bool arm_first);
+/* Count every challenger result of e with csgp_rollup_pair (rollup_pairs.c). */
+int csgp_rollup_pairs(csgp_rollup *r, const csgp_event *e);
 /* Upsert what was counted into the rollup tables (inside the caller's transaction) and
  * empty the accumulator. 0 or a database error. */
 int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err);
 
-/* The insert path: count ev[i] for every fresh[i] and write, in the open transaction. */
+/* The insert path: count ev[i] and its challenger results for every fresh[i] and write,
+ * in the open transaction. */
 int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
                     csg_error *err);
 
-/* Empty the rollup tables and build them again from every stored row (migration 004,
- * `csg-persist rollup-rebuild`), in the open transaction. *rows (optional) gets how many
- * rows were read. */
-int csgp_rollup_rebuild(csgp_db *db, int64_t *rows, csg_error *err);
+/* Empty the rollup tables and build them again from every stored row, in the open
+ * transaction: the per-event tables (migration 007) or, with pairs, the per-challenger
+ * ones from challenger_results (migration 050). *rows (optional) gets how many rows (pairs:
+ * challenger results) were read. */
+int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *rows, csg_error *err);
 
 /* A segment rollup row's counts for one event: events (1), both decided, divergences,
  * champion decided / approved, challenger decided / approved. */
@@ -72,13 +87,16 @@ typedef int (*csgp_scan_fn)(csgp_db *db, const csgp_event *ev, size_t n, void *a
                             csg_error *err);
 int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *rows, csg_error *err);
 
-/* Name of rollup table i (0, 1, …), NULL past the last. */
+/* Name of per-event rollup table i (0, 1, …), NULL past the last; the per-challenger ones. */
 const char *csgp_rollup_table(int i);
+const char *csgp_rollup_pair_table(int i);
 
-/* The rollup resolution (3600 or 60) that answers q exactly — no row-level filter
+/* The rollup resolution (86400 or 3600) that answers q exactly — no row-level filter
  * (applicant_id, income, features), from/to on its boundaries, bucket_s (0: none) a
- * multiple of it — or 0 when q needs rows. */
-int csgp_rollup_res(const csgp_query *q, int64_t bucket_s);
+ * multiple of it — or 0 when q needs rows. per_challenger: the endpoint reads the
+ * per-challenger rollups for arm= and several-challenger data (summary, latency,
+ * distribution); else those need rows too. */
+int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger);
 /* Band of x among edges[0..n): the last edge <= x, or -1 below the first. */
 int csgp_rollup_band(const double *edges, int n, double x);
 

@@ -1,6 +1,7 @@
-/* rollup_rebuild.c — the rollups of the rows already stored (migrations 007 and 045; see
- * rollup.h): rows are read in id order, in chunks, turned back into events and counted by
- * the same code as ingest (rollup.c, fbins.c), so rebuilt rollups equal ingested ones. */
+/* rollup_rebuild.c — the rollups of the rows already stored (migrations 045 and 050; see
+ * rollup.h): rows are read in id order, in chunks (with their challenger results for the
+ * per-challenger rollups), turned back into events and counted by the same code as ingest
+ * (rollup.c, fbins.c, rollup_pairs.c), so rebuilt rollups equal ingested ones. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +151,118 @@ static int add_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg
     return rc;
 }
 
-int csgp_rollup_rebuild(csgp_db *db, int64_t *nrows, csg_error *err)
+/* The challenger_results columns of row (from column 22 on) as ev's next result. */
+static int row_result(csgp_rows *rows, csgp_event *ev)
 {
+    if (ev->n_chal >= CSG_EVENT_MAX_CHALLENGERS)
+        return -1;
+    csgp_chal_result *x = &ev->chal[ev->n_chal++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->model, sizeof x->model, "%s", csgp_rows_text(rows, 22));
+    if ((x->has_score = !csgp_rows_null(rows, 23)))
+        x->score = csgp_rows_real(rows, 23);
+    x->decision = decision_of(rows, 24);
+    x->latency_ms = csgp_rows_real(rows, 25);
+    x->live = !strcmp(csgp_rows_text(rows, 28), CSG_MODE_LIVE_NAME);
+    return csg_event_status_parse(csgp_rows_text(rows, 26), &x->status) &&
+                   read_reasons(rows, 26, &x->reasons) == 0
+               ? 0
+               : -1;
+}
+
+/* The per-challenger rollups from every stored challenger result: each event (id order,
+ * in chunks) joined with its results (ord order), counted as ingest counts them. */
+static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
+{
+    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
+    int rc = 0;
+    for (int t = 0; csgp_rollup_pair_table(t) && !rc; t++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_pair_table(t));
+        rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
+    }
+    if (rc)
+        return rc;
+    csgp_rollup *r = csgp_rollup_new();
+    csgp_event *ev = calloc(1, sizeof *ev);
+    csgp_chal_result *chal = calloc(CSG_EVENT_MAX_CHALLENGERS, sizeof *chal);
+    if (!r || !ev || !chal) {
+        csgp_rollup_free(r);
+        free(ev);
+        free(chal);
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    }
+    char sql[1536], ph[16];
+    snprintf(sql, sizeof sql,
+             "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode FROM "
+             "(SELECT id, experiment_id, config_version, champion_model, challenger_model, "
+             "transport, status, champion_score, challenger_score, champion_decision, "
+             "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
+             "income, loan_amount, credit_history, %s AS ts, %s AS cr, %s AS xr, NULL AS "
+             "features, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d) m "
+             "LEFT JOIN challenger_results r ON r.event_id = m.event_id ORDER BY m.id, r.ord",
+             pg ? "array_to_json(r.reasons)" : "r.reasons",
+             pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
+             pg ? "array_to_json(champion_reasons)" : "champion_reasons",
+             pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
+             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+    int64_t last = 0, total = 0;
+    for (;;) {
+        csgp_param p = {.type = CSGP_P_INT, .i = last};
+        csgp_rows *rows;
+        if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
+            break;
+        int s, got = 0;
+        bool open = false; /* ev holds an event whose results are being read */
+        while ((s = csgp_rows_next(rows)) == 1) {
+            int64_t id = csgp_rows_int(rows, 0);
+            if (!open || id != last) {
+                if (open && csgp_rollup_pairs(r, ev)) {
+                    s = -2;
+                    break;
+                }
+                got++;
+                memset(ev, 0, sizeof *ev);
+                ev->chal = chal;
+                last = id;
+                if (event_of_row(rows, pg, ev)) {
+                    s = -1;
+                    break;
+                }
+                open = true;
+            }
+            if (!csgp_rows_null(rows, 22)) { /* an event without results: no pair */
+                if (row_result(rows, ev)) {
+                    s = -1;
+                    break;
+                }
+                total++;
+            }
+        }
+        if (s == 0 && open && csgp_rollup_pairs(r, ev))
+            s = -2;
+        csgp_rows_free(rows);
+        if (s < 0) {
+            rc = s == -2 ? csg_fail(err, CSG_ENOMEM, "out of memory")
+                         : csg_fail(err, CSGP_EDB, "reading challenger results for the rollups "
+                                                   "failed (row id %lld)", (long long)last);
+            break;
+        }
+        if ((rc = csgp_rollup_flush(r, db, err)) || !got)
+            break;
+    }
+    csgp_rollup_free(r);
+    free(ev);
+    free(chal);
+    if (nrows)
+        *nrows = total;
+    return rc;
+}
+
+int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
+{
+    if (pairs)
+        return rebuild_pairs(db, nrows, err);
     int rc = 0;
     for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
         char sql[64];

@@ -19,7 +19,7 @@ int csgp_stabq_res(csgp_db *db, const csgp_query *q, const acc *a, int *res, csg
     *res = 0;
     if (q->source == CSGP_SOURCE_ROWS || q->has_ref_from)
         return 0;
-    int r = csgp_rollup_res(q, q->bucket_seconds);
+    int r = csgp_rollup_res(q, q->bucket_seconds, false);
     if (!r || r != q->bucket_seconds)
         return 0; /* a bucket is one rollup period: 1m reads rows */
     for (int i = 0; a->champion && i < a->champion->nfeatures; i++) {

@@ -179,6 +179,59 @@ def make_events(n: int, seed: int, span_s: int = 7200, t0: datetime = T0) -> lis
     return out
 
 
+def import_events(database: Database, tmp_path: Path, events: list[dict],
+                  times: int = 1) -> None:
+    """events through `csg-persist import`, times over (a second import redelivers every
+    event)."""
+    f = tmp_path / "events.ndjson"
+    f.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    for _ in range(times):
+        run_cli("import", "--db", database.url, str(f))
+
+
+def with_arms(events: list[dict], seed: int) -> list[dict]:
+    """Copies of events with the issue-21 keys: every event with a challenger gets its
+    `challengers` array (the first element repeats the top-level keys); about a third also
+    a second challenger (assignment: all; answering or timed out, sometimes live), a sixth
+    a live first challenger (decided_by challenger when it answered); a tenth keep no
+    array at all (older gateways: one result from the top-level keys)."""
+    r = random.Random(seed)
+    out = []
+    for e in events:
+        e = dict(e)
+        out.append(e)
+        if e["challenger_model"] is None:
+            if r.random() < 0.5:
+                e["challengers"] = []
+            continue
+        if r.random() < 0.1:
+            continue
+        answered = e["challenger_score"] is not None
+        first = {"model": e["challenger_model"], "score": e["challenger_score"],
+                 "decision": e["challenger_decision"],
+                 "latency_ms": e["latency_challenger_ms"],
+                 "status": "OK" if answered else e["status"], "reasons": None,
+                 "mode": "shadow"}
+        e["challengers"] = [first]
+        if r.random() < 0.17:
+            first["mode"] = "live"
+            e["decided_by"] = "challenger" if answered else "champion"
+        if r.random() < 0.35:
+            other = CHALLENGERS[1] if first["model"] == CHALLENGERS[0] else CHALLENGERS[0]
+            if r.random() < 0.1:
+                e["challengers"].append({"model": other, "score": None, "decision": None,
+                                         "latency_ms": 300.0, "status": "CHALLENGER_TIMEOUT",
+                                         "reasons": None, "mode": "shadow"})
+            else:
+                xs = round(r.random(), r.choice([2, 17]))
+                e["challengers"].append({
+                    "model": other, "score": xs,
+                    "decision": "approve" if xs >= 0.5 else r.choice(["decline", "review"]),
+                    "latency_ms": round(r.lognormvariate(1.1, 0.6), 6), "status": "OK",
+                    "reasons": None, "mode": "live" if r.random() < 0.2 else "shadow"})
+    return out
+
+
 def dumps(ev: dict) -> bytes:
     return json.dumps(ev, separators=(",", ":")).encode()
 
@@ -894,12 +947,15 @@ FEATURE_ENDPOINTS = [
     ("/metrics/segments", {"by": "vip"}),
 ]
 
-ROLLUP_ENDPOINTS = [
+# The endpoints the per-challenger rollups answer too (arm=, assignment: all).
+PAIR_ENDPOINTS = [
     ("/metrics/summary", {}),
     ("/metrics/latency", {"bucket": "1h"}),
     ("/metrics/distribution", {"bins": 1}),
     ("/metrics/distribution", {"bins": 20}),
     ("/metrics/distribution", {"bins": 100}),
+]
+ROLLUP_ENDPOINTS = PAIR_ENDPOINTS + [
     ("/metrics/segments", {"by": "income"}),
     ("/metrics/segments", {"by": "loan_amount"}),
     ("/metrics/segments", {"by": "credit_history"}),
@@ -907,13 +963,14 @@ ROLLUP_ENDPOINTS = [
 ]
 
 
-def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None) -> list[str]:
+def rollup_vs_rows(p: Persist, filters: dict[str, str] | None = None,
+                   endpoints: list[tuple[str, dict]] | None = None) -> list[str]:
     """Every rollup-backed endpoint answered from the rollups (source=rollup, asserted)
     and from the rows (source=rows): counts and rates equal, averages to 1e-9 relative,
     latency percentiles within the sketch's accuracy. Returns the differences."""
     diffs: list[str] = []
     features = {f["name"] for f in p.get("/metrics/features").json()["features"]}
-    for path, extra in ROLLUP_ENDPOINTS + FEATURE_ENDPOINTS:
+    for path, extra in endpoints or ROLLUP_ENDPOINTS + FEATURE_ENDPOINTS:
         if path == "/metrics/segments" and extra["by"] in ("age", "debt", "home", "vip") \
                 and extra["by"] not in features:
             continue  # events without features

@@ -2,11 +2,13 @@
 stores events in day partitions (a default one for days without), exactly-once stays
 keyed by event_id alone (a retry with a new timestamp is stored once), `csg-persist
 partitions` / `purge` run as csg_owner only, purge drops whole day partitions on
-PostgreSQL and rows on SQLite, and the rollups keep every event."""
+PostgreSQL and rows on SQLite, the rollups keep every event, and the feature catalogue's
+counts drop the purged ones."""
 
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 
 import csgp
@@ -99,3 +101,40 @@ def test_retry_with_new_timestamp_stored_once(database: csgp.Database, tmp_path)
     assert st["inserted"] == 0, st
     assert database.count() == 20
     assert csgp.rollup_totals(database) == [(3600, 20), (86400, 20)]
+
+
+def test_purge_drops_feature_counts(database: csgp.Database, procs, tmp_path) -> None:
+    """/metrics/features counts the stored events holding each feature: a purge takes the
+    purged events out (values of another type than the feature's were never counted)."""
+    events = csgp.make_events(400, 53, span_s=2 * 86400 - 60, t0=DAY0)
+    rng = random.Random(53)
+    for i, e in enumerate(events):
+        f = {"age": rng.randint(18, 90), "home": rng.choice(["rent", "own"]),
+             "employed": rng.random() < 0.5}
+        if i and rng.random() < 0.1:
+            f["age"] = "unknown"  # another type: stored, not counted
+        for k in list(f):
+            if i and rng.random() < 0.2:
+                del f[k]
+        e["features"] = f
+    assert load(database, tmp_path, events)["inserted"] == len(events)
+    types = {"age": int, "home": str, "employed": bool}
+
+    def expected(evs: list[dict]) -> dict[str, int]:
+        return {k: sum(type(e["features"].get(k)) is t for e in evs) for k, t in types.items()}
+
+    p = csgp.Persist(database, topic=csgp.unique("fc"), args=["--no-consume"]).start()
+    procs.append(p)
+
+    def counts() -> dict[str, int]:
+        return {f["name"]: f["count"] for f in p.get("/metrics/features").json()["features"]}
+
+    assert counts() == expected(events)
+    cut = csgp.ts_ms("2026-11-26T00:00:00Z")
+    left = [e for e in events if csgp.ts_ms(e["timestamp"]) >= cut]
+    assert 0 < len(left) < len(events)
+    if database.kind == "pg":
+        csgp.run_cli("partitions", "--db", database.owner_url, "--days-ahead", "0")
+    csgp.run_cli("purge", "--db", database.owner_url, "--before", "2026-11-26")
+    assert counts() == expected(left)
+    assert p.get("/metrics/summary", **{"f.age.min": "18"}).json()["source"] == "rows"

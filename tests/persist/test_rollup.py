@@ -18,11 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 T = csgp.ts_ms("2026-11-25T09:00:00Z")
 
 
-def load(database: csgp.Database, tmp_path, events: list[dict], times: int = 1) -> None:
-    f = tmp_path / "events.ndjson"
-    f.write_text("\n".join(json.dumps(e) for e in events) + "\n")
-    for _ in range(times):  # a second import is a redelivery of every event
-        csgp.run_cli("import", "--db", database.url, str(f))
+load = csgp.import_events
 
 
 @pytest.fixture(scope="module")
