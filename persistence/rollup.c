@@ -1,4 +1,5 @@
-/* rollup.c — rollups written with the rows (see rollup.h). */
+/* rollup.c — rollups written with the rows (see rollup.h): the accumulator and what each
+ * event counts; rollup_write.c writes them. */
 #include "rollup.h"
 
 #include <math.h>
@@ -8,33 +9,9 @@
 #include <string.h>
 
 #include "fbins.h"
-#include "sketch.h"
+#include "rollup_private.h"
 
-/* T_P*: the per-challenger rollups (rollup_pairs.c), after the six of every event. */
-enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_PCOUNTS, T_PLATENCY,
-       T_PSCORES, T_TABLES };
-#define T_BASE T_PCOUNTS
-#define MAX_STR 7
-#define MAX_INT 3
-#define MAX_VAL 22
-#define MAX_DBL 2
-
-#define COUNT_COLS                                                                         \
-    "n", "with_challenger", "n_diff", "both_decided", "diverge", "both_approve",               \
-        "both_decline", "champion_only_approve", "challenger_only_approve", "champion_decided", \
-        "champion_approved", "challenger_decided", "challenger_approved", "challenger_answered", \
-        "champion_declines", "champion_unlisted", "challenger_declines", "challenger_unlisted", \
-        "both_declined_listed", "first_agree"
-
-/* One table's layout: key columns (text, then integer) after res and t, then the summed
- * columns (bigint, then float8), then, for a sketch table, the column `sketch` (sketch.h:
- * the whole histogram of the key and period in one text value, merged on upsert). */
-static const struct tspec {
-    const char *name;
-    int nstr, nint, nval, ndbl;
-    const char *str[MAX_STR], *ints[MAX_INT], *val[MAX_VAL], *dbl[MAX_DBL];
-    bool sketch;
-} specs[T_TABLES] = {
+const struct tspec csgp_rollup_specs[T_TABLES] = {
     [T_COUNTS] = {"rollup_counts", 6, 0, 20, 1,
                   {"experiment_id", "config_version", "champion_model", "challenger_model",
                    "transport", "status"},
@@ -98,24 +75,6 @@ static const struct tspec {
                    true},
 };
 
-typedef struct entry {
-    int table;
-    int32_t res;
-    int64_t t;
-    char *str[MAX_STR]; /* malloc'd copies */
-    int32_t ints[MAX_INT];
-    int64_t val[MAX_VAL];
-    double dbl[MAX_DBL];
-    csgp_sketch sk; /* a sketch table's histogram (latency buckets, score bins) */
-    uint64_t hash;
-    bool used;
-} entry;
-
-struct csgp_rollup {
-    entry *e; /* open addressing, cap a power of two */
-    size_t cap, n;
-};
-
 csgp_rollup *csgp_rollup_new(void)
 {
     csgp_rollup *r = calloc(1, sizeof *r);
@@ -129,7 +88,7 @@ csgp_rollup *csgp_rollup_new(void)
     return r;
 }
 
-static void clear(csgp_rollup *r)
+void csgp_rollup_clear(csgp_rollup *r)
 {
     for (size_t i = 0; i < r->cap; i++)
         if (r->e[i].used) {
@@ -145,7 +104,7 @@ void csgp_rollup_free(csgp_rollup *r)
 {
     if (!r)
         return;
-    clear(r);
+    csgp_rollup_clear(r);
     free(r->e);
     free(r);
 }
@@ -169,7 +128,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 static uint64_t key_hash(const key *k)
 {
-    const struct tspec *s = &specs[k->table];
+    const struct tspec *s = &csgp_rollup_specs[k->table];
     uint64_t h = 1469598103934665603ULL;
     h = fnv(h, &k->table, sizeof k->table);
     h = fnv(h, &k->res, sizeof k->res);
@@ -183,7 +142,7 @@ static bool key_eq(const entry *e, const key *k, uint64_t h)
 {
     if (e->hash != h || e->table != k->table || e->res != k->res || e->t != k->t)
         return false;
-    const struct tspec *s = &specs[k->table];
+    const struct tspec *s = &csgp_rollup_specs[k->table];
     for (int i = 0; i < s->nstr; i++)
         if (strcmp(e->str[i], k->str[i]))
             return false;
@@ -226,7 +185,7 @@ static entry *lookup(csgp_rollup *r, const key *k)
         j = (j + 1) & (r->cap - 1);
     }
     entry *e = &r->e[j];
-    const struct tspec *s = &specs[k->table];
+    const struct tspec *s = &csgp_rollup_specs[k->table];
     *e = (entry){.table = k->table, .res = k->res, .t = k->t, .hash = h, .used = true};
     for (int i = 0; i < s->nstr; i++)
         if (!(e->str[i] = strdup(k->str[i]))) {
@@ -448,360 +407,6 @@ int csgp_rollup_pair(csgp_rollup *r, const csgp_event *pair, const char *arm, bo
     return count_event(r, pair, &pc);
 }
 
-/* Key order: table, res, t, text keys, integer keys (a fixed order for every writer, so
- * concurrent consumers lock rows in the same order). */
-static int cmp_entry(const void *pa, const void *pb)
-{
-    const entry *a = *(entry *const *)pa, *b = *(entry *const *)pb;
-    if (a->table != b->table)
-        return a->table - b->table;
-    if (a->res != b->res)
-        return (a->res > b->res) - (a->res < b->res);
-    if (a->t != b->t)
-        return (a->t > b->t) - (a->t < b->t);
-    const struct tspec *s = &specs[a->table];
-    for (int i = 0; i < s->nstr; i++) {
-        int c = strcmp(a->str[i], b->str[i]);
-        if (c)
-            return c;
-    }
-    for (int i = 0; i < s->nint; i++)
-        if (a->ints[i] != b->ints[i])
-            return (a->ints[i] > b->ints[i]) - (a->ints[i] < b->ints[i]);
-    return 0;
-}
-
-/* A growing SQL text. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sadd(sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
-#define CHUNK_ROWS 200
-
-/* The stored form of each entry's sketch (NULL entries when the table has none); *out
- * is malloc'd, freed with free_texts. */
-static int sketch_texts(const struct tspec *s, entry **es, size_t n, char ***out)
-{
-    *out = NULL;
-    if (!s->sketch)
-        return 0;
-    char **t = calloc(n, sizeof *t); // NOLINT(bugprone-sizeof-expression): an array of pointers
-    if (!t)
-        return -CSG_ENOMEM;
-    *out = t;
-    for (size_t i = 0; i < n; i++)
-        if (!(t[i] = csgp_sketch_format(&es[i]->sk)))
-            return -CSG_ENOMEM;
-    return 0;
-}
-
-static void free_texts(char **t, size_t n)
-{
-    if (t)
-        for (size_t i = 0; i < n; i++)
-            free(t[i]);
-    free(t);
-}
-
-/* The DO UPDATE SET list: summed columns add up, the sketch merges (sketch_merge: the SQL
- * of the backend's merge of the stored and the new sketch). */
-static void update_set(sbuf *b, const struct tspec *s, const char *sketch_merge)
-{
-    const char *const *groups[2] = {s->val, s->dbl};
-    const int counts[2] = {s->nval, s->ndbl};
-    for (int g = 0, first = 1; g < 2; g++)
-        for (int i = 0; i < counts[g]; i++, first = 0) {
-            if (!first)
-                sadd(b, ", ");
-            sadd(b, groups[g][i]);
-            sadd(b, " = ");
-            sadd(b, s->name);
-            sadd(b, ".");
-            sadd(b, groups[g][i]);
-            sadd(b, " + excluded.");
-            sadd(b, groups[g][i]);
-        }
-    if (s->sketch) {
-        sadd(b, ", sketch = ");
-        sadd(b, sketch_merge);
-    }
-}
-
-/* The stored sketch and the new one merged: on SQLite by csg_sketch_merge (stats.c), on
- * PostgreSQL in SQL (no server-side C): pairs summed per bucket, ascending (sketch.h). */
-static void merged_set(sbuf *b, const struct tspec *s, bool pg)
-{
-    sbuf m = {0};
-    if (pg) {
-        sadd(&m, "(SELECT string_agg(b || ':' || c, ',' ORDER BY b) FROM (SELECT "
-                 "split_part(x, ':', 1)::int AS b, sum(split_part(x, ':', 2)::bigint) AS c FROM "
-                 "unnest(string_to_array(");
-        sadd(&m, s->name);
-        sadd(&m, ".sketch || ',' || excluded.sketch, ',')) AS x GROUP BY 1) AS m)");
-    } else {
-        sadd(&m, "csg_sketch_merge(");
-        sadd(&m, s->name);
-        sadd(&m, ".sketch, excluded.sketch)");
-    }
-    if (m.oom)
-        b->oom = true;
-    else
-        update_set(b, s, m.p);
-    free(m.p);
-}
-
-/* Upsert entries es[0..n) of one table, CHUNK_ROWS rows per statement (SQLite). */
-static int write_table(csgp_db *db, entry **es, size_t n, csg_error *err)
-{
-    const struct tspec *s = &specs[es[0]->table];
-    int ncols = 2 + s->nstr + s->nint + s->nval + s->ndbl + (s->sketch ? 1 : 0);
-    csgp_param *p = malloc((size_t)CHUNK_ROWS * (size_t)ncols * sizeof *p);
-    char **sk = NULL;
-    if (!p || sketch_texts(s, es, n, &sk)) {
-        free(p);
-        free_texts(sk, n);
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
-    }
-    int rc = 0;
-    /* Anonymous "?" bound in order: SQLite maps each numbered ?N by scanning the numbers
-     * before it, quadratic over a statement's thousands of parameters (70% of an import's
-     * CPU with ?N). */
-    for (size_t at = 0; at < n && !rc; at += CHUNK_ROWS) {
-        size_t m = n - at < CHUNK_ROWS ? n - at : CHUNK_ROWS;
-        sbuf b = {0};
-        sadd(&b, "INSERT INTO ");
-        sadd(&b, s->name);
-        sadd(&b, " (res, t");
-        const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
-        const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
-        for (int g = 0; g < 4; g++)
-            for (int i = 0; i < counts[g]; i++) {
-                sadd(&b, ", ");
-                sadd(&b, groups[g][i]);
-            }
-        if (s->sketch)
-            sadd(&b, ", sketch");
-        sadd(&b, ") VALUES ");
-        int np = 0;
-        for (size_t r = 0; r < m; r++) {
-            const entry *e = es[at + r];
-            sadd(&b, r ? ", (" : "(");
-            p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->res};
-            sadd(&b, "?");
-            p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->t};
-            sadd(&b, ", ?");
-            for (int i = 0; i < s->nstr; i++) {
-                p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = e->str[i]};
-                sadd(&b, ", ?");
-            }
-            for (int i = 0; i < s->nint; i++) {
-                p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->ints[i]};
-                sadd(&b, ", ?");
-            }
-            for (int i = 0; i < s->nval; i++) {
-                p[np++] = (csgp_param){.type = CSGP_P_INT, .i = e->val[i]};
-                sadd(&b, ", ?");
-            }
-            for (int i = 0; i < s->ndbl; i++) {
-                p[np++] = (csgp_param){.type = CSGP_P_REAL, .real = e->dbl[i]};
-                sadd(&b, ", ?");
-            }
-            if (s->sketch) {
-                p[np++] = (csgp_param){.type = CSGP_P_TEXT, .text = sk[at + r]};
-                sadd(&b, ", ?");
-            }
-            sadd(&b, ")");
-        }
-        sadd(&b, " ON CONFLICT (res, t");
-        for (int g = 0; g < 2; g++)
-            for (int i = 0; i < counts[g]; i++) {
-                sadd(&b, ", ");
-                sadd(&b, groups[g][i]);
-            }
-        sadd(&b, ") DO UPDATE SET ");
-        merged_set(&b, s, false);
-        if (b.oom)
-            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-        else
-            rc = csgp_db_exec(db, b.p, p, np, NULL, err);
-        free(b.p);
-    }
-    free(p);
-    free_texts(sk, n);
-    return rc;
-}
-
-/* The COPY text of one field (\\ \t \n \r escaped). */
-static void copy_field(sbuf *b, const char *s, char sep)
-{
-    char tmp[2] = {0, 0};
-    for (; *s; s++) {
-        const char *esc = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" : *s == '\n' ? "\\n"
-                        : *s == '\r' ? "\\r" : NULL;
-        if (esc) {
-            sadd(b, esc);
-        } else {
-            tmp[0] = *s;
-            sadd(b, tmp);
-        }
-    }
-    tmp[0] = sep;
-    sadd(b, tmp);
-}
-
-/* PostgreSQL: COPY the entries into a session temp table shaped like the rollup table
- * (emptied at commit), then one INSERT … SELECT … ON CONFLICT DO UPDATE in key order: far
- * cheaper than thousands of VALUES parameters (bench/results.md, issue 20 profile). */
-static int write_table_pg(csgp_db *db, entry **es, size_t n, csg_error *err)
-{
-    const struct tspec *s = &specs[es[0]->table];
-    const char *const *groups[4] = {s->str, s->ints, s->val, s->dbl};
-    const int counts[4] = {s->nstr, s->nint, s->nval, s->ndbl};
-    sbuf cols = {0}, keys = {0}, sql = {0}, data = {0};
-    char **sk = NULL;
-    if (sketch_texts(s, es, n, &sk)) {
-        free_texts(sk, n);
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
-    }
-    sadd(&cols, "res, t");
-    sadd(&keys, "res, t");
-    for (int g = 0; g < 4; g++)
-        for (int i = 0; i < counts[g]; i++) {
-            sadd(&cols, ", ");
-            sadd(&cols, groups[g][i]);
-            if (g < 2) {
-                sadd(&keys, ", ");
-                sadd(&keys, groups[g][i]);
-            }
-        }
-    if (s->sketch)
-        sadd(&cols, ", sketch");
-    char num[48];
-    for (size_t r = 0; r < n; r++) {
-        const entry *e = es[r];
-        snprintf(num, sizeof num, "%d\t%lld\t", (int)e->res, (long long)e->t);
-        sadd(&data, num);
-        for (int i = 0; i < s->nstr; i++)
-            copy_field(&data, e->str[i], '\t');
-        for (int i = 0; i < s->nint; i++) {
-            snprintf(num, sizeof num, "%d\t", (int)e->ints[i]);
-            sadd(&data, num);
-        }
-        for (int i = 0; i < s->nval; i++) {
-            snprintf(num, sizeof num, "%lld\t", (long long)e->val[i]);
-            sadd(&data, num);
-        }
-        for (int i = 0; i < s->ndbl; i++) {
-            snprintf(num, sizeof num, "%.17g\t", e->dbl[i]);
-            sadd(&data, num);
-        }
-        if (s->sketch)
-            sadd(&data, sk[r]); /* digits, ':' and ',' only: nothing to escape */
-        else if (!data.oom)
-            data.len--; /* the last column's tab */
-        sadd(&data, "\n");
-    }
-    char stage[64];
-    snprintf(stage, sizeof stage, "csg_stage_%s", s->name);
-    sadd(&sql, "CREATE TEMP TABLE IF NOT EXISTS ");
-    sadd(&sql, stage);
-    sadd(&sql, " (LIKE ");
-    sadd(&sql, s->name);
-    sadd(&sql, ") ON COMMIT DELETE ROWS");
-    int rc = 0;
-    if (cols.oom || keys.oom || sql.oom || data.oom) {
-        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = csgp_db_exec_script(db, sql.p, "rollup staging table", err)))
-        goto done;
-    sql.len = 0;
-    sadd(&sql, "COPY ");
-    sadd(&sql, stage);
-    sadd(&sql, " (");
-    sadd(&sql, cols.p);
-    sadd(&sql, ") FROM STDIN");
-    if (!sql.oom && (rc = csgp_db_copy_in(db, sql.p, data.p, data.len, err)))
-        goto done;
-    sql.len = 0;
-    sadd(&sql, "INSERT INTO ");
-    sadd(&sql, s->name);
-    sadd(&sql, " (");
-    sadd(&sql, cols.p);
-    sadd(&sql, ") SELECT ");
-    sadd(&sql, cols.p);
-    sadd(&sql, " FROM ");
-    sadd(&sql, stage);
-    sadd(&sql, " ORDER BY ");
-    sadd(&sql, keys.p);
-    sadd(&sql, " ON CONFLICT (");
-    sadd(&sql, keys.p);
-    sadd(&sql, ") DO UPDATE SET ");
-    merged_set(&sql, s, true);
-    sadd(&sql, "; TRUNCATE ");
-    sadd(&sql, stage);
-    if (sql.oom)
-        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-    else
-        rc = csgp_db_exec_script(db, sql.p, "rollup upsert", err);
-done:
-    free(cols.p);
-    free(keys.p);
-    free(sql.p);
-    free(data.p);
-    free_texts(sk, n);
-    return rc;
-}
-
-int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
-{
-    if (!r->n)
-        return 0;
-    entry **es = malloc(r->n * sizeof *es); // NOLINT(bugprone-sizeof-expression): an array of pointers
-    if (!es)
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
-    size_t m = 0;
-    for (size_t i = 0; i < r->cap; i++)
-        if (r->e[i].used)
-            es[m++] = &r->e[i];
-    qsort(es, m, sizeof *es, cmp_entry); // NOLINT(bugprone-sizeof-expression): sorts the pointers
-    int rc = 0;
-    for (size_t i = 0; i < m && !rc;) {
-        size_t j = i;
-        while (j < m && es[j]->table == es[i]->table)
-            j++;
-        rc = csgp_db_kind_of(db) == CSGP_DB_PG ? write_table_pg(db, es + i, j - i, err)
-                                                : write_table(db, es + i, j - i, err);
-        i = j;
-    }
-    free(es);
-    clear(r);
-    return rc;
-}
-
 int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
                     csg_error *err)
 {
@@ -822,12 +427,12 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
 
 const char *csgp_rollup_table(int i)
 {
-    return i >= 0 && i < T_BASE ? specs[i].name : NULL;
+    return i >= 0 && i < T_BASE ? csgp_rollup_specs[i].name : NULL;
 }
 
 const char *csgp_rollup_pair_table(int i)
 {
-    return i >= 0 && i < T_TABLES - T_BASE ? specs[T_BASE + i].name : NULL;
+    return i >= 0 && i < T_TABLES - T_BASE ? csgp_rollup_specs[T_BASE + i].name : NULL;
 }
 
 int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger)

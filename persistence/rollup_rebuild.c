@@ -165,7 +165,7 @@ static int row_result(csgp_rows *rows, csgp_event *ev)
     x->latency_ms = csgp_rows_real(rows, 25);
     x->live = !strcmp(csgp_rows_text(rows, 28), CSG_MODE_LIVE_NAME);
     return csg_event_status_parse(csgp_rows_text(rows, 26), &x->status) &&
-                   read_reasons(rows, 26, &x->reasons) == 0
+                   read_reasons(rows, 27, &x->reasons) == 0
                ? 0
                : -1;
 }
