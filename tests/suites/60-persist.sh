@@ -8,6 +8,9 @@
 # on a second broker ($CSG_TEST_KAFKA_PORT + 10, stopped by its fixture; the trap below
 # catches a crashed run).
 # csg-sanitize
+# In make test it runs in tests/run's parallel lane (its databases and topics have names
+# of its own; the TLS broker is its own), beside the main lane's suites.
+# csg-parallel
 set -euo pipefail
 tests/lib/need-postgres
 tests/lib/need-kafka

@@ -5,6 +5,9 @@
 # check: tests/lib/sanitizer-env). `make sanitize` (tests/run --sanitize) runs EVERY suite
 # that way instead.
 # csg-timeout: 1800
+# In tests/run's parallel lane, after 60-persist: it shares only the test Kafka/PostgreSQL
+# (names of its own) and the gateway tests use their own var dir under ASan (gwlib.VAR).
+# csg-parallel
 set -euo pipefail
 export PYTEST_TIMEOUT=600 # pytest.ini's per-test limit, doubled for the ASan build
 source tests/lib/sanitizer-env
