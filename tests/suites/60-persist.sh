@@ -2,15 +2,15 @@
 # csg-persist (issue 7) against the real test PostgreSQL and Kafka broker, and SQLite:
 # schema/roles, exactly-once ingest, DLQ, kill -9 restarts, a PostgreSQL outage, and the
 # REST API checked against Python references. Drivers: tests/persist/*.py (pytest).
-# Under ASan+UBSan in make test (90-sanitizers) every test but the kill -9, outage and bulk
+# Under ASan+UBSan in make test (91-sanitizers-data) every test but the kill -9, outage and bulk
 # ones runs; make sanitize (CSG_SANITIZE_ALL=1) runs them all.
 # test_security.py (issue 24): tokens, TLS, pseudonymisation end to end, and Kafka over TLS
 # on a second broker ($CSG_TEST_KAFKA_PORT + 10, stopped by its fixture; the trap below
 # catches a crashed run).
-# csg-sanitize
-# In make test it runs in tests/run's parallel lane (its databases and topics have names
-# of its own; the TLS broker is its own), beside the main lane's suites.
-# csg-parallel
+# csg-sanitize: data
+# Side lane "persist" of tests/run, beside the main lane (its databases and topics have
+# names of its own; its TLS broker is its own); then 91-sanitizers-data there.
+# csg-lane: persist
 set -euo pipefail
 tests/lib/need-postgres
 tests/lib/need-kafka

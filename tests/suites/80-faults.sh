@@ -9,7 +9,7 @@
 # ones. The suite runs its own broker ($CSG_TEST_KAFKA_PORT + 30) and PostgreSQL
 # ($CSG_TEST_PG_PORT + 30), so killing them disturbs no other suite.
 # Its secret scan (test_zsecrets) reads every suite's logs, so it starts once 60-persist
-# (parallel lane) has ended.
+# (side lane "persist" of tests/run) has ended.
 # csg-after: 60-persist
 set -euo pipefail
 for f in bin/csg-gateway bin/csg-model bin/csg-persist lib/csg/http.so lib/csg/rest.so; do
