@@ -11,9 +11,9 @@
 # replay equals the live run to 1e-9, the scorecard report, --require-better, hanging and
 # crashing candidates, Ctrl-C, GET /export/events).
 # csg-sanitize: data
-# Side lane "asan" of tests/run (then 90-sanitizers): its databases, topics, stacks and
+# Side lane "persist" of tests/run, after 60-persist: its databases, topics, stacks and
 # ports are its own.
-# csg-lane: asan
+# csg-lane: persist
 set -euo pipefail
 tests/lib/need-postgres
 cd tests/analytics

@@ -4,8 +4,9 @@
 # 65-analytics) again, on the ASan+UBSan build (tests/lib/sanitize-pass; 90-sanitizers does
 # the unit tests and the other suites).
 # csg-timeout: 1800
-# Side lane "persist" of tests/run, after the normal 60-persist: never beside it (its TLS
-# broker has one port and data directory).
-# csg-lane: persist
+# Side lane "asan" of tests/run, after 90-sanitizers, beside the normal runs of the same
+# suites (lane persist): under ASan the TLS broker of test_security has a port and
+# directory of its own.
+# csg-lane: asan
 set -euo pipefail
 exec tests/lib/sanitize-pass data
