@@ -8,7 +8,7 @@
 # on a second broker ($CSG_TEST_KAFKA_PORT + 10, + 12 under ASan, so the ASan pass can run
 # beside this one; stopped by its fixture; the trap below catches a crashed run).
 # csg-sanitize: data
-# Side lane "persist" of tests/run (then 65-analytics), beside the main lane and the ASan
+# Side lane "persist" of tests/run, beside the main lane and the ASan
 # pass of this suite (91-sanitizers-data): its databases and topics have names of its own,
 # its TLS broker a port and directory of its own.
 # csg-lane: persist

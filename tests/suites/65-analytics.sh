@@ -11,9 +11,9 @@
 # replay equals the live run to 1e-9, the scorecard report, --require-better, hanging and
 # crashing candidates, Ctrl-C, GET /export/events).
 # csg-sanitize: data
-# Side lane "persist" of tests/run, after 60-persist: its databases, topics, stacks and
-# ports are its own.
-# csg-lane: persist
+# Side lane "asan" of tests/run, before the ASan pass (90-sanitizers, 91-sanitizers-data,
+# which repeats this suite after it): its databases, topics, stacks and ports are its own.
+# csg-lane: asan
 set -euo pipefail
 tests/lib/need-postgres
 cd tests/analytics

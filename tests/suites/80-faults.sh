@@ -8,8 +8,8 @@
 # Short variants here (make test); CSG_FAULTS_LONG=1 (make test-faults) runs the long
 # ones. The suite runs its own broker ($CSG_TEST_KAFKA_PORT + 30) and PostgreSQL
 # ($CSG_TEST_PG_PORT + 30), so killing them disturbs no other suite.
-# Its secret scan (test_zsecrets) reads every suite's logs, so it starts once the suites
-# before it in side lane "persist" of tests/run have ended.
+# Its secret scan (test_zsecrets) reads every suite's logs, so it starts once the side-lane
+# suites before it (tests/run) have ended.
 # csg-after: 60-persist
 # csg-after: 65-analytics
 set -euo pipefail

@@ -6,9 +6,10 @@
 # binary wrote (options and check: tests/lib/sanitizer-env). `make sanitize` (tests/run
 # --sanitize) runs EVERY suite that way instead.
 # csg-timeout: 1800
-# Side lane "asan" of tests/run (then 91-sanitizers-data): it shares only the test
-# Kafka/PostgreSQL (names of its own), and under ASan the gateway tests use var dirs of
-# their own (gwlib.VAR), so it runs beside the main lane's normal runs of the same suites.
+# Side lane "asan" of tests/run (after 65-analytics, then 91-sanitizers-data): it shares
+# only the test Kafka/PostgreSQL (names of its own), and under ASan the gateway tests use
+# var dirs of their own (gwlib.VAR), so it runs beside the main lane's normal runs of the
+# same suites.
 # csg-lane: asan
 set -euo pipefail
 exec tests/lib/sanitize-pass main

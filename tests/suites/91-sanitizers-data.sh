@@ -5,7 +5,7 @@
 # the unit tests and the other suites).
 # csg-timeout: 1800
 # Side lane "asan" of tests/run, after 90-sanitizers, beside the normal runs of the same
-# suites (lane persist): under ASan the TLS broker of test_security has a port and
+# suites (60-persist in lane persist): under ASan the TLS broker of test_security has a port and
 # directory of its own.
 # csg-lane: asan
 set -euo pipefail
