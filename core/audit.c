@@ -236,13 +236,23 @@ void csg_audit_close(csg_audit *a, int timeout_ms)
     free(a);
 }
 
+/* The note beside config_path's real file into note (PATH_MAX + 16 bytes); false if the
+ * config path does not resolve. */
+static bool note_path(const char *config_path, char *note)
+{
+    char real[PATH_MAX];
+    if (!realpath(config_path, real))
+        return false;
+    snprintf(note, PATH_MAX + 16, "%s%s", real, CSG_AUDIT_NOTE_SUFFIX);
+    return true;
+}
+
 bool csg_audit_take_note(const char *config_path, char *action, size_t acap, char *applied_by,
                          size_t bcap, char *summary, size_t scap)
 {
-    char real[PATH_MAX], note[PATH_MAX + 16];
-    if (!realpath(config_path, real))
+    char note[PATH_MAX + 16];
+    if (!note_path(config_path, note))
         return false;
-    snprintf(note, sizeof note, "%s%s", real, CSG_AUDIT_NOTE_SUFFIX);
     json_error_t je;
     json_t *o = json_load_file(note, 0, &je);
     if (!o)
@@ -256,8 +266,14 @@ bool csg_audit_take_note(const char *config_path, char *action, size_t acap, cha
         snprintf(action, acap, "%s", act);
         snprintf(applied_by, bcap, "%s", by ? by : "");
         snprintf(summary, scap, "%s", sum ? sum : "");
-        unlink(note); /* tells the command the reload was applied */
     }
     json_decref(o);
     return mine;
+}
+
+void csg_audit_confirm_note(const char *config_path)
+{
+    char note[PATH_MAX + 16];
+    if (note_path(config_path, note))
+        unlink(note);
 }

@@ -42,8 +42,12 @@ size_t csg_audit_record(const csg_config *cfg, const char *action, const char *a
  * takes it on its next reload (and removes it); anyone else ignores it. */
 #define CSG_AUDIT_NOTE_SUFFIX ".action"
 /* The gateway side: if config_path's note names this process, fill action,
- * applied_by and summary (caller's buffers) and remove the note. */
+ * applied_by and summary (caller's buffers) and return true; the note stays until
+ * csg_audit_confirm_note, which the command waits for. */
 bool csg_audit_take_note(const char *config_path, char *action, size_t acap, char *applied_by,
                          size_t bcap, char *summary, size_t scap);
+/* Remove config_path's note: tells the waiting command that the reload was applied and its
+ * audit record published (so call it after csg_audit_publish). */
+void csg_audit_confirm_note(const char *config_path);
 
 #endif /* CSG_AUDIT_H */

@@ -288,9 +288,12 @@ int csg_gateway_reload(csg_gateway *gw)
         atomic_fetch_add(&gw->reloads_ok, 1);
         /* promote/rollback leave a note saying who asked and why. */
         char action[16] = "reload", by[256] = "", summary[512] = "";
-        csg_audit_take_note(gw->config_path, action, sizeof action, by, sizeof by, summary,
-                            sizeof summary);
+        bool noted = csg_audit_take_note(gw->config_path, action, sizeof action, by, sizeof by,
+                                         summary, sizeof summary);
         csg_audit_publish(gw->audit, cfg, action, by, summary);
+        /* Only now may the command return: its audit record is written (file sink). */
+        if (noted)
+            csg_audit_confirm_note(gw->config_path);
     }
     csg_config_unref(cfg);
     return rc;

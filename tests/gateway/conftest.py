@@ -1,5 +1,5 @@
-"""pytest setup for tests/gateway: start each run with an empty var/test/gateway (the last
-run's logs and configs stay for debugging)."""
+"""pytest setup for tests/gateway: start each run with an empty gwlib.VAR (var/test/gateway,
+or gateway-asan for the ASan build; the last run's logs and configs stay for debugging)."""
 
 import shutil
 from collections.abc import Iterator

@@ -19,13 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import harness
-from harness import BUILD, ROOT, SLOW, TEST_VAR
+from harness import BUILD, ROOT, SLOW, TEST_VAR, UNDER_SANITIZER
 
 MODEL_BIN = Path(os.environ.get("CSG_MODEL_BIN", BUILD / "bin" / "csg-model"))
 GATEWAY_BIN = Path(os.environ.get("CSG_GATEWAY_BIN", BUILD / "bin" / "csg-gateway"))
 STUB_BIN = BUILD / "tests" / "csg-stub-gateway"
 PLUGIN_DIR = BUILD / "lib" / "csg"
-VAR = TEST_VAR / "gateway"
+# The ASan pass (90-sanitizers) runs beside the other suites in make test (a side lane of
+# tests/run), so it gets a directory of its own: the conftests empty this one.
+VAR = TEST_VAR / ("gateway-asan" if UNDER_SANITIZER else "gateway")
 
 def applications(n: int, seed: int = 7) -> list[dict]:
     """n distinct applications: the hold-out rows first, then seeded synthetic ones."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import scorer  # models/scorer.py (pytest.ini pythonpath)
-from harness import BUILD, ROOT, TEST_VAR, UNDER_SANITIZER, Proc, free_port
+from harness import BUILD, ROOT, UNDER_SANITIZER, Proc, free_port
 
 MODELS = ROOT / "models"
 BIN = BUILD / "bin" / "csg-model"
@@ -221,12 +221,17 @@ def test_artifacts_reproduce_and_match_sklearn() -> None:
 
 
 def references(model_file: Path, apps: list[dict[str, Any]]) -> list[scorer.Result]:
-    """scorer.evaluate for every app, kept in $CSG_TEST_VAR/models under a hash of
-    scorer.py, the model file and the apps: the Python TreeSHAP takes tens of seconds for
-    the hold-out set, and the ASan pass (90-sanitizers) checks the same answers again."""
+    """scorer.evaluate for every app, kept under a hash of scorer.py (pure Python: math
+    only), the model file, the apps and the Python version: the Python TreeSHAP takes tens
+    of seconds for the hold-out set, and the ASan pass (90-sanitizers) checks the same
+    answers again. The cache is the machine's (~/.cache/csg/test-models, or
+    $CSG_TEST_CACHE_DIR), as ccache is, so a fresh clone does not compute them again."""
     h = hashlib.sha256((MODELS / "scorer.py").read_bytes() + model_file.read_bytes())
     h.update(json.dumps(apps, sort_keys=True).encode())
-    cache = TEST_VAR / "models" / f"reference-{model_file.stem}-{h.hexdigest()[:16]}.json"
+    h.update(sys.version.encode())
+    base = os.environ.get("CSG_TEST_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "csg" / "test-models"
+    cache = Path(base) / f"reference-{model_file.stem}-{h.hexdigest()[:16]}.json"
     if cache.exists():
         return [scorer.Result(**r) for r in json.loads(cache.read_text())]
     model = scorer.load(model_file)

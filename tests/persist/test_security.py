@@ -10,7 +10,7 @@
   the topic or in the rows, outcomes posted with raw ids still join
   (/metrics/performance), and an applicant_id filter given the raw id finds its event.
 - Kafka over TLS: a broker with a TLS-only listener (scripts/kafka --tls, on
-  $CSG_TEST_KAFKA_PORT + 10), the gateway (events.kafka_security) producing and csg-persist
+  $CSG_TEST_KAFKA_PORT + 10; + 12 under ASan), the gateway (events.kafka_security) producing and csg-persist
   (--kafka-conf) consuming over it.
 """
 
@@ -31,15 +31,17 @@ import csgp
 import pytest
 import requests
 from gateway.gwlib import GATEWAY_BIN, PLUGIN_DIR, Proc, http_get_ok, start_model
-from harness import wait_until
+from harness import UNDER_SANITIZER, wait_until
 
+# The ASan pass (91-sanitizers-data) runs beside the normal one in make test (tests/run's
+# lanes), so its TLS broker has a port (+12, +13) and a directory of its own.
 TLS_KAFKA_PORT = int(
     os.environ.get(
         "CSG_TEST_KAFKA_TLS_PORT",
-        int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192")) + 10,
+        int(os.environ.get("CSG_TEST_KAFKA_PORT", "9192")) + (12 if UNDER_SANITIZER else 10),
     )
 )
-TLS_KAFKA_DATA = csgp.LOG_DIR.parents[1] / "kafka-tls"
+TLS_KAFKA_DATA = csgp.LOG_DIR.parents[1] / ("kafka-tls-asan" if UNDER_SANITIZER else "kafka-tls")
 READ = "r" * 20 + "-read-token"
 WRITE = "w" * 20 + "-write-token"
 

@@ -8,6 +8,10 @@
 # Short variants here (make test); CSG_FAULTS_LONG=1 (make test-faults) runs the long
 # ones. The suite runs its own broker ($CSG_TEST_KAFKA_PORT + 30) and PostgreSQL
 # ($CSG_TEST_PG_PORT + 30), so killing them disturbs no other suite.
+# Its secret scan (test_zsecrets) reads every suite's logs, so it starts once the side-lane
+# suites before it (tests/run) have ended.
+# csg-after: 60-persist
+# csg-after: 65-analytics
 set -euo pipefail
 for f in bin/csg-gateway bin/csg-model bin/csg-persist lib/csg/http.so lib/csg/rest.so; do
   [[ -e $CSG_BUILD_DIR/$f ]] || { echo "missing $CSG_BUILD_DIR/$f"; exit 1; }
