@@ -38,6 +38,8 @@ static int by_name(const void *x, const void *y)
 
 static const fband *band_of(const csgp_fbins *fb, const char *name)
 {
+    if (!fb->n)
+        return NULL; /* bsearch's base may not be NULL, even for no elements */
     fband k;
     snprintf(k.name, sizeof k.name, "%s", name);
     return bsearch(&k, fb->b, fb->n, sizeof *fb->b, by_name);
