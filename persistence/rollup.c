@@ -343,12 +343,14 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
             }
         }
 
-        /* Segments by the default bands of the three columns. */
+        /* Segments by the default bands of the three columns (per event, not per pair). */
+        if (pc)
+            continue;
         const bool has[3] = {e->has_income, e->has_loan_amount, e->has_credit_history};
         const double v[3] = {e->income, e->loan_amount, (double)e->credit_history};
         int64_t seg[CSGP_ROLLUP_SEGMENT_VALUES];
         csgp_rollup_segment_values(e, seg);
-        for (int c = 0; c < 3 && !pc; c++) {
+        for (int c = 0; c < 3; c++) {
             int band = has[c] ? csgp_rollup_band(edges[c], nedges[c], v[c]) : -1;
             if (band < 0)
                 continue;

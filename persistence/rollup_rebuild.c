@@ -86,23 +86,31 @@ static int event_of_row(csgp_rows *rows, bool pg, csgp_event *ev)
     return 0;
 }
 
+/* The columns event_of_row reads, in its order (features NULL when not wanted). */
+static void event_columns(bool pg, bool features, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "id, experiment_id, config_version, champion_model, challenger_model, transport, "
+             "status, champion_score, challenger_score, champion_decision, challenger_decision, "
+             "latency_champion_ms, latency_challenger_ms, decision_diff, income, loan_amount, "
+             "credit_history, %s AS ts, %s AS cr, %s AS xr, %s AS features",
+             pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
+             pg ? "array_to_json(champion_reasons)" : "champion_reasons",
+             pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
+             !features ? "NULL" : pg ? "features::text" : "features");
+}
+
 int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
     if (!ev)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    char sql[1024], ph[16];
+    char cols[640], sql[1024], ph[16];
+    event_columns(pg, true, cols, sizeof cols);
     snprintf(sql, sizeof sql,
-             "SELECT id, experiment_id, config_version, champion_model, challenger_model, "
-             "transport, status, champion_score, challenger_score, champion_decision, "
-             "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
-             "income, loan_amount, credit_history, %s, %s, %s, features%s FROM "
-             "credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d",
-             pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
-             pg ? "array_to_json(champion_reasons)" : "champion_reasons",
-             pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
-             pg ? "::text" : "", csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+             "SELECT %s FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d", cols,
+             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     int rc = 0;
     for (;;) {
@@ -192,19 +200,13 @@ static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
         free(chal);
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
-    char sql[1536], ph[16];
+    char cols[640], sql[1536], ph[16];
+    event_columns(pg, false, cols, sizeof cols);
     snprintf(sql, sizeof sql,
              "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode FROM "
-             "(SELECT id, experiment_id, config_version, champion_model, challenger_model, "
-             "transport, status, champion_score, challenger_score, champion_decision, "
-             "challenger_decision, latency_champion_ms, latency_challenger_ms, decision_diff, "
-             "income, loan_amount, credit_history, %s AS ts, %s AS cr, %s AS xr, NULL AS "
-             "features, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d) m "
+             "(SELECT %s, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d) m "
              "LEFT JOIN challenger_results r ON r.event_id = m.event_id ORDER BY m.id, r.ord",
-             pg ? "array_to_json(r.reasons)" : "r.reasons",
-             pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
-             pg ? "array_to_json(champion_reasons)" : "champion_reasons",
-             pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
+             pg ? "array_to_json(r.reasons)" : "r.reasons", cols,
              csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     for (;;) {
