@@ -82,14 +82,36 @@ static grpc_ssl_certificate_config_reload_status fetch(void *user_data,
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }
 
+/* gRPC 1.51's SSL credentials have no minimum-version setting, but the core reads its
+ * TLS <= 1.2 cipher list from GRPC_SSL_CIPHER_SUITES, once per process. For "1.3" that
+ * list is a single PSK suite: a client offers it only with a pre-shared key, and the
+ * server has none, so every TLS 1.2 handshake ends in "no shared cipher" while the TLS 1.3
+ * suites (set apart in OpenSSL) stay as they are. Because the core reads the list once,
+ * the first TLS listener fixes the policy for the process (recorded in CSG_GRPC_TLS_MIN);
+ * another min_version later needs a restart. Set before any handshaker exists: the core
+ * reads the variable when it builds the first one. */
+#define TLS13_ONLY_SUITES "PSK-AES128-GCM-SHA256"
+
+static int pin_min_version(const char *want, csg_error *err)
+{
+    const char *had = getenv("CSG_GRPC_TLS_MIN");
+    if (had) {
+        if (strcmp(had, want) == 0)
+            return 0;
+        csg_fail(err, CSG_EINVAL, "grpc: tls min_version %s differs from this process's %s "
+                 "(gRPC reads it once per process: one for every grpc.so, or a restart)", want, had);
+        return -1;
+    }
+    if ((strcmp(want, "1.3") == 0 && setenv("GRPC_SSL_CIPHER_SUITES", TLS13_ONLY_SUITES, 1) != 0) ||
+        setenv("CSG_GRPC_TLS_MIN", want, 1) != 0) {
+        csg_fail(err, CSG_ENOMEM, "grpc: setenv: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 grpc_tls *grpc_tls_new(const csg_tls_config *t, grpc_server_credentials **creds, csg_error *err)
 {
-    /* gRPC's SSL credentials have no minimum-version knob: they speak 1.2 and 1.3. */
-    if (t->min_version && strcmp(t->min_version, "1.2") != 0) {
-        csg_fail(err, CSG_EINVAL, "grpc: tls min_version \"%s\" is not supported (gRPC's SSL "
-                 "credentials accept TLS 1.2 and 1.3): use \"1.2\"", t->min_version);
-        return NULL;
-    }
     grpc_tls *g = calloc(1, sizeof *g);
     if (!g) {
         csg_fail(err, CSG_ENOMEM, "grpc: out of memory");
@@ -101,7 +123,8 @@ grpc_tls *grpc_tls_new(const csg_tls_config *t, grpc_server_credentials **creds,
         grpc_tls_free(g);
         return NULL;
     }
-    if (!(g->pending = load(g, err))) {
+    if (!(g->pending = load(g, err)) || /* load checked min_version */
+        pin_min_version(t->min_version ? t->min_version : "1.2", err) != 0) {
         grpc_tls_free(g);
         return NULL;
     }

@@ -3,7 +3,8 @@
  * credentials (not lib/csg_conn: the core owns its sockets). The files are
  * served through a certificate-config fetcher, which the core asks before
  * each new handshake, so a SIGHUP reload reaches new connections without a
- * restart. Private to plugins/grpc/.
+ * restart. min_version "1.3" is enforced through the core's TLS 1.2 cipher list
+ * (grpc_tls.c says how); one min_version per process. Private to plugins/grpc/.
  */
 #ifndef CSG_GRPC_TLS_H
 #define CSG_GRPC_TLS_H

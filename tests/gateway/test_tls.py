@@ -78,7 +78,7 @@ class TlsGateway:
         write_config(self.dir / "gw.yaml", [
             f'{{ plugin: http.so, listen: "127.0.0.1:{self.http}", {blk} }}',
             f'{{ plugin: tcp.so, listen: "127.0.0.1:{self.tcp}", {tls13} }}',
-            f'{{ plugin: grpc.so, listen: "127.0.0.1:{self.grpc}", {blk} }}',
+            f'{{ plugin: grpc.so, listen: "127.0.0.1:{self.grpc}", {tls13} }}',
             f'{{ plugin: http.so, listen: "127.0.0.1:{self.mtls}", {mtls} }}',
         ], f"http://127.0.0.1:{champion_port}/score")
         self.proc = Proc("gateway-tls", [str(GATEWAY_BIN), "--config", str(self.dir / "gw.yaml")])
@@ -177,8 +177,22 @@ def grpc_score(gw: TlsGateway) -> None:
         assert r.applicant_id == "tls-1" and 0 <= r.score <= 1
 
 
+def tls_handshake(port: int, ctx: ssl.SSLContext) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10 * SLOW) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        return s.version() or ""
+
+
 def test_grpc_over_tls(gw: TlsGateway) -> None:
     grpc_score(gw)
+    # min_version "1.3" on grpc.so: a 1.3 handshake (h2, as gRPC clients ask) passes, a
+    # TLS 1.2-only client is refused.
+    ctx = gw.ctx()
+    ctx.set_alpn_protocols(["h2"])
+    assert tls_handshake(gw.grpc, ctx) == "TLSv1.3"
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ssl.SSLError):
+        tls_handshake(gw.grpc, ctx)
     pb, _ = protogen.load()
     import grpc
 
@@ -258,6 +272,21 @@ def test_sighup_reloads_the_certificate(gw: TlsGateway) -> None:
     assert peer_serial(gw.http, ctx) == peer_serial(gw.tcp, ctx)
     assert score_https(gw.http, ctx)["applicant_id"] == "tls-1"
     grpc_score(gw)  # grpc.so took the new files through its certificate fetcher
+
+
+def test_grpc_listeners_must_share_min_version(certs: Certs, tmp_path: Path) -> None:
+    """gRPC reads its TLS policy once per process: two grpc.so listeners asking for
+    different minimum versions stop the start with a message naming both."""
+    cfg = tmp_path / "two-grpc.yaml"
+    tls12 = tls_block(certs.server, certs.server_key)
+    tls13 = tls_block(certs.server, certs.server_key, ', min_version: "1.3"')
+    write_config(cfg, [f'{{ plugin: grpc.so, listen: "127.0.0.1:{free_port()}", {tls13} }}',
+                       f'{{ plugin: grpc.so, listen: "127.0.0.1:{free_port()}", {tls12} }}'],
+                 "http://127.0.0.1:9/score")
+    r = subprocess.run([str(GATEWAY_BIN), "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=30 * SLOW, check=False)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "min_version 1.2 differs from this process's 1.3" in out, out
 
 
 # ---------------------------------------------------------------------------------------
