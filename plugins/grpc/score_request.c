@@ -57,15 +57,19 @@ typedef struct {
     size_t index;
 } kept;
 
+/* memcmp's order, inline: keys are short and differ early. */
 static int kept_cmp(const kept *a, const kept *b)
 {
-    size_t n = a->e->key.len < b->e->key.len ? a->e->key.len : b->e->key.len;
-    int c = memcmp(a->e->key.p, b->e->key.p, n);
-    if (c == 0 && a->e->key.len != b->e->key.len)
-        c = a->e->key.len < b->e->key.len ? -1 : 1;
-    if (c == 0)
-        c = a->index < b->index ? -1 : 1;
-    return c;
+    const unsigned char *x = (const unsigned char *)a->e->key.p;
+    const unsigned char *y = (const unsigned char *)b->e->key.p;
+    size_t n = a->e->key.len < b->e->key.len ? a->e->key.len : b->e->key.len, i = 0;
+    while (i < n && x[i] == y[i])
+        i++;
+    if (i < n)
+        return x[i] < y[i] ? -1 : 1;
+    if (a->e->key.len != b->e->key.len)
+        return a->e->key.len < b->e->key.len ? -1 : 1;
+    return a->index < b->index ? -1 : 1;
 }
 
 /* Key order (then wire order): the refusal named first and the members'
@@ -140,10 +144,25 @@ static void put(char *buf, size_t cap, size_t *pos, char c)
     (*pos)++;
 }
 
+/* n bytes at once: what fits before the NUL's place is written. */
+static void put_n(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+    if (*pos + 1 < cap) {
+        size_t room = cap - 1 - *pos;
+        memcpy(buf + *pos, s, n < room ? n : room);
+    }
+    *pos += n;
+}
+
 static void put_raw(char *buf, size_t cap, size_t *pos, const char *s)
 {
-    while (*s)
-        put(buf, cap, pos, *s++);
+    put_n(buf, cap, pos, s, strlen(s));
+}
+
+/* Bytes a JSON string holds as they are (no escape): runs of them are copied at once. */
+static bool plain(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
 }
 
 static void put_string(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
@@ -152,19 +171,24 @@ static void put_string(char *buf, size_t cap, size_t *pos, const char *s, size_t
     static const char short_esc[0x20] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
                                          ['\f'] = 'f', ['\r'] = 'r'};
     put(buf, cap, pos, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < len;) {
+        size_t run = i;
+        while (run < len && plain((unsigned char)s[run]))
+            run++;
+        put_n(buf, cap, pos, s + i, run - i);
+        if ((i = run) == len)
+            break;
+        unsigned char c = (unsigned char)s[i++];
+        put(buf, cap, pos, '\\');
         if (c == '"' || c == '\\') {
-            put(buf, cap, pos, '\\');
-        } else if (c < 0x20 && short_esc[c]) {
-            put(buf, cap, pos, '\\');
-            c = (unsigned char)short_esc[c];
-        } else if (c < 0x20) {
-            put_raw(buf, cap, pos, "\\u00");
+            put(buf, cap, pos, (char)c);
+        } else if (short_esc[c]) {
+            put(buf, cap, pos, short_esc[c]);
+        } else {
+            put_raw(buf, cap, pos, "u00");
             put(buf, cap, pos, hex[c >> 4]);
-            c = (unsigned char)hex[c & 15];
+            put(buf, cap, pos, hex[c & 15]);
         }
-        put(buf, cap, pos, (char)c);
     }
     put(buf, cap, pos, '"');
 }
@@ -199,11 +223,13 @@ static void put_number(char *buf, size_t cap, size_t *pos, double d)
     put_raw(buf, cap, pos, t);
 }
 
+/* name: a feature name or a fixed member, nothing to escape. */
 static void put_member(char *buf, size_t cap, size_t *pos, const char *name, size_t nlen)
 {
     put(buf, cap, pos, ',');
-    put_string(buf, cap, pos, name, nlen);
-    put(buf, cap, pos, ':');
+    put(buf, cap, pos, '"');
+    put_n(buf, cap, pos, name, nlen);
+    put_n(buf, cap, pos, "\":", 2);
 }
 
 static size_t write_json(const csg_sw_request *m, const kept *v, size_t n, char *buf,
