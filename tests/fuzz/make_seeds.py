@@ -215,8 +215,13 @@ def score_wire_seeds() -> None:
     d = CORPUS / "score_wire"
     d.mkdir(parents=True, exist_ok=True)
     head = pb_str(1, b"w")
-    entry = lambda *fields: pb_str(5, pb_str(1, b"home") + b"".join(fields))  # noqa: E731
-    val = lambda body: pb_str(2, body)  # noqa: E731
+
+    def entry(*fields: bytes) -> bytes:  # a map entry "home" with these fields after its key
+        return pb_str(5, pb_str(1, b"home") + b"".join(fields))
+
+    def val(body: bytes) -> bytes:  # an entry's value field holding this FeatureValue
+        return pb_str(2, body)
+
     cases = {
         # a value given twice is merged: kind-less after a category drops it, after a
         # number keeps it, after nothing is refused
