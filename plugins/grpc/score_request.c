@@ -14,71 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csg/v1/credit_score.pb-c.h"
 #include "csg_event_schema.h" /* the feature name rule (DESIGN §3), one copy */
-#include "csg_utf8.h" /* protobuf-c does not check proto3 strings; JSON text is UTF-8 */
+#include "csg_utf8.h" /* proto3 strings are not checked on the wire; JSON text is UTF-8 */
+#include "score_wire.h"
 
 _Static_assert(CSG_SR_NAME_MAX == CSG_EVENT_FEATURE_NAME_MAX, "one feature name bound");
-
-typedef Csg__V1__ScoreRequest__FeaturesEntry entry;
-
-/* ------------------------------------------------------------------------ */
-/* Decoding                                                                  */
-
-/* protobuf-c allocator over a caller's stack buffer, malloc past its end: an
- * ordinary request decodes without touching the heap. Every block starts with
- * a header holding its size, because protobuf-c hands strings over
- * NUL-terminated: a string is one block of (wire length + 1) bytes
- * (protobuf-c.c, parse_required_member), so its true length — NUL bytes
- * inside included — is the block's size - 1 (see str_len). */
-#define HDR 16u
-#define HDR_MAGIC 0x5ca1ab1e
-
-typedef struct {
-    unsigned char *buf;
-    size_t cap, used;
-} arena;
-
-static void *arena_alloc(void *data, size_t size)
-{
-    arena *a = data;
-    if (size > SIZE_MAX / 2)
-        return NULL;
-    size_t need = (size + HDR + 15u) & ~(size_t)15u;
-    unsigned char *p;
-    if (need <= a->cap - a->used) {
-        p = a->buf + a->used;
-        a->used += need;
-    } else if (!(p = malloc(size + HDR))) {
-        return NULL;
-    }
-    uint32_t magic = HDR_MAGIC;
-    memcpy(p, &size, sizeof size);
-    memcpy(p + sizeof size, &magic, sizeof magic);
-    return p + HDR;
-}
-
-static void arena_free(void *data, void *ptr)
-{
-    arena *a = data;
-    if (!ptr)
-        return;
-    unsigned char *p = (unsigned char *)ptr - HDR;
-    if ((uintptr_t)p - (uintptr_t)a->buf >= a->cap)
-        free(p);
-}
-
-/* True length of a string protobuf-c decoded with arena_alloc. */
-static size_t str_len(const char *s)
-{
-    if (!s || s == protobuf_c_empty_string)
-        return 0;
-    size_t size;
-    uint32_t magic;
-    memcpy(&size, s - HDR, sizeof size);
-    memcpy(&magic, s - HDR + sizeof size, sizeof magic);
-    return magic == HDR_MAGIC && size > 0 ? size - 1 : strlen(s);
-}
 
 /* ------------------------------------------------------------------------ */
 /* What cannot be written as the JSON application                            */
@@ -111,61 +51,82 @@ static void quote_key(const char *s, size_t len, char *out, size_t cap)
     out[o] = '\0';
 }
 
-/* A surviving map entry (protobuf map semantics: the last entry of a key
- * wins; protobuf-c hands over every entry), with its key's true length. */
+/* A map entry before the last-entry-wins rule: its place on the wire breaks ties. */
 typedef struct {
-    const entry *e;
-    size_t klen, index;
+    const csg_sw_entry *e;
+    size_t index;
 } kept;
 
-static int kept_cmp(const void *pa, const void *pb)
+/* memcmp's order, inline: keys are short and differ early. */
+static int kept_cmp(const kept *a, const kept *b)
 {
-    const kept *a = pa, *b = pb;
-    size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(a->e->key, b->e->key, n);
-    if (c == 0 && a->klen != b->klen)
-        c = a->klen < b->klen ? -1 : 1;
-    if (c == 0)
-        c = a->index < b->index ? -1 : 1;
-    return c;
+    const unsigned char *x = (const unsigned char *)a->e->key.p;
+    const unsigned char *y = (const unsigned char *)b->e->key.p;
+    size_t n = a->e->key.len < b->e->key.len ? a->e->key.len : b->e->key.len, i = 0;
+    while (i < n && x[i] == y[i])
+        i++;
+    if (i < n)
+        return x[i] < y[i] ? -1 : 1;
+    if (a->e->key.len != b->e->key.len)
+        return a->e->key.len < b->e->key.len ? -1 : 1;
+    return a->index < b->index ? -1 : 1;
+}
+
+/* Key order (then wire order): the refusal named first and the members'
+ * order do not depend on the order a client wrote the map in. Insertion
+ * sort: an application has a dozen features, a libc qsort call costs more. */
+static void sort_kept(kept *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        kept x = v[i];
+        size_t j = i;
+        for (; j > 0 && kept_cmp(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+static bool same_key(const csg_sw_entry *a, const csg_sw_entry *b)
+{
+    return a->key.len == b->key.len && memcmp(a->key.p, b->key.p, a->key.len) == 0;
 }
 
 /* Checks the entries (in key order) and leaves the survivors in v[0..*n). */
 static csg_sr_status check_features(kept *v, size_t *n, csg_sr_error *err)
 {
-    qsort(v, *n, sizeof *v, kept_cmp);
+    sort_kept(v, *n);
     size_t out = 0;
     for (size_t i = 0; i < *n; i++) {
-        if (i + 1 < *n && v[i].klen == v[i + 1].klen &&
-            memcmp(v[i].e->key, v[i + 1].e->key, v[i].klen) == 0)
+        if (i + 1 < *n && same_key(v[i].e, v[i + 1].e))
             continue; /* a later entry has the same key */
-        const entry *e = v[i].e;
-        if (!csg_event_feature_name_ok(e->key, v[i].klen)) {
+        const csg_sw_entry *e = v[i].e;
+        if (!csg_event_feature_name_ok(e->key.p, e->key.len)) {
             char q[200];
-            quote_key(e->key, v[i].klen, q, sizeof q);
+            quote_key(e->key.p, e->key.len, q, sizeof q);
             return refuse(err, "features", "key \"%s\" is not a feature name ([a-z][a-z0-9_]{0,31})",
                           q);
         }
-        if (strcmp(e->key, "applicant_id") == 0)
+        if (e->key.len == 12 && memcmp(e->key.p, "applicant_id", 12) == 0)
             return refuse(err, "applicant_id", "is field 1 of ScoreRequest, not a feature");
-        const Csg__V1__FeatureValue *fv = e->value;
-        switch (fv ? fv->kind_case : CSG__V1__FEATURE_VALUE__KIND__NOT_SET) {
-        case CSG__V1__FEATURE_VALUE__KIND_NUMBER:
-            if (!isfinite(fv->number))
-                return refuse(err, e->key, "must be a finite number (JSON has no NaN or Infinity)");
+        /* Wire strings are not NUL-terminated: a copy for refuse's field name. */
+        char name[CSG_SR_NAME_MAX + 1];
+        memcpy(name, e->key.p, e->key.len);
+        name[e->key.len] = '\0';
+        switch (e->has_value ? e->kind : CSG_SW_UNSET) {
+        case CSG_SW_NUMBER:
+            if (!isfinite(e->number))
+                return refuse(err, name, "must be a finite number (JSON has no NaN or Infinity)");
             break;
-        case CSG__V1__FEATURE_VALUE__KIND_CATEGORY: {
-            size_t cl = str_len(fv->category);
-            if (cl != strlen(fv->category))
-                return refuse(err, e->key, "category must not contain a NUL character");
-            if (!csg_utf8_valid((const unsigned char *)fv->category, cl))
-                return refuse(err, e->key, "category must be valid UTF-8");
+        case CSG_SW_CATEGORY:
+            if (memchr(e->category.p, '\0', e->category.len))
+                return refuse(err, name, "category must not contain a NUL character");
+            if (!csg_utf8_valid((const unsigned char *)e->category.p, e->category.len))
+                return refuse(err, name, "category must be valid UTF-8");
             break;
-        }
-        case CSG__V1__FEATURE_VALUE__KIND_FLAG:
+        case CSG_SW_FLAG:
             break;
         default:
-            return refuse(err, e->key, "FeatureValue has no value (set number, category or flag)");
+            return refuse(err, name, "FeatureValue has no value (set number, category or flag)");
         }
         v[out++] = v[i];
     }
@@ -183,10 +144,25 @@ static void put(char *buf, size_t cap, size_t *pos, char c)
     (*pos)++;
 }
 
+/* n bytes at once: what fits before the NUL's place is written. */
+static void put_n(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+    if (*pos + 1 < cap) {
+        size_t room = cap - 1 - *pos;
+        memcpy(buf + *pos, s, n < room ? n : room);
+    }
+    *pos += n;
+}
+
 static void put_raw(char *buf, size_t cap, size_t *pos, const char *s)
 {
-    while (*s)
-        put(buf, cap, pos, *s++);
+    put_n(buf, cap, pos, s, strlen(s));
+}
+
+/* Bytes a JSON string holds as they are (no escape): runs of them are copied at once. */
+static bool plain(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
 }
 
 static void put_string(char *buf, size_t cap, size_t *pos, const char *s, size_t len)
@@ -195,19 +171,24 @@ static void put_string(char *buf, size_t cap, size_t *pos, const char *s, size_t
     static const char short_esc[0x20] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
                                          ['\f'] = 'f', ['\r'] = 'r'};
     put(buf, cap, pos, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < len;) {
+        size_t run = i;
+        while (run < len && plain((unsigned char)s[run]))
+            run++;
+        put_n(buf, cap, pos, s + i, run - i);
+        if ((i = run) == len)
+            break;
+        unsigned char c = (unsigned char)s[i++];
+        put(buf, cap, pos, '\\');
         if (c == '"' || c == '\\') {
-            put(buf, cap, pos, '\\');
-        } else if (c < 0x20 && short_esc[c]) {
-            put(buf, cap, pos, '\\');
-            c = (unsigned char)short_esc[c];
-        } else if (c < 0x20) {
-            put_raw(buf, cap, pos, "\\u00");
+            put(buf, cap, pos, (char)c);
+        } else if (short_esc[c]) {
+            put(buf, cap, pos, short_esc[c]);
+        } else {
+            put_raw(buf, cap, pos, "u00");
             put(buf, cap, pos, hex[c >> 4]);
-            c = (unsigned char)hex[c & 15];
+            put(buf, cap, pos, hex[c & 15]);
         }
-        put(buf, cap, pos, (char)c);
     }
     put(buf, cap, pos, '"');
 }
@@ -242,19 +223,21 @@ static void put_number(char *buf, size_t cap, size_t *pos, double d)
     put_raw(buf, cap, pos, t);
 }
 
+/* name: a feature name or a fixed member, nothing to escape. */
 static void put_member(char *buf, size_t cap, size_t *pos, const char *name, size_t nlen)
 {
     put(buf, cap, pos, ',');
-    put_string(buf, cap, pos, name, nlen);
-    put(buf, cap, pos, ':');
+    put(buf, cap, pos, '"');
+    put_n(buf, cap, pos, name, nlen);
+    put_n(buf, cap, pos, "\":", 2);
 }
 
-static size_t write_json(const Csg__V1__ScoreRequest *m, size_t idlen, const kept *v, size_t n,
-                         char *buf, size_t cap)
+static size_t write_json(const csg_sw_request *m, const kept *v, size_t n, char *buf,
+                         size_t cap)
 {
     size_t pos = 0;
     put_raw(buf, cap, &pos, "{\"applicant_id\":");
-    put_string(buf, cap, &pos, m->applicant_id, idlen);
+    put_string(buf, cap, &pos, m->applicant_id.p, m->applicant_id.len);
     if (n == 0) { /* fields 2-4, read as before the features map existed */
         char t[16];
         put_member(buf, cap, &pos, "income", 6);
@@ -266,14 +249,14 @@ static size_t write_json(const Csg__V1__ScoreRequest *m, size_t idlen, const kep
         put_raw(buf, cap, &pos, t);
     }
     for (size_t i = 0; i < n; i++) {
-        const Csg__V1__FeatureValue *fv = v[i].e->value;
-        put_member(buf, cap, &pos, v[i].e->key, v[i].klen);
-        if (fv->kind_case == CSG__V1__FEATURE_VALUE__KIND_NUMBER)
-            put_number(buf, cap, &pos, fv->number);
-        else if (fv->kind_case == CSG__V1__FEATURE_VALUE__KIND_CATEGORY)
-            put_string(buf, cap, &pos, fv->category, strlen(fv->category));
+        const csg_sw_entry *e = v[i].e;
+        put_member(buf, cap, &pos, e->key.p, e->key.len);
+        if (e->kind == CSG_SW_NUMBER)
+            put_number(buf, cap, &pos, e->number);
+        else if (e->kind == CSG_SW_CATEGORY)
+            put_string(buf, cap, &pos, e->category.p, e->category.len);
         else
-            put_raw(buf, cap, &pos, fv->flag ? "true" : "false");
+            put_raw(buf, cap, &pos, e->flag ? "true" : "false");
     }
     put(buf, cap, &pos, '}');
     if (cap)
@@ -283,7 +266,7 @@ static size_t write_json(const Csg__V1__ScoreRequest *m, size_t idlen, const kep
 
 /* Fields 2-4 when the features map is used: unset (0), else naming the
  * first one set. NULL: none. */
-static const char *legacy_field_set(const Csg__V1__ScoreRequest *m)
+static const char *legacy_field_set(const csg_sw_request *m)
 {
     if (m->income != 0) /* NaN too */
         return "income";
@@ -294,48 +277,48 @@ static const char *legacy_field_set(const Csg__V1__ScoreRequest *m)
     return NULL;
 }
 
+/* An ordinary application's entries fit on the stack; more are read again into the heap. */
+#define SMALL_ENTRIES 32
+
 csg_sr_status csg_score_request_json(const uint8_t *msg, size_t len, size_t max_json, char *buf,
                                      size_t cap, char **json, size_t *json_len, csg_sr_error *err)
 {
-    _Alignas(16) unsigned char scratch[4096];
-    arena ar = {.buf = scratch, .cap = sizeof scratch};
-    ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &ar};
-    kept small[32], *v = small;
+    csg_sw_entry small_e[SMALL_ENTRIES], *ent = small_e;
+    kept small_k[SMALL_ENTRIES], *v = small_k;
+    csg_sw_request m;
     csg_sr_status st = CSG_SR_OK;
     *json = NULL;
     *json_len = 0;
-    Csg__V1__ScoreRequest *m = msg ? csg__v1__score_request__unpack(&alloc, len, msg) : NULL;
-    if (!m) {
+    if (!msg || !csg_sw_read(msg, len, &m, small_e, SMALL_ENTRIES)) {
         snprintf(err->message, sizeof err->message, "%s",
                  msg ? "malformed ScoreRequest" : "missing ScoreRequest message");
         err->field[0] = '\0';
         return CSG_SR_MALFORMED;
     }
-    size_t idlen = str_len(m->applicant_id), n = m->n_features;
-    if (!csg_utf8_valid((const unsigned char *)m->applicant_id, idlen)) {
-        st = refuse(err, "applicant_id", "must be valid UTF-8");
-        goto out;
-    }
-    if (n > sizeof small / sizeof small[0] && !(v = malloc(n * sizeof *v))) {
-        st = refuse(err, "features", "out of memory");
-        goto out;
+    size_t n = m.n_features;
+    if (!csg_utf8_valid((const unsigned char *)m.applicant_id.p, m.applicant_id.len))
+        return refuse(err, "applicant_id", "must be valid UTF-8");
+    const char *both = n ? legacy_field_set(&m) : NULL;
+    if (both)
+        return refuse(err, both, "set either the field or features, not both");
+    if (n == 0 && !isfinite(m.income))
+        return refuse(err, "income", "must be a finite number (JSON has no NaN or Infinity)");
+    if (n == 0 && !isfinite(m.loan_amount))
+        return refuse(err, "loan_amount", "must be a finite number (JSON has no NaN or Infinity)");
+    if (n > SMALL_ENTRIES) {
+        ent = malloc(n * sizeof *ent);
+        v = malloc(n * sizeof *v);
+        if (!ent || !v) {
+            st = refuse(err, "features", "out of memory");
+            goto out;
+        }
+        (void)csg_sw_read(msg, len, &m, ent, n); /* accepted above: the same again */
     }
     for (size_t i = 0; i < n; i++)
-        v[i] = (kept){.e = m->features[i], .klen = str_len(m->features[i]->key), .index = i};
-    const char *both = n ? legacy_field_set(m) : NULL;
-    if (both) {
-        st = refuse(err, both, "set either the field or features, not both");
+        v[i] = (kept){.e = &ent[i], .index = i};
+    if (n && (st = check_features(v, &n, err)) != CSG_SR_OK)
         goto out;
-    }
-    if (n == 0 && !isfinite(m->income))
-        st = refuse(err, "income", "must be a finite number (JSON has no NaN or Infinity)");
-    else if (n == 0 && !isfinite(m->loan_amount))
-        st = refuse(err, "loan_amount", "must be a finite number (JSON has no NaN or Infinity)");
-    else if (n)
-        st = check_features(v, &n, err);
-    if (st != CSG_SR_OK)
-        goto out;
-    size_t need = write_json(m, idlen, v, n, buf, cap);
+    size_t need = write_json(&m, v, n, buf, cap);
     if (need > max_json) {
         snprintf(err->message, sizeof err->message,
                  "the application is %zu bytes as JSON, over limits.max_body_bytes (%zu)", need,
@@ -350,13 +333,14 @@ csg_sr_status csg_score_request_json(const uint8_t *msg, size_t len, size_t max_
             st = refuse(err, "features", "out of memory");
             goto out;
         }
-        write_json(m, idlen, v, n, *json, need + 1);
+        write_json(&m, v, n, *json, need + 1);
     }
     *json_len = need;
 out:
-    if (v != small)
+    if (ent != small_e)
+        free(ent);
+    if (v != small_k)
         free(v);
-    csg__v1__score_request__free_unpacked(m, &alloc);
     return st;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Write the seed corpora of fuzz_app_scan, fuzz_http, fuzz_tcp, fuzz_proto, fuzz_event, fuzz_rest_query and
-fuzz_model_reply.
+"""Write the seed corpora of fuzz_app_scan, fuzz_http, fuzz_tcp, fuzz_proto, fuzz_score_wire, fuzz_event,
+fuzz_rest_query and fuzz_model_reply.
 
 Seeds are committed; rerun this only to change them (it never deletes files, so
 crash fixtures kept in the same folders stay). Transport seeds start with the
@@ -204,6 +204,63 @@ def proto_seeds() -> None:
                                                 + pb_str(2, b"")),
         "features-many": pb_str(1, b"m") + b"".join(
             pb_feature(f"f{i % 40}".encode(), "number", i) for i in range(200)),
+    }
+    for name, body in cases.items():
+        (d / f"seed-{name}").write_bytes(body)
+
+
+def score_wire_seeds() -> None:
+    """protobuf-c 1.4.1's corners that plugins/grpc/score_wire.c copies (its top comment);
+    fuzz_score_wire also starts from fuzz_proto's corpus."""
+    d = CORPUS / "score_wire"
+    d.mkdir(parents=True, exist_ok=True)
+    head = pb_str(1, b"w")
+
+    def entry(*fields: bytes) -> bytes:  # a map entry "home" with these fields after its key
+        return pb_str(5, pb_str(1, b"home") + b"".join(fields))
+
+    def val(body: bytes) -> bytes:  # an entry's value field holding this FeatureValue
+        return pb_str(2, body)
+
+    cases = {
+        # a value given twice is merged: kind-less after a category drops it, after a
+        # number keeps it, after nothing is refused
+        "merge-category-then-empty": head + entry(val(pb_str(2, b"own")), val(b"")),
+        "merge-number-then-empty": head + entry(val(pb_double(1, 2.5)), val(b"")),
+        "merge-flag-then-empty": head + entry(val(pb_int(3, 1)), val(b"")),
+        "merge-empty-then-empty": head + entry(val(b""), val(b"")),
+        "merge-empty-then-number": head + entry(val(b""), val(pb_double(1, 7))),
+        "oneof-last-wins": head + entry(val(pb_str(2, b"own") + pb_double(1, 3) + pb_int(3, 0))),
+        # a bool reads whatever its field spans, whatever the wire type
+        "flag-as-length": head + entry(val(pb_str(3, b""))),
+        "flag-as-length-1": head + entry(val(pb_str(3, b"\x00"))),
+        "flag-as-fixed64": head + entry(val(bytes([3 << 3 | 1]) + bytes(8))),
+        "flag-as-fixed32": head + entry(val(bytes([3 << 3 | 5]) + b"\x00\x00\x80\x00")),
+        "flag-varint-0x80": head + entry(val(bytes([3 << 3, 0x80, 0x00]))),
+        # wrong wire types of known fields are refused
+        "number-as-varint": head + entry(val(pb_int(1, 5))),
+        "id-as-varint": pb_int(1, 5),
+        "history-as-double": head + pb_double(4, 1),
+        "features-as-varint": head + pb_int(5, 1),
+        # tags: field 0 in one byte refused, in two bytes an unknown field; 5 bytes at most
+        "tag-zero": b"\x02\x00" + head,
+        "tag-zero-long": b"\x82\x00\x00" + head,
+        "tag-5-bytes": b"\x8a\x80\x80\x80\x00\x01w",
+        "tag-6-bytes": b"\x8a\x80\x80\x80\x80\x00\x01w",
+        "tag-high-bits": b"\xfa\xff\xff\xff\x7f\x00" + head,
+        "group": head + bytes([6 << 3 | 3]),
+        "wire-type-7": head + bytes([6 << 3 | 7]),
+        # varints of 10 and 11 bytes, length prefixes of 5 and 6 bytes
+        "history-10-bytes": head + bytes([4 << 3]) + b"\xff" * 9 + b"\x01",
+        "history-11-bytes": head + bytes([4 << 3]) + b"\xff" * 10 + b"\x01",
+        "history-negative": head + pb_int(4, -7),
+        "length-5-bytes": bytes([1 << 3 | 2]) + b"\x81\x80\x80\x80\x00w",
+        "length-6-bytes": bytes([1 << 3 | 2]) + b"\x81\x80\x80\x80\x80\x00w",
+        "length-over-int-max": bytes([1 << 3 | 2]) + b"\xff\xff\xff\xff\x0f",
+        "key-repeated": head + pb_str(5, pb_str(1, b"home") + pb_str(1, b"age")
+                                      + pb_str(2, pb_double(1, 30))),
+        "unknown-in-entry-and-value": head + pb_str(5, pb_str(1, b"age") + pb_int(9, 1)
+                                                    + pb_str(2, pb_double(1, 30) + pb_str(7, b"x"))),
     }
     for name, body in cases.items():
         (d / f"seed-{name}").write_bytes(body)
@@ -473,6 +530,7 @@ if __name__ == "__main__":
     http_seeds()
     tcp_seeds()
     proto_seeds()
+    score_wire_seeds()
     event_seeds()
     rest_query_seeds()
     model_reply_seeds()

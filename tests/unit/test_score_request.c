@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include "application.h"
 #include "score_request.h"
+#include "score_wire_diff.h"
 
 /* The core_api fields score_request.c uses, as the gateway fills them. */
 #define API(max_body)                                                                           \
@@ -317,12 +320,80 @@ static void test_many_entries(void **state)
     csg_app_free(app);
 }
 
+/* ------------------------------------------------------ the wire reader vs protobuf-c */
+
+static void expect_same(const uint8_t *data, size_t size, const char *what)
+{
+    const char *why = swd_compare(data, size);
+    if (why)
+        fail_msg("%s (%zu bytes): %s", what, size, why);
+}
+
+/* Every input of fuzz_proto's and fuzz_score_wire's corpora, and mutations of
+ * each (bytes flipped, set to a varint edge, inserted, removed; truncations):
+ * score_wire.c must accept, refuse and read exactly as protobuf-c. */
+static void test_wire_vs_protobuf_c(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {"tests/fuzz/corpus/proto", "tests/fuzz/corpus/score_wire"};
+    static const uint8_t edge[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x2a, 0x09, 0x0d};
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    size_t files = 0, inputs = 0;
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        DIR *dir = opendir(dirs[d]);
+        assert_non_null(dir);
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+            if (de->d_name[0] == '.')
+                continue;
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dirs[d], de->d_name);
+            FILE *f = fopen(path, "rb");
+            assert_non_null(f);
+            static uint8_t in[16384], mut[16384 + 1];
+            size_t n = fread(in, 1, sizeof in, f);
+            fclose(f);
+            files++;
+            expect_same(in, n, path);
+            for (size_t cut = 0; cut < n; cut += 1 + n / 64, inputs++)
+                expect_same(in, cut, path); /* truncations */
+            for (int k = 0; k < 64 && n; k++, inputs++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                size_t at = (size_t)(rng >> 16) % n, m = n;
+                memcpy(mut, in, n);
+                switch (rng % 4) {
+                case 0:
+                    mut[at] ^= (uint8_t)(1u << (rng >> 8) % 8);
+                    break;
+                case 1:
+                    mut[at] = edge[(rng >> 40) % sizeof edge];
+                    break;
+                case 2:
+                    memmove(mut + at + 1, mut + at, n - at);
+                    mut[at] = edge[(rng >> 40) % sizeof edge];
+                    m = n + 1;
+                    break;
+                default:
+                    memmove(mut + at, mut + at + 1, n - at - 1);
+                    m = n - 1;
+                    break;
+                }
+                expect_same(mut, m, path);
+            }
+        }
+        closedir(dir);
+    }
+    assert_true(files > 100); /* the corpora were found */
+    assert_true(inputs > 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_wire_vs_protobuf_c),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
