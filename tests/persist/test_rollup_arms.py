@@ -3,7 +3,8 @@ issue 20) on PostgreSQL and SQLite: with `arm=` and on `assignment: all` data (s
 challengers per request) /metrics/summary, latency and distribution answer from the
 rollups with the same counts, rates and divergence counts as the rows (averages to 1e-9,
 latency percentiles within the sketch's 1%); a redelivered event never counts twice;
-`csg-persist migrate` builds them from the results already stored; purge keeps them."""
+`csg-persist migrate` builds them from the results already stored; purge keeps them.
+Segments and reasons per arm: test_rollup_arm_segments.py."""
 
 from __future__ import annotations
 
@@ -94,13 +95,6 @@ def test_pair_numbers(loaded) -> None:
     assert count[CH1] == sum(
         any(c["model"] == CH1 for c in e["challengers"]) if e.get("challengers") is not None
         else e["challenger_model"] == CH1 for e in events)
-
-
-def test_segments_and_reasons_with_arm_read_rows(loaded) -> None:
-    p, _ = loaded
-    for path, extra in (("/metrics/segments", {"by": "income"}), ("/metrics/reasons", {})):
-        assert p.get(path, arm="live", **extra).json()["source"] == "rows", path
-        assert p.get(path, **extra).json()["source"] == "rows", path  # assignment: all
 
 
 def test_migration_builds_pair_rollups(database: csgp.Database, procs, tmp_path) -> None:
