@@ -16,8 +16,8 @@ import csgp
 import pytest
 import requests
 from test_reasons import reason_list, with_reasons
+from test_rollup_arms import PAIR_FILTERS as FILTERS  # {}: assignment: all
 
-T = csgp.ts_ms("2026-11-25T09:00:00Z")
 CH0, CH1 = csgp.CHALLENGERS
 TABLES = ("rollup_pair_segments", "rollup_pair_reason_codes", "rollup_pair_features")
 ENDPOINTS = [
@@ -65,19 +65,6 @@ def loaded(module_database: csgp.Database, tmp_path_factory):
     p.stop()
 
 
-FILTERS = [
-    {},  # assignment: all — the challenger side per result
-    {"arm": "live"},
-    {"arm": "shadow"},
-    {"challenger_model": CH1},
-    {"arm": "shadow", "challenger_model": CH0},
-    {"arm": "live", "experiment_id": "exp-champion-vs-gbm",
-     "from": csgp.fmt_ms(T + 3_600_000)},  # hour boundary: per-hour rollups
-    {"arm": "shadow", "from": "2026-11-25T00:00:00Z", "to": "2026-11-26T00:00:00Z"},
-    {"arm": "live", "experiment_id": "no-such-experiment"},
-]
-
-
 @pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
 def test_arm_segments_and_reasons_equal_rows(loaded, filters) -> None:
     p, _ = loaded
@@ -110,21 +97,9 @@ def test_migration_builds_arm_rollups(database: csgp.Database, procs, tmp_path) 
     later rebuilds a feature's per-challenger bins; purge keeps them all."""
     events = make(900, 44, span_s=2 * 86400, t0=csgp.T0.replace(hour=0))
     csgp.import_events(database, tmp_path, events)
-    owner = database.owner_url
-    setup = csgp.Database(url=owner, owner_url=owner, kind=database.kind)
-    ingested = {t: sorted(setup.query(f"SELECT * FROM {t}")) for t in TABLES}
-    assert all(ingested.values())
-    con = setup.connect()
-    cur = con.cursor()
-    for t in TABLES:
-        cur.execute(f"DROP TABLE {t}")
-    cur.execute("DELETE FROM schema_migrations WHERE version = 75")
-    con.commit()
-    con.close()
-    out = csgp.run_cli("migrate", "--db", owner).stdout
-    assert "1 migration(s) applied" in out, out
+    ingested = csgp.remigrate(database, 75, TABLES)
     for t in TABLES:  # counts: exact
-        assert sorted(setup.query(f"SELECT * FROM {t}")) == ingested[t], t
+        assert csgp.table_rows(database, t) == ingested[t], t
     p = csgp.Persist(database, topic=csgp.unique("asm"), args=["--no-consume"]).start()
     procs.append(p)
     doc = csgp.make_baseline(csgp.CHAMPIONS[0], 44)
@@ -135,10 +110,10 @@ def test_migration_builds_arm_rollups(database: csgp.Database, procs, tmp_path) 
     for filters in ({"arm": "shadow"}, {}):
         diffs = csgp.rollup_vs_rows(p, filters, ENDPOINTS)
         assert not diffs, "\n".join(diffs[:20])
-    before = {t: sorted(setup.query(f"SELECT * FROM {t}")) for t in TABLES}
+    before = {t: csgp.table_rows(database, t) for t in TABLES}
     answer = p.get("/metrics/segments", by="home", arm="live").json()
-    csgp.run_cli("purge", "--db", owner, "--before", "2026-11-26")
-    assert {t: sorted(setup.query(f"SELECT * FROM {t}")) for t in TABLES} == before
+    csgp.run_cli("purge", "--db", database.owner_url, "--before", "2026-11-26")
+    assert {t: csgp.table_rows(database, t) for t in TABLES} == before
     assert p.get("/metrics/segments", by="home", arm="live").json() == answer
     rows = p.get("/metrics/segments", by="home", arm="live", source="rows").json()
     assert sum(s["count"] for s in rows["segments"]) < sum(
