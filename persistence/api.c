@@ -122,8 +122,7 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok, bool per_chal
         csgp_api_send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
                    "max_income, f.*), from/to not on an hour boundary, bucket=10s, 1m or 5m, "
-                   "bins not dividing 100, custom bands for segments, or, for segments and "
-                   "reasons, arm= or requests with several challengers (assignment: all)");
+                   "bins not dividing 100, or custom bands for segments");
         return -1;
     }
     return res;
@@ -451,8 +450,7 @@ static void h_segments(request *r)
     csg_error err;
     json_t *out = NULL;
     /* column defaults, a feature's fixed bands or values (fbins.h); bands= reads rows */
-    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default,
-                         false);
+    int res = choose_res(r, 0, r->q.by_is_feature ? !r->q.nbands : r->q.bands_default, true);
     if (res < 0)
         return;
     if (csgp_segments_json(r->api->db, &r->q, res, &out, &err))
@@ -468,7 +466,7 @@ static void h_reasons(request *r)
         return;
     csg_error err;
     json_t *out = NULL;
-    int res = choose_res(r, 0, true, false);
+    int res = choose_res(r, 0, true, true);
     if (res < 0)
         return;
     if (csgp_reasons_json(r->api->db, &r->q, res, &out, &err))

@@ -187,7 +187,8 @@ static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *
             snprintf(bin, sizeof bin, "%d",
                      csgp_rollup_band(b->edges, b->n, side ? e->challenger_score : e->champion_score));
         if (csgp_rollup_count_feature(r, e, "", bin,
-                                      side ? CSGP_FB_CHALLENGER_SCORE : CSGP_FB_CHAMPION_SCORE, v))
+                                      side ? CSGP_FB_CHALLENGER_SCORE : CSGP_FB_CHAMPION_SCORE, v,
+                                      NULL))
             return -CSG_ENOMEM;
     }
     return 0;
@@ -201,13 +202,17 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
 {
     int64_t v[CSGP_ROLLUP_SEGMENT_VALUES];
     csgp_rollup_segment_values(e, v);
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v))
+    /* the segments' bins per challenger result too (rollup_pair_features): not the score
+     * bins nor the featured count, which only /metrics/stability reads */
+    csgp_rollup_pairvals pv;
+    csgp_rollup_pair_values(e, &pv);
+    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v, &pv))
         return -CSG_ENOMEM;
     if (count_scores(fb, r, e, only, v))
         return -CSG_ENOMEM;
     if (!json_is_object(fs))
         return 0;
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v))
+    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v, NULL))
         return -CSG_ENOMEM;
     const char *name;
     json_t *val;
@@ -236,7 +241,7 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
         } else {
             continue;
         }
-        if (csgp_rollup_count_feature(r, e, name, bin, kind, v))
+        if (csgp_rollup_count_feature(r, e, name, bin, kind, v, &pv))
             return -CSG_ENOMEM;
     }
     return 0;
@@ -385,22 +390,27 @@ int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_
 {
     char sql[128], ph[16];
     int rc = 0;
-    if (!only)
+    bool bands = false; /* number bands listed: their per-challenger bins too */
+    if (!only) /* (migration 045: before the per-challenger bins of 075 exist) */
         rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
     for (const char *const *f = only; f && *f && !rc; f++) {
         bool score = !strncmp(*f, SCORE_PREFIX, strlen(SCORE_PREFIX));
-        if (score)
-            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE (kind = %d AND "
-                     "champion_model = %s) OR (kind = %d AND challenger_model = %s)",
-                     CSGP_FB_CHAMPION_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph),
-                     CSGP_FB_CHALLENGER_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph));
-        else
-            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE feature = %s AND "
-                     "kind = %d", csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
         csgp_param p = {.type = CSGP_P_TEXT, .text = score ? *f + strlen(SCORE_PREFIX) : *f};
-        rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
+        bands = bands || !score;
+        for (int pairs = 0; pairs < 2 - score && !rc; pairs++) {
+            if (score)
+                snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE (kind = %d AND "
+                         "champion_model = %s) OR (kind = %d AND challenger_model = %s)",
+                         CSGP_FB_CHAMPION_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph),
+                         CSGP_FB_CHALLENGER_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph));
+            else
+                snprintf(sql, sizeof sql, "DELETE FROM rollup_%sfeatures WHERE feature = %s "
+                         "AND kind = %d", pairs ? "pair_" : "",
+                         csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
+            rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
+        }
     }
-    return rc ? rc : csgp_rollup_scan(db, rebuild_chunk, (void *)only, rows, err);
+    return rc ? rc : csgp_rollup_scan(db, bands, rebuild_chunk, (void *)only, rows, err);
 }
 
 /* Store name's bands (replacing them); *same: they were already these. */

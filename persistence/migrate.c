@@ -3,8 +3,8 @@
  * embed_sql.cmake) and the schema check (see db.h). Each migration runs in its own
  * transaction with its schema_migrations row; a migration may have a step in C run in the
  * same transaction after its SQL (045 builds the rollups of the rows already stored, with
- * the same code as ingest: rollup.c, fbins.c; 050 the per-challenger rollups of the
- * challenger results already stored: rollup_pairs.c).
+ * the same code as ingest: rollup.c, fbins.c; 050 and 075 the per-challenger rollups of
+ * the challenger results already stored: rollup_pairs.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,12 +31,16 @@ static const csgp_migration *migrations(const csgp_db *db, size_t *n)
  * ones are converted by SQL (007), not rebuilt. */
 static int after_sql(csgp_db *db, int version, csg_error *err)
 {
-    if (version == 50) { /* the per-challenger rollups of the results still stored */
+    if (version == 50 || version == 75) { /* per-challenger rollups of the stored results */
         int64_t results = 0;
-        int rc = csgp_rollup_rebuild(db, true, &results, err);
+        int rc = csgp_rollup_rebuild(db, version == 50 ? CSGP_REBUILD_PAIRS
+                                                       : CSGP_REBUILD_PAIR_SEGMENTS,
+                                     &results, err);
         if (!rc)
-            csgp_log("info", "migration 050: per-challenger rollups built from %lld stored "
-                     "challenger results", (long long)results);
+            csgp_log("info", "migration %03d: per-challenger %s built from %lld stored "
+                     "challenger results", version,
+                     version == 50 ? "rollups" : "segment, reason and feature-bin rollups",
+                     (long long)results);
         return rc;
     }
     if (version != 45)
@@ -50,7 +54,7 @@ static int after_sql(csgp_db *db, int version, csg_error *err)
     if (s < 0)
         return csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
     int64_t rows = 0;
-    rc = s == 1 ? csgp_fbins_rebuild(db, NULL, &rows, err) : csgp_rollup_rebuild(db, false, &rows, err);
+    rc = s == 1 ? csgp_fbins_rebuild(db, NULL, &rows, err) : csgp_rollup_rebuild(db, CSGP_REBUILD_EVENTS, &rows, err);
     if (!rc)
         csgp_log("info", "migration 045: %s built from %lld stored rows",
                  s == 1 ? "feature-bin rollups" : "rollups", (long long)rows);

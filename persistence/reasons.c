@@ -77,9 +77,13 @@ static int code_counts(csgp_db *db, const csgp_query *q, int res, const struct r
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csgp_qb_init(&b, db);
     if (res) {
-        csgp_qb_add(&b, "SELECT model, code, sum(first), sum(any_count) FROM rollup_reason_codes");
-        csgp_rollq_where(&b, q, res);
-        csgp_qb_add(&b, " AND role = %d GROUP BY model, code", r == &roles[0] ? 0 : 1);
+        /* The champion's codes per challenger result (arm=) count its requests once, as
+         * the rows' count(DISTINCT id), unless one challenger is named. */
+        bool side = r != &roles[0], once = !side && csgp_rollq_on_pairs(q, side) &&
+                                             !q->challenger_model[0];
+        csgp_qb_add(&b, "SELECT model, code, sum(first), sum(%s)", once ? "any_first" : "any_count");
+        csgp_rollq_from(&b, q, res, CSGP_R_REASONS, side);
+        csgp_qb_add(&b, " AND role = %d GROUP BY model, code", side);
     } else {
     csgp_qb_add(&b, "SELECT m.model, u.%s, coalesce(sum(CASE WHEN u.%s THEN 1 ELSE 0 END), 0), "
                 "count(DISTINCT m.id) FROM (SELECT id, %s AS model, %s AS r FROM %s",
@@ -160,9 +164,8 @@ static int role_models(csgp_db *db, const csgp_query *q, int res, const struct r
     csgp_qb_init(&b, db);
     if (res) {
         const char *role = r == &roles[0] ? "champion" : "challenger";
-        csgp_qb_add(&b, "SELECT %s, sum(%s_declines), sum(%s_unlisted) FROM rollup_counts",
-                    r->model, role, role);
-        csgp_rollq_where(&b, q, res);
+        csgp_qb_add(&b, "SELECT %s, sum(%s_declines), sum(%s_unlisted)", r->model, role, role);
+        csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, r != &roles[0]);
         csgp_qb_add(&b, "%s GROUP BY %s ORDER BY %s", r == &roles[0] ? "" : " AND challenger_model <> ''",
                     r->model, r->model);
     } else {
@@ -213,8 +216,8 @@ static int agreement(csgp_db *db, const csgp_query *q, int res, json_t *out, csg
     csgp_qb_init(&b, db);
     if (res) {
         csgp_qb_add(&b, "SELECT champion_model, challenger_model, sum(both_declined_listed), "
-                        "sum(first_agree) FROM rollup_counts");
-        csgp_rollq_where(&b, q, res);
+                        "sum(first_agree)");
+        csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, true);
         csgp_qb_add(&b, " AND challenger_model <> '' GROUP BY champion_model, challenger_model "
                         "ORDER BY champion_model, challenger_model");
     }

@@ -24,7 +24,8 @@
 
 /* The answer for q (parsed, features checked); *out is the caller's. 0 or a database
  * error (err filled). */
-/* res: the rollup resolution to read (csgp_rollup_res), 0 for the rows. */
+/* res: the rollup resolution to read (csgp_rollup_res; under arm= or with several
+ * challengers per request the per-challenger rollups, rollq.h), 0 for the rows. */
 int csgp_reasons_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err);
 
 #endif /* CSGP_REASONS_H */

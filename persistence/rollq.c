@@ -40,27 +40,37 @@ void csgp_rollq_where(csgp_qb *b, const csgp_query *q, int res)
 /* Which rollups answer a part of q, as csgp_qb_table picks the rows' source: the
  * per-challenger ones (rollup_pairs.c) for an arm, and for the challenger's side once some
  * request has several challengers. */
-enum { R_COUNTS, R_LATENCY, R_SCORES };
-static const char *const tables[3][2] = {{"rollup_counts", "rollup_pair_counts"},
-                                          {"rollup_latency", "rollup_pair_latency"},
-                                          {"rollup_scores", "rollup_pair_scores"}};
+static const char *const tables[CSGP_R_TABLES][2] = {
+    [CSGP_R_COUNTS] = {"rollup_counts", "rollup_pair_counts"},
+    [CSGP_R_LATENCY] = {"rollup_latency", "rollup_pair_latency"},
+    [CSGP_R_SCORES] = {"rollup_scores", "rollup_pair_scores"},
+    [CSGP_R_SEGMENTS] = {"rollup_segments", "rollup_pair_segments"},
+    [CSGP_R_REASONS] = {"rollup_reason_codes", "rollup_pair_reason_codes"},
+    [CSGP_R_FEATURES] = {"rollup_features", "rollup_pair_features"},
+};
 
-static bool on_pairs(const csgp_query *q, bool challenger_side)
+bool csgp_rollq_on_pairs(const csgp_query *q, bool challenger_side)
 {
     return q->arm[0] || (challenger_side && q->pairs);
 }
 
-/* " FROM <table> WHERE …" for part `table` of q (challenger_side as for on_pairs). */
-static void from_where(csgp_qb *b, const csgp_query *q, int res, int table,
-                       bool challenger_side)
+void csgp_rollq_from(csgp_qb *b, const csgp_query *q, int res, csgp_rollq_table table,
+                     bool challenger_side)
 {
-    bool pairs = on_pairs(q, challenger_side);
+    bool pairs = csgp_rollq_on_pairs(q, challenger_side);
     csgp_qb_add(b, " FROM %s", tables[table][pairs]);
     where(b, q, res);
     if (pairs && q->arm[0]) {
         csgp_qb_add(b, " AND arm = ");
         csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = q->arm}, NULL);
     }
+}
+
+const char *csgp_rollq_requests(const csgp_query *q)
+{
+    return !csgp_rollq_on_pairs(q, true) || q->challenger_model[0] ? "n"
+           : q->arm[0]                                 ? "arm_first"
+                                                       : "ev_first";
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -104,10 +114,8 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
     /* Over challenger results, requests are counted once (as the rows' count(DISTINCT
      * event_id)): one result per model and request, else each request's first result (in
      * the arm). */
-    bool pairs = on_pairs(q, true);
-    const char *requests = !pairs || q->challenger_model[0] ? "n"
-                           : q->arm[0]                        ? "arm_first"
-                                                              : "ev_first";
+    bool pairs = csgp_rollq_on_pairs(q, true);
+    const char *requests = csgp_rollq_requests(q);
     csgp_qb_init(&b, db);
     csgp_qb_add(&b, "SELECT coalesce(sum(%s), 0), coalesce(sum(%s), 0), "
                     "coalesce(sum(sum_diff), 0), coalesce(sum(n_diff), 0), "
@@ -116,7 +124,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
                     "coalesce(sum(champion_only_approve), 0), "
                     "coalesce(sum(challenger_only_approve), 0)",
                 requests, pairs ? requests : "with_challenger");
-    from_where(&b, q, res, R_COUNTS, true);
+    csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, true);
     if ((rc = csgp_qb_run(&b, &rows, err)))
         goto done;
     if (csgp_rows_next(rows) != 1) {
@@ -130,7 +138,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         /* Requests without any challenger have no result: total from every request. */
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT coalesce(sum(n), 0)");
-        from_where(&b, q, res, R_COUNTS, false);
+        csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, false);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             goto done;
         if (csgp_rows_next(rows) != 1) {
@@ -153,7 +161,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         nlat = 0;
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT model, sketch, count, total");
-        from_where(&b, q, res, R_LATENCY, k == 1);
+        csgp_rollq_from(&b, q, res, CSGP_R_LATENCY, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             goto done;
@@ -183,7 +191,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT %s, sum(%s), sum(%s), sum(%s), sum(%s)", roles[k].model,
                     roles[k].count, roles[k].approved, roles[k].decided, roles[k].lat_n);
-        from_where(&b, q, res, R_COUNTS, k == 1);
+        csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, k == 1);
         csgp_qb_add(&b, "%s GROUP BY %s ORDER BY %s", roles[k].cond, roles[k].model,
                     roles[k].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
@@ -216,7 +224,7 @@ int csgp_rollq_summary(csgp_db *db, const csgp_query *q, int res, json_t **out_j
 
     csgp_qb_init(&b, db);
     csgp_qb_add(&b, "SELECT status, sum(n)");
-    from_where(&b, q, res, R_COUNTS, false);
+    csgp_rollq_from(&b, q, res, CSGP_R_COUNTS, false);
     csgp_qb_add(&b, " GROUP BY status ORDER BY status");
     if ((rc = csgp_qb_run(&b, &rows, err)))
         goto done;
@@ -249,7 +257,7 @@ int csgp_rollq_latency(csgp_db *db, const csgp_query *q, int res, json_t *series
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT model, t, sketch, count, total");
-        from_where(&b, q, res, R_LATENCY, k == 1);
+        csgp_rollq_from(&b, q, res, CSGP_R_LATENCY, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model, t", k);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             break;
@@ -338,7 +346,7 @@ int csgp_rollq_distribution(csgp_db *db, const csgp_query *q, int res, json_t *m
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT model, sketch");
-        from_where(&b, q, res, R_SCORES, k == 1);
+        csgp_rollq_from(&b, q, res, CSGP_R_SCORES, k == 1);
         csgp_qb_add(&b, " AND role = %d ORDER BY model", k);
         int rc = csgp_qb_run(&b, &rows, err);
         if (rc) {
@@ -393,8 +401,9 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
     csgp_qb b;
     csgp_rows *rows = NULL;
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT band, sum(n), sum(both_decided), sum(diverge) FROM rollup_segments");
-    where(&b, q, res);
+    csgp_qb_add(&b, "SELECT band, sum(%s), sum(both_decided), sum(diverge)",
+                csgp_rollq_requests(q));
+    csgp_rollq_from(&b, q, res, CSGP_R_SEGMENTS, true);
     csgp_qb_add(&b, " AND by_col = %d GROUP BY band", q->by_column);
     int rc = csgp_qb_run(&b, &rows, err);
     if (rc)
@@ -415,9 +424,9 @@ int csgp_rollq_segments(csgp_db *db, const csgp_query *q, int res, json_t **seg,
                   " AND challenger_model <> ''"}};
     for (int k = 0; k < 2; k++) {
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT band, %s, sum(n), sum(%s), sum(%s) FROM rollup_segments",
-                    roles[k].model, roles[k].approved, roles[k].decided);
-        where(&b, q, res);
+        csgp_qb_add(&b, "SELECT band, %s, sum(n), sum(%s), sum(%s)", roles[k].model,
+                    roles[k].approved, roles[k].decided);
+        csgp_rollq_from(&b, q, res, CSGP_R_SEGMENTS, k == 1);
         csgp_qb_add(&b, " AND by_col = %d%s GROUP BY band, %s ORDER BY band, %s", q->by_column,
                     roles[k].cond, roles[k].model, roles[k].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
@@ -482,7 +491,7 @@ int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT min(t), max(t)");
-        from_where(&b, q, 3600, R_COUNTS, false);
+        csgp_rollq_from(&b, q, 3600, CSGP_R_COUNTS, false);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             return rc;
         int s = csgp_rows_next(rows);

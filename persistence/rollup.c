@@ -34,8 +34,7 @@ const struct tspec csgp_rollup_specs[T_TABLES] = {
     [T_SEGMENTS] = {"rollup_segments", 3, 2, 7, 0,
                     {"experiment_id", "challenger_model", "champion_model"},
                     {"by_col", "band"},
-                    {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
-                     "challenger_decided", "challenger_approved"},
+                    {SEGMENT_COLS},
                     {0},
                     false},
     [T_REASONS] = {"rollup_reason_codes", 4, 1, 2, 0,
@@ -48,8 +47,7 @@ const struct tspec csgp_rollup_specs[T_TABLES] = {
     [T_FEATURES] = {"rollup_features", 5, 1, 7, 0,
                     {"experiment_id", "challenger_model", "champion_model", "feature", "bin"},
                     {"kind"},
-                    {"n", "both_decided", "diverge", "champion_decided", "champion_approved",
-                     "challenger_decided", "challenger_approved"},
+                    {SEGMENT_COLS},
                     {0},
                     false},
     /* One row per challenger result: rollup_counts' columns, arm, and the requests counted
@@ -73,6 +71,29 @@ const struct tspec csgp_rollup_specs[T_TABLES] = {
                    {"count"},
                    {0},
                    true},
+    /* Migration 075: rollup_segments / rollup_reason_codes / rollup_features per challenger
+     * result, with the requests counted once as in rollup_pair_counts; any_first: a code's
+     * requests counted once per arm (the champion's codes under arm=, as the rows'
+     * count(DISTINCT id)). */
+    [T_PSEGMENTS] = {"rollup_pair_segments", 4, 2, 9, 0,
+                     {"experiment_id", "challenger_model", "champion_model", "arm"},
+                     {"by_col", "band"},
+                     {SEGMENT_COLS, "ev_first", "arm_first"},
+                     {0},
+                     false},
+    [T_PREASONS] = {"rollup_pair_reason_codes", 5, 1, 3, 0,
+                    {"experiment_id", "challenger_model", "model", "code", "arm"},
+                    {"role"},
+                    {"first", "any_count", "any_first"},
+                    {0},
+                    false},
+    [T_PFEATURES] = {"rollup_pair_features", 6, 1, 9, 0,
+                     {"experiment_id", "challenger_model", "champion_model", "feature", "bin",
+                      "arm"},
+                     {"kind"},
+                     {SEGMENT_COLS, "ev_first", "arm_first"},
+                     {0},
+                     false},
 };
 
 csgp_rollup *csgp_rollup_new(void)
@@ -291,7 +312,7 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
         x->val[19] += listed && !strcmp(e->champion_reasons.code[0], e->challenger_reasons.code[0]);
         if (e->has_decision_diff)
             x->dbl[0] += e->decision_diff;
-        for (int role = 0; role < 2 && !pc; role++) {
+        for (int role = 0; role < 2; role++) {
             const csgp_reasons *rs = role ? &e->challenger_reasons : &e->champion_reasons;
             if (!(role ? xdecl : cdecl) || !rs->present)
                 continue;
@@ -301,14 +322,17 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
                     seen = !strcmp(rs->code[j], rs->code[i]);
                 if (seen && i > 0)
                     continue;
-                k = (key){.table = T_REASONS, .res = res, .t = t,
+                k = (key){.table = pc ? T_PREASONS : T_REASONS, .res = res, .t = t,
                           .str = {e->experiment_id, ch,
-                                  role ? e->challenger_model : e->champion_model, rs->code[i]},
+                                  role ? e->challenger_model : e->champion_model, rs->code[i],
+                                  arm},
                           .ints = {role}};
                 if (!(x = lookup(r, &k)))
                     return -CSG_ENOMEM;
                 x->val[0] += i == 0;
                 x->val[1] += 1;
+                if (pc)
+                    x->val[2] += pc->arm_first;
             }
         }
 
@@ -343,9 +367,7 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
             }
         }
 
-        /* Segments by the default bands of the three columns (per event, not per pair). */
-        if (pc)
-            continue;
+        /* Segments by the default bands of the three columns. */
         const bool has[3] = {e->has_income, e->has_loan_amount, e->has_credit_history};
         const double v[3] = {e->income, e->loan_amount, (double)e->credit_history};
         int64_t seg[CSGP_ROLLUP_SEGMENT_VALUES];
@@ -354,32 +376,43 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
             int band = has[c] ? csgp_rollup_band(edges[c], nedges[c], v[c]) : -1;
             if (band < 0)
                 continue;
-            k = (key){.table = T_SEGMENTS, .res = res, .t = t,
-                      .str = {e->experiment_id, ch, e->champion_model}, .ints = {c, band}};
+            k = (key){.table = pc ? T_PSEGMENTS : T_SEGMENTS, .res = res, .t = t,
+                      .str = {e->experiment_id, ch, e->champion_model, arm}, .ints = {c, band}};
             if (!(x = lookup(r, &k)))
                 return -CSG_ENOMEM;
             for (int i = 0; i < CSGP_ROLLUP_SEGMENT_VALUES; i++)
                 x->val[i] += seg[i];
+            if (pc) {
+                x->val[CSGP_ROLLUP_SEGMENT_VALUES] += pc->ev_first;
+                x->val[CSGP_ROLLUP_SEGMENT_VALUES + 1] += pc->arm_first;
+            }
         }
     }
     return 0;
 }
 
-void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES])
+void csgp_rollup_decision_values(csgp_decision cd, csgp_decision xd, bool has_challenger,
+                                 int64_t v[CSGP_ROLLUP_SEGMENT_VALUES])
 {
-    csgp_decision cd = e->champion_decision, xd = e->challenger_decision;
     bool both = cd != CSG_DECISION_NONE && xd != CSG_DECISION_NONE;
     v[0] = 1;
     v[1] = both;
     v[2] = both && cd != xd;
     v[3] = cd != CSG_DECISION_NONE;
     v[4] = cd == CSG_DECISION_APPROVE;
-    v[5] = e->has_challenger_model && xd != CSG_DECISION_NONE;
-    v[6] = e->has_challenger_model && xd == CSG_DECISION_APPROVE;
+    v[5] = has_challenger && xd != CSG_DECISION_NONE;
+    v[6] = has_challenger && xd == CSG_DECISION_APPROVE;
+}
+
+void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES])
+{
+    csgp_rollup_decision_values(e->champion_decision, e->challenger_decision,
+                                e->has_challenger_model, v);
 }
 
 int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *feature,
-                              const char *bin, int kind, const int64_t *v)
+                              const char *bin, int kind, const int64_t *v,
+                              const csgp_rollup_pairvals *pv)
 {
     for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
         int32_t res = resolutions[ri];
@@ -393,8 +426,23 @@ int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *f
             return -CSG_ENOMEM;
         for (int i = 0; i < CSGP_ROLLUP_SEGMENT_VALUES; i++)
             x->val[i] += v[i];
+        /* the same bin per challenger result (rollup_pair_features) */
+        for (int p = 0; pv && p < pv->n; p++) {
+            k.table = T_PFEATURES;
+            k.str[1] = pv->p[p].model;
+            k.str[5] = pv->p[p].arm;
+            if (!(x = lookup(r, &k)))
+                return -CSG_ENOMEM;
+            for (int i = 0; i < CSGP_ROLLUP_PAIR_VALUES; i++)
+                x->val[i] += pv->p[p].v[i];
+        }
     }
     return 0;
+}
+
+void csgp_rollup_only(csgp_rollup *r, unsigned tables)
+{
+    r->only = tables;
 }
 
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e)
@@ -425,16 +473,6 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
         rc = csgp_rollup_flush(r, db, err);
     csgp_rollup_free(r);
     return rc;
-}
-
-const char *csgp_rollup_table(int i)
-{
-    return i >= 0 && i < T_BASE ? csgp_rollup_specs[i].name : NULL;
-}
-
-const char *csgp_rollup_pair_table(int i)
-{
-    return i >= 0 && i < T_TABLES - T_BASE ? csgp_rollup_specs[T_BASE + i].name : NULL;
 }
 
 int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger)

@@ -19,10 +19,12 @@
  *                     (fbins.h counts it).
  * A missing challenger_model or config_version is '' in the keys (key columns are NOT NULL).
  * The per-challenger rollups rollup_pair_counts / _latency / _scores (migration 050,
- * rollup_pairs.c) have the same keys plus arm ('live' | 'shadow', as the view
- * challenger_pairs) and count each challenger result (challenger_results) as a request
- * of its own, as the rows of challenger_pairs are: they answer arm= and requests with
- * several challengers (assignment: all).
+ * rollup_pairs.c) and rollup_pair_segments / _reason_codes / _features (migration 075)
+ * have the same keys plus arm ('live' | 'shadow', as the view challenger_pairs) and count
+ * each challenger result (challenger_results) as a request of its own, as the rows of
+ * challenger_pairs are: they answer arm= and requests with several challengers
+ * (assignment: all). ev_first / arm_first count each request once (its first result; its
+ * first in that arm), as the rows' count(DISTINCT id).
  *
  * Ingest calls csgp_rollup_add inside the batch's transaction with the rows actually
  * inserted (a redelivered duplicate is not inserted, so it never counts twice); the batch
@@ -57,6 +59,19 @@ int csgp_rollup_pair(csgp_rollup *r, const csgp_event *pair, const char *arm, bo
                      bool arm_first);
 /* Count every challenger result of e with csgp_rollup_pair (rollup_pairs.c). */
 int csgp_rollup_pairs(csgp_rollup *r, const csgp_event *e);
+/* The segment values of each challenger result of e (csgp_rollup_pair_values), for the
+ * feature bins per challenger (fbins.c): the result's model and arm, then
+ * csgp_rollup_segment_values of the pair and its ev_first, arm_first. */
+#define CSGP_ROLLUP_SEGMENT_VALUES 7
+#define CSGP_ROLLUP_PAIR_VALUES (CSGP_ROLLUP_SEGMENT_VALUES + 2)
+typedef struct csgp_rollup_pairvals {
+    int n;
+    struct {
+        const char *model, *arm; /* into e */
+        int64_t v[CSGP_ROLLUP_PAIR_VALUES];
+    } p[CSG_EVENT_MAX_CHALLENGERS];
+} csgp_rollup_pairvals;
+void csgp_rollup_pair_values(const csgp_event *e, csgp_rollup_pairvals *out);
 /* Upsert what was counted into the rollup tables (inside the caller's transaction) and
  * empty the accumulator. 0 or a database error. */
 int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err);
@@ -66,30 +81,37 @@ int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err);
 int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
                     csg_error *err);
 
-/* Empty the rollup tables and build them again from every stored row, in the open
- * transaction: the per-event tables (migration 007) or, with pairs, the per-challenger
- * ones from challenger_results (migration 050). *rows (optional) gets how many rows (pairs:
+/* Which rollups csgp_rollup_rebuild builds: the per-event tables (migration 007), the
+ * per-challenger ones of migration 050 (counts, latency, scores) or of 075 (segments,
+ * reason codes, feature bins). */
+typedef enum { CSGP_REBUILD_EVENTS, CSGP_REBUILD_PAIRS, CSGP_REBUILD_PAIR_SEGMENTS } csgp_rebuild;
+/* Empty those rollup tables and build them again from every stored row (and, for the
+ * per-challenger ones, its challenger_results), in the open transaction; the others are
+ * left alone (rollups outlive purged rows). *rows (optional) gets how many rows (pairs:
  * challenger results) were read. */
-int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *rows, csg_error *err);
+int csgp_rollup_rebuild(csgp_db *db, csgp_rebuild which, int64_t *rows, csg_error *err);
 
 /* A segment rollup row's counts for one event: events (1), both decided, divergences,
- * champion decided / approved, challenger decided / approved. */
-#define CSGP_ROLLUP_SEGMENT_VALUES 7
+ * champion decided / approved, challenger decided / approved; from the two decisions
+ * (csgp_rollup_decision_values) or from e. */
+void csgp_rollup_decision_values(csgp_decision cd, csgp_decision xd, bool has_challenger,
+                                 int64_t v[CSGP_ROLLUP_SEGMENT_VALUES]);
 void csgp_rollup_segment_values(const csgp_event *e, int64_t v[CSGP_ROLLUP_SEGMENT_VALUES]);
 /* Add v (csgp_rollup_segment_values) to e's rollup_features row (feature, bin, kind) at
- * every resolution (fbins.c). 0 or -CSG_ENOMEM. */
+ * every resolution (fbins.c), and with pv (optional) each challenger result's values to
+ * its rollup_pair_features row. 0 or -CSG_ENOMEM. */
 int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *feature,
-                              const char *bin, int kind, const int64_t *v);
+                              const char *bin, int kind, const int64_t *v,
+                              const csgp_rollup_pairvals *pv);
 
-/* Call fn on every stored row turned back into an event (features included), in id order,
- * a chunk at a time (rollup_rebuild.c); *rows (optional) gets how many were read. */
+/* Call fn on every stored row turned back into an event (features included; with results,
+ * its challenger_results too, in ord order), in id order, a chunk at a time
+ * (rollup_rebuild.c); *rows (optional) gets how many rows (results: how many results)
+ * were read. */
 typedef int (*csgp_scan_fn)(csgp_db *db, const csgp_event *ev, size_t n, void *arg,
                             csg_error *err);
-int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *rows, csg_error *err);
-
-/* Name of per-event rollup table i (0, 1, …), NULL past the last; the per-challenger ones. */
-const char *csgp_rollup_table(int i);
-const char *csgp_rollup_pair_table(int i);
+int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int64_t *rows,
+                     csg_error *err);
 
 /* The rollup resolution (86400 or 3600) that answers q exactly — no row-level filter
  * (applicant_id, income, features), from/to on its boundaries, bucket_s (0: none) a

@@ -6,10 +6,12 @@
 #include "rollup.h"
 #include "sketch.h"
 
-/* T_P*: the per-challenger rollups (rollup_pairs.c), after the six of every event. */
+/* T_P*: the per-challenger rollups (rollup_pairs.c), after the six of every event: those
+ * of migration 050, then those of 075 (segments, reasons, feature bins per arm). */
 enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_PCOUNTS, T_PLATENCY,
-       T_PSCORES, T_TABLES };
+       T_PSCORES, T_PSEGMENTS, T_PREASONS, T_PFEATURES, T_TABLES };
 #define T_BASE T_PCOUNTS
+#define T_MASK(t) (1u << (t))
 #define MAX_STR 7
 #define MAX_INT 3
 #define MAX_VAL 22
@@ -21,6 +23,11 @@ enum { T_COUNTS, T_LATENCY, T_SCORES, T_SEGMENTS, T_REASONS, T_FEATURES, T_PCOUN
         "champion_approved", "challenger_decided", "challenger_approved", "challenger_answered", \
         "champion_declines", "champion_unlisted", "challenger_declines", "challenger_unlisted", \
         "both_declined_listed", "first_agree"
+
+/* csgp_rollup_segment_values' columns, in its order. */
+#define SEGMENT_COLS                                                                          \
+    "n", "both_decided", "diverge", "champion_decided", "champion_approved",                  \
+        "challenger_decided", "challenger_approved"
 
 /* One table's layout: key columns (text, then integer) after res and t, then the summed
  * columns (bigint, then float8), then, for a sketch table, the column `sketch` (sketch.h:
@@ -51,9 +58,13 @@ typedef struct entry {
 struct csgp_rollup {
     entry *e; /* open addressing, cap a power of two */
     size_t cap, n;
+    unsigned only; /* T_MASK()s of the tables csgp_rollup_flush writes; 0: all */
 };
 
 /* Forget every entry (after a flush). */
 void csgp_rollup_clear(csgp_rollup *r);
+/* Flush only the tables in mask (T_MASK()s; 0: all): a rebuild of some tables counts with
+ * the ingest code, which counts them all. */
+void csgp_rollup_only(csgp_rollup *r, unsigned mask);
 
 #endif

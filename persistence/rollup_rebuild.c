@@ -1,13 +1,15 @@
-/* rollup_rebuild.c — the rollups of the rows already stored (migrations 045 and 050; see
- * rollup.h): rows are read in id order, in chunks (with their challenger results for the
- * per-challenger rollups), turned back into events and counted by the same code as ingest
- * (rollup.c, fbins.c, rollup_pairs.c), so rebuilt rollups equal ingested ones. */
+/* rollup_rebuild.c — the rollups of the rows already stored (migrations 045, 050 and 075;
+ * see rollup.h): rows are read in id order, in chunks (with their challenger results for
+ * the per-challenger rollups), turned back into events and counted by the same code as
+ * ingest (rollup.c, fbins.c, rollup_pairs.c), so rebuilt rollups equal ingested ones. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fbins.h"
 #include "rollup.h"
+#include "rollup_private.h"
 
 static csgp_decision decision_of(csgp_rows *rows, int col)
 {
@@ -86,8 +88,8 @@ static int event_of_row(csgp_rows *rows, bool pg, csgp_event *ev)
     return 0;
 }
 
-/* The columns event_of_row reads, in its order (features NULL when not wanted). */
-static void event_columns(bool pg, bool features, char *out, size_t cap)
+/* The columns event_of_row reads, in its order. */
+static void event_columns(bool pg, char *out, size_t cap)
 {
     snprintf(out, cap,
              "id, experiment_id, config_version, champion_model, challenger_model, transport, "
@@ -97,74 +99,12 @@ static void event_columns(bool pg, bool features, char *out, size_t cap)
              pg ? "(extract(epoch FROM \"timestamp\") * 1000)::bigint" : "\"timestamp\"",
              pg ? "array_to_json(champion_reasons)" : "champion_reasons",
              pg ? "array_to_json(challenger_reasons)" : "challenger_reasons",
-             !features ? "NULL" : pg ? "features::text" : "features");
+             pg ? "features::text" : "features");
 }
 
-int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, csg_error *err)
+/* The challenger_results columns of row (from column 22 on) into *x. */
+static int row_result(csgp_rows *rows, csgp_chal_result *x)
 {
-    bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
-    csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
-    if (!ev)
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
-    char cols[640], sql[1024], ph[16];
-    event_columns(pg, true, cols, sizeof cols);
-    snprintf(sql, sizeof sql,
-             "SELECT %s FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d", cols,
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
-    int64_t last = 0, total = 0;
-    int rc = 0;
-    for (;;) {
-        csgp_param p = {.type = CSGP_P_INT, .i = last};
-        csgp_rows *rows;
-        if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
-            break;
-        int s;
-        size_t got = 0;
-        while ((s = csgp_rows_next(rows)) == 1) {
-            csgp_event *e = &ev[got++];
-            memset(e, 0, sizeof *e);
-            last = csgp_rows_int(rows, 0);
-            if ((s = event_of_row(rows, pg, e)) < 0)
-                break;
-        }
-        csgp_rows_free(rows);
-        if (s < 0)
-            rc = s == -2 ? csg_fail(err, CSG_ENOMEM, "out of memory")
-                         : csg_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id "
-                                                   "%lld)", (long long)last);
-        else if (got)
-            rc = fn(db, ev, got, arg, err);
-        for (size_t i = 0; i < got; i++)
-            csgp_event_release(&ev[i]);
-        total += (int64_t)got;
-        if (rc || got < REBUILD_CHUNK)
-            break;
-    }
-    free(ev);
-    if (nrows)
-        *nrows = total;
-    return rc;
-}
-
-/* A chunk of stored rows counted as ingest counts a batch. */
-static int add_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
-{
-    (void)arg;
-    unsigned char *fresh = malloc(n);
-    if (!fresh)
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
-    memset(fresh, 1, n);
-    int rc = csgp_rollup_add(db, ev, fresh, n, err);
-    free(fresh);
-    return rc;
-}
-
-/* The challenger_results columns of row (from column 22 on) as ev's next result. */
-static int row_result(csgp_rows *rows, csgp_event *ev)
-{
-    if (ev->n_chal >= CSG_EVENT_MAX_CHALLENGERS)
-        return -1;
-    csgp_chal_result *x = &ev->chal[ev->n_chal++];
     memset(x, 0, sizeof *x);
     snprintf(x->model, sizeof x->model, "%s", csgp_rows_text(rows, 22));
     if ((x->has_score = !csgp_rows_null(rows, 23)))
@@ -178,98 +118,165 @@ static int row_result(csgp_rows *rows, csgp_event *ev)
                : -1;
 }
 
-/* The per-challenger rollups from every stored challenger result: each event (id order,
- * in chunks) joined with its results (ord order), counted as ingest counts them. */
-static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
+/* A chunk's challenger results, every event's in one array (ev->chal points into it once
+ * the chunk is read). */
+typedef struct pool {
+    csgp_chal_result *r;
+    size_t n, cap;
+    size_t first[REBUILD_CHUNK]; /* each event's first result */
+} pool;
+
+static csgp_chal_result *pool_next(pool *p)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : REBUILD_CHUNK;
+        csgp_chal_result *nr = realloc(p->r, cap * sizeof *nr);
+        if (!nr)
+            return NULL;
+        p->r = nr;
+        p->cap = cap;
+    }
+    return &p->r[p->n++];
+}
+
+/* Read one chunk of rows (with results: joined with their results, one row per result)
+ * into ev; *got: events read, *last: the last id, *nres: results read. 0, -1 malformed,
+ * -2 out of memory, -3 a database error. */
+static int read_chunk(csgp_rows *rows, bool pg, bool results, csgp_event *ev, pool *pl,
+                      size_t *got, int64_t *last, int64_t *nres)
+{
+    int s;
+    csgp_event *e = NULL;
+    pl->n = 0;
+    while ((s = csgp_rows_next(rows)) == 1) {
+        int64_t id = csgp_rows_int(rows, 0);
+        if (!e || id != *last) {
+            if (*got == REBUILD_CHUNK)
+                return -1; /* the query's LIMIT: cannot happen */
+            e = &ev[*got];
+            memset(e, 0, sizeof *e);
+            pl->first[(*got)++] = pl->n;
+            *last = id;
+            if ((s = event_of_row(rows, pg, e)) < 0)
+                return s;
+        }
+        if (results && !csgp_rows_null(rows, 22)) { /* an event without results: no pair */
+            csgp_chal_result *x = e->n_chal < CSG_EVENT_MAX_CHALLENGERS ? pool_next(pl) : NULL;
+            if (!x)
+                return e->n_chal < CSG_EVENT_MAX_CHALLENGERS ? -2 : -1;
+            if (row_result(rows, x))
+                return -1;
+            e->n_chal++;
+            (*nres)++;
+        }
+    }
+    for (size_t i = 0; i < *got; i++)
+        ev[i].chal = ev[i].n_chal ? &pl->r[pl->first[i]] : NULL;
+    return s < 0 ? -3 : 0;
+}
+
+int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int64_t *nrows,
+                     csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
-    int rc = 0;
-    for (int t = 0; csgp_rollup_pair_table(t) && !rc; t++) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_pair_table(t));
-        rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
-    }
-    if (rc)
-        return rc;
-    csgp_rollup *r = csgp_rollup_new();
-    csgp_event *ev = calloc(1, sizeof *ev);
-    csgp_chal_result *chal = calloc(CSG_EVENT_MAX_CHALLENGERS, sizeof *chal);
-    if (!r || !ev || !chal) {
-        csgp_rollup_free(r);
+    csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
+    pool *pl = calloc(1, sizeof *pl);
+    if (!ev || !pl) {
         free(ev);
-        free(chal);
+        free(pl);
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
     char cols[640], sql[1536], ph[16];
-    event_columns(pg, false, cols, sizeof cols);
-    snprintf(sql, sizeof sql,
-             "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode FROM "
-             "(SELECT %s, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d) m "
-             "LEFT JOIN challenger_results r ON r.event_id = m.event_id ORDER BY m.id, r.ord",
-             pg ? "array_to_json(r.reasons)" : "r.reasons", cols,
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+    event_columns(pg, cols, sizeof cols);
+    if (results) /* each event (id order, in chunks) joined with its results (ord order) */
+        snprintf(sql, sizeof sql,
+                 "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode "
+                 "FROM (SELECT %s, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id "
+                 "LIMIT %d) m LEFT JOIN challenger_results r ON r.event_id = m.event_id "
+                 "ORDER BY m.id, r.ord",
+                 pg ? "array_to_json(r.reasons)" : "r.reasons", cols,
+                 csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT %s FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d", cols,
+                 csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
     int64_t last = 0, total = 0;
+    int rc = 0;
     for (;;) {
         csgp_param p = {.type = CSGP_P_INT, .i = last};
         csgp_rows *rows;
         if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
             break;
-        int s, got = 0;
-        bool open = false; /* ev holds an event whose results are being read */
-        while ((s = csgp_rows_next(rows)) == 1) {
-            int64_t id = csgp_rows_int(rows, 0);
-            if (!open || id != last) {
-                if (open && csgp_rollup_pairs(r, ev)) {
-                    s = -2;
-                    break;
-                }
-                got++;
-                memset(ev, 0, sizeof *ev);
-                ev->chal = chal;
-                last = id;
-                if (event_of_row(rows, pg, ev)) {
-                    s = -1;
-                    break;
-                }
-                open = true;
-            }
-            if (!csgp_rows_null(rows, 22)) { /* an event without results: no pair */
-                if (row_result(rows, ev)) {
-                    s = -1;
-                    break;
-                }
-                total++;
-            }
-        }
-        if (s == 0 && open && csgp_rollup_pairs(r, ev))
-            s = -2;
+        size_t got = 0;
+        int64_t nres = 0;
+        int s = read_chunk(rows, pg, results, ev, pl, &got, &last, &nres);
         csgp_rows_free(rows);
-        if (s < 0) {
+        if (s < 0)
             rc = s == -2 ? csg_fail(err, CSG_ENOMEM, "out of memory")
-                         : csg_fail(err, CSGP_EDB, "reading challenger results for the rollups "
-                                                   "failed (row id %lld)", (long long)last);
-            break;
+                         : csg_fail(err, CSGP_EDB, "reading rows for the rollups failed (row id "
+                                                   "%lld)", (long long)last);
+        else if (got)
+            rc = fn(db, ev, got, arg, err);
+        for (size_t i = 0; i < got; i++) {
+            ev[i].chal = NULL; /* the pool's */
+            csgp_event_release(&ev[i]);
         }
-        if ((rc = csgp_rollup_flush(r, db, err)) || !got)
+        total += results ? nres : (int64_t)got;
+        if (rc || got < REBUILD_CHUNK)
             break;
     }
-    csgp_rollup_free(r);
+    free(pl->r);
+    free(pl);
     free(ev);
-    free(chal);
     if (nrows)
         *nrows = total;
     return rc;
 }
 
-int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
+/* The tables each csgp_rebuild builds. */
+static const unsigned rebuild_tables[] = {
+    [CSGP_REBUILD_EVENTS] = T_MASK(T_COUNTS) | T_MASK(T_LATENCY) | T_MASK(T_SCORES) |
+                            T_MASK(T_SEGMENTS) | T_MASK(T_REASONS) | T_MASK(T_FEATURES),
+    [CSGP_REBUILD_PAIRS] = T_MASK(T_PCOUNTS) | T_MASK(T_PLATENCY) | T_MASK(T_PSCORES),
+    [CSGP_REBUILD_PAIR_SEGMENTS] = T_MASK(T_PSEGMENTS) | T_MASK(T_PREASONS) |
+                                   T_MASK(T_PFEATURES),
+};
+#define EVENT_TABLES (T_MASK(T_BASE) - 1)
+#define FEATURE_TABLES (T_MASK(T_FEATURES) | T_MASK(T_PFEATURES))
+
+/* A chunk of stored rows counted as ingest counts a batch, into the tables of *arg only. */
+static int count_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
-    if (pairs)
-        return rebuild_pairs(db, nrows, err);
+    unsigned mask = *(const unsigned *)arg;
+    csgp_rollup *r = csgp_rollup_new();
+    if (!r)
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    csgp_rollup_only(r, mask);
     int rc = 0;
-    for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
+    for (size_t i = 0; i < n && !rc; i++)
+        if (((mask & EVENT_TABLES) && csgp_rollup_event(r, &ev[i])) ||
+            ((mask & ~EVENT_TABLES) && csgp_rollup_pairs(r, &ev[i])))
+            rc = csg_fail(err, CSG_ENOMEM, "out of memory");
+    if (!rc && (mask & FEATURE_TABLES))
+        rc = csgp_fbins_add(db, r, ev, NULL, n, err);
+    if (!rc)
+        rc = csgp_rollup_flush(r, db, err);
+    csgp_rollup_free(r);
+    return rc;
+}
+
+int csgp_rollup_rebuild(csgp_db *db, csgp_rebuild which, int64_t *nrows, csg_error *err)
+{
+    unsigned mask = rebuild_tables[which];
+    int rc = 0;
+    for (int t = 0; t < T_TABLES && !rc; t++) {
+        if (!(mask & T_MASK(t)))
+            continue;
         char sql[64];
-        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_table(t));
+        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_specs[t].name);
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
-    return rc ? rc : csgp_rollup_scan(db, add_chunk, NULL, nrows, err);
+    return rc ? rc
+              : csgp_rollup_scan(db, which != CSGP_REBUILD_EVENTS, count_chunk, &mask, nrows,
+                                 err);
 }

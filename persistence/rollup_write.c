@@ -344,7 +344,7 @@ int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     size_t m = 0;
     for (size_t i = 0; i < r->cap; i++)
-        if (r->e[i].used)
+        if (r->e[i].used && (!r->only || r->only & T_MASK(r->e[i].table)))
             es[m++] = &r->e[i];
     qsort(es, m, sizeof *es, cmp_entry); // NOLINT(bugprone-sizeof-expression): sorts the pointers
     int rc = 0;

@@ -162,11 +162,12 @@ static int fb_kind(const bands *bd)
                                              : CSGP_FB_BOOLEAN;
 }
 
-/* " AND feature IN ('', name) AND kind IN (0, its kind)" after csgp_rollq_where: the
- * feature's bins and the keys' totals. */
-static void fb_where(csgp_qb *b, const bands *bd, int res)
+/* " FROM <rollup_features or its per-challenger table> WHERE … AND feature IN ('', name)
+ * AND kind IN (0, its kind)": the feature's bins and the keys' totals, for a side of the
+ * query (csgp_rollq_from). */
+static void fb_where(csgp_qb *b, const bands *bd, int res, bool challenger_side)
 {
-    csgp_rollq_where(b, bd->q, res);
+    csgp_rollq_from(b, bd->q, res, CSGP_R_FEATURES, challenger_side);
     csgp_qb_add(b, " AND feature IN ('', ");
     csgp_qb_param(b, (csgp_param){.type = CSGP_P_TEXT, .text = bd->f->name}, "text");
     csgp_qb_add(b, ") AND kind IN (%d, %d)", CSGP_FB_TOTAL, fb_kind(bd));
@@ -177,8 +178,8 @@ static int rollup_values(csgp_db *db, bands *bd, int res, csg_error *err)
 {
     csgp_qb b;
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT bin FROM rollup_features");
-    fb_where(&b, bd, res);
+    csgp_qb_add(&b, "SELECT bin");
+    fb_where(&b, bd, res, false);
     csgp_qb_add(&b, " AND kind <> %d GROUP BY bin", CSGP_FB_TOTAL);
     csgp_rows *rows;
     int rc = csgp_qb_run(&b, &rows, err);
@@ -219,7 +220,7 @@ static int rollup_values(csgp_db *db, bands *bd, int res, csg_error *err)
             free(all[i]);
     }
     free(all);
-    return s < 0 ? csg_fail(err, CSGP_EDB, "reading rollup_features failed") : 0;
+    return s < 0 ? csg_fail(err, CSGP_EDB, "reading the feature-bin rollups failed") : 0;
 }
 
 /* Edges or values, the special segments, and one JSON object per segment. res: the
@@ -328,8 +329,9 @@ static int feature_rollups(csgp_db *db, const bands *bd, int res, json_t **seg, 
     csgp_qb b;
     csgp_rows *rows;
     csgp_qb_init(&b, db);
-    csgp_qb_add(&b, "SELECT kind, bin, sum(n), sum(both_decided), sum(diverge) FROM rollup_features");
-    fb_where(&b, bd, res);
+    csgp_qb_add(&b, "SELECT kind, bin, sum(%s), sum(both_decided), sum(diverge)",
+                csgp_rollq_requests(bd->q));
+    fb_where(&b, bd, res, true);
     csgp_qb_add(&b, " GROUP BY kind, bin");
     int rc = csgp_qb_run(&b, &rows, err), s = 0;
     if (rc)
@@ -347,9 +349,9 @@ static int feature_rollups(csgp_db *db, const bands *bd, int res, json_t **seg, 
         }
     for (int r = 0; r < 2; r++) {
         csgp_qb_init(&b, db);
-        csgp_qb_add(&b, "SELECT %s, kind, bin, sum(n), sum(%s), sum(%s) FROM rollup_features",
-                    roles[r].model, roles[r].approved, roles[r].decided);
-        fb_where(&b, bd, res);
+        csgp_qb_add(&b, "SELECT %s, kind, bin, sum(n), sum(%s), sum(%s)", roles[r].model,
+                    roles[r].approved, roles[r].decided);
+        fb_where(&b, bd, res, r == 1);
         csgp_qb_add(&b, "%s GROUP BY %s, kind, bin ORDER BY %s", roles[r].cond, roles[r].model,
                     roles[r].model);
         if ((rc = csgp_qb_run(&b, &rows, err)))
@@ -382,7 +384,7 @@ static int feature_rollups(csgp_db *db, const bands *bd, int res, json_t **seg, 
     }
     goto done;
 fail:
-    rc = csg_fail(err, CSGP_EDB, "reading rollup_features failed");
+    rc = csg_fail(err, CSGP_EDB, "reading the feature-bin rollups failed");
 done:
     free(a);
     return rc;

@@ -21,7 +21,8 @@
 /* The answer for q (parsed, features checked); *out is the caller's. 0 or a database
  * error (err filled). */
 /* res: the rollup resolution to read counts from (csgp_rollup_res: a column's default
- * bands from rollup_segments, a feature without bands= from rollup_features), 0 for rows. */
+ * bands from rollup_segments, a feature without bands= from rollup_features; under arm= or
+ * with several challengers per request their per-challenger tables, rollq.h), 0 for rows. */
 int csgp_segments_json(csgp_db *db, const csgp_query *q, int res, json_t **out, csg_error *err);
 
 #endif /* CSGP_SEGMENTS_H */

@@ -1,6 +1,6 @@
 """Drain benchmark: rows/s from a pre-filled topic into PostgreSQL.
 
-    CSG_BUILD_DIR=build .venv/bin/python tests/persist/bench_drain.py [--events 200000]
+    CSG_BUILD_DIR=build .venv/bin/python tests/persist/bench_drain.py [--events 200000] [--arms]
 
 Starts its own PostgreSQL cluster (default durability: fsync and synchronous_commit on)
 on a free port, pre-fills a fresh 6-partition topic on the test broker
@@ -57,6 +57,9 @@ def main() -> int:
     ap.add_argument("--members", type=int, default=1,
                     help="csg-persist processes in the consumer group (each its own "
                     "PostgreSQL connection; the topic has 6 partitions)")
+    ap.add_argument("--arms", action="store_true",
+                    help="events with the issue-21 keys (csgp.with_arms: several challengers "
+                    "per request, live and shadow arms) and a features object (csgp.add_features)")
     ap.add_argument("--perf", help="record `perf record -g` of csg-persist into this file")
     ap.add_argument("--perf-db", help="record `perf record -g` of its PostgreSQL backend "
                     "into this file (needs the right to trace the postgres user's processes)")
@@ -78,6 +81,8 @@ def main() -> int:
         csgp.create_topics(topic, topic + ".dlq")
         t = time.monotonic()
         events = csgp.make_events(args.events, seed=1234, span_s=3600)
+        if args.arms:
+            events = csgp.add_features(csgp.with_arms(events, 1234), 1234)
         csgp.produce_events(topic, events)
         fill_s = time.monotonic() - t
         ps = [csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
@@ -126,6 +131,7 @@ def main() -> int:
             json.dumps(
                 {
                     "events": args.events,
+                    "arms": args.arms,
                     "rows": n,
                     "batch_max": args.batch_max,
                     "members": args.members,

@@ -1005,6 +1005,31 @@ def drop_rollups(db: Database) -> None:
     con.close()
 
 
+def remigrate(db: Database, version: int, tables: tuple[str, ...]) -> dict[str, list]:
+    """Undo migration `version` as the owner (its tables dropped, its schema_migrations row
+    deleted) and run `csg-persist migrate` again, which rebuilds those tables from the
+    stored rows. Returns each table's rows before (sorted lists), to compare with after."""
+    setup = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind)
+    before = {t: [list(r) for r in sorted(setup.query(f"SELECT * FROM {t}"))] for t in tables}
+    assert all(before.values()), before
+    con = setup.connect()
+    cur = con.cursor()
+    for t in tables:
+        cur.execute(f"DROP TABLE {t}")
+    cur.execute(f"DELETE FROM schema_migrations WHERE version = {int(version)}")
+    con.commit()
+    con.close()
+    out = run_cli("migrate", "--db", db.owner_url).stdout
+    assert "1 migration(s) applied" in out, out
+    return before
+
+
+def table_rows(db: Database, table: str) -> list[list]:
+    """Every row of table read as the owner, sorted, as lists."""
+    setup = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind)
+    return [list(r) for r in sorted(setup.query(f"SELECT * FROM {table}"))]
+
+
 def rollup_totals(db: Database) -> list[tuple]:
     """(res, events) per rollup resolution, for comparing with the row count."""
     return [(int(r), int(n)) for r, n in
