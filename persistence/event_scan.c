@@ -149,3 +149,113 @@ bool csgp_jv_is(const csgp_jv *v, const char *s)
 {
     return v->t == CSGP_JV_STRING && strlen(s) == v->n && memcmp(v->s, s, v->n) == 0;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Features texts                                                           */
+
+/* One member of a flat features object at p: its name, value and the position after the
+ * value; NULL where the scanner declines. */
+static const char *feature_member(const char *p, const char *end, const char **k, size_t *kn,
+                                  csgp_jv *v)
+{
+    p = csg_jscan_key(p, end, k, kn);
+    if (!p || *kn == 0 || *kn > CSG_EVENT_FEATURE_NAME_MAX || *p == '[')
+        return NULL;
+    p = scan_value(p, end, v);
+    if (p && v->t == CSGP_JV_STRING && v->n > CSG_EVENT_CATEGORY_MAX)
+        return NULL;
+    return p;
+}
+
+/* text[0..end) is a flat object the scanner reads whole, each name once. */
+static bool features_flat(const char *p, const char *end)
+{
+    const char *names[CSG_EVENT_MAX_FEATURES];
+    size_t lens[CSG_EVENT_MAX_FEATURES], n = 0;
+    p = csg_jscan_ws(p, end);
+    if (p >= end || *p != '{')
+        return false;
+    p = csg_jscan_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return csg_jscan_ws(p + 1, end) == end;
+    for (;;) {
+        const char *k;
+        size_t kn;
+        csgp_jv v;
+        if (n == CSG_EVENT_MAX_FEATURES || !(p = feature_member(p, end, &k, &kn, &v)))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (lens[i] == kn && !memcmp(names[i], k, kn))
+                return false;
+        names[n] = k;
+        lens[n++] = kn;
+        bool more;
+        if (!(p = csg_jscan_next(p, end, '}', &more)))
+            return false;
+        if (!more)
+            return csg_jscan_ws(p, end) == end;
+    }
+}
+
+bool csgp_features_open(csgp_features_it *it, const char *text)
+{
+    memset(it, 0, sizeof *it);
+    if (!text)
+        return false;
+    const char *end = text + strlen(text);
+    if (features_flat(text, end)) {
+        it->p = csg_jscan_ws(csg_jscan_ws(text, end) + 1, end);
+        it->end = end;
+        return true;
+    }
+    it->root = json_loads(text, 0, NULL);
+    if (!json_is_object(it->root)) {
+        json_decref(it->root);
+        it->root = NULL;
+        return false;
+    }
+    it->iter = json_object_iter(it->root);
+    return true;
+}
+
+bool csgp_features_next(csgp_features_it *it, csgp_feature *f)
+{
+    csgp_jv v;
+    memset(f, 0, sizeof *f);
+    if (it->root) {
+        if (!it->iter)
+            return false;
+        f->name = json_object_iter_key(it->iter);
+        csgp_jv_from_json(json_object_iter_value(it->iter), &v);
+        it->iter = json_object_iter_next(it->root, it->iter);
+        f->s = v.t == CSGP_JV_STRING ? v.s : NULL;
+    } else {
+        const char *k;
+        size_t kn;
+        bool more;
+        if (!it->p || *it->p == '}')
+            return false;
+        /* features_flat read all of it already: no step fails here */
+        it->p = feature_member(it->p, it->end, &k, &kn, &v);
+        memcpy(it->name, k, kn);
+        it->name[kn] = '\0';
+        f->name = it->name;
+        if (v.t == CSGP_JV_STRING) {
+            memcpy(it->str, v.s, v.n);
+            it->str[v.n] = '\0';
+            f->s = it->str;
+        }
+        it->p = csg_jscan_next(it->p, it->end, '}', &more);
+        if (!more)
+            it->p = NULL;
+    }
+    f->t = v.t;
+    f->d = v.d;
+    return true;
+}
+
+void csgp_features_close(csgp_features_it *it)
+{
+    json_decref(it->root);
+    it->root = NULL;
+}

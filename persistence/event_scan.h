@@ -60,4 +60,38 @@ void csgp_jv_item(const csgp_jv *a, size_t i, csgp_jv *out);
 /* v is the string s (NUL-terminated). */
 bool csgp_jv_is(const csgp_jv *v, const char *s);
 
+/* One entry of a stored features object, as jansson reads it: t is CSGP_JV_INT or
+ * CSGP_JV_REAL (d holds the number either way), CSGP_JV_STRING (s, NUL-terminated),
+ * CSGP_JV_TRUE, CSGP_JV_FALSE or CSGP_JV_NULL. Valid until the next call on its iterator. */
+typedef struct csgp_feature {
+    const char *name;
+    csgp_jv_type t;
+    double d;
+    const char *s;
+} csgp_feature;
+
+/* The entries of a features text (csgp_event.features, or the column read back), in the
+ * text's order, without a jansson tree when the text is a flat object the scanner reads
+ * (names and strings of plain ASCII; PostgreSQL's jsonb spacing is fine); anything else
+ * (escapes, other bytes, repeated names) is read by jansson, the reference. The ingest
+ * counts every event's features twice (catalogue, feature bins): jansson trees were a
+ * fifth of csg-persist's CPU for gateway events (issue 20). */
+typedef struct csgp_features_it {
+    const char *p, *end;
+    json_t *root; /* the jansson path */
+    void *iter;
+    char name[CSG_EVENT_FEATURE_NAME_MAX + 1];
+    char str[CSG_EVENT_CATEGORY_MAX + 1];
+} csgp_features_it;
+
+/* Start on text (NULL: no features). false: nothing to iterate (no features, or not a
+ * JSON object); the iterator needs no close then. */
+bool csgp_features_open(csgp_features_it *it, const char *text);
+
+/* The next entry into *f; false at the end. */
+bool csgp_features_next(csgp_features_it *it, csgp_feature *f);
+
+/* Release what open took (safe after a false open). */
+void csgp_features_close(csgp_features_it *it);
+
 #endif /* CSGP_EVENT_SCAN_H */

@@ -118,24 +118,34 @@ typedef struct key {
     int32_t ints[MAX_INT];
 } key;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* Eight bytes at a time: a byte-wise FNV over every key's strings was a tenth of
+ * csg-persist's CPU on gateway events (about 40 look-ups per event). */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
+    uint64_t w;
+    for (; n >= 8; b += 8, n -= 8) {
+        memcpy(&w, b, 8);
+        h = mix(h, w);
+    }
+    w = 0;
+    memcpy(&w, b, n);
+    return mix(h, w ^ ((uint64_t)n << 56));
 }
 
 static uint64_t key_hash(const key *k)
 {
     const struct tspec *s = &csgp_rollup_specs[k->table];
-    uint64_t h = 1469598103934665603ULL;
-    h = fnv(h, &k->table, sizeof k->table);
-    h = fnv(h, &k->res, sizeof k->res);
-    h = fnv(h, &k->t, sizeof k->t);
+    uint64_t h = mix((uint64_t)k->table << 32 | (uint32_t)k->res, (uint64_t)k->t);
     for (int i = 0; i < s->nstr; i++)
-        h = fnv(h, k->str[i], strlen(k->str[i]) + 1);
-    return fnv(h, k->ints, (size_t)s->nint * sizeof *k->ints);
+        h = hash_bytes(h, k->str[i], strlen(k->str[i]));
+    return hash_bytes(h, k->ints, (size_t)s->nint * sizeof *k->ints);
 }
 
 static bool key_eq(const entry *e, const key *k, uint64_t h)
