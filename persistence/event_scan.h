@@ -3,14 +3,15 @@
  * them: from a jansson tree (the reference path) or from a scanner that reads the common
  * event without building one (the ingest hot path, issue 20).
  *
- * The scanner handles a flat object of the schema's keys (lib/csg_event_schema.h), each
+ * The scanner handles an object of the schema's keys (lib/csg_event_schema.h), each
  * once, whose values are null, true, false, numbers, plain ASCII strings without escapes
- * (lib/csg_json_scan.h) or arrays of at most CSG_REASONS_MAX such strings. Anything else
- * (another key, a repeated key, any '{' after the first, i.e. an object value such as
- * features or challengers, escapes,
- * non-ASCII text, numbers at jansson's range limits, trailing bytes) makes it decline, and
- * the caller parses with jansson: the scanner only answers where jansson reads the same
- * values (tests/fuzz/fuzz_persist_event_fast.c and the unit test compare the two paths).
+ * (lib/csg_json_scan.h), arrays of at most CSG_REASONS_MAX such strings, flat objects of
+ * such values (features: CSGP_JV_OBJECT, its text in s/n) or arrays of flat objects
+ * (challengers: CSGP_JV_OBJECTS). Anything else (another key, a repeated key, deeper
+ * nesting, escapes, non-ASCII text, numbers at jansson's range limits, trailing bytes)
+ * makes it decline, and the caller parses with jansson: the scanner only answers where
+ * jansson reads the same values (tests/fuzz/fuzz_persist_event_fast.c and the unit test
+ * compare the two paths). The objects' own members are read by csgp_scan_members.
  */
 #ifndef CSGP_EVENT_SCAN_H
 #define CSGP_EVENT_SCAN_H
@@ -32,6 +33,7 @@ typedef enum csgp_jv_type {
     CSGP_JV_STRING,
     CSGP_JV_ARRAY,
     CSGP_JV_OBJECT,
+    CSGP_JV_OBJECTS, /* from the scanner only: an array of flat objects (challengers) */
 } csgp_jv_type;
 
 /* One value. Strings are s[0..n), not NUL-terminated. */
@@ -40,7 +42,8 @@ typedef struct csgp_jv {
     long long i; /* CSGP_JV_INT */
     double d;    /* CSGP_JV_INT and CSGP_JV_REAL: the number as json_number_value gives it */
     const char *s;
-    size_t n;    /* CSGP_JV_STRING: its bytes; CSGP_JV_ARRAY: its size */
+    size_t n;    /* CSGP_JV_STRING: its bytes; CSGP_JV_ARRAY: its size; CSGP_JV_OBJECT and
+                  * CSGP_JV_OBJECTS from the scanner: the bytes of its text s[0..n) */
     json_t *j;   /* from jansson: the node (arrays and objects are read through it) */
     /* CSGP_JV_ARRAY from the scanner: its items, all strings */
     const char *item[CSG_REASONS_MAX];
@@ -50,6 +53,12 @@ typedef struct csgp_jv {
 /* The top-level values of json[0..len) by schema field (absent keys CSGP_JV_ABSENT);
  * false: not a document the scanner decides (parse it with jansson). */
 bool csgp_event_scan(const char *json, size_t len, csgp_jv vals[CSG_EF_COUNT]);
+
+/* The members of the flat object at text[0..len) (a CSGP_JV_OBJECT's text, or one
+ * element of a CSGP_JV_OBJECTS') into names/lens/vals, at most max, each name once;
+ * *next: the position after its '}' (NULL: not needed). -1 where the scanner declines. */
+int csgp_scan_members(const char *text, size_t len, const char **names, size_t *lens,
+                      csgp_jv *vals, int max, const char **next);
 
 /* v (NULL: absent) as a csgp_jv. */
 void csgp_jv_from_json(json_t *v, csgp_jv *out);
@@ -77,7 +86,10 @@ typedef struct csgp_feature {
  * counts every event's features twice (catalogue, feature bins): jansson trees were a
  * fifth of csg-persist's CPU for gateway events (issue 20). */
 typedef struct csgp_features_it {
-    const char *p, *end;
+    int i, n; /* the scanner's entries, read by open */
+    const char *names[CSG_EVENT_MAX_FEATURES];
+    size_t lens[CSG_EVENT_MAX_FEATURES];
+    csgp_jv vals[CSG_EVENT_MAX_FEATURES];
     json_t *root; /* the jansson path */
     void *iter;
     char name[CSG_EVENT_FEATURE_NAME_MAX + 1];
