@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_scan.h"
+
 static const char *const type_names[] = {
     [CSGP_FT_NUMBER] = "number", [CSGP_FT_CATEGORY] = "category", [CSGP_FT_BOOLEAN] = "boolean"};
 
@@ -24,12 +26,12 @@ static csgp_feature_type type_from_name(const char *s)
     return CSGP_FT_UNKNOWN;
 }
 
-static csgp_feature_type type_of(const json_t *v)
+static csgp_feature_type type_of(csgp_jv_type t)
 {
-    return json_is_number(v)    ? CSGP_FT_NUMBER
-           : json_is_string(v)  ? CSGP_FT_CATEGORY
-           : json_is_boolean(v) ? CSGP_FT_BOOLEAN
-                                : CSGP_FT_UNKNOWN;
+    return t == CSGP_JV_INT || t == CSGP_JV_REAL ? CSGP_FT_NUMBER
+           : t == CSGP_JV_STRING                 ? CSGP_FT_CATEGORY
+           : t == CSGP_JV_TRUE || t == CSGP_JV_FALSE ? CSGP_FT_BOOLEAN
+                                                     : CSGP_FT_UNKNOWN;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -96,30 +98,29 @@ static agg *agg_find(agg **aggs, size_t *naggs, size_t *cap, const char *name)
 /* Count one event's features (its validated JSON text). */
 static int agg_event(const char *features, agg **aggs, size_t *naggs, size_t *cap)
 {
-    json_t *f = json_loads(features, 0, NULL);
-    if (!f)
+    csgp_features_it it;
+    if (!csgp_features_open(&it, features))
         return -1;
-    const char *name;
-    json_t *v;
+    csgp_feature f;
     int rc = 0;
-    json_object_foreach(f, name, v) {
-        agg *a = agg_find(aggs, naggs, cap, name);
+    while (csgp_features_next(&it, &f)) {
+        agg *a = agg_find(aggs, naggs, cap, f.name);
         if (!a) {
             rc = -1;
             break;
         }
-        csgp_feature_type t = type_of(v);
+        csgp_feature_type t = type_of(f.t);
         if (a->type == CSGP_FT_UNKNOWN)
             a->type = t;
         if (a->type != t)
             continue; /* the first type seen in the batch wins, as in the table */
         a->count++;
-        if (t == CSGP_FT_CATEGORY && agg_value(a, json_string_value(v))) {
+        if (t == CSGP_FT_CATEGORY && agg_value(a, f.s)) {
             rc = -1;
             break;
         }
     }
-    json_decref(f);
+    csgp_features_close(&it);
     return rc;
 }
 

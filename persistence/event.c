@@ -162,28 +162,138 @@ static int get_reasons(const csgp_jv *v, const char *key, bool answered, csgp_re
     return 0;
 }
 
+static bool jv_number(const csgp_jv *v, double *d)
+{
+    *d = v->d;
+    return v->t == CSGP_JV_INT || v->t == CSGP_JV_REAL;
+}
+
 /* A brief column left null at the top level takes the feature of the same name when that
  * value satisfies the column's own rule (else the column stays NULL). */
-static void fill_from_features(json_t *features, csgp_event *ev)
+static void fill_from_features(const csgp_jv *income, const csgp_jv *loan_amount,
+                               const csgp_jv *credit_history, csgp_event *ev)
 {
-    json_t *v;
     double d;
-    if (!ev->has_income && json_is_number(v = json_object_get(features, "income")) &&
-        (d = json_number_value(v)) >= 0 && d <= CSG_EVENT_AMOUNT_MAX) {
+    if (!ev->has_income && jv_number(income, &d) && d >= 0 && d <= CSG_EVENT_AMOUNT_MAX) {
         ev->income = d;
         ev->has_income = true;
     }
-    if (!ev->has_loan_amount && json_is_number(v = json_object_get(features, "loan_amount")) &&
-        (d = json_number_value(v)) > 0 && d <= CSG_EVENT_AMOUNT_MAX) {
+    if (!ev->has_loan_amount && jv_number(loan_amount, &d) && d > 0 &&
+        d <= CSG_EVENT_AMOUNT_MAX) {
         ev->loan_amount = d;
         ev->has_loan_amount = true;
     }
-    if (!ev->has_credit_history &&
-        json_is_integer(v = json_object_get(features, "credit_history")) &&
-        json_integer_value(v) >= 0) {
-        ev->credit_history = json_integer_value(v);
+    if (!ev->has_credit_history && credit_history->t == CSGP_JV_INT && credit_history->i >= 0) {
+        ev->credit_history = credit_history->i;
         ev->has_credit_history = true;
     }
+}
+
+/* jansson's text of a real (json_dumps: "%.17g", a ".0" when it would read as an integer,
+ * no '+' and no leading zeros in the exponent), so both paths store the same features. */
+static size_t format_real(char out[40], double d)
+{
+    int len = snprintf(out, 40, "%.17g", d);
+    if (len < 0 || len >= 36)
+        return 0;
+    size_t n = (size_t)len;
+    if (!strchr(out, '.') && !strchr(out, 'e')) {
+        memcpy(out + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(out, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, n + 1 - (size_t)(end - out));
+            n -= (size_t)(end - start);
+        }
+    }
+    return n;
+}
+
+/* features as the scanner read them (its text in fv->s/n): accepted only when every entry
+ * is valid (any refusal is worded by the jansson path), stored as jansson would store it. */
+static int get_features_scanned(const csgp_jv *fv, csgp_event *ev, csgp_reject *why)
+{
+    const char *names[CSG_EVENT_MAX_FEATURES];
+    size_t lens[CSG_EVENT_MAX_FEATURES], size = 3;
+    csgp_jv vals[CSG_EVENT_MAX_FEATURES];
+    int idx[CSG_EVENT_MAX_FEATURES];
+    int n = csgp_scan_members(fv->s, fv->n, names, lens, vals, CSG_EVENT_MAX_FEATURES, NULL);
+    if (n < 0)
+        return reject(why, "invalid_field", "field \"features\": not read by the scanner");
+    static const csgp_jv absent = {.t = CSGP_JV_ABSENT};
+    const csgp_jv *col[3] = {&absent, &absent, &absent};
+    static const char *const cols[3] = {"income", "loan_amount", "credit_history"};
+    for (int i = 0; i < n; i++) {
+        const csgp_jv *v = &vals[i];
+        bool ok = v->t == CSGP_JV_INT || v->t == CSGP_JV_REAL || v->t == CSGP_JV_TRUE ||
+                  v->t == CSGP_JV_FALSE ||
+                  (v->t == CSGP_JV_STRING && v->n >= 1 && v->n <= CSG_EVENT_CATEGORY_MAX &&
+                   csgp_no_controls(v->s, v->n));
+        if (!ok || !csg_event_feature_name_ok(names[i], lens[i]))
+            return reject(why, "invalid_field", "field \"features\": not read by the scanner");
+        for (int c = 0; c < 3; c++)
+            if (strlen(cols[c]) == lens[i] && !memcmp(cols[c], names[i], lens[i]))
+                col[c] = v;
+        size += lens[i] + 4 + (v->t == CSGP_JV_STRING ? v->n + 2 : 40);
+        /* name order (JSON_SORT_KEYS: strcmp; names are [a-z0-9_]) */
+        int k = i;
+        for (; k > 0; k--) {
+            int j = idx[k - 1];
+            size_t m = lens[j] < lens[i] ? lens[j] : lens[i];
+            int c = memcmp(names[j], names[i], m);
+            if (c < 0 || (c == 0 && lens[j] < lens[i]))
+                break;
+            idx[k] = j;
+        }
+        idx[k] = i;
+    }
+    char *out = malloc(size), *o = out;
+    if (!out)
+        return reject(why, "invalid_field", "field \"features\": out of memory");
+    *o++ = '{';
+    for (int k = 0; k < n; k++) {
+        const csgp_jv *v = &vals[idx[k]];
+        if (k)
+            *o++ = ',';
+        *o++ = '"';
+        memcpy(o, names[idx[k]], lens[idx[k]]);
+        o += lens[idx[k]];
+        memcpy(o, "\":", 2);
+        o += 2;
+        if (v->t == CSGP_JV_STRING) {
+            *o++ = '"';
+            memcpy(o, v->s, v->n);
+            o += v->n;
+            *o++ = '"';
+        } else if (v->t == CSGP_JV_INT) {
+            o += snprintf(o, 24, "%lld", v->i);
+        } else if (v->t == CSGP_JV_REAL) {
+            char num[40];
+            size_t len = format_real(num, v->d);
+            if (!len) {
+                free(out);
+                return reject(why, "invalid_field", "field \"features\": not read by the scanner");
+            }
+            memcpy(o, num, len);
+            o += len;
+        } else {
+            const char *b = v->t == CSGP_JV_TRUE ? "true" : "false";
+            memcpy(o, b, strlen(b));
+            o += strlen(b);
+        }
+    }
+    *o++ = '}';
+    *o = '\0';
+    fill_from_features(col[0], col[1], col[2], ev);
+    ev->features = out;
+    return 0;
 }
 
 /* features: optional; validated entry by entry, stored as compact JSON with sorted keys. */
@@ -191,7 +301,9 @@ static int get_features(const csgp_jv *fv, csgp_event *ev, csgp_reject *why)
 {
     if (fv->t == CSGP_JV_ABSENT || fv->t == CSGP_JV_NULL)
         return 0;
-    json_t *f = fv->j; /* objects come from the jansson path only */
+    if (fv->t == CSGP_JV_OBJECT && !fv->j)
+        return get_features_scanned(fv, ev, why);
+    json_t *f = fv->j;
     if (fv->t != CSGP_JV_OBJECT || !f)
         return reject(why, "invalid_field", "field \"features\": must be an object or null");
     if (json_object_size(f) > CSG_EVENT_MAX_FEATURES)
@@ -222,7 +334,11 @@ static int get_features(const csgp_jv *fv, csgp_event *ev, csgp_reject *why)
                           "number, true/false or a string of 1-%d bytes without control "
                           "characters", name, CSG_EVENT_CATEGORY_MAX);
     }
-    fill_from_features(f, ev);
+    csgp_jv col[3];
+    csgp_jv_from_json(json_object_get(f, "income"), &col[0]);
+    csgp_jv_from_json(json_object_get(f, "loan_amount"), &col[1]);
+    csgp_jv_from_json(json_object_get(f, "credit_history"), &col[2]);
+    fill_from_features(&col[0], &col[1], &col[2], ev);
     ev->features = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     if (!ev->features)
         return reject(why, "invalid_field", "field \"features\": out of memory");

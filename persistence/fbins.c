@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "csg_outcome_stats.h"
+#include "event_scan.h"
 
 /* A feature's bands, or a model's score bins ("score:<model>": its baseline's edges but
  * the last, so a score's bin is the last edge <= it). */
@@ -197,8 +198,8 @@ static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *
 /* Count one event's bins (fs: its parsed features, NULL without). only: NULL = every
  * bin and the key's totals; else the number bands of the features listed and the score
  * bins of the models listed as "score:<model>". */
-static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e, json_t *fs,
-                       const char *const *only)
+static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e,
+                       const char *fs, const char *const *only)
 {
     int64_t v[CSGP_ROLLUP_SEGMENT_VALUES];
     csgp_rollup_segment_values(e, v);
@@ -210,21 +211,21 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
         return -CSG_ENOMEM;
     if (count_scores(fb, r, e, only, v))
         return -CSG_ENOMEM;
-    if (!json_is_object(fs))
+    csgp_features_it it;
+    if (!csgp_features_open(&it, fs))
         return 0;
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v, NULL))
-        return -CSG_ENOMEM;
-    const char *name;
-    json_t *val;
-    json_object_foreach (fs, name, val) {
+    int rc = !only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v, NULL);
+    csgp_feature f;
+    while (!rc && csgp_features_next(&it, &f)) {
         char num[16];
         const char *bin;
         int kind;
+        const char *name = f.name;
         if (only && !listed(only, "", name))
             continue;
-        if (json_is_number(val)) {
+        if (f.t == CSGP_JV_INT || f.t == CSGP_JV_REAL) {
             const fband *b = band_of(fb, name);
-            int k = b ? csgp_rollup_band(b->edges, b->n, json_number_value(val)) : -1;
+            int k = b ? csgp_rollup_band(b->edges, b->n, f.d) : -1;
             if (k < 0)
                 continue; /* below the first edge: in no band, as the rows' CASE */
             snprintf(num, sizeof num, "%d", k);
@@ -232,19 +233,19 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
             kind = CSGP_FB_NUMBER;
         } else if (only) {
             continue;
-        } else if (json_is_string(val)) {
-            bin = json_string_value(val);
+        } else if (f.t == CSGP_JV_STRING) {
+            bin = f.s;
             kind = CSGP_FB_CATEGORY;
-        } else if (json_is_boolean(val)) {
-            bin = json_is_true(val) ? "true" : "false";
+        } else if (f.t == CSGP_JV_TRUE || f.t == CSGP_JV_FALSE) {
+            bin = f.t == CSGP_JV_TRUE ? "true" : "false";
             kind = CSGP_FB_BOOLEAN;
         } else {
             continue;
         }
-        if (csgp_rollup_count_feature(r, e, name, bin, kind, v, &pv))
-            return -CSG_ENOMEM;
+        rc = csgp_rollup_count_feature(r, e, name, bin, kind, v, &pv);
     }
-    return 0;
+    csgp_features_close(&it);
+    return rc ? -CSG_ENOMEM : 0;
 }
 
 /* The values of one number feature without bands, seen in this batch. */
@@ -267,20 +268,21 @@ static int cmp_double(const void *a, const void *b)
 
 /* Freeze the deciles of the number features of fs[0..n) that have no bands yet (in name
  * order, so two consumers lock feature_bands rows in one order); *frozen: any stored. */
-static int freeze(csgp_db *db, const csgp_fbins *fb, json_t *const *fs, size_t n, bool *frozen,
-                  csg_error *err)
+static int freeze(csgp_db *db, const csgp_fbins *fb, const char *const *fs, size_t n,
+                  bool *frozen, csg_error *err)
 {
     pending *p = NULL;
     size_t np = 0;
     int rc = 0;
     *frozen = false;
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *name;
-        json_t *val;
-        if (!json_is_object(fs[i]))
+        csgp_features_it it;
+        csgp_feature f;
+        if (!csgp_features_open(&it, fs[i]))
             continue;
-        json_object_foreach (fs[i], name, val) {
-            if (!json_is_number(val) || band_of(fb, name))
+        while (!rc && csgp_features_next(&it, &f)) {
+            const char *name = f.name;
+            if ((f.t != CSGP_JV_INT && f.t != CSGP_JV_REAL) || band_of(fb, name))
                 continue;
             size_t k = 0;
             while (k < np && strcmp(p[k].name, name))
@@ -305,8 +307,9 @@ static int freeze(csgp_db *db, const csgp_fbins *fb, json_t *const *fs, size_t n
                 p[k].v = nv;
                 p[k].cap = cap;
             }
-            p[k].v[p[k].n++] = json_number_value(val);
+            p[k].v[p[k].n++] = f.d;
         }
+        csgp_features_close(&it);
     }
     if (rc)
         rc = csg_fail(err, CSG_ENOMEM, "out of memory");
@@ -336,7 +339,7 @@ static int freeze(csgp_db *db, const csgp_fbins *fb, json_t *const *fs, size_t n
 static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
                      size_t n, const char *const *only, csg_error *err)
 {
-    json_t **fs = calloc(n ? n : 1, sizeof *fs); // NOLINT(bugprone-sizeof-expression): pointers
+    const char **fs = calloc(n ? n : 1, sizeof *fs); // NOLINT(bugprone-sizeof-expression): pointers
     csgp_fbins *fb = NULL;
     if (!fs)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
@@ -345,7 +348,7 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
         features = features || strncmp(*o, SCORE_PREFIX, strlen(SCORE_PREFIX));
     for (size_t i = 0; features && i < n; i++)
         if ((!fresh || fresh[i]) && ev[i].features)
-            fs[i] = json_loads(ev[i].features, 0, NULL); /* csg-persist wrote it: valid */
+            fs[i] = ev[i].features;
     bool frozen = false;
     int rc = load(db, NULL, &fb, err);
     if (!rc && !only)
@@ -358,8 +361,6 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
     for (size_t i = 0; i < n && !rc; i++)
         if ((!fresh || fresh[i]) && count_event(fb, r, &ev[i], fs[i], only))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        json_decref(fs[i]);
     free(fs);
     fbins_free(fb);
     return rc;

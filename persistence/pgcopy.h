@@ -25,10 +25,10 @@
 
 /* The staging table of the batch's keys (csgp_copy_key): ord, the event's position in
  * the batch; event_id, compared byte for byte as csg_event_ids' key (migration 040); and
- * what srm.c reads of the fresh rows. */
+ * what srm.c reads of the fresh rows (its keys in "C" as srm_first_seen's, migration 060). */
 #define CSGP_COPY_KEY_COLUMNS_DDL                                                              \
-    "ord int, event_id text COLLATE \"C\", \"timestamp\" timestamptz, applicant_id text, "      \
-    "challenger_model text, config_version text"
+    "ord int, event_id text COLLATE \"C\", \"timestamp\" timestamptz, applicant_id text "        \
+    "COLLATE \"C\", challenger_model text, config_version text COLLATE \"C\""
 
 /* CSGP_COPY_COLUMNS' count, and the text type's oid (pg_type.dat; binary arrays name
  * their element type). */

@@ -139,24 +139,34 @@ typedef struct key {
     int32_t ints[MAX_INT];
 } key;
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+/* A string by its length and its first and last eight bytes: a byte-wise FNV over every
+ * key's strings was a tenth of csg-persist's CPU on gateway events (tens of look-ups per
+ * event); key_eq still compares whole strings, so a collision costs a probe, not a miscount. */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    size_t n = strlen(s);
+    uint64_t a = 0, b = 0;
+    memcpy(&a, s, n < 8 ? n : 8);
+    if (n > 8)
+        memcpy(&b, s + n - 8, 8);
+    return mix(mix(h, a ^ ((uint64_t)n << 56)), b);
 }
 
 static uint64_t key_hash(const key *k)
 {
     const struct tspec *s = &csgp_rollup_specs[k->table];
-    uint64_t h = 1469598103934665603ULL;
-    h = fnv(h, &k->table, sizeof k->table);
-    h = fnv(h, &k->res, sizeof k->res);
-    h = fnv(h, &k->t, sizeof k->t);
+    uint64_t h = mix((uint64_t)k->table << 32 | (uint32_t)k->res, (uint64_t)k->t);
     for (int i = 0; i < s->nstr; i++)
-        h = fnv(h, k->str[i], strlen(k->str[i]) + 1);
-    return fnv(h, k->ints, (size_t)s->nint * sizeof *k->ints);
+        h = hash_str(h, k->str[i]);
+    for (int i = 0; i < s->nint; i++)
+        h = mix(h, (uint32_t)k->ints[i]);
+    return h;
 }
 
 static bool key_eq(const entry *e, const key *k, uint64_t h)

@@ -333,6 +333,63 @@ static void test_scanner_paths(void **state)
             if (diff)
                 fail_msg("%s: %s: scanner and jansson paths differ (%s)", keys[k], nums[i], diff);
         }
+    /* ABI 2.0 events: features and challengers through the scanner, the stored features
+     * text byte for byte jansson's (json_dumps' real format, sorted keys), and refusals
+     * worded by jansson. */
+    static const char *const gw[] = {
+        ",\"features\":{\"zeta\":%s,\"age\":41,\"vip\":true,\"home\":\"rent\",\"no\":false}",
+        ",\"features\" : { \"age\" : %s , \"age2\" : 1 }",
+        ",\"features\":{\"income\":%s,\"loan_amount\":%s,\"credit_history\":%s}",
+        ",\"challengers\":[{\"model\":\"g\",\"score\":%s,\"decision\":\"approve\","
+        "\"latency_ms\":2.5,\"status\":\"OK\",\"reasons\":null,\"mode\":\"shadow\"}]",
+        ",\"challengers\":[{\"model\":\"g\",\"score\":0.5,\"decision\":\"approve\","
+        "\"latency_ms\":%s,\"status\":\"OK\",\"reasons\":[\"A\"],\"mode\":\"live\","
+        "\"trial\":true},{\"model\":\"h\",\"score\":null,\"decision\":null,"
+        "\"latency_ms\":300,\"status\":\"CHALLENGER_TIMEOUT\",\"reasons\":null,"
+        "\"mode\":\"shadow\"}],\"decided_by\":\"challenger\"",
+    };
+    static const char *const fnums[] = {"0", "-0", "0.1", "1e-05", "1e+20", "1E300", "2.5",
+                                        "60000.0", "1e16", "-1.5e-7", "5e-324", "1e400",
+                                        "123456789012345678", "0.30000000000000004", "true",
+                                        "null", "\"x\"", "\"\"", "\"a\\\"b\"", "[1]",
+                                        "{\"y\":1}"};
+    for (size_t g = 0; g < sizeof gw / sizeof *gw; g++)
+        for (size_t i = 0; i < sizeof fnums / sizeof *fnums; i++) {
+            char tail[512], buf[2048];
+            snprintf(tail, sizeof tail, gw[g], fnums[i], fnums[i], fnums[i]);
+            snprintf(buf, sizeof buf, "{" GOOD "%s}", tail);
+            const char *diff = event_diff(buf, strlen(buf));
+            if (diff)
+                fail_msg("%s: scanner and jansson paths differ (%s)", buf, diff);
+        }
+    static const char *const objs[] = {
+        "{" GOOD ",\"features\":{\"a\":1,\"a\":2}}",
+        "{" GOOD ",\"features\":{}}",
+        "{" GOOD ",\"features\":{\"a\":1,}}",
+        "{" GOOD ",\"challengers\":[{}]}",
+        "{" GOOD ",\"challengers\":[{\"model\":\"g\"},]}",
+        "{" GOOD ",\"challengers\":[{\"model\":\"g\",\"model\":\"h\"}]}",
+        "{" GOOD ",\"challengers\":[{\"model\":\"g\",\"score\":0.5,\"decision\":\"approve\","
+        "\"latency_ms\":1,\"status\":\"OK\",\"reasons\":null,\"mode\":\"shadow\",\"x\":1}]}",
+        "{" GOOD ",\"challengers\":{\"model\":\"g\"}}",
+        "{" GOOD ",\"champion_reasons\":[{\"a\":1}]}",
+    };
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+        const char *diff = event_diff(objs[i], strlen(objs[i]));
+        if (diff)
+            fail_msg("%s: scanner and jansson paths differ (%s)", objs[i], diff);
+    }
+    {
+        csgp_jv gv[CSG_EF_COUNT];
+        char buf[2048];
+        snprintf(buf, sizeof buf, "{" GOOD "%s}", ",\"features\":{\"age\":1},\"challengers\":"
+                 "[{\"model\":\"g\",\"score\":0.5,\"decision\":\"approve\",\"latency_ms\":1,"
+                 "\"status\":\"OK\",\"reasons\":null,\"mode\":\"shadow\"}]");
+        assert_true(csgp_event_scan(buf, strlen(buf), gv));
+        assert_int_equal(gv[CSG_EF_FEATURES].t, CSGP_JV_OBJECT);
+        assert_int_equal(gv[CSG_EF_CHALLENGERS].t, CSGP_JV_OBJECTS);
+    }
+
     /* The usual event is the scanner's: the ingest path does not build a jansson tree. */
     csgp_jv vals[CSG_EF_COUNT];
     const char *good = "{" GOOD ",\"champion_reasons\":[\"INCOME\"],\"decided_by\":\"champion\"}";
@@ -340,6 +397,43 @@ static void test_scanner_paths(void **state)
     assert_int_equal(vals[CSG_EF_CHAMPION_REASONS].t, CSGP_JV_ARRAY);
     assert_int_equal(vals[CSG_EF_INCOME].t, CSGP_JV_INT);
     assert_false(csgp_event_scan(good, strlen(good) - 1, vals));
+}
+
+/* A stored features text read by the scanner as jansson reads it (jsonb's spacing too);
+ * escapes go through jansson. */
+static void test_features_iter(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{\"age\":41,\"home\":\"rent\",\"vip\":true,\"x\":2.5,\"y\":false,\"z\":null}",
+        "{\"age\": 41, \"home\": \"rent\", \"vip\": true, \"x\": 2.5, \"y\": false, \"z\": null}",
+        "{\"age\":41,\"home\":\"r\\u00e9nt\",\"vip\":true,\"x\":2.5,\"y\":false,\"z\":null}",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        csgp_features_it it;
+        csgp_feature f;
+        assert_true(csgp_features_open(&it, texts[t]));
+        static const char *const names[] = {"age", "home", "vip", "x", "y", "z"};
+        static const csgp_jv_type types[] = {CSGP_JV_INT, CSGP_JV_STRING, CSGP_JV_TRUE,
+                                             CSGP_JV_REAL, CSGP_JV_FALSE, CSGP_JV_NULL};
+        for (int k = 0; k < 6; k++) {
+            assert_true(csgp_features_next(&it, &f));
+            assert_string_equal(f.name, names[k]);
+            assert_int_equal(f.t, types[k]);
+            if (k == 0)
+                assert_true(f.d == 41);
+            if (k == 1)
+                assert_string_equal(f.s, t == 2 ? "r\xc3\xa9nt" : "rent");
+            if (k == 3)
+                assert_true(f.d == 2.5);
+        }
+        assert_false(csgp_features_next(&it, &f));
+        csgp_features_close(&it);
+    }
+    csgp_features_it it;
+    assert_false(csgp_features_open(&it, NULL));
+    assert_false(csgp_features_open(&it, "[1]"));
+    csgp_features_close(&it);
 }
 
 static void test_time(void **state)
@@ -414,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_extreme_values),
         cmocka_unit_test(test_scanner_paths),
+        cmocka_unit_test(test_features_iter),
         cmocka_unit_test(test_time),        cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_utf8_and_base64),
     };
