@@ -51,6 +51,8 @@ typedef struct entry {
 struct csgp_rollup {
     entry *e; /* open addressing, cap a power of two */
     size_t cap, n;
+    int64_t minute_from; /* epoch s: minute rows only for minutes from it (INT64_MAX: none) */
+    bool minute_only;    /* count the minute level alone (migration 065's rebuild) */
 };
 
 /* Forget every entry (after a flush). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rollup.h"
 
@@ -100,23 +101,38 @@ static void event_columns(bool pg, bool features, char *out, size_t cap)
              !features ? "NULL" : pg ? "features::text" : "features");
 }
 
-int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, csg_error *err)
+/* " AND timestamp >= $2" when since (an RFC 3339 text) is set, else "". */
+static void since_clause(csgp_db *db, const char *since, const char *col, char *out, size_t cap)
+{
+    char ph[16];
+    if (since)
+        snprintf(out, cap, " AND %s >= %s", col,
+                 csgp_db_ph(db, 2, csgp_db_kind_of(db) == CSGP_DB_PG ? "timestamptz" : NULL, ph,
+                            sizeof ph));
+    else
+        out[0] = '\0';
+}
+
+/* csgp_rollup_scan over the rows from since (RFC 3339; NULL: all). */
+static int scan(csgp_db *db, const char *since, csgp_scan_fn fn, void *arg, int64_t *nrows,
+                csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
     if (!ev)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    char cols[640], sql[1024], ph[16];
+    char cols[640], sql[1024], ph[16], cond[64];
     event_columns(pg, true, cols, sizeof cols);
+    since_clause(db, since, "\"timestamp\"", cond, sizeof cond);
     snprintf(sql, sizeof sql,
-             "SELECT %s FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d", cols,
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+             "SELECT %s FROM credit_score_metrics WHERE id > %s%s ORDER BY id LIMIT %d", cols,
+             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), cond, REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     int rc = 0;
     for (;;) {
-        csgp_param p = {.type = CSGP_P_INT, .i = last};
+        csgp_param p[2] = {{.type = CSGP_P_INT, .i = last}, {.type = CSGP_P_TEXT, .text = since}};
         csgp_rows *rows;
-        if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
+        if ((rc = csgp_db_query(db, sql, p, since ? 2 : 1, &rows, err)))
             break;
         int s;
         size_t got = 0;
@@ -146,15 +162,21 @@ int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, cs
     return rc;
 }
 
-/* A chunk of stored rows counted as ingest counts a batch. */
+int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, csg_error *err)
+{
+    return scan(db, NULL, fn, arg, nrows, err);
+}
+
+/* A chunk of stored rows counted as ingest counts a batch (arg: an accumulator of
+ * csgp_rollup_new_minutes, or NULL: every level). */
 static int add_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
-    (void)arg;
     unsigned char *fresh = malloc(n);
     if (!fresh)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     memset(fresh, 1, n);
-    int rc = csgp_rollup_add(db, ev, fresh, n, err);
+    int rc = arg ? csgp_rollup_add_into(arg, db, ev, fresh, n, err)
+                 : csgp_rollup_add(db, ev, fresh, n, err);
     free(fresh);
     return rc;
 }
@@ -179,19 +201,21 @@ static int row_result(csgp_rows *rows, csgp_event *ev)
 }
 
 /* The per-challenger rollups from every stored challenger result: each event (id order,
- * in chunks) joined with its results (ord order), counted as ingest counts them. */
-static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
+ * in chunks) joined with its results (ord order), counted as ingest counts them. since
+ * (RFC 3339): only the events from then on, at the minute level alone (migration 065),
+ * into tables emptied of their minute rows by the caller; NULL: all, every level. */
+static int rebuild_pairs(csgp_db *db, const char *since, int64_t *nrows, csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     int rc = 0;
-    for (int t = 0; csgp_rollup_pair_table(t) && !rc; t++) {
+    for (int t = 0; !since && csgp_rollup_pair_table(t) && !rc; t++) {
         char sql[64];
         snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_pair_table(t));
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
     if (rc)
         return rc;
-    csgp_rollup *r = csgp_rollup_new();
+    csgp_rollup *r = since ? csgp_rollup_new_minutes() : csgp_rollup_new();
     csgp_event *ev = calloc(1, sizeof *ev);
     csgp_chal_result *chal = calloc(CSG_EVENT_MAX_CHALLENGERS, sizeof *chal);
     if (!r || !ev || !chal) {
@@ -200,19 +224,20 @@ static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
         free(chal);
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
-    char cols[640], sql[1536], ph[16];
+    char cols[640], sql[1536], ph[16], cond[64];
     event_columns(pg, false, cols, sizeof cols);
+    since_clause(db, since, "\"timestamp\"", cond, sizeof cond);
     snprintf(sql, sizeof sql,
              "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode FROM "
-             "(SELECT %s, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d) m "
-             "LEFT JOIN challenger_results r ON r.event_id = m.event_id ORDER BY m.id, r.ord",
+             "(SELECT %s, event_id FROM credit_score_metrics WHERE id > %s%s ORDER BY id LIMIT "
+             "%d) m LEFT JOIN challenger_results r ON r.event_id = m.event_id ORDER BY m.id, r.ord",
              pg ? "array_to_json(r.reasons)" : "r.reasons", cols,
-             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+             csgp_db_ph(db, 1, "bigint", ph, sizeof ph), cond, REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     for (;;) {
-        csgp_param p = {.type = CSGP_P_INT, .i = last};
+        csgp_param p[2] = {{.type = CSGP_P_INT, .i = last}, {.type = CSGP_P_TEXT, .text = since}};
         csgp_rows *rows;
-        if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
+        if ((rc = csgp_db_query(db, sql, p, since ? 2 : 1, &rows, err)))
             break;
         int s, got = 0;
         bool open = false; /* ev holds an event whose results are being read */
@@ -264,7 +289,7 @@ static int rebuild_pairs(csgp_db *db, int64_t *nrows, csg_error *err)
 int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
 {
     if (pairs)
-        return rebuild_pairs(db, nrows, err);
+        return rebuild_pairs(db, NULL, nrows, err);
     int rc = 0;
     for (int t = 0; csgp_rollup_table(t) && !rc; t++) {
         char sql[64];
@@ -272,4 +297,23 @@ int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
     return rc ? rc : csgp_rollup_scan(db, add_chunk, NULL, nrows, err);
+}
+
+int csgp_rollup_rebuild_minutes(csgp_db *db, int64_t *nrows, csg_error *err)
+{
+    int64_t from = csgp_rollup_minute_from(time(NULL));
+    int rc = csgp_rollup_expire_minutes(db, INT64_MAX, NULL, err); /* every minute row */
+    if (rc || from == INT64_MAX) {
+        if (nrows)
+            *nrows = 0;
+        return rc;
+    }
+    char since[CSGP_TS_SIZE];
+    csgp_format_ms(from * 1000, since);
+    csgp_rollup *r = csgp_rollup_new_minutes();
+    if (!r)
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    rc = scan(db, since, add_chunk, r, nrows, err);
+    csgp_rollup_free(r);
+    return rc ? rc : rebuild_pairs(db, since, NULL, err);
 }
