@@ -4,7 +4,7 @@
 -- deleted once older. The step in C (persistence/migrate.c) builds them for the recent rows.
 -- csg_app may not DELETE from the rollups; this function lets it drop expired minute rows
 -- of one rollup table and nothing else (the service runs it every few minutes).
-CREATE FUNCTION csg_expire_minute_rollups(tbl text, before bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION csg_expire_minute_rollups(tbl text, before bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 DECLARE n bigint;
 BEGIN
