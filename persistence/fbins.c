@@ -11,7 +11,7 @@
 
 /* A feature's bands, or a model's score bins ("score:<model>": its baseline's edges but
  * the last, so a score's bin is the last edge <= it). */
-#define SCORE_PREFIX "score:"
+#define SCORE_PREFIX CSGP_FBINS_SCORE_PREFIX
 #define MAX_EDGES (CSGP_BASELINE_MAX_BINS + 1)
 typedef struct fband {
     char name[CSG_EVENT_NAME_MAX + sizeof SCORE_PREFIX];
@@ -160,25 +160,16 @@ static int store(csgp_db *db, const char *name, const double *edges, int n, cons
 /* ------------------------------------------------------------------------ */
 /* Counting                                                                  */
 
-static bool listed(const char *const *only, const char *prefix, const char *name)
-{
-    size_t np = strlen(prefix);
-    for (; *only; only++)
-        if (!strncmp(*only, prefix, np) && !strcmp(*only + np, name))
-            return true;
-    return false;
-}
-
 /* The score bins of each side (kind CSGP_FB_CHAMPION_SCORE / _CHALLENGER_SCORE): the bin
  * of the model's baseline, "" when it has none (the count alone). */
 static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e,
-                        const char *const *only, const int64_t *v)
+                        const int64_t *v)
 {
     for (int side = 0; side < 2; side++) {
         const char *model = side ? e->challenger_model : e->champion_model;
         bool has = side ? e->has_challenger_model && e->has_challenger_score
                         : e->has_champion_score;
-        if (!has || (only && !listed(only, SCORE_PREFIX, model)))
+        if (!has)
             continue;
         char key[sizeof ((fband *)0)->name], bin[16] = "";
         snprintf(key, sizeof key, SCORE_PREFIX "%s", model);
@@ -193,21 +184,19 @@ static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *
     return 0;
 }
 
-/* Count one event's bins (fs: its parsed features, NULL without). only: NULL = every
- * bin and the key's totals; else the number bands of the features listed and the score
- * bins of the models listed as "score:<model>". */
-static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e, json_t *fs,
-                       const char *const *only)
+/* Count one event's bins, the key's totals included (fs: its parsed features, NULL
+ * without). fbins_rebuild.c counts the same in SQL for a baseline's rebuild. */
+static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e, json_t *fs)
 {
     int64_t v[CSGP_ROLLUP_SEGMENT_VALUES];
     csgp_rollup_segment_values(e, v);
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v))
+    if (csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v))
         return -CSG_ENOMEM;
-    if (count_scores(fb, r, e, only, v))
+    if (count_scores(fb, r, e, v))
         return -CSG_ENOMEM;
     if (!json_is_object(fs))
         return 0;
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v))
+    if (csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v))
         return -CSG_ENOMEM;
     const char *name;
     json_t *val;
@@ -215,8 +204,6 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
         char num[16];
         const char *bin;
         int kind;
-        if (only && !listed(only, "", name))
-            continue;
         if (json_is_number(val)) {
             const fband *b = band_of(fb, name);
             int k = b ? csgp_rollup_band(b->edges, b->n, json_number_value(val)) : -1;
@@ -225,8 +212,6 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
             snprintf(num, sizeof num, "%d", k);
             bin = num;
             kind = CSGP_FB_NUMBER;
-        } else if (only) {
-            continue;
         } else if (json_is_string(val)) {
             bin = json_string_value(val);
             kind = CSGP_FB_CATEGORY;
@@ -327,23 +312,20 @@ static int freeze(csgp_db *db, const csgp_fbins *fb, json_t *const *fs, size_t n
 }
 
 /* Count ev[i] (fresh[i], or all when fresh is NULL), bands of new number features frozen
- * first unless only is given. */
+ * first. */
 static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
-                     size_t n, const char *const *only, csg_error *err)
+                     size_t n, csg_error *err)
 {
     json_t **fs = calloc(n ? n : 1, sizeof *fs); // NOLINT(bugprone-sizeof-expression): pointers
     csgp_fbins *fb = NULL;
     if (!fs)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    bool features = !only; /* a rebuild of score bins alone needs no features parsed */
-    for (const char *const *o = only; o && *o; o++)
-        features = features || strncmp(*o, SCORE_PREFIX, strlen(SCORE_PREFIX));
-    for (size_t i = 0; features && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if ((!fresh || fresh[i]) && ev[i].features)
             fs[i] = json_loads(ev[i].features, 0, NULL); /* csg-persist wrote it: valid */
     bool frozen = false;
     int rc = load(db, NULL, &fb, err);
-    if (!rc && !only)
+    if (!rc)
         rc = freeze(db, fb, fs, n, &frozen, err);
     if (!rc && frozen) {
         fbins_free(fb);
@@ -351,7 +333,7 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
         rc = load(db, NULL, &fb, err);
     }
     for (size_t i = 0; i < n && !rc; i++)
-        if ((!fresh || fresh[i]) && count_event(fb, r, &ev[i], fs[i], only))
+        if ((!fresh || fresh[i]) && count_event(fb, r, &ev[i], fs[i]))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         json_decref(fs[i]);
@@ -363,7 +345,7 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
 int csgp_fbins_add(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
                    size_t n, csg_error *err)
 {
-    return add_batch(db, r, ev, fresh, n, NULL, err);
+    return add_batch(db, r, ev, fresh, n, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -371,10 +353,11 @@ int csgp_fbins_add(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsi
 
 static int rebuild_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
+    (void)arg;
     csgp_rollup *r = csgp_rollup_new();
     if (!r)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    int rc = add_batch(db, r, ev, NULL, n, arg, err);
+    int rc = add_batch(db, r, ev, NULL, n, err);
     if (!rc)
         rc = csgp_rollup_flush(r, db, err);
     csgp_rollup_free(r);
@@ -383,24 +366,13 @@ static int rebuild_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg,
 
 int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_error *err)
 {
-    char sql[128], ph[16];
-    int rc = 0;
-    if (!only)
-        rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
-    for (const char *const *f = only; f && *f && !rc; f++) {
-        bool score = !strncmp(*f, SCORE_PREFIX, strlen(SCORE_PREFIX));
-        if (score)
-            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE (kind = %d AND "
-                     "champion_model = %s) OR (kind = %d AND challenger_model = %s)",
-                     CSGP_FB_CHAMPION_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph),
-                     CSGP_FB_CHALLENGER_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph));
-        else
-            snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE feature = %s AND "
-                     "kind = %d", csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
-        csgp_param p = {.type = CSGP_P_TEXT, .text = score ? *f + strlen(SCORE_PREFIX) : *f};
-        rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
+    if (only) { /* a baseline's changes: set-based, in SQL (fbins_rebuild.c) */
+        if (rows)
+            *rows = -1;
+        return csgp_fbins_rebuild_listed(db, only, err);
     }
-    return rc ? rc : csgp_rollup_scan(db, rebuild_chunk, (void *)only, rows, err);
+    int rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
+    return rc ? rc : csgp_rollup_scan(db, rebuild_chunk, NULL, rows, err);
 }
 
 /* Store name's bands (replacing them); *same: they were already these. */

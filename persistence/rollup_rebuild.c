@@ -167,16 +167,16 @@ int csgp_rollup_scan(csgp_db *db, csgp_scan_fn fn, void *arg, int64_t *nrows, cs
     return scan(db, NULL, fn, arg, nrows, err);
 }
 
-/* A chunk of stored rows counted as ingest counts a batch (arg: an accumulator of
- * csgp_rollup_new_minutes, or NULL: every level). */
+/* A chunk of stored rows counted as ingest counts a batch, into arg (a csgp_rollup:
+ * every level, or the minute level alone). Not csgp_rollup_add: a migration's rebuild
+ * must not expire minute rows of tables a later migration creates. */
 static int add_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
     unsigned char *fresh = malloc(n);
     if (!fresh)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     memset(fresh, 1, n);
-    int rc = arg ? csgp_rollup_add_into(arg, db, ev, fresh, n, err)
-                 : csgp_rollup_add(db, ev, fresh, n, err);
+    int rc = csgp_rollup_add_into(arg, db, ev, fresh, n, err);
     free(fresh);
     return rc;
 }
@@ -296,7 +296,13 @@ int csgp_rollup_rebuild(csgp_db *db, bool pairs, int64_t *nrows, csg_error *err)
         snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_table(t));
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
-    return rc ? rc : csgp_rollup_scan(db, add_chunk, NULL, nrows, err);
+    csgp_rollup *r = rc ? NULL : csgp_rollup_new();
+    if (!rc && !r)
+        rc = csg_fail(err, CSG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = csgp_rollup_scan(db, add_chunk, r, nrows, err);
+    csgp_rollup_free(r);
+    return rc;
 }
 
 int csgp_rollup_rebuild_minutes(csgp_db *db, int64_t *nrows, csg_error *err)
