@@ -156,15 +156,8 @@ def test_migration_065_builds_minute_rollups(database: csgp.Database, tmp_path: 
     want = database.query("SELECT res, t, n FROM rollup_counts WHERE res = 60 ORDER BY 2, 3")
     pairs = database.query("SELECT t, arm, n FROM rollup_pair_counts WHERE res = 60 "
                            "ORDER BY 1, 2, 3")
-    owner = csgp.Database(url=database.owner_url, owner_url=database.owner_url,
-                          kind=database.kind)
-    con = owner.connect()
-    cur = con.cursor()
-    for t in MINUTE_TABLES:
-        cur.execute(f"DELETE FROM {t} WHERE res = 60")
-    cur.execute("DELETE FROM schema_migrations WHERE version = 65")
-    con.commit()
-    con.close()
+    csgp.owner_exec(database, *(f"DELETE FROM {t} WHERE res = 60" for t in MINUTE_TABLES),
+                    "DELETE FROM schema_migrations WHERE version = 65")
     assert minute_total(database) == 0
     csgp.run_cli("migrate", "--db", database.owner_url)
     assert sorted(database.query("SELECT res, t, n FROM rollup_counts WHERE res = 60")) == \
@@ -187,8 +180,8 @@ def test_stability_1m_from_minute_rollups(database: csgp.Database, procs, tmp_pa
     procs.append(p)
     bases = {m: baseline(m, k, features=m.startswith("champion"))
              for k, m in enumerate([*csgp.CHAMPIONS, csgp.CHALLENGERS[0]])}
-    for m in bases:
-        r = post(p, bases[m])
+    for doc in bases.values():
+        r = post(p, doc)
         assert r.status_code == 200, r.text
     start = T_RECENT + 2 * 60
     got = p.get("/metrics/stability", bucket="1m", **{"from": csgp.fmt_ms(start * 1000)})
