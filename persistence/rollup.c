@@ -458,7 +458,9 @@ int csgp_rollup_add_into(csgp_rollup *r, csgp_db *db, const csgp_event *ev,
 }
 
 /* The writers drop expired minute rows every few minutes, in a batch's transaction (the
- * service has no timer of its own; a few minutes of minute rows per run). */
+ * service has no timer of its own; a few minutes of minute rows per run), keeping the
+ * last EXPIRE_EVERY_S before the window's start: a concurrent batch that began earlier
+ * may still be writing those, and a delete waiting on its row locks could deadlock. */
 #define EXPIRE_EVERY_S 300
 static _Atomic int64_t last_expiry;
 
@@ -473,7 +475,8 @@ int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fres
     int64_t now = time(NULL), prev = atomic_load(&last_expiry);
     if (!rc && now - prev >= EXPIRE_EVERY_S &&
         atomic_compare_exchange_strong(&last_expiry, &prev, now))
-        rc = csgp_rollup_expire_minutes(db, csgp_rollup_minute_from(now), NULL, err);
+        rc = csgp_rollup_expire_minutes(db, csgp_rollup_minute_from(now) - EXPIRE_EVERY_S, NULL,
+                                        err);
     return rc;
 }
 
