@@ -1,6 +1,6 @@
 """Sidebar filters. The widgets live outside the auto-refresh fragment (so a refresh never
 resets them); `current_filters()` turns their session-state values into API parameters at
-every refresh, so relative ranges ("Last hour") move with the clock.
+every refresh, so relative ranges ("Last hour") move with the clock (by whole minutes).
 
 Feature filters are built from the API's feature catalogue (GET /metrics/features): a
 min/max pair per number feature, a multiselect per category (and boolean) feature. The
@@ -144,7 +144,10 @@ def current_filters(now: datetime | None = None) -> tuple[data.Filters, str | No
         elif dates:
             problem = "Pick an end date for the custom range."
     elif PRESETS.get(choice) is not None:
-        from_ts, to_ts = rfc3339(now - PRESETS[choice]), rfc3339(now)  # type: ignore[operator]
+        # Ends at the next minute boundary (the current minute included): a range on minute
+        # boundaries lets csg-persist answer recent ranges from its per-minute rollups.
+        end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        from_ts, to_ts = rfc3339(end - PRESETS[choice]), rfc3339(end)  # type: ignore[operator]
     lo, hi = ss.get("f_min_income"), ss.get("f_max_income")
     if lo is not None and hi is not None and lo > hi:
         problem = "Min income is above max income: the income filter is ignored."

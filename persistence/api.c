@@ -121,8 +121,9 @@ static int choose_res(request *r, int64_t bucket_s, bool shape_ok, bool per_chal
     if (!res && r->q.source == CSGP_SOURCE_ROLLUP) {
         csgp_api_send_error(r, 400, "invalid_parameter", "source",
                    "this query needs the rows: a row-level filter (applicant_id, min_income, "
-                   "max_income, f.*), from/to not on an hour boundary, bucket=10s, 1m or 5m, "
-                   "bins not dividing 100, or custom bands for segments");
+                   "max_income, f.*), from/to not on an hour boundary (nor on a minute "
+                   "boundary with from inside the minute window), bucket=10s (1m and 5m: "
+                   "outside that window), bins not dividing 100, or custom bands for segments");
         return -1;
     }
     return res;

@@ -12,7 +12,7 @@
 
 /* A feature's bands, or a model's score bins ("score:<model>": its baseline's edges but
  * the last, so a score's bin is the last edge <= it). */
-#define SCORE_PREFIX "score:"
+#define SCORE_PREFIX CSGP_FBINS_SCORE_PREFIX
 #define MAX_EDGES (CSGP_BASELINE_MAX_BINS + 1)
 typedef struct fband {
     char name[CSG_EVENT_NAME_MAX + sizeof SCORE_PREFIX];
@@ -161,25 +161,16 @@ static int store(csgp_db *db, const char *name, const double *edges, int n, cons
 /* ------------------------------------------------------------------------ */
 /* Counting                                                                  */
 
-static bool listed(const char *const *only, const char *prefix, const char *name)
-{
-    size_t np = strlen(prefix);
-    for (; *only; only++)
-        if (!strncmp(*only, prefix, np) && !strcmp(*only + np, name))
-            return true;
-    return false;
-}
-
 /* The score bins of each side (kind CSGP_FB_CHAMPION_SCORE / _CHALLENGER_SCORE): the bin
  * of the model's baseline, "" when it has none (the count alone). */
 static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e,
-                        const char *const *only, const int64_t *v)
+                        const int64_t *v)
 {
     for (int side = 0; side < 2; side++) {
         const char *model = side ? e->challenger_model : e->champion_model;
         bool has = side ? e->has_challenger_model && e->has_challenger_score
                         : e->has_champion_score;
-        if (!has || (only && !listed(only, SCORE_PREFIX, model)))
+        if (!has)
             continue;
         char key[sizeof ((fband *)0)->name], bin[16] = "";
         snprintf(key, sizeof key, SCORE_PREFIX "%s", model);
@@ -195,11 +186,9 @@ static int count_scores(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *
     return 0;
 }
 
-/* Count one event's bins (fs: its parsed features, NULL without). only: NULL = every
- * bin and the key's totals; else the number bands of the features listed and the score
- * bins of the models listed as "score:<model>". */
-static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e,
-                       const char *fs, const char *const *only)
+/* Count one event's bins, the key's totals included (fs: its features text, NULL
+ * without). fbins_rebuild.c counts the same in SQL for a baseline's rebuild. */
+static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e, const char *fs)
 {
     int64_t v[CSGP_ROLLUP_SEGMENT_VALUES];
     csgp_rollup_segment_values(e, v);
@@ -207,22 +196,20 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
      * bins nor the featured count, which only /metrics/stability reads */
     csgp_rollup_pairvals pv;
     csgp_rollup_pair_values(e, &pv);
-    if (!only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v, &pv))
+    if (csgp_rollup_count_feature(r, e, "", "", CSGP_FB_TOTAL, v, &pv))
         return -CSG_ENOMEM;
-    if (count_scores(fb, r, e, only, v))
+    if (count_scores(fb, r, e, v))
         return -CSG_ENOMEM;
     csgp_features_it it;
     if (!csgp_features_open(&it, fs))
         return 0;
-    int rc = !only && csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v, NULL);
+    int rc = csgp_rollup_count_feature(r, e, "", "", CSGP_FB_FEATURED, v, NULL);
     csgp_feature f;
     while (!rc && csgp_features_next(&it, &f)) {
         char num[16];
         const char *bin;
         int kind;
         const char *name = f.name;
-        if (only && !listed(only, "", name))
-            continue;
         if (f.t == CSGP_JV_INT || f.t == CSGP_JV_REAL) {
             const fband *b = band_of(fb, name);
             int k = b ? csgp_rollup_band(b->edges, b->n, f.d) : -1;
@@ -231,8 +218,6 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
             snprintf(num, sizeof num, "%d", k);
             bin = num;
             kind = CSGP_FB_NUMBER;
-        } else if (only) {
-            continue;
         } else if (f.t == CSGP_JV_STRING) {
             bin = f.s;
             kind = CSGP_FB_CATEGORY;
@@ -335,23 +320,20 @@ static int freeze(csgp_db *db, const csgp_fbins *fb, const char *const *fs, size
 }
 
 /* Count ev[i] (fresh[i], or all when fresh is NULL), bands of new number features frozen
- * first unless only is given. */
+ * first. */
 static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
-                     size_t n, const char *const *only, csg_error *err)
+                     size_t n, csg_error *err)
 {
     const char **fs = calloc(n ? n : 1, sizeof *fs); // NOLINT(bugprone-sizeof-expression): pointers
     csgp_fbins *fb = NULL;
     if (!fs)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    bool features = !only; /* a rebuild of score bins alone needs no features parsed */
-    for (const char *const *o = only; o && *o; o++)
-        features = features || strncmp(*o, SCORE_PREFIX, strlen(SCORE_PREFIX));
-    for (size_t i = 0; features && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if ((!fresh || fresh[i]) && ev[i].features)
             fs[i] = ev[i].features;
     bool frozen = false;
     int rc = load(db, NULL, &fb, err);
-    if (!rc && !only)
+    if (!rc)
         rc = freeze(db, fb, fs, n, &frozen, err);
     if (!rc && frozen) {
         fbins_free(fb);
@@ -359,7 +341,7 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
         rc = load(db, NULL, &fb, err);
     }
     for (size_t i = 0; i < n && !rc; i++)
-        if ((!fresh || fresh[i]) && count_event(fb, r, &ev[i], fs[i], only))
+        if ((!fresh || fresh[i]) && count_event(fb, r, &ev[i], fs[i]))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     free(fs);
     fbins_free(fb);
@@ -369,7 +351,7 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
 int csgp_fbins_add(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsigned char *fresh,
                    size_t n, csg_error *err)
 {
-    return add_batch(db, r, ev, fresh, n, NULL, err);
+    return add_batch(db, r, ev, fresh, n, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -377,10 +359,11 @@ int csgp_fbins_add(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const unsi
 
 static int rebuild_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
+    (void)arg;
     csgp_rollup *r = csgp_rollup_new();
     if (!r)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
-    int rc = add_batch(db, r, ev, NULL, n, arg, err);
+    int rc = add_batch(db, r, ev, NULL, n, err);
     if (!rc)
         rc = csgp_rollup_flush(r, db, err);
     csgp_rollup_free(r);
@@ -389,29 +372,14 @@ static int rebuild_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg,
 
 int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_error *err)
 {
-    char sql[128], ph[16];
-    int rc = 0;
-    bool bands = false; /* number bands listed: their per-challenger bins too */
-    if (!only) /* (migration 045: before the per-challenger bins of 075 exist) */
-        rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
-    for (const char *const *f = only; f && *f && !rc; f++) {
-        bool score = !strncmp(*f, SCORE_PREFIX, strlen(SCORE_PREFIX));
-        csgp_param p = {.type = CSGP_P_TEXT, .text = score ? *f + strlen(SCORE_PREFIX) : *f};
-        bands = bands || !score;
-        for (int pairs = 0; pairs < 2 - score && !rc; pairs++) {
-            if (score)
-                snprintf(sql, sizeof sql, "DELETE FROM rollup_features WHERE (kind = %d AND "
-                         "champion_model = %s) OR (kind = %d AND challenger_model = %s)",
-                         CSGP_FB_CHAMPION_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph),
-                         CSGP_FB_CHALLENGER_SCORE, csgp_db_ph(db, 1, "text", ph, sizeof ph));
-            else
-                snprintf(sql, sizeof sql, "DELETE FROM rollup_%sfeatures WHERE feature = %s "
-                         "AND kind = %d", pairs ? "pair_" : "",
-                         csgp_db_ph(db, 1, "text", ph, sizeof ph), CSGP_FB_NUMBER);
-            rc = csgp_db_exec(db, sql, &p, 1, NULL, err);
-        }
+    if (only) { /* a baseline's changes: set-based, in SQL (fbins_rebuild.c) */
+        if (rows)
+            *rows = -1;
+        return csgp_fbins_rebuild_listed(db, only, err);
     }
-    return rc ? rc : csgp_rollup_scan(db, bands, rebuild_chunk, (void *)only, rows, err);
+    /* migration 045, before the per-challenger bins of 075 exist */
+    int rc = csgp_db_exec(db, "DELETE FROM rollup_features", NULL, 0, NULL, err);
+    return rc ? rc : csgp_rollup_scan(db, false, rebuild_chunk, NULL, rows, err);
 }
 
 /* Store name's bands (replacing them); *same: they were already these. */

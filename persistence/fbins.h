@@ -1,8 +1,9 @@
 /*
  * fbins.h — feature-bin rollups (issues 20 + 22; docs/persistence.md "Feature-bin
- * rollups"): per hour and day, per rollup_segments' key, each feature's default band or
- * value → the segments' counts, written with the rows (rollup.c calls csgp_fbins_add in
- * the batch's transaction, for the rows actually inserted).
+ * rollups"): per hour and day (and minute for recent data, rollup.h), per
+ * rollup_segments' key, each feature's default band or value → the segments' counts,
+ * written with the rows (rollup.c calls csgp_fbins_add in the batch's transaction, for the
+ * rows actually inserted).
  *
  * Bands of a number feature are fixed (table feature_bands, migration 045): a stored
  * baseline's cuts (bands (-inf, c1), [c1, c2), …, [ck, inf), as the baseline's bins), else
@@ -36,6 +37,8 @@ enum {
     CSGP_FB_CHALLENGER_SCORE /* ("" while the model has no baseline) */
 };
 #define CSGP_FBINS_MAX_EDGES CSGP_QUERY_MAX_BANDS
+/* feature_bands' name of a model's score bins: the prefix, then the model. */
+#define CSGP_FBINS_SCORE_PREFIX "score:"
 
 typedef struct csgp_fbins csgp_fbins;
 
@@ -57,8 +60,14 @@ int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
                               csg_error *err);
 
 /* Rebuild rollup_features from the rows still stored, in the open transaction: every bin
- * (only NULL; bands of number features without any frozen from the first chunk), or the
- * number bands of the features listed in only (NULL-terminated). */
+ * (only NULL; bands of number features without any frozen from the first chunk; *rows,
+ * optional, gets the rows read), or the number bands of the features listed in only
+ * (NULL-terminated; csgp_fbins_rebuild_listed; *rows = -1). */
 int csgp_fbins_rebuild(csgp_db *db, const char *const *only, int64_t *rows, csg_error *err);
+
+/* The listed rebuild of csgp_fbins_rebuild, in SQL (fbins_rebuild.c): for each feature of
+ * only its number-band rows, for each "score:<model>" the model's score-bin rows (both
+ * sides), deleted and counted again from the stored rows at every resolution. */
+int csgp_fbins_rebuild_listed(csgp_db *db, const char *const *only, csg_error *err);
 
 #endif /* CSGP_FBINS_H */

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "ingest.h"
 #include "retention.h"
+#include "rollup.h"
 
 #define DEFAULT_SQLITE "var/csg.sqlite"
 
@@ -61,7 +62,8 @@ static void usage(FILE *f)
           "       csg-persist partitions --db URL [--days-ahead N]\n"
           "                                           create the day partitions of yesterday …\n"
           "                                           today+N (default 7) and of the days in the\n"
-          "                                           default partition (PostgreSQL, as the owner)\n"
+          "                                           default partition (PostgreSQL, as the owner);\n"
+          "                                           delete expired minute rollups (both)\n"
           "\n"
           "options:\n"
           "  --db URL                 postgresql://USER@HOST:PORT/DB (password from PGPASSFILE)\n"
@@ -77,6 +79,9 @@ static void usage(FILE *f)
           "  --backoff-max-ms N       longest retry wait while the DB is down (default 5000)\n"
           "  --baseline FILE          store a stability baseline (models/*.baseline.json) at\n"
           "                           start; repeatable (also POST /baselines)\n"
+          "  --minute-window MIN      per-minute rollups for events of the last MIN minutes\n"
+          "                           (default 2880 = 48 h; 0: none); queries starting inside\n"
+          "                           it read them; give every csg-persist of a database the same\n"
           "  --no-consume             REST API only\n"
           "  --no-api                 consumer only\n"
           "  --log-level L            debug|info|warn|error (default info)\n"
@@ -138,11 +143,13 @@ static int retention_cmd(csgp_db *db, const char *mode, const char *before, int 
 {
     if (!strcmp(mode, "partitions")) {
         int created = 0;
-        if (csgp_partitions_upkeep(db, days_ahead, &created, err) != 0) {
+        int64_t minutes = 0;
+        if (csgp_partitions_upkeep(db, days_ahead, &created, &minutes, err) != 0) {
             fprintf(stderr, "csg-persist partitions: %s\n", err->message);
             return 1;
         }
-        printf("csg-persist partitions: %d day partition(s) created\n", created);
+        printf("csg-persist partitions: %d day partition(s) created, %lld expired minute "
+               "rollup row(s) deleted\n", created, (long long)minutes);
         return 0;
     }
     int64_t ms;
@@ -208,7 +215,7 @@ int main(int argc, char **argv)
     bool consume = true, api_on = true;
     enum { O_DB = 1, O_BROKERS, O_TOPIC, O_DLQ, O_GROUP, O_LISTEN, O_SESSION, O_BMAX, O_BMS,
            O_BACKOFF, O_NOCONSUME, O_NOAPI, O_LOG, O_HELP, O_BEFORE, O_AHEAD, O_BASELINE,
-           O_TOKENS, O_TLS_CERT, O_TLS_KEY, O_TLS_MIN, O_PSEUDO, O_KAFKA_CONF };
+           O_TOKENS, O_TLS_CERT, O_TLS_KEY, O_TLS_MIN, O_PSEUDO, O_KAFKA_CONF, O_MINUTES };
     enum { MAX_BASELINE_FILES = 16 };
     const char *baseline_files[MAX_BASELINE_FILES];
     int nbaseline_files = 0;
@@ -234,6 +241,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, O_HELP},
         {"before", required_argument, 0, O_BEFORE},
         {"days-ahead", required_argument, 0, O_AHEAD},
+        {"minute-window", required_argument, 0, O_MINUTES},
         {"baseline", required_argument, 0, O_BASELINE},
         {"token-file", required_argument, 0, O_TOKENS},
         {"tls-cert", required_argument, 0, O_TLS_CERT},
@@ -272,6 +280,13 @@ int main(int argc, char **argv)
             if (int_opt("--days-ahead", optarg, 0, 366, &days_ahead))
                 return 2;
             break;
+        case O_MINUTES: {
+            int minutes = 0; /* up to a year */
+            if (int_opt("--minute-window", optarg, 0, 366 * 1440, &minutes))
+                return 2;
+            csgp_rollup_set_minute_window((int64_t)minutes * 60);
+            break;
+        }
         case O_BASELINE:
             if (nbaseline_files == MAX_BASELINE_FILES) {
                 fprintf(stderr, "csg-persist: at most %d --baseline files\n", MAX_BASELINE_FILES);

@@ -31,6 +31,14 @@ static const csgp_migration *migrations(const csgp_db *db, size_t *n)
  * ones are converted by SQL (007), not rebuilt. */
 static int after_sql(csgp_db *db, int version, csg_error *err)
 {
+    if (version == 65) { /* the minute rollups of the recent rows (csg-persist --minute-window) */
+        int64_t rows = 0;
+        int rc = csgp_rollup_rebuild_minutes(db, &rows, err);
+        if (!rc)
+            csgp_log("info", "migration 065: minute rollups built from %lld recent rows",
+                     (long long)rows);
+        return rc;
+    }
     if (version == 50 || version == 75) { /* per-challenger rollups of the stored results */
         int64_t results = 0;
         int rc = csgp_rollup_rebuild(db, version == 50 ? CSGP_REBUILD_PAIRS

@@ -9,7 +9,7 @@
  * csgp_purge drops the day partitions that end on or before the cut-off, deletes the older
  * rows left elsewhere and forgets their event_ids (csg_event_ids); rollups stay, and the
  * feature catalogue's counts lose the purged events first (same transaction).
- * SQLite: no partitions (upkeep does nothing); purge deletes the rows.
+ * SQLite: no partitions (upkeep only expires minute rollups); purge deletes the rows.
  */
 #ifndef CSGP_RETENTION_H
 #define CSGP_RETENTION_H
@@ -19,8 +19,11 @@
 #include "db.h"
 
 /* Partitions for today − 1 … today + days_ahead (UTC) and for the days held in the default
- * partition; *created (optional) gets how many were new. One transaction. */
-int csgp_partitions_upkeep(csgp_db *db, int days_ahead, int *created, csg_error *err);
+ * partition (PostgreSQL), and the minute rollups older than the minute window deleted
+ * (both backends); *created and *minutes (optional) get how many partitions were new and
+ * how many minute rows went. One transaction. */
+int csgp_partitions_upkeep(csgp_db *db, int days_ahead, int *created, int64_t *minutes,
+                           csg_error *err);
 
 /* Raw rows with "timestamp" < before_ms are removed; *partitions (dropped, PostgreSQL) and
  * *rows (removed) are optional. One transaction. */

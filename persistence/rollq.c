@@ -464,13 +464,13 @@ static int row_edge(csgp_db *db, const csgp_query *q, const char *fn, char *out,
     return s < 0 ? csg_fail(err, CSGP_EDB, "reading the time span failed") : 0;
 }
 
-/* q narrowed to the hour starting at t (seconds), which lies inside q's range. */
-static csgp_query in_hour(const csgp_query *q, int64_t t)
+/* q narrowed to the period of secs seconds starting at t, which lies inside q's range. */
+static csgp_query in_period(const csgp_query *q, int64_t t, int secs)
 {
     csgp_query h = *q;
     h.has_from = h.has_to = true;
     h.from_ms = t * 1000;
-    h.to_ms = (t + 3600) * 1000;
+    h.to_ms = (t + secs) * 1000;
     csgp_format_ms(h.from_ms, h.from);
     csgp_format_ms(h.to_ms, h.to);
     return h;
@@ -485,13 +485,15 @@ int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_
         if (!rc)
             rc = row_edge(db, q, "max", last, err);
     } else {
-        /* The first and last hours with events, from the hourly rollups; then only the rows
-         * of those two hours (or none, once purged: the hour's start stands in). */
+        /* The first and last hours (minutes, for a query the minute rollups answer) with
+         * events; then only the rows of those two periods (or none, once purged: the
+         * period's start stands in). */
+        int secs = res < 3600 ? res : 3600;
         csgp_qb b;
         csgp_rows *rows = NULL;
         csgp_qb_init(&b, db);
         csgp_qb_add(&b, "SELECT min(t), max(t)");
-        csgp_rollq_from(&b, q, 3600, CSGP_R_COUNTS, false);
+        csgp_rollq_from(&b, q, secs, CSGP_R_COUNTS, false);
         if ((rc = csgp_qb_run(&b, &rows, err)))
             return rc;
         int s = csgp_rows_next(rows);
@@ -501,12 +503,12 @@ int csgp_rollq_span(csgp_db *db, const csgp_query *q, int res, json_t *out, csg_
         if (s < 0)
             return csg_fail(err, CSGP_EDB, "reading rollup_counts failed");
         if (any) {
-            csgp_query h = in_hour(q, lo);
+            csgp_query h = in_period(q, lo, secs);
             if (!(rc = row_edge(db, &h, "min", first, err)) && !first[0])
                 csgp_format_ms(lo * 1000, first);
-            h = in_hour(q, hi);
+            h = in_period(q, hi, secs);
             if (!rc && !(rc = row_edge(db, &h, "max", last, err)) && !last[0])
-                csgp_format_ms((hi + 3600) * 1000 - 1, last);
+                csgp_format_ms((hi + secs) * 1000 - 1, last);
         }
     }
     if (rc)

@@ -4,9 +4,11 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fbins.h"
 #include "rollup_private.h"
@@ -106,6 +108,15 @@ csgp_rollup *csgp_rollup_new(void)
         free(r);
         return NULL;
     }
+    r->minute_from = csgp_rollup_minute_from(time(NULL));
+    return r;
+}
+
+csgp_rollup *csgp_rollup_new_minutes(void)
+{
+    csgp_rollup *r = csgp_rollup_new();
+    if (r)
+        r->minute_only = true;
     return r;
 }
 
@@ -244,13 +255,34 @@ int csgp_rollup_band(const double *edges, int n, double x)
     return -1;
 }
 
-/* Per hour and per day, ascending (csgp_rollup_res takes the coarsest that fits). Per-minute
- * rollups doubled the rows upserted per batch (with a realistic latency spread a minute
- * holds about as many sketch buckets as events) and halved the drain rate; 1m/5m latency
- * buckets and ranges off the hour read the rows, bounded by from/to. Per-day rollups keep
- * an all-time query at a few thousand rows a day whatever the volume (docs/persistence.md
- * "Rollups"). */
-static const int32_t resolutions[] = {3600, 86400};
+/* Per minute for recent data, per hour and per day for all data, ascending
+ * (csgp_rollup_res takes the coarsest that fits). Minute rows for every event halved the
+ * drain (a backlog spans days of minutes, and a minute of low-rate traffic holds about as
+ * many sketch buckets and feature bins as events), so they are written only for minutes
+ * within the window before now, deleted once older (csgp_rollup_expire_minutes), and read
+ * only by queries starting inside the window, where they are complete. Per-day rollups
+ * keep an all-time query at a few thousand rows a day whatever the volume
+ * (docs/persistence.md "Rollups"). */
+static const int32_t resolutions[] = {CSGP_ROLLUP_MINUTE, 3600, 86400};
+
+static _Atomic int64_t minute_window = CSGP_ROLLUP_MINUTE_WINDOW_DEFAULT;
+
+void csgp_rollup_set_minute_window(int64_t seconds)
+{
+    atomic_store(&minute_window, seconds > 0 ? seconds : 0);
+}
+
+int64_t csgp_rollup_minute_from(int64_t now_s)
+{
+    int64_t w = atomic_load(&minute_window);
+    return w > 0 ? now_s - w : INT64_MAX;
+}
+
+/* Whether r counts the period of resolution res starting at t. */
+static bool level_on(const csgp_rollup *r, int32_t res, int64_t t)
+{
+    return res == CSGP_ROLLUP_MINUTE ? t >= r->minute_from : !r->minute_only;
+}
 
 /* The default band edges of the three segment columns (query.c), read once. */
 static double edges[3][CSGP_QUERY_MAX_BANDS];
@@ -290,6 +322,8 @@ static int count_event(csgp_rollup *r, const csgp_event *e, const pair_ctx *pc)
     for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
         int32_t res = resolutions[ri];
         int64_t t = floor_div(e->ts_ms, (int64_t)res * 1000) * res;
+        if (!level_on(r, res, t))
+            continue;
         entry *x;
         const char *arm = pc ? pc->arm : NULL; /* the pair tables' last text key */
         key k = {.table = pc ? T_PCOUNTS : T_COUNTS, .res = res, .t = t,
@@ -426,8 +460,10 @@ int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *f
 {
     for (size_t ri = 0; ri < sizeof resolutions / sizeof *resolutions; ri++) {
         int32_t res = resolutions[ri];
-        key k = {.table = T_FEATURES, .res = res,
-                 .t = floor_div(e->ts_ms, (int64_t)res * 1000) * res,
+        int64_t t = floor_div(e->ts_ms, (int64_t)res * 1000) * res;
+        if (!level_on(r, res, t))
+            continue;
+        key k = {.table = T_FEATURES, .res = res, .t = t,
                  .str = {e->experiment_id, e->has_challenger_model ? e->challenger_model : "",
                          e->champion_model, feature, bin},
                  .ints = {kind}};
@@ -450,6 +486,11 @@ int csgp_rollup_count_feature(csgp_rollup *r, const csgp_event *e, const char *f
     return 0;
 }
 
+const char *csgp_rollup_table(int i)
+{
+    return i >= 0 && i < T_TABLES ? csgp_rollup_specs[i].name : NULL;
+}
+
 void csgp_rollup_only(csgp_rollup *r, unsigned tables)
 {
     r->only = tables;
@@ -467,21 +508,38 @@ int csgp_rollup_pair(csgp_rollup *r, const csgp_event *pair, const char *arm, bo
     return count_event(r, pair, &pc);
 }
 
-int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
-                    csg_error *err)
+int csgp_rollup_add_into(csgp_rollup *r, csgp_db *db, const csgp_event *ev,
+                         const unsigned char *fresh, size_t n, csg_error *err)
 {
-    csgp_rollup *r = csgp_rollup_new();
-    if (!r)
-        return csg_fail(err, CSG_ENOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         if (fresh[i] && (csgp_rollup_event(r, &ev[i]) || csgp_rollup_pairs(r, &ev[i])))
             rc = csg_fail(err, CSG_ENOMEM, "out of memory");
     if (!rc)
         rc = csgp_fbins_add(db, r, ev, fresh, n, err); /* feature bins, into the same flush */
-    if (!rc)
-        rc = csgp_rollup_flush(r, db, err);
+    return rc ? rc : csgp_rollup_flush(r, db, err);
+}
+
+/* The writers drop expired minute rows every few minutes, in a batch's transaction (the
+ * service has no timer of its own; a few minutes of minute rows per run), keeping the
+ * last EXPIRE_EVERY_S before the window's start: a concurrent batch that began earlier
+ * may still be writing those, and a delete waiting on its row locks could deadlock. */
+#define EXPIRE_EVERY_S 300
+static _Atomic int64_t last_expiry;
+
+int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
+                    csg_error *err)
+{
+    csgp_rollup *r = csgp_rollup_new();
+    if (!r)
+        return csg_fail(err, CSG_ENOMEM, "out of memory");
+    int rc = csgp_rollup_add_into(r, db, ev, fresh, n, err);
     csgp_rollup_free(r);
+    int64_t now = time(NULL), prev = atomic_load(&last_expiry);
+    if (!rc && now - prev >= EXPIRE_EVERY_S &&
+        atomic_compare_exchange_strong(&last_expiry, &prev, now))
+        rc = csgp_rollup_expire_minutes(db, csgp_rollup_minute_from(now) - EXPIRE_EVERY_S, NULL,
+                                        err);
     return rc;
 }
 
@@ -490,8 +548,13 @@ int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger)
     if (q->applicant_id[0] || q->has_min_income || q->has_max_income || q->nfeatures ||
         q->nvalues || (!per_challenger && (q->arm[0] || q->pairs)))
         return 0;
+    int64_t minute_from = csgp_rollup_minute_from(time(NULL));
     for (size_t i = sizeof resolutions / sizeof *resolutions; i-- > 0;) {
         int64_t ms = (int64_t)resolutions[i] * 1000;
+        /* Minute rows are complete only from inside the window on (rollup.h). */
+        if (resolutions[i] == CSGP_ROLLUP_MINUTE &&
+            !(q->has_from && floor_div(q->from_ms, 1000) >= minute_from))
+            continue;
         if ((q->has_from && q->from_ms % ms) || (q->has_to && q->to_ms % ms) ||
             (bucket_s && bucket_s % resolutions[i]))
             continue;

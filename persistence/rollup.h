@@ -2,8 +2,9 @@
  * rollup.h — pre-aggregated metrics written with the rows (DESIGN §7 "Scale",
  * docs/persistence.md "Rollups").
  *
- * Six tables, each at two resolutions (res = 3600: per hour, res = 86400: per day; both
- * kept for all data), keyed by the bucket start t (epoch seconds, floor of the event's
+ * Six tables, each at three resolutions (res = 3600: per hour, res = 86400: per day, both
+ * kept for all data; res = 60: per minute, only for minutes within the minute window before
+ * now — see csgp_rollup_minute_from), keyed by the bucket start t (epoch seconds, floor of the event's
  * timestamp) and the dimensions the REST filters can name without reading rows:
  *  - rollup_counts   (experiment_id, config_version, champion_model, challenger_model,
  *                     transport, status): events, with a challenger, decision pairs,
@@ -45,10 +46,23 @@
 
 #define CSGP_ROLLUP_SCORE_BINS 100 /* distribution bins= that divide it read rollups */
 
+/* Per-minute rollups for recent data (docs/persistence.md "Rollups"): an event's minute
+ * t is counted at res = 60 when t >= now - window at ingest, so minute rows are complete
+ * for any range starting at or after now - window; older ones are deleted. */
+#define CSGP_ROLLUP_MINUTE 60
+#define CSGP_ROLLUP_MINUTE_WINDOW_DEFAULT (48 * 3600)
+/* Set the window (seconds; 0: no minute rollups). csg-persist --minute-window. */
+void csgp_rollup_set_minute_window(int64_t seconds);
+/* The first minute start (epoch s) with minute rollups at now_s; INT64_MAX when off. */
+int64_t csgp_rollup_minute_from(int64_t now_s);
+
 typedef struct csgp_rollup csgp_rollup;
 
-/* An empty accumulator; NULL when out of memory. Free with csgp_rollup_free. */
+/* An empty accumulator (minute rows from csgp_rollup_minute_from(now)); NULL when out of
+ * memory. Free with csgp_rollup_free. */
 csgp_rollup *csgp_rollup_new(void);
+/* The same, counting the minute level alone (migration 065's rebuild). */
+csgp_rollup *csgp_rollup_new_minutes(void);
 void csgp_rollup_free(csgp_rollup *r);
 /* Count one stored event. 0 or -CSG_ENOMEM. */
 int csgp_rollup_event(csgp_rollup *r, const csgp_event *e);
@@ -77,9 +91,20 @@ void csgp_rollup_pair_values(const csgp_event *e, csgp_rollup_pairvals *out);
 int csgp_rollup_flush(csgp_rollup *r, csgp_db *db, csg_error *err);
 
 /* The insert path: count ev[i] and its challenger results for every fresh[i] and write,
- * in the open transaction. */
+ * in the open transaction; every few minutes it also deletes expired minute rows. */
 int csgp_rollup_add(csgp_db *db, const csgp_event *ev, const unsigned char *fresh, size_t n,
                     csg_error *err);
+/* The same counting and writing with the caller's accumulator r (left empty). */
+int csgp_rollup_add_into(csgp_rollup *r, csgp_db *db, const csgp_event *ev,
+                         const unsigned char *fresh, size_t n, csg_error *err);
+/* Delete the minute rows (res = 60) of every rollup table with t < before_s (epoch s), in
+ * the open transaction (retention.c; on PostgreSQL through csg_expire_minute_rollups, so
+ * the service role may). *deleted (optional): rows deleted. */
+int csgp_rollup_expire_minutes(csgp_db *db, int64_t before_s, int64_t *deleted, csg_error *err);
+/* Migration 065: delete every minute row of the tables there are then (the per-event and
+ * 050's per-challenger ones) and count the stored rows of the window's minutes (and their
+ * challenger results) again at res = 60, in the open transaction. */
+int csgp_rollup_rebuild_minutes(csgp_db *db, int64_t *rows, csg_error *err);
 
 /* Which rollups csgp_rollup_rebuild builds: the per-event tables (migration 007), the
  * per-challenger ones of migration 050 (counts, latency, scores) or of 075 (segments,
@@ -113,9 +138,14 @@ typedef int (*csgp_scan_fn)(csgp_db *db, const csgp_event *ev, size_t n, void *a
 int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int64_t *rows,
                      csg_error *err);
 
-/* The rollup resolution (86400 or 3600) that answers q exactly — no row-level filter
+/* Name of rollup table i (0, 1, …: the per-event ones, then the per-challenger ones),
+ * NULL past the last. */
+const char *csgp_rollup_table(int i);
+
+/* The rollup resolution (86400, 3600 or 60) that answers q exactly — no row-level filter
  * (applicant_id, income, features), from/to on its boundaries, bucket_s (0: none) a
- * multiple of it — or 0 when q needs rows. per_challenger: the endpoint reads the
+ * multiple of it; 60 only when from is set and inside the minute window — or 0 when q
+ * needs rows. per_challenger: the endpoint reads the
  * per-challenger rollups for arm= and several-challenger data (summary, latency,
  * distribution); else those need rows too. */
 int csgp_rollup_res(const csgp_query *q, int64_t bucket_s, bool per_challenger);

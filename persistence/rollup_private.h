@@ -59,6 +59,8 @@ struct csgp_rollup {
     entry *e; /* open addressing, cap a power of two */
     size_t cap, n;
     unsigned only; /* T_MASK()s of the tables csgp_rollup_flush writes; 0: all */
+    int64_t minute_from; /* epoch s: minute rows only for minutes from it (INT64_MAX: none) */
+    bool minute_only;    /* count the minute level alone (migration 065's rebuild) */
 };
 
 /* Forget every entry (after a flush). */

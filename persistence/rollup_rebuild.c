@@ -1,11 +1,12 @@
-/* rollup_rebuild.c — the rollups of the rows already stored (migrations 045, 050 and 075;
- * see rollup.h): rows are read in id order, in chunks (with their challenger results for
+/* rollup_rebuild.c — the rollups of the rows already stored (migrations 045, 050, 065 and
+ * 075; see rollup.h): rows are read in id order, in chunks (with their challenger results for
  * the per-challenger rollups), turned back into events and counted by the same code as
  * ingest (rollup.c, fbins.c, rollup_pairs.c), so rebuilt rollups equal ingested ones. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fbins.h"
 #include "rollup.h"
@@ -175,8 +176,9 @@ static int read_chunk(csgp_rows *rows, bool pg, bool results, csgp_event *ev, po
     return s < 0 ? -3 : 0;
 }
 
-int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int64_t *nrows,
-                     csg_error *err)
+/* csgp_rollup_scan over the rows from since on (RFC 3339; NULL: all). */
+static int scan(csgp_db *db, const char *since, bool results, csgp_scan_fn fn, void *arg,
+                int64_t *nrows, csg_error *err)
 {
     bool pg = csgp_db_kind_of(db) == CSGP_DB_PG;
     csgp_event *ev = calloc(REBUILD_CHUNK, sizeof *ev);
@@ -186,26 +188,29 @@ int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int6
         free(pl);
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     }
-    char cols[640], sql[1536], ph[16];
+    char cols[640], sql[1536], ph[16], ph2[16], cond[64] = "";
     event_columns(pg, cols, sizeof cols);
+    if (since)
+        snprintf(cond, sizeof cond, " AND \"timestamp\" >= %s",
+                 csgp_db_ph(db, 2, pg ? "timestamptz" : NULL, ph2, sizeof ph2));
     if (results) /* each event (id order, in chunks) joined with its results (ord order) */
         snprintf(sql, sizeof sql,
                  "SELECT m.*, r.model, r.score, r.decision, r.latency_ms, r.status, %s, r.mode "
-                 "FROM (SELECT %s, event_id FROM credit_score_metrics WHERE id > %s ORDER BY id "
-                 "LIMIT %d) m LEFT JOIN challenger_results r ON r.event_id = m.event_id "
+                 "FROM (SELECT %s, event_id FROM credit_score_metrics WHERE id > %s%s ORDER BY "
+                 "id LIMIT %d) m LEFT JOIN challenger_results r ON r.event_id = m.event_id "
                  "ORDER BY m.id, r.ord",
                  pg ? "array_to_json(r.reasons)" : "r.reasons", cols,
-                 csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+                 csgp_db_ph(db, 1, "bigint", ph, sizeof ph), cond, REBUILD_CHUNK);
     else
         snprintf(sql, sizeof sql,
-                 "SELECT %s FROM credit_score_metrics WHERE id > %s ORDER BY id LIMIT %d", cols,
-                 csgp_db_ph(db, 1, "bigint", ph, sizeof ph), REBUILD_CHUNK);
+                 "SELECT %s FROM credit_score_metrics WHERE id > %s%s ORDER BY id LIMIT %d",
+                 cols, csgp_db_ph(db, 1, "bigint", ph, sizeof ph), cond, REBUILD_CHUNK);
     int64_t last = 0, total = 0;
     int rc = 0;
     for (;;) {
-        csgp_param p = {.type = CSGP_P_INT, .i = last};
+        csgp_param p[2] = {{.type = CSGP_P_INT, .i = last}, {.type = CSGP_P_TEXT, .text = since}};
         csgp_rows *rows;
-        if ((rc = csgp_db_query(db, sql, &p, 1, &rows, err)))
+        if ((rc = csgp_db_query(db, sql, p, since ? 2 : 1, &rows, err)))
             break;
         size_t got = 0;
         int64_t nres = 0;
@@ -244,11 +249,27 @@ static const unsigned rebuild_tables[] = {
 #define EVENT_TABLES (T_MASK(T_BASE) - 1)
 #define FEATURE_TABLES (T_MASK(T_FEATURES) | T_MASK(T_PFEATURES))
 
-/* A chunk of stored rows counted as ingest counts a batch, into the tables of *arg only. */
+int csgp_rollup_scan(csgp_db *db, bool results, csgp_scan_fn fn, void *arg, int64_t *nrows,
+                     csg_error *err)
+{
+    return scan(db, NULL, results, fn, arg, nrows, err);
+}
+
+/* What count_chunk counts: the tables, and the minute level alone or every level (minutes
+ * for the rows inside the window, as ingest writes them). */
+typedef struct rebuild_ctx {
+    unsigned mask;
+    bool minutes;
+} rebuild_ctx;
+
+/* A chunk of stored rows counted as ingest counts a batch, into the tables of arg only.
+ * Not csgp_rollup_add: a migration's rebuild must not expire minute rows of tables a
+ * later migration creates. */
 static int count_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, csg_error *err)
 {
-    unsigned mask = *(const unsigned *)arg;
-    csgp_rollup *r = csgp_rollup_new();
+    const rebuild_ctx *c = arg;
+    unsigned mask = c->mask;
+    csgp_rollup *r = c->minutes ? csgp_rollup_new_minutes() : csgp_rollup_new();
     if (!r)
         return csg_fail(err, CSG_ENOMEM, "out of memory");
     csgp_rollup_only(r, mask);
@@ -276,7 +297,30 @@ int csgp_rollup_rebuild(csgp_db *db, csgp_rebuild which, int64_t *nrows, csg_err
         snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_specs[t].name);
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
-    return rc ? rc
-              : csgp_rollup_scan(db, which != CSGP_REBUILD_EVENTS, count_chunk, &mask, nrows,
-                                 err);
+    rebuild_ctx c = {mask, false};
+    return rc ? rc : scan(db, NULL, which != CSGP_REBUILD_EVENTS, count_chunk, &c, nrows, err);
+}
+
+int csgp_rollup_rebuild_minutes(csgp_db *db, int64_t *nrows, csg_error *err)
+{
+    /* the tables there are at migration 065: the per-challenger segment, reason and
+     * feature-bin rollups (075) get their minute rows from their own rebuild */
+    rebuild_ctx c = {rebuild_tables[CSGP_REBUILD_EVENTS] | rebuild_tables[CSGP_REBUILD_PAIRS],
+                     true};
+    int rc = 0;
+    for (int t = 0; t < T_TABLES && !rc; t++) { /* the owner migrates: a plain DELETE */
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE res = %d", csgp_rollup_specs[t].name,
+                 CSGP_ROLLUP_MINUTE);
+        if (c.mask & T_MASK(t))
+            rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
+    }
+    int64_t from = csgp_rollup_minute_from(time(NULL));
+    if (nrows)
+        *nrows = 0;
+    if (rc || from == INT64_MAX)
+        return rc;
+    char since[CSGP_TS_SIZE];
+    csgp_format_ms(from * 1000, since);
+    return scan(db, since, true, count_chunk, &c, nrows, err);
 }

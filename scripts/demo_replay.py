@@ -12,7 +12,8 @@ recognisable; re-running is safe (new events, outcomes upserted per applicant).
 --drift (issue 22): the second half of the rows is sent in a later minute than the
 first, with one characteristic shifted (default: incomes halved), and the run ends with
 /metrics/stability per minute: the shifted feature's CSI is above 0.25 in the drift
-minute while the others stay stable. The comparison with training is skipped then (the
+minute while the others stay stable. That query starts at the minute the run began (a
+minute boundary inside csg-persist's minute window: it reads the per-minute rollups). The comparison with training is skipped then (the
 scores of shifted applications are not the hold-out's).
 """
 
@@ -462,7 +463,9 @@ def main() -> int:
             if not out["matches_training"]:
                 ok = -1  # a failed check fails the run
     if args.drift:
-        out["stability"] = show_stability(args, since)
+        # From the run's first minute: on a minute boundary, so the minute rollups answer.
+        out["stability_from"] = since[:17] + "00Z"
+        out["stability"] = show_stability(args, out["stability_from"])
     if args.json:
         args.json.write_text(json.dumps(out))
     print("\nDashboard: http://127.0.0.1:8501 (section "

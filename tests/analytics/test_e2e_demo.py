@@ -143,8 +143,12 @@ def test_demo_drift_shows_in_stability(stack: Stack, tmp_path: Path) -> None:
     assert run["ok"] == run["sent"] == 600
     wait(lambda: stack.persist.get("/metrics/summary", **{"from": run["since"]}).json()["total"]
          >= 600, 60, "the drift run's events to be stored")
-    d = stack.persist.get("/metrics/stability", bucket="1m", **{"from": run["since"]}).json()
+    d = stack.persist.get("/metrics/stability", bucket="1m",
+                          **{"from": run["stability_from"]}).json()
     assert d["baseline"] == {"source": "file", "model": "champion-scorecard-v2"}
+    # a recent range on a minute boundary: the per-minute rollups (issue 22's budget)
+    assert d["source"] == "rollup" and d["rollup_seconds"] == 60, d["source"]
+    assert run["stability"]["source"] == "rollup", run["stability"]["source"]
     features = {f["name"]: f["points"] for f in d["features"]}
     assert len(features) == 13
     drift = run["drift_from"].replace("Z", ".000Z")

@@ -18,6 +18,10 @@ writes them):
     indexes, rollup upserts); with persist CPU, the drain's cost on a machine whose other
     load makes the wall clock unreliable (rows_per_cpu_s: rows per CPU-second of both).
 Also checks that exactly N rows arrived. Prints one JSON line.
+
+The events' timestamps span one hour of 2026-11-25 (days old: no per-minute rollups, see
+docs/persistence.md "Rollups"); --recent stamps them over the hour before now instead, so
+every event also gets its per-minute rollups; --minute-window passes csg-persist's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Run outside pytest: tests/ on the path for the harness package (csgp is beside this file).
@@ -63,6 +68,10 @@ def main() -> int:
                     help="flat: the 4-field-era event (make_events); gateway: as an ABI 2.0 "
                     "gateway writes them, with `challengers` (with_arms) and `features` "
                     "(add_features) objects")
+    ap.add_argument("--recent", action="store_true",
+                    help="events of the last hour (written to the per-minute rollups too)")
+    ap.add_argument("--minute-window", type=int, default=None,
+                    help="csg-persist --minute-window (minutes; default: its own)")
     ap.add_argument("--perf", help="record `perf record -g` of csg-persist into this file")
     ap.add_argument("--sql", help="a file of SQL the owner runs after the migrations (to "
                     "measure a schema variant before it becomes a migration)")
@@ -90,14 +99,16 @@ def main() -> int:
         topic = csgp.unique("drain")
         csgp.create_topics(topic, topic + ".dlq")
         t = time.monotonic()
-        events = csgp.make_events(args.events, seed=1234, span_s=3600)
+        t0_events = (datetime.now(UTC) - timedelta(hours=1)) if args.recent else csgp.T0
+        events = csgp.make_events(args.events, seed=1234, span_s=3600, t0=t0_events)
         if args.shape == "gateway":
             events = csgp.add_features(csgp.with_arms(events, seed=1235), seed=1236)
             for e in events:  # a gateway stamps its config (SRM's first-seen table)
                 e["config_version"] = "0123456789abcdef"
         csgp.produce_events(topic, events)
         fill_s = time.monotonic() - t
-        ps = [csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max)])
+        extra = [] if args.minute_window is None else ["--minute-window", str(args.minute_window)]
+        ps = [csgp.Persist(db, topic, args=["--batch-max", str(args.batch_max), *extra])
               for _ in range(args.members)]
         p = ps[0]
         t0 = time.monotonic()
@@ -127,7 +138,7 @@ def main() -> int:
             # as much CPU as the drain itself (2.9 s of 6 during a 100k-event run)
             try:
                 return sum(m.metric("csgp_rows_inserted_total") for m in ps) >= args.events
-            except Exception:  # an API not up yet
+            except (OSError, ValueError):  # an API not up yet
                 return False
 
         csgp.wait_for(stored, 600, "all rows", every=0.2)
@@ -142,6 +153,7 @@ def main() -> int:
             "FROM credit_score_metrics"
         )
         span = float(hi) - float(lo)
+        ((minute_rows,),) = db.query("SELECT count(*) FROM rollup_counts WHERE res = 60")
         batches = sum(m.metric("csgp_batches_total") for m in ps)
         # CPU seconds csg-persist itself used (user + system), less sensitive to the
         # machine's other load than the wall clock.
@@ -155,6 +167,8 @@ def main() -> int:
                     "rows": n,
                     "batch_max": args.batch_max,
                     "members": args.members,
+                    "recent": args.recent,
+                    "minute_rollup_counts_rows": minute_rows,
                     "batches": batches,
                     "fill_seconds": round(fill_s, 2),
                     "wall_seconds": round(wall, 2),

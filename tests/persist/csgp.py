@@ -1030,6 +1030,18 @@ def table_rows(db: Database, table: str) -> list[list]:
     return [list(r) for r in sorted(setup.query(f"SELECT * FROM {table}"))]
 
 
+def owner_exec(db: Database, *statements: str) -> None:
+    """Run statements as the schema owner (csg_owner on PostgreSQL), committed together."""
+    con = Database(url=db.owner_url, owner_url=db.owner_url, kind=db.kind).connect()
+    try:
+        cur = con.cursor()
+        for sql in statements:
+            cur.execute(sql)
+        con.commit()
+    finally:
+        con.close()
+
+
 def rollup_totals(db: Database) -> list[tuple]:
     """(res, events) per rollup resolution, for comparing with the row count."""
     return [(int(r), int(n)) for r, n in
