@@ -223,7 +223,8 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
                 continue;
             /* Below the first edge (frozen deciles start at the first batch's minimum):
              * bin -1, in no band but not missing either, as the rows' CASE (segments.c). */
-            snprintf(num, sizeof num, "%d", csgp_rollup_band(b->edges, b->n, json_number_value(val)));
+            snprintf(num, sizeof num, "%d",
+                     csgp_rollup_band(b->edges, b->n, json_number_value(val)));
             bin = num;
             kind = CSGP_FB_NUMBER;
         } else if (only) {
