@@ -60,7 +60,7 @@ bench: bootstrap build ## run the benchmarks (QUICK=1 for one run per configurat
 	@bench/run $(if $(QUICK),--quick,); rc=$$?; .venv/bin/python bench/persist $(if $(QUICK),--quick,) || rc=1; \
 	  .venv/bin/python bench/hostile || rc=1; exit $$rc
 
-bench-persist: bootstrap build ## analytics at 1 M and 10 M events (QUICK=1: 100 k), writes bench/results.md
+bench-persist: bootstrap build ## analytics at 1 M and 10 M events, writes bench/results.md (QUICK=1: 100 k, results-quick.md)
 	@.venv/bin/python bench/persist $(if $(QUICK),--quick,)
 
 clean: ## remove build outputs

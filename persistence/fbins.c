@@ -212,10 +212,12 @@ static int count_event(const csgp_fbins *fb, csgp_rollup *r, const csgp_event *e
         const char *name = f.name;
         if (f.t == CSGP_JV_INT || f.t == CSGP_JV_REAL) {
             const fband *b = band_of(fb, name);
-            int k = b ? csgp_rollup_band(b->edges, b->n, f.d) : -1;
-            if (k < 0)
-                continue; /* below the first edge: in no band, as the rows' CASE */
-            snprintf(num, sizeof num, "%d", k);
+            if (!b)
+                continue;
+            /* Below the first edge (frozen deciles start at the first batch's minimum):
+             * bin -1, in no band but not missing either, as the rows' CASE (segments.c). */
+            snprintf(num, sizeof num, "%d",
+                     csgp_rollup_band(b->edges, b->n, f.d));
             bin = num;
             kind = CSGP_FB_NUMBER;
         } else if (f.t == CSGP_JV_STRING) {

@@ -629,8 +629,6 @@ out:
 /* ------------------------------------------------------------------------ */
 /* NDJSON import                                                            */
 
-#define IMPORT_BATCH 5000
-
 static int import_flush(csgp_db *db, csgp_event *ev, size_t n, csgp_import_stats *st,
                         csg_error *err)
 {
@@ -645,10 +643,11 @@ static int import_flush(csgp_db *db, csgp_event *ev, size_t n, csgp_import_stats
     return 0;
 }
 
-int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
+int csgp_import(csgp_db *db, FILE *f, size_t batch_max, csgp_import_stats *st,
+                csg_error *err)
 {
     memset(st, 0, sizeof *st);
-    csgp_event *ev = calloc(IMPORT_BATCH, sizeof *ev);
+    csgp_event *ev = batch_max ? calloc(batch_max, sizeof *ev) : NULL;
     char *line = malloc(CSGP_MAX_MESSAGE_BYTES + 2);
     int rc = 0;
     size_t n = 0, lineno = 0; /* n: events parsed into ev and not yet flushed */
@@ -686,7 +685,7 @@ int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err)
             st->rejected++;
             if (st->rejected <= 50)
                 fprintf(stderr, "line %zu: %s\n", lineno, why.reason);
-        } else if (++n == IMPORT_BATCH) {
+        } else if (++n == batch_max) {
             if ((rc = import_flush(db, ev, n, st, err)))
                 goto out;
             n = 0;

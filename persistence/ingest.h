@@ -44,8 +44,10 @@ typedef struct csgp_import_stats {
     size_t lines, inserted, duplicates, rejected;
 } csgp_import_stats;
 
-/* Validate and insert NDJSON MetricEvents from f (blank lines skipped); rejected lines
- * are reported on stderr with their line number. -CSGP_EDB if the database failed. */
-int csgp_import(csgp_db *db, FILE *f, csgp_import_stats *st, csg_error *err);
+/* Validate and insert NDJSON MetricEvents from f (blank lines skipped), batch_max events per
+ * transaction (the consumer's --batch-max); rejected lines are reported on stderr with
+ * their line number. -CSGP_EDB if the database failed. */
+int csgp_import(csgp_db *db, FILE *f, size_t batch_max, csgp_import_stats *st,
+                csg_error *err);
 
 #endif

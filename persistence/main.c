@@ -74,7 +74,8 @@ static void usage(FILE *f)
           "  --group G                consumer group (default csg-persist)\n"
           "  --listen HOST:PORT       REST API address (default 127.0.0.1:8090)\n"
           "  --session-timeout-ms N   consumer session timeout (default 10000)\n"
-          "  --batch-max N            messages per DB transaction (default 20000)\n"
+          "  --batch-max N            messages (or imported events) per DB transaction\n"
+          "                           (default 20000)\n"
           "  --batch-ms N             gather a batch for at most N ms (default 20)\n"
           "  --backoff-max-ms N       longest retry wait while the DB is down (default 5000)\n"
           "  --baseline FILE          store a stability baseline (models/*.baseline.json) at\n"
@@ -399,7 +400,7 @@ int main(int argc, char **argv)
         }
         csgp_import_stats st = {0};
         if (!rc)
-            rc = csgp_import(db, f, &st, &err);
+            rc = csgp_import(db, f, (size_t)cfg.batch_max, &st, &err);
         if (f && f != stdin)
             fclose(f);
         csgp_db_close(db);
