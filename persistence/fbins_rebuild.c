@@ -3,7 +3,8 @@
  * GROUP BY per feature or score and resolution instead of every stored row turned back
  * into an event in C (a million rows took over 30 s, past the API's connection timeout).
  * The SQL counts what fbins.c's count_event counts: a number feature's value (of JSON
- * type number) at the last band edge <= it, none below the first; a model's score at its
+ * type number) at the last band edge <= it (a baseline's bands are open below, so none
+ * falls under the first, which ingest counts in bin -1 for frozen deciles); a model's score at its
  * score bins ("-1" below the first); the seven segment values of
  * csgp_rollup_segment_values, and for a number feature each challenger result's bin
  * (rollup_pair_features, as csgp_rollup_pair_values counts it). Hours come from the rows,
@@ -73,7 +74,8 @@ static void upsert_tail(csgp_qb *b, bool pairs)
                                        "champion_approved", "challenger_decided",
                                        "challenger_approved", "ev_first", "arm_first"};
     csgp_qb_add(b, " ON CONFLICT (%s) DO UPDATE SET ", pairs ? PAIR_KEYS : KEYS);
-    for (size_t i = 0; i < (pairs ? 9 : 7); i++)
+    size_t n = sizeof cols / sizeof *cols - (pairs ? 0 : 2); /* ev_first, arm_first: pairs' */
+    for (size_t i = 0; i < n; i++)
         csgp_qb_add(b, "%s%s = %s.%s + excluded.%s", i ? ", " : "", cols[i], t, cols[i], cols[i]);
 }
 

@@ -286,17 +286,24 @@ static int count_chunk(csgp_db *db, const csgp_event *ev, size_t n, void *arg, c
     return rc;
 }
 
-int csgp_rollup_rebuild(csgp_db *db, csgp_rebuild which, int64_t *nrows, csg_error *err)
+/* Delete the rows of the tables in mask (T_MASK()s) matching where ("" or " WHERE …"). */
+static int empty_tables(csgp_db *db, unsigned mask, const char *where, csg_error *err)
 {
-    unsigned mask = rebuild_tables[which];
     int rc = 0;
     for (int t = 0; t < T_TABLES && !rc; t++) {
         if (!(mask & T_MASK(t)))
             continue;
-        char sql[64];
-        snprintf(sql, sizeof sql, "DELETE FROM %s", csgp_rollup_specs[t].name);
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM %s%s", csgp_rollup_specs[t].name, where);
         rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
     }
+    return rc;
+}
+
+int csgp_rollup_rebuild(csgp_db *db, csgp_rebuild which, int64_t *nrows, csg_error *err)
+{
+    unsigned mask = rebuild_tables[which];
+    int rc = empty_tables(db, mask, "", err);
     rebuild_ctx c = {mask, false};
     return rc ? rc : scan(db, NULL, which != CSGP_REBUILD_EVENTS, count_chunk, &c, nrows, err);
 }
@@ -307,14 +314,9 @@ int csgp_rollup_rebuild_minutes(csgp_db *db, int64_t *nrows, csg_error *err)
      * feature-bin rollups (075) get their minute rows from their own rebuild */
     rebuild_ctx c = {rebuild_tables[CSGP_REBUILD_EVENTS] | rebuild_tables[CSGP_REBUILD_PAIRS],
                      true};
-    int rc = 0;
-    for (int t = 0; t < T_TABLES && !rc; t++) { /* the owner migrates: a plain DELETE */
-        char sql[96];
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE res = %d", csgp_rollup_specs[t].name,
-                 CSGP_ROLLUP_MINUTE);
-        if (c.mask & T_MASK(t))
-            rc = csgp_db_exec(db, sql, NULL, 0, NULL, err);
-    }
+    char minutes[32]; /* the owner migrates: a plain DELETE */
+    snprintf(minutes, sizeof minutes, " WHERE res = %d", CSGP_ROLLUP_MINUTE);
+    int rc = empty_tables(db, c.mask, minutes, err);
     int64_t from = csgp_rollup_minute_from(time(NULL));
     if (nrows)
         *nrows = 0;
