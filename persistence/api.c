@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "arms_store.h"
+#include "baseline_jobs.h"
 #include "catalogue.h"
 #include "db.h"
 #include "export.h"
@@ -592,26 +593,28 @@ static void h_performance(request *r)
     csgp_api_send_json(r, 200, out);
 }
 
+enum { GET = 1, POST = 2 }; /* GET also takes HEAD */
+
 static const struct route {
     const char *path;
     void (*fn)(request *r);
-    bool post; /* POST only (otherwise GET/HEAD only) */
+    unsigned methods;
 } routes[] = {
-    {"/metrics/summary", h_summary, false},
-    {"/metrics/latency", h_latency, false},
-    {"/metrics/distribution", h_distribution, false},
-    {"/metrics/segments", h_segments, false},
-    {"/metrics/events", h_events, false},
-    {"/export/events", h_export, false},
-    {"/metrics/performance", h_performance, false},
-    {"/metrics/features", h_features, false},
-    {"/metrics/reasons", h_reasons, false},
-    {"/metrics/stability", csgp_api_h_stability, false},
-    {"/baselines", csgp_api_h_baselines, true},
-    {"/outcomes", csgp_api_h_outcomes, true},
-    {"/experiments", csgp_api_h_experiments, false},
-    {"/healthz", csgp_api_h_healthz, false},
-    {"/metrics", csgp_api_h_prometheus, false},
+    {"/metrics/summary", h_summary, GET},
+    {"/metrics/latency", h_latency, GET},
+    {"/metrics/distribution", h_distribution, GET},
+    {"/metrics/segments", h_segments, GET},
+    {"/metrics/events", h_events, GET},
+    {"/export/events", h_export, GET},
+    {"/metrics/performance", h_performance, GET},
+    {"/metrics/features", h_features, GET},
+    {"/metrics/reasons", h_reasons, GET},
+    {"/metrics/stability", csgp_api_h_stability, GET},
+    {"/baselines", csgp_api_h_baselines, GET | POST},
+    {"/outcomes", csgp_api_h_outcomes, POST},
+    {"/experiments", csgp_api_h_experiments, GET},
+    {"/healthz", csgp_api_h_healthz, GET},
+    {"/metrics", csgp_api_h_prometheus, GET},
 };
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -627,13 +630,16 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (!strcmp(path, routes[i].path))
             rt = &routes[i];
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    unsigned method = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD ? GET
+                      : cmd == EVHTTP_REQ_POST                       ? POST
+                                                                     : 0;
     if (!rt) {
         csgp_api_send_error(&r, 404, "not_found", NULL, "no such endpoint");
-    } else if (rt->post ? cmd != EVHTTP_REQ_POST
-                        : cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          rt->post ? "POST" : "GET, HEAD");
-        csgp_api_send_error(&r, 405, "method_not_allowed", NULL, rt->post ? "use POST" : "use GET");
+    } else if (!(rt->methods & method)) {
+        static const char *const allow[] = {"", "GET, HEAD", "POST", "GET, HEAD, POST"};
+        static const char *const use[] = {"", "use GET", "use POST", "use GET or POST"};
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow[rt->methods]);
+        csgp_api_send_error(&r, 405, "method_not_allowed", NULL, use[rt->methods]);
     } else {
         rt->fn(&r);
     }
@@ -651,6 +657,8 @@ int csgp_api_start(const char *listen, const char *db_url, csgp_metrics *metrics
     /* The connection first: the server calls on_request as soon as it listens. POST
      * /outcomes has the only body: its limit is the server's. */
     if ((rc = csgp_db_open(db_url, "api", &api->db, err)) ||
+        (rc = csgp_baseline_jobs_start(db_url, csgp_api_baseline_stored, api, &api->jobs,
+                                       err)) ||
         (rc = csgp_httpd_start(listen, CSGP_OUTCOMES_MAX_BYTES, sec, on_request, api,
                                &metrics->http_requests, &api->http, err))) {
         csgp_api_stop(api);
@@ -664,6 +672,8 @@ void csgp_api_stop(csgp_api *api)
 {
     if (!api)
         return;
+    csgp_httpd_halt(api->http); /* the jobs' events and waiting requests are its loop's */
+    csgp_baseline_jobs_stop(api->jobs);
     csgp_httpd_stop(api->http);
     csgp_stability_gauges_reset(&api->gauges);
     csgp_db_close(api->db);

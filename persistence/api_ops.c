@@ -5,10 +5,13 @@
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "api_private.h"
 #include "audit.h"
@@ -137,27 +140,78 @@ void csgp_api_h_experiments(request *r)
     csgp_api_send_json(r, 200, out);
 }
 
-/* POST /baselines: one baseline document (models/baseline.py's format). */
+/* POST /baselines?wait=S: "wait" in whole seconds, 0 to CSGP_BASELINE_WAIT_MAX_S (the
+ * only parameter). true, or false after answering 400. */
+static bool baseline_wait(request *r, int *wait_s)
+{
+    *wait_s = CSGP_BASELINE_WAIT_DEFAULT_S;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (query && evhttp_parse_query_str(query, &params) != 0) {
+        csgp_api_send_error(r, 400, "invalid_parameter", NULL, "malformed query string");
+        return false;
+    }
+    bool ok = true;
+    for (struct evkeyval *kv = params.tqh_first; kv && ok; kv = kv->next.tqe_next) {
+        int64_t v;
+        if (strcmp(kv->key, "wait") != 0) {
+            csgp_api_send_error(r, 400, "invalid_parameter", kv->key, "unknown parameter");
+            ok = false;
+        } else if (!csgp_parse_int64(kv->value, &v) || v < 0 || v > CSGP_BASELINE_WAIT_MAX_S) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "must be whole seconds from 0 to %d",
+                     CSGP_BASELINE_WAIT_MAX_S);
+            csgp_api_send_error(r, 400, "invalid_parameter", "wait", msg);
+            ok = false;
+        } else {
+            *wait_s = (int)v;
+        }
+    }
+    evhttp_clear_headers(&params);
+    return ok;
+}
+
+/* POST /baselines: one baseline document (models/baseline.py's format), stored by a job
+ * (baseline_jobs.h); GET /baselines: the stored baselines and the jobs. */
 void csgp_api_h_baselines(request *r)
 {
+    csg_error err;
+    if (evhttp_request_get_command(r->req) != EVHTTP_REQ_POST) {
+        json_t *stored;
+        const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+        const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+        if (query && *query)
+            return csgp_api_send_error(r, 400, "invalid_parameter", NULL,
+                                       "GET /baselines takes no parameters");
+        if (csgp_baseline_list_json(r->api->db, &stored, &err))
+            return csgp_api_send_db_error(r, &err);
+        json_t *out = json_object();
+        json_object_set_new(out, "baselines", stored);
+        json_object_set_new(out, "jobs", csgp_baseline_jobs_json(r->api->jobs));
+        return csgp_api_send_json(r, 200, out);
+    }
+    int wait_s;
+    if (!baseline_wait(r, &wait_s))
+        return;
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     csgp_baseline b;
-    csg_error err;
-    int rc = csgp_baseline_parse(body, len, &b, &err);
-    if (rc)
+    if (csgp_baseline_parse(body, len, &b, &err))
         return csgp_api_send_error(r, 400, "invalid_baseline", NULL, err.message);
-    rc = csgp_baseline_store(r->api->db, &b, &err);
-    if (rc) {
+    if (!csgp_baseline_jobs_submit(r->api->jobs, &b, r->req, wait_s)) {
         csgp_baseline_free(&b);
-        return csgp_api_send_db_error(r, &err);
+        char msg[128];
+        snprintf(msg, sizeof msg, "%d baseline jobs are waiting: try again when GET /baselines "
+                 "shows fewer", CSGP_BASELINE_JOBS_QUEUED_MAX);
+        return csgp_api_send_error(r, 429, "too_many_jobs", NULL, msg);
     }
-    csgp_stability_gauges_reset(&r->api->gauges);
-    json_t *out = json_object();
-    json_object_set_new(out, "model", json_string(b.model));
-    json_object_set_new(out, "score_bins", json_integer(b.nscore_bins));
-    json_object_set_new(out, "features", json_integer(b.nfeatures));
-    csgp_baseline_free(&b);
-    csgp_api_send_json(r, 200, out);
+    /* answered by the job (baseline_jobs.c) */
+}
+
+void csgp_api_baseline_stored(void *api)
+{
+    csgp_stability_gauges_reset(&((csgp_api *)api)->gauges);
 }

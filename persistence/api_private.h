@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "baseline_jobs.h"
 #include "db.h"
 #include "httpd.h"
 #include "query.h"
@@ -20,6 +21,7 @@
 struct csgp_api {
     csgp_httpd *http;
     csgp_db *db;
+    csgp_baseline_jobs *jobs; /* POST /baselines' stores (baseline_jobs.h) */
     csgp_metrics *m;
     csgp_stability_gauges gauges;       /* csgp_psi / csgp_csi, cached per hour */
     const csg_pseudonym_key *pseudonym; /* NULL: applicant ids as given */
@@ -47,6 +49,8 @@ void csgp_api_h_healthz(request *r);
 void csgp_api_h_prometheus(request *r);
 void csgp_api_h_outcomes(request *r);
 void csgp_api_h_baselines(request *r);
+/* A job stored a baseline: the cached stability gauges are stale (server thread). */
+void csgp_api_baseline_stored(void *api);
 void csgp_api_h_stability(request *r);
 void csgp_api_h_experiments(request *r);
 

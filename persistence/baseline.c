@@ -9,6 +9,8 @@
 #include "csg_clock.h"
 #include "fbins.h"
 
+#define DEFAULT_SOURCE "file" /* a document without "source" */
+
 /* Shares are rounded in the file (models/baseline.py: 10 decimals). */
 #define SHARE_SUM_TOLERANCE 1e-6
 
@@ -166,7 +168,7 @@ int csgp_baseline_from_json(json_t *doc, csgp_baseline *out, csg_error *err)
         out->nfeatures++;
     }
     out->model = json_string_value(model);
-    out->source = source ? json_string_value(source) : "file";
+    out->source = source ? json_string_value(source) : DEFAULT_SOURCE;
     out->doc = json_incref(doc);
     return 0;
 }
@@ -326,5 +328,39 @@ int csgp_baseline_load_all(csgp_db *db, csgp_baseline **out, int *n, csg_error *
     }
     *out = v;
     *n = count;
+    return 0;
+}
+
+int csgp_baseline_list_json(csgp_db *db, json_t **out, csg_error *err)
+{
+    csgp_rows *rows;
+    int rc = csgp_db_query(db, "SELECT model, doc, loaded_at FROM csgp_baselines ORDER BY model",
+                           NULL, 0, &rows, err);
+    if (rc)
+        return rc;
+    json_t *a = json_array();
+    while ((rc = csgp_rows_next(rows)) == 1) {
+        /* Stored after validation: only its sizes are read back here. */
+        json_t *doc = json_loads(csgp_rows_text(rows, 1), 0, NULL);
+        const json_t *source = json_object_get(doc, "source");
+        size_t edges = json_array_size(json_object_get(json_object_get(doc, "score"), "edges"));
+        json_t *o = json_object();
+        json_object_set_new(o, "model", json_string(csgp_rows_text(rows, 0)));
+        json_object_set_new(o, "source", json_string(source ? json_string_value(source)
+                                                            : DEFAULT_SOURCE));
+        json_object_set_new(o, "score_bins", json_integer(edges ? (json_int_t)edges - 1 : 0));
+        json_object_set_new(o, "features",
+                            json_integer((json_int_t)json_array_size(
+                                json_object_get(doc, "features"))));
+        json_object_set_new(o, "loaded_at", json_string(csgp_rows_text(rows, 2)));
+        json_array_append_new(a, o);
+        json_decref(doc);
+    }
+    csgp_rows_free(rows);
+    if (rc < 0) {
+        json_decref(a);
+        return csg_fail(err, CSGP_EDB, "reading csgp_baselines failed");
+    }
+    *out = a;
     return 0;
 }

@@ -66,5 +66,8 @@ const csgp_baseline_feature *csgp_baseline_feature_of(const csgp_baseline *b, co
 int csgp_baseline_store(csgp_db *db, const csgp_baseline *b, csg_error *err);
 /* Every stored baseline, by model name; *out is malloc'd (free each, then the array). */
 int csgp_baseline_load_all(csgp_db *db, csgp_baseline **out, int *n, csg_error *err);
+/* The stored baselines as GET /baselines lists them: [{"model","source","score_bins",
+ * "features","loaded_at"}], by model. */
+int csgp_baseline_list_json(csgp_db *db, json_t **out, csg_error *err);
 
 #endif /* CSGP_BASELINE_H */

@@ -211,14 +211,20 @@ fail:
     return rc;
 }
 
+void csgp_httpd_halt(csgp_httpd *h)
+{
+    if (h && h->started) {
+        event_base_loopbreak(h->base);
+        pthread_join(h->thread, NULL);
+        h->started = false;
+    }
+}
+
 void csgp_httpd_stop(csgp_httpd *h)
 {
     if (!h)
         return;
-    if (h->started) {
-        event_base_loopbreak(h->base);
-        pthread_join(h->thread, NULL);
-    }
+    csgp_httpd_halt(h);
     if (h->http)
         evhttp_free(h->http);
     if (h->base)

@@ -43,7 +43,11 @@ typedef void (*csgp_httpd_cb)(struct evhttp_request *req, void *arg);
 int csgp_httpd_start(const char *listen, size_t max_body, const csgp_security *sec,
                      csgp_httpd_cb cb, void *arg, _Atomic uint64_t *requests, csgp_httpd **out,
                      csg_error *err);
-/* Stop the thread, close the socket, free everything (NULL is fine). */
+/* Stop the thread: no callback runs after it, the event base is still there (for what
+ * its owner must free first). NULL or twice is fine. */
+void csgp_httpd_halt(csgp_httpd *h);
+/* Halt, close the socket, free everything; requests not answered are dropped (NULL is
+ * fine). */
 void csgp_httpd_stop(csgp_httpd *h);
 
 /* Answer req with status code and body as compact JSON plus a newline; takes body. */

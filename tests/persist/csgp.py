@@ -394,13 +394,14 @@ class Database:
     kind: str  # "pg" | "sqlite"
     name: str = ""
 
-    def connect(self):
+    def connect(self, owner: bool = False, autocommit: bool = True):
+        """A connection as csg_app (owner: as csg_owner), autocommit unless told."""
         if self.kind == "sqlite":
             return sqlite3.connect(self.url[len("sqlite:") :], timeout=30)
         import psycopg
 
         os.environ["PGPASSFILE"] = PASSFILE
-        return psycopg.connect(self.url, autocommit=True)
+        return psycopg.connect(self.owner_url if owner else self.url, autocommit=autocommit)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         con = self.connect()

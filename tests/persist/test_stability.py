@@ -158,8 +158,11 @@ def stable(database: csgp.Database, procs, tmp_path):
     for m in (csgp.CHAMPIONS[1], csgp.CHALLENGERS[0]):
         r = post(p, bases[m])
         assert r.status_code == 200, r.text
-        assert r.json() == {"model": m, "score_bins": 8,
-                            "features": len(bases[m]["features"])}
+        got = r.json()
+        assert {k: got[k] for k in ("model", "score_bins", "features", "status")} == {
+            "model": m, "score_bins": 8, "features": len(bases[m]["features"]),
+            "status": "done"}, got
+        assert isinstance(got["job"], int) and got["seconds"] >= 0, got
     return p, events, bases
 
 

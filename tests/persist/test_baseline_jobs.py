@@ -1,0 +1,194 @@
+"""POST /baselines as a job (issue 22, DESIGN §7): the store and its rollup rebuild run on
+csg-persist's baseline thread, so a long rebuild neither blocks the other API requests nor
+loses its reply. A POST waits up to `wait` seconds (200 once stored), else 202; GET
+/baselines lists the stored baselines and the jobs. A rebuild is made to last by holding
+a lock on csgp_baselines from another connection (PostgreSQL: the lock is the only way to
+make a small database's rebuild outlast a wait, without timing anything)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import csgp
+import pytest
+import requests
+
+MODEL = csgp.CHAMPIONS[0]
+
+
+def doc(seed: int = 3) -> dict:
+    return csgp.make_baseline(MODEL, seed)
+
+
+def band(lo: float, hi: float) -> str:
+    return f"[{csgp.fmt_edge(lo)},{csgp.fmt_edge(hi)})"
+
+
+def post(p: csgp.Persist, body: object, **params: object) -> requests.Response:
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return requests.post(p.url + "/baselines", params=params, data=data, timeout=30)
+
+
+def jobs(p: csgp.Persist) -> list[dict]:
+    r = p.get("/baselines")
+    assert r.status_code == 200, r.text
+    return r.json()["jobs"]
+
+
+def job(p: csgp.Persist, jid: int) -> dict:
+    return next(j for j in jobs(p) if j["job"] == jid)
+
+
+def ended(p: csgp.Persist, jid: int) -> bool:
+    return job(p, jid)["status"] in ("done", "failed")
+
+
+@contextmanager
+def locked_baselines(db: csgp.Database):
+    """An owner transaction holding csgp_baselines in SHARE mode: it can be read, but a
+    job's store (an INSERT) waits for it."""
+    con = db.connect(owner=True, autocommit=False)
+    try:
+        con.execute("LOCK TABLE csgp_baselines IN SHARE MODE")
+        yield con
+    finally:
+        con.rollback()
+        con.close()
+
+
+@pytest.fixture
+def served(pg_database: csgp.Database, procs, tmp_path: Path):
+    f = tmp_path / "events.ndjson"
+    events = csgp.add_features(csgp.make_events(400, 61), 5)
+    f.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    csgp.run_cli("import", "--db", pg_database.url, str(f))
+    p = csgp.Persist(pg_database, topic=csgp.unique("bj"), args=["--no-consume"]).start()
+    procs.append(p)
+    return pg_database, p
+
+
+def test_a_long_store_answers_202_and_the_api_goes_on(served) -> None:
+    db, p = served
+    first = doc(3)
+    r = post(p, first)
+    assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    second = doc(4)
+    age = second["features"][1]
+    assert age["name"] == "age"
+    age["cuts"], age["shares"] = [30, 50], [0.3, 0.3, 0.3, 0.1]
+    with locked_baselines(db):
+        r = post(p, second, wait=1)
+        assert r.status_code == 202, r.text
+        got = r.json()
+        assert got["status"] in ("queued", "running") and got["model"] == MODEL, got
+        assert r.headers["Location"] == "/baselines"
+        jid = got["job"]
+        # The API answers while the job waits for the lock, and stability still reads the
+        # first baseline (the store is one transaction).
+        csgp.wait_for(lambda: job(p, jid)["status"] == "running", 10, f"job {jid} running")
+        assert p.get("/metrics/summary").status_code == 200
+        seg = p.get("/metrics/segments", by="age").json()
+        assert seg["segments"][1]["band"] == band(25, 40), seg
+        listed = {b["model"]: b for b in p.get("/baselines").json()["baselines"]}
+        assert listed[MODEL]["features"] == len(first["features"])
+    csgp.wait_for(lambda: ended(p, jid), 60, f"job {jid}")
+    j = job(p, jid)
+    assert j["status"] == "done" and j["seconds"] >= 0 and j["finished_at"] >= j["started_at"], j
+    seg = p.get("/metrics/segments", by="age").json()
+    assert seg["segments"][1]["band"] == band(30, 50), seg
+    assert sum(s["count"] for s in seg["segments"]) == db.count()
+    diffs = csgp.rollup_vs_rows(p)
+    assert not diffs, "\n".join(diffs[:20])
+
+
+def test_jobs_run_in_order_and_the_queue_is_bounded(served) -> None:
+    db, p = served
+    with locked_baselines(db):
+        ids = []
+        for k in range(8):  # CSGP_BASELINE_JOBS_QUEUED_MAX
+            r = post(p, doc(10 + k), wait=0)
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["job"])
+        assert ids == sorted(ids) and len(set(ids)) == 8
+        r = post(p, doc(30), wait=0)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_jobs", r.text
+        csgp.wait_for(lambda: job(p, ids[0])["status"] == "running", 10, "the first job")
+        listed = jobs(p)
+        assert [j["job"] for j in listed] == ids[::-1]  # newest first
+        assert [j["status"] for j in listed] == ["queued"] * 7 + ["running"], listed
+    csgp.wait_for(lambda: ended(p, ids[-1]), 60, "the last job")
+    listed = jobs(p)
+    assert all(j["status"] == "done" for j in listed), listed
+    starts = [j["started_at"] for j in listed[::-1]]
+    assert starts == sorted(starts)
+    # The last one stored wins: its score shares are the stored document's.
+    stored = db.query("SELECT doc FROM csgp_baselines WHERE model = %s", (MODEL,))[0][0]
+    assert json.loads(stored)["score"]["shares"] == doc(17)["score"]["shares"]
+
+
+def test_a_failed_store(served) -> None:
+    db, p = served
+    owner = db.connect(owner=True)
+    try:
+        owner.execute("REVOKE INSERT ON csgp_baselines FROM csg_app")
+        r = post(p, doc(5))
+        assert r.status_code == 503 and r.json()["error"]["code"] == "db_unavailable", r.text
+        j = jobs(p)[0]
+        assert j["status"] == "failed" and "permission denied" in j["error"], j
+    finally:
+        owner.execute("GRANT INSERT ON csgp_baselines TO csg_app")
+        owner.close()
+    assert db.query("SELECT count(*) FROM csgp_baselines")[0][0] == 0
+    r = post(p, doc(5))
+    assert r.status_code == 200 and r.json()["status"] == "done", r.text
+
+
+def test_stop_during_a_store(served) -> None:
+    """SIGTERM while a job waits: csg-persist exits at once, the store rolled back."""
+    db, p = served
+    with locked_baselines(db):
+        r = post(p, doc(6), wait=0)
+        assert r.status_code == 202, r.text
+        assert p.stop() == 0
+    assert db.query("SELECT count(*) FROM csgp_baselines")[0][0] == 0
+
+
+def test_bad_requests(served) -> None:
+    _, p = served
+    for params, name in (({"wait": "26"}, "wait"), ({"wait": "-1"}, "wait"),
+                         ({"wait": "1.5"}, "wait"), ({"wait": "x"}, "wait"),
+                         ({"timeout": "3"}, "timeout")):
+        r = post(p, doc(), **params)
+        assert r.status_code == 400, (params, r.text)
+        e = r.json()["error"]
+        assert e["code"] == "invalid_parameter" and e["parameter"] == name, e
+    r = p.get("/baselines", model=MODEL)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_parameter", r.text
+    r = requests.put(p.url + "/baselines", data="{}", timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD, POST", r.text
+    r = requests.get(p.url + "/outcomes", timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST", r.text
+    r = requests.post(p.url + "/metrics/summary", timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD", r.text
+    assert jobs(p) == []  # none of those queued anything
+    got = p.get("/baselines").json()
+    assert got == {"baselines": [], "jobs": []}, got
+
+
+def test_listing(database: csgp.Database, procs, tmp_path: Path) -> None:
+    """Both backends: --baseline at start and a POST, as GET /baselines lists them."""
+    f = tmp_path / "b.json"
+    f.write_text(json.dumps(csgp.make_baseline(csgp.CHAMPIONS[1], 7)))
+    p = csgp.Persist(database, topic=csgp.unique("bjl"),
+                     args=["--no-consume", "--baseline", str(f)]).start()
+    procs.append(p)
+    r = post(p, csgp.make_baseline(csgp.CHALLENGERS[0], 8, features=False))
+    assert r.status_code == 200, r.text
+    got = p.get("/baselines").json()
+    assert [(b["model"], b["source"], b["score_bins"], b["features"])
+            for b in got["baselines"]] == [
+        (csgp.CHALLENGERS[0], "test", 8, 0), (csgp.CHAMPIONS[1], "test", 8, 6)]
+    assert all(b["loaded_at"].endswith("Z") for b in got["baselines"])
+    assert [(j["model"], j["status"]) for j in got["jobs"]] == [(csgp.CHALLENGERS[0], "done")]
