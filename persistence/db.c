@@ -121,13 +121,15 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
         return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
     /* Defaults first: keys expanded from the URL (dbname) override them. */
     /* Keepalives notice a server that vanished without closing the socket; statement
-     * timeouts bound a hung lock wait (the ingest loop then retries the batch). A
+     * timeouts bound a hung lock wait (the ingest loop then retries the batch); the
+     * API's ends before the REST server's 30 s idle close (httpd.h), so a client blocked
+     * that long gets a 503 rather than a dropped connection. A
      * baseline's rollup rebuild reads every stored row, so its statements are bounded by
      * the data, not a clock: only its lock waits are. */
     const char *keys[] = {"application_name", "keepalives_idle", "keepalives_interval",
                           "keepalives_count", "options", "dbname", NULL};
     const char *vals[] = {"csg-persist", "10", "5", "3",
-                          !strcmp(db->role, "api") ? "-c statement_timeout=30000"
+                          !strcmp(db->role, "api") ? "-c statement_timeout=25000"
                           : !strcmp(db->role, "baselines")
                               ? "-c statement_timeout=0 -c lock_timeout=120000"
                               : "-c statement_timeout=120000",

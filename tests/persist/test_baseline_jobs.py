@@ -192,3 +192,18 @@ def test_listing(database: csgp.Database, procs, tmp_path: Path) -> None:
         (csgp.CHALLENGERS[0], "test", 8, 0), (csgp.CHAMPIONS[1], "test", 8, 6)]
     assert all(b["loaded_at"].endswith("Z") for b in got["baselines"])
     assert [(j["model"], j["status"]) for j in got["jobs"]] == [(csgp.CHALLENGERS[0], "done")]
+
+
+def test_a_blocked_read_answers_503_outage(served) -> None:
+    """A query the database holds past the API's statement timeout (25 s) is answered 503
+    before the server's 30 s idle close, not dropped. ("outage": not under ASan.)"""
+    db, p = served
+    con = db.connect(owner=True, autocommit=False)
+    try:
+        con.execute("LOCK TABLE csgp_baselines IN ACCESS EXCLUSIVE MODE")
+        r = p.get("/baselines")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "db_unavailable", r.text
+    finally:
+        con.rollback()
+        con.close()
+    assert p.get("/baselines").status_code == 200
