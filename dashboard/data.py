@@ -223,6 +223,17 @@ def stability(filters: Filters, bucket: str) -> dict[str, Any] | None:
         raise
 
 
+def baseline_jobs() -> list[dict[str, Any]]:
+    """csg-persist's baseline jobs, newest first (GET /baselines: a POSTed baseline is
+    stored by a job, its rollups rebuilt meanwhile); [] from an API before jobs (404, 405)."""
+    try:
+        return list(_get_json(api_url(), "/baselines", ()).get("jobs") or [])
+    except ApiError as exc:
+        if exc.status in (404, 405):
+            return []
+        raise
+
+
 def events(filters: Filters, limit: int, offset: int) -> dict[str, Any]:
     return _call("/metrics/events", filters, limit=limit, offset=offset)
 

@@ -80,10 +80,32 @@ def band(v: float) -> str:
     return "stable" if v < WATCH else "watch" if v <= SHIFTED else "shifted"
 
 
+def job_notes(jobs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """("info"|"warning", text) for the baseline jobs a reader of this section must know
+    of: one still storing (the figures use the earlier baseline until it ends), and a
+    model whose newest job failed. jobs: GET /baselines' list, newest first."""
+    notes, seen = [], set()
+    for j in jobs:
+        model, status = j.get("model"), j.get("status")
+        if status in ("queued", "running"):
+            since = j.get("started_at") or j.get("submitted_at")
+            notes.append(("info", f"A new baseline of {model} is being stored (job "
+                          f"{j.get('job')}, {status} since {since}): the figures below "
+                          "use its earlier baseline until it ends."))
+        elif status == "failed" and model not in seen:
+            notes.append(("warning", f"The newest baseline posted for {model} was not "
+                          f"stored (job {j.get('job')}, {j.get('finished_at')}): "
+                          f"{j.get('error')}"))
+        seen.add(model)
+    return notes
+
+
 def render(ctx: Context) -> None:
     st.header(TITLE)
     bucket = st.selectbox("Bucket", BUCKETS, index=1, key="stability_bucket",
                           help="The time bucket each PSI/CSI value covers.")
+    for kind, text in job_notes(data.baseline_jobs()):
+        (st.info if kind == "info" else st.warning)(text)
     d = data.stability(ctx.filters, bucket)
     if d is None:
         st.info("This metrics API has no /metrics/stability yet (csg-persist before "

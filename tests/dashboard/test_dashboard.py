@@ -463,6 +463,35 @@ def test_stability_section(dashboard_env: str) -> None:
     assert shown_worst == [f["name"] for f in want]
 
 
+def test_stability_names_baseline_jobs(dashboard_env: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /baselines' jobs in the Stability section: none on the fixture's API (its
+    baseline was stored at start); a job still storing is an info naming its model, a model
+    whose newest job failed a warning with the error, an older failure under a newer job
+    nothing."""
+    import data
+
+    assert data.baseline_jobs() == []
+    at = run_app()
+    assert not at.exception and not any("baseline of" in i.value for i in at.info)
+    jobs = [
+        {"job": 9, "model": CHAMPION, "status": "running", "submitted_at": "T9",
+         "started_at": "S9", "finished_at": None, "seconds": None},
+        {"job": 8, "model": GBM, "status": "failed", "submitted_at": "T8",
+         "started_at": "S8", "finished_at": "F8", "seconds": 1.5,
+         "error": "permission denied for table csgp_baselines"},
+        {"job": 7, "model": CHAMPION, "status": "failed", "submitted_at": "T7",
+         "started_at": "S7", "finished_at": "F7", "seconds": 1.0, "error": "old"},
+    ]
+    monkeypatch.setattr(data, "baseline_jobs", lambda: jobs)
+    at = run_app()
+    assert not at.exception
+    infos = [i.value for i in at.info if "baseline of" in i.value]
+    assert len(infos) == 1 and CHAMPION in infos[0] and "job 9, running since S9" in infos[0]
+    warns = [w.value for w in at.warning if "was not stored" in w.value]
+    assert len(warns) == 1 and GBM in warns[0] and "permission denied" in warns[0], warns
+
+
 def test_srm_and_suspended_banners_name_the_arm(dashboard_env: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """An SRM flag in /metrics/summary is a red banner above Summary naming the arm; an
