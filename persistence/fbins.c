@@ -25,6 +25,20 @@ struct csgp_fbins {
     size_t n;
 };
 
+/* A batch's count and a baseline's store, serialised on PostgreSQL: a batch that read the
+ * bands while a rebuild was uncommitted counted its events (in no rebuild's scan: not yet
+ * committed) in the old bins for good. Batches share the lock, a baseline's store holds
+ * it alone; both to the end of their transaction. SQLite serialises its writers already
+ * (BEGIN IMMEDIATE). Key: migrate.c's advisory lock is 4242001. */
+static int lock_bands(csgp_db *db, bool alone, csg_error *err)
+{
+    if (csgp_db_kind_of(db) != CSGP_DB_PG)
+        return 0;
+    return csgp_db_exec(db, alone ? "SELECT pg_advisory_xact_lock(4242002)"
+                                  : "SELECT pg_advisory_xact_lock_shared(4242002)",
+                        NULL, 0, NULL, err);
+}
+
 static void fbins_free(csgp_fbins *fb)
 {
     if (fb)
@@ -334,7 +348,9 @@ static int add_batch(csgp_db *db, csgp_rollup *r, const csgp_event *ev, const un
         if ((!fresh || fresh[i]) && ev[i].features)
             fs[i] = ev[i].features;
     bool frozen = false;
-    int rc = load(db, NULL, &fb, err);
+    int rc = lock_bands(db, false, err);
+    if (!rc)
+        rc = load(db, NULL, &fb, err);
     if (!rc)
         rc = freeze(db, fb, fs, n, &frozen, err);
     if (!rc && frozen) {
@@ -422,7 +438,9 @@ int csgp_fbins_apply_baseline(csgp_db *db, const csgp_baseline *b, int *rebuilt,
     const char *changed[CSG_EVENT_MAX_FEATURES + 2];
     int nchanged = 0;
     /* the champion of the latest stored event */
-    int rc = first_text(db, "SELECT champion_model FROM credit_score_metrics ORDER BY id DESC "
+    int rc = lock_bands(db, true, err);
+    if (!rc)
+        rc = first_text(db, "SELECT champion_model FROM credit_score_metrics ORDER BY id DESC "
                             "LIMIT 1", NULL, champion, sizeof champion, err);
     char src_sql[96], ph[16];
     snprintf(src_sql, sizeof src_sql, "SELECT source FROM feature_bands WHERE name = %s",

@@ -364,7 +364,8 @@ def delete_topics(names: list[str]) -> None:
     until pytest-timeout failed a passing run). What is left is reported, not raised."""
     if not names:
         return
-    futs = admin().delete_topics(names, operation_timeout=30, request_timeout=60)
+    a = admin()  # kept while waiting: a destroyed client fails (or never ends) its futures
+    futs = a.delete_topics(names, operation_timeout=30, request_timeout=60)
     concurrent.futures.wait(futs.values(), timeout=90)
     left = [
         f"{name} ({f.exception(timeout=0) if f.done() else 'no answer in 90 s'})"

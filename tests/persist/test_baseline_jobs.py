@@ -207,3 +207,54 @@ def test_a_blocked_read_answers_503_outage(served) -> None:
         con.rollback()
         con.close()
     assert p.get("/baselines").status_code == 200
+
+
+def test_baselines_stored_during_ingest(pg_database: csgp.Database, kafka: str, procs,
+                                        tmp_path: Path) -> None:
+    """Baselines changing the bands of three number features and the score bins, stored
+    while the consumer writes batches: every event is in the bins of the bands its batch
+    was counted with, so the rollups equal the rows at the end (a batch that read the old
+    bands while a rebuild was uncommitted counted its events in the old bins)."""
+    import threading
+
+    db = pg_database
+    f = tmp_path / "events.ndjson"
+    f.write_text("\n".join(json.dumps(e) for e in
+                           csgp.add_features(csgp.make_events(20000, 71), 7)) + "\n")
+    csgp.run_cli("import", "--db", db.url, str(f))
+    topic = csgp.unique("bji")
+    csgp.create_topics(topic, topic + ".dlq")
+    p = csgp.Persist(db, topic=topic, args=["--batch-max", "40"]).start()
+    procs.append(p)
+    live = csgp.add_features(csgp.make_events(4000, 72), 8)
+    done = threading.Event()
+
+    def feed() -> None:
+        prod = csgp.producer()
+        for k in range(0, len(live), 20):  # small flushed chunks: batches all along
+            for e in live[k:k + 20]:
+                prod.produce(topic, key=e["applicant_id"].encode(), value=csgp.dumps(e))
+            assert prod.flush(30) == 0
+        done.set()
+
+    t = threading.Thread(target=feed)
+    t.start()
+    try:
+        csgp.wait_for(lambda: db.count() > 20000, 30, "the consumer's first batches")
+        before = db.count()
+        for k in range(6):
+            d = doc(40 + k)
+            for feat in d["features"]:
+                if feat["type"] == "number" and feat["name"] != "never_seen":
+                    feat["cuts"] = [c * (1 + 0.1 * k) for c in feat["cuts"]]
+            d["score"]["edges"][1:-1] = [e * (1 - 0.02 * k) for e in d["score"]["edges"][1:-1]]
+            r = post(p, d, wait=25)
+            assert r.status_code == 200, r.text
+        during = db.count() - before
+        assert 0 < during < 4000, during  # batches were written while baselines were stored
+    finally:
+        t.join(120)
+    assert done.is_set()
+    csgp.wait_for(lambda: db.count() == 24000, 60, "every event stored")
+    diffs = csgp.rollup_vs_rows(p)
+    assert not diffs, "\n".join(diffs[:20])
