@@ -209,7 +209,7 @@ def test_a_blocked_read_answers_503_outage(served) -> None:
     assert p.get("/baselines").status_code == 200
 
 
-def test_baselines_stored_during_ingest(pg_database: csgp.Database, kafka: str, procs,
+def test_baselines_stored_during_ingest(database: csgp.Database, kafka: str, procs,
                                         tmp_path: Path) -> None:
     """Baselines changing the bands of three number features and the score bins, stored
     while the consumer writes batches: every event is in the bins of the bands its batch
@@ -217,7 +217,7 @@ def test_baselines_stored_during_ingest(pg_database: csgp.Database, kafka: str, 
     bands while a rebuild was uncommitted counted its events in the old bins)."""
     import threading
 
-    db = pg_database
+    db = database
     f = tmp_path / "events.ndjson"
     f.write_text("\n".join(json.dumps(e) for e in
                            csgp.add_features(csgp.make_events(20000, 71), 7)) + "\n")
