@@ -285,7 +285,7 @@ int csgp_baseline_store(csgp_db *db, const csgp_baseline *b, csg_error *err)
         csgp_db_rollback(db);
         return rc;
     }
-    return csgp_db_exec_script(db, "COMMIT", "COMMIT", err);
+    return csgp_db_commit(db, err);
 }
 
 int csgp_baseline_load_all(csgp_db *db, csgp_baseline **out, int *n, csg_error *err)

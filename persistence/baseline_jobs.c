@@ -176,6 +176,9 @@ static void *work(void *arg)
         x->started_ms = csg_wall_ms();
         pthread_mutex_unlock(&j->lock);
         csg_error err;
+        /* An idle connection may have outlived a server restart: reconnect before BEGIN,
+         * which is not retried on a dead socket. */
+        (void)csgp_db_ping(j->db);
         int rc = csgp_baseline_store(j->db, &x->b, &err);
         if (rc)
             csgp_log("warn", "baseline of %s not stored: %s", x->model, err.message);

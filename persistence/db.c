@@ -75,10 +75,19 @@ static void pg_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* SQLite calls this every few thousand VM steps: non-zero interrupts the statement. */
+static int lite_progress(void *arg)
+{
+    csgp_db *db = arg;
+    return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
+}
+
 void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg)
 {
     db->interrupt = fn;
     db->interrupt_arg = arg;
+    if (db->lite) /* a long statement (a baseline's rebuild) gives up too */
+        sqlite3_progress_handler(db->lite, fn ? 10000 : 0, fn ? lite_progress : NULL, db);
 }
 
 void csgp_db_interrupt_all(void) { atomic_store(&g_interrupt_all, true); }
@@ -88,10 +97,18 @@ static bool pg_interrupted(csgp_db *db)
     return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
 }
 
-/* Give up the connection in the middle of a call: closing the socket makes the server
- * roll back whatever transaction was open; the next call reconnects. */
+/* Give up the connection in the middle of a call: the statement is cancelled first (a
+ * server notices a closed socket only between statements, so a long one would run on, its
+ * locks held), then closing the socket makes it roll back whatever transaction was open;
+ * the next call reconnects. */
 static int pg_abandon(csgp_db *db, csg_error *err)
 {
+    PGcancel *c = PQgetCancel(db->pg);
+    if (c) {
+        char msg[256];
+        (void)PQcancel(c, msg, sizeof msg); /* best effort: the close follows anyway */
+        PQfreeCancel(c);
+    }
     PQfinish(db->pg);
     db->pg = NULL;
     return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
@@ -408,12 +425,14 @@ int csgp_db_query(csgp_db *db, const char *sql, const csgp_param *params, int np
             }
         }
         bool abandoned;
+        bool idle = PQtransactionStatus(db->pg) == PQTRANS_IDLE;
         r->res = csgp_pg_exec(db, sql, true, nparams, pv, &abandoned);
-        if (!abandoned && PQresultStatus(r->res) != PGRES_TUPLES_OK &&
+        if (!abandoned && idle && PQresultStatus(r->res) != PGRES_TUPLES_OK &&
             PQstatus(db->pg) == CONNECTION_BAD && !strncmp(sql, "SELECT", 6) &&
             csgp_pg_connect(db, NULL) == 0) {
-            /* The server restarted since our last call: a read is retried once on the new
-             * connection (writes are not: they may be inside a transaction). */
+            /* The server restarted since our last call: a read outside a transaction is
+             * retried once on the new connection (not inside one: the retry would run
+             * alone, the transaction's other statements lost; nor writes). */
             PQclear(r->res);
             r->res = csgp_pg_exec(db, sql, true, nparams, pv, &abandoned);
         }
@@ -562,6 +581,17 @@ int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_erro
         return csgp_lite_exec(db, sql, what, err);
     int rc = csgp_pg_connect(db, err);
     return rc ? rc : csgp_pg_exec_simple(db, sql, what, err);
+}
+
+int csgp_db_commit(csgp_db *db, csg_error *err)
+{
+    if (db->kind == CSGP_DB_SQLITE)
+        return csgp_lite_exec(db, "COMMIT", "COMMIT", err);
+    /* A connection lost and silently replaced inside the transaction (each call reconnects)
+     * would COMMIT nothing with a mere warning: only commit the transaction still open. */
+    if (!db->pg || PQtransactionStatus(db->pg) != PQTRANS_INTRANS)
+        return csg_fail(err, CSGP_EDB, "PostgreSQL transaction lost before COMMIT");
+    return csgp_pg_exec_simple(db, "COMMIT", "COMMIT", err);
 }
 
 void csgp_db_rollback(csgp_db *db)

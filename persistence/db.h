@@ -82,6 +82,9 @@ void csgp_db_interrupt_all(void);
 /* Run sql (one or more statements, no parameters, no rows wanted) as it is: migrations,
  * BEGIN/COMMIT around a multi-step job. PostgreSQL connects first when needed. */
 int csgp_db_exec_script(csgp_db *db, const char *sql, const char *what, csg_error *err);
+/* COMMIT the open transaction; on PostgreSQL -CSGP_EDB unless it is still open (its
+ * connection was not lost and replaced since BEGIN). */
+int csgp_db_commit(csgp_db *db, csg_error *err);
 /* Roll back the open transaction, if any (errors ignored). */
 void csgp_db_rollback(csgp_db *db);
 /* PostgreSQL: run copy_sql ("COPY t (…) FROM STDIN") and send data[0..len) (COPY text

@@ -137,7 +137,7 @@ int csgp_db_migrate(csgp_db *db, int *applied_out, csg_error *err)
                 goto rollback;
             applied++;
         }
-        if ((rc = csgp_db_exec_script(db, "COMMIT", "COMMIT", err)))
+        if ((rc = csgp_db_commit(db, err)))
             goto rollback;
         continue;
     rollback:

@@ -234,7 +234,7 @@ int csgp_outcomes_store(csgp_db *db, const csgp_outcome *items, size_t n, size_t
             goto rollback;
         total += (size_t)changed;
     }
-    if ((rc = csgp_db_exec(db, "COMMIT", NULL, 0, NULL, err)))
+    if ((rc = csgp_db_commit(db, err)))
         goto rollback;
     if (stored)
         *stored = total;

@@ -12,7 +12,7 @@ static int in_tx(csgp_db *db, int rc, csg_error *err)
         csgp_db_rollback(db);
         return rc;
     }
-    return csgp_db_exec_script(db, "COMMIT", "COMMIT", err);
+    return csgp_db_commit(db, err);
 }
 
 int csgp_rollup_expire_minutes(csgp_db *db, int64_t before_s, int64_t *deleted, csg_error *err)

@@ -46,12 +46,13 @@ def ended(p: csgp.Persist, jid: int) -> bool:
 
 
 @contextmanager
-def locked_baselines(db: csgp.Database):
-    """An owner transaction holding csgp_baselines in SHARE mode: it can be read, but a
-    job's store (an INSERT) waits for it."""
+def locked(db: csgp.Database, table: str = "csgp_baselines"):
+    """An owner transaction holding table in SHARE mode: it can be read, but a job's store
+    waits at its first write to it (csgp_baselines: the store's first statement;
+    rollup_features: after the document and the bands are written, uncommitted)."""
     con = db.connect(owner=True, autocommit=False)
     try:
-        con.execute("LOCK TABLE csgp_baselines IN SHARE MODE")
+        con.execute(f"LOCK TABLE {table} IN SHARE MODE")
         yield con
     finally:
         con.rollback()
@@ -78,21 +79,26 @@ def test_a_long_store_answers_202_and_the_api_goes_on(served) -> None:
     age = second["features"][1]
     assert age["name"] == "age"
     age["cuts"], age["shares"] = [30, 50], [0.3, 0.3, 0.3, 0.1]
-    with locked_baselines(db):
+    with locked(db, "rollup_features"):
         r = post(p, second, wait=1)
         assert r.status_code == 202, r.text
         got = r.json()
         assert got["status"] in ("queued", "running") and got["model"] == MODEL, got
         assert r.headers["Location"] == "/baselines"
         jid = got["job"]
-        # The API answers while the job waits for the lock, and stability still reads the
-        # first baseline (the store is one transaction).
-        csgp.wait_for(lambda: job(p, jid)["status"] == "running", 10, f"job {jid} running")
+        # The job waits with the document and the bands written: the API answers
+        # meanwhile, and reads the first baseline and its bands (one transaction).
+        def waiting() -> bool:
+            return bool(db.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = "
+                                 "'Lock' AND query LIKE %s", ("%rollup_features%",)))
+
+        csgp.wait_for(waiting, 10, f"job {jid} waiting at rollup_features")
+        assert job(p, jid)["status"] == "running"
         assert p.get("/metrics/summary").status_code == 200
         seg = p.get("/metrics/segments", by="age").json()
         assert seg["segments"][1]["band"] == band(25, 40), seg
-        listed = {b["model"]: b for b in p.get("/baselines").json()["baselines"]}
-        assert listed[MODEL]["features"] == len(first["features"])
+        stored = json.loads(db.query("SELECT doc FROM csgp_baselines")[0][0])
+        assert stored["features"][1]["cuts"] == first["features"][1]["cuts"]
     csgp.wait_for(lambda: ended(p, jid), 60, f"job {jid}")
     j = job(p, jid)
     assert j["status"] == "done" and j["seconds"] >= 0 and j["finished_at"] >= j["started_at"], j
@@ -105,7 +111,7 @@ def test_a_long_store_answers_202_and_the_api_goes_on(served) -> None:
 
 def test_jobs_run_in_order_and_the_queue_is_bounded(served) -> None:
     db, p = served
-    with locked_baselines(db):
+    with locked(db):
         ids = []
         for k in range(8):  # CSGP_BASELINE_JOBS_QUEUED_MAX
             r = post(p, doc(10 + k), wait=0)
@@ -148,7 +154,7 @@ def test_a_failed_store(served) -> None:
 def test_stop_during_a_store(served) -> None:
     """SIGTERM while a job waits: csg-persist exits at once, the store rolled back."""
     db, p = served
-    with locked_baselines(db):
+    with locked(db):
         r = post(p, doc(6), wait=0)
         assert r.status_code == 202, r.text
         assert p.stop() == 0
@@ -257,4 +263,11 @@ def test_baselines_stored_during_ingest(database: csgp.Database, kafka: str, pro
     assert done.is_set()
     csgp.wait_for(lambda: db.count() == 24000, 60, "every event stored")
     diffs = csgp.rollup_vs_rows(p)
+    for bucket in ("1h", "1d"):  # the score bins (and the champion's features) too
+        a = p.get("/metrics/stability", bucket=bucket).json()
+        b = p.get("/metrics/stability", bucket=bucket, source="rows").json()
+        assert a["source"] == "rollup" and b["source"] == "rows", (a["source"], b["source"])
+        assert MODEL in {m["model"] for m in a["models"]}, a["models"]
+        diffs += csgp.close({k: a[k] for k in ("models", "features")},
+                            {k: b[k] for k in ("models", "features")}, f"stability {bucket}")
     assert not diffs, "\n".join(diffs[:20])

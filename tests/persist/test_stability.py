@@ -141,7 +141,7 @@ def post(p: csgp.Persist, doc: object) -> object:
     import requests
 
     body = doc if isinstance(doc, (bytes, str)) else json.dumps(doc)
-    return requests.post(p.url + "/baselines", data=body, timeout=10)
+    return requests.post(p.url + "/baselines", data=body, timeout=30)
 
 
 @pytest.fixture
