@@ -177,8 +177,13 @@ static void *work(void *arg)
         pthread_mutex_unlock(&j->lock);
         csg_error err;
         /* An idle connection may have outlived a server restart: reconnect before BEGIN,
-         * which is not retried on a dead socket. */
-        (void)csgp_db_ping(j->db);
+         * which is not retried on a dead socket. A store abandoned at shutdown closes its
+         * socket, which a server notices only between statements: checking every second
+         * (PostgreSQL 14+; older servers refuse the setting, ignored) ends a rebuild left
+         * running, with the bands lock every batch waits for. */
+        if (csgp_db_ping(j->db) && csgp_db_kind_of(j->db) == CSGP_DB_PG)
+            (void)csgp_db_exec_script(j->db, "SET client_connection_check_interval = 1000",
+                                      "SET", NULL);
         int rc = csgp_baseline_store(j->db, &x->b, &err);
         if (rc)
             csgp_log("warn", "baseline of %s not stored: %s", x->model, err.message);

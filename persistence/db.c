@@ -97,18 +97,12 @@ static bool pg_interrupted(csgp_db *db)
     return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
 }
 
-/* Give up the connection in the middle of a call: the statement is cancelled first (a
- * server notices a closed socket only between statements, so a long one would run on, its
- * locks held), then closing the socket makes it roll back whatever transaction was open;
- * the next call reconnects. */
+/* Give up the connection in the middle of a call: closing the socket makes the server
+ * roll back whatever transaction was open (once it notices: see baseline_jobs.c for a
+ * statement that may run long); the next call reconnects. No PQcancel: it blocks until
+ * the server answers, and a hung one never does. */
 static int pg_abandon(csgp_db *db, csg_error *err)
 {
-    PGcancel *c = PQgetCancel(db->pg);
-    if (c) {
-        char msg[256];
-        (void)PQcancel(c, msg, sizeof msg); /* best effort: the close follows anyway */
-        PQfreeCancel(c);
-    }
     PQfinish(db->pg);
     db->pg = NULL;
     return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");

@@ -152,12 +152,21 @@ def test_a_failed_store(served) -> None:
 
 
 def test_stop_during_a_store(served) -> None:
-    """SIGTERM while a job waits: csg-persist exits at once, the store rolled back."""
+    """SIGTERM while a job waits: csg-persist exits at once, and the server ends the
+    abandoned store (client_connection_check_interval) while the lock is still held —
+    not when it is released, running on with the bands lock meanwhile. Nothing stored."""
     db, p = served
+
+    def store_sessions() -> int:  # the job's connection, in its store
+        return len(db.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE %s",
+                            ("%csgp_baselines%",)))
+
     with locked(db):
         r = post(p, doc(6), wait=0)
         assert r.status_code == 202, r.text
+        csgp.wait_for(store_sessions, 10, "the job's store waiting")
         assert p.stop() == 0
+        csgp.wait_for(lambda: store_sessions() == 0, 10, "the abandoned store ended")
     assert db.query("SELECT count(*) FROM csgp_baselines")[0][0] == 0
 
 
