@@ -1,7 +1,8 @@
 /* fbins_rebuild.c — a stored baseline's rebuild of the feature-bin rollups whose bins it
- * changed (csgp_fbins_rebuild with a list; see fbins.h), in SQL: one INSERT … SELECT …
- * GROUP BY per feature or score and resolution instead of every stored row turned back
- * into an event in C (a million rows took over 30 s, past the API's connection timeout).
+ * changed (csgp_fbins_rebuild with a list; see fbins.h), in SQL: per table and resolution
+ * one INSERT … SELECT … GROUP BY over the rows for every changed feature and score side
+ * together (one scan; a statement per target scanned the rows 2k+2 times for k features),
+ * instead of every stored row turned back into an event in C.
  * The SQL counts what fbins.c's count_event counts: a number feature's value (of JSON
  * type number) at the last band edge <= it (a baseline's bands are open below, so none
  * falls under the first, which ingest counts in bin -1 for frozen deciles); a model's score at its
