@@ -146,6 +146,10 @@ static int from_rows(csgp_db *db, span s, int res, int64_t since_s, bool pairs, 
 {
     char since[CSGP_TS_SIZE];
     bool scores = false;
+    /* OFFSET 0 keeps a subquery one (PostgreSQL and SQLite flatten it otherwise): r's
+     * columns are computed once per row, not once per row and target; x's v once per row
+     * and target, not once per band edge its bin compares it with */
+    const char *keep = csgp_db_kind_of(db) == CSGP_DB_PG ? " OFFSET 0" : " LIMIT -1 OFFSET 0";
     csgp_qb b;
     csgp_qb_init(&b, db);
     csgp_qb_add(&b, "INSERT INTO %s (%s, %s) SELECT %d, t, experiment_id, ch, champion_model, "
@@ -156,7 +160,10 @@ static int from_rows(csgp_db *db, span s, int res, int64_t since_s, bool pairs, 
                 pairs ? PAIR_COLS : COLS, res, pairs ? "arm, " : "",
                 pairs ? ", sum(ef), sum(af)" : "", pairs ? "arm, ef, af, " : "");
     per_target(&b, s, bin_case);
-    csgp_qb_add(&b, " AS bin FROM (SELECT ");
+    csgp_qb_add(&b, " AS bin FROM (SELECT t, experiment_id, ch, champion_model, bd, dv, cd, ca, "
+                    "xd, xa, %sg, feature, kind, ", pairs ? "arm, ef, af, " : "");
+    per_target(&b, s, value_expr);
+    csgp_qb_add(&b, " AS v FROM (SELECT ");
     csgp_qb_bucket(&b, res);
     csgp_qb_add(&b, " * %d AS t, experiment_id, coalesce(challenger_model, '') AS ch, "
                     "champion_model, CASE WHEN " CSGP_BOTH_DECIDED " THEN 1 ELSE 0 END AS bd, "
@@ -165,15 +172,10 @@ static int from_rows(csgp_db *db, span s, int res, int64_t since_s, bool pairs, 
                     "ELSE 0 END AS cd, CASE WHEN champion_decision = 'approve' THEN 1 ELSE 0 "
                     "END AS ca, CASE WHEN challenger_model IS NOT NULL AND challenger_decision "
                     "IS NOT NULL THEN 1 ELSE 0 END AS xd, CASE WHEN challenger_model IS NOT "
-                    "NULL AND challenger_decision = 'approve' THEN 1 ELSE 0 END AS xa, %sg, "
-                    "feature, kind, ",
-                res, pairs ? "arm, ef, af, " : "");
-    per_target(&b, s, value_expr);
-    /* the rows first (SQLite's CROSS JOIN keeps that order): one pass over them */
-    csgp_qb_add(&b, " AS v FROM %s", pairs ? PAIR_ROWS : CSGP_TABLE " m CROSS JOIN ");
-    if (!pairs)
-        targets_table(&b, s);
-    csgp_qb_add(&b, pairs ? "" : " WHERE 1 = 1");
+                    "NULL AND challenger_decision = 'approve' THEN 1 ELSE 0 END AS xa, %s",
+                res, pairs ? "arm, ef, af, features FROM " PAIR_ROWS
+                           : "features, challenger_model, champion_score, challenger_score "
+                             "FROM " CSGP_TABLE " m WHERE 1 = 1");
     for (int i = 0; i < s.n; i++)
         scores = scores || !s.g[i].feature;
     if (!pairs && !scores)
@@ -184,16 +186,12 @@ static int from_rows(csgp_db *db, span s, int res, int64_t since_s, bool pairs, 
         csgp_qb_param(&b, (csgp_param){.type = CSGP_P_TEXT, .text = since},
                       csgp_qb_pg(&b) ? "timestamptz" : NULL);
     }
-    if (pairs) {
-        csgp_qb_add(&b, ") j) p CROSS JOIN ");
-        targets_table(&b, s);
-    }
-    /* OFFSET 0: x stays a subquery, so v is computed once per row and target, not once
-     * per band edge its bin compares it with (a flattened query repeats the expression) */
-    csgp_qb_add(&b, "%s) x WHERE v IS NOT NULL) y WHERE bin IS NOT NULL GROUP BY t, ",
-                csgp_qb_pg(&b) ? " OFFSET 0" : " LIMIT -1 OFFSET 0");
-    csgp_qb_add(&b, "experiment_id, ch, champion_model, g, feature, kind, bin%s",
-                pairs ? ", arm" : "");
+    /* the rows first (SQLite's CROSS JOIN keeps that order): one pass over them */
+    csgp_qb_add(&b, "%s%s) r CROSS JOIN ", pairs ? ") j) p" : "", keep);
+    targets_table(&b, s);
+    csgp_qb_add(&b, "%s) x WHERE v IS NOT NULL) y WHERE bin IS NOT NULL GROUP BY t, "
+                    "experiment_id, ch, champion_model, g, feature, kind, bin%s",
+                keep, pairs ? ", arm" : "");
     upsert_tail(&b, pairs);
     return run(&b, err);
 }
@@ -352,12 +350,13 @@ int csgp_fbins_rebuild_listed(csgp_db *db, const char *const *only, csg_error *e
         if (!strncmp(*o, CSGP_FBINS_SCORE_PREFIX, np))
             rc = add_target(db, only, o, list, &n, max, err);
     /* PostgreSQL, for this transaction: no JIT (it compiled these statements' long CASEs
-     * for 8-9 s each at 200,000 rows, longer than they ran), and room to count the bins in
-     * memory (the default 4 MB spilled them to disk; a larger count still spills) */
-    if (!rc && csgp_db_kind_of(db) == CSGP_DB_PG)
-        rc = csgp_db_exec(db, "SET LOCAL jit = off", NULL, 0, NULL, err);
-    if (!rc && csgp_db_kind_of(db) == CSGP_DB_PG)
-        rc = csgp_db_exec(db, "SET LOCAL work_mem = '64MB'", NULL, 0, NULL, err);
+     * for 8-9 s each at 200,000 rows, longer than they ran); the bins counted in a hash
+     * table of up to 64 MB before it spills (the planner guesses a group per few rows and
+     * sorted them all to disk instead: the bins of hours and keys are far fewer) */
+    static const char *const pg_settings[] = {"SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'",
+                                              "SET LOCAL enable_sort = off"};
+    for (size_t i = 0; i < 3 && !rc && csgp_db_kind_of(db) == CSGP_DB_PG; i++)
+        rc = csgp_db_exec(db, pg_settings[i], NULL, 0, NULL, err);
     if (!rc)
         rc = rebuild_table(db, (span){list, n}, false, err);
     if (!rc)
