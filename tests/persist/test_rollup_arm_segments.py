@@ -5,12 +5,16 @@ three columns' default bands and by number, category and boolean features at the
 bands — and /metrics/reasons answer from rollup_pair_segments / _reason_codes / _features
 with the rows' counts and rates exactly; a redelivered event never counts twice;
 `csg-persist migrate` builds them from the results already stored, a baseline stored later
-rebuilds a feature's per-challenger bins, and purge keeps them."""
+rebuilds a feature's per-challenger bins, and purge keeps them; the rebuild of several
+number features and score bins at once (one statement per table and resolution) counts
+exactly what ingest counts."""
 
 from __future__ import annotations
 
 import json
 import random
+import time
+from datetime import UTC, datetime
 
 import csgp
 import pytest
@@ -118,3 +122,35 @@ def test_migration_builds_arm_rollups(database: csgp.Database, procs, tmp_path) 
     rows = p.get("/metrics/segments", by="home", arm="live", source="rows").json()
     assert sum(s["count"] for s in rows["segments"]) < sum(
         s["count"] for s in answer["segments"])
+
+
+def test_baseline_rebuild_equals_ingest(database: csgp.Database, procs, tmp_path) -> None:
+    """Baselines stored after the events (the champion's: three number features' cuts and
+    its score bins; a challenger's: its score bins) rebuild rollup_features and
+    rollup_pair_features, hours, days and minutes, to exactly the rows ingest writes when
+    the same baselines were stored before the same events (a second database)."""
+    now = int(time.time())
+    events = [e for e in make(700, 48, span_s=3 * 86400 - 600,
+                              t0=datetime.fromtimestamp(now - 3 * 86400, UTC))
+              # none near the minute window's start (48 h ago), which moves between the two
+              if abs(csgp.ts_ms(e["timestamp"]) // 1000 - (now - 48 * 3600)) > 3600]
+    docs = [csgp.make_baseline(csgp.CHAMPIONS[0], 48),
+            csgp.make_baseline(CH0, 49, features=False)]
+    ref = (csgp.new_pg_database() if database.kind == "pg"
+           else csgp.new_sqlite_database(tmp_path))
+    for db, baselines_first in ((database, False), (ref, True)):
+        if not baselines_first:
+            csgp.import_events(db, tmp_path, events)
+        p = csgp.Persist(db, topic=csgp.unique("rb"), args=["--no-consume"]).start()
+        procs.append(p)
+        for doc in docs:
+            r = requests.post(p.url + "/baselines", data=json.dumps(doc), timeout=30)
+            assert r.status_code == 200, r.text
+        assert r.json()["score_bins"] > 0
+        if baselines_first:
+            csgp.import_events(db, tmp_path, events)
+    for t in ("rollup_features", "rollup_pair_features"):
+        got, want = csgp.table_rows(database, t), csgp.table_rows(ref, t)
+        assert {r[0] for r in want} == {60, 3600, 86400}, t  # minutes, hours, days
+        assert {r[7] for r in want} >= {1, 5, 6} if t == "rollup_features" else {1}, t
+        assert got == want, t
