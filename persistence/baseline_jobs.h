@@ -21,7 +21,7 @@
 
 #define CSGP_BASELINE_JOBS_QUEUED_MAX 8    /* queued or running; more: 429 */
 #define CSGP_BASELINE_JOBS_KEPT 16         /* finished jobs GET /baselines still shows */
-#define CSGP_BASELINE_WAIT_DEFAULT_S 20    /* under the server's 30 s idle timeout */
+#define CSGP_BASELINE_WAIT_DEFAULT_S 20    /* under the usual 30 s client read timeouts */
 #define CSGP_BASELINE_WAIT_MAX_S 25
 
 typedef struct csgp_baseline_jobs csgp_baseline_jobs;
