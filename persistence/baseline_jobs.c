@@ -47,6 +47,9 @@ struct csgp_baseline_jobs {
 
 static bool finished(const job *x) { return x->state == JOB_DONE || x->state == JOB_FAILED; }
 
+/* How long a finished job ran. */
+static double seconds(const job *x) { return (double)(x->finished_ms - x->started_ms) / 1e3; }
+
 static void put_ts(json_t *o, const char *key, int64_t ms)
 {
     char ts[CSGP_TS_SIZE];
@@ -68,9 +71,7 @@ static json_t *job_json(const job *x)
     put_ts(o, "submitted_at", x->submitted_ms);
     put_ts(o, "started_at", x->started_ms);
     put_ts(o, "finished_at", x->finished_ms);
-    json_object_set_new(o, "seconds", finished(x) ? json_real((double)(x->finished_ms -
-                                                                         x->started_ms) / 1e3)
-                                                  : json_null());
+    json_object_set_new(o, "seconds", finished(x) ? json_real(seconds(x)) : json_null());
     if (x->state == JOB_FAILED)
         json_object_set_new(o, "error", json_string(x->error));
     return o;
@@ -97,8 +98,7 @@ static void answer(job *x)
     json_object_set_new(out, "job", json_integer((json_int_t)x->id));
     json_object_set_new(out, "status", json_string(state_names[x->state]));
     if (x->state == JOB_DONE) {
-        json_object_set_new(out, "seconds", json_real((double)(x->finished_ms -
-                                                                x->started_ms) / 1e3));
+        json_object_set_new(out, "seconds", json_real(seconds(x)));
         csgp_httpd_send_json(req, 200, out);
         return;
     }

@@ -75,12 +75,14 @@ static void pg_notice(void *arg, const char *message)
     (void)message;
 }
 
-/* SQLite calls this every few thousand VM steps: non-zero interrupts the statement. */
-static int lite_progress(void *arg)
+/* csgp_db_interrupt_all, or this handle's hook: the call in progress gives up. */
+static bool interrupted(csgp_db *db)
 {
-    csgp_db *db = arg;
     return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
 }
+
+/* SQLite calls this every few thousand VM steps: non-zero interrupts the statement. */
+static int lite_progress(void *arg) { return interrupted(arg); }
 
 void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg)
 {
@@ -91,11 +93,6 @@ void csgp_db_set_interrupt(csgp_db *db, bool (*fn)(void *arg), void *arg)
 }
 
 void csgp_db_interrupt_all(void) { atomic_store(&g_interrupt_all, true); }
-
-static bool pg_interrupted(csgp_db *db)
-{
-    return atomic_load(&g_interrupt_all) || (db->interrupt && db->interrupt(db->interrupt_arg));
-}
 
 /* Give up the connection in the middle of a call: closing the socket makes the server
  * roll back whatever transaction was open (once it notices: see baseline_jobs.c for a
@@ -128,7 +125,7 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
         PQfinish(db->pg);
         db->pg = NULL;
     }
-    if (pg_interrupted(db))
+    if (interrupted(db))
         return csg_fail(err, CSGP_EDB, "PostgreSQL call abandoned: shutting down");
     /* Defaults first: keys expanded from the URL (dbname) override them. */
     /* Keepalives notice a server that vanished without closing the socket; statement
@@ -159,7 +156,7 @@ int csgp_pg_connect(csgp_db *db, csg_error *err)
                 break;
             continue;
         }
-        if (pg_interrupted(db))
+        if (interrupted(db))
             return pg_abandon(db, err);
         if (csg_now_ms_int() >= deadline) {
             PQfinish(db->pg);
@@ -186,7 +183,7 @@ PGresult *csgp_pg_results(csgp_db *db, bool *abandoned)
     *abandoned = false;
     for (;;) {
         while (PQisBusy(db->pg)) {
-            if (pg_interrupted(db)) {
+            if (interrupted(db)) {
                 PQclear(keep);
                 pg_abandon(db, NULL);
                 *abandoned = true;
